@@ -1,0 +1,38 @@
+// Package link declares what the stack needs from a link: an endpoint that
+// sends and receives whole Ethernet frames. Implementations live in the
+// subpackages: pipe (an in-memory pair for tests and benchmarks), afpacket (a
+// Linux interface), and the wrappers that capture or impair frames on the way.
+package link
+
+import "net"
+
+// Endpoint is one network interface as the stack sees it.
+//
+// Ownership: WritePacket must not keep frame after it returns (an endpoint
+// that queues copies it), and a Dispatcher must not keep the frame it is given
+// after DeliverFrame returns. This lets both sides reuse buffers.
+type Endpoint interface {
+	// MTU is the largest IP packet the link carries (1500 on Ethernet).
+	MTU() int
+	// LinkAddress is the interface's MAC address.
+	LinkAddress() net.HardwareAddr
+	// Attach sets who receives inbound frames; nil detaches. Frames arriving
+	// while detached are dropped.
+	Attach(d Dispatcher)
+	// WritePacket sends one Ethernet frame (header included, no FCS).
+	WritePacket(frame []byte) error
+	// Close stops the endpoint; later writes fail.
+	Close() error
+}
+
+// Dispatcher receives inbound frames from an Endpoint.
+type Dispatcher interface {
+	// DeliverFrame hands one whole Ethernet frame to the receiver.
+	DeliverFrame(frame []byte)
+}
+
+// DispatcherFunc adapts a function to the Dispatcher interface.
+type DispatcherFunc func(frame []byte)
+
+// DeliverFrame calls f(frame).
+func (f DispatcherFunc) DeliverFrame(frame []byte) { f(frame) }

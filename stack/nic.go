@@ -1,0 +1,66 @@
+package stack
+
+import (
+	"net/netip"
+
+	"github.com/netlab/netlab/stack/link"
+	"github.com/netlab/netlab/stack/wire"
+)
+
+// NIC is one interface of a stack. It receives frames from its link endpoint.
+type NIC struct {
+	stack *Stack
+	id    int
+	name  string
+	ep    link.Endpoint
+	mac   wire.MAC
+	mtu   int
+	addrs []netip.Prefix
+}
+
+var _ link.Dispatcher = (*NIC)(nil)
+
+// DeliverFrame implements link.Dispatcher: it processes one inbound frame.
+func (n *NIC) DeliverFrame(frame []byte) {
+	s := n.stack
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	eth, payload, err := wire.ParseEthernet(frame)
+	if err != nil {
+		s.stats.EthInErrors++
+		return
+	}
+	if eth.Dst != n.mac && !eth.Dst.IsBroadcast() {
+		return // not for us (a bridge may flood)
+	}
+	switch eth.Type {
+	case wire.EtherTypeARP:
+		s.handleARPLocked(n, payload)
+	case wire.EtherTypeIPv4:
+		s.handleIPv4Locked(n, payload)
+	default:
+		s.stats.EthInUnknownProtos++
+	}
+}
+
+// hasAddr reports whether a is assigned to this interface.
+func (n *NIC) hasAddr(a netip.Addr) bool {
+	for _, p := range n.addrs {
+		if p.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// writeFrameLocked wraps an IP packet (already in s.txbuf at offset
+// wire.EthernetHeaderLen) into an Ethernet frame to dst and sends it.
+func (n *NIC) writeFrame(frame []byte, dst wire.MAC, typ wire.EtherType) {
+	wire.EncodeEthernet(frame, &wire.EthernetFields{Dst: dst, Src: n.mac, Type: typ})
+	if err := n.ep.WritePacket(frame); err != nil {
+		n.stack.stats.EthOutErrors++
+	}
+}

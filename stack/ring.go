@@ -1,0 +1,63 @@
+package stack
+
+// ring is a fixed-capacity byte ring. Bytes [0, n) from start are valid;
+// writeAt may also place bytes beyond n (out-of-order data) without making
+// them valid until advance.
+type ring struct {
+	buf   []byte
+	start int
+	n     int
+}
+
+func newRing(size int) ring { return ring{buf: make([]byte, size)} }
+
+func (r *ring) cap() int  { return len(r.buf) }
+func (r *ring) free() int { return len(r.buf) - r.n }
+
+// append copies as much of p as fits after the valid bytes.
+func (r *ring) append(p []byte) int {
+	m := min(len(p), r.free())
+	r.writeAt(0, p[:m])
+	r.n += m
+	return m
+}
+
+// writeAt copies p to offset off past the valid bytes. The caller keeps
+// off+len(p) <= free().
+func (r *ring) writeAt(off int, p []byte) {
+	pos := (r.start + r.n + off) % len(r.buf)
+	c := copy(r.buf[pos:], p)
+	if c < len(p) {
+		copy(r.buf, p[c:])
+	}
+}
+
+// peek copies valid bytes from offset off into p and returns how many.
+func (r *ring) peek(off int, p []byte) int {
+	if off >= r.n {
+		return 0
+	}
+	m := min(len(p), r.n-off)
+	pos := (r.start + off) % len(r.buf)
+	c := copy(p[:m], r.buf[pos:])
+	if c < m {
+		copy(p[c:m], r.buf)
+	}
+	return m
+}
+
+// read copies valid bytes into p and consumes them.
+func (r *ring) read(p []byte) int {
+	m := r.peek(0, p)
+	r.discard(m)
+	return m
+}
+
+// discard drops m valid bytes from the front.
+func (r *ring) discard(m int) {
+	r.start = (r.start + m) % len(r.buf)
+	r.n -= m
+}
+
+// advance makes m bytes past the valid ones (written with writeAt) valid.
+func (r *ring) advance(m int) { r.n += m }

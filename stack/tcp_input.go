@@ -1,0 +1,756 @@
+package stack
+
+import (
+	"time"
+
+	"github.com/netlab/netlab/stack/seqnum"
+	"github.com/netlab/netlab/stack/wire"
+)
+
+// input processes one segment for this connection (RFC 9293 §3.10.7).
+func (c *tcpConn) input(h *wire.TCPFields, payload []byte) {
+	s := c.s
+	now := s.clock.Now()
+	c.stats.segsIn++
+	if len(payload) > 0 {
+		c.stats.dataSegsIn++
+	}
+	c.lastRecv = now
+	if s.opts.Probe != nil {
+		e := c.probeEvent(ProbeSegmentIn)
+		e.Flags, e.Seq, e.Ack, e.DataLen = h.Flags, h.Seq, h.Ack, len(payload)
+		e.Window = uint32(h.Window) << c.sndWS
+		if h.Flags.Has(wire.TCPFlagSYN) {
+			e.Window = uint32(h.Window)
+		}
+		e.SACKBlocks = h.Options.NumSACKBlocks
+		s.opts.Probe(e)
+	}
+	switch c.state {
+	case StateSynSent:
+		c.inputSynSent(h, payload)
+		c.armTimer()
+		return
+	case StateClosed:
+		return
+	}
+	c.inputSynchronizedOrSynRcvd(h, payload)
+	if c.state != StateClosed {
+		c.armTimer()
+	}
+}
+
+// inputSynSent is RFC 9293 §3.10.7.3.
+func (c *tcpConn) inputSynSent(h *wire.TCPFields, payload []byte) {
+	s := c.s
+	ack := seqnum.Value(h.Ack)
+	if h.Flags.Has(wire.TCPFlagACK) {
+		if ack.LessThanEq(c.iss) || ack.GreaterThan(c.sndMax) {
+			if !h.Flags.Has(wire.TCPFlagRST) {
+				c.sendRST(ack, 0, false)
+			}
+			return
+		}
+	}
+	if h.Flags.Has(wire.TCPFlagRST) {
+		if h.Flags.Has(wire.TCPFlagACK) {
+			s.stats.TcpAttemptFails++
+			c.abort(ECONNREFUSED, false)
+		}
+		return
+	}
+	if !h.Flags.Has(wire.TCPFlagSYN) {
+		return
+	}
+	c.irs = seqnum.Value(h.Seq)
+	c.rcvNxt = c.irs.Add(1)
+	c.applySynOptions(h)
+	c.sndWnd = uint32(h.Window)
+	c.maxSndWnd = c.sndWnd
+	c.sndWl1 = seqnum.Value(h.Seq)
+	c.sndWl2 = ack
+	if h.Flags.Has(wire.TCPFlagACK) {
+		// Our SYN is acknowledged: ESTABLISHED.
+		c.sndUna = ack
+		c.sndBase = ack
+		c.takeRTTSample(ack, h)
+		c.rtoAt = time.Time{}
+		c.backoff, c.retries = 0, 0
+		c.cwnd = c.initialCwnd()
+		c.setState(StateEstablished)
+		c.resetKeepalive()
+		c.sendACK()
+		c.processData(h, payload)
+		c.output()
+		return
+	}
+	// Simultaneous open (RFC 9293 §3.5, figure 8).
+	c.setState(StateSynRcvd)
+	c.sndNxt = c.iss
+	c.sendSYN(true)
+}
+
+// applySynOptions takes the options of the peer's SYN (RFC 9293 §3.7.1,
+// RFC 7323 §§2-3, RFC 2018 §2).
+func (c *tcpConn) applySynOptions(h *wire.TCPFields) {
+	o := &h.Options
+	c.peerMSS = 536 // RFC 9293 §3.7.1 default
+	if o.HasMSS && o.MSS > 0 {
+		c.peerMSS = int(o.MSS)
+	}
+	if o.HasWindowScale && !c.opts.DisableWS {
+		c.wsOK = true
+		c.sndWS = o.WindowScale
+	} else {
+		c.wsOK = false
+		c.sndWS, c.rcvWS = 0, 0
+	}
+	c.sackOK = o.SACKPermitted && !c.opts.DisableSACK
+	c.tsOK = o.HasTimestamps && !c.opts.DisableTS
+	if c.tsOK {
+		c.tsRecent = o.TSVal
+	}
+	c.setMSS()
+}
+
+func (c *tcpConn) setMSS() {
+	m := min(c.peerMSS, c.nic.mtu-ipHdr-wire.TCPMinHeaderLen)
+	c.rcvMSS = min(c.advMSS, c.peerMSS)
+	if c.tsOK {
+		c.rcvMSS -= 12
+		m -= 12 // NOP NOP TS: 1448 on a 1500-byte MTU, as Linux reports
+	}
+	if m < 64 {
+		m = 64
+	}
+	c.mss = m
+}
+
+func (c *tcpConn) initialCwnd() uint32 {
+	return uint32(c.opts.InitialWindow * c.mss) // RFC 6928
+}
+
+// acceptable is the segment acceptability test (RFC 9293 §3.10.7.4).
+func (c *tcpConn) acceptable(seq seqnum.Value, segLen uint32) bool {
+	wnd := uint32(c.rcvWindowNow())
+	if segLen == 0 {
+		if wnd == 0 {
+			return seq == c.rcvNxt
+		}
+		return seq.InWindow(c.rcvNxt, seqnum.Size(wnd))
+	}
+	if wnd == 0 {
+		return false
+	}
+	last := seq.Add(seqnum.Size(segLen - 1))
+	return seq.InWindow(c.rcvNxt, seqnum.Size(wnd)) || last.InWindow(c.rcvNxt, seqnum.Size(wnd))
+}
+
+// rcvWindowNow is the receive window used for acceptance: at least what we
+// advertised (a window is never shrunk, RFC 9293 §3.8.6.2.2).
+func (c *tcpConn) rcvWindowNow() int {
+	w := c.rcvBuf.free()
+	if adv := int(c.rcvAdv - c.rcvNxt); c.rcvAdv.GreaterThan(c.rcvNxt) && adv > w {
+		w = adv
+	}
+	return w
+}
+
+func (c *tcpConn) inputSynchronizedOrSynRcvd(h *wire.TCPFields, payload []byte) {
+	s := c.s
+	if c.state == StateSynRcvd && h.Flags.Has(wire.TCPFlagSYN) && seqnum.Value(h.Seq) == c.irs {
+		if !h.Flags.Has(wire.TCPFlagACK) {
+			c.sendSYN(true) // the peer retransmitted its SYN: our SYN-ACK was lost
+			return
+		}
+		if seqnum.Value(h.Ack) != c.iss.Add(1) {
+			c.sendRST(seqnum.Value(h.Ack), 0, false)
+			return
+		}
+		// Simultaneous open (RFC 9293 figure 8): the peer's SYN-ACK acks our
+		// SYN; its SYN is already ours. Take it as the ACK it also is.
+		hh := *h
+		hh.Flags &^= wire.TCPFlagSYN
+		hh.Seq++
+		h = &hh
+		defer c.sendACK()
+	}
+	seq := seqnum.Value(h.Seq)
+	segLen := uint32(len(payload))
+	if h.Flags.Has(wire.TCPFlagSYN) {
+		segLen++
+	}
+	if h.Flags.Has(wire.TCPFlagFIN) {
+		segLen++
+	}
+
+	// TIME-WAIT: a retransmitted FIN is ACKed again and restarts the timer;
+	// an RST closes (Linux, tcp_rfc1337=0).
+	if c.state == StateTimeWait {
+		switch {
+		case h.Flags.Has(wire.TCPFlagRST):
+			c.free()
+		case h.Flags.Has(wire.TCPFlagFIN):
+			c.sendACK()
+			c.closeAt = s.clock.Now().Add(c.opts.TimeWait)
+		case segLen > 0 || seq != c.rcvNxt:
+			c.sendACK()
+		}
+		return
+	}
+
+	// PAWS (RFC 7323 §5.3).
+	if c.tsOK && h.Options.HasTimestamps && !h.Flags.Has(wire.TCPFlagRST) {
+		if int32(h.Options.TSVal-c.tsRecent) < 0 {
+			s.stats.TcpExtPAWSEstab++
+			c.sendOutOfWindowACK()
+			return
+		}
+	}
+
+	// 1. Sequence number check.
+	if !c.acceptable(seq, segLen) {
+		if h.Flags.Has(wire.TCPFlagRST) {
+			return
+		}
+		if c.state == StateSynRcvd && h.Flags.Has(wire.TCPFlagSYN) && seq == c.irs {
+			c.sendSYN(true) // the peer lost our SYN-ACK
+			return
+		}
+		c.sendOutOfWindowACK()
+		return
+	}
+
+	// 2. RST (RFC 5961 §3.2): exact match resets, in-window draws a
+	// challenge ACK.
+	if h.Flags.Has(wire.TCPFlagRST) {
+		if seq != c.rcvNxt {
+			c.sendChallengeACK()
+			return
+		}
+		switch c.state {
+		case StateSynRcvd:
+			if c.parent != nil { // passive open: back to LISTEN, i.e. gone
+				c.free()
+				return
+			}
+			s.stats.TcpAttemptFails++
+			c.abort(ECONNREFUSED, false)
+		case StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait:
+			s.stats.TcpEstabResets++
+			c.abort(ECONNRESET, false)
+		default:
+			c.free()
+		}
+		return
+	}
+
+	// 3. SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
+	if h.Flags.Has(wire.TCPFlagSYN) {
+		if c.state == StateSynRcvd && c.parent != nil && seq == c.irs {
+			return
+		}
+		c.sendChallengeACK()
+		return
+	}
+
+	// 4. ACK.
+	if !h.Flags.Has(wire.TCPFlagACK) {
+		return
+	}
+	ack := seqnum.Value(h.Ack)
+	if c.state == StateSynRcvd {
+		if ack.LessThanEq(c.sndUna) || ack.GreaterThan(c.sndMax) {
+			c.sendRST(ack, 0, false)
+			return
+		}
+		if c.parent != nil && c.parent.lsn != nil && len(c.parent.lsn.ready) >= c.parent.lsn.backlog {
+			s.stats.TcpExtListenOverflows++
+			s.stats.TcpExtListenDrops++
+			return // keep SYN-RECEIVED; our SYN-ACK retransmission retries
+		}
+		c.sndWnd = uint32(h.Window) << c.sndWS
+		c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
+		c.sndWl1, c.sndWl2 = seq, ack
+		c.cwnd = c.initialCwnd()
+		if c.parent != nil && c.parent.lsn != nil {
+			l := c.parent.lsn
+			l.synRcvd--
+			s.stats.TcpPassiveOpens++
+			c.setState(StateEstablished)
+			l.ready = append(l.ready, c)
+			c.parent.notifyRead()
+		} else {
+			c.setState(StateEstablished)
+		}
+		c.resetKeepalive()
+		if c.finQueued {
+			c.setState(StateFinWait1)
+		}
+	}
+	if ack.GreaterThan(c.sndMax) {
+		s.stats.TcpExtTCPACKSkippedSeq++
+		c.sendOutOfWindowACK() // acks something not yet sent
+		return
+	}
+	c.processACK(h, seq, ack, len(payload))
+	if c.state == StateClosed {
+		return
+	}
+
+	// Update tsRecent (RFC 7323 §4.3).
+	if c.tsOK && h.Options.HasTimestamps && seq.LessThanEq(c.lastAckSent) {
+		c.tsRecent = h.Options.TSVal
+	}
+
+	// 5-7. Data and FIN.
+	c.processData(h, payload)
+	if c.state != StateClosed {
+		c.output()
+	}
+}
+
+// processACK handles the acknowledgment field of a segment in a
+// synchronized state (RFC 9293 §3.10.7.4 fifth, RFC 5681, 6582, 6675).
+func (c *tcpConn) processACK(h *wire.TCPFields, seq, ack seqnum.Value, dataLen int) {
+	s := c.s
+	now := s.clock.Now()
+	wnd := uint32(h.Window) << c.sndWS
+	if c.sackOK && h.Options.NumSACKBlocks > 0 {
+		c.sacked.update(h.Options.SACKBlocks[:h.Options.NumSACKBlocks], c.sndUna, c.sndMax)
+	}
+	acked := uint32(0)
+	if ack.GreaterThan(c.sndUna) {
+		acked = uint32(ack - c.sndUna)
+	}
+
+	// Window update (RFC 9293 §3.10.7.4: SND.WL1/WL2).
+	windowChanged := false
+	if c.sndWl1.LessThan(seq) || (c.sndWl1 == seq && c.sndWl2.LessThanEq(ack)) {
+		windowChanged = c.sndWnd != wnd
+		wasZero := c.sndWnd == 0
+		c.sndWnd = wnd
+		c.maxSndWnd = max(c.maxSndWnd, wnd)
+		c.sndWl1, c.sndWl2 = seq, ack
+		if wasZero && wnd > 0 {
+			c.persistAt = time.Time{}
+			c.persistN = 0
+		}
+	}
+
+	if acked == 0 {
+		// Duplicate ACK (RFC 5681 §2): nothing new acked, no data, same
+		// window, data outstanding.
+		if ack == c.sndUna && dataLen == 0 && !windowChanged && c.sndMax != c.sndUna &&
+			!h.Flags.Has(wire.TCPFlagFIN) {
+			c.onDupAck()
+		}
+		return
+	}
+
+	// New data acknowledged.
+	c.takeRTTSample(ack, h)
+	finAcked := c.finSent && ack.GreaterThan(c.finSeq)
+	dataAcked := acked
+	if finAcked {
+		dataAcked--
+	}
+	if c.sndUna == c.iss { // our SYN was outstanding
+		dataAcked--
+	}
+	c.sndBuf.discard(min(int(dataAcked), c.sndBuf.n))
+	c.sndBase = c.sndBase.Add(seqnum.Size(dataAcked))
+	c.sndUna = ack
+	if c.sndNxt.LessThan(ack) {
+		c.sndNxt = ack
+	}
+	c.stats.bytesAcked += uint64(dataAcked)
+	c.updateDeliveryRate(now)
+	c.retries = 0
+	c.backoff = 0
+	c.computeRTO()
+	c.persistN = 0
+	c.sacked.trim(c.sndUna)
+
+	switch c.caState {
+	case CARecovery:
+		if ack.GreaterThanEq(c.recover) {
+			c.exitRecovery()
+		} else if c.sackOK {
+			// RFC 6675 §5 (C): continue loss recovery.
+		} else {
+			// NewReno partial ACK (RFC 6582 §3.2 step 5).
+			c.retransmitHead()
+			if c.cwnd > acked {
+				c.cwnd -= acked
+			} else {
+				c.cwnd = 0
+			}
+			c.cwnd += uint32(c.mss)
+			c.rtoAt = now.Add(c.rto)
+		}
+	case CALoss:
+		if ack.GreaterThanEq(c.recover) {
+			c.caState = CAOpen
+		}
+		c.cc.onAck(c, acked, now)
+	default:
+		c.caState = CAOpen
+		c.dupAcks = 0
+		c.cc.onAck(c, acked, now)
+	}
+	if c.caState != CARecovery {
+		c.dupAcks = 0
+	}
+
+	// Retransmission timer (RFC 6298 §5.2-5.3).
+	if c.sndUna == c.sndMax {
+		c.rtoAt = time.Time{}
+		c.firstUnackedAt = time.Time{}
+	} else {
+		c.rtoAt = now.Add(c.rto)
+		c.firstUnackedAt = now
+	}
+	if c.so != nil && c.sndBuf.free() > 0 {
+		c.so.notifyWrite()
+	}
+
+	if finAcked {
+		switch c.state {
+		case StateFinWait1:
+			c.setState(StateFinWait2)
+			if c.so == nil {
+				c.closeAt = now.Add(c.opts.FinWait2)
+			}
+		case StateClosing:
+			c.enterTimeWait()
+		case StateLastAck:
+			c.free()
+		}
+	}
+}
+
+func (c *tcpConn) onDupAck() {
+	c.dupAcks++
+	s := c.s
+	switch c.caState {
+	case CARecovery:
+		if !c.sackOK {
+			c.cwnd += uint32(c.mss) // RFC 6582 §3.2 step 4: inflate
+		}
+		return
+	case CALoss:
+		return
+	}
+	c.caState = CADisorder
+	lost := c.sackOK && c.sacked.isLost(c.sndUna, c.mss)
+	if c.dupAcks >= 3 || lost {
+		c.enterRecovery()
+		return
+	}
+	// Limited transmit (RFC 3042): one new segment per of the first two
+	// duplicate ACKs.
+	_ = s
+	c.limitedTransmit = c.dupAcks
+}
+
+func (c *tcpConn) enterRecovery() {
+	s := c.s
+	c.caState = CARecovery
+	c.recover = c.sndMax
+	c.highRxt = c.sndUna
+	c.ssthresh = c.cc.ssthreshOnLoss(c)
+	s.stats.TcpExtTCPFastRetrans++
+	c.stats.fastRetrans++
+	if c.sackOK {
+		s.stats.TcpExtTCPSackRecovery++
+		c.cwnd = c.ssthresh
+	} else {
+		s.stats.TcpExtTCPRenoRecovery++
+		c.cwnd = c.ssthresh + 3*uint32(c.mss)
+	}
+	c.retransmitHead()
+	c.rtoAt = s.clock.Now().Add(c.rto)
+}
+
+func (c *tcpConn) exitRecovery() {
+	if c.sackOK {
+		c.cwnd = c.ssthresh
+	} else {
+		// RFC 6582 §3.2 step 6, option 1.
+		c.cwnd = min(c.ssthresh, max(c.inFlight(), uint32(c.mss))+uint32(c.mss))
+	}
+	c.caState = CAOpen
+	c.dupAcks = 0
+	c.cc.afterRecovery(c)
+}
+
+// retransmitHead resends the first unacknowledged segment.
+func (c *tcpConn) retransmitHead() {
+	n := min(c.mss, int(c.sndMax-c.sndUna))
+	if c.finSent && c.sndUna == c.finSeq {
+		c.sendSegment(c.sndUna, 0, wire.TCPFlagFIN, true)
+		return
+	}
+	dataEnd := c.sndBase.Add(seqnum.Size(c.sndBuf.n))
+	n = min(n, int(dataEnd-c.sndUna))
+	if n <= 0 {
+		return
+	}
+	flags := wire.TCPFlags(0)
+	if c.finSent && c.sndUna.Add(seqnum.Size(n)) == c.finSeq && c.sndUna.Add(seqnum.Size(n)+1) == c.sndMax {
+		flags = wire.TCPFlagFIN
+	}
+	c.sendSegment(c.sndUna, n, flags, true)
+	if c.highRxt.LessThan(c.sndUna.Add(seqnum.Size(n))) {
+		c.highRxt = c.sndUna.Add(seqnum.Size(n))
+	}
+}
+
+// takeRTTSample measures the RTT from the timed segment (Karn's rule: the
+// timing is dropped when anything is retransmitted) or, failing that, from
+// the echoed timestamp (RFC 7323 §4).
+func (c *tcpConn) takeRTTSample(ack seqnum.Value, h *wire.TCPFields) {
+	now := c.s.clock.Now()
+	var r time.Duration
+	switch {
+	case c.rttTiming && ack.GreaterThanEq(c.rttSeq):
+		r = now.Sub(c.rttTime)
+		c.rttTiming = false
+	case c.tsOK && h.Options.HasTimestamps && h.Options.TSEcr != 0 && c.backoff > 0:
+		d := c.tsNow() - h.Options.TSEcr
+		if int32(d) < 0 {
+			return
+		}
+		r = time.Duration(d) * time.Millisecond
+	default:
+		return
+	}
+	c.rttSample(r)
+}
+
+// rttSample feeds one RTT measurement into SRTT and RTTVAR (RFC 6298 §2).
+func (c *tcpConn) rttSample(r time.Duration) {
+	if r <= 0 {
+		r = time.Microsecond
+	}
+	if c.minRTT == 0 || r < c.minRTT {
+		c.minRTT = r
+	}
+	if !c.hasRTT {
+		c.srtt = r
+		c.rttvar = r / 2
+		c.hasRTT = true
+	} else {
+		d := c.srtt - r
+		if d < 0 {
+			d = -d
+		}
+		c.rttvar = (3*c.rttvar + d) / 4
+		c.srtt = (7*c.srtt + r) / 8
+	}
+	c.backoff = 0
+	c.computeRTO()
+}
+
+// computeRTO sets RTO = max(SRTT + max(G, 4*RTTVAR), min), doubled per
+// backoff, at most max (RFC 6298 §§2, 5.5).
+func (c *tcpConn) computeRTO() {
+	base := c.opts.InitialRTO
+	if c.hasRTT {
+		base = c.srtt + max(time.Millisecond, 4*c.rttvar)
+	}
+	base = max(base, c.opts.MinRTO)
+	c.rto = c.opts.MaxRTO
+	if c.backoff < 32 && base<<c.backoff < c.opts.MaxRTO && base<<c.backoff > 0 {
+		c.rto = base << c.backoff
+	}
+}
+
+func (c *tcpConn) updateDeliveryRate(now time.Time) {
+	if c.stats.deliveredAt.IsZero() {
+		c.stats.deliveredAt = now
+		c.stats.lastDelivered = c.stats.bytesAcked
+		return
+	}
+	if d := now.Sub(c.stats.deliveredAt); d >= max(c.srtt, time.Millisecond) {
+		c.stats.deliveryRate = uint64(float64(c.stats.bytesAcked-c.stats.lastDelivered) / d.Seconds())
+		c.stats.deliveredAt = now
+		c.stats.lastDelivered = c.stats.bytesAcked
+	}
+}
+
+// processData takes the segment's text and FIN (RFC 9293 §3.10.7.4 seventh
+// and eighth), keeping out-of-order data for reassembly.
+func (c *tcpConn) processData(h *wire.TCPFields, payload []byte) {
+	switch c.state {
+	case StateEstablished, StateFinWait1, StateFinWait2, StateSynRcvd:
+	default:
+		if len(payload) > 0 {
+			c.sendACK() // data after the peer's FIN: nothing to do but ACK
+		}
+		return
+	}
+	seq := seqnum.Value(h.Seq)
+	fin := h.Flags.Has(wire.TCPFlagFIN)
+	if len(payload) == 0 && !fin {
+		return
+	}
+	// Trim what we already have.
+	if seq.LessThan(c.rcvNxt) {
+		skip := int(c.rcvNxt - seq)
+		if skip > len(payload) {
+			if fin && seq.Add(seqnum.Size(len(payload))) == c.rcvNxt {
+				payload = nil
+				seq = c.rcvNxt
+			} else {
+				c.sendACK() // a full duplicate: ACK at once (RFC 5681 §4.2)
+				return
+			}
+		} else {
+			payload = payload[skip:]
+			seq = c.rcvNxt
+		}
+	}
+	// Trim to the buffer space.
+	room := c.rcvBuf.free() - int(seq-c.rcvNxt)
+	if room < 0 {
+		room = 0
+	}
+	if len(payload) > room {
+		c.s.stats.TcpExtTCPRcvQDrop++
+		payload = payload[:room]
+		fin = false
+	}
+	c.stats.bytesReceived += uint64(len(payload))
+	if len(payload) > c.rcvMSS && len(payload) <= c.advMSS {
+		c.rcvMSS = len(payload) // as Linux's rcv_mss estimate
+	}
+	if seq != c.rcvNxt {
+		// Out of order: keep it and ACK at once with SACK (RFC 5681 §4.2).
+		if len(payload) > 0 {
+			c.s.stats.TcpExtTCPOFOQueue++
+			c.rcvBuf.writeAt(int(seq-c.rcvNxt), payload)
+			c.addOOO(seqRange{seq, seq.Add(seqnum.Size(len(payload)))})
+		}
+		if fin {
+			c.oooFin = true
+			c.oooFinSeq = seq.Add(seqnum.Size(len(payload)))
+		}
+		c.sendACK()
+		return
+	}
+	hadHoles := len(c.ooo) > 0
+	if len(payload) > 0 {
+		c.rcvBuf.writeAt(0, payload)
+		next := seq.Add(seqnum.Size(len(payload)))
+		for len(c.ooo) > 0 && c.ooo[0].start.LessThanEq(next) {
+			next = seqnum.Max(next, c.ooo[0].end)
+			c.ooo = c.ooo[1:]
+			c.oooLast = 0
+		}
+		c.rcvBuf.advance(int(next - c.rcvNxt))
+		c.rcvNxt = next
+		c.pendingAck += len(payload)
+		if c.so != nil {
+			c.so.notifyRead()
+		}
+	}
+	if c.oooFin && c.oooFinSeq == c.rcvNxt {
+		fin = true
+		c.oooFin = false
+	}
+	if fin {
+		c.rcvNxt = c.rcvNxt.Add(1)
+		c.finRcvd = true
+		switch c.state {
+		case StateSynRcvd, StateEstablished:
+			c.setState(StateCloseWait)
+		case StateFinWait1:
+			if c.finAcked() {
+				c.enterTimeWait()
+			} else {
+				c.setState(StateClosing)
+			}
+		case StateFinWait2:
+			c.enterTimeWait()
+		}
+		c.sendACK()
+		return
+	}
+	c.ackAfterData(hadHoles)
+}
+
+// ackAfterData decides between an immediate and a delayed ACK (RFC 1122
+// §4.2.3.2, RFC 5681 §4.2): at least every second full-sized segment, at
+// once while quick-ACKing and when a hole was filled.
+func (c *tcpConn) ackAfterData(filledHole bool) {
+	switch {
+	case c.opts.DelayedACK < 0, filledHole, c.quickAcks > 0, c.pendingAck >= 2*c.rcvMSS:
+		if c.quickAcks > 0 {
+			c.quickAcks--
+		}
+		c.sendACK()
+	default:
+		if c.delackAt.IsZero() {
+			c.delackAt = c.s.clock.Now().Add(c.opts.DelayedACK)
+		}
+	}
+}
+
+func (c *tcpConn) addOOO(r seqRange) {
+	// Insert keeping order, merging overlaps.
+	i := 0
+	for i < len(c.ooo) && c.ooo[i].end.LessThan(r.start) {
+		i++
+	}
+	j := i
+	for j < len(c.ooo) && c.ooo[j].start.LessThanEq(r.end) {
+		r.start = seqnum.Min(r.start, c.ooo[j].start)
+		r.end = seqnum.Max(r.end, c.ooo[j].end)
+		j++
+	}
+	c.ooo = append(c.ooo[:i], append([]seqRange{r}, c.ooo[j:]...)...)
+	c.oooLast = i
+}
+
+func (c *tcpConn) enterTimeWait() {
+	c.setState(StateTimeWait)
+	c.s.stats.TcpExtTW++
+	c.rtoAt, c.persistAt, c.keepAt, c.flushAt, c.delackAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.closeAt = c.s.clock.Now().Add(c.opts.TimeWait)
+}
+
+// afterRead sends a window update when reading opened the window enough
+// (receiver SWS avoidance, RFC 9293 §3.8.6.2.2).
+func (c *tcpConn) afterRead() {
+	if !c.state.synchronized() || c.finRcvd {
+		return
+	}
+	advertised := int(c.rcvAdv - c.rcvNxt)
+	if c.rcvAdv.LessThan(c.rcvNxt) {
+		advertised = 0
+	}
+	now := c.rcvBuf.free()
+	if now-advertised >= min(c.rcvBuf.cap()/2, c.rcvMSS) {
+		c.sendACK()
+	}
+}
+
+func (c *tcpConn) sendOutOfWindowACK() {
+	now := c.s.clock.Now()
+	if !c.lastOOWAck.IsZero() && now.Sub(c.lastOOWAck) < 500*time.Millisecond {
+		return // rate-limited, as Linux's tcp_invalid_ratelimit
+	}
+	c.lastOOWAck = now
+	c.sendACK()
+}
+
+func (c *tcpConn) sendChallengeACK() {
+	s := c.s
+	if !s.challenge.allow(s.clock.Now()) {
+		return
+	}
+	s.stats.TcpExtTCPChallengeACK++
+	c.sendACK()
+}
