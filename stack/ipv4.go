@@ -3,7 +3,6 @@ package stack
 import (
 	"errors"
 	"net/netip"
-	"time"
 
 	"github.com/netlab/netlab/stack/wire"
 )
@@ -57,14 +56,14 @@ func (s *Stack) handleIPv4Locked(n *NIC, b []byte) {
 	}
 }
 
+// armReassemblyLocked points the reassembly timer at the oldest datagram's
+// expiry, so a stream of new fragments cannot postpone it.
 func (s *Stack) armReassemblyLocked() {
-	if s.reasm.Bytes() == 0 {
+	at, ok := s.reasm.NextExpiry()
+	if !ok {
 		return
 	}
-	d := s.opts.ReassemblyTimeout
-	if d <= 0 {
-		d = 30 * time.Second
-	}
+	d := max(at.Sub(s.clock.Now()), 0)
 	if s.reasmTm == nil {
 		s.reasmTm = s.clock.AfterFunc(d, s.reassemblyTimer)
 	} else {

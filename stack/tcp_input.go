@@ -731,7 +731,9 @@ func (c *tcpConn) afterRead() {
 	if c.rcvAdv.LessThan(c.rcvNxt) {
 		advertised = 0
 	}
-	now := c.rcvBuf.free()
+	// The window field cannot say more than 65535<<rcvWS: past that, a
+	// read changes nothing the peer can see.
+	now := min(c.rcvBuf.free(), 65535<<c.rcvWS)
 	if now-advertised >= min(c.rcvBuf.cap()/2, c.rcvMSS) {
 		c.sendACK()
 	}

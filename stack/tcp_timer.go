@@ -209,7 +209,9 @@ func (c *tcpConn) onKeepalive() {
 		c.keepAt = base.Add(c.opts.KeepIdle)
 		return
 	}
-	if c.keepN > 0 && now.Sub(c.lastRecv) < c.opts.KeepInterval*time.Duration(c.keepN) {
+	// Anything received since the first probe went out (at the same
+	// instant included) answers it.
+	if c.keepN > 0 && now.Sub(c.lastRecv) <= c.opts.KeepInterval*time.Duration(c.keepN) {
 		c.keepN = 0
 		c.keepAt = c.lastRecv.Add(c.opts.KeepIdle)
 		return

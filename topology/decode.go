@@ -1,0 +1,1135 @@
+package topology
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxExpanded bounds the number of YAML values a file may expand to once
+// aliases are followed, so that a "billion laughs" file fails fast.
+const maxExpanded = 1 << 20
+
+// opt is a value that may be absent from the file, with where it was written.
+type opt[T any] struct {
+	ok  bool
+	v   T
+	pos Pos
+}
+
+func some[T any](v T, p Pos) opt[T] { return opt[T]{ok: true, v: v, pos: p} }
+
+// pick returns the first present value: the node's, then its kind's, then
+// the defaults'.
+func pick[T any](opts ...opt[T]) opt[T] {
+	for _, o := range opts {
+		if o.ok {
+			return o
+		}
+	}
+	return opt[T]{}
+}
+
+// fileSpec is the file as written, values parsed, nothing resolved.
+type fileSpec struct {
+	root       Pos
+	name       opt[string]
+	prefix     opt[string]
+	defaults   *nodeSpec
+	kinds      []*nodeSpec
+	nodes      []*nodeSpec
+	links      []*linkSpec
+	autoRoutes opt[bool]
+	pool       opt[netip.Prefix]
+	p2pPrefix  opt[int]
+	lanPrefix  opt[int]
+}
+
+// nodeSpec is a node, a kinds entry or the defaults, as written.
+type nodeSpec struct {
+	name       string
+	pos        Pos
+	set        []entry // the keys written in this very mapping
+	kind       opt[string]
+	stack      opt[Stack]
+	image      opt[string]
+	exec       opt[[]string]
+	env        []kvSpec
+	labels     []kvSpec
+	sysctls    []kvSpec
+	forwarding opt[bool]
+	seed       opt[uint64]
+	routes     opt[[]routeSpec]
+	tcp        tcpSpec
+}
+
+type kvSpec struct {
+	key, value string
+	pos        Pos
+}
+
+type routeSpec struct {
+	pos    Pos
+	dst    netip.Prefix
+	dstPos Pos
+	via    netip.Addr
+	viaPos Pos
+	dev    string
+	devPos Pos
+}
+
+type tcpSpec struct {
+	mss, sndbuf, rcvbuf                 opt[int]
+	cc                                  opt[string]
+	nagle, sack, timestamps, winScaling opt[bool]
+	delayedACK                          opt[*time.Duration]
+	timeWait, rtoInitial, rtoMin        opt[time.Duration]
+}
+
+type linkSpec struct {
+	pos    Pos
+	name   opt[string]
+	mtu    opt[int]
+	eps    []*endpointSpec
+	epsPos Pos
+	bad    bool // an endpoint could not be read (already reported)
+	netem  *netemSpec
+}
+
+type endpointSpec struct {
+	pos      Pos
+	node     string
+	nodePos  Pos
+	iface    string
+	ifacePos Pos
+	ipv4     opt[netip.Prefix]
+	mac      opt[MAC]
+}
+
+// netemSpec is a link's netem block: both set, or atob and/or btoa.
+type netemSpec struct {
+	pos        Pos
+	both       *impSpec
+	atob, btoa *impSpec
+	dirPos     Pos
+}
+
+type impSpec struct {
+	imp     Impairment
+	seedSet bool
+}
+
+// entry is one key/value pair of a mapping, aliases followed.
+type entry struct {
+	key  string
+	k, v *yaml.Node
+}
+
+func (e entry) kpos() Pos { return posOf(e.k) }
+func (e entry) vpos() Pos { return posOf(e.v) }
+
+func posOf(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
+
+// decoder turns the YAML node tree into a fileSpec, reporting every problem.
+type decoder struct {
+	*diag
+	dir string // the topology file's directory, for relative paths
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML parses data into a document node. Syntax errors become *Error
+// values at the line yaml.v3 names.
+func (d *decoder) parseYAML(data []byte) *yaml.Node {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.errorf(Pos{Line: 1, Col: 1}, "the file is empty (want a mapping with name and topology)")
+			return nil
+		}
+		p, msg := syntaxError(data, err)
+		d.errorf(p, "YAML syntax: %s", msg)
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.errorf(posOf(&extra), "a second YAML document: a topology file holds one")
+	}
+	if n := expandedSize(&doc, map[*yaml.Node]int{}); n > maxExpanded {
+		d.errorf(Pos{Line: 1, Col: 1}, "the file expands to more than %d values once its aliases are followed", maxExpanded)
+		return nil
+	}
+	return &doc
+}
+
+// syntaxError places a yaml.v3 syntax error. yaml.v3 names the line where
+// the enclosing block starts ("while parsing a block mapping"), not the line
+// at fault; the line at fault is the first one whose inclusion makes the
+// file fail the same way, found by bisecting on prefixes of the file.
+func syntaxError(data []byte, err error) (Pos, string) {
+	m := yamlLineRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return Pos{Line: 1, Col: 1}, strings.TrimPrefix(err.Error(), "yaml: ")
+	}
+	reported, _ := strconv.Atoi(m[1])
+	msg := m[2]
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	fails := func(k int) bool {
+		var doc yaml.Node
+		err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &doc)
+		if err == nil {
+			return false
+		}
+		sm := yamlLineRE.FindStringSubmatch(err.Error())
+		return sm != nil && sm[2] == msg
+	}
+	line := reported
+	if k := sort.Search(len(lines), func(k int) bool { return fails(k + 1) }); k < len(lines) && k+1 >= reported {
+		line = k + 1
+	}
+	col := 1
+	if line <= len(lines) {
+		col += len(lines[line-1]) - len(bytes.TrimLeft(lines[line-1], " \t"))
+	}
+	return Pos{Line: line, Col: col}, msg
+}
+
+// expandedSize counts the values n stands for with aliases followed,
+// saturating past maxExpanded.
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
+	if n == nil {
+		return 0
+	}
+	if s, ok := memo[n]; ok {
+		return s
+	}
+	memo[n] = maxExpanded + 1 // a cycle counts as too large
+	s := 1
+	if n.Kind == yaml.AliasNode {
+		s += expandedSize(n.Alias, memo)
+	}
+	for _, c := range n.Content {
+		s += expandedSize(c, memo)
+		if s > maxExpanded {
+			break
+		}
+	}
+	s = min(s, maxExpanded+1)
+	memo[n] = s
+	return s
+}
+
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+func isMerge(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "" || k.Tag == "!" || k.ShortTag() == "!!merge")
+}
+
+// describe says what a node is, for "want X, got Y" messages.
+func describe(n *yaml.Node) string {
+	switch {
+	case isNull(n):
+		return "nothing"
+	case n.Kind == yaml.MappingNode:
+		return "a mapping"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	}
+	return strconv.Quote(n.Value)
+}
+
+// entries returns the pairs of mapping n with merge keys (<<) expanded:
+// explicit keys win over merged ones, earlier merge sources over later ones.
+// A key written twice is reported ("duplicate <what>") and its second
+// occurrence dropped.
+func (d *decoder) entries(n *yaml.Node, what string) []entry {
+	var out, merged []entry
+	first := map[string]Pos{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if isMerge(k) {
+			merged = append(merged, d.mergeSources(v)...)
+			continue
+		}
+		if k.Kind != yaml.ScalarNode || isNull(k) {
+			d.errorf(posOf(k), "a %s must be a string, got %s", what, describe(k))
+			continue
+		}
+		if p, dup := first[k.Value]; dup {
+			d.errorf(posOf(k), "duplicate %s %q (first at %s)", what, k.Value, p)
+			continue
+		}
+		first[k.Value] = posOf(k)
+		out = append(out, entry{key: k.Value, k: k, v: v})
+	}
+	for _, e := range merged {
+		if _, dup := first[e.key]; !dup {
+			first[e.key] = e.kpos()
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (d *decoder) mergeSources(v *yaml.Node) []entry {
+	switch v.Kind {
+	case yaml.MappingNode:
+		return d.entries(v, "key")
+	case yaml.SequenceNode:
+		var out []entry
+		for _, c := range v.Content {
+			if c = deref(c); c.Kind != yaml.MappingNode {
+				d.errorf(posOf(c), "<<: want a mapping to merge, got %s", describe(c))
+				continue
+			}
+			out = append(out, d.entries(c, "key")...)
+		}
+		return out
+	}
+	d.errorf(posOf(v), "<<: want a mapping to merge, got %s", describe(v))
+	return nil
+}
+
+// object returns the entries of mapping n whose keys s accepts, reporting the
+// others. A null value is an empty mapping. ctx names the place ("link",
+// `node "h1"`) in messages.
+func (d *decoder) object(n *yaml.Node, s *shape, ctx string) []entry {
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(posOf(n), "%s: want a mapping, got %s", ctx, describe(n))
+		return nil
+	}
+	all := d.entries(n, "key")
+	known := all[:0:0]
+	for _, e := range all {
+		if s.field(e.key) != nil {
+			known = append(known, e)
+			continue
+		}
+		if msg, ok := s.rejection(e.key); ok {
+			d.errorf(e.kpos(), "%s: %s", e.key, msg)
+			continue
+		}
+		allowed := strings.Join(s.keys(), ", ")
+		if sug := suggest(e.key, s.keys()); sug != "" {
+			d.errorf(e.kpos(), "unknown key %q in %s; did you mean %q? (allowed: %s)", e.key, ctx, sug, allowed)
+		} else {
+			d.errorf(e.kpos(), "unknown key %q in %s (allowed: %s)", e.key, ctx, allowed)
+		}
+	}
+	return known
+}
+
+// mapping returns the entries of a map with free keys (nodes, env).
+func (d *decoder) mapping(n *yaml.Node, ctx, what string) []entry {
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(posOf(n), "%s: want a mapping, got %s", ctx, describe(n))
+		return nil
+	}
+	return d.entries(n, what)
+}
+
+func (d *decoder) list(e entry) []*yaml.Node {
+	if isNull(e.v) {
+		return nil
+	}
+	if e.v.Kind != yaml.SequenceNode {
+		d.errorf(e.vpos(), "%s: want a list, got %s", e.key, describe(e.v))
+		return nil
+	}
+	out := make([]*yaml.Node, len(e.v.Content))
+	for i, c := range e.v.Content {
+		out[i] = deref(c)
+	}
+	return out
+}
+
+func (d *decoder) scalar(n *yaml.Node, key, want string) (string, bool) {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.errorf(posOf(n), "%s: want %s, got %s", key, want, describe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (d *decoder) str(e entry) opt[string] {
+	s, ok := d.scalar(e.v, e.key, "a string")
+	if !ok {
+		return opt[string]{}
+	}
+	return some(s, e.vpos())
+}
+
+func (d *decoder) boolean(e entry) opt[bool] {
+	if e.v.Kind == yaml.ScalarNode && e.v.ShortTag() == "!!bool" {
+		return some(strings.EqualFold(e.v.Value, "true"), e.vpos())
+	}
+	d.errorf(e.vpos(), "%s: want true or false, got %s", e.key, describe(e.v))
+	return opt[bool]{}
+}
+
+// integer reads an integer in [lo, hi].
+func (d *decoder) integer(e entry, lo, hi int64) opt[int64] {
+	s, ok := d.scalar(e.v, e.key, "an integer")
+	if !ok {
+		return opt[int64]{}
+	}
+	v, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, 64)
+	if err != nil || e.v.ShortTag() != "!!int" {
+		d.errorf(e.vpos(), "%s: want an integer, got %s", e.key, describe(e.v))
+		return opt[int64]{}
+	}
+	if v < lo || v > hi {
+		d.errorf(e.vpos(), "%s %d is out of range (allowed: %d to %d)", e.key, v, lo, hi)
+		return opt[int64]{}
+	}
+	return some(v, e.vpos())
+}
+
+func (d *decoder) intIn(e entry, lo, hi int) opt[int] {
+	o := d.integer(e, int64(lo), int64(hi))
+	return opt[int]{ok: o.ok, v: int(o.v), pos: o.pos}
+}
+
+func (d *decoder) seed(e entry) opt[uint64] {
+	s, ok := d.scalar(e.v, e.key, "an integer")
+	if !ok {
+		return opt[uint64]{}
+	}
+	v, err := strconv.ParseUint(strings.ReplaceAll(s, "_", ""), 0, 64)
+	if err != nil {
+		d.errorf(e.vpos(), "%s: want an integer from 0 to %d, got %s", e.key, uint64(math.MaxUint64), describe(e.v))
+		return opt[uint64]{}
+	}
+	return some(v, e.vpos())
+}
+
+// parsed reads a scalar through parse, reporting its error at the value.
+func parsed[T any](d *decoder, e entry, want string, parse func(string) (T, error)) opt[T] {
+	s, ok := d.scalar(e.v, e.key, want)
+	if !ok {
+		return opt[T]{}
+	}
+	v, err := parse(s)
+	if err != nil {
+		d.errorf(e.vpos(), "%s: %v", e.key, err)
+		return opt[T]{}
+	}
+	return some(v, e.vpos())
+}
+
+// decodeFile reads the whole document.
+func (d *decoder) decodeFile(doc *yaml.Node) *fileSpec {
+	f := &fileSpec{root: Pos{Line: 1, Col: 1}}
+	if len(doc.Content) == 0 {
+		d.errorf(f.root, "the file is empty (want a mapping with name and topology)")
+		return f
+	}
+	root := deref(doc.Content[0])
+	f.root = posOf(root)
+	if root.Kind != yaml.MappingNode {
+		d.errorf(f.root, "the file: want a mapping with name and topology, got %s", describe(root))
+		return f
+	}
+	s := fileShape()
+	hasName, hasTopology := false, false
+	for _, e := range d.object(root, s, "the file") {
+		switch e.key {
+		case "name":
+			hasName = true
+			f.name = d.str(e)
+		case "prefix":
+			if isNull(e.v) {
+				f.prefix = some("", e.vpos())
+			} else {
+				f.prefix = d.str(e)
+			}
+		case "topology":
+			hasTopology = true
+			d.decodeTopology(e, s.field("topology").obj, f)
+		default:
+			d.unhandled(e)
+		}
+	}
+	if !hasName {
+		d.errorf(f.root, "name: missing (every lab has a name, e.g. name: lab1)")
+	}
+	if !hasTopology {
+		d.errorf(f.root, "topology: missing (want topology: {nodes: ..., links: ...})")
+	}
+	return f
+}
+
+// unhandled reports a key a shape accepts but the decoder forgot: a bug the
+// all-keys test catches.
+func (d *decoder) unhandled(e entry) {
+	d.errorf(e.kpos(), "internal error: key %q is accepted but not handled", e.key)
+}
+
+func (d *decoder) decodeTopology(te entry, s *shape, f *fileSpec) {
+	for _, e := range d.object(te.v, s, "topology") {
+		switch e.key {
+		case "defaults":
+			f.defaults = d.decodeNode(e.v, "", e.kpos(), s.field("defaults").obj, "topology.defaults")
+		case "kinds":
+			for _, k := range d.mapping(e.v, "kinds", "kind") {
+				f.kinds = append(f.kinds, d.decodeNode(k.v, k.key, k.kpos(), s.field("kinds").each, fmt.Sprintf("kind %q", k.key)))
+			}
+		case "nodes":
+			for _, k := range d.mapping(e.v, "nodes", "node") {
+				f.nodes = append(f.nodes, d.decodeNode(k.v, k.key, k.kpos(), s.field("nodes").each, fmt.Sprintf("node %q", k.key)))
+			}
+		case "links":
+			for _, item := range d.list(e) {
+				f.links = append(f.links, d.decodeLink(item, s.field("links").each))
+			}
+		case "auto-routes":
+			f.autoRoutes = d.boolean(e)
+		case "ipv4-pool":
+			f.pool = parsed(d, e, "a subnet", parseSubnet)
+			if f.pool.ok && f.pool.v.Bits() > 30 {
+				d.errorf(e.vpos(), "ipv4-pool %s is too small (allowed: /30 or shorter, e.g. 10.0.0.0/16)", f.pool.v)
+				f.pool = opt[netip.Prefix]{}
+			}
+		case "p2p-prefix":
+			o := d.intIn(e, 30, 31)
+			f.p2pPrefix = o
+		case "lan-prefix":
+			f.lanPrefix = d.intIn(e, 8, 30)
+		default:
+			d.unhandled(e)
+		}
+	}
+}
+
+func (d *decoder) decodeNode(n *yaml.Node, name string, p Pos, s *shape, ctx string) *nodeSpec {
+	ns := &nodeSpec{name: name, pos: p}
+	ns.set = d.object(n, s, ctx)
+	for _, e := range ns.set {
+		switch e.key {
+		case "kind":
+			ns.kind = d.str(e)
+		case "stack":
+			ns.stack = parsed(d, e, "go or linux", func(v string) (Stack, error) {
+				switch st := Stack(v); st {
+				case StackGo, StackLinux:
+					return st, nil
+				}
+				if sug := suggest(v, []string{string(StackGo), string(StackLinux)}); sug != "" {
+					return "", fmt.Errorf("unknown stack %q; did you mean %q? (allowed: go, linux)", v, sug)
+				}
+				return "", fmt.Errorf("unknown stack %q (allowed: go, linux)", v)
+			})
+		case "image":
+			ns.image = d.str(e)
+		case "exec":
+			var cmds []string
+			for _, c := range d.list(e) {
+				if s, ok := d.scalar(c, "exec", "a command string"); ok {
+					cmds = append(cmds, s)
+				}
+			}
+			ns.exec = some(cmds, e.vpos())
+		case "env":
+			ns.env = d.decodeKV(e, checkEnvKey)
+		case "labels":
+			ns.labels = d.decodeKV(e, checkLabelKey)
+		case "sysctls":
+			ns.sysctls = d.decodeKV(e, checkSysctlKey)
+		case "forwarding":
+			ns.forwarding = d.boolean(e)
+		case "seed":
+			ns.seed = d.seed(e)
+		case "routes":
+			var rs []routeSpec
+			for _, item := range d.list(e) {
+				if r, ok := d.decodeRoute(item, s.field("routes").each); ok {
+					rs = append(rs, r)
+				}
+			}
+			ns.routes = some(rs, e.vpos())
+		case "tcp":
+			d.decodeTCP(e, s.field("tcp").obj, &ns.tcp)
+		default:
+			d.unhandled(e)
+		}
+	}
+	return ns
+}
+
+func checkEnvKey(k string) error {
+	for i, r := range k {
+		if !(isAlnum(r) || r == '_') || i == 0 && r >= '0' && r <= '9' {
+			return fmt.Errorf("bad environment variable name %q (allowed: letters, digits and '_', not starting with a digit)", k)
+		}
+	}
+	if k == "" {
+		return errors.New("empty environment variable name")
+	}
+	return nil
+}
+
+func checkLabelKey(k string) error {
+	if k == "" {
+		return errors.New("empty label name")
+	}
+	if k == "netlab" || strings.HasPrefix(k, "netlab-") {
+		return fmt.Errorf("label %q is reserved: netlab stamps labels named netlab and netlab-*", k)
+	}
+	return nil
+}
+
+func checkSysctlKey(k string) error {
+	for _, r := range k {
+		if !(isAlnum(r) || r == '_' || r == '.' || r == '-' || r == '/') {
+			return fmt.Errorf("bad sysctl name %q (allowed: e.g. net.ipv4.tcp_ecn)", k)
+		}
+	}
+	if k == "" || strings.Contains(k, "..") {
+		return fmt.Errorf("bad sysctl name %q (allowed: e.g. net.ipv4.tcp_ecn)", k)
+	}
+	return nil
+}
+
+// decodeKV reads a map of scalars (env, labels, sysctls).
+func (d *decoder) decodeKV(e entry, check func(string) error) []kvSpec {
+	var out []kvSpec
+	for _, kv := range d.mapping(e.v, e.key, "key") {
+		if err := check(kv.key); err != nil {
+			d.errorf(kv.kpos(), "%s: %v", e.key, err)
+			continue
+		}
+		v := ""
+		if !isNull(kv.v) {
+			s, ok := d.scalar(kv.v, e.key+"."+kv.key, "a string or number")
+			if !ok {
+				continue
+			}
+			v = s
+		}
+		out = append(out, kvSpec{key: kv.key, value: v, pos: kv.kpos()})
+	}
+	return out
+}
+
+func (d *decoder) decodeRoute(n *yaml.Node, s *shape) (routeSpec, bool) {
+	r := routeSpec{pos: posOf(n)}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(posOf(n), "routes: want a mapping like {dst: 10.1.0.0/16, via: 10.0.0.1}, got %s", describe(n))
+		return r, false
+	}
+	ok := true
+	hasDst := false
+	for _, e := range d.object(n, s, "a route") {
+		switch e.key {
+		case "dst":
+			hasDst = true
+			v, good := d.scalar(e.v, "dst", "a subnet or default")
+			if !good {
+				ok = false
+				continue
+			}
+			r.dstPos = e.vpos()
+			if v == "default" {
+				r.dst = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+				continue
+			}
+			p, err := parseSubnet(v)
+			if err != nil {
+				d.errorf(e.vpos(), "dst: %v (or default)", err)
+				ok = false
+				continue
+			}
+			r.dst = p
+		case "via":
+			v, good := d.scalar(e.v, "via", "an IPv4 address")
+			if !good {
+				ok = false
+				continue
+			}
+			a, err := netip.ParseAddr(v)
+			if err != nil || !a.Is4() {
+				d.errorf(e.vpos(), "via: bad address %q (allowed: an IPv4 address, e.g. 10.0.0.1)", v)
+				ok = false
+				continue
+			}
+			r.via, r.viaPos = a, e.vpos()
+		case "dev":
+			o := d.str(e)
+			if !o.ok {
+				ok = false
+				continue
+			}
+			if err := checkIfName(o.v); err != nil {
+				d.errorf(o.pos, "dev: %v", err)
+				ok = false
+				continue
+			}
+			r.dev, r.devPos = o.v, o.pos
+		default:
+			d.unhandled(e)
+		}
+	}
+	if !hasDst {
+		d.errorf(r.pos, "a route needs dst (a subnet or default)")
+		return r, false
+	}
+	if ok && !r.via.IsValid() && r.dev == "" {
+		d.errorf(r.pos, "a route needs via (a next hop) or dev (an interface), or both")
+		return r, false
+	}
+	return r, ok
+}
+
+func (d *decoder) decodeTCP(te entry, s *shape, t *tcpSpec) {
+	size := func(e entry, lo, hi int64) opt[int] {
+		o := parsed(d, e, "a size", parseSize)
+		if o.ok && (o.v < lo || o.v > hi) {
+			d.errorf(o.pos, "%s %d is out of range (allowed: %d to %d bytes)", e.key, o.v, lo, hi)
+			return opt[int]{}
+		}
+		return opt[int]{ok: o.ok, v: int(o.v), pos: o.pos}
+	}
+	positive := func(e entry) opt[time.Duration] {
+		o := parsed(d, e, "a duration", parseDuration)
+		if o.ok && o.v == 0 {
+			d.errorf(o.pos, "%s: must be more than 0", e.key)
+			return opt[time.Duration]{}
+		}
+		return o
+	}
+	for _, e := range d.object(te.v, s, "tcp") {
+		switch e.key {
+		case "mss":
+			t.mss = size(e, minMSS, 65535-40)
+		case "sndbuf":
+			t.sndbuf = size(e, 1, maxBuf)
+		case "rcvbuf":
+			t.rcvbuf = size(e, 1, maxBuf)
+		case "cc":
+			t.cc = parsed(d, e, "reno or cubic", func(v string) (string, error) {
+				if v == CCReno || v == CCCubic {
+					return v, nil
+				}
+				if sug := suggest(v, []string{CCReno, CCCubic}); sug != "" {
+					return "", fmt.Errorf("unknown congestion control %q; did you mean %q? (allowed: reno, cubic)", v, sug)
+				}
+				return "", fmt.Errorf("unknown congestion control %q (allowed: reno, cubic)", v)
+			})
+		case "nagle":
+			t.nagle = d.boolean(e)
+		case "sack":
+			t.sack = d.boolean(e)
+		case "timestamps":
+			t.timestamps = d.boolean(e)
+		case "window-scaling":
+			t.winScaling = d.boolean(e)
+		case "delayed-ack":
+			if e.v.Kind == yaml.ScalarNode && e.v.ShortTag() == "!!bool" {
+				var v *time.Duration
+				if !strings.EqualFold(e.v.Value, "true") {
+					v = new(time.Duration)
+				}
+				t.delayedACK = some(v, e.vpos())
+				continue
+			}
+			o := parsed(d, e, "a duration or false", func(v string) (time.Duration, error) {
+				dur, err := parseDuration(v)
+				if err != nil {
+					return 0, fmt.Errorf("bad value %q (allowed: a duration like 40ms, false to ACK every segment at once, or true for the stack's default)", v)
+				}
+				return dur, nil
+			})
+			if o.ok {
+				t.delayedACK = some(&o.v, o.pos)
+			}
+		case "time-wait":
+			t.timeWait = parsed(d, e, "a duration", parseDuration)
+		case "rto-initial":
+			t.rtoInitial = positive(e)
+		case "rto-min":
+			t.rtoMin = positive(e)
+		default:
+			d.unhandled(e)
+		}
+	}
+}
+
+func (d *decoder) decodeLink(n *yaml.Node, s *shape) *linkSpec {
+	l := &linkSpec{pos: posOf(n)}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(posOf(n), `links: want a mapping like {endpoints: ["h1:eth1", "h2:eth1"]}, got %s`, describe(n))
+		return l
+	}
+	hasEndpoints := false
+	before := len(d.errs)
+	for _, e := range d.object(n, s, "a link") {
+		switch e.key {
+		case "name":
+			l.name = d.str(e)
+			if l.name.ok {
+				if err := checkName("link name", l.name.v); err != nil {
+					d.errorf(l.name.pos, "%v", err)
+					l.name = opt[string]{}
+				}
+			}
+		case "type":
+			if t := d.str(e); t.ok && t.v != "veth" {
+				d.errorf(t.pos, "type: netlab links are veth pairs (allowed: veth); a LAN is a link with more than two endpoints, or links to a kind: bridge node")
+			}
+		case "mtu":
+			l.mtu = d.intIn(e, minMTU, maxMTU)
+		case "endpoints":
+			hasEndpoints = true
+			l.epsPos = e.vpos()
+			before := len(d.errs)
+			for _, item := range d.list(e) {
+				if ep := d.decodeEndpoint(item, s.field("endpoints").each); ep != nil {
+					l.eps = append(l.eps, ep)
+				}
+			}
+			l.bad = len(d.errs) > before
+		case "netem":
+			l.netem = d.decodeNetem(e, s.field("netem").obj)
+		default:
+			d.unhandled(e)
+		}
+	}
+	if !hasEndpoints && len(d.errs) == before {
+		d.errorf(l.pos, `a link needs endpoints, e.g. endpoints: ["h1:eth1", "h2:eth1"]`)
+	}
+	return l
+}
+
+func (d *decoder) decodeEndpoint(n *yaml.Node, s *shape) *endpointSpec {
+	ep := &endpointSpec{pos: posOf(n)}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if isNull(n) {
+			break
+		}
+		node, iface, ok := strings.Cut(n.Value, ":")
+		if !ok || node == "" || iface == "" || strings.Contains(iface, ":") {
+			d.errorf(ep.pos, `malformed endpoint %q (allowed: "node:interface", e.g. "h1:eth1")`, n.Value)
+			return nil
+		}
+		ep.node, ep.nodePos = node, ep.pos
+		ep.iface, ep.ifacePos = iface, ep.pos
+		if err := checkIfName(iface); err != nil {
+			d.errorf(ep.pos, "endpoint %q: %v", n.Value, err)
+			return nil
+		}
+		return ep
+	case yaml.MappingNode:
+		ok := true
+		for _, e := range d.object(n, s, "an endpoint") {
+			switch e.key {
+			case "node":
+				o := d.str(e)
+				ok = ok && o.ok
+				ep.node, ep.nodePos = o.v, o.pos
+			case "interface":
+				o := d.str(e)
+				if o.ok {
+					if err := checkIfName(o.v); err != nil {
+						d.errorf(o.pos, "interface: %v", err)
+						o.ok = false
+					}
+				}
+				ok = ok && o.ok
+				ep.iface, ep.ifacePos = o.v, o.pos
+			case "ipv4":
+				ep.ipv4 = parsed(d, e, "an address", parseIfAddr)
+			case "mac":
+				ep.mac = parsed(d, e, "a MAC address", parseMAC)
+			default:
+				d.unhandled(e)
+			}
+		}
+		if ep.node == "" && ok {
+			d.errorf(ep.pos, "an endpoint needs node (and interface)")
+			return nil
+		}
+		if ep.iface == "" && ok {
+			d.errorf(ep.pos, "an endpoint needs interface (and node)")
+			return nil
+		}
+		if !ok {
+			return nil
+		}
+		return ep
+	}
+	d.errorf(ep.pos, `endpoints: want "node:interface" or {node: ..., interface: ...}, got %s`, describe(n))
+	return nil
+}
+
+func (d *decoder) decodeNetem(ne entry, s *shape) *netemSpec {
+	ns := &netemSpec{pos: ne.kpos()}
+	all := d.object(ne.v, s, "netem")
+	var dirs, plain []entry
+	for _, e := range all {
+		if e.key == keyAtoB || e.key == keyBtoA {
+			dirs = append(dirs, e)
+		} else {
+			plain = append(plain, e)
+		}
+	}
+	if len(dirs) == 0 {
+		ns.both = d.decodeImpairment(plain, "netem")
+		return ns
+	}
+	if len(plain) > 0 {
+		d.errorf(plain[0].kpos(), "netem: %s: either give the fields for both directions, or a-to-b and b-to-a, not both", plain[0].key)
+	}
+	ns.dirPos = dirs[0].kpos()
+	for _, e := range dirs {
+		sub := d.object(e.v, s.field(e.key).obj, "netem."+e.key)
+		imp := d.decodeImpairment(sub, "netem."+e.key)
+		if e.key == keyAtoB {
+			ns.atob = imp
+		} else {
+			ns.btoa = imp
+		}
+	}
+	return ns
+}
+
+func (d *decoder) decodeImpairment(es []entry, ctx string) *impSpec {
+	is := &impSpec{}
+	m := &is.imp
+	at := map[string]Pos{}
+	percent := func(e entry) float64 { return parsed(d, e, "a percentage", parsePercent).v }
+	duration := func(e entry) time.Duration { return parsed(d, e, "a duration", parseDuration).v }
+	var lossModel *yaml.Node
+	for _, e := range es {
+		at[e.key] = e.kpos()
+		switch e.key {
+		case "delay":
+			m.Delay = duration(e)
+		case "jitter":
+			m.Jitter = duration(e)
+		case "correlation":
+			m.Correlation = percent(e)
+		case "distribution":
+			if o := parsed(d, e, "a distribution", d.distribution); o.ok {
+				m.Distribution = o.v
+			}
+		case "loss":
+			m.Loss = LossModel{Model: LossRandom, P: percent(e)}
+		case "loss-model":
+			lossModel = e.v
+		case "duplicate":
+			m.Duplicate = percent(e)
+		case "corrupt":
+			m.Corrupt = percent(e)
+		case "reorder":
+			m.Reorder = percent(e)
+		case "gap":
+			m.Gap = d.intIn(e, 1, math.MaxInt32).v
+		case "rate":
+			m.Rate = parsed(d, e, "a rate", parseRate).v
+		case "rate-overhead":
+			m.RateOverhead = d.intIn(e, -65535, 65535).v
+		case "limit":
+			m.Limit = d.intIn(e, 1, math.MaxInt32).v
+		case "limit-bytes":
+			o := parsed(d, e, "a size", parseSize)
+			if o.ok && o.v == 0 {
+				d.errorf(o.pos, "limit-bytes: must be more than 0")
+			}
+			m.LimitBytes = o.v
+		case "ecn":
+			m.ECN = d.boolean(e).v
+		case "seed":
+			o := d.seed(e)
+			m.Seed, is.seedSet = o.v, o.ok
+		default:
+			d.unhandled(e)
+		}
+	}
+	if lossModel != nil {
+		d.decodeLossModel(lossModel, at, &m.Loss, ctx)
+	}
+	if p, ok := at["jitter"]; ok && m.Delay == 0 && m.Jitter > 0 {
+		d.errorf(p, "%s: jitter needs delay (jitter spreads the delay around its value)", ctx)
+	}
+	if p, ok := at["correlation"]; ok && m.Jitter == 0 {
+		d.errorf(p, "%s: correlation needs jitter (it correlates successive delays)", ctx)
+	}
+	if p, ok := at["distribution"]; ok && m.Distribution != "" && m.Jitter == 0 {
+		d.errorf(p, "%s: distribution needs delay and jitter", ctx)
+	}
+	if m.Jitter > 0 && m.Distribution == "" {
+		m.Distribution = "uniform"
+	}
+	if p, ok := at["reorder"]; ok && m.Reorder > 0 && m.Delay == 0 {
+		d.errorf(p, "%s: reorder needs delay (reordered frames are those sent without it, as in netem)", ctx)
+	}
+	if p, ok := at["gap"]; ok && m.Reorder == 0 {
+		d.errorf(p, "%s: gap needs reorder", ctx)
+	}
+	if m.Reorder > 0 && m.Gap == 0 {
+		m.Gap = 1
+	}
+	if p, ok := at["ecn"]; ok && m.ECN && m.Loss.Model == "" {
+		d.errorf(p, "%s: ecn needs loss (it marks the frames that would be lost)", ctx)
+	}
+	if _, ok := at["rate-overhead"]; ok && m.Rate == 0 {
+		d.errorf(at["rate-overhead"], "%s: rate-overhead needs rate", ctx)
+	}
+	_, hasLimit := at["limit"]
+	_, hasBytes := at["limit-bytes"]
+	if !hasLimit && !hasBytes {
+		m.Limit = netemLimit
+	}
+	return is
+}
+
+// distribution checks a jitter distribution: a builtin, an iproute2 table
+// name, or the path of a .dist file (made relative to the file's directory).
+func (d *decoder) distribution(v string) (string, error) {
+	switch v {
+	case "uniform", "normal", "pareto", "paretonormal":
+		return v, nil
+	}
+	if strings.HasSuffix(v, ".dist") {
+		if !filepath.IsAbs(v) && d.dir != "" {
+			v = filepath.Join(d.dir, v)
+		}
+		return v, nil
+	}
+	if checkName("distribution", v) == nil && !strings.Contains(v, ".") {
+		return v, nil
+	}
+	return "", fmt.Errorf("bad distribution %q (allowed: uniform, normal, pareto, paretonormal, an iproute2 table name, or the path of a .dist file)", v)
+}
+
+func (d *decoder) decodeLossModel(n *yaml.Node, at map[string]Pos, lm *LossModel, ctx string) {
+	ctx += ".loss-model"
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		if n.Value != LossRandom {
+			d.errorf(posOf(n), "%s: %q needs its parameters, e.g. {model: gemodel, p: 1%%, r: 10%%} (allowed as a plain value: random)", ctx, n.Value)
+			return
+		}
+		if lm.Model == "" {
+			d.errorf(posOf(n), "%s: random needs loss, e.g. loss: 2%%", ctx)
+		}
+		return
+	}
+	es := d.object(n, impairShape().field("loss-model").obj, ctx)
+	params := map[string]entry{}
+	model := ""
+	for _, e := range es {
+		if e.key == "model" {
+			if o := d.str(e); o.ok {
+				model = o.v
+			}
+			continue
+		}
+		params[e.key] = e
+	}
+	allowed := map[string][]string{
+		LossRandom: nil,
+		LossState:  {"p13", "p31", "p32", "p23", "p14"},
+		LossGE:     {"p", "r", "1-h", "1-k"},
+	}
+	keys, known := allowed[model]
+	switch {
+	case model == "" && n.Kind == yaml.MappingNode:
+		d.errorf(posOf(n), "%s: needs model (allowed: random, state, gemodel)", ctx)
+		return
+	case !known:
+		if model != "" {
+			d.errorf(posOf(n), "%s: unknown model %q (allowed: random, state, gemodel)", ctx, model)
+		}
+		return
+	}
+	for _, e := range es {
+		if e.key != "model" && !slices.Contains(keys, e.key) {
+			d.errorf(e.kpos(), "%s: %s is not a parameter of model %s (allowed: %s)", ctx, e.key, model, strings.Join(keys, ", "))
+		}
+	}
+	get := func(k string) (float64, bool) {
+		e, ok := params[k]
+		if !ok || !slices.Contains(keys, k) {
+			return 0, false
+		}
+		o := parsed(d, e, "a percentage", parsePercent)
+		return o.v, o.ok
+	}
+	switch model {
+	case LossRandom:
+		if lm.Model == "" {
+			d.errorf(posOf(n), "%s: random needs loss, e.g. loss: 2%%", ctx)
+		}
+		return
+	case LossState:
+		p13, ok := get("p13")
+		if !ok {
+			if _, given := params["p13"]; !given {
+				d.errorf(posOf(n), "%s: state needs p13", ctx)
+			}
+		}
+		// iproute2's defaults (tc/q_netem.c).
+		*lm = LossModel{Model: LossState, P13: p13, P31: 1 - p13, P32: 0, P23: 1, P14: 0}
+		if v, ok := get("p31"); ok {
+			lm.P31 = v
+		}
+		if v, ok := get("p32"); ok {
+			lm.P32 = v
+		}
+		if v, ok := get("p23"); ok {
+			lm.P23 = v
+		}
+		if v, ok := get("p14"); ok {
+			lm.P14 = v
+		}
+	case LossGE:
+		p, ok := get("p")
+		if !ok {
+			if _, given := params["p"]; !given {
+				d.errorf(posOf(n), "%s: gemodel needs p", ctx)
+			}
+		}
+		*lm = LossModel{Model: LossGE, P: p, R: 1 - p, OneMinusH: 1, OneMinusK: 0}
+		if v, ok := get("r"); ok {
+			lm.R = v
+		}
+		if v, ok := get("1-h"); ok {
+			lm.OneMinusH = v
+		}
+		if v, ok := get("1-k"); ok {
+			lm.OneMinusK = v
+		}
+	}
+	if p, ok := at["loss"]; ok {
+		d.errorf(p, "%s: loss is the random model's probability; with model %s leave it out", ctx, model)
+	}
+}

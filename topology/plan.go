@@ -1,0 +1,467 @@
+package topology
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Pos is a position in the topology file: 1-based line and column. The zero
+// Pos means "no position" (for example a value that came from a default).
+type Pos struct {
+	// Line is the 1-based line.
+	Line int `json:"line"`
+	// Col is the 1-based column, in bytes.
+	Col int `json:"col"`
+}
+
+// String formats p as "line:col".
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
+
+// before reports whether p comes before q in the file.
+func (p Pos) before(q Pos) bool {
+	if p.Line != q.Line {
+		return p.Line < q.Line
+	}
+	return p.Col < q.Col
+}
+
+// Kind is one of the builtin node kinds every `kinds:` entry is based on.
+type Kind string
+
+// The builtin kinds.
+const (
+	// KindHost is an end host: it does not forward packets unless told to.
+	KindHost Kind = "host"
+	// KindRouter forwards packets between its interfaces.
+	KindRouter Kind = "router"
+	// KindBridge is a LAN segment made as a Linux bridge. Bridge nodes do not
+	// appear in Lab.Nodes; each becomes a Segment.
+	KindBridge Kind = "bridge"
+)
+
+// Stack says which TCP/IP stack serves a node's interfaces.
+type Stack string
+
+// The stacks.
+const (
+	// StackGo is netlab's userspace stack (the default).
+	StackGo Stack = "go"
+	// StackLinux is the Linux kernel's stack in the node's namespace.
+	StackLinux Stack = "linux"
+)
+
+// The congestion-control algorithms TCPOptions.CC may name.
+const (
+	// CCReno is NewReno (RFC 5681, RFC 6582).
+	CCReno = "reno"
+	// CCCubic is CUBIC (RFC 9438).
+	CCCubic = "cubic"
+)
+
+// Lab is a resolved, validated topology: the plan the runtime deploys. It
+// holds no references to the YAML it came from except source positions, and
+// the same file always resolves to the same Lab (addresses, MACs, seeds and
+// routes included). A Lab is not changed after Load or Parse returns it, so
+// it is safe to read from several goroutines.
+type Lab struct {
+	// Name is the lab's name (the file's `name:`).
+	Name string `json:"name"`
+	// Prefix is the first part of the names given to runtime objects
+	// ("netlab" unless the file's `prefix:` says otherwise; may be "").
+	Prefix string `json:"prefix"`
+	// File is the topology file's path: absolute when the Lab came from Load,
+	// the name given to Parse otherwise.
+	File string `json:"file"`
+	// AutoRoutes reports whether `auto-routes: true` computed routes.
+	AutoRoutes bool `json:"auto-routes"`
+	// Pool is the IPv4 prefix automatic addresses come from.
+	Pool netip.Prefix `json:"ipv4-pool"`
+	// Nodes are the nodes that run (everything but bridges), sorted by name;
+	// Nodes[i].Index == i.
+	Nodes []*Node `json:"nodes"`
+	// Links are the point-to-point links (one veth pair each), in file order;
+	// Links[i].Index == i.
+	Links []*Link `json:"links"`
+	// Segments are the LAN segments (one Linux bridge each): bridge nodes and
+	// links with more than two endpoints, in file order; Segments[i].Index == i.
+	Segments []*Segment `json:"segments"`
+	// Warnings are problems that do not stop a deploy, sorted by position.
+	Warnings []*Error `json:"warnings,omitempty"`
+
+	byName map[string]*Node
+}
+
+// Node returns the node called name, or nil. Bridges are segments, not
+// nodes: see Segment.
+func (l *Lab) Node(name string) *Node { return l.byName[name] }
+
+// Link returns the point-to-point link called name, or nil.
+func (l *Lab) Link(name string) *Link {
+	for _, k := range l.Links {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// Segment returns the LAN segment called name, or nil.
+func (l *Lab) Segment(name string) *Segment {
+	for _, s := range l.Segments {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Node is one node that runs: a network namespace or container with an
+// agent in it.
+type Node struct {
+	// Name is the node's key under `nodes:`.
+	Name string `json:"name"`
+	// Index is the node's position in Lab.Nodes (sorted by name). It is
+	// stable as long as the set of node names does not change.
+	Index int `json:"index"`
+	// LongName is the name runtime objects of this node carry (netns,
+	// container): "<prefix>-<lab>-<node>", or "<lab>-<node>" when the prefix
+	// is "__lab-name", or just the node name when the prefix is "".
+	LongName string `json:"long-name"`
+	// Kind is the node's kind as written: a builtin kind or a `kinds:` entry.
+	Kind string `json:"kind"`
+	// Base is the builtin kind Kind is based on (host or router).
+	Base Kind `json:"base"`
+	// Stack is the stack serving the node's interfaces.
+	Stack Stack `json:"stack"`
+	// Image is the container image (docker runtime only; other runtimes
+	// ignore it). Empty means the runtime's own node image.
+	Image string `json:"image,omitempty"`
+	// Exec are commands to run, in order, once the node is up.
+	Exec []string `json:"exec,omitempty"`
+	// Env is the environment of the node's processes.
+	Env map[string]string `json:"env,omitempty"`
+	// Labels are user labels for the node's runtime objects.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Sysctls are kernel settings for the node's namespace.
+	Sysctls map[string]string `json:"sysctls,omitempty"`
+	// Forwarding reports whether the node forwards packets between its
+	// interfaces (routers by default).
+	Forwarding bool `json:"forwarding"`
+	// TCP holds the Go stack's TCP options.
+	TCP TCPOptions `json:"tcp"`
+	// Seed is the node's random seed: the file's `seed:`, or one derived
+	// from the lab and node names. Impairment seeds derive from it.
+	Seed uint64 `json:"seed"`
+	// Interfaces are the node's data interfaces in natural name order
+	// (eth2 before eth10); Interfaces[i].Index == i.
+	Interfaces []*Interface `json:"interfaces"`
+	// Routes are the node's static routes: those in the file first, in file
+	// order, then the computed ones (Auto) sorted by destination.
+	Routes []Route `json:"routes,omitempty"`
+	// Pos is where the node is declared.
+	Pos Pos `json:"pos"`
+}
+
+// Interface returns the node's interface called name, or nil.
+func (n *Node) Interface(name string) *Interface {
+	for _, i := range n.Interfaces {
+		if i.Name == name {
+			return i
+		}
+	}
+	return nil
+}
+
+// TCPOptions are the Go stack's TCP settings for a node. A zero or nil field
+// means "the stack's default". On `stack: linux` nodes the agent applies the
+// options Linux has a per-namespace or per-route knob for (cc, sack,
+// timestamps, window-scaling, sndbuf, rcvbuf, mss, rto-min); the others are
+// ignored with a warning.
+type TCPOptions struct {
+	// MSS is the maximum segment size announced, in bytes.
+	MSS int `json:"mss,omitempty"`
+	// SndBuf is the send buffer size in bytes.
+	SndBuf int `json:"sndbuf,omitempty"`
+	// RcvBuf is the receive buffer size in bytes.
+	RcvBuf int `json:"rcvbuf,omitempty"`
+	// CC is the congestion-control algorithm: CCReno or CCCubic.
+	CC string `json:"cc,omitempty"`
+	// Nagle turns Nagle's algorithm (RFC 896) on or off.
+	Nagle *bool `json:"nagle,omitempty"`
+	// DelayedACK is the delayed-ACK timeout (RFC 1122 4.2.3.2); a pointer to
+	// 0 means ACK every segment at once (`delayed-ack: false`). `true` in
+	// the file leaves it nil: the stack's default delay.
+	DelayedACK *time.Duration `json:"delayed-ack,omitempty"`
+	// TimeWait is how long a connection stays in TIME-WAIT; a pointer to 0
+	// skips TIME-WAIT.
+	TimeWait *time.Duration `json:"time-wait,omitempty"`
+	// RTOInitial is the retransmission timeout before any RTT sample (RFC
+	// 6298 2.1).
+	RTOInitial time.Duration `json:"rto-initial,omitempty"`
+	// RTOMin is the lower bound of the retransmission timeout (RFC 6298 2.4).
+	RTOMin time.Duration `json:"rto-min,omitempty"`
+	// SACK turns selective acknowledgements (RFC 2018) on or off.
+	SACK *bool `json:"sack,omitempty"`
+	// Timestamps turns the timestamps option (RFC 7323) on or off.
+	Timestamps *bool `json:"timestamps,omitempty"`
+	// WindowScaling turns window scaling (RFC 7323) on or off.
+	WindowScaling *bool `json:"window-scaling,omitempty"`
+}
+
+// Interface is a data interface of a node: one end of a Link, or a member of
+// a Segment.
+type Interface struct {
+	// Node is the node the interface belongs to.
+	Node *Node `json:"-"`
+	// Name is the interface name inside the node (at most 15 characters).
+	Name string `json:"name"`
+	// Index is the interface's position in Node.Interfaces.
+	Index int `json:"index"`
+	// MAC is the interface's Ethernet address, from the file or derived from
+	// the lab, node and interface names.
+	MAC MAC `json:"mac"`
+	// Addr is the interface's IPv4 address with the subnet's prefix length.
+	Addr netip.Prefix `json:"ipv4"`
+	// AutoAddr reports whether Addr came from the pool rather than the file.
+	AutoAddr bool `json:"auto-ipv4,omitempty"`
+	// MTU is the interface MTU.
+	MTU int `json:"mtu"`
+	// Link is the point-to-point link the interface ends, or nil.
+	Link *Link `json:"-"`
+	// Peer is the other end of Link, or nil.
+	Peer *Interface `json:"-"`
+	// Segment is the LAN segment the interface is a member of, or nil.
+	Segment *Segment `json:"-"`
+	// Port is the name of the bridge-side end of the member's veth when the
+	// file names it (links to a bridge node: "sw1:p1" gives "p1"); empty
+	// lets the runtime choose.
+	Port string `json:"port,omitempty"`
+	// Egress impairs frames the interface sends; nil means none.
+	Egress *Impairment `json:"egress,omitempty"`
+	// Ingress impairs frames the interface receives; nil means none. It is
+	// set only where no other agent can apply it: on members of a bridge
+	// node's segment, for the bridge-to-member direction. Every impairment
+	// of the plan is thus applied exactly once, by the agent of one node.
+	Ingress *Impairment `json:"ingress,omitempty"`
+	// Pos is where the endpoint is written.
+	Pos Pos `json:"pos"`
+}
+
+// String returns "node:iface".
+func (i *Interface) String() string {
+	if i == nil {
+		return ""
+	}
+	return i.Node.Name + ":" + i.Name
+}
+
+// Net returns the name of the Link or Segment the interface is on.
+func (i *Interface) Net() string {
+	switch {
+	case i.Link != nil:
+		return i.Link.Name
+	case i.Segment != nil:
+		return i.Segment.Name
+	}
+	return ""
+}
+
+// MarshalJSON encodes the interface with its node, link or segment, and peer
+// by name (the plan has cycles).
+func (i *Interface) MarshalJSON() ([]byte, error) {
+	type plain Interface
+	return json.Marshal(struct {
+		*plain
+		Node string `json:"node"`
+		Net  string `json:"net"`
+		Peer string `json:"peer,omitempty"`
+	}{(*plain)(i), i.Node.Name, i.Net(), i.Peer.String()})
+}
+
+// Link is a point-to-point link between two node interfaces: one veth pair.
+type Link struct {
+	// Name is the link's `name:`, or "a:ifa--b:ifb" from its endpoints.
+	Name string `json:"name"`
+	// Index is the link's position in Lab.Links.
+	Index int `json:"index"`
+	// A and B are the endpoints in the order the file lists them.
+	A, B *Interface `json:"-"`
+	// MTU is the MTU of both ends.
+	MTU int `json:"mtu"`
+	// Prefix is the link's subnet.
+	Prefix netip.Prefix `json:"prefix"`
+	// Netem is the impairment declared on the link (also found as
+	// A.Egress and B.Egress).
+	Netem ImpairPair `json:"netem"`
+	// Pos is where the link is declared.
+	Pos Pos `json:"pos"`
+}
+
+// MarshalJSON encodes the link with its endpoints by name.
+func (k *Link) MarshalJSON() ([]byte, error) {
+	type plain Link
+	return json.Marshal(struct {
+		*plain
+		A string `json:"a"`
+		B string `json:"b"`
+	}{(*plain)(k), k.A.String(), k.B.String()})
+}
+
+// ImpairPair is the impairment of each direction of a link; nil means none.
+type ImpairPair struct {
+	// AtoB impairs frames from the first endpoint (A) to the second (B).
+	AtoB *Impairment `json:"a-to-b,omitempty"`
+	// BtoA impairs frames from B to A.
+	BtoA *Impairment `json:"b-to-a,omitempty"`
+}
+
+// Segment is a LAN: a Linux bridge with a veth to each member interface.
+type Segment struct {
+	// Name is the bridge node's name, or the link's `name:`, or "lanN" for
+	// the Nth link with more than two endpoints.
+	Name string `json:"name"`
+	// Index is the segment's position in Lab.Segments.
+	Index int `json:"index"`
+	// Bridge reports whether the segment is a `kind: bridge` node.
+	Bridge bool `json:"bridge"`
+	// Labels are the bridge node's labels.
+	Labels map[string]string `json:"labels,omitempty"`
+	// MTU is the smallest MTU of the members.
+	MTU int `json:"mtu"`
+	// Prefix is the segment's subnet; invalid when it has no members.
+	Prefix netip.Prefix `json:"prefix"`
+	// Members are the member interfaces in file order.
+	Members []*Interface `json:"-"`
+	// Pos is where the bridge node or the link is declared.
+	Pos Pos `json:"pos"`
+}
+
+// MarshalJSON encodes the segment with its members by name.
+func (s *Segment) MarshalJSON() ([]byte, error) {
+	type plain Segment
+	members := make([]string, len(s.Members))
+	for i, m := range s.Members {
+		members[i] = m.String()
+	}
+	return json.Marshal(struct {
+		*plain
+		Members []string `json:"members"`
+	}{(*plain)(s), members})
+}
+
+// Route is a static IPv4 route.
+type Route struct {
+	// Dst is the destination; 0.0.0.0/0 is the default route.
+	Dst netip.Prefix `json:"dst"`
+	// Via is the next hop; invalid for a route straight out of Dev.
+	Via netip.Addr `json:"via,omitzero"`
+	// Dev is the outgoing interface.
+	Dev string `json:"dev"`
+	// Auto reports whether auto-routes computed the route.
+	Auto bool `json:"auto,omitempty"`
+}
+
+// String formats r like `ip route`: "default via 10.0.0.1 dev eth1".
+func (r Route) String() string {
+	var b strings.Builder
+	if r.Dst.Bits() == 0 {
+		b.WriteString("default")
+	} else {
+		b.WriteString(r.Dst.String())
+	}
+	if r.Via.IsValid() {
+		b.WriteString(" via " + r.Via.String())
+	}
+	b.WriteString(" dev " + r.Dev)
+	return b.String()
+}
+
+// Impairment is what a netem-style layer does to the frames of one link
+// direction. Probabilities are fractions in [0, 1] (the file's 2% is 0.02).
+type Impairment struct {
+	// Delay is the base one-way delay.
+	Delay time.Duration `json:"delay,omitempty"`
+	// Jitter is the spread of the delay around Delay.
+	Jitter time.Duration `json:"jitter,omitempty"`
+	// Correlation is the correlation of successive delays.
+	Correlation float64 `json:"correlation,omitempty"`
+	// Distribution is the jitter distribution: uniform (the default with
+	// jitter), normal, pareto, paretonormal, the name of an iproute2 table,
+	// or the path of a `.dist` file (made absolute against the topology
+	// file's directory). Empty without jitter.
+	Distribution string `json:"distribution,omitempty"`
+	// Loss is the loss model; Loss.Model is "" for no loss.
+	Loss LossModel `json:"loss"`
+	// Duplicate is the probability a frame is sent twice.
+	Duplicate float64 `json:"duplicate,omitempty"`
+	// Corrupt is the probability a bit of a frame is flipped.
+	Corrupt float64 `json:"corrupt,omitempty"`
+	// Reorder is the probability a frame is sent at once, ahead of delayed
+	// ones (netem semantics; needs Delay).
+	Reorder float64 `json:"reorder,omitempty"`
+	// Gap makes reordering apply to every Gap-th frame (1 when Reorder is
+	// set and the file gives no gap).
+	Gap int `json:"gap,omitempty"`
+	// Rate is the link rate in bits per second; 0 means unlimited.
+	Rate uint64 `json:"rate,omitempty"`
+	// RateOverhead is added to each frame's size, in bytes, when the rate is
+	// computed (may be negative, as netem's packet overhead).
+	RateOverhead int `json:"rate-overhead,omitempty"`
+	// Limit is the queue limit in frames (netem's 1000 when the file gives
+	// neither limit nor limit-bytes; 0 means no frame limit).
+	Limit int `json:"limit,omitempty"`
+	// LimitBytes is the queue limit in bytes; 0 means no byte limit.
+	LimitBytes int64 `json:"limit-bytes,omitempty"`
+	// ECN marks ECT frames CE instead of dropping them.
+	ECN bool `json:"ecn,omitempty"`
+	// Seed seeds this direction's random source.
+	Seed uint64 `json:"seed"`
+}
+
+// The loss models of LossModel.Model.
+const (
+	// LossRandom drops each frame with probability P (Bernoulli).
+	LossRandom = "random"
+	// LossState is netem's 4-state Markov model (P13, P31, P32, P23, P14).
+	LossState = "state"
+	// LossGE is netem's Gilbert-Elliott model (P, R, OneMinusH, OneMinusK).
+	LossGE = "gemodel"
+)
+
+// LossModel is a loss model with netem's parameters, iproute2's defaults
+// filled in. Only the fields of Model are meaningful.
+type LossModel struct {
+	// Model is "" (no loss), LossRandom, LossState or LossGE.
+	Model string `json:"model,omitempty"`
+	// P is the random loss probability, or the Gilbert-Elliott good-to-bad
+	// transition probability.
+	P float64 `json:"p,omitempty"`
+	// R is the Gilbert-Elliott bad-to-good transition probability
+	// (default 1-P).
+	R float64 `json:"r,omitempty"`
+	// OneMinusH is the loss probability in the bad state (default 1).
+	OneMinusH float64 `json:"1-h,omitempty"`
+	// OneMinusK is the loss probability in the good state (default 0).
+	OneMinusK float64 `json:"1-k,omitempty"`
+	// P13, P31, P32, P23 and P14 are the 4-state transition probabilities
+	// (defaults: P31 = 1-P13, P32 = 0, P23 = 1, P14 = 0).
+	P13 float64 `json:"p13,omitempty"`
+	P31 float64 `json:"p31,omitempty"`
+	P32 float64 `json:"p32,omitempty"`
+	P23 float64 `json:"p23,omitempty"`
+	P14 float64 `json:"p14,omitempty"`
+}
+
+// MAC is an Ethernet address.
+type MAC [6]byte
+
+// String formats m as "02:00:5e:10:00:01".
+func (m MAC) String() string {
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (m MAC) MarshalText() ([]byte, error) { return []byte(m.String()), nil }

@@ -1,0 +1,619 @@
+package topology
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Prefix values with a meaning of their own (see Node.LongName).
+const (
+	defaultPrefix = "netlab"
+	labNamePrefix = "__lab-name"
+)
+
+// Load reads the topology file at path and resolves it. Lab.File is the
+// file's absolute path. A file that is not valid yields an ErrorList whose
+// errors name path as given.
+func Load(path string) (*Lab, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load topology: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("load topology %s: %w", path, err)
+	}
+	lab, err := parse(path, filepath.Dir(abs), data)
+	if err != nil {
+		return nil, err
+	}
+	lab.File = abs
+	return lab, nil
+}
+
+// Parse resolves the topology in data. name is the file's name: errors carry
+// it, Lab.File is set to it, and relative `.dist` paths are taken from its
+// directory. A topology that is not valid yields an ErrorList holding every
+// problem found, sorted by position; the Lab is then nil.
+func Parse(name string, data []byte) (*Lab, error) {
+	return parse(name, filepath.Dir(name), data)
+}
+
+func parse(name, dir string, data []byte) (*Lab, error) {
+	dg := &diag{file: name}
+	dec := &decoder{diag: dg, dir: dir}
+	doc := dec.parseYAML(data)
+	if doc == nil {
+		return nil, dg.err()
+	}
+	spec := dec.decodeFile(doc)
+	r := &resolver{
+		diag:     dg,
+		spec:     spec,
+		lab:      &Lab{File: name, Nodes: []*Node{}, Links: []*Link{}, Segments: []*Segment{}, byName: map[string]*Node{}},
+		kinds:    map[string]*nodeSpec{},
+		bridges:  map[string]*Segment{},
+		routes:   map[*Node]opt[[]routeSpec]{},
+		userAddr: map[*Interface]opt[netip.Prefix]{},
+		userMAC:  map[*Interface]opt[MAC]{},
+	}
+	r.resolve()
+	if err := dg.err(); err != nil {
+		return nil, err
+	}
+	r.lab.Warnings = sortErrors(dg.warns)
+	return r.lab, nil
+}
+
+// resolver turns a fileSpec into a Lab.
+type resolver struct {
+	*diag
+	spec     *fileSpec
+	lab      *Lab
+	kinds    map[string]*nodeSpec
+	bridges  map[string]*Segment
+	nodePos  map[string]Pos
+	routes   map[*Node]opt[[]routeSpec]
+	userAddr map[*Interface]opt[netip.Prefix]
+	userMAC  map[*Interface]opt[MAC]
+	units    []*unit
+}
+
+func (r *resolver) resolve() {
+	f := r.spec
+	l := r.lab
+	if f.name.ok {
+		if err := checkName("lab name", f.name.v); err != nil {
+			r.errorf(f.name.pos, "name: %v", err)
+		}
+		l.Name = f.name.v
+	}
+	l.Prefix = defaultPrefix
+	if f.prefix.ok {
+		l.Prefix = f.prefix.v
+		if l.Prefix != "" && l.Prefix != labNamePrefix {
+			if err := checkName("prefix", l.Prefix); err != nil {
+				r.errorf(f.prefix.pos, "prefix: %v; or \"\" for no prefix, or %s", err, labNamePrefix)
+			}
+		}
+	}
+	l.AutoRoutes = f.autoRoutes.v
+	r.resolveKinds()
+	r.resolveNodes()
+	if len(f.nodes) == 0 {
+		r.warnf(f.root, "the topology has no nodes")
+	}
+	r.resolveLinks()
+	for _, n := range l.Nodes {
+		slices.SortStableFunc(n.Interfaces, func(a, b *Interface) int { return natCompare(a.Name, b.Name) })
+		for i, ifc := range n.Interfaces {
+			ifc.Index = i
+		}
+		if len(n.Interfaces) == 0 {
+			r.warnf(n.Pos, "node %q has no links", n.Name)
+		}
+	}
+	for _, s := range r.bridges {
+		if len(s.Members) == 0 {
+			r.warnf(s.Pos, "bridge %q has no links", s.Name)
+		}
+	}
+	slices.SortFunc(l.Segments, func(a, b *Segment) int {
+		if a.Pos.before(b.Pos) {
+			return -1
+		}
+		return 1
+	})
+	for i, s := range l.Segments {
+		s.Index = i
+	}
+	r.planAddresses()
+	r.planMACs()
+	r.checkRoutes()
+	if l.AutoRoutes && !r.failed() {
+		autoRoutes(l)
+	}
+}
+
+func isBuiltin(kind string) bool {
+	switch Kind(kind) {
+	case KindHost, KindRouter, KindBridge:
+		return true
+	}
+	return false
+}
+
+func (r *resolver) resolveKinds() {
+	for _, k := range r.spec.kinds {
+		if err := checkName("kind name", k.name); err != nil {
+			r.errorf(k.pos, "%v", err)
+			continue
+		}
+		if k.kind.ok {
+			switch {
+			case isBuiltin(k.name):
+				r.errorf(k.kind.pos, "kind: the builtin kind %q keeps its base; leave kind out of it", k.name)
+			case !isBuiltin(k.kind.v):
+				r.errorf(k.kind.pos, "kind: a kinds entry is based on a builtin kind (allowed: host, router, bridge), got %q", k.kind.v)
+			}
+		}
+		r.kinds[k.name] = k
+	}
+}
+
+// base returns the builtin kind a kinds entry or builtin name stands for.
+func (r *resolver) base(kind string) (Kind, *nodeSpec, bool) {
+	if ks, ok := r.kinds[kind]; ok {
+		switch {
+		case isBuiltin(kind):
+			return Kind(kind), ks, true
+		case ks.kind.ok && isBuiltin(ks.kind.v):
+			return Kind(ks.kind.v), ks, true
+		}
+		return KindHost, ks, true
+	}
+	if isBuiltin(kind) {
+		return Kind(kind), nil, true
+	}
+	return KindHost, nil, false
+}
+
+func (r *resolver) kindNames() []string {
+	names := []string{string(KindHost), string(KindRouter), string(KindBridge)}
+	for k := range r.kinds {
+		if !isBuiltin(k) {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names[3:])
+	return names
+}
+
+// chainPick returns the first value present along node → kind → defaults.
+func chainPick[T any](chain []*nodeSpec, f func(*nodeSpec) opt[T]) opt[T] {
+	for _, s := range chain {
+		if o := f(s); o.ok {
+			return o
+		}
+	}
+	return opt[T]{}
+}
+
+// chainMap merges maps along the chain, the node's entries winning.
+func chainMap(chain []*nodeSpec, f func(*nodeSpec) []kvSpec) map[string]string {
+	var m map[string]string
+	for i := len(chain) - 1; i >= 0; i-- {
+		for _, kv := range f(chain[i]) {
+			if m == nil {
+				m = map[string]string{}
+			}
+			m[kv.key] = kv.value
+		}
+	}
+	return m
+}
+
+func (r *resolver) longName(node string) string {
+	switch r.lab.Prefix {
+	case "":
+		return node
+	case labNamePrefix:
+		return r.lab.Name + "-" + node
+	}
+	return r.lab.Prefix + "-" + r.lab.Name + "-" + node
+}
+
+// linuxIgnored lists the TCP options Linux has no per-namespace or per-route
+// knob for.
+type linuxIgnored struct {
+	key   string
+	nodes []string
+}
+
+func (r *resolver) resolveNodes() {
+	f := r.spec
+	def := f.defaults
+	if def == nil {
+		def = &nodeSpec{}
+	}
+	r.nodePos = map[string]Pos{}
+	ignored := map[Pos]*linuxIgnored{}
+	for _, ns := range f.nodes {
+		if err := checkName("node name", ns.name); err != nil {
+			r.errorf(ns.pos, "%v", err)
+			continue
+		}
+		r.nodePos[ns.name] = ns.pos
+		kind := pick(ns.kind, def.kind)
+		if !kind.ok {
+			kind.v = string(KindHost)
+		}
+		base, ks, ok := r.base(kind.v)
+		if !ok {
+			names := r.kindNames()
+			if sug := suggest(kind.v, names); sug != "" {
+				r.errorf(kind.pos, "unknown kind %q; did you mean %q? (allowed: %s)", kind.v, sug, strings.Join(names, ", "))
+			} else {
+				r.errorf(kind.pos, "unknown kind %q (allowed: %s)", kind.v, strings.Join(names, ", "))
+			}
+		}
+		chain := []*nodeSpec{ns}
+		if ks != nil {
+			chain = append(chain, ks)
+		}
+		chain = append(chain, def)
+		if base == KindBridge {
+			r.newBridge(ns, chain)
+			continue
+		}
+		n := &Node{
+			Name:     ns.name,
+			LongName: r.longName(ns.name),
+			Kind:     kind.v,
+			Base:     base,
+			Stack:    StackGo,
+			Image:    chainPick(chain, func(s *nodeSpec) opt[string] { return s.image }).v,
+			Exec:     chainPick(chain, func(s *nodeSpec) opt[[]string] { return s.exec }).v,
+			Env:      chainMap(chain, func(s *nodeSpec) []kvSpec { return s.env }),
+			Labels:   chainMap(chain, func(s *nodeSpec) []kvSpec { return s.labels }),
+			Sysctls:  chainMap(chain, func(s *nodeSpec) []kvSpec { return s.sysctls }),
+			Pos:      ns.pos,
+		}
+		if st := chainPick(chain, func(s *nodeSpec) opt[Stack] { return s.stack }); st.ok {
+			n.Stack = st.v
+		}
+		n.Forwarding = base == KindRouter
+		if fw := chainPick(chain, func(s *nodeSpec) opt[bool] { return s.forwarding }); fw.ok {
+			n.Forwarding = fw.v
+		}
+		n.Seed = deriveSeed(0, "node", r.lab.Name, n.Name)
+		if sd := chainPick(chain, func(s *nodeSpec) opt[uint64] { return s.seed }); sd.ok {
+			n.Seed = sd.v
+		}
+		n.TCP = r.tcpOptions(n, chain, ignored)
+		r.routes[n] = chainPick(chain, func(s *nodeSpec) opt[[]routeSpec] { return s.routes })
+		r.lab.Nodes = append(r.lab.Nodes, n)
+		r.lab.byName[n.Name] = n
+	}
+	for p, ig := range ignored {
+		r.warnf(p, "tcp %s has no Linux equivalent and is ignored on stack: linux nodes: %s", ig.key, strings.Join(ig.nodes, ", "))
+	}
+	slices.SortFunc(r.lab.Nodes, func(a, b *Node) int { return strings.Compare(a.Name, b.Name) })
+	for i, n := range r.lab.Nodes {
+		n.Index = i
+	}
+}
+
+func (r *resolver) tcpOptions(n *Node, chain []*nodeSpec, ignored map[Pos]*linuxIgnored) TCPOptions {
+	tcp := func(s *nodeSpec) *tcpSpec { return &s.tcp }
+	var t TCPOptions
+	t.MSS = chainPick(chain, func(s *nodeSpec) opt[int] { return tcp(s).mss }).v
+	t.SndBuf = chainPick(chain, func(s *nodeSpec) opt[int] { return tcp(s).sndbuf }).v
+	t.RcvBuf = chainPick(chain, func(s *nodeSpec) opt[int] { return tcp(s).rcvbuf }).v
+	t.CC = chainPick(chain, func(s *nodeSpec) opt[string] { return tcp(s).cc }).v
+	t.RTOMin = chainPick(chain, func(s *nodeSpec) opt[time.Duration] { return tcp(s).rtoMin }).v
+	boolPtr := func(o opt[bool]) *bool {
+		if !o.ok {
+			return nil
+		}
+		v := o.v
+		return &v
+	}
+	t.SACK = boolPtr(chainPick(chain, func(s *nodeSpec) opt[bool] { return tcp(s).sack }))
+	t.Timestamps = boolPtr(chainPick(chain, func(s *nodeSpec) opt[bool] { return tcp(s).timestamps }))
+	t.WindowScaling = boolPtr(chainPick(chain, func(s *nodeSpec) opt[bool] { return tcp(s).winScaling }))
+
+	// The options below have no Linux knob.
+	linuxOnly := func(key string, o opt[bool]) {
+		if !o.ok || n.Stack != StackLinux {
+			return
+		}
+		ig := ignored[o.pos]
+		if ig == nil {
+			ig = &linuxIgnored{key: key}
+			ignored[o.pos] = ig
+		}
+		ig.nodes = append(ig.nodes, n.Name)
+	}
+	nagle := chainPick(chain, func(s *nodeSpec) opt[bool] { return tcp(s).nagle })
+	t.Nagle = boolPtr(nagle)
+	linuxOnly("nagle", nagle)
+	dack := chainPick(chain, func(s *nodeSpec) opt[*time.Duration] { return tcp(s).delayedACK })
+	if dack.ok && dack.v != nil {
+		v := *dack.v
+		t.DelayedACK = &v
+	}
+	linuxOnly("delayed-ack", opt[bool]{ok: dack.ok, pos: dack.pos})
+	tw := chainPick(chain, func(s *nodeSpec) opt[time.Duration] { return tcp(s).timeWait })
+	if tw.ok {
+		v := tw.v
+		t.TimeWait = &v
+	}
+	linuxOnly("time-wait", opt[bool]{ok: tw.ok, pos: tw.pos})
+	ri := chainPick(chain, func(s *nodeSpec) opt[time.Duration] { return tcp(s).rtoInitial })
+	t.RTOInitial = ri.v
+	linuxOnly("rto-initial", opt[bool]{ok: ri.ok, pos: ri.pos})
+	return t
+}
+
+func (r *resolver) newBridge(ns *nodeSpec, chain []*nodeSpec) {
+	for _, e := range ns.set {
+		if e.key != "kind" && e.key != "labels" {
+			r.errorf(e.kpos(), "%s: a bridge node takes only kind and labels (a bridge is a LAN segment, not a host)", e.key)
+		}
+	}
+	s := &Segment{
+		Name:   ns.name,
+		Bridge: true,
+		Labels: chainMap(chain, func(s *nodeSpec) []kvSpec { return s.labels }),
+		Pos:    ns.pos,
+	}
+	r.bridges[ns.name] = s
+	r.lab.Segments = append(r.lab.Segments, s)
+}
+
+// deriveSeed hashes base and parts (FNV-1a, 64 bits) into a seed.
+func deriveSeed(base uint64, parts ...string) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], base)
+	h.Write(b[:])
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return h.Sum64()
+}
+
+// endpoint is a link endpoint resolved to a node or a bridge.
+type endpoint struct {
+	spec   *endpointSpec
+	node   *Node
+	bridge *Segment
+}
+
+func (r *resolver) names() []string {
+	names := slices.Collect(maps.Keys(r.nodePos))
+	slices.Sort(names)
+	return names
+}
+
+func (r *resolver) resolveLinks() {
+	type ifKey struct{ node, iface string }
+	used := map[ifKey]Pos{}
+	taken := map[string]string{} // name -> what has it, for messages
+	for name, p := range r.nodePos {
+		taken[name] = fmt.Sprintf("node %q (at %s)", name, p)
+	}
+	for _, ls := range r.spec.links {
+		if !ls.name.ok {
+			continue
+		}
+		if what, dup := taken[ls.name.v]; dup {
+			r.errorf(ls.name.pos, "link name %q is already the name of %s", ls.name.v, what)
+			ls.name = opt[string]{}
+			continue
+		}
+		taken[ls.name.v] = fmt.Sprintf("the link at %s", ls.name.pos)
+	}
+	lanSeq := 0
+	for _, ls := range r.spec.links {
+		if ls.epsPos == (Pos{}) || ls.bad {
+			continue // reported by the decoder
+		}
+		bad := false
+		var eps []endpoint
+		for _, es := range ls.eps {
+			ep := endpoint{spec: es, node: r.lab.byName[es.node], bridge: r.bridges[es.node]}
+			if ep.node == nil && ep.bridge == nil {
+				bad = true
+				if _, declared := r.nodePos[es.node]; declared {
+					continue // the node itself is in error
+				}
+				if sug := suggest(es.node, r.names()); sug != "" {
+					r.errorf(es.nodePos, "endpoint on unknown node %q; did you mean %q?", es.node, sug)
+				} else {
+					r.errorf(es.nodePos, "endpoint on unknown node %q (the nodes are the keys under topology.nodes)", es.node)
+				}
+				continue
+			}
+			k := ifKey{es.node, es.iface}
+			if p, dup := used[k]; dup {
+				r.errorf(es.ifacePos, "interface %s:%s is used twice (first at %s); each interface ends one link", es.node, es.iface, p)
+				bad = true
+				continue
+			}
+			used[k] = es.pos
+			eps = append(eps, ep)
+		}
+		if bad {
+			continue
+		}
+		if len(ls.eps) < 2 {
+			r.errorf(ls.epsPos, "a link needs at least two endpoints, got %d", len(ls.eps))
+			continue
+		}
+		mtu := defaultMTU
+		if ls.mtu.ok {
+			mtu = ls.mtu.v
+		}
+		nBridges := 0
+		for _, ep := range eps {
+			if ep.bridge != nil {
+				nBridges++
+			}
+		}
+		switch {
+		case nBridges > 0:
+			r.bridgeLink(ls, eps, nBridges, mtu)
+		case len(eps) > 2:
+			name := ""
+			if ls.name.ok {
+				name = ls.name.v
+			} else {
+				for {
+					lanSeq++
+					name = fmt.Sprintf("lan%d", lanSeq)
+					if _, dup := taken[name]; !dup {
+						break
+					}
+				}
+			}
+			r.lanLink(ls, eps, name, mtu)
+		default:
+			r.p2pLink(ls, eps, mtu)
+		}
+	}
+	for i, k := range r.lab.Links {
+		k.Index = i
+	}
+}
+
+func (r *resolver) newIface(n *Node, es *endpointSpec, mtu int) *Interface {
+	ifc := &Interface{Node: n, Name: es.iface, MTU: mtu, Pos: es.pos}
+	n.Interfaces = append(n.Interfaces, ifc)
+	r.userAddr[ifc] = es.ipv4
+	r.userMAC[ifc] = es.mac
+	return ifc
+}
+
+// impairFor returns a copy of the impairment of a direction with its seed
+// set: a seed written in a per-direction block is used as is; one written in
+// a both-directions block is used as is by the first direction (or member)
+// and plus k by the k-th; without one, the seed derives from the sending
+// node's seed, the link's name and the direction.
+func impairFor(is *impSpec, k int, nodeSeed uint64, link, dir string) *Impairment {
+	if is == nil {
+		return nil
+	}
+	m := is.imp
+	if is.seedSet {
+		m.Seed = is.imp.Seed + uint64(k)
+	} else {
+		m.Seed = deriveSeed(nodeSeed, "netem", link, dir)
+	}
+	return &m
+}
+
+func (r *resolver) p2pLink(ls *linkSpec, eps []endpoint, mtu int) {
+	a, b := eps[0], eps[1]
+	name := a.spec.node + ":" + a.spec.iface + "--" + b.spec.node + ":" + b.spec.iface
+	if ls.name.ok {
+		name = ls.name.v
+	}
+	k := &Link{Name: name, MTU: mtu, Pos: ls.pos}
+	k.A = r.newIface(a.node, a.spec, mtu)
+	k.B = r.newIface(b.node, b.spec, mtu)
+	k.A.Link, k.B.Link = k, k
+	k.A.Peer, k.B.Peer = k.B, k.A
+	if ne := ls.netem; ne != nil {
+		if ne.both != nil {
+			k.Netem.AtoB = impairFor(ne.both, 0, a.node.Seed, name, keyAtoB)
+			k.Netem.BtoA = impairFor(ne.both, 1, b.node.Seed, name, keyBtoA)
+		} else {
+			k.Netem.AtoB = impairFor(ne.atob, 0, a.node.Seed, name, keyAtoB)
+			k.Netem.BtoA = impairFor(ne.btoa, 0, b.node.Seed, name, keyBtoA)
+		}
+	}
+	k.A.Egress, k.B.Egress = k.Netem.AtoB, k.Netem.BtoA
+	r.lab.Links = append(r.lab.Links, k)
+	r.units = append(r.units, &unit{pos: ls.pos, name: "link " + name, members: []*Interface{k.A, k.B}, link: k})
+}
+
+func (r *resolver) lanLink(ls *linkSpec, eps []endpoint, name string, mtu int) {
+	s := &Segment{Name: name, MTU: mtu, Pos: ls.pos}
+	if ne := ls.netem; ne != nil && ne.both == nil {
+		r.errorf(ne.dirPos, "netem: a-to-b and b-to-a need a link with two endpoints, this one has %d (give the fields for all members, applied to what each sends)", len(eps))
+	}
+	for i, ep := range eps {
+		ifc := r.newIface(ep.node, ep.spec, mtu)
+		ifc.Segment = s
+		if ls.netem != nil {
+			ifc.Egress = impairFor(ls.netem.both, i, ep.node.Seed, name, ifc.String())
+		}
+		s.Members = append(s.Members, ifc)
+	}
+	r.lab.Segments = append(r.lab.Segments, s)
+	r.units = append(r.units, &unit{pos: ls.pos, name: "LAN " + name, members: s.Members, seg: s, lan: true})
+}
+
+func (r *resolver) bridgeLink(ls *linkSpec, eps []endpoint, nBridges, mtu int) {
+	if len(eps) != 2 {
+		r.errorf(ls.epsPos, "a link to a bridge must have exactly two endpoints, this one has %d (give each member its own link to the bridge)", len(eps))
+		return
+	}
+	if nBridges == 2 {
+		r.errorf(ls.epsPos, "a link cannot join two bridges (%s and %s)", eps[0].spec.node, eps[1].spec.node)
+		return
+	}
+	memberFirst := eps[0].bridge == nil
+	member, port := eps[0], eps[1]
+	if !memberFirst {
+		member, port = eps[1], eps[0]
+	}
+	bad := false
+	if port.spec.ipv4.ok {
+		r.errorf(port.spec.ipv4.pos, "ipv4: bridge %q is a LAN segment, its ports carry no address", port.spec.node)
+		bad = true
+	}
+	if port.spec.mac.ok {
+		r.errorf(port.spec.mac.pos, "mac: bridge %q is a LAN segment, its ports carry no MAC of their own", port.spec.node)
+		bad = true
+	}
+	if ls.name.ok {
+		r.errorf(ls.name.pos, "name: a link to a bridge joins the bridge's segment %q and has no name of its own", port.spec.node)
+		bad = true
+	}
+	if bad {
+		return
+	}
+	s := port.bridge
+	ifc := r.newIface(member.node, member.spec, mtu)
+	ifc.Segment = s
+	ifc.Port = port.spec.iface
+	if ne := ls.netem; ne != nil {
+		out, in := ne.atob, ne.btoa
+		if !memberFirst {
+			out, in = ne.btoa, ne.atob
+		}
+		k := 0
+		if ne.both != nil {
+			out, in = ne.both, ne.both
+			k = 1
+		}
+		ifc.Egress = impairFor(out, 0, member.node.Seed, s.Name, ifc.String()+">")
+		ifc.Ingress = impairFor(in, k, member.node.Seed, s.Name, ifc.String()+"<")
+	}
+	s.Members = append(s.Members, ifc)
+	if s.MTU == 0 || mtu < s.MTU {
+		s.MTU = mtu
+	}
+}

@@ -1,0 +1,183 @@
+package topology
+
+import (
+	"slices"
+	"strings"
+)
+
+// shape is the set of keys the parser accepts in one mapping of the file.
+// The decoder checks every mapping against its shape (unknown keys, "did you
+// mean"), and a test walks fileShape and the JSON Schema side by side so the
+// two cannot drift.
+type shape struct {
+	fields   []field
+	rejected []rejectedKey
+}
+
+// field is one accepted key. obj is the shape of its value when the value is
+// a mapping with fixed keys; each is the shape of every entry when the value
+// is a map with free keys (nodes) or a list (links). Neither means a scalar,
+// a list of scalars or a free-form map of scalars.
+type field struct {
+	key  string
+	obj  *shape
+	each *shape
+}
+
+// rejectedKey is a key netlab knows and refuses, with the reason.
+type rejectedKey struct {
+	key string
+	msg string
+}
+
+func (s *shape) field(key string) *field {
+	for i := range s.fields {
+		if s.fields[i].key == key {
+			return &s.fields[i]
+		}
+	}
+	return nil
+}
+
+func (s *shape) rejection(key string) (string, bool) {
+	for _, r := range s.rejected {
+		if r.key == key {
+			return r.msg, true
+		}
+	}
+	return "", false
+}
+
+// keys returns the accepted keys, sorted.
+func (s *shape) keys() []string {
+	ks := make([]string, len(s.fields))
+	for i, f := range s.fields {
+		ks[i] = f.key
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func fields(keys ...string) []field {
+	fs := make([]field, len(keys))
+	for i, k := range keys {
+		fs[i] = field{key: k}
+	}
+	return fs
+}
+
+// Key names shared by the decoder and the shapes.
+const (
+	keyMgmt = "mgmt"
+	keyIPv6 = "ipv6"
+	keyAtoB = "a-to-b"
+	keyBtoA = "b-to-a"
+)
+
+// fileShape is the whole file.
+func fileShape() *shape {
+	node := nodeShape()
+	topo := &shape{fields: append([]field{
+		{key: "defaults", obj: node},
+		{key: "kinds", each: node},
+		{key: "nodes", each: node},
+		{key: "links", each: linkShape()},
+	}, fields("auto-routes", "ipv4-pool", "p2p-prefix", "lan-prefix")...)}
+	return &shape{
+		fields: append(fields("name", "prefix"), field{key: "topology", obj: topo}),
+		rejected: []rejectedKey{
+			{keyMgmt, "not supported by netlab, nodes are reached through `netlab exec`"},
+		},
+	}
+}
+
+// nodeShape is a node, a kind or the defaults.
+func nodeShape() *shape {
+	tcp := &shape{fields: fields("mss", "sndbuf", "rcvbuf", "cc", "nagle", "delayed-ack",
+		"time-wait", "rto-initial", "rto-min", "sack", "timestamps", "window-scaling")}
+	route := &shape{fields: fields("dst", "via", "dev")}
+	return &shape{fields: append(fields("kind", "stack", "image", "exec", "env", "labels",
+		"sysctls", "forwarding", "seed"),
+		field{key: "routes", each: route},
+		field{key: "tcp", obj: tcp},
+	)}
+}
+
+func linkShape() *shape {
+	endpoint := &shape{
+		fields:   fields("node", "interface", "ipv4", "mac"),
+		rejected: []rejectedKey{{keyIPv6, "not supported: netlab's stack is IPv4-only for now"}},
+	}
+	return &shape{fields: append(fields("name", "type", "mtu"),
+		field{key: "endpoints", each: endpoint},
+		field{key: "netem", obj: netemShape()},
+	)}
+}
+
+// impairShape is the impairment of one direction.
+func impairShape() *shape {
+	lossModel := &shape{fields: fields("model", "p13", "p31", "p32", "p23", "p14", "p", "r", "1-h", "1-k")}
+	return &shape{fields: append(fields("delay", "jitter", "correlation", "distribution", "loss",
+		"duplicate", "corrupt", "reorder", "gap", "rate", "rate-overhead", "limit", "limit-bytes",
+		"ecn", "seed"),
+		field{key: "loss-model", obj: lossModel},
+	)}
+}
+
+// netemShape is a link's netem block: one impairment for both directions, or
+// a-to-b and b-to-a.
+func netemShape() *shape {
+	s := impairShape()
+	s.fields = append(s.fields, field{key: keyAtoB, obj: impairShape()}, field{key: keyBtoA, obj: impairShape()})
+	return s
+}
+
+// suggest returns the candidate closest to word by edit distance when it is
+// close enough to be a likely typo, or "".
+func suggest(word string, candidates []string) string {
+	best, bestD := "", -1
+	lw := strings.ToLower(word)
+	for _, c := range candidates {
+		d := editDistance(lw, strings.ToLower(c))
+		if bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD < 0 {
+		return ""
+	}
+	limit := 2
+	if n := max(len(word), len(best)); n <= 4 {
+		limit = 1
+	}
+	if bestD > limit || bestD >= len(word) {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the optimal-string-alignment distance between a and b
+// (Levenshtein plus transposition of adjacent bytes, so "mut" is one edit
+// from "mtu").
+func editDistance(a, b string) int {
+	rows := [3][]int{make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)}
+	for j := range rows[1] {
+		rows[1][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		pp, prev, cur := rows[0], rows[1], rows[2]
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], pp[j-2]+1)
+			}
+		}
+		rows[0], rows[1], rows[2] = prev, cur, pp
+	}
+	return rows[1][len(b)]
+}
