@@ -217,7 +217,7 @@ func (s *Stack) Destroy() {
 	}
 	s.closed = true
 	for _, c := range s.tcpConn {
-		c.abort(ECONNABORTED, false)
+		c.abort(ECONNABORTED, true)
 	}
 	for fd, so := range s.fds {
 		so.closeLocked()

@@ -94,6 +94,7 @@ type tcpConn struct {
 	rcvAdv     seqnum.Value // right edge of the window last advertised
 	rcvWS      uint8
 	rcvSlack   int  // ring bytes beyond the buffer size, for window rounding
+	synWnd     int  // the window our SYN offered
 	forceSmall bool // send a window-limited small segment (persist override)
 	rcvBuf     ring
 	ooo        []seqRange // out-of-order data held in rcvBuf beyond the valid bytes
@@ -499,11 +500,10 @@ func (s *Stack) Read(fd int, p []byte) (int, error) {
 			return 0, nil
 		}
 		if c.err != nil {
-			err := c.err
-			if err == ECONNRESET || err == ETIMEDOUT {
-				return 0, opErr("read", fd, c.takeErr())
+			if c.err == EPIPE { // already reported
+				return 0, nil
 			}
-			return 0, nil
+			return 0, opErr("read", fd, c.takeErr())
 		}
 		if c.state == StateClosed {
 			return 0, nil

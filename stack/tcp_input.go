@@ -64,6 +64,7 @@ func (c *tcpConn) inputSynSent(h *wire.TCPFields, payload []byte) {
 	}
 	c.irs = seqnum.Value(h.Seq)
 	c.rcvNxt = c.irs.Add(1)
+	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(c.synWnd)) // the window our SYN offered
 	c.applySynOptions(h)
 	c.sndWnd = uint32(h.Window)
 	c.maxSndWnd = c.sndWnd
@@ -146,14 +147,13 @@ func (c *tcpConn) acceptable(seq seqnum.Value, segLen uint32) bool {
 	return seq.InWindow(c.rcvNxt, seqnum.Size(wnd)) || last.InWindow(c.rcvNxt, seqnum.Size(wnd))
 }
 
-// rcvWindowNow is the receive window used for acceptance: at least what we
-// advertised (a window is never shrunk, RFC 9293 §3.8.6.2.2).
+// rcvWindowNow is RCV.WND, the window last advertised (what remains of
+// it): the acceptability test uses it (RFC 9293 §3.10.7.4).
 func (c *tcpConn) rcvWindowNow() int {
-	w := c.rcvBuf.free()
-	if adv := int(c.rcvAdv - c.rcvNxt); c.rcvAdv.GreaterThan(c.rcvNxt) && adv > w {
-		w = adv
+	if c.rcvAdv.GreaterThan(c.rcvNxt) {
+		return int(c.rcvAdv - c.rcvNxt)
 	}
-	return w
+	return 0
 }
 
 func (c *tcpConn) inputSynchronizedOrSynRcvd(h *wire.TCPFields, payload []byte) {

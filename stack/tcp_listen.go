@@ -170,7 +170,7 @@ func (s *Stack) handleListenLocked(so *socket, n *NIC, id connKey, h *wire.TCPFi
 		c.sndBase = c.sndUna
 		c.irs = seqnum.Value(h.Seq - 1)
 		c.rcvNxt = c.irs.Add(1)
-		c.rcvAdv = c.rcvNxt
+		c.rcvAdv = c.rcvNxt.Add(seqnum.Size(min(65535, c.opts.ReceiveBuffer))) // what the cookie SYN-ACK offered
 		c.peerMSS = mss
 		c.setMSS()
 		c.rcvWS, c.sndWS = 0, 0 // a cookie does not remember window scaling
@@ -196,7 +196,7 @@ func (s *Stack) handleListenLocked(so *socket, n *NIC, id connKey, h *wire.TCPFi
 		return
 	}
 	if l.synRcvd >= l.backlog {
-		s.sendCookieSynAckLocked(n, id, h)
+		s.sendCookieSynAckLocked(n, id, h, min(65535, so.opts.ReceiveBuffer))
 		return
 	}
 	c := s.newConnLocked(id, n, so.opts)
@@ -273,7 +273,7 @@ func (s *Stack) cookieRecentLocked() bool {
 	return !s.lastCookie.IsZero() && s.clock.Now().Sub(s.lastCookie) < 128e9
 }
 
-func (s *Stack) sendCookieSynAckLocked(n *NIC, id connKey, h *wire.TCPFields) {
+func (s *Stack) sendCookieSynAckLocked(n *NIC, id connKey, h *wire.TCPFields, wnd int) {
 	mss := 536
 	if h.Options.HasMSS {
 		mss = int(h.Options.MSS)
@@ -283,7 +283,7 @@ func (s *Stack) sendCookieSynAckLocked(n *NIC, id connKey, h *wire.TCPFields) {
 	}
 	iss := s.makeCookieLocked(id, seqnum.Value(h.Seq), mss)
 	f := wire.TCPFields{SrcPort: id.local.Port(), DstPort: id.remote.Port(), Seq: uint32(iss), Ack: h.Seq + 1,
-		Flags: wire.TCPFlagSYN | wire.TCPFlagACK, Window: 65535}
+		Flags: wire.TCPFlagSYN | wire.TCPFlagACK, Window: uint16(wnd)}
 	f.Options.HasMSS = true
 	f.Options.MSS = uint16(mss)
 	s.stats.TcpExtSyncookiesSent++

@@ -74,6 +74,7 @@ func (c *tcpConn) sendSYN(retrans bool) {
 		w = 65535
 	}
 	f.Window = uint16(w) // a SYN's window is never scaled
+	c.synWnd = w
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(w))
 	c.sndNxt = c.iss.Add(1)
 	if c.sndMax.LessThan(c.sndNxt) {
