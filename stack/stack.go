@@ -74,7 +74,7 @@ type TCPOptions struct {
 	MaxRTO        time.Duration // default 120 s
 	Retries       int           // data retransmissions before ETIMEDOUT; default 15
 	SynRetries    int           // SYN retransmissions before ETIMEDOUT; default 6
-	TimeWait      time.Duration // TIME-WAIT length (2*MSL); default 60 s
+	TimeWait      time.Duration // TIME-WAIT length (2*MSL); default 60 s; negative: none
 	FinWait2      time.Duration // orphaned FIN-WAIT-2 timeout; default 60 s
 	Keepalive     bool          // off by default
 	KeepIdle      time.Duration // default 2 h

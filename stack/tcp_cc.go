@@ -52,7 +52,6 @@ func (*reno) onAck(c *tcpConn, acked uint32, _ time.Time) {
 	if c.bytesAckedCA >= c.cwnd {
 		c.bytesAckedCA -= c.cwnd
 		c.cwnd += mss
-		c.cwndLimited = false
 	}
 }
 

@@ -323,6 +323,13 @@ func (c *tcpConn) processACK(h *wire.TCPFields, seq, ack seqnum.Value, dataLen i
 	if ack.GreaterThan(c.sndUna) {
 		acked = uint32(ack - c.sndUna)
 	}
+	// Was the window the limit? Grow cwnd only then (RFC 7661; Linux's
+	// tcp_is_cwnd_limited: in slow start while cwnd < 2 * flight).
+	if flight := c.inFlight(); c.cwnd < c.ssthresh {
+		c.cwndLimited = c.cwnd < 2*flight
+	} else {
+		c.cwndLimited = flight+uint32(c.mss) >= c.cwnd
+	}
 
 	// Window update (RFC 9293 §3.10.7.4: SND.WL1/WL2).
 	windowChanged := false
@@ -715,6 +722,10 @@ func (c *tcpConn) addOOO(r seqRange) {
 }
 
 func (c *tcpConn) enterTimeWait() {
+	if c.opts.TimeWait < 0 { // configured off: free at once
+		c.free()
+		return
+	}
 	c.setState(StateTimeWait)
 	c.s.stats.TcpExtTW++
 	c.rtoAt, c.persistAt, c.keepAt, c.flushAt, c.delackAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}

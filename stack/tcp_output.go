@@ -264,9 +264,6 @@ func (c *tcpConn) output() {
 		}
 		if cw := int(cwnd) - int(inflight); cw < avail {
 			avail = cw
-			if avail < c.mss {
-				c.cwndLimited = true
-			}
 		}
 		_ = wnd
 		n := min(unsent, c.mss, max(avail, 0))

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/topology"
+)
+
+type agentOptions struct {
+	labDir, config, node, socket string
+}
+
+// newAgentCmd is the hidden verb that runs inside a lab: the node agent.
+func newAgentCmd(o *options) *cobra.Command {
+	a := &agentOptions{}
+	cmd := &cobra.Command{
+		Use:    "agent",
+		Short:  "Run the node agent (started by deploy; not for direct use)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewTextHandler(o.stderr, nil))
+			lab, err := topology.Load(filepath.Join(a.labDir, nodeagent.TopologyCopy))
+			if err != nil {
+				return err
+			}
+			var refs []nodeagent.NodeRef
+			switch {
+			case a.config != "":
+				b, err := os.ReadFile(a.config)
+				if err != nil {
+					return err
+				}
+				var af nodeagent.AgentFile
+				if err := json.Unmarshal(b, &af); err != nil {
+					return fmt.Errorf("%s: %w", a.config, err)
+				}
+				refs = af.Nodes
+			case a.node != "":
+				refs = []nodeagent.NodeRef{{Name: a.node}} // inside the node's own namespace
+			default:
+				return fmt.Errorf("agent needs --config or --node")
+			}
+			sock := a.socket
+			if sock == "" {
+				sock = filepath.Join(a.labDir, "nodes", a.node, nodeagent.AgentSocket)
+			}
+			if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+				return err
+			}
+			os.Remove(sock)
+			ln, err := net.Listen("unix", sock)
+			if err != nil {
+				return fmt.Errorf("control socket: %w", err)
+			}
+			os.Chmod(sock, 0o600)
+			defer os.Remove(sock)
+			ag, err := nodeagent.New(cmd.Context(), nodeagent.Config{Lab: lab, Nodes: refs, Log: log})
+			if err != nil {
+				return err
+			}
+			defer ag.Close()
+			log.Info("agent serving", "lab", lab.Name, "nodes", len(refs), "socket", sock)
+			return ag.Serve(cmd.Context(), ln)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&a.labDir, "lab-dir", "", "lab directory")
+	f.StringVar(&a.config, "config", "", "agent.json listing the nodes to serve (netns)")
+	f.StringVar(&a.node, "node", "", "serve this one node, in the agent's own namespace (docker)")
+	f.StringVar(&a.socket, "socket", "", "control socket path")
+	cmd.MarkFlagRequired("lab-dir")
+	return cmd
+}

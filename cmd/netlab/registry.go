@@ -1,0 +1,4 @@
+package main
+
+// onlyRunningLab returns the topology file of the one running lab.
+func onlyRunningLab() (string, error) { return "", errNoLab }

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/topology"
+)
+
+type topoOptions struct {
+	file   string
+	format string
+}
+
+func addTopoFlag(cmd *cobra.Command, t *topoOptions) {
+	cmd.Flags().StringVarP(&t.file, "topo", "t", "", "topology file (may be left out when exactly one lab is running)")
+	cmd.MarkFlagFilename("topo", "yml", "yaml")
+}
+
+func newValidateCmd(o *options) *cobra.Command {
+	t := &topoOptions{}
+	cmd := &cobra.Command{
+		Use:   "validate -t FILE",
+		Short: "Check a topology file and say what is wrong, at which line and column",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if t.file == "" {
+				return errors.New("validate needs a topology file: -t FILE")
+			}
+			lab, err := topology.Load(t.file)
+			if err != nil {
+				var el topology.ErrorList
+				if errors.As(err, &el) {
+					for _, e := range el.Errors() {
+						fmt.Fprintln(o.stderr, e)
+					}
+					return fmt.Errorf("%s: %d problem(s)", t.file, len(el.Errors()))
+				}
+				return err
+			}
+			for _, w := range lab.Warnings {
+				fmt.Fprintln(o.stderr, "warning:", w)
+			}
+			if t.format == "json" {
+				enc := json.NewEncoder(o.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(lab)
+			}
+			routes := 0
+			for _, n := range lab.Nodes {
+				routes += len(n.Routes)
+			}
+			fmt.Fprintf(o.stdout, "%s: lab %q is valid: %d nodes, %d links, %d LAN segments, %d routes\n",
+				t.file, lab.Name, len(lab.Nodes), len(lab.Links), len(lab.Segments), routes)
+			return nil
+		},
+	}
+	addTopoFlag(cmd, t)
+	cmd.Flags().StringVar(&t.format, "format", "text", "text, or json for the resolved plan")
+	return cmd
+}
+
+func newGraphCmd(o *options) *cobra.Command {
+	t := &topoOptions{}
+	cmd := &cobra.Command{
+		Use:   "graph -t FILE",
+		Short: "Print the topology as a Graphviz dot or Mermaid graph",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if t.file == "" {
+				return errors.New("graph needs a topology file: -t FILE")
+			}
+			lab, err := topology.Load(t.file)
+			if err != nil {
+				return err
+			}
+			out, err := lab.Graph(t.format)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(o.stdout, out)
+			return nil
+		},
+	}
+	addTopoFlag(cmd, t)
+	cmd.Flags().StringVar(&t.format, "format", "dot", "dot or mermaid")
+	return cmd
+}

@@ -1,0 +1,355 @@
+// Command bench measures the Go stack against Linux kernel TCP on the same
+// veth in the same run and prints one table: single-flow bulk throughput in
+// the four combinations, 1-byte request/response latency, connection setup
+// rate, and CPU time per GB. It needs root (it makes network namespaces) and
+// removes everything it makes.
+//
+//	go run ./internal/bench [-time 3s] [-rr 20000] [-json]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/netlab/netlab/internal/vethlab"
+	"github.com/netlab/netlab/stack"
+	"github.com/netlab/netlab/stack/gonet"
+)
+
+type config struct {
+	bulkTime time.Duration
+	rrCount  int
+	connTime time.Duration
+	cc       string
+}
+
+// row is one measurement.
+type row struct {
+	Test   string  `json:"test"`
+	Go     float64 `json:"go"`
+	Linux  float64 `json:"linux"`
+	Unit   string  `json:"unit"`
+	Ratio  float64 `json:"ratio"` // Go / Linux
+	Detail string  `json:"detail,omitempty"`
+}
+
+func main() {
+	cfg := config{}
+	flag.DurationVar(&cfg.bulkTime, "time", 3*time.Second, "duration of each bulk transfer")
+	flag.IntVar(&cfg.rrCount, "rr", 20000, "request/response round trips per latency test")
+	flag.DurationVar(&cfg.connTime, "conn-time", 2*time.Second, "duration of each connection-rate test")
+	flag.StringVar(&cfg.cc, "cc", "reno", "Go stack congestion control")
+	asJSON := flag.Bool("json", false, "print JSON instead of a table")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rows, err := run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if *asJSON {
+		json.NewEncoder(os.Stdout).Encode(rows)
+		return
+	}
+	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "test\tGo stack\tLinux\tunit\tGo/Linux\tnotes")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%.2f\t%.2f\t%s\t%.2f\t%s\n", r.Test, r.Go, r.Linux, r.Unit, r.Ratio, r.Detail)
+	}
+	w.Flush()
+}
+
+// ends says which stack serves each end of a lab.
+type ends struct{ clientGo, serverGo bool }
+
+func (e ends) String() string {
+	n := func(g bool) string {
+		if g {
+			return "Go"
+		}
+		return "Linux"
+	}
+	return n(e.clientGo) + " -> " + n(e.serverGo)
+}
+
+// pair is a lab with a way to listen on B and dial from A.
+type pair struct {
+	lab    *vethlab.Lab
+	listen func() (net.Listener, error)
+	dial   func(ctx context.Context) (net.Conn, error)
+}
+
+func newPair(ctx context.Context, e ends, cc string) (*pair, error) {
+	lab, err := vethlab.New(ctx, vethlab.Options{Prefix: "nlbench"})
+	if err != nil {
+		return nil, err
+	}
+	p := &pair{lab: lab}
+	srvAddr := netip.AddrPortFrom(lab.Addr[1].Addr(), 5001)
+	so := stack.Options{TCP: stack.TCPOptions{Congestion: cc, SendBuffer: 4 << 20, ReceiveBuffer: 4 << 20}}
+	if e.serverGo {
+		s, err := lab.GoStack(vethlab.B, so)
+		if err != nil {
+			lab.Close()
+			return nil, err
+		}
+		p.listen = func() (net.Listener, error) { return gonet.Listen(s, srvAddr.String()) }
+	} else {
+		if err := lab.Kernel(vethlab.B); err != nil {
+			lab.Close()
+			return nil, err
+		}
+		p.listen = func() (ln net.Listener, err error) {
+			err = lab.InNamespace(vethlab.B, func() error {
+				ln, err = net.Listen("tcp4", srvAddr.String())
+				return err
+			})
+			return ln, err
+		}
+	}
+	if e.clientGo {
+		s, err := lab.GoStack(vethlab.A, so)
+		if err != nil {
+			lab.Close()
+			return nil, err
+		}
+		p.dial = func(ctx context.Context) (net.Conn, error) { return gonet.DialAddrPort(ctx, s, srvAddr) }
+	} else {
+		if err := lab.Kernel(vethlab.A); err != nil {
+			lab.Close()
+			return nil, err
+		}
+		p.dial = func(ctx context.Context) (c net.Conn, err error) {
+			err = lab.InNamespace(vethlab.A, func() error {
+				var d net.Dialer
+				c, err = d.DialContext(ctx, "tcp4", srvAddr.String())
+				return err
+			})
+			return c, err
+		}
+	}
+	return p, nil
+}
+
+func (p *pair) Close() error { return p.lab.Close() }
+
+func run(ctx context.Context, cfg config) ([]row, error) {
+	var rows []row
+	type bulkRes struct {
+		gbps, cpuPerGB float64
+	}
+	bulk := map[ends]bulkRes{}
+	for _, e := range []ends{{true, true}, {false, false}, {true, false}, {false, true}} {
+		g, cpu, err := measure(ctx, e, cfg, func(p *pair) (float64, float64, error) { return bulkFlow(ctx, p, cfg.bulkTime) })
+		if err != nil {
+			return nil, fmt.Errorf("bulk %v: %w", e, err)
+		}
+		bulk[e] = bulkRes{g, cpu}
+	}
+	gg, ll := bulk[ends{true, true}], bulk[ends{false, false}]
+	rows = append(rows,
+		row{Test: "bulk, one flow", Go: gg.gbps, Linux: ll.gbps, Unit: "Gbit/s", Ratio: gg.gbps / ll.gbps, Detail: "Go->Go vs Linux->Linux"},
+		row{Test: "bulk, Go client -> Linux server", Go: bulk[ends{true, false}].gbps, Linux: ll.gbps, Unit: "Gbit/s", Ratio: bulk[ends{true, false}].gbps / ll.gbps},
+		row{Test: "bulk, Linux client -> Go server", Go: bulk[ends{false, true}].gbps, Linux: ll.gbps, Unit: "Gbit/s", Ratio: bulk[ends{false, true}].gbps / ll.gbps},
+		row{Test: "CPU per GB moved", Go: gg.cpuPerGB, Linux: ll.cpuPerGB, Unit: "CPU s/GB", Ratio: gg.cpuPerGB / ll.cpuPerGB, Detail: "process user+sys (both ends)"},
+	)
+	var lat [2][2]float64
+	for i, e := range []ends{{true, true}, {false, false}} {
+		p50, p99, err := measureRR(ctx, e, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("latency %v: %w", e, err)
+		}
+		lat[i] = [2]float64{p50, p99}
+	}
+	rows = append(rows,
+		row{Test: "1-byte request/response p50", Go: lat[0][0], Linux: lat[1][0], Unit: "µs", Ratio: lat[0][0] / lat[1][0]},
+		row{Test: "1-byte request/response p99", Go: lat[0][1], Linux: lat[1][1], Unit: "µs", Ratio: lat[0][1] / lat[1][1]},
+	)
+	var rate [2]float64
+	for i, e := range []ends{{true, true}, {false, false}} {
+		r, _, err := measure(ctx, e, cfg, func(p *pair) (float64, float64, error) { return connRate(ctx, p, cfg.connTime) })
+		if err != nil {
+			return nil, fmt.Errorf("connection rate %v: %w", e, err)
+		}
+		rate[i] = r
+	}
+	rows = append(rows, row{Test: "connect + close", Go: rate[0], Linux: rate[1], Unit: "conn/s", Ratio: rate[0] / rate[1]})
+	return rows, nil
+}
+
+func measure(ctx context.Context, e ends, cfg config, f func(*pair) (float64, float64, error)) (float64, float64, error) {
+	p, err := newPair(ctx, e, cfg.cc)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer p.Close()
+	return f(p)
+}
+
+func measureRR(ctx context.Context, e ends, cfg config) (float64, float64, error) {
+	p, err := newPair(ctx, e, cfg.cc)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer p.Close()
+	return requestResponse(ctx, p, cfg.rrCount)
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// bulkFlow sends for d from A to B on one connection and returns Gbit/s
+// and CPU seconds per GB.
+func bulkFlow(ctx context.Context, p *pair, d time.Duration) (float64, float64, error) {
+	ln, err := p.listen()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer ln.Close()
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- -1
+			return
+		}
+		defer c.Close()
+		n, _ := io.Copy(io.Discard, c)
+		got <- n
+	}()
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := p.dial(dctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	buf := make([]byte, 256<<10)
+	cpu0 := cpuTime()
+	start := time.Now()
+	for time.Since(start) < d {
+		if _, err := c.Write(buf); err != nil {
+			c.Close()
+			return 0, 0, fmt.Errorf("write: %w", err)
+		}
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	var n int64
+	select {
+	case n = <-got:
+	case <-time.After(30 * time.Second):
+		return 0, 0, errors.New("receiver did not finish")
+	}
+	el := time.Since(start)
+	cpu := cpuTime() - cpu0
+	c.Close()
+	if n <= 0 {
+		return 0, 0, errors.New("nothing received")
+	}
+	return float64(n) * 8 / el.Seconds() / 1e9, cpu.Seconds() / (float64(n) / 1e9), nil
+}
+
+// requestResponse bounces one byte n times and returns p50 and p99 in µs.
+func requestResponse(ctx context.Context, p *pair, n int) (float64, float64, error) {
+	ln, err := p.listen()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		setNoDelay(c)
+		b := make([]byte, 1)
+		for {
+			if _, err := io.ReadFull(c, b); err != nil {
+				return
+			}
+			if _, err := c.Write(b); err != nil {
+				return
+			}
+		}
+	}()
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := p.dial(dctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	setNoDelay(c)
+	b := []byte{1}
+	lat := make([]time.Duration, 0, n)
+	for i := 0; i < n+100; i++ {
+		t0 := time.Now()
+		if _, err := c.Write(b); err != nil {
+			return 0, 0, err
+		}
+		if _, err := io.ReadFull(c, b); err != nil {
+			return 0, 0, err
+		}
+		if i >= 100 { // warm-up
+			lat = append(lat, time.Since(t0))
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+	return us(lat[len(lat)/2]), us(lat[len(lat)*99/100]), nil
+}
+
+func setNoDelay(c net.Conn) {
+	if t, ok := c.(interface{ SetNoDelay(bool) error }); ok {
+		t.SetNoDelay(true)
+	}
+}
+
+// connRate opens and closes connections for d and returns connections/s.
+func connRate(ctx context.Context, p *pair, d time.Duration) (float64, float64, error) {
+	ln, err := p.listen()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		c, err := p.dial(dctx)
+		cancel()
+		if err != nil {
+			return 0, 0, fmt.Errorf("connection %d: %w", n, err)
+		}
+		c.Close()
+		n++
+	}
+	return float64(n) / time.Since(start).Seconds(), 0, nil
+}

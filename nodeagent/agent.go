@@ -1,0 +1,262 @@
+// Package nodeagent is what runs for the nodes of a lab: it attaches the Go
+// stack to every data interface of a `stack: go` node (AF_PACKET inside the
+// node's namespace), applies the plan's addresses, routes and TCP options,
+// runs the built-in apps (sink, echo, HTTP, bulk send, get, ping) on Go and
+// Linux nodes alike, and serves a control API over a unix socket in the lab
+// directory — never on a data interface.
+//
+// One agent may serve many nodes: the netns runtime runs a single agent for
+// the whole lab (a stack per node, each on sockets bound inside its node's
+// namespace), the docker runtime one per container.
+package nodeagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/netlab/netlab/linuxnet"
+	"github.com/netlab/netlab/stack"
+	"github.com/netlab/netlab/stack/link"
+	"github.com/netlab/netlab/stack/link/afpacket"
+	"github.com/netlab/netlab/topology"
+)
+
+// NodeRef names a node to serve and its network namespace ("" means the
+// agent's own, as inside a container).
+type NodeRef struct {
+	Name   string `json:"name"`
+	NSPath string `json:"ns"`
+}
+
+// Config is what an agent serves.
+type Config struct {
+	Lab   *topology.Lab
+	Nodes []NodeRef
+	Log   *slog.Logger
+	// Link tunes the AF_PACKET endpoints.
+	Link afpacket.Options
+	// OpenLink opens the endpoint of one interface; nil opens AF_PACKET
+	// on it inside the node's namespace. Tests give in-memory links.
+	OpenLink func(node, nsPath, ifname string) (link.Endpoint, error)
+}
+
+// Agent serves the nodes of one lab (or one node of it).
+type Agent struct {
+	log   *slog.Logger
+	mu    sync.Mutex
+	nodes map[string]*node
+	start time.Time
+}
+
+type node struct {
+	plan   *topology.Node
+	nsPath string
+	net    netAPI
+	stack  *stack.Stack // nil for stack: linux
+	eps    []link.Endpoint
+	trace  *tracer
+
+	mu     sync.Mutex
+	apps   map[int]*app
+	nextID int
+}
+
+// New attaches stacks to every node of cfg and returns the agent. On error
+// everything already attached is released.
+func New(ctx context.Context, cfg Config) (*Agent, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	a := &Agent{log: cfg.Log, nodes: make(map[string]*node), start: time.Now()}
+	for _, ref := range cfg.Nodes {
+		if err := ctx.Err(); err != nil {
+			a.Close()
+			return nil, err
+		}
+		pn := cfg.Lab.Node(ref.Name)
+		if pn == nil {
+			a.Close()
+			return nil, fmt.Errorf("node %q is not in lab %s", ref.Name, cfg.Lab.Name)
+		}
+		open := cfg.OpenLink
+		if open == nil {
+			open = func(_, nsPath, ifname string) (link.Endpoint, error) { return openEndpoint(nsPath, ifname, cfg.Link) }
+		}
+		n, err := attach(pn, ref.NSPath, open)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("node %s: %w", ref.Name, err)
+		}
+		a.nodes[ref.Name] = n
+		a.log.Info("node ready", "node", ref.Name, "stack", pn.Stack, "interfaces", len(pn.Interfaces))
+	}
+	return a, nil
+}
+
+// StackOptions turns a node's plan into Go-stack options.
+func StackOptions(pn *topology.Node) stack.Options {
+	t := pn.TCP
+	o := stack.Options{Seed: pn.Seed, Forwarding: pn.Forwarding}
+	o.TCP = stack.TCPOptions{
+		SendBuffer: t.SndBuf, ReceiveBuffer: t.RcvBuf, Congestion: t.CC, MSS: t.MSS,
+		InitialRTO: t.RTOInitial, MinRTO: t.RTOMin,
+	}
+	if t.Nagle != nil {
+		o.TCP.NoDelay = !*t.Nagle
+	}
+	if t.DelayedACK != nil {
+		o.TCP.DelayedACK = *t.DelayedACK
+		if *t.DelayedACK == 0 {
+			o.TCP.DelayedACK = -1 // ACK every segment
+		}
+	}
+	if t.TimeWait != nil {
+		o.TCP.TimeWait = *t.TimeWait
+		if *t.TimeWait == 0 {
+			o.TCP.TimeWait = -1 // no TIME-WAIT
+		}
+	}
+	if t.SACK != nil {
+		o.TCP.DisableSACK = !*t.SACK
+	}
+	if t.Timestamps != nil {
+		o.TCP.DisableTS = !*t.Timestamps
+	}
+	if t.WindowScaling != nil {
+		o.TCP.DisableWS = !*t.WindowScaling
+	}
+	return o
+}
+
+func attach(pn *topology.Node, nsPath string, open func(node, nsPath, ifname string) (link.Endpoint, error)) (*node, error) {
+	n := &node{plan: pn, nsPath: nsPath, apps: make(map[int]*app), trace: newTracer()}
+	if pn.Stack == topology.StackLinux {
+		n.net = kernelNet{ns: nsPath}
+		return n, nil
+	}
+	so := StackOptions(pn)
+	so.Probe = n.trace.publish
+	s := stack.New(so)
+	n.stack = s
+	n.net = goNet{s: s}
+	nics := map[string]int{}
+	for _, ifc := range pn.Interfaces {
+		ep, err := open(pn.Name, nsPath, ifc.Name)
+		if err != nil {
+			n.close()
+			return nil, err
+		}
+		n.eps = append(n.eps, ep)
+		id, err := s.AddInterface(ifc.Name, ep)
+		if err != nil {
+			n.close()
+			return nil, err
+		}
+		nics[ifc.Name] = id
+		if ifc.Addr.IsValid() {
+			if err := s.AddAddress(id, ifc.Addr); err != nil {
+				n.close()
+				return nil, err
+			}
+		}
+	}
+	for _, r := range pn.Routes {
+		id, ok := nics[r.Dev]
+		if !ok {
+			n.close()
+			return nil, fmt.Errorf("route %v: no interface %q", r.Dst, r.Dev)
+		}
+		if err := s.AddRoute(stack.Route{Dst: r.Dst, Gateway: r.Via, NIC: id}); err != nil {
+			n.close()
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+func openEndpoint(nsPath, ifname string, o afpacket.Options) (link.Endpoint, error) {
+	if nsPath != "" {
+		return afpacket.OpenInNamespace(nsPath, ifname, o)
+	}
+	if err := linuxnet.PrepareForUserspaceStack(ifname, linuxnet.PrepareOptions{KeepOffloads: o.KeepOffloads}); err != nil {
+		return nil, err
+	}
+	return afpacket.New(ifname, o)
+}
+
+func (n *node) close() {
+	n.mu.Lock()
+	for _, ap := range n.apps {
+		ap.close()
+	}
+	n.apps = nil
+	n.mu.Unlock()
+	if n.stack != nil {
+		n.stack.Destroy()
+	}
+	for _, ep := range n.eps {
+		ep.Close()
+	}
+	n.trace.closeAll()
+}
+
+// Close stops every app and stack and closes the endpoints.
+func (a *Agent) Close() {
+	a.mu.Lock()
+	nodes := a.nodes
+	a.nodes = map[string]*node{}
+	a.mu.Unlock()
+	for _, n := range nodes {
+		n.close()
+	}
+}
+
+func (a *Agent) node(name string) (*node, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n, ok := a.nodes[name]
+	if !ok {
+		names := make([]string, 0, len(a.nodes))
+		for k := range a.nodes {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("%w: no node %q here (this agent serves %v)", errNotFound, name, names)
+	}
+	return n, nil
+}
+
+var errNotFound = errors.New("not found")
+
+// NodeStatus is what `inspect` and `sockets` show of a node.
+type NodeStatus struct {
+	Name       string                `json:"name"`
+	Stack      string                `json:"stack"`
+	Interfaces []stack.InterfaceInfo `json:"interfaces,omitempty"`
+	Routes     []string              `json:"routes,omitempty"`
+	Apps       []AppInfo             `json:"apps,omitempty"`
+	Counters   map[string]uint64     `json:"counters,omitempty"`
+}
+
+func (n *node) status() NodeStatus {
+	st := NodeStatus{Name: n.plan.Name, Stack: string(n.plan.Stack)}
+	if n.stack != nil {
+		st.Interfaces = n.stack.Interfaces()
+		for _, r := range n.stack.Routes() {
+			st.Routes = append(st.Routes, r.String())
+		}
+		st.Counters = n.stack.Stats().Map()
+	}
+	n.mu.Lock()
+	for _, ap := range n.apps {
+		st.Apps = append(st.Apps, ap.snapshot())
+	}
+	n.mu.Unlock()
+	sort.Slice(st.Apps, func(i, j int) bool { return st.Apps[i].ID < st.Apps[j].ID })
+	return st
+}

@@ -1,0 +1,212 @@
+package nodeagent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// API paths, all under /v1/nodes/{node}/: status, sockets, apps (GET list,
+// POST start, DELETE apps/{id}), send, get, ping, trace; and /v1/health.
+const apiPrefix = "/v1/"
+
+// Handler returns the agent's control API.
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		names := make([]string, 0, len(a.nodes))
+		for k := range a.nodes {
+			names = append(names, k)
+		}
+		a.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "nodes": names, "uptime": time.Since(a.start).String()})
+	})
+	mux.HandleFunc("GET /v1/nodes/{node}/status", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		writeJSON(w, n.status())
+	}))
+	mux.HandleFunc("GET /v1/nodes/{node}/sockets", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		if n.stack == nil {
+			httpError(w, http.StatusBadRequest, fmt.Errorf("node %s runs the Linux stack: use `netlab exec %s -- ss -ti`", n.plan.Name, n.plan.Name))
+			return
+		}
+		writeJSON(w, n.stack.Connections())
+	}))
+	mux.HandleFunc("GET /v1/nodes/{node}/apps", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		writeJSON(w, n.status().Apps)
+	}))
+	mux.HandleFunc("POST /v1/nodes/{node}/apps", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		var spec AppSpec
+		if !readJSON(w, r, &spec) {
+			return
+		}
+		n.mu.Lock()
+		n.nextID++
+		id := n.nextID
+		n.mu.Unlock()
+		ap, err := startApp(n.net, id, spec)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err)
+			return
+		}
+		n.mu.Lock()
+		n.apps[id] = ap
+		n.mu.Unlock()
+		writeJSON(w, ap.snapshot())
+	}))
+	mux.HandleFunc("DELETE /v1/nodes/{node}/apps/{id}", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		id, _ := strconv.Atoi(r.PathValue("id"))
+		n.mu.Lock()
+		ap, ok := n.apps[id]
+		delete(n.apps, id)
+		n.mu.Unlock()
+		if !ok {
+			httpError(w, http.StatusNotFound, fmt.Errorf("no app %d on %s", id, n.plan.Name))
+			return
+		}
+		ap.close()
+		writeJSON(w, ap.snapshot())
+	}))
+	mux.HandleFunc("POST /v1/nodes/{node}/send", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		var spec SendSpec
+		if !readJSON(w, r, &spec) {
+			return
+		}
+		rep, err := runSend(r.Context(), n.net, spec)
+		if err != nil {
+			httpError(w, http.StatusBadGateway, err)
+			return
+		}
+		writeJSON(w, rep)
+	}))
+	mux.HandleFunc("POST /v1/nodes/{node}/get", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		url := r.URL.Query().Get("url")
+		// The body streams back; the report follows in trailers.
+		w.Header().Set("Trailer", "X-Netlab-Report")
+		w.Header().Set("Content-Type", "application/octet-stream")
+		rep, err := runGet(r.Context(), n.net, url, w)
+		if err != nil {
+			w.Header().Set("X-Netlab-Report", jsonString(map[string]string{"error": err.Error()}))
+			return
+		}
+		w.Header().Set("X-Netlab-Report", jsonString(rep))
+	}))
+	mux.HandleFunc("POST /v1/nodes/{node}/ping", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		var spec PingSpec
+		if !readJSON(w, r, &spec) {
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		enc := json.NewEncoder(w)
+		fl, _ := w.(http.Flusher)
+		err := runPing(r.Context(), n.net, spec, func(p PingReply) {
+			enc.Encode(p)
+			if fl != nil {
+				fl.Flush()
+			}
+		})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			enc.Encode(map[string]string{"error": err.Error()})
+		}
+	}))
+	mux.HandleFunc("GET /v1/nodes/{node}/trace", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		if n.stack == nil {
+			httpError(w, http.StatusBadRequest, fmt.Errorf("node %s runs the Linux stack: trace needs the Go stack", n.plan.Name))
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		ch := n.trace.subscribe()
+		defer n.trace.unsubscribe(ch)
+		enc := json.NewEncoder(w)
+		fl, _ := w.(http.Flusher)
+		if fl != nil {
+			fl.Flush()
+		}
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		lost := n.trace.dropped.Load()
+		for {
+			select {
+			case e, ok := <-ch:
+				if !ok {
+					return
+				}
+				if err := enc.Encode(e); err != nil {
+					return
+				}
+			case <-tick.C:
+				// Say so when the reader fell behind and events were lost.
+				if d := n.trace.dropped.Load(); d != lost {
+					enc.Encode(TraceEvent{Kind: "lost", Len: int(d - lost)})
+					lost = d
+				}
+				if fl != nil {
+					fl.Flush()
+				}
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	return mux
+}
+
+func (a *Agent) withNode(h func(http.ResponseWriter, *http.Request, *node)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		n, err := a.node(r.PathValue("node"))
+		if err != nil {
+			httpError(w, http.StatusNotFound, err)
+			return
+		}
+		h(w, r, n)
+	}
+}
+
+// Serve answers the control API on ln until ctx ends.
+func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	err := srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func httpError(w http.ResponseWriter, code int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(apiError{Error: err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		httpError(w, http.StatusBadRequest, fmt.Errorf("bad request body: %w", err))
+		return false
+	}
+	return true
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,218 @@
+package nodeagent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/netlab/netlab/stack"
+)
+
+// SocketPath is where the agent serving node listens, given the lab
+// directory: a per-node socket (docker: one agent per container) if there
+// is one, else the lab's shared agent socket (netns).
+func SocketPath(labDir, node string) string {
+	per := filepath.Join(labDir, "nodes", node, "agent.sock")
+	if _, err := os.Stat(per); err == nil {
+		return per
+	}
+	return filepath.Join(labDir, "agent.sock")
+}
+
+// Client talks to an agent's control API over its unix socket.
+type Client struct {
+	hc   *http.Client
+	node string
+}
+
+// NewClient returns a client for node, reached through socket.
+func NewClient(socket, node string) *Client {
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", socket)
+	}}
+	return &Client{hc: &http.Client{Transport: tr}, node: node}
+}
+
+func (c *Client) url(p string) string {
+	return "http://agent/v1/nodes/" + url.PathEscape(c.node) + "/" + p
+}
+
+func (c *Client) do(ctx context.Context, method, p string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url(p), body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("reach the agent of %s: %w (is the lab deployed?)", c.node, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var ae apiError
+		if json.NewDecoder(resp.Body).Decode(&ae) == nil && ae.Error != "" {
+			return errors.New(ae.Error)
+		}
+		return fmt.Errorf("agent: %s", resp.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Health checks that the agent answers.
+func (c *Client) Health(ctx context.Context) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/v1/health", nil)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("agent health: %s", resp.Status)
+	}
+	return nil
+}
+
+// Status returns the node's interfaces, routes, apps and counters.
+func (c *Client) Status(ctx context.Context) (NodeStatus, error) {
+	var st NodeStatus
+	return st, c.do(ctx, http.MethodGet, "status", nil, &st)
+}
+
+// Sockets returns the `ss -ti` view of every connection of the node.
+func (c *Client) Sockets(ctx context.Context) ([]stack.TCPInfo, error) {
+	var out []stack.TCPInfo
+	return out, c.do(ctx, http.MethodGet, "sockets", nil, &out)
+}
+
+// StartApp starts a server app.
+func (c *Client) StartApp(ctx context.Context, spec AppSpec) (AppInfo, error) {
+	var out AppInfo
+	return out, c.do(ctx, http.MethodPost, "apps", spec, &out)
+}
+
+// Apps lists the node's server apps.
+func (c *Client) Apps(ctx context.Context) ([]AppInfo, error) {
+	var out []AppInfo
+	return out, c.do(ctx, http.MethodGet, "apps", nil, &out)
+}
+
+// StopApp stops a server app.
+func (c *Client) StopApp(ctx context.Context, id int) (AppInfo, error) {
+	var out AppInfo
+	return out, c.do(ctx, http.MethodDelete, fmt.Sprintf("apps/%d", id), nil, &out)
+}
+
+// Send runs a bulk send and returns its report.
+func (c *Client) Send(ctx context.Context, spec SendSpec) (SendReport, error) {
+	var out SendReport
+	return out, c.do(ctx, http.MethodPost, "send", spec, &out)
+}
+
+// Get fetches url from the node, writing the body to w.
+func (c *Client) Get(ctx context.Context, rawURL string, w io.Writer) (GetReport, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("get")+"?url="+url.QueryEscape(rawURL), nil)
+	if err != nil {
+		return GetReport{}, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return GetReport{}, fmt.Errorf("reach the agent of %s: %w", c.node, err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return GetReport{}, err
+	}
+	var rep GetReport
+	var e apiError
+	raw := resp.Trailer.Get("X-Netlab-Report")
+	if json.Unmarshal([]byte(raw), &e) == nil && e.Error != "" {
+		return rep, errors.New(e.Error)
+	}
+	if err := json.Unmarshal([]byte(raw), &rep); err != nil {
+		return rep, fmt.Errorf("agent sent no report")
+	}
+	return rep, nil
+}
+
+// Ping pings and calls each for every reply as it comes.
+func (c *Client) Ping(ctx context.Context, spec PingSpec, each func(PingReply)) error {
+	return c.stream(ctx, http.MethodPost, "ping", spec, func(line []byte) error {
+		var e apiError
+		if json.Unmarshal(line, &e) == nil && e.Error != "" {
+			return errors.New(e.Error)
+		}
+		var p PingReply
+		if err := json.Unmarshal(line, &p); err != nil {
+			return err
+		}
+		each(p)
+		return nil
+	})
+}
+
+// Trace streams the node's probe events until ctx ends.
+func (c *Client) Trace(ctx context.Context, each func(TraceEvent)) error {
+	return c.stream(ctx, http.MethodGet, "trace", nil, func(line []byte) error {
+		var e TraceEvent
+		if err := json.Unmarshal(line, &e); err != nil {
+			return err
+		}
+		each(e)
+		return nil
+	})
+}
+
+func (c *Client) stream(ctx context.Context, method, p string, in any, each func([]byte) error) error {
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url(p), body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("reach the agent of %s: %w", c.node, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var ae apiError
+		if json.NewDecoder(resp.Body).Decode(&ae) == nil && ae.Error != "" {
+			return errors.New(ae.Error)
+		}
+		return fmt.Errorf("agent: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if err := each(sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return sc.Err()
+}

@@ -1,0 +1,110 @@
+package nodeagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netlab/netlab/linuxnet"
+	"github.com/netlab/netlab/stack"
+	"github.com/netlab/netlab/stack/gonet"
+)
+
+// netAPI is how the built-in apps reach a node's network: the Go stack for
+// `stack: go` nodes, the kernel (sockets opened inside the node's
+// namespace) for `stack: linux` nodes. The apps are the same on both, so the
+// two stacks can be compared with the same tools.
+type netAPI interface {
+	Listen(addr string) (net.Listener, error)
+	Dial(ctx context.Context, addr netip.AddrPort) (net.Conn, error)
+	Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) (stack.PingResult, error)
+	// Info returns the `ss -ti` view of a connection made by this API.
+	Info(c net.Conn) (stack.TCPInfo, error)
+}
+
+// goNet is a node's Go stack.
+type goNet struct{ s *stack.Stack }
+
+func (g goNet) Listen(addr string) (net.Listener, error) { return gonet.Listen(g.s, addr) }
+
+func (g goNet) Dial(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
+	return gonet.DialAddrPort(ctx, g.s, ap)
+}
+
+func (g goNet) Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) (stack.PingResult, error) {
+	return g.s.Ping(ctx, dst, seq, size)
+}
+
+func (g goNet) Info(c net.Conn) (stack.TCPInfo, error) {
+	gc, ok := c.(*gonet.Conn)
+	if !ok {
+		return stack.TCPInfo{}, errors.New("not a Go-stack connection")
+	}
+	return gc.Info()
+}
+
+// kernelNet is a node served by the Linux kernel's stack: sockets are
+// opened on a thread inside the node's namespace and stay bound to it.
+type kernelNet struct{ ns string }
+
+func (k kernelNet) Listen(addr string) (ln net.Listener, err error) {
+	err = linuxnet.InNamespace(k.ns, func() error {
+		ln, err = net.Listen("tcp4", addr)
+		return err
+	})
+	return ln, err
+}
+
+func (k kernelNet) Dial(ctx context.Context, ap netip.AddrPort) (c net.Conn, err error) {
+	err = linuxnet.InNamespace(k.ns, func() error {
+		var d net.Dialer
+		c, err = d.DialContext(ctx, "tcp4", ap.String())
+		return err
+	})
+	return c, err
+}
+
+func (k kernelNet) Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) (stack.PingResult, error) {
+	return stack.PingResult{}, fmt.Errorf("ping from a stack: linux node: use `netlab exec NODE -- ping %v`", dst)
+}
+
+// Info reads the kernel's struct tcp_info (getsockopt TCP_INFO) into the
+// same names the Go stack uses.
+func (k kernelNet) Info(c net.Conn) (stack.TCPInfo, error) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return stack.TCPInfo{}, errors.New("not a kernel TCP connection")
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return stack.TCPInfo{}, err
+	}
+	var ti *unix.TCPInfo
+	var serr error
+	if err := raw.Control(func(fd uintptr) { ti, serr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil {
+		return stack.TCPInfo{}, err
+	}
+	if serr != nil {
+		return stack.TCPInfo{}, fmt.Errorf("getsockopt TCP_INFO: %w", serr)
+	}
+	la, _ := netip.ParseAddrPort(tc.LocalAddr().String())
+	ra, _ := netip.ParseAddrPort(tc.RemoteAddr().String())
+	us := func(v uint32) time.Duration { return time.Duration(v) * time.Microsecond }
+	return stack.TCPInfo{
+		State: "ESTABLISHED", Local: la, Remote: ra, Congestion: "kernel",
+		RTO: us(ti.Rto), SRTT: us(ti.Rtt), RTTVar: us(ti.Rttvar), MinRTT: us(ti.Min_rtt), ATO: us(ti.Ato),
+		MSS: int(ti.Snd_mss), AdvMSS: int(ti.Advmss), RcvMSS: int(ti.Rcv_mss),
+		CwndSegs: ti.Snd_cwnd, Cwnd: ti.Snd_cwnd * ti.Snd_mss, SsthreshSegs: ti.Snd_ssthresh,
+		BytesSent: ti.Bytes_sent, BytesRetrans: ti.Bytes_retrans, BytesAcked: ti.Bytes_acked,
+		BytesReceived: ti.Bytes_received, SegsOut: uint64(ti.Segs_out), SegsIn: uint64(ti.Segs_in),
+		DataSegsOut: uint64(ti.Data_segs_out), DataSegsIn: uint64(ti.Data_segs_in),
+		Unacked: ti.Unacked, Retrans: uint64(ti.Total_retrans), Lost: uint64(ti.Lost), Sacked: ti.Sacked,
+		DeliveryRate: ti.Delivery_rate * 8, Backoff: int(ti.Backoff),
+		Timestamps: ti.Options&1 != 0, SACK: ti.Options&2 != 0, // TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK
+	}, nil
+}

@@ -1,0 +1,215 @@
+package nodeagent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/netlab/netlab/runtime"
+	"github.com/netlab/netlab/topology"
+)
+
+// Files the agent keeps in the lab directory.
+const (
+	TopologyCopy = "topology.yml" // the topology as deployed
+	AgentConfig  = "agent.json"   // the nodes a shared agent serves
+	AgentPID     = "agent.pid"
+	AgentLog     = "agent.log"
+	AgentSocket  = "agent.sock"
+)
+
+// AgentFile is the content of agent.json.
+type AgentFile struct {
+	Nodes []NodeRef `json:"nodes"`
+}
+
+// Starter starts and stops node agents for deploy. For the netns runtime
+// it runs one agent process for the whole lab (`netlab agent`, detached,
+// logging to the lab directory); for docker the containers run their own
+// agents and Start only waits for them.
+type Starter struct {
+	// Runtime is "netns" or "docker".
+	Runtime string
+	// Exe is the netlab binary; empty means the running one.
+	Exe string
+	// Timeout bounds the wait for the agents to answer; 0 means 30 s plus
+	// 20 ms per node.
+	Timeout time.Duration
+}
+
+// Start copies the topology into the lab directory and brings up the
+// agents, returning once every node answers.
+func (st Starter) Start(ctx context.Context, lab *topology.Lab, nodes map[string]runtime.Node, labDir string) error {
+	if err := copyFile(lab.File, filepath.Join(labDir, TopologyCopy)); err != nil {
+		return fmt.Errorf("copy topology into the lab directory: %w", err)
+	}
+	timeout := st.Timeout
+	if timeout == 0 {
+		timeout = 30*time.Second + time.Duration(len(nodes))*20*time.Millisecond
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if st.Runtime == "docker" {
+		for _, n := range sortedNames(nodes) {
+			if err := waitHealthy(wctx, filepath.Join(labDir, "nodes", n, AgentSocket), nil); err != nil {
+				return fmt.Errorf("agent of node %s: %w", n, err)
+			}
+		}
+		return nil
+	}
+	var af AgentFile
+	for _, n := range sortedNames(nodes) {
+		af.Nodes = append(af.Nodes, NodeRef{Name: n, NSPath: nodes[n].NSPath})
+	}
+	b, _ := json.MarshalIndent(af, "", "  ")
+	if err := os.WriteFile(filepath.Join(labDir, AgentConfig), b, 0o600); err != nil {
+		return fmt.Errorf("write agent config: %w", err)
+	}
+	exe := st.Exe
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("find the netlab binary: %w", err)
+		}
+	}
+	logf, err := os.OpenFile(filepath.Join(labDir, AgentLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open agent log: %w", err)
+	}
+	defer logf.Close()
+	sock := filepath.Join(labDir, AgentSocket)
+	os.Remove(sock)
+	cmd := exec.Command(exe, "agent", "--lab-dir", labDir, "--config", filepath.Join(labDir, AgentConfig), "--socket", sock)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives the CLI
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start agent: %w", err)
+	}
+	pid := cmd.Process.Pid
+	if err := os.WriteFile(filepath.Join(labDir, AgentPID), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
+		cmd.Process.Kill()
+		return fmt.Errorf("write agent pid: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	if err := waitHealthy(wctx, sock, exited); err != nil {
+		cmd.Process.Kill()
+		return fmt.Errorf("agent did not come up: %w%s", err, logTail(filepath.Join(labDir, AgentLog)))
+	}
+	return nil
+}
+
+// Stop ends the lab's shared agent, if any: SIGTERM, then SIGKILL.
+func (st Starter) Stop(ctx context.Context, labDir string) error {
+	return StopAgent(ctx, labDir)
+}
+
+// StopAgent ends the agent whose PID is recorded in labDir.
+func StopAgent(ctx context.Context, labDir string) error {
+	pidFile := filepath.Join(labDir, AgentPID)
+	b, err := os.ReadFile(pidFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return fmt.Errorf("bad pid in %s", pidFile)
+	}
+	if isAgent(pid) {
+		syscall.Kill(pid, syscall.SIGTERM)
+		deadline := time.Now().Add(5 * time.Second)
+		for isAgent(pid) && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if isAgent(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	os.Remove(pidFile)
+	os.Remove(filepath.Join(labDir, AgentSocket))
+	return nil
+}
+
+// isAgent reports whether pid is alive and a netlab agent (a PID file can
+// outlive its process and the number be reused).
+func isAgent(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		if f := strings.Fields(string(st)); len(f) > 2 && f[2] == "Z" {
+			return false // a zombie: dead, not yet reaped
+		}
+	}
+	return strings.Contains(string(b), "agent\x00")
+}
+
+func waitHealthy(ctx context.Context, sock string, exited <-chan error) error {
+	c := NewClient(sock, "")
+	for {
+		hctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := c.Health(hctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case werr := <-exited:
+			return fmt.Errorf("agent exited: %v", werr)
+		case <-ctx.Done():
+			return fmt.Errorf("no answer on %s: %w", sock, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return "\nagent log (" + path + "):\n" + string(b)
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func sortedNames(m map[string]runtime.Node) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

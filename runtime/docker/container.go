@@ -1,0 +1,472 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/netlab/netlab/linuxnet"
+	"github.com/netlab/netlab/runtime"
+)
+
+// nodeCaps returns the capabilities of every node: raw sockets (the
+// agent's AF_PACKET endpoints) and network administration (addresses,
+// routes, links). All others are dropped.
+func nodeCaps() []string { return []string{"CAP_NET_ADMIN", "CAP_NET_RAW"} }
+
+// ContainerLabDir is where a node's container sees the lab directory
+// (runtime.NodeSpec.LabDir, bind-mounted).
+const ContainerLabDir = "/netlab"
+
+// cleanupTimeout bounds the removal of a half-made node after a failed
+// Create, which runs even when the caller's context is done.
+const cleanupTimeout = 30 * time.Second
+
+// listInspectWorkers bounds the concurrent inspections List makes to learn
+// the PIDs of running nodes.
+const listInspectWorkers = 4
+
+// Create makes the node's container: named spec.LongName, from spec.Image
+// or else netlab's node image (built if missing, see EnsureImage), network
+// mode none, capabilities NET_RAW and NET_ADMIN only, no new privileges,
+// restart policy no, labels spec.Labels (plus runtime.LabelLab and
+// runtime.LabelNode from spec.Lab and spec.Name when missing), spec.Env,
+// spec.Sysctls (net.* only), the lab directory bind-mounted at /netlab, and
+// spec.AgentArgs as its command (for a node with an image of its own, the
+// arguments of that image's entrypoint: the netlab binary is only in
+// netlab's node image). It starts the container, links its network
+// namespace as /run/netns/<LongName> (a symbolic link to /proc/<pid>/ns/net,
+// as containerlab does) and returns the node with NSPath /proc/<pid>/ns/net.
+// On error the container is removed (the link, made last, is not there).
+func (r *Runtime) Create(ctx context.Context, spec runtime.NodeSpec) (node runtime.Node, err error) {
+	if err := validateSpec(spec); err != nil {
+		return runtime.Node{}, err
+	}
+	if err := checkNetnsNameFree(spec.LongName); err != nil {
+		return runtime.Node{}, fmt.Errorf("create node %s: %w", spec.LongName, err)
+	}
+	ref, nodeImage, err := r.nodeImage(ctx, spec)
+	if err != nil {
+		return runtime.Node{}, fmt.Errorf("create node %s: %w", spec.LongName, err)
+	}
+	cfg, hc := r.containerConfig(spec, ref)
+
+	created, err := r.cli.ContainerCreate(ctx, cfg, hc, nil, nil, spec.LongName)
+	if err != nil && nodeImage && cerrdefs.IsNotFound(err) {
+		// The node image was removed since EnsureImage: build it again.
+		r.forgetImage()
+		if ref, _, err = r.nodeImage(ctx, spec); err != nil {
+			return runtime.Node{}, fmt.Errorf("create node %s: %w", spec.LongName, err)
+		}
+		cfg.Image = ref
+		created, err = r.cli.ContainerCreate(ctx, cfg, hc, nil, nil, spec.LongName)
+	}
+	if err != nil {
+		if cerrdefs.IsConflict(err) {
+			return runtime.Node{}, fmt.Errorf("create node %s: a container of that name already exists (another lab, or one not destroyed): destroy it first: %w", spec.LongName, err)
+		}
+		return runtime.Node{}, r.engineErr(err, "create node "+spec.LongName+": create container")
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		if rerr := r.removeContainer(cctx, created.ID, 0); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("clean up container %s: %w", spec.LongName, rerr))
+		}
+	}()
+
+	if err := r.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		return runtime.Node{}, r.engineErr(err, "create node "+spec.LongName+": start container")
+	}
+	info, err := r.cli.ContainerInspect(ctx, created.ID)
+	if err != nil {
+		return runtime.Node{}, r.engineErr(err, "create node "+spec.LongName+": inspect container")
+	}
+	if info.State == nil || !info.State.Running || info.State.Pid <= 0 {
+		return runtime.Node{}, r.exitedError(ctx, spec.LongName, created.ID, info.State)
+	}
+	pid := info.State.Pid
+	if err := linkNetns(spec.LongName, pid); err != nil {
+		return runtime.Node{}, fmt.Errorf("create node %s: %w", spec.LongName, err)
+	}
+	return runtime.Node{
+		Name:     spec.Name,
+		LongName: spec.LongName,
+		NSPath:   procNetns(pid),
+		ID:       created.ID,
+		PID:      pid,
+		Labels:   cfg.Labels,
+	}, nil
+}
+
+// validateSpec checks what the engine would reject late or not at all.
+func validateSpec(spec runtime.NodeSpec) error {
+	if spec.LongName == "" {
+		return fmt.Errorf("create node %q: no long name (container name)", spec.Name)
+	}
+	if n := spec.LongName; n == "." || n == ".." || strings.ContainsAny(n, "/\x00") || len(n) > 255 {
+		return fmt.Errorf("create node %q: invalid long name (container and network namespace name)", n)
+	}
+	for _, k := range slices.Sorted(maps.Keys(spec.Sysctls)) {
+		if !strings.HasPrefix(k, "net.") {
+			return fmt.Errorf("create node %s: sysctl %s: only net.* sysctls can be set on a node (the others are not per network namespace)", spec.LongName, k)
+		}
+	}
+	for k := range spec.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return fmt.Errorf("create node %s: invalid environment variable name %q", spec.LongName, k)
+		}
+	}
+	if spec.LabDir != "" && !filepath.IsAbs(spec.LabDir) {
+		return fmt.Errorf("create node %s: lab directory %s is not an absolute path", spec.LongName, spec.LabDir)
+	}
+	return nil
+}
+
+// nodeImage returns the image of the node and whether it is netlab's own.
+func (r *Runtime) nodeImage(ctx context.Context, spec runtime.NodeSpec) (ref string, nodeImage bool, err error) {
+	if spec.Image != "" {
+		return spec.Image, false, r.checkImage(ctx, spec.Image)
+	}
+	img, err := r.EnsureImage(ctx)
+	if err != nil {
+		return "", true, err
+	}
+	return img.Ref, true, nil
+}
+
+// containerConfig returns the container's configuration for spec.
+func (r *Runtime) containerConfig(spec runtime.NodeSpec, ref string) (*container.Config, *container.HostConfig) {
+	labels := make(map[string]string, len(spec.Labels)+2)
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	if _, ok := labels[runtime.LabelLab]; !ok {
+		labels[runtime.LabelLab] = spec.Lab
+	}
+	if _, ok := labels[runtime.LabelNode]; !ok {
+		labels[runtime.LabelNode] = spec.Name
+	}
+	env := make([]string, 0, len(spec.Env))
+	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
+		env = append(env, k+"="+spec.Env[k])
+	}
+	stop := r.stopTimeout
+	cfg := &container.Config{
+		Image:       ref,
+		Cmd:         spec.AgentArgs,
+		Env:         env,
+		Labels:      labels,
+		StopTimeout: &stop,
+	}
+	if validHostname(spec.Name) {
+		cfg.Hostname = spec.Name
+	}
+	var sysctls map[string]string
+	if len(spec.Sysctls) > 0 {
+		sysctls = make(map[string]string, len(spec.Sysctls))
+		for k, v := range spec.Sysctls {
+			sysctls[k] = v
+		}
+	}
+	hc := &container.HostConfig{
+		NetworkMode:   container.NetworkMode("none"),
+		CapDrop:       []string{"ALL"},
+		CapAdd:        nodeCaps(),
+		Privileged:    false,
+		SecurityOpt:   []string{"no-new-privileges"},
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		Sysctls:       sysctls,
+	}
+	if spec.LabDir != "" {
+		hc.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: spec.LabDir, Target: ContainerLabDir}}
+	}
+	return cfg, hc
+}
+
+// validHostname reports whether s can be a container's host name (one
+// RFC 1123 label).
+func validHostname(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// exitedError describes a container that is not running right after it
+// was started, with the end of its output.
+func (r *Runtime) exitedError(ctx context.Context, name, id string, st *container.State) error {
+	what := "is not running"
+	if st != nil {
+		what = fmt.Sprintf("is %s (exit code %d)", st.Status, st.ExitCode)
+		if st.Error != "" {
+			what += ": " + st.Error
+		}
+	}
+	msg := fmt.Sprintf("create node %s: container %s right after it started", name, what)
+	if logs := r.logTail(ctx, id); logs != "" {
+		msg += "; its last output:\n" + logs
+	}
+	return errors.New(msg)
+}
+
+// logTail returns the last lines a container wrote, or "" if they cannot
+// be read.
+func (r *Runtime) logTail(ctx context.Context, id string) string {
+	rc, err := r.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: "20"})
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil && out.Len() == 0 {
+		return ""
+	}
+	return strings.TrimRight(out.String(), "\n")
+}
+
+// List returns the nodes (containers in any state) that carry every one of
+// labels. A label given with an empty value matches any value. Only
+// containers carrying runtime.LabelLab are ever returned, so an empty map
+// lists every netlab node and nothing else. Running nodes come with their
+// PID and NSPath; stopped ones without. The result is sorted by LongName.
+func (r *Runtime) List(ctx context.Context, labels map[string]string) ([]runtime.Node, error) {
+	f := filters.NewArgs(filters.Arg("label", runtime.LabelLab))
+	for k, v := range labels {
+		if v == "" {
+			f.Add("label", k)
+		} else {
+			f.Add("label", k+"="+v)
+		}
+	}
+	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, r.engineErr(err, "list nodes")
+	}
+	nodes := make([]runtime.Node, len(cs))
+	gone := make([]bool, len(cs))
+	errs := make([]error, len(cs))
+	sem := make(chan struct{}, listInspectWorkers)
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		name := c.ID
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		nodes[i] = runtime.Node{Name: c.Labels[runtime.LabelNode], LongName: name, ID: c.ID, Labels: c.Labels}
+		if c.State != container.StateRunning {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			info, err := r.cli.ContainerInspect(ctx, c.ID)
+			switch {
+			case cerrdefs.IsNotFound(err):
+				gone[i] = true
+			case err != nil:
+				errs[i] = r.engineErr(err, "list nodes: inspect "+name)
+			case info.State != nil && info.State.Running && info.State.Pid > 0:
+				nodes[i].PID = info.State.Pid
+				nodes[i].NSPath = procNetns(info.State.Pid)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := nodes[:0]
+	for i, n := range nodes {
+		if !gone[i] {
+			out = append(out, n)
+		}
+	}
+	slices.SortFunc(out, func(a, b runtime.Node) int { return strings.Compare(a.LongName, b.LongName) })
+	return out, nil
+}
+
+// Delete stops the node's container (SIGTERM, then SIGKILL after the stop
+// timeout), removes it with its anonymous volumes, and removes its
+// /run/netns link. The container is found by n.ID, else by n.LongName. A
+// node that is already gone is not an error.
+func (r *Runtime) Delete(ctx context.Context, n runtime.Node) error {
+	ref := n.ID
+	if ref == "" {
+		ref = n.LongName
+	}
+	if ref == "" {
+		return errors.New("delete node: neither id nor name given")
+	}
+	name := n.LongName
+	if name == "" {
+		info, err := r.cli.ContainerInspect(ctx, ref)
+		switch {
+		case err == nil:
+			name = strings.TrimPrefix(info.Name, "/")
+		case !cerrdefs.IsNotFound(err):
+			return r.engineErr(err, "delete node "+ref+": inspect container")
+		}
+	}
+	if err := r.removeContainer(ctx, ref, r.stopTimeout); err != nil {
+		return fmt.Errorf("delete node %s: %w", describeNode(n), err)
+	}
+	if name != "" {
+		if err := unlinkNetns(name); err != nil {
+			return fmt.Errorf("delete node %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func describeNode(n runtime.Node) string {
+	if n.LongName != "" {
+		return n.LongName
+	}
+	return n.ID
+}
+
+// removeContainer stops the container (when stopSecs > 0) and removes it
+// with its anonymous volumes. A missing container is not an error; a
+// removal already in progress is waited for.
+func (r *Runtime) removeContainer(ctx context.Context, ref string, stopSecs int) error {
+	if stopSecs > 0 {
+		err := r.cli.ContainerStop(ctx, ref, container.StopOptions{Timeout: &stopSecs})
+		switch {
+		case err == nil:
+		case cerrdefs.IsNotFound(err):
+			return nil
+		case cerrdefs.IsConflict(err):
+			// Being removed by someone else, or not stoppable now:
+			// removal with force decides.
+		default:
+			return r.engineErr(err, "stop container")
+		}
+	}
+	err := r.cli.ContainerRemove(ctx, ref, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	switch {
+	case err == nil, cerrdefs.IsNotFound(err):
+		return nil
+	case cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress"):
+		return r.waitGone(ctx, ref)
+	default:
+		return r.engineErr(err, "remove container")
+	}
+}
+
+// waitGone waits until the container no longer exists.
+func (r *Runtime) waitGone(ctx context.Context, ref string) error {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		_, err := r.cli.ContainerInspect(ctx, ref)
+		switch {
+		case cerrdefs.IsNotFound(err):
+			return nil
+		case err != nil:
+			return r.engineErr(err, "wait for removal of container")
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for removal of container %s: %w", ref, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// procNetns is the path of the network namespace of process pid.
+func procNetns(pid int) string {
+	return "/proc/" + strconv.Itoa(pid) + "/ns/net"
+}
+
+// netnsLink is the path of a node's link under linuxnet.NetnsRunDir.
+func netnsLink(name string) string {
+	return filepath.Join(linuxnet.NetnsRunDir, name)
+}
+
+// checkNetnsNameFree fails if name is taken under linuxnet.NetnsRunDir by
+// something that is not a symbolic link (a namespace of `ip netns add` or of
+// the netns runtime). A symbolic link is a stale link of a container of that
+// name, which no longer exists once the name is free for a new container.
+func checkNetnsNameFree(name string) error {
+	fi, err := os.Lstat(netnsLink(name))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("check network namespace name: %w", err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return nil
+	default:
+		return fmt.Errorf("a network namespace named %s already exists (ip netns list): delete it or choose another lab name", name)
+	}
+}
+
+// linkNetns makes linuxnet.NetnsRunDir/name a symbolic link to the network
+// namespace of process pid, replacing a stale link of the same name, so
+// that `ip netns exec name` enters the container's namespace.
+func linkNetns(name string, pid int) error {
+	if err := os.MkdirAll(linuxnet.NetnsRunDir, 0o755); err != nil {
+		return fmt.Errorf("link network namespace: %w", err)
+	}
+	path, target := netnsLink(name), procNetns(pid)
+	err := os.Symlink(target, path)
+	if errors.Is(err, fs.ErrExist) {
+		if cerr := checkNetnsNameFree(name); cerr != nil {
+			return cerr
+		}
+		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return fmt.Errorf("link network namespace: replace stale link: %w", rerr)
+		}
+		err = os.Symlink(target, path)
+	}
+	if err != nil {
+		return fmt.Errorf("link network namespace: %w", err)
+	}
+	return nil
+}
+
+// unlinkNetns removes linuxnet.NetnsRunDir/name if it is a symbolic link;
+// anything else there is not the docker runtime's and is left alone.
+func unlinkNetns(name string) error {
+	path := netnsLink(name)
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("remove network namespace link: %w", err)
+	}
+	if fi.Mode()&fs.ModeSymlink == 0 {
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove network namespace link: %w", err)
+	}
+	return nil
+}
