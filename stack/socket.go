@@ -292,12 +292,19 @@ func (s *Stack) portInUseLocked(typ SocketType, ip netip.Addr, port uint16) bool
 	return false
 }
 
+// ephemeralPortLocked picks a free port from the ephemeral range, going
+// round it from a random start (as Linux does) so that a port comes back
+// only after the whole range was used: a client rarely meets its own old
+// connection still in TIME-WAIT at the server.
 func (s *Stack) ephemeralPortLocked(typ SocketType, ip netip.Addr) (uint16, error) {
 	lo, hi := int(s.opts.EphemeralPorts[0]), int(s.opts.EphemeralPorts[1])
 	n := hi - lo + 1
-	start := s.rand.IntN(n)
+	if s.portHint == 0 {
+		s.portHint = 1 + s.rand.IntN(n)
+	}
 	for i := 0; i < n; i++ {
-		p := uint16(lo + (start+i)%n)
+		s.portHint++
+		p := uint16(lo + s.portHint%n)
 		if !s.portInUseLocked(typ, ip, p) {
 			return p, nil
 		}

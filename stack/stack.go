@@ -138,13 +138,14 @@ type Stack struct {
 	reasmTm clock.Timer
 	ipID    uint16
 
-	fds     map[int]*socket
-	nextFD  int
-	tcpConn map[connKey]*tcpConn
-	tcpLsn  map[netip.AddrPort]*socket
-	udp     map[netip.AddrPort]*socket
-	pings   map[uint16]*pingWaiter
-	pingID  uint16
+	fds      map[int]*socket
+	nextFD   int
+	tcpConn  map[connKey]*tcpConn
+	tcpLsn   map[netip.AddrPort]*socket
+	udp      map[netip.AddrPort]*socket
+	portHint int
+	pings    map[uint16]*pingWaiter
+	pingID   uint16
 
 	cookieSecret [2]uint64
 	lastCookie   time.Time

@@ -186,9 +186,9 @@ func (s *Stack) newConnLocked(id connKey, nic *NIC, opts TCPOptions) *tcpConn {
 		c.cc, _ = newCongestionControl("reno")
 	}
 	c.rto = opts.InitialRTO
-	c.iss = seqnum.Value(s.rand.Uint32())
+	c.iss = s.issLocked(id)
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
-	c.tsOffset = s.rand.Uint32()
+	c.tsOffset = s.tsOffsetLocked(id)
 	c.ssthresh = 1<<31 - 1
 	c.advMSS = nic.mtu - ipHdr - wire.TCPMinHeaderLen
 	if opts.MSS > 0 && opts.MSS < c.advMSS {

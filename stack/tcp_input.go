@@ -147,6 +147,16 @@ func (c *tcpConn) acceptable(seq seqnum.Value, segLen uint32) bool {
 	return seq.InWindow(c.rcvNxt, seqnum.Size(wnd)) || last.InWindow(c.rcvNxt, seqnum.Size(wnd))
 }
 
+// newIncarnation reports whether a SYN arriving in TIME-WAIT is clearly from
+// a new connection: its timestamp is newer, or (without timestamps) its
+// sequence number is beyond the old connection's (RFC 6191 §2).
+func (c *tcpConn) newIncarnation(h *wire.TCPFields) bool {
+	if c.tsOK && h.Options.HasTimestamps {
+		return int32(h.Options.TSVal-c.tsRecent) > 0
+	}
+	return seqnum.Value(h.Seq).GreaterThan(c.rcvNxt)
+}
+
 // rcvWindowNow is RCV.WND, the window last advertised (what remains of
 // it): the acceptability test uses it (RFC 9293 §3.10.7.4).
 func (c *tcpConn) rcvWindowNow() int {
@@ -188,6 +198,15 @@ func (c *tcpConn) inputSynchronizedOrSynRcvd(h *wire.TCPFields, payload []byte) 
 	// an RST closes (Linux, tcp_rfc1337=0).
 	if c.state == StateTimeWait {
 		switch {
+		case h.Flags.Has(wire.TCPFlagSYN) && !h.Flags.Has(wire.TCPFlagACK) && c.newIncarnation(h):
+			// A new connection reusing the 4-tuple (RFC 1122 §4.2.2.13,
+			// RFC 6191): end TIME-WAIT and let the listener take the SYN.
+			if lso := s.findListenerLocked(c.id.local); lso != nil {
+				c.free()
+				s.handleListenLocked(lso, c.nic, c.id, h, payload)
+				return
+			}
+			c.sendACK()
 		case h.Flags.Has(wire.TCPFlagRST):
 			c.free()
 		case h.Flags.Has(wire.TCPFlagFIN):

@@ -229,6 +229,29 @@ func (s *Stack) cookieHashLocked(id connKey, t uint32, peerISN seqnum.Value) uin
 	return uint32(h ^ h>>32)
 }
 
+// issLocked is the initial sequence number of RFC 6528: a 4 µs clock plus
+// a keyed hash of the 4-tuple. Outsiders cannot guess it, and a new
+// connection on the same 4-tuple starts above the old one, so a SYN can
+// reopen TIME-WAIT (RFC 1122 §4.2.2.13).
+func (s *Stack) issLocked(id connKey) seqnum.Value {
+	a, r := id.local.Addr().As4(), id.remote.Addr().As4()
+	x := uint64(binary.BigEndian.Uint32(a[:]))<<32 | uint64(binary.BigEndian.Uint32(r[:]))
+	y := uint64(id.local.Port())<<16 | uint64(id.remote.Port())
+	h := mix64(x+s.cookieSecret[0]) ^ mix64(y^s.cookieSecret[1]^0x5bd1e995)
+	return seqnum.Value(uint32(s.elapsed().Microseconds()/4) + uint32(h))
+}
+
+// tsOffsetLocked is the connection's timestamp offset: a keyed hash of the
+// 4-tuple (Linux's secure_tcp_ts_off), so a new connection on the same
+// 4-tuple carries newer timestamps than the old one (RFC 6191 needs that)
+// while different connections reveal nothing about the stack's clock.
+func (s *Stack) tsOffsetLocked(id connKey) uint32 {
+	a, r := id.local.Addr().As4(), id.remote.Addr().As4()
+	x := uint64(binary.BigEndian.Uint32(a[:]))<<32 | uint64(binary.BigEndian.Uint32(r[:]))
+	y := uint64(id.local.Port())<<16 | uint64(id.remote.Port())
+	return uint32(mix64(x^s.cookieSecret[1]) ^ mix64(y+s.cookieSecret[0]))
+}
+
 // mix64 is SplitMix64's finalizer: a keyed hash good enough to make cookies
 // unguessable without the stack's secret, and deterministic for a seed.
 func mix64(z uint64) uint64 {

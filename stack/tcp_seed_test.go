@@ -594,3 +594,46 @@ func TestSYNCookiesWhenBacklogFull(t *testing.T) {
 		t.Fatalf("data over the cookie connection = %q", buf[:r])
 	}
 }
+
+// TestSYNReopensTimeWait: the server closed first and holds the 4-tuple in
+// TIME-WAIT; a new connection from the same client port is accepted at
+// once (RFC 6191), not after a SYN retransmission.
+func TestSYNReopensTimeWait(t *testing.T) {
+	for _, ts := range []bool{true, false} {
+		t.Run(map[bool]string{true: "timestamps", false: "sequence"}[ts], func(t *testing.T) {
+			n := newTestNet(t, Options{TCP: TCPOptions{DisableTS: !ts}})
+			lfd := mustSocket(t, n.b)
+			n.b.Bind(lfd, netip.AddrPortFrom(netip.Addr{}, 80))
+			n.b.Listen(lfd, 8)
+			open := func() int {
+				fd := mustSocket(t, n.a)
+				if err := n.a.Bind(fd, netip.AddrPortFrom(addrA, 40000)); err != nil {
+					t.Fatal(err)
+				}
+				n.a.Connect(fd, addrB, 80)
+				return fd
+			}
+			fd := open()
+			n.run(20 * time.Millisecond)
+			afd, _, err := n.b.Accept(lfd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.b.Close(afd) // the server closes first: it will hold TIME-WAIT
+			n.run(20 * time.Millisecond)
+			n.a.Close(fd)
+			n.run(20 * time.Millisecond)
+			if c := n.b.Connections(); len(c) != 1 || c[0].State != "TIME-WAIT" {
+				t.Fatalf("server connections %v, want one TIME-WAIT", c)
+			}
+			fd = open()
+			n.run(20 * time.Millisecond)
+			if st := n.state(n.a, fd); st != StateEstablished {
+				t.Fatalf("second connection on the same 4-tuple: %v after 20ms, want ESTABLISHED", st)
+			}
+			if _, _, err := n.b.Accept(lfd); err != nil {
+				t.Fatalf("Accept of the new incarnation: %v", err)
+			}
+		})
+	}
+}

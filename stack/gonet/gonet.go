@@ -11,6 +11,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,9 +20,13 @@ import (
 )
 
 // Conn is a TCP connection on a stack. It implements net.Conn.
+//
+// Descriptors are reused (lowest free first, as the OS does), so a Conn
+// remembers that it was closed and never touches its old number again.
 type Conn struct {
-	s  *stack.Stack
-	fd int
+	s      *stack.Stack
+	fd     int
+	closed atomic.Bool
 }
 
 var _ net.Conn = (*Conn)(nil)
@@ -49,16 +55,23 @@ func DialAddrPort(ctx context.Context, s *stack.Stack, ap netip.AddrPort) (*Conn
 	if dl, ok := ctx.Deadline(); ok {
 		s.SetWriteDeadline(fd, dl)
 	}
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
+	// Cancelling ctx interrupts Connect through a past deadline. The flag
+	// fences it off once Connect returned: by then fd may be closed and its
+	// number given to another socket.
+	var mu sync.Mutex
+	connecting := true
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if connecting {
 			s.SetWriteDeadline(fd, time.Unix(1, 0))
-		case <-done:
 		}
-	}()
+	})
 	err = s.Connect(fd, ap.Addr(), ap.Port())
-	close(done)
+	mu.Lock()
+	connecting = false
+	mu.Unlock()
+	stop()
 	if err != nil {
 		s.Close(fd)
 		if ctx.Err() != nil {
@@ -83,6 +96,9 @@ func opError(op string, ap netip.AddrPort, err error) error {
 
 // Read implements net.Conn.Read: io.EOF at end of stream.
 func (c *Conn) Read(p []byte) (int, error) {
+	if c.closed.Load() {
+		return 0, &net.OpError{Op: "read", Net: "tcp", Err: net.ErrClosed}
+	}
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -98,6 +114,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 
 // Write implements net.Conn.Write.
 func (c *Conn) Write(p []byte) (int, error) {
+	if c.closed.Load() {
+		return 0, &net.OpError{Op: "write", Net: "tcp", Err: net.ErrClosed}
+	}
 	n, err := c.s.Write(c.fd, p)
 	if err != nil {
 		return n, c.wrap("write", err)
@@ -122,8 +141,13 @@ func (e deadlineErr) Unwrap() error   { return e.err }
 func (e deadlineErr) Timeout() bool   { return true }
 func (e deadlineErr) Temporary() bool { return true }
 
-// Close implements net.Conn.Close.
-func (c *Conn) Close() error { return c.s.Close(c.fd) }
+// Close implements net.Conn.Close. A second Close returns net.ErrClosed.
+func (c *Conn) Close() error {
+	if c.closed.Swap(true) {
+		return &net.OpError{Op: "close", Net: "tcp", Err: net.ErrClosed}
+	}
+	return c.s.Close(c.fd)
+}
 
 // CloseWrite shuts down the sending direction (sends FIN), as
 // net.TCPConn.CloseWrite.
@@ -166,8 +190,9 @@ func (c *Conn) Info() (stack.TCPInfo, error) { return c.s.Info(c.fd) }
 
 // Listener accepts TCP connections on a stack. It implements net.Listener.
 type Listener struct {
-	s  *stack.Stack
-	fd int
+	s      *stack.Stack
+	fd     int
+	closed atomic.Bool
 }
 
 var _ net.Listener = (*Listener)(nil)
@@ -206,6 +231,9 @@ func parseListenAddr(addr string) (netip.AddrPort, error) {
 
 // Accept implements net.Listener.Accept.
 func (l *Listener) Accept() (net.Conn, error) {
+	if l.closed.Load() {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: net.ErrClosed}
+	}
 	fd, _, err := l.s.Accept(l.fd)
 	if err != nil {
 		if errors.Is(err, stack.EBADF) || errors.Is(err, stack.EINVAL) {
@@ -220,7 +248,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 func (l *Listener) SetDeadline(t time.Time) error { return l.s.SetReadDeadline(l.fd, t) }
 
 // Close implements net.Listener.Close.
-func (l *Listener) Close() error { return l.s.Close(l.fd) }
+func (l *Listener) Close() error {
+	if l.closed.Swap(true) {
+		return &net.OpError{Op: "close", Net: "tcp", Err: net.ErrClosed}
+	}
+	return l.s.Close(l.fd)
+}
 
 // Addr implements net.Listener.Addr.
 func (l *Listener) Addr() net.Addr {
@@ -230,8 +263,9 @@ func (l *Listener) Addr() net.Addr {
 
 // PacketConn is a UDP socket on a stack. It implements net.PacketConn.
 type PacketConn struct {
-	s  *stack.Stack
-	fd int
+	s      *stack.Stack
+	fd     int
+	closed atomic.Bool
 }
 
 var _ net.PacketConn = (*PacketConn)(nil)
@@ -287,7 +321,12 @@ func (c *PacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 }
 
 // Close implements net.PacketConn.Close.
-func (c *PacketConn) Close() error { return c.s.Close(c.fd) }
+func (c *PacketConn) Close() error {
+	if c.closed.Swap(true) {
+		return &net.OpError{Op: "close", Net: "udp", Err: net.ErrClosed}
+	}
+	return c.s.Close(c.fd)
+}
 
 // LocalAddr implements net.PacketConn.LocalAddr.
 func (c *PacketConn) LocalAddr() net.Addr {

@@ -72,10 +72,14 @@ const (
 	// ModeMmapV2 receives from a PACKET_MMAP TPACKET_V2 ring: fixed slots
 	// of the MTU's size, each handed over as soon as the kernel filled it.
 	ModeMmapV2 Mode = "mmap-v2"
-	// DefaultMode is the mode used when Options.Mode is empty: recvmmsg,
-	// which measured as fast as the ring on a veth for bulk traffic and
-	// much faster for request/response (see BENCHMARKS in the package
-	// tests).
+	// DefaultMode is the mode used when Options.Mode is empty:
+	// ModeRecvmmsg. On a veth (BenchmarkVethFrames, 2 vCPUs) it moves
+	// 1514-byte frames about as fast as ModeMmap when the sender writes one
+	// frame per call (3.3-3.7 against 3.5-4.4 Gbit/s), and a frame's round
+	// trip takes about 20 µs against 1-2 ms with ModeMmap, where each lone
+	// frame waits for the block timeout. ModeMmap uses about half the CPU
+	// per frame in bulk (about 73 frames per wakeup against 1.5-3), so it
+	// suits one-way bulk traffic such as captures.
 	DefaultMode = ModeRecvmmsg
 )
 

@@ -32,7 +32,20 @@ func cpuTime(b *testing.B) time.Duration {
 // frames/s and Gbit/s it reports the CPU time per frame of the whole
 // process (sender, receiver, and the kernel's work for both, which on a veth
 // runs in the sender's system calls), which depends less on the load of the
-// machine.
+// machine, and the mean number of frames per receive batch.
+//
+// On the 2-vCPU development VM (kernel 6.18), over several runs:
+//
+//	mode/send          Gbit/s    frames/s    CPU µs/frame  frames/batch
+//	recvmmsg/write     3.3-3.7   268k-306k   5.0-6.2       1.5-2.8
+//	recvmmsg/sendmmsg  3.1-5.9   260k-487k   3.5-4.6       2-12
+//	mmap/write         3.5-4.4   290k-362k   3.0-3.7       73
+//	mmap/sendmmsg      4.9-5.6   402k-466k   2.3-2.8       73
+//	mmap-v2/write      2.2-3.0   182k-244k   5.2-6.0       3.5-4
+//	mmap-v2/sendmmsg   3.0-4.0   249k-328k   4.2-4.6       3-4.5
+//
+// and BenchmarkVethPingPong: 18-20 µs (recvmmsg), 13 µs (mmap-v2),
+// 1.0-2.1 ms (mmap). No allocation in any of them.
 func BenchmarkVethFrames(b *testing.B) {
 	linuxnettest.RequireRoot(b)
 	const size = 1514
