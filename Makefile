@@ -44,8 +44,17 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# The README's first command: deploy the two-host example on the netns
+# runtime, send 10 MB through the Go stack, print goodput and
+# retransmissions, and destroy the lab (also when a step fails).
+DEMO_TOPO := examples/two-hosts.yml
 demo: build
-	./$(BIN) demo
+	@set -e; trap './$(BIN) destroy -t $(DEMO_TOPO) --cleanup >/dev/null 2>&1 || true' EXIT; \
+	./$(BIN) deploy -t $(DEMO_TOPO) --reconfigure; \
+	./$(BIN) tcp serve h2 --port 5001 -t $(DEMO_TOPO); \
+	./$(BIN) tcp send h1 --to 10.0.0.1:5001 --bytes 10MB -t $(DEMO_TOPO); \
+	./$(BIN) sockets h1 -t $(DEMO_TOPO); \
+	./$(BIN) destroy -t $(DEMO_TOPO) --cleanup
 
 clean:
 	rm -rf bin cover.out

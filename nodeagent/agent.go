@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/stack"
 	"github.com/netlab/netlab/stack/link"
 	"github.com/netlab/netlab/stack/link/afpacket"
@@ -179,12 +178,12 @@ func attach(pn *topology.Node, nsPath string, open func(node, nsPath, ifname str
 	return n, nil
 }
 
+// openEndpoint opens AF_PACKET on an interface. In the agent's own
+// namespace (a container, where /proc/sys is read-only) the interface was
+// already prepared from the host by deploy's wiring.
 func openEndpoint(nsPath, ifname string, o afpacket.Options) (link.Endpoint, error) {
 	if nsPath != "" {
 		return afpacket.OpenInNamespace(nsPath, ifname, o)
-	}
-	if err := linuxnet.PrepareForUserspaceStack(ifname, linuxnet.PrepareOptions{KeepOffloads: o.KeepOffloads}); err != nil {
-		return nil, err
 	}
 	return afpacket.New(ifname, o)
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +30,16 @@ func newAgentCmd(o *options) *cobra.Command {
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(o.stderr, nil))
-			lab, err := topology.Load(filepath.Join(a.labDir, nodeagent.TopologyCopy))
+			topo := filepath.Join(a.labDir, nodeagent.TopologyCopy)
+			if a.node != "" {
+				// A container's agent starts with the container, before
+				// deploy wired its interfaces; deploy writes the topology
+				// copy once they are there.
+				if err := waitForFile(cmd.Context(), topo, 5*time.Minute); err != nil {
+					return err
+				}
+			}
+			lab, err := topology.Load(topo)
 			if err != nil {
 				return err
 			}
@@ -79,4 +90,21 @@ func newAgentCmd(o *options) *cobra.Command {
 	f.StringVar(&a.socket, "socket", "", "control socket path")
 	cmd.MarkFlagRequired("lab-dir")
 	return cmd
+}
+
+func waitForFile(ctx context.Context, path string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not appear within %v", path, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

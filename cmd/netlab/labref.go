@@ -37,6 +37,9 @@ func findLab(t *topoOptions) (*labRef, error) {
 		return nil, err
 	}
 	dir := labDirName(lab.File, lab.Name)
+	if rl, _ := runningLab(lab.File); rl != nil && rl.LabDir != "" {
+		dir = rl.LabDir
+	}
 	if _, err := os.Stat(filepath.Join(dir, nodeagent.TopologyCopy)); err != nil {
 		return nil, fmt.Errorf("lab %s is not deployed (no %s): run `netlab deploy -t %s`", lab.Name, dir, file)
 	}
@@ -54,5 +57,4 @@ func (r *labRef) client(node string) (*nodeagent.Client, error) {
 	return nodeagent.NewClient(nodeagent.SocketPath(r.labDir, node), node), nil
 }
 
-// onlyRunningLab is set up by the deploy registry; see registry.go.
 var errNoLab = errors.New("no lab is running: deploy one with `netlab deploy -t FILE`, or name it with -t")

@@ -1,4 +1,80 @@
 package main
 
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/runtime"
+	"github.com/netlab/netlab/runtime/docker"
+	"github.com/netlab/netlab/runtime/netns"
+)
+
+// runtimes are the ways nodes can be made, by name. Built here, in the
+// command, rather than registered from init().
+func newRuntime(ctx context.Context, name string) (runtime.Runtime, error) {
+	switch name {
+	case "netns", "":
+		return netns.New(netns.Options{}), nil
+	case "docker":
+		return docker.New(ctx, docker.Options{})
+	}
+	return nil, fmt.Errorf("unknown runtime %q: want netns or docker", name)
+}
+
 // onlyRunningLab returns the topology file of the one running lab.
-func onlyRunningLab() (string, error) { return "", errNoLab }
+func onlyRunningLab() (string, error) {
+	labs, err := deploy.Running("")
+	if err != nil {
+		return "", err
+	}
+	switch len(labs) {
+	case 0:
+		return "", errNoLab
+	case 1:
+		return labs[0].TopoFile, nil
+	}
+	names := make([]string, len(labs))
+	for i, l := range labs {
+		names[i] = l.Lab
+	}
+	return "", fmt.Errorf("%d labs are running (%s): say which with -t FILE", len(labs), strings.Join(names, ", "))
+}
+
+// runningLab returns the registry entry of the lab deployed from file (or
+// of the only running lab when file is empty).
+func runningLab(file string) (*deploy.RunningLab, error) {
+	labs, err := deploy.Running("")
+	if err != nil {
+		return nil, err
+	}
+	if file == "" {
+		if len(labs) == 1 {
+			return &labs[0], nil
+		}
+		_, err := onlyRunningLab()
+		return nil, err
+	}
+	abs, err := absPath(file)
+	if err != nil {
+		return nil, err
+	}
+	for i := range labs {
+		if labs[i].TopoFile == abs {
+			return &labs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// interactive reports whether progress lines belong on stderr: a
+// terminal, and not CI.
+func interactive() bool {
+	if os.Getenv("CI") != "" {
+		return false
+	}
+	fi, err := os.Stderr.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/linuxnet"
+	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/runtime/docker"
+	"github.com/netlab/netlab/topology"
+)
+
+type deployOptions struct {
+	topoOptions
+	runtime     string
+	maxWorkers  int
+	reconfigure bool
+	noAgent     bool
+}
+
+func newDeployCmd(o *options) *cobra.Command {
+	d := &deployOptions{}
+	cmd := &cobra.Command{
+		Use:   "deploy -t FILE [--runtime netns|docker]",
+		Short: "Deploy a lab: nodes, links, and a Go stack on every `stack: go` node",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runDeploy(cmd.Context(), o, d) },
+	}
+	addTopoFlag(cmd, &d.topoOptions)
+	addFormatFlag(cmd, &d.topoOptions)
+	f := cmd.Flags()
+	f.StringVar(&d.runtime, "runtime", "netns", "netns (network namespaces, no daemon) or docker")
+	f.IntVar(&d.maxWorkers, "max-workers", 0, "nodes and links worked on at once (0: one per CPU, 2 to 8)")
+	f.BoolVar(&d.reconfigure, "reconfigure", false, "destroy the lab first if it is running")
+	f.BoolVar(&d.noAgent, "no-agent", false, "make nodes and links only, start no node agent")
+	return cmd
+}
+
+func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
+	if d.file == "" {
+		return errors.New("deploy needs a topology file: -t FILE")
+	}
+	lab, err := topology.Load(d.file)
+	if err != nil {
+		return err
+	}
+	for _, w := range lab.Warnings {
+		fmt.Fprintln(o.stderr, "warning:", w)
+	}
+	rt, err := newRuntime(ctx, d.runtime)
+	if err != nil {
+		return err
+	}
+	opts := deploy.Options{Lab: lab, Runtime: rt, MaxWorkers: d.maxWorkers, Reconfigure: d.reconfigure}
+	if !d.noAgent {
+		opts.Agent = nodeagent.Starter{Runtime: rt.Name()}
+	}
+	if rt.Name() == "docker" {
+		opts.AgentArgs = func(n *topology.Node) []string {
+			return []string{"--lab-dir", docker.ContainerLabDir, "--node", n.Name,
+				"--socket", filepath.Join(docker.ContainerLabDir, "nodes", n.Name, nodeagent.AgentSocket)}
+		}
+	}
+	if d.format != "json" && interactive() {
+		opts.Progress = deploy.ProgressLine(o.stderr, "deploy")
+	}
+	st, err := deploy.Deploy(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if d.format == "json" {
+		return printOut(o, "json", st, nil)
+	}
+	fmt.Fprintf(o.stdout, "lab %s deployed on %s: %d nodes (lab directory %s)\n", st.Lab, st.Runtime, len(st.Nodes), st.LabDir)
+	printNodes(o, st, len(st.Nodes) <= 50)
+	return nil
+}
+
+func printNodes(o *options, st *deploy.State, withAddrs bool) {
+	w := tabwriter.NewWriter(o.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NODE\tKIND\tSTACK\tNAMESPACE\tALIVE\tINTERFACES")
+	for _, n := range st.Nodes {
+		var ifs []string
+		if withAddrs {
+			for _, i := range n.Interfaces {
+				ifs = append(ifs, i.Name+" "+i.IPv4)
+			}
+		} else {
+			ifs = []string{fmt.Sprintf("%d", len(n.Interfaces))}
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\n", n.Name, n.Kind, n.Stack, n.LongName, n.Alive, strings.Join(ifs, ", "))
+	}
+	w.Flush()
+}
+
+type destroyOptions struct {
+	topoOptions
+	all, cleanup bool
+	runtime      string
+}
+
+func newDestroyCmd(o *options) *cobra.Command {
+	d := &destroyOptions{}
+	cmd := &cobra.Command{
+		Use:   "destroy [-t FILE | --all] [--cleanup]",
+		Short: "Remove a lab: agents, nodes, links, bridges (also after a crash)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rtName := d.runtime
+			if rtName == "" {
+				rtName = "netns"
+				if rl, _ := runningLab(d.file); rl != nil && rl.Runtime != "" {
+					rtName = rl.Runtime
+				}
+			}
+			rt, err := newRuntime(cmd.Context(), rtName)
+			if err != nil {
+				return err
+			}
+			opts := deploy.DestroyOptions{All: d.all, Runtime: rt, Cleanup: d.cleanup, Agent: nodeagent.Starter{Runtime: rt.Name()}}
+			if !d.all {
+				opts.TopoFile = d.file
+			}
+			if interactive() {
+				opts.Progress = deploy.ProgressLine(o.stderr, "destroy")
+			}
+			err = deploy.Destroy(cmd.Context(), opts)
+			if errors.Is(err, deploy.ErrNotRunning) {
+				fmt.Fprintln(o.stderr, err)
+				return nil
+			}
+			if err == nil {
+				fmt.Fprintln(o.stdout, "destroyed")
+			}
+			return err
+		},
+	}
+	addTopoFlag(cmd, &d.topoOptions)
+	cmd.Flags().BoolVarP(&d.all, "all", "a", false, "destroy every lab netlab knows of")
+	cmd.Flags().BoolVarP(&d.cleanup, "cleanup", "c", false, "also remove the lab directory (logs, captures)")
+	cmd.Flags().StringVar(&d.runtime, "runtime", "", "runtime of the lab (default: the one it was deployed on)")
+	return cmd
+}
+
+func newInspectCmd(o *options) *cobra.Command {
+	t := &topoOptions{}
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "inspect [-t FILE | --all] [--format table|json]",
+		Short: "Show a running lab's nodes, interfaces and whether they are alive",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rtName := "netns"
+			if rl, _ := runningLab(t.file); rl != nil && rl.Runtime != "" {
+				rtName = rl.Runtime
+			}
+			rt, err := newRuntime(cmd.Context(), rtName)
+			if err != nil {
+				return err
+			}
+			sts, err := deploy.Inspect(cmd.Context(), deploy.InspectOptions{TopoFile: t.file, All: all || t.file == "", Runtime: rt})
+			if err != nil {
+				return err
+			}
+			if t.format == "json" {
+				return printOut(o, "json", sts, nil)
+			}
+			if len(sts) == 0 {
+				fmt.Fprintln(o.stdout, "no lab is running")
+				return nil
+			}
+			for _, st := range sts {
+				fmt.Fprintf(o.stdout, "lab %s (%s, %s) from %s\n", st.Lab, st.Runtime, st.Status, st.TopoFile)
+				printNodes(o, st, true)
+			}
+			return nil
+		},
+	}
+	addTopoFlag(cmd, t)
+	cmd.Flags().StringVar(&t.format, "format", "table", "table or json")
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "every running lab")
+	return cmd
+}
+
+func newExecCmd(o *options) *cobra.Command {
+	t := &topoOptions{}
+	cmd := &cobra.Command{
+		Use:   "exec [-t FILE] NODE -- COMMAND [ARGS...]",
+		Short: "Run a command inside a node's network namespace (host binaries: ping, ss, ip, curl)",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := findLab(t)
+			if err != nil {
+				return err
+			}
+			n := r.lab.Node(args[0])
+			if n == nil {
+				return fmt.Errorf("lab %s has no node %q", r.lab.Name, args[0])
+			}
+			ns := filepath.Join(linuxnet.NetnsRunDir, n.LongName)
+			var runErr error
+			err = linuxnet.InNamespace(ns, func() error {
+				c := exec.CommandContext(cmd.Context(), args[1], args[2:]...)
+				c.Stdin, c.Stdout, c.Stderr = os.Stdin, o.stdout, o.stderr
+				runErr = c.Run() // forked from this thread: the child starts in the namespace
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			var ee *exec.ExitError
+			if errors.As(runErr, &ee) {
+				os.Exit(ee.ExitCode())
+			}
+			return runErr
+		},
+	}
+	addTopoFlag(cmd, t)
+	return cmd
+}
+
+func absPath(p string) (string, error) { return filepath.Abs(p) }

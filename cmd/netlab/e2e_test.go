@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/topology"
+)
+
+// netlabBin is the binary the end-to-end tests drive, built once, static.
+var netlabBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "netlab-e2e-bin")
+	if err != nil {
+		panic(err)
+	}
+	netlabBin = filepath.Join(dir, "netlab")
+	build := exec.Command("go", "build", "-o", netlabBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build netlab: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// labCopy copies an example into a temp dir under a unique lab name, so
+// parallel runs never collide, and returns the copy's path and lab name.
+func labCopy(t *testing.T, example string) (string, string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("../../examples", example))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rnd [3]byte
+	rand.Read(rnd[:])
+	name := "e2e" + hex.EncodeToString(rnd[:])
+	b = regexp.MustCompile(`(?m)^name: .*$`).ReplaceAll(b, []byte("name: "+name))
+	path := filepath.Join(t.TempDir(), example)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, name
+}
+
+func netlab(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(netlabBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("netlab %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+// assertGone checks that nothing of the lab is left on the machine.
+func assertGone(t *testing.T, lab string) {
+	t.Helper()
+	ns, _ := exec.Command("ip", "netns", "list").Output()
+	if strings.Contains(string(ns), lab) {
+		t.Errorf("namespaces of %s left:\n%s", lab, ns)
+	}
+	if _, err := os.Stat(filepath.Join("/run/netlab/labs", lab+".json")); err == nil {
+		t.Errorf("registry entry of %s left", lab)
+	}
+	procs, _ := exec.Command("pgrep", "-af", "netlab agent").Output()
+	if strings.Contains(string(procs), lab) {
+		t.Errorf("agent of %s left:\n%s", lab, procs)
+	}
+	if out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=netlab-lab="+lab).Output(); err == nil && len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("containers of %s left: %s", lab, out)
+	}
+}
+
+// transferAll sends size bytes between every ordered pair of hosts (at
+// most maxPairs) and checks the sink saw the sender's sha256.
+func transferAll(t *testing.T, topo string, size string, maxPairs int) {
+	t.Helper()
+	lab, err := topology.Load(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hosts []*topology.Node
+	for _, n := range lab.Nodes {
+		if n.Base == topology.KindHost && len(n.Interfaces) > 0 {
+			hosts = append(hosts, n)
+		}
+	}
+	for _, h := range hosts {
+		netlab(t, "tcp", "serve", h.Name, "--port", "5001", "-t", topo)
+	}
+	pairs := 0
+	for _, src := range hosts {
+		for _, dst := range hosts {
+			if src == dst || pairs >= maxPairs {
+				continue
+			}
+			pairs++
+			to := dst.Interfaces[0].Addr.Addr().String() + ":5001"
+			var rep nodeagent.SendReport
+			out := netlab(t, "tcp", "send", src.Name, "--to", to, "--bytes", size, "-t", topo, "--format", "json")
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatalf("send report: %v\n%s", err, out)
+			}
+			var apps []nodeagent.AppInfo
+			for i := 0; i < 100; i++ {
+				apps = appsOf(t, topo, dst.Name)
+				if len(apps) == 1 && apps[0].LastSHA256 == rep.SHA256 {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if len(apps) != 1 || apps[0].LastSHA256 != rep.SHA256 {
+				t.Fatalf("%s -> %s (%s, %s stack): sink %+v, sender sha256 %s", src.Name, dst.Name, to, dst.Stack, apps, rep.SHA256)
+			}
+		}
+	}
+	if pairs == 0 {
+		t.Fatal("no host pairs to test")
+	}
+}
+
+func appsOf(t *testing.T, topo, node string) []nodeagent.AppInfo {
+	t.Helper()
+	lab, err := topology.Load(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := labDirName(lab.File, lab.Name)
+	apps, err := nodeagent.NewClient(nodeagent.SocketPath(dir, node), node).Apps(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apps
+}
+
+func TestDeployExamplesEndToEnd(t *testing.T) {
+	needRoot(t)
+	for _, tc := range []struct {
+		example  string
+		size     string
+		maxPairs int
+	}{
+		{"two-hosts.yml", "2MB", 10},
+		{"line-of-routers.yml", "2MB", 10}, // through Go-stack routers
+		{"lan-star.yml", "500KB", 12},      // over a bridge
+		{"lossy-wan.yml", "1MB", 10},
+		{"go-beside-linux.yml", "2MB", 10}, // Go <-> Linux kernel TCP
+		{"fabric-100.yml", "200KB", 6},
+	} {
+		t.Run(strings.TrimSuffix(tc.example, ".yml"), func(t *testing.T) {
+			topo, name := labCopy(t, tc.example)
+			t.Cleanup(func() {
+				exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+				assertGone(t, name)
+			})
+			netlab(t, "deploy", "-t", topo)
+			out := netlab(t, "inspect", "-t", topo, "--format", "json")
+			if !strings.Contains(out, `"alive": true`) {
+				t.Fatalf("inspect shows no live node:\n%s", out)
+			}
+			transferAll(t, topo, tc.size, tc.maxPairs)
+			netlab(t, "destroy", "-t", topo, "--cleanup")
+			assertGone(t, name)
+		})
+	}
+}
+
+func TestKill9MidDeployThenDestroy(t *testing.T) {
+	needRoot(t)
+	topo, name := labCopy(t, "fabric-100.yml")
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	cmd := exec.Command(netlabBin, "deploy", "-t", topo)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once the first namespaces exist, well before it finishes.
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ns, _ := exec.Command("ip", "netns", "list").Output()
+		if strings.Count(string(ns), name) >= 10 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	netlab(t, "destroy", "-t", topo, "--cleanup")
+	assertGone(t, name)
+}
+
+func TestDockerEndToEnd(t *testing.T) {
+	needRoot(t)
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		t.Skip("no Docker engine answers `docker info`")
+	}
+	topo, name := labCopy(t, "two-hosts.yml")
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	out := netlab(t, "deploy", "-t", topo, "--runtime", "docker")
+	if !strings.Contains(out, "deployed on docker") {
+		t.Fatalf("deploy output:\n%s", out)
+	}
+	transferAll(t, topo, "2MB", 2)
+	netlab(t, "destroy", "-t", topo, "--cleanup")
+	assertGone(t, name)
+}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make network namespaces (CI runs as root)")
+	}
+}
+
+func TestValidateReportsPositions(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yml")
+	os.WriteFile(bad, []byte("name: x\ntopology:\n  nodes:\n    h1: {kind: host}\n  links:\n    - endpoints: [\"h1:eth1\", \"h9:eth1\"]\n"), 0o644)
+	out, err := exec.Command(netlabBin, "validate", "-t", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.yml:6:") || !strings.Contains(string(out), "h9") {
+		t.Fatalf("validate of a bad file: %v\n%s", err, out)
+	}
+	out, err = exec.Command(netlabBin, "validate", "-t", "../../examples/two-hosts.yml").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "is valid") {
+		t.Fatalf("validate of an example: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,361 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/netlab/netlab/runtime"
+	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/wiring"
+)
+
+// DestroyOptions configures Destroy. At most one of TopoFile, LabName and
+// All says which labs go; with none, the only running lab goes.
+type DestroyOptions struct {
+	// TopoFile selects the lab deployed from this topology file.
+	TopoFile string
+	// LabName selects the lab of this name.
+	LabName string
+	// All selects every lab netlab knows of: the registry's, and any whose
+	// nodes the runtime still lists.
+	All bool
+	// Runtime deletes the nodes. Required; a lab deployed on another
+	// runtime is an error.
+	Runtime runtime.Runtime
+	// Agent stops the node agents; nil leaves that to the processes
+	// recorded with RecordProcess and to the runtime.
+	Agent AgentStarter
+	// MaxWorkers bounds the nodes deleted at once; 0 means
+	// DefaultMaxWorkers().
+	MaxWorkers int
+	// Cleanup also removes the lab directory (logs included), as
+	// containerlab's destroy --cleanup.
+	Cleanup bool
+	// Progress, if not nil, is told of the progress of each lab.
+	Progress ProgressFunc
+	// RunDir holds the registry of running labs; empty means
+	// DefaultRunDir.
+	RunDir string
+}
+
+// Destroy removes the selected labs: agents and recorded processes first,
+// then the nodes (and with them their interfaces), the switch namespace,
+// and last the lab's registry entry. It works from what the registry, the
+// lab directory's journal and state, and the runtime's labels say, so it
+// also removes what a crashed deploy left. A lab that is not running is an
+// error wrapping ErrNotRunning. A lab whose removal failed stays in the
+// registry, so Destroy can be run again.
+func Destroy(ctx context.Context, o DestroyOptions) error {
+	if o.Runtime == nil {
+		return errors.New("destroy: no runtime given")
+	}
+	if os.Geteuid() != 0 {
+		return ErrNeedRoot
+	}
+	reg := newRegistry(o.RunDir)
+	entries, err := findLabs(ctx, reg, o.Runtime, o.TopoFile, o.LabName, o.All)
+	if err != nil {
+		return fmt.Errorf("destroy: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if e.Runtime != "" && e.Runtime != o.Runtime.Name() {
+			errs = append(errs, fmt.Errorf("destroy %s: it runs on the %s runtime: run destroy with --runtime %s", e.Lab, e.Runtime, e.Runtime))
+			continue
+		}
+		err := destroyLab(ctx, e, destroyer{
+			rt: o.Runtime, agent: o.Agent, workers: o.MaxWorkers, reg: reg,
+			progress: o.Progress, cleanup: o.Cleanup,
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// destroyer is how destroyLab works.
+type destroyer struct {
+	rt       runtime.Runtime
+	agent    AgentStarter
+	workers  int
+	reg      registry
+	progress ProgressFunc
+	cleanup  bool
+}
+
+// destroyLab removes everything of the lab of e (see Destroy).
+func destroyLab(ctx context.Context, e *entry, d destroyer) error {
+	var recs []record
+	var st *State
+	if e.LabDir != "" {
+		var err error
+		if recs, err = readJournal(e.LabDir); err != nil {
+			return fmt.Errorf("destroy %s: %w", e.Lab, err)
+		}
+		st, _ = readState(e.LabDir) // may be missing: a crash before it was written
+	}
+	// Every node any record names, by long name; later records win.
+	nodes := map[string]runtime.Node{}
+	switchNS := e.SwitchNS
+	agentStarted := false
+	if st != nil && st.Lab == e.Lab {
+		for _, n := range st.Nodes {
+			if n.ID != "" {
+				nodes[n.LongName] = runtime.Node{Name: n.Name, LongName: n.LongName, ID: n.ID, NSPath: n.NSPath, PID: n.PID}
+			}
+		}
+		if switchNS == "" {
+			switchNS = st.SwitchNS
+		}
+		agentStarted = st.Agent && st.Status == StatusRunning
+	}
+	for _, r := range recs {
+		switch r.Op {
+		case opNode:
+			if _, ok := nodes[r.LongName]; !ok {
+				nodes[r.LongName] = runtime.Node{Name: r.Node, LongName: r.LongName}
+			}
+		case opNodeCreated:
+			nodes[r.LongName] = runtime.Node{Name: r.Node, LongName: r.LongName, ID: r.ID, NSPath: r.NSPath, PID: r.PID}
+		case opSwitch:
+			if switchNS == "" {
+				switchNS = r.NS
+			}
+		case opAgent:
+			agentStarted = true
+		}
+	}
+	listed, err := d.rt.List(ctx, map[string]string{runtime.LabelLab: e.Lab})
+	if err != nil {
+		return fmt.Errorf("destroy %s: %w", e.Lab, err)
+	}
+	for _, n := range listed {
+		nodes[n.LongName] = n
+	}
+	order := slices.Sorted(maps.Keys(nodes))
+
+	total := len(order) + 3
+	done := 0
+	var mu sync.Mutex
+	step := func(what string) {
+		if d.progress != nil {
+			mu.Lock()
+			done++
+			d.progress(done, total, what)
+			mu.Unlock()
+		}
+	}
+	if d.progress != nil {
+		d.progress(0, total, "destroy "+e.Lab)
+	}
+
+	var errs []error
+	if e.LabDir != "" {
+		if agentStarted && d.agent != nil {
+			if err := d.agent.Stop(ctx, e.LabDir); err != nil {
+				errs = append(errs, fmt.Errorf("stop agents: %w", err))
+			}
+		}
+		if err := stopRecordedProcesses(ctx, e.LabDir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	step("agents")
+
+	workers := d.workers
+	if workers <= 0 {
+		workers = DefaultMaxWorkers()
+	}
+	_ = forEach(ctx, len(order), workers, func(ctx context.Context, i int) error {
+		n := nodes[order[i]]
+		labels := maps.Clone(n.Labels)
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[runtime.LabelLab] = e.Lab
+		n.Labels = labels
+		if err := d.rt.Delete(ctx, n); err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+		step("node " + n.Name)
+		return nil
+	})
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	if switchNS != "" {
+		if err := wiring.DeleteSwitchNS(switchNS); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	step("switch namespace")
+	if len(errs) > 0 {
+		return fmt.Errorf("destroy %s: %w", e.Lab, errors.Join(errs...))
+	}
+
+	if err := finishLabDir(e, st, d.cleanup); err != nil {
+		return fmt.Errorf("destroy %s: %w", e.Lab, err)
+	}
+	if err := d.reg.remove(e.Lab); err != nil {
+		return fmt.Errorf("destroy %s: %w", e.Lab, err)
+	}
+	step("registry")
+	return nil
+}
+
+// finishLabDir removes the lab directory (cleanup) or marks the lab
+// destroyed in it, keeping the topology and the logs.
+func finishLabDir(e *entry, st *State, cleanup bool) error {
+	if e.LabDir == "" {
+		return nil
+	}
+	if _, err := os.Stat(e.LabDir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if cleanup {
+		// Only ever a directory named as a lab directory of this lab.
+		if filepath.Base(e.LabDir) != LabDirName(e.Lab) {
+			return fmt.Errorf("not removing %s: not named %s", e.LabDir, LabDirName(e.Lab))
+		}
+		if err := os.RemoveAll(e.LabDir); err != nil {
+			return fmt.Errorf("remove lab directory: %w", err)
+		}
+		return nil
+	}
+	if err := os.Remove(filepath.Join(e.LabDir, JournalFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove journal: %w", err)
+	}
+	if tmps, err := filepath.Glob(filepath.Join(e.LabDir, "*.tmp-*")); err == nil {
+		for _, t := range tmps {
+			os.Remove(t) // what a crash in writeJSON left
+		}
+	}
+	if st != nil && st.Lab == e.Lab {
+		st.Status = StatusDestroyed
+		st.Running = false
+		for i := range st.Nodes {
+			st.Nodes[i].Alive = false
+		}
+		if err := writeJSON(filepath.Join(e.LabDir, StateFile), st, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findLabs returns the registry entries of the selected labs (see
+// DestroyOptions). A lab with nodes left but no entry gets one made from its
+// nodes' labels.
+func findLabs(ctx context.Context, reg registry, rt runtime.Runtime, topoFile, labName string, all bool) ([]*entry, error) {
+	switch {
+	case all:
+		es, err := reg.list()
+		if err != nil {
+			return nil, err
+		}
+		known := map[string]bool{}
+		for _, e := range es {
+			known[e.Lab] = true
+		}
+		nodes, err := rt.List(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		orphans := map[string][]runtime.Node{}
+		for _, n := range nodes {
+			if lab := n.Labels[runtime.LabelLab]; lab != "" && !known[lab] {
+				orphans[lab] = append(orphans[lab], n)
+			}
+		}
+		for _, lab := range slices.Sorted(maps.Keys(orphans)) {
+			es = append(es, entryFromNodes(lab, rt.Name(), orphans[lab]))
+		}
+		return es, nil
+
+	case topoFile != "":
+		abs, err := filepath.Abs(topoFile)
+		if err != nil {
+			return nil, err
+		}
+		es, err := reg.list()
+		if err != nil {
+			return nil, err
+		}
+		var found []*entry
+		for _, e := range es {
+			if e.TopoFile == abs {
+				found = append(found, e)
+			}
+		}
+		if len(found) > 0 {
+			return found, nil
+		}
+		lab, err := topology.Load(topoFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: none was deployed from %s (and it does not load: %v)", ErrNotRunning, topoFile, err)
+		}
+		return findByName(ctx, reg, rt, lab.Name)
+
+	case labName != "":
+		return findByName(ctx, reg, rt, labName)
+	}
+	es, err := reg.list()
+	if err != nil {
+		return nil, err
+	}
+	switch len(es) {
+	case 0:
+		return nil, fmt.Errorf("%w: no lab is running", ErrNotRunning)
+	case 1:
+		return es, nil
+	}
+	names := make([]string, len(es))
+	for i, e := range es {
+		names[i] = e.Lab
+	}
+	return nil, fmt.Errorf("%d labs are running (%s): say which with -t FILE, or use --all", len(es), strings.Join(names, ", "))
+}
+
+func findByName(ctx context.Context, reg registry, rt runtime.Runtime, lab string) ([]*entry, error) {
+	e, err := reg.get(lab)
+	if err != nil {
+		return nil, err
+	}
+	if e != nil {
+		return []*entry{e}, nil
+	}
+	nodes, err := rt.List(ctx, map[string]string{runtime.LabelLab: lab})
+	if err != nil {
+		return nil, err
+	}
+	if len(nodes) == 0 {
+		return nil, fmt.Errorf("%w: lab %s is not running", ErrNotRunning, lab)
+	}
+	return []*entry{entryFromNodes(lab, rt.Name(), nodes)}, nil
+}
+
+// entryFromNodes makes a registry entry for a lab that has none from its
+// nodes' labels.
+func entryFromNodes(lab, rt string, nodes []runtime.Node) *entry {
+	e := &entry{Lab: lab, Runtime: rt}
+	for _, n := range nodes {
+		if e.LabDir == "" {
+			e.LabDir = n.Labels[runtime.LabelLabDir]
+		}
+		if e.TopoFile == "" {
+			e.TopoFile = n.Labels[runtime.LabelTopoFile]
+		}
+	}
+	return e
+}

@@ -1,0 +1,274 @@
+package deploy
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/netlab/netlab/topology"
+)
+
+// DefaultRunDir is where netlab keeps what must not outlive the machine's
+// uptime, as the namespaces do not: the registry of running labs (labs/)
+// and the netns runtime's state files (netns/).
+const DefaultRunDir = "/run/netlab"
+
+// Files and directories of a lab directory.
+const (
+	// TopologyFile is the resolved topology (the plan, as JSON).
+	TopologyFile = "topology.json"
+	// StateFile is the lab's State (JSON).
+	StateFile = "state.json"
+	// JournalFile is the intent log: one JSON record per line, each written
+	// before the object it names is created.
+	JournalFile = "journal.jsonl"
+	// LogDir holds the nodes' logs (the agent writes LogDir/<node>.log).
+	LogDir = "logs"
+	// PIDDir holds the processes recorded with RecordProcess.
+	PIDDir = "pids"
+)
+
+// The Status of a lab.
+const (
+	// StatusDeploying: a deploy is under way (or crashed: see
+	// State.DeployPID).
+	StatusDeploying = "deploying"
+	// StatusRunning: deployed.
+	StatusRunning = "running"
+	// StatusDestroyed: destroyed; the lab directory stays for its logs.
+	StatusDestroyed = "destroyed"
+)
+
+// LabDirName is the name of a lab's directory, next to its topology file
+// (containerlab's clab-<lab>/).
+func LabDirName(lab string) string { return "netlab-" + lab }
+
+// LabDir returns the lab directory of lab: LabDirName next to the topology
+// file.
+func LabDir(lab *topology.Lab) (string, error) {
+	file, err := filepath.Abs(lab.File)
+	if err != nil {
+		return "", fmt.Errorf("lab directory of %s: %w", lab.Name, err)
+	}
+	return filepath.Join(filepath.Dir(file), LabDirName(lab.Name)), nil
+}
+
+// State is what netlab knows of a deployed lab: written to the lab
+// directory's StateFile when a deploy starts and when it ends, and returned
+// by Deploy and Inspect.
+type State struct {
+	// Lab is the lab's name.
+	Lab string `json:"lab"`
+	// TopoFile is the absolute path of the topology file.
+	TopoFile string `json:"topo-file"`
+	// LabDir is the absolute path of the lab directory.
+	LabDir string `json:"lab-dir"`
+	// Runtime is the name of the runtime the nodes run on.
+	Runtime string `json:"runtime"`
+	// Status is StatusDeploying, StatusRunning or StatusDestroyed.
+	Status string `json:"status"`
+	// Running reports whether the lab is in the registry of running labs
+	// (set by Inspect; a lab whose deploy crashed is "running" until it is
+	// destroyed).
+	Running bool `json:"running"`
+	// DeployPID is the process that deployed the lab.
+	DeployPID int `json:"deploy-pid"`
+	// Started is when the deploy started.
+	Started time.Time `json:"started"`
+	// Deployed is when the deploy ended; zero while it runs.
+	Deployed time.Time `json:"deployed,omitzero"`
+	// SwitchNS is the name of the switch namespace holding the lab's
+	// bridges; empty without LAN segments.
+	SwitchNS string `json:"switch-ns,omitempty"`
+	// Agent reports whether node agents were started.
+	Agent bool `json:"agent"`
+	// Nodes are the lab's nodes, sorted by name.
+	Nodes []NodeState `json:"nodes"`
+}
+
+// NodeState is one node of a State.
+type NodeState struct {
+	// Name is the node's name in the topology.
+	Name string `json:"name"`
+	// LongName is the name of its namespace or container.
+	LongName string `json:"long-name"`
+	// Kind is the node's kind, as the plan says.
+	Kind string `json:"kind,omitempty"`
+	// Stack is "go" or "linux", as the plan says.
+	Stack string `json:"stack,omitempty"`
+	// ID is the runtime's id of the node.
+	ID string `json:"id,omitempty"`
+	// NSPath is the path of its network namespace.
+	NSPath string `json:"ns-path,omitempty"`
+	// PID is a process in the node, if the runtime has one.
+	PID int `json:"pid,omitempty"`
+	// Alive reports whether the runtime still lists the node (set by
+	// Inspect).
+	Alive bool `json:"alive"`
+	// Interfaces are the node's data interfaces.
+	Interfaces []InterfaceState `json:"interfaces,omitempty"`
+}
+
+// InterfaceState is one data interface of a NodeState.
+type InterfaceState struct {
+	// Name is the interface name inside the node.
+	Name string `json:"name"`
+	// MAC is the plan's Ethernet address.
+	MAC string `json:"mac"`
+	// IPv4 is the plan's address with its prefix length: the kernel's on
+	// a Linux-stack node, the Go stack's on a Go-stack node.
+	IPv4 string `json:"ipv4,omitempty"`
+	// Net is the link or segment the interface is on.
+	Net string `json:"net"`
+}
+
+// journal record operations.
+const (
+	opNode        = "node"         // a node is about to be created
+	opNodeCreated = "node-created" // the runtime made it (ID, NSPath known)
+	opSwitch      = "switch"       // the switch namespace is about to be created
+	opAgent       = "agent"        // agents are about to be started
+)
+
+// record is one line of the journal.
+type record struct {
+	Op       string    `json:"op"`
+	Node     string    `json:"node,omitempty"`
+	LongName string    `json:"long-name,omitempty"`
+	ID       string    `json:"id,omitempty"`
+	NSPath   string    `json:"ns-path,omitempty"`
+	PID      int       `json:"pid,omitempty"`
+	NS       string    `json:"ns,omitempty"`
+	Time     time.Time `json:"time"`
+}
+
+// journal appends records to a lab's JournalFile. Each record is one
+// write(2) of one line on an O_APPEND file, so a crash leaves whole records
+// (and at worst a torn last line, which readJournal skips). It is safe for
+// concurrent use.
+type journal struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func openJournal(labDir string) (*journal, error) {
+	f, err := os.OpenFile(filepath.Join(labDir, JournalFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	return &journal{f: f}, nil
+}
+
+func (j *journal) add(r record) error {
+	r.Time = time.Now().UTC()
+	line, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	line = append(line, '\n')
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := j.f.Write(line); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}
+
+func (j *journal) close() error { return j.f.Close() }
+
+// readJournal returns the records of labDir's journal; a missing journal
+// has none. Lines that do not parse (a torn last write) are skipped.
+func readJournal(labDir string) ([]record, error) {
+	data, err := os.ReadFile(filepath.Join(labDir, JournalFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	var recs []record
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var r record
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Op != "" {
+			recs = append(recs, r)
+		}
+	}
+	return recs, nil
+}
+
+// readState reads labDir's StateFile.
+func readState(labDir string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(labDir, StateFile))
+	if err != nil {
+		return nil, fmt.Errorf("read lab state: %w", err)
+	}
+	st := &State{}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, fmt.Errorf("read lab state %s: %w", filepath.Join(labDir, StateFile), err)
+	}
+	return st, nil
+}
+
+// writeJSON writes v as JSON to path atomically (temporary file, rename).
+func writeJSON(path string, v any, indent bool) error {
+	var data []byte
+	var err error
+	if indent {
+		data, err = json.MarshalIndent(v, "", "  ")
+	} else {
+		data, err = json.Marshal(v)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp, err := tempName(path)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// createExclusiveJSON writes v as JSON to path, failing with fs.ErrExist if
+// path exists; the file appears complete or not at all (temporary file,
+// hard link).
+func createExclusiveJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := tempName(path)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	return os.Link(tmp, path)
+}
+
+func tempName(path string) (string, error) {
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", fmt.Errorf("temporary name for %s: %w", path, err)
+	}
+	return path + ".tmp-" + hex.EncodeToString(rnd[:]), nil
+}
