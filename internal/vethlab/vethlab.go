@@ -18,6 +18,7 @@ import (
 
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/stack"
+	"github.com/netlab/netlab/stack/link"
 	"github.com/netlab/netlab/stack/link/afpacket"
 )
 
@@ -42,6 +43,9 @@ type Options struct {
 	Addr [2]netip.Prefix
 	// Link tunes the AF_PACKET endpoints of Go-stack ends.
 	Link afpacket.Options
+	// WrapLink, if set, wraps each Go-stack end's endpoint (to capture,
+	// impair or drop chosen frames in tests).
+	WrapLink func(side Side, ep link.Endpoint) link.Endpoint
 }
 
 // Lab is two namespaces and a veth between them.
@@ -105,9 +109,13 @@ func (l *Lab) GoStack(side Side, so stack.Options) (*stack.Stack, error) {
 		return nil, fmt.Errorf("open %s in %s: %w", l.If[side], l.NS[side], err)
 	}
 	l.eps = append(l.eps, ep)
+	var lep link.Endpoint = ep
+	if l.opts.WrapLink != nil {
+		lep = l.opts.WrapLink(side, ep)
+	}
 	s := stack.New(so)
 	l.stacks = append(l.stacks, s)
-	nic, err := s.AddInterface(l.If[side], ep)
+	nic, err := s.AddInterface(l.If[side], lep)
 	if err != nil {
 		return nil, err
 	}
