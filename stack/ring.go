@@ -1,18 +1,42 @@
 package stack
 
-// ring is a fixed-capacity byte ring. Bytes [0, n) from start are valid;
-// writeAt may also place bytes beyond n (out-of-order data) without making
-// them valid until advance.
+// ring is a byte ring whose capacity is limit bytes but whose memory grows
+// on demand, from 4 KiB up to limit: a connection that moves little holds
+// little (a new connection does not allocate and zero megabytes). Bytes
+// [0, n) from start are valid; writeAt may also place bytes beyond n
+// (out-of-order data) without making them valid until advance.
 type ring struct {
 	buf   []byte
 	start int
 	n     int
+	limit int
 }
 
-func newRing(size int) ring { return ring{buf: make([]byte, size)} }
+const ringMinAlloc = 4 << 10
 
-func (r *ring) cap() int  { return len(r.buf) }
-func (r *ring) free() int { return len(r.buf) - r.n }
+func newRing(limit int) ring { return ring{limit: limit} }
+
+func (r *ring) cap() int  { return r.limit }
+func (r *ring) free() int { return r.limit - r.n }
+
+// ensure makes the memory hold need bytes from start, keeping every byte's
+// place relative to start (out-of-order data included).
+func (r *ring) ensure(need int) {
+	if need <= len(r.buf) {
+		return
+	}
+	size := max(len(r.buf)*2, ringMinAlloc)
+	for size < need {
+		size *= 2
+	}
+	size = min(size, r.limit)
+	nb := make([]byte, size)
+	if len(r.buf) > 0 {
+		c := copy(nb, r.buf[r.start:])
+		copy(nb[c:], r.buf[:r.start])
+	}
+	r.buf, r.start = nb, 0
+}
 
 // append copies as much of p as fits after the valid bytes.
 func (r *ring) append(p []byte) int {
@@ -25,6 +49,10 @@ func (r *ring) append(p []byte) int {
 // writeAt copies p to offset off past the valid bytes. The caller keeps
 // off+len(p) <= free().
 func (r *ring) writeAt(off int, p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	r.ensure(r.n + off + len(p))
 	pos := (r.start + r.n + off) % len(r.buf)
 	c := copy(r.buf[pos:], p)
 	if c < len(p) {
@@ -55,6 +83,9 @@ func (r *ring) read(p []byte) int {
 
 // discard drops m valid bytes from the front.
 func (r *ring) discard(m int) {
+	if m == 0 {
+		return
+	}
 	r.start = (r.start + m) % len(r.buf)
 	r.n -= m
 }

@@ -607,19 +607,11 @@ func (c *tcpConn) optionsChanged(opt Option) {
 		c.resetKeepalive()
 	case OptSendBuffer:
 		if c.opts.SendBuffer > c.sndBuf.cap() {
-			c.sndBuf = growRing(c.sndBuf, c.opts.SendBuffer)
+			c.sndBuf.limit = c.opts.SendBuffer
 			c.wake()
 		}
 	}
 	c.armTimer()
-}
-
-func growRing(r ring, size int) ring {
-	n := newRing(size)
-	tmp := make([]byte, r.n)
-	r.peek(0, tmp)
-	n.append(tmp)
-	return n
 }
 
 // icmpError handles an ICMP error quoting one of our segments (RFC 1122
