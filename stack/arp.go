@@ -34,7 +34,7 @@ type ARPEntry struct {
 // Neighbors returns the ARP cache.
 func (s *Stack) Neighbors() []ARPEntry {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	out := make([]ARPEntry, 0, len(s.arp))
 	for _, e := range s.arp {
 		out = append(out, ARPEntry{IP: e.ip, MAC: e.mac.String(), NIC: e.nic.name, Resolved: e.resolved})
@@ -92,7 +92,7 @@ func (s *Stack) armARPLocked(e *arpEntry, d time.Duration) {
 
 func (s *Stack) arpTimer(e *arpEntry) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.closed || s.arp[e.ip] != e {
 		return
 	}

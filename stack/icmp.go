@@ -181,11 +181,11 @@ func (s *Stack) Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) 
 	s.stats.IcmpOutMsgs++
 	s.stats.IcmpOutEchos++
 	_, err := s.sendIPv4Locked(wire.ProtoICMP, netip.Addr{}, dst, len(msg), 0)
-	s.mu.Unlock()
+	s.unlock()
 	if err != nil {
 		s.mu.Lock()
 		delete(s.pings, id)
-		s.mu.Unlock()
+		s.unlock()
 		return PingResult{}, fmt.Errorf("ping %v: %w", dst, err)
 	}
 	select {
@@ -194,7 +194,7 @@ func (s *Stack) Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) 
 	case <-ctx.Done():
 		s.mu.Lock()
 		delete(s.pings, id)
-		s.mu.Unlock()
+		s.unlock()
 		return PingResult{}, fmt.Errorf("ping %v seq %d: %w", dst, seq, ctx.Err())
 	}
 }

@@ -73,7 +73,7 @@ func (s *Stack) armReassemblyLocked() {
 
 func (s *Stack) reassemblyTimer() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.closed {
 		return
 	}

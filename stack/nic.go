@@ -16,7 +16,16 @@ type NIC struct {
 	mac   wire.MAC
 	mtu   int
 	addrs []netip.Prefix
+
+	// Frames made under the stack lock wait here and leave together when
+	// the lock is released (flush), when the endpoint is a BatchWriter.
+	batch   link.BatchWriter
+	pending [][]byte // pending[:npend] are queued frames
+	npend   int
 }
+
+// maxBatch bounds the frames queued per interface before they are sent.
+const maxBatch = 64
 
 var _ link.Dispatcher = (*NIC)(nil)
 
@@ -24,7 +33,7 @@ var _ link.Dispatcher = (*NIC)(nil)
 func (n *NIC) DeliverFrame(frame []byte) {
 	s := n.stack
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.closed {
 		return
 	}
@@ -60,7 +69,30 @@ func (n *NIC) hasAddr(a netip.Addr) bool {
 // wire.EthernetHeaderLen) into an Ethernet frame to dst and sends it.
 func (n *NIC) writeFrame(frame []byte, dst wire.MAC, typ wire.EtherType) {
 	wire.EncodeEthernet(frame, &wire.EthernetFields{Dst: dst, Src: n.mac, Type: typ})
-	if err := n.ep.WritePacket(frame); err != nil {
-		n.stack.stats.EthOutErrors++
+	if n.batch == nil {
+		if err := n.ep.WritePacket(frame); err != nil {
+			n.stack.stats.EthOutErrors++
+		}
+		return
 	}
+	if n.npend == len(n.pending) {
+		n.pending = append(n.pending, make([]byte, 0, n.mtu+wire.EthernetHeaderLen))
+	}
+	n.pending[n.npend] = append(n.pending[n.npend][:0], frame...)
+	n.npend++
+	if n.npend == maxBatch {
+		n.flush()
+	}
+}
+
+// flush sends the queued frames.
+func (n *NIC) flush() {
+	if n.npend == 0 {
+		return
+	}
+	sent, err := n.batch.WritePackets(n.pending[:n.npend])
+	if err != nil {
+		n.stack.stats.EthOutErrors += uint64(n.npend - sent)
+	}
+	n.npend = 0
 }

@@ -27,7 +27,7 @@ func (r Route) String() string {
 // AddRoute adds a route. A default route has Dst 0.0.0.0/0.
 func (s *Stack) AddRoute(r Route) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if _, err := s.nicLocked(r.NIC); err != nil {
 		return fmt.Errorf("add route %v: %w", r, err)
 	}
@@ -43,7 +43,7 @@ func (s *Stack) AddRoute(r Route) error {
 // Routes returns the routing table, longest prefix first.
 func (s *Stack) Routes() []Route {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return append([]Route(nil), s.routes...)
 }
 

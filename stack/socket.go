@@ -80,7 +80,7 @@ func (s *Stack) Socket(typ SocketType) (int, error) {
 		return -1, opErr("socket", -1, EINVAL)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.closed {
 		return -1, opErr("socket", -1, EBADF)
 	}
@@ -172,7 +172,7 @@ func (s *Stack) waitChanLocked(ch chan struct{}, dl time.Time) error {
 		timeout = make(chan struct{})
 		t = s.clock.AfterFunc(d, func() { close(timeout) })
 	}
-	s.mu.Unlock()
+	s.unlock()
 	var expired bool
 	select {
 	case <-ch:
@@ -193,7 +193,7 @@ func (s *Stack) waitChanLocked(ch chan struct{}, dl time.Time) error {
 // instead of waiting.
 func (s *Stack) SetNonblock(fd int, on bool) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return opErr("setnonblock", fd, err)
@@ -206,7 +206,7 @@ func (s *Stack) SetNonblock(fd int, on bool) error {
 // ErrDeadline once t passes; the zero time means none.
 func (s *Stack) SetReadDeadline(fd int, t time.Time) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return opErr("setdeadline", fd, err)
@@ -220,7 +220,7 @@ func (s *Stack) SetReadDeadline(fd int, t time.Time) error {
 // ErrDeadline once t passes; the zero time means none.
 func (s *Stack) SetWriteDeadline(fd int, t time.Time) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return opErr("setdeadline", fd, err)
@@ -233,7 +233,7 @@ func (s *Stack) SetWriteDeadline(fd int, t time.Time) error {
 // Bind gives fd a local address and port. Port 0 picks an ephemeral port.
 func (s *Stack) Bind(fd int, addr netip.AddrPort) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return opErr("bind", fd, err)
@@ -318,7 +318,7 @@ func (s *Stack) Close(fd int) error {
 	s.mu.Lock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
-		s.mu.Unlock()
+		s.unlock()
 		return opErr("close", fd, err)
 	}
 	delete(s.fds, fd)
@@ -336,7 +336,7 @@ func (s *Stack) Close(fd int) error {
 			}
 		}
 	}
-	s.mu.Unlock()
+	s.unlock()
 	return nil
 }
 
@@ -372,7 +372,7 @@ type SocketInfo struct {
 // Sockets lists the open descriptors, lowest first.
 func (s *Stack) Sockets() []SocketInfo {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	out := make([]SocketInfo, 0, len(s.fds))
 	for fd, so := range s.fds {
 		si := SocketInfo{FD: fd, Type: so.typ, Local: so.local, State: "UNCONN"}
@@ -396,7 +396,7 @@ func (s *Stack) Sockets() []SocketInfo {
 // LocalAddr returns fd's local address and port.
 func (s *Stack) LocalAddr(fd int) (netip.AddrPort, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return netip.AddrPort{}, opErr("getsockname", fd, err)
@@ -410,7 +410,7 @@ func (s *Stack) LocalAddr(fd int) (netip.AddrPort, error) {
 // RemoteAddr returns the peer of a connected fd.
 func (s *Stack) RemoteAddr(fd int) (netip.AddrPort, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return netip.AddrPort{}, opErr("getpeername", fd, err)
@@ -471,7 +471,7 @@ func ParseOption(name string) (Option, bool) {
 // SetOption sets a socket option; see Option for the value types.
 func (s *Stack) SetOption(fd int, opt Option, value any) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return opErr("setsockopt", fd, err)
@@ -549,7 +549,7 @@ func setPositive(dst *int, v any) error {
 // GetOption returns a socket option's value.
 func (s *Stack) GetOption(fd int, opt Option) (any, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return nil, opErr("getsockopt", fd, err)

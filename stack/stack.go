@@ -205,7 +205,7 @@ func (s *Stack) Clock() clock.Clock { return s.clock }
 func (s *Stack) SetForwarding(on bool) {
 	s.mu.Lock()
 	s.opts.Forwarding = on
-	s.mu.Unlock()
+	s.unlock()
 }
 
 // Destroy resets every TCP connection, closes every socket and detaches
@@ -213,7 +213,7 @@ func (s *Stack) SetForwarding(on bool) {
 func (s *Stack) Destroy() {
 	s.mu.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.unlock()
 		return
 	}
 	s.closed = true
@@ -233,10 +233,19 @@ func (s *Stack) Destroy() {
 		s.reasmTm.Stop()
 	}
 	nics := s.nics
-	s.mu.Unlock()
+	s.unlock()
 	for _, n := range nics {
 		n.ep.Attach(nil)
 	}
+}
+
+// unlock sends the frames queued while the lock was held, then releases
+// it. Every path that takes s.mu leaves through unlock.
+func (s *Stack) unlock() {
+	for _, n := range s.nics {
+		n.flush()
+	}
+	s.mu.Unlock()
 }
 
 // elapsed is the stack's time since it was made: the clock of probes and
@@ -267,7 +276,7 @@ func (r *rateLimiter) allow(now time.Time) bool {
 // index. The interface starts up, without addresses.
 func (s *Stack) AddInterface(name string, ep link.Endpoint) (int, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	for _, n := range s.nics {
 		if n.name == name {
 			return 0, fmt.Errorf("add interface %s: name in use", name)
@@ -278,6 +287,7 @@ func (s *Stack) AddInterface(name string, ep link.Endpoint) (int, error) {
 		return 0, fmt.Errorf("add interface %s: link address %v is not a 6-byte MAC", name, mac)
 	}
 	n := &NIC{stack: s, id: len(s.nics), name: name, ep: ep, mtu: ep.MTU()}
+	n.batch, _ = ep.(link.BatchWriter)
 	copy(n.mac[:], mac)
 	s.nics = append(s.nics, n)
 	ep.Attach(n)
@@ -291,7 +301,7 @@ func (s *Stack) AddAddress(nic int, p netip.Prefix) error {
 		return fmt.Errorf("add address %v: only IPv4 is supported", p)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	n, err := s.nicLocked(nic)
 	if err != nil {
 		return fmt.Errorf("add address %v: %w", p, err)
@@ -318,7 +328,7 @@ func (s *Stack) nicLocked(id int) (*NIC, error) {
 // Interfaces returns a snapshot of the interfaces.
 func (s *Stack) Interfaces() []InterfaceInfo {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	out := make([]InterfaceInfo, 0, len(s.nics))
 	for _, n := range s.nics {
 		out = append(out, InterfaceInfo{ID: n.id, Name: n.name, MAC: n.mac.String(), MTU: n.mtu, Addrs: append([]netip.Prefix(nil), n.addrs...)})

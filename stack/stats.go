@@ -36,7 +36,7 @@ type Stats struct {
 // Stats returns a copy of the counters.
 func (s *Stack) Stats() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.stats
 }
 

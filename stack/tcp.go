@@ -305,7 +305,7 @@ func (c *tcpConn) abort(err error, sendRST bool) {
 // non-blocking, waits until it is established or fails.
 func (s *Stack) Connect(fd int, ip netip.Addr, port uint16) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return opErr("connect", fd, err)
@@ -410,7 +410,7 @@ func (c *tcpConn) initBuffers() {
 // may be held by Nagle).
 func (s *Stack) Write(fd int, p []byte) (int, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return 0, opErr("write", fd, err)
@@ -468,13 +468,13 @@ func (c *tcpConn) takeErr() error {
 // peer's FIN), and waits for data unless the socket is non-blocking.
 func (s *Stack) Read(fd int, p []byte) (int, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return 0, opErr("read", fd, err)
 	}
 	if so.typ == SockDgram {
-		s.mu.Unlock()
+		s.unlock()
 		n, _, err := s.RecvFrom(fd, p)
 		s.mu.Lock()
 		return n, err
@@ -522,7 +522,7 @@ func (s *Stack) Read(fd int, p []byte) (int, error) {
 // return end of stream.
 func (s *Stack) Shutdown(fd int, how int) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return opErr("shutdown", fd, err)

@@ -63,7 +63,7 @@ type TCPInfo struct {
 // Info returns the `ss -ti` view of fd's connection.
 func (s *Stack) Info(fd int) (TCPInfo, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return TCPInfo{}, opErr("info", fd, err)
@@ -82,7 +82,7 @@ func (s *Stack) Info(fd int) (TCPInfo, error) {
 // TIME-WAIT).
 func (s *Stack) Connections() []TCPInfo {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	out := make([]TCPInfo, 0, len(s.tcpConn))
 	for _, c := range s.tcpConn {
 		out = append(out, c.info())

@@ -39,7 +39,7 @@ func (l *listener) remove(c *tcpConn) {
 // SYN cookies answer new SYNs.
 func (s *Stack) Listen(fd int, backlog int) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return opErr("listen", fd, err)
@@ -71,7 +71,7 @@ func (s *Stack) Listen(fd int, backlog int) error {
 // its new descriptor and the peer's address.
 func (s *Stack) Accept(fd int) (int, netip.AddrPort, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return -1, netip.AddrPort{}, opErr("accept", fd, err)

@@ -35,7 +35,7 @@ func (c *tcpConn) armTimer() {
 func (c *tcpConn) onTimer() {
 	s := c.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	c.timerAt = time.Time{}
 	if s.closed || c.state == StateClosed {
 		return

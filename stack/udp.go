@@ -61,7 +61,7 @@ func (s *Stack) handleUDPLocked(n *NIC, ip *wire.IPv4Fields, b []byte, pkt []byt
 // socket is bound to an ephemeral port first.
 func (s *Stack) SendTo(fd int, p []byte, to netip.AddrPort) (int, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return 0, opErr("sendto", fd, err)
@@ -113,7 +113,7 @@ func (s *Stack) sendToLocked(so *socket, p []byte, to netip.AddrPort) (int, erro
 // truncated, as recvfrom(2) does.
 func (s *Stack) RecvFrom(fd int, p []byte) (int, netip.AddrPort, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	so, err := s.lookupLocked(fd)
 	if err != nil {
 		return 0, netip.AddrPort{}, opErr("recvfrom", fd, err)

@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"syscall"
 	"text/tabwriter"
@@ -26,6 +27,7 @@ import (
 	"github.com/netlab/netlab/internal/vethlab"
 	"github.com/netlab/netlab/stack"
 	"github.com/netlab/netlab/stack/gonet"
+	"github.com/netlab/netlab/stack/link/afpacket"
 )
 
 type config struct {
@@ -33,6 +35,7 @@ type config struct {
 	rrCount  int
 	connTime time.Duration
 	cc       string
+	mode     string
 }
 
 // row is one measurement.
@@ -51,10 +54,19 @@ func main() {
 	flag.IntVar(&cfg.rrCount, "rr", 20000, "request/response round trips per latency test")
 	flag.DurationVar(&cfg.connTime, "conn-time", 2*time.Second, "duration of each connection-rate test")
 	flag.StringVar(&cfg.cc, "cc", "reno", "Go stack congestion control")
+	flag.StringVar(&cfg.mode, "mode", "", "AF_PACKET receive mode of the Go stack: recvmmsg (default), mmap or mmap-v2")
 	asJSON := flag.Bool("json", false, "print JSON instead of a table")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of a Go->Go bulk transfer to this file and stop")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *cpuProfile != "" {
+		if err := profileBulk(ctx, cfg, *cpuProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	rows, err := run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -92,14 +104,14 @@ type pair struct {
 	dial   func(ctx context.Context) (net.Conn, error)
 }
 
-func newPair(ctx context.Context, e ends, cc string) (*pair, error) {
-	lab, err := vethlab.New(ctx, vethlab.Options{Prefix: "nlbench"})
+func newPair(ctx context.Context, e ends, cfg config) (*pair, error) {
+	lab, err := vethlab.New(ctx, vethlab.Options{Prefix: "nlbench", Link: afpacket.Options{Mode: afpacket.Mode(cfg.mode)}})
 	if err != nil {
 		return nil, err
 	}
 	p := &pair{lab: lab}
 	srvAddr := netip.AddrPortFrom(lab.Addr[1].Addr(), 5001)
-	so := stack.Options{TCP: stack.TCPOptions{Congestion: cc, SendBuffer: 4 << 20, ReceiveBuffer: 4 << 20}}
+	so := stack.Options{TCP: stack.TCPOptions{Congestion: cfg.cc, SendBuffer: 4 << 20, ReceiveBuffer: 4 << 20}}
 	if e.serverGo {
 		s, err := lab.GoStack(vethlab.B, so)
 		if err != nil {
@@ -191,7 +203,7 @@ func run(ctx context.Context, cfg config) ([]row, error) {
 }
 
 func measure(ctx context.Context, e ends, cfg config, f func(*pair) (float64, float64, error)) (float64, float64, error) {
-	p, err := newPair(ctx, e, cfg.cc)
+	p, err := newPair(ctx, e, cfg)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -200,7 +212,7 @@ func measure(ctx context.Context, e ends, cfg config, f func(*pair) (float64, fl
 }
 
 func measureRR(ctx context.Context, e ends, cfg config) (float64, float64, error) {
-	p, err := newPair(ctx, e, cfg.cc)
+	p, err := newPair(ctx, e, cfg)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -352,4 +364,26 @@ func connRate(ctx context.Context, p *pair, d time.Duration) (float64, float64, 
 		n++
 	}
 	return float64(n) / time.Since(start).Seconds(), 0, nil
+}
+
+// profileBulk profiles one Go->Go bulk transfer (both stacks are in this
+// process), for `go tool pprof`.
+func profileBulk(ctx context.Context, cfg config, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := newPair(ctx, ends{true, true}, cfg)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	g, _, err := bulkFlow(ctx, p, cfg.bulkTime)
+	pprof.StopCPUProfile()
+	fmt.Printf("Go->Go %.2f Gbit/s; profile in %s\n", g, path)
+	return err
 }

@@ -36,3 +36,12 @@ type DispatcherFunc func(frame []byte)
 
 // DeliverFrame calls f(frame).
 func (f DispatcherFunc) DeliverFrame(frame []byte) { f(frame) }
+
+// BatchWriter is an Endpoint that can send several frames in one call
+// (sendmmsg). The stack queues the frames it makes while it holds its lock
+// and hands them over together; it uses WritePacket when an endpoint is
+// not a BatchWriter. Like WritePacket, WritePackets must not keep the
+// frames. It returns how many frames were sent.
+type BatchWriter interface {
+	WritePackets(frames [][]byte) (int, error)
+}

@@ -191,3 +191,15 @@ func (e *Endpoint) Peer() *Endpoint { return e.peer }
 
 // Stats returns what this endpoint sent and dropped.
 func (e *Endpoint) Stats() Stats { return Stats{Sent: e.sent.Load(), Dropped: e.dropped.Load()} }
+
+var _ link.BatchWriter = (*Endpoint)(nil)
+
+// WritePackets implements link.BatchWriter: each frame as WritePacket.
+func (e *Endpoint) WritePackets(frames [][]byte) (int, error) {
+	for i, f := range frames {
+		if err := e.WritePacket(f); err != nil {
+			return i, err
+		}
+	}
+	return len(frames), nil
+}
