@@ -71,6 +71,11 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Link.RingBlocks == 0 {
+		// 1 MiB of receive ring per interface (about 500 frames): a lab of
+		// a thousand nodes must not pin gigabytes.
+		cfg.Link.RingBlocks = 8
+	}
 	a := &Agent{log: cfg.Log, nodes: make(map[string]*node), start: time.Now()}
 	for _, ref := range cfg.Nodes {
 		if err := ctx.Err(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime"
 	"github.com/netlab/netlab/topology"
 )
@@ -45,6 +46,8 @@ type Starter struct {
 	// Timeout bounds the wait for the agents to answer; 0 means 30 s plus
 	// 20 ms per node.
 	Timeout time.Duration
+	// Warn, if set, is told of node `exec:` commands that failed.
+	Warn io.Writer
 }
 
 // Start copies the topology into the lab directory and brings up the
@@ -65,6 +68,7 @@ func (st Starter) Start(ctx context.Context, lab *topology.Lab, nodes map[string
 				return fmt.Errorf("agent of node %s: %w", n, err)
 			}
 		}
+		st.runExec(ctx, lab, nodes, labDir)
 		return nil
 	}
 	var af AgentFile
@@ -106,7 +110,59 @@ func (st Starter) Start(ctx context.Context, lab *topology.Lab, nodes map[string
 		cmd.Process.Kill()
 		return fmt.Errorf("agent did not come up: %w%s", err, logTail(filepath.Join(labDir, AgentLog)))
 	}
+	st.runExec(ctx, lab, nodes, labDir)
 	return nil
+}
+
+// runExec runs each node's `exec:` commands, in order, with `sh -c` inside
+// the node's network namespace, once the lab is up (containerlab's exec).
+// Output goes to logs/<node>.log in the lab directory; a failing command
+// is reported as a warning and does not undo the deploy.
+func (st Starter) runExec(ctx context.Context, lab *topology.Lab, nodes map[string]runtime.Node, labDir string) {
+	for _, pn := range lab.Nodes {
+		if len(pn.Exec) == 0 {
+			continue
+		}
+		ns := nodes[pn.Name].NSPath
+		if err := os.MkdirAll(filepath.Join(labDir, "logs"), 0o755); err != nil {
+			st.warn("node %s: %v", pn.Name, err)
+			continue
+		}
+		logf, err := os.OpenFile(filepath.Join(labDir, "logs", pn.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			st.warn("node %s: %v", pn.Name, err)
+			continue
+		}
+		for _, line := range pn.Exec {
+			fmt.Fprintf(logf, "$ %s\n", line)
+			var runErr error
+			err := linuxnet.InNamespace(ns, func() error {
+				c := exec.CommandContext(ctx, "sh", "-c", line)
+				c.Stdout, c.Stderr = logf, logf
+				env := os.Environ()
+				for k, v := range pn.Env {
+					env = append(env, k+"="+v)
+				}
+				c.Env = env
+				runErr = c.Run() // forked from this thread: inside the namespace
+				return nil
+			})
+			if err == nil {
+				err = runErr
+			}
+			if err != nil {
+				fmt.Fprintf(logf, "# %v\n", err)
+				st.warn("node %s: exec %q: %v (see %s)", pn.Name, line, err, logf.Name())
+			}
+		}
+		logf.Close()
+	}
+}
+
+func (st Starter) warn(format string, args ...any) {
+	if st.Warn != nil {
+		fmt.Fprintf(st.Warn, "warning: "+format+"\n", args...)
+	}
 }
 
 // Stop ends the lab's shared agent, if any: SIGTERM, then SIGKILL.

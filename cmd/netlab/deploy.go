@@ -62,7 +62,7 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 	}
 	opts := deploy.Options{Lab: lab, Runtime: rt, MaxWorkers: d.maxWorkers, Reconfigure: d.reconfigure}
 	if !d.noAgent {
-		opts.Agent = nodeagent.Starter{Runtime: rt.Name()}
+		opts.Agent = nodeagent.Starter{Runtime: rt.Name(), Warn: o.stderr}
 	}
 	if rt.Name() == "docker" {
 		opts.AgentArgs = func(n *topology.Node) []string {

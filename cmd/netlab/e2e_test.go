@@ -247,3 +247,24 @@ func TestValidateReportsPositions(t *testing.T) {
 		t.Fatalf("validate of an example: %v\n%s", err, out)
 	}
 }
+
+func TestNodeExecCommandsRun(t *testing.T) {
+	needRoot(t)
+	topo, name := labCopy(t, "two-hosts.yml")
+	b, _ := os.ReadFile(topo)
+	// h1 runs a command in its namespace at deploy; it sees its interface.
+	b = regexp.MustCompile(`(?m)^    h1:.*$`).ReplaceAll(b, []byte("    h1:\n      kind: host\n      exec: [\"ip -o link show eth1\", \"echo NETLAB_EXEC_OK $$GREETING\"]\n      env: {GREETING: hello}"))
+	os.WriteFile(topo, b, 0o644)
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	netlab(t, "deploy", "-t", topo)
+	log, err := os.ReadFile(filepath.Join(filepath.Dir(topo), "netlab-"+name, "logs", "h1.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "eth1") || !strings.Contains(string(log), "NETLAB_EXEC_OK hello") {
+		t.Fatalf("h1's exec log:\n%s", log)
+	}
+}

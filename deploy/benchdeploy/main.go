@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/runtime/netns"
 	"github.com/netlab/netlab/topology"
 )
@@ -49,6 +50,7 @@ func main() {
 	workers := flag.Int("workers", 0, "deploy.Options.MaxWorkers (0: the default)")
 	autoRoutes := flag.Bool("auto-routes", true, "plan shortest-path routes (installed in the kernel for -stack linux)")
 	waitKernel := flag.Bool("wait-kernel", true, "after destroy, wait until the kernel has freed the namespaces")
+	netlabBin := flag.String("netlab", "", "start node agents with this netlab binary (a static build: make build), and count their memory")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "benchdeploy: needs root to create network namespaces: run it with sudo")
@@ -58,6 +60,13 @@ func main() {
 	defer stop()
 	b := &bench{stack: *stack, workers: *workers, autoRoutes: *autoRoutes, waitKernel: *waitKernel,
 		rt: netns.New(netns.Options{}), out: os.Stdout}
+	if *netlabBin != "" {
+		exe, err := filepath.Abs(*netlabBin)
+		if err != nil {
+			fail(err)
+		}
+		b.agent = nodeagent.Starter{Runtime: "netns", Exe: exe}
+	}
 	dir, err := os.MkdirTemp("", "benchdeploy")
 	if err != nil {
 		fail(err)
@@ -99,6 +108,7 @@ type bench struct {
 	autoRoutes bool
 	waitKernel bool
 	rt         *netns.Runtime
+	agent      deploy.AgentStarter
 	dir        string
 	out        io.Writer
 }
@@ -134,7 +144,7 @@ func (b *bench) run(ctx context.Context, shape string, n int) (err error) {
 		return err
 	}
 	phases.mark("load")
-	st, err := deploy.Deploy(ctx, deploy.Options{Lab: lab, Runtime: b.rt, MaxWorkers: b.workers, Progress: phases.progress})
+	st, err := deploy.Deploy(ctx, deploy.Options{Lab: lab, Runtime: b.rt, MaxWorkers: b.workers, Progress: phases.progress, Agent: b.agent})
 	if err != nil {
 		return err
 	}
@@ -143,6 +153,9 @@ func (b *bench) run(ctx context.Context, shape string, n int) (err error) {
 	memAfter := meminfo()
 
 	rss := rssIn(st)
+	if b.agent != nil {
+		rss += agentRSS(st.LabDir)
+	}
 	var topoSize int64
 	if fi, err := os.Stat(filepath.Join(st.LabDir, deploy.TopologyFile)); err == nil {
 		topoSize = fi.Size()
@@ -379,4 +392,23 @@ func rssIn(st *deploy.State) int64 {
 		}
 	}
 	return total
+}
+
+// agentRSS is the resident memory of the lab's shared node agent, in bytes.
+func agentRSS(labDir string) int64 {
+	b, err := os.ReadFile(filepath.Join(labDir, nodeagent.AgentPID))
+	if err != nil {
+		return 0
+	}
+	status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
