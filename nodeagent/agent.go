@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -78,28 +79,80 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	a := &Agent{log: cfg.Log, nodes: make(map[string]*node), start: time.Now()}
 	for _, ref := range cfg.Nodes {
-		if err := ctx.Err(); err != nil {
-			a.Close()
-			return nil, err
-		}
-		pn := cfg.Lab.Node(ref.Name)
-		if pn == nil {
-			a.Close()
+		if cfg.Lab.Node(ref.Name) == nil {
 			return nil, fmt.Errorf("node %q is not in lab %s", ref.Name, cfg.Lab.Name)
 		}
-		open := cfg.OpenLink
-		if open == nil {
-			open = func(_, nsPath, ifname string) (link.Endpoint, error) { return openEndpoint(nsPath, ifname, cfg.Link) }
-		}
+	}
+	open := cfg.OpenLink
+	if open == nil {
+		open = func(_, nsPath, ifname string) (link.Endpoint, error) { return openEndpoint(nsPath, ifname, cfg.Link) }
+	}
+	// Opening a packet socket's ring waits for an RCU grace period in the
+	// kernel (synchronize_net); waiters at the same time share one, so the
+	// nodes are attached by a pool of workers rather than one by one.
+	err := parallel(ctx, len(cfg.Nodes), attachWorkers, func(i int) error {
+		ref := cfg.Nodes[i]
+		pn := cfg.Lab.Node(ref.Name)
 		n, err := attach(pn, ref.NSPath, open)
 		if err != nil {
-			a.Close()
-			return nil, fmt.Errorf("node %s: %w", ref.Name, err)
+			return fmt.Errorf("node %s: %w", ref.Name, err)
 		}
+		a.mu.Lock()
 		a.nodes[ref.Name] = n
+		a.mu.Unlock()
 		a.log.Info("node ready", "node", ref.Name, "stack", pn.Stack, "interfaces", len(pn.Interfaces))
+		return nil
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
 	}
 	return a, nil
+}
+
+// attachWorkers is how many nodes are attached or closed at once: mostly
+// waiting in the kernel, not using CPU.
+const attachWorkers = 16
+
+// parallel runs f(0..n-1) on up to workers goroutines and returns the first
+// error; after an error or the end of ctx, no new f starts.
+func parallel(ctx context.Context, n, workers int, f func(i int) error) error {
+	var (
+		mu    sync.Mutex
+		first error
+		next  int
+		wg    sync.WaitGroup
+	)
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if first != nil || next >= n {
+					mu.Unlock()
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					first = err
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				if err := f(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // StackOptions turns a node's plan into Go-stack options.
@@ -209,15 +262,61 @@ func (n *node) close() {
 	n.trace.closeAll()
 }
 
+// Orphaned is closed when every node the agent serves in a named namespace
+// is gone (the lab was destroyed, perhaps by hand): the agent then has
+// nothing left to do and its process should exit.
+func (a *Agent) Orphaned(ctx context.Context, every time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	var paths []string
+	a.mu.Lock()
+	for _, n := range a.nodes {
+		if n.nsPath != "" {
+			paths = append(paths, n.nsPath)
+		}
+	}
+	a.mu.Unlock()
+	if len(paths) == 0 {
+		return done // a container's agent: the container's end is its end
+	}
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				alive := false
+				for _, p := range paths {
+					if _, err := os.Stat(p); err == nil {
+						alive = true
+						break
+					}
+				}
+				if !alive {
+					close(done)
+					return
+				}
+			}
+		}
+	}()
+	return done
+}
+
 // Close stops every app and stack and closes the endpoints.
 func (a *Agent) Close() {
 	a.mu.Lock()
-	nodes := a.nodes
+	nodes := make([]*node, 0, len(a.nodes))
+	for _, n := range a.nodes {
+		nodes = append(nodes, n)
+	}
 	a.nodes = map[string]*node{}
 	a.mu.Unlock()
-	for _, n := range nodes {
-		n.close()
-	}
+	// Closing packet sockets waits for grace periods too: in parallel.
+	parallel(context.Background(), len(nodes), attachWorkers, func(i int) error {
+		nodes[i].close()
+		return nil
+	})
 }
 
 func (a *Agent) node(name string) (*node, error) {

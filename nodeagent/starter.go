@@ -186,17 +186,22 @@ func StopAgent(ctx context.Context, labDir string) error {
 	}
 	if isAgent(pid) {
 		syscall.Kill(pid, syscall.SIGTERM)
-		deadline := time.Now().Add(5 * time.Second)
-		for isAgent(pid) && time.Now().Before(deadline) && ctx.Err() == nil {
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitGone(ctx, pid, 2*time.Second)
 		if isAgent(pid) {
 			syscall.Kill(pid, syscall.SIGKILL)
+			waitGone(ctx, pid, 2*time.Second)
 		}
 	}
 	os.Remove(pidFile)
 	os.Remove(filepath.Join(labDir, AgentSocket))
 	return nil
+}
+
+func waitGone(ctx context.Context, pid int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for isAgent(pid) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // isAgent reports whether pid is alive and a netlab agent (a PID file can

@@ -35,9 +35,18 @@ func (s *Stack) AddRoute(r Route) error {
 		return fmt.Errorf("add route %v: destination must be an IPv4 prefix", r)
 	}
 	r.Dst = r.Dst.Masked()
-	s.routes = append(s.routes, r)
-	s.sortRoutesLocked()
+	s.insertRouteLocked(r)
 	return nil
+}
+
+// insertRouteLocked keeps the table ordered longest prefix first (routes of
+// equal length in the order added) without re-sorting it: nodes of big labs
+// add thousands of routes.
+func (s *Stack) insertRouteLocked(r Route) {
+	i := sort.Search(len(s.routes), func(i int) bool { return s.routes[i].Dst.Bits() < r.Dst.Bits() })
+	s.routes = append(s.routes, Route{})
+	copy(s.routes[i+1:], s.routes[i:])
+	s.routes[i] = r
 }
 
 // Routes returns the routing table, longest prefix first.
@@ -47,9 +56,6 @@ func (s *Stack) Routes() []Route {
 	return append([]Route(nil), s.routes...)
 }
 
-func (s *Stack) sortRoutesLocked() {
-	sort.SliceStable(s.routes, func(i, j int) bool { return s.routes[i].Dst.Bits() > s.routes[j].Dst.Bits() })
-}
 
 // routeLocked finds the route for dst by longest-prefix match and returns the
 // interface, the next hop and the source address to use.

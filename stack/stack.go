@@ -312,8 +312,7 @@ func (s *Stack) AddAddress(nic int, p netip.Prefix) error {
 		}
 	}
 	n.addrs = append(n.addrs, p)
-	s.routes = append(s.routes, Route{Dst: p.Masked(), NIC: nic, Src: p.Addr()})
-	s.sortRoutesLocked()
+	s.insertRouteLocked(Route{Dst: p.Masked(), NIC: nic, Src: p.Addr()})
 	s.sendGratuitousARPLocked(n, p.Addr())
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ import (
 
 type agentOptions struct {
 	labDir, config, node, socket string
+	cpuProfile                   string
 }
 
 // newAgentCmd is the hidden verb that runs inside a lab: the node agent.
@@ -30,6 +32,14 @@ func newAgentCmd(o *options) *cobra.Command {
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(o.stderr, nil))
+			if a.cpuProfile != "" {
+				f, err := os.Create(a.cpuProfile)
+				if err != nil {
+					return err
+				}
+				pprof.StartCPUProfile(f)
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
 			topo := filepath.Join(a.labDir, nodeagent.TopologyCopy)
 			if a.node != "" {
 				// A container's agent starts with the container, before
@@ -78,9 +88,22 @@ func newAgentCmd(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer ag.Close()
+			// No ag.Close() on the way out: the process's end releases every
+			// socket, and closing thousands of packet sockets one by one
+			// waits an RCU grace period each (seconds for a big lab), while
+			// destroy is about to delete the namespaces anyway.
 			log.Info("agent serving", "lab", lab.Name, "nodes", len(refs), "socket", sock)
-			return ag.Serve(cmd.Context(), ln)
+			ctx, stop := context.WithCancel(cmd.Context())
+			defer stop()
+			go func() {
+				select {
+				case <-ag.Orphaned(ctx, time.Second):
+					log.Info("every node's namespace is gone: exiting")
+					stop()
+				case <-ctx.Done():
+				}
+			}()
+			return ag.Serve(ctx, ln)
 		},
 	}
 	f := cmd.Flags()
@@ -88,6 +111,7 @@ func newAgentCmd(o *options) *cobra.Command {
 	f.StringVar(&a.config, "config", "", "agent.json listing the nodes to serve (netns)")
 	f.StringVar(&a.node, "node", "", "serve this one node, in the agent's own namespace (docker)")
 	f.StringVar(&a.socket, "socket", "", "control socket path")
+	f.StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile of the agent to this file (debugging)")
 	cmd.MarkFlagRequired("lab-dir")
 	return cmd
 }

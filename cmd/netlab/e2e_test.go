@@ -268,3 +268,29 @@ func TestNodeExecCommandsRun(t *testing.T) {
 		t.Fatalf("h1's exec log:\n%s", log)
 	}
 }
+
+// TestAgentExitsWhenNamespacesGo: removing a lab's namespaces by hand (not
+// with destroy) must not leave its agent running.
+func TestAgentExitsWhenNamespacesGo(t *testing.T) {
+	needRoot(t)
+	topo, name := labCopy(t, "two-hosts.yml")
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	netlab(t, "deploy", "-t", topo)
+	for _, n := range []string{"h1", "h2"} {
+		if out, err := exec.Command("ip", "netns", "del", "netlab-"+name+"-"+n).CombinedOutput(); err != nil {
+			t.Fatalf("ip netns del: %v\n%s", err, out)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		procs, _ := exec.Command("pgrep", "-af", "netlab agent").Output()
+		if !strings.Contains(string(procs), name) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the agent is still running 10 s after its namespaces were deleted")
+}

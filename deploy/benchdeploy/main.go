@@ -128,7 +128,7 @@ func (b *bench) run(ctx context.Context, shape string, n int) (err error) {
 	}
 	defer func() {
 		// Whatever happened, nothing stays.
-		derr := deploy.Destroy(context.WithoutCancel(ctx), deploy.DestroyOptions{LabName: name, Runtime: b.rt, Cleanup: true})
+		derr := deploy.Destroy(context.WithoutCancel(ctx), deploy.DestroyOptions{LabName: name, Runtime: b.rt, Cleanup: true, Agent: b.agent})
 		if derr != nil && !errors.Is(derr, deploy.ErrNotRunning) {
 			err = errors.Join(err, derr)
 		}
@@ -161,7 +161,7 @@ func (b *bench) run(ctx context.Context, shape string, n int) (err error) {
 		topoSize = fi.Size()
 	}
 	start = time.Now()
-	if err := deploy.Destroy(ctx, deploy.DestroyOptions{LabName: name, Runtime: b.rt, Cleanup: true}); err != nil {
+	if err := deploy.Destroy(ctx, deploy.DestroyOptions{LabName: name, Runtime: b.rt, Cleanup: true, Agent: b.agent}); err != nil {
 		return err
 	}
 	destroyTime := time.Since(start)
