@@ -22,6 +22,26 @@ type NIC struct {
 	batch   link.BatchWriter
 	pending [][]byte // pending[:npend] are queued frames
 	npend   int
+	inBatch bool // between BeginBatch and EndBatch: flush at EndBatch
+}
+
+var _ link.BatchDispatcher = (*NIC)(nil)
+
+// BeginBatch implements link.BatchDispatcher: frames sent in answer to the
+// coming inbound frames wait for EndBatch.
+func (n *NIC) BeginBatch() {
+	s := n.stack
+	s.mu.Lock()
+	n.inBatch = true
+	s.mu.Unlock()
+}
+
+// EndBatch implements link.BatchDispatcher: what the batch made is sent.
+func (n *NIC) EndBatch() {
+	s := n.stack
+	s.mu.Lock()
+	n.inBatch = false
+	s.unlock()
 }
 
 // maxBatch bounds the frames queued per interface before they are sent.
@@ -33,7 +53,13 @@ var _ link.Dispatcher = (*NIC)(nil)
 func (n *NIC) DeliverFrame(frame []byte) {
 	s := n.stack
 	s.mu.Lock()
-	defer s.unlock()
+	defer func() {
+		if n.inBatch {
+			s.mu.Unlock() // EndBatch sends what this frame made
+		} else {
+			s.unlock()
+		}
+	}()
 	if s.closed {
 		return
 	}

@@ -45,3 +45,14 @@ func (f DispatcherFunc) DeliverFrame(frame []byte) { f(frame) }
 type BatchWriter interface {
 	WritePackets(frames [][]byte) (int, error)
 }
+
+// BatchDispatcher is a Dispatcher that can be told where a batch of
+// inbound frames begins and ends. Between BeginBatch and EndBatch the
+// receiver may hold the frames it sends in reply (ACKs) and send them
+// together at EndBatch. An endpoint that delivers frames in batches calls
+// BeginBatch, DeliverFrame for each, then EndBatch, from one goroutine.
+type BatchDispatcher interface {
+	Dispatcher
+	BeginBatch()
+	EndBatch()
+}

@@ -1,6 +1,7 @@
 package afpacket
 
 import (
+	"github.com/netlab/netlab/stack/link"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -66,6 +67,10 @@ func (r *mmsgReceiver) read() bool {
 			return true
 		}
 		d := r.e.dispatcher()
+		bd, batched := d.(link.BatchDispatcher)
+		if batched {
+			bd.BeginBatch()
+		}
 		delivered, detached, outgoing, oversize := 0, 0, 0, 0
 		for i := range n {
 			m := &r.msgs[i]
@@ -81,6 +86,9 @@ func (r *mmsgReceiver) read() bool {
 				d.DeliverFrame(r.bufs[i][:m.Len])
 				delivered++
 			}
+		}
+		if batched {
+			bd.EndBatch()
 		}
 		r.e.countRx(delivered, detached, outgoing, oversize)
 	}

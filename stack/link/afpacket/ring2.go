@@ -2,6 +2,7 @@ package afpacket
 
 import (
 	"fmt"
+	"github.com/netlab/netlab/stack/link"
 	"sync/atomic"
 	"unsafe"
 
@@ -55,6 +56,10 @@ func newRing2Receiver(e *Endpoint, fd int, opts Options) (*ring2Receiver, error)
 func (r *ring2Receiver) read() bool {
 	for !r.e.closed.Load() {
 		d := r.e.dispatcher()
+		bd, batched := d.(link.BatchDispatcher)
+		if batched {
+			bd.BeginBatch()
+		}
 		delivered, detached, outgoing, oversize := 0, 0, 0, 0
 		empty := false
 		// Up to a ring's worth, then count and check for Close.
@@ -83,6 +88,9 @@ func (r *ring2Receiver) read() bool {
 			if r.cur == r.frames {
 				r.cur = 0
 			}
+		}
+		if batched {
+			bd.EndBatch()
 		}
 		r.e.countRx(delivered, detached, outgoing, oversize)
 		if empty {

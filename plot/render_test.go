@@ -1,0 +1,182 @@
+package plot
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var plotDir = flag.String("plotdir", "", "also write a PNG of each kind from the synthetic trace into this directory, to look at")
+
+func TestRenderSVG(t *testing.T) {
+	evA, _ := storyTrace()
+	c := Connections(evA)[0]
+	for _, k := range Kinds() {
+		t.Run(string(k), func(t *testing.T) {
+			var buf bytes.Buffer
+			opts := Options{Format: FormatSVG, Subtitle: "delay 50 ms each way, 1 Mbit/s bottleneck"}
+			if err := Render(&buf, k, evA, c, opts); err != nil {
+				t.Fatalf("Render(%s) = %v", k, err)
+			}
+			if buf.Len() == 0 {
+				t.Fatalf("Render(%s) wrote nothing", k)
+			}
+			checkXML(t, buf.Bytes())
+			for _, want := range []string{"<svg", "10.0.0.1:40000", "time (s)"} {
+				if !bytes.Contains(buf.Bytes(), []byte(want)) {
+					t.Errorf("SVG of %s lacks %q", k, want)
+				}
+			}
+		})
+	}
+}
+
+// checkXML parses b to the end as XML.
+func checkXML(t *testing.T, b []byte) {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(b))
+	n := 0
+	for {
+		_, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG does not parse as XML after %d tokens: %v", n, err)
+		}
+		n++
+	}
+	if n < 10 {
+		t.Fatalf("SVG has only %d XML tokens", n)
+	}
+}
+
+func TestRenderPNG(t *testing.T) {
+	evA, evB := storyTrace()
+	dir := t.TempDir()
+	if *plotDir != "" {
+		dir = *plotDir
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		evs  []Event
+		kind Kind
+		opts Options
+	}{
+		{"sender-seq", evA, KindSeq, Options{}},
+		{"sender-cwnd", evA, KindCwnd, Options{}},
+		{"sender-rtt", evA, KindRTT, Options{}},
+		{"sender-tput", evA, KindTput, Options{}},
+		{"receiver-seq", evB, KindSeq, Options{}},
+		{"receiver-tput", evB, KindTput, Options{Width: 800, Height: 500}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Connections(tc.evs)[0]
+			tc.opts.Subtitle = "delay 50 ms each way, 1 Mbit/s bottleneck, 1 loss, receiver paused 0.4 s, outage 0.8 s"
+			path := filepath.Join(dir, tc.name+".png")
+			if err := RenderFile(path, tc.kind, tc.evs, c, tc.opts); err != nil {
+				t.Fatalf("RenderFile(%s) = %v", path, err)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			img, err := png.Decode(f)
+			if err != nil {
+				t.Fatalf("%s does not decode as PNG: %v", path, err)
+			}
+			w, h := tc.opts.Width, tc.opts.Height
+			if w == 0 {
+				w, h = DefaultWidth, DefaultHeight
+			}
+			if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+				t.Errorf("%s is %dx%d, want %dx%d", path, b.Dx(), b.Dy(), w, h)
+			}
+		})
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	evA, _ := storyTrace()
+	c := Connections(evA)[0]
+	other := ConnID{Local: simB, Remote: simA}
+	var buf bytes.Buffer
+	if err := Render(&buf, KindSeq, evA, other, Options{Format: FormatPNG}); !errors.Is(err, ErrNoEvents) {
+		t.Errorf("Render(unknown connection) = %v, want ErrNoEvents", err)
+	}
+	if err := Render(&buf, KindSeq, evA, c, Options{Format: "gif"}); err == nil {
+		t.Error("Render(format gif) = nil, want an error")
+	}
+	if err := Render(&buf, "pie", evA, c, Options{Format: FormatSVG}); err == nil {
+		t.Error("Render(kind pie) = nil, want an error")
+	}
+	if err := Render(&buf, KindSeq, evA, c, Options{Format: FormatPNG, Width: 100_000}); err == nil {
+		t.Error("Render(width 100000) = nil, want an error")
+	}
+	jpg := filepath.Join(t.TempDir(), "x.jpg")
+	err := RenderFile(jpg, KindSeq, evA, c, Options{})
+	if err == nil || !strings.Contains(err.Error(), "jpg") {
+		t.Errorf("RenderFile(x.jpg) = %v, want a format error", err)
+	}
+	if _, err := os.Stat(jpg); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("failed RenderFile left %s behind (stat: %v)", jpg, err)
+	}
+	// An explicit format wins over the extension.
+	p := filepath.Join(t.TempDir(), "plot.out")
+	if err := RenderFile(p, KindRTT, evA, c, Options{Format: FormatSVG}); err != nil {
+		t.Fatalf("RenderFile(plot.out, svg) = %v", err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkXML(t, b)
+	if buf.Len() != 0 {
+		t.Errorf("failed renders wrote %d bytes", buf.Len())
+	}
+}
+
+func TestParseKind(t *testing.T) {
+	for _, k := range Kinds() {
+		if got, err := ParseKind(string(k)); err != nil || got != k {
+			t.Errorf("ParseKind(%q) = %q, %v", k, got, err)
+		}
+	}
+	if _, err := ParseKind("sequence"); err == nil {
+		t.Error(`ParseKind("sequence") = nil error`)
+	}
+}
+
+// TestRenderSparse draws every kind from traces with next to nothing in
+// them: a connection attempt that never got an answer, and one event.
+func TestRenderSparse(t *testing.T) {
+	syn := seg(0, EventOut, "S", 1000, 0, 0, 65535)
+	syn.State = "SYN-SENT"
+	for name, evs := range map[string][]Event{
+		"one state event": {{TimeUS: 5, Kind: EventState, Local: h1, Remote: h2, State: "SYN-SENT", OldState: "CLOSED"}},
+		"unanswered SYN":  {syn, {TimeUS: 1_000_000, Kind: EventTimer, Timer: "rto", Local: h1, Remote: h2, State: "SYN-SENT", RTOMS: 1000}},
+	} {
+		for _, k := range Kinds() {
+			for _, format := range []string{FormatSVG, FormatPNG} {
+				var buf bytes.Buffer
+				if err := Render(&buf, k, evs, c12, Options{Format: format}); err != nil {
+					t.Errorf("%s: Render(%s, %s) = %v", name, k, format, err)
+				}
+				if buf.Len() == 0 {
+					t.Errorf("%s: Render(%s, %s) wrote nothing", name, k, format)
+				}
+			}
+		}
+	}
+}
