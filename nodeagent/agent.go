@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -40,6 +41,10 @@ type Config struct {
 	Log   *slog.Logger
 	// Link tunes the AF_PACKET endpoints.
 	Link afpacket.Options
+	// TraceDir, if set, is where each Go-stack node's probe stream is
+	// recorded (TraceFile), at most TraceMaxBytes per node (0: the default).
+	TraceDir      string
+	TraceMaxBytes int64
 	// OpenLink opens the endpoint of one interface; nil opens AF_PACKET
 	// on it inside the node's namespace. Tests give in-memory links.
 	OpenLink func(node, nsPath, ifname string) (link.Endpoint, error)
@@ -60,6 +65,7 @@ type node struct {
 	stack  *stack.Stack // nil for stack: linux
 	eps    []link.Endpoint
 	trace  *tracer
+	rec    *recorder
 
 	mu     sync.Mutex
 	apps   map[int]*app
@@ -96,6 +102,12 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		n, err := attach(pn, ref.NSPath, open)
 		if err != nil {
 			return fmt.Errorf("node %s: %w", ref.Name, err)
+		}
+		if cfg.TraceDir != "" && n.stack != nil {
+			if n.rec, err = startRecorder(n.trace, filepath.Join(cfg.TraceDir, ref.Name+".jsonl"), cfg.TraceMaxBytes); err != nil {
+				n.close()
+				return fmt.Errorf("node %s: %w", ref.Name, err)
+			}
 		}
 		a.mu.Lock()
 		a.nodes[ref.Name] = n
@@ -258,6 +270,9 @@ func (n *node) close() {
 	}
 	for _, ep := range n.eps {
 		ep.Close()
+	}
+	if n.rec != nil {
+		n.rec.stop()
 	}
 	n.trace.closeAll()
 }

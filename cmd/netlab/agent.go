@@ -84,7 +84,8 @@ func newAgentCmd(o *options) *cobra.Command {
 			}
 			os.Chmod(sock, 0o600)
 			defer os.Remove(sock)
-			ag, err := nodeagent.New(cmd.Context(), nodeagent.Config{Lab: lab, Nodes: refs, Log: log})
+			ag, err := nodeagent.New(cmd.Context(), nodeagent.Config{Lab: lab, Nodes: refs, Log: log,
+				TraceDir: filepath.Join(a.labDir, "traces")})
 			if err != nil {
 				return err
 			}

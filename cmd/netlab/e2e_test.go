@@ -294,3 +294,32 @@ func TestAgentExitsWhenNamespacesGo(t *testing.T) {
 	}
 	t.Fatal("the agent is still running 10 s after its namespaces were deleted")
 }
+
+// TestTraceRecordedAndPlotted: a transfer is recorded in the lab directory,
+// replayed, and plotted to SVG and PNG.
+func TestTraceRecordedAndPlotted(t *testing.T) {
+	needRoot(t)
+	topo, name := labCopy(t, "two-hosts.yml")
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	netlab(t, "deploy", "-t", topo)
+	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
+	netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "1MB", "-t", topo)
+	time.Sleep(200 * time.Millisecond) // the recorder flushes when idle
+	out := netlab(t, "trace", "h1", "--replay", "-t", topo)
+	if !strings.Contains(out, "[S]") || !strings.Contains(out, "SYN-SENT -> ESTABLISHED") || !strings.Contains(out, "FIN-WAIT-1") {
+		t.Fatalf("replayed trace lacks the handshake or the close:\n%.2000s", out)
+	}
+	dir := t.TempDir()
+	for _, kind := range []string{"seq", "cwnd", "rtt", "tput"} {
+		for _, ext := range []string{"svg", "png"} {
+			f := filepath.Join(dir, kind+"."+ext)
+			netlab(t, "plot", "h1", "--kind", kind, "-o", f, "-t", topo)
+			if fi, err := os.Stat(f); err != nil || fi.Size() < 1000 {
+				t.Fatalf("plot %s: %v", f, err)
+			}
+		}
+	}
+}

@@ -263,14 +263,30 @@ func newSocketsCmd(o *options) *cobra.Command {
 func newTraceCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
 	var dur time.Duration
+	var replay bool
 	cmd := &cobra.Command{
-		Use:   "trace NODE [--json] [--duration D]",
+		Use:   "trace NODE [--json] [--duration D] [--replay]",
 		Short: "Stream the node's TCP probe events: every segment, state change and timer",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := findLab(t)
 			if err != nil {
 				return err
+			}
+			if replay {
+				events, err := readTraces(nodeagent.TraceFile(r.labDir, args[0]))
+				if err != nil {
+					return err
+				}
+				enc := json.NewEncoder(o.stdout)
+				for _, e := range events {
+					if t.format == "json" {
+						enc.Encode(e)
+					} else {
+						fmt.Fprintln(o.stdout, formatEvent(e))
+					}
+				}
+				return nil
 			}
 			c, err := r.client(args[0])
 			if err != nil {
@@ -302,6 +318,7 @@ func newTraceCmd(o *options) *cobra.Command {
 		}
 	}
 	cmd.Flags().DurationVar(&dur, "duration", 0, "stop after this long")
+	cmd.Flags().BoolVar(&replay, "replay", false, "print the node's recorded trace instead of streaming")
 	return cmd
 }
 
