@@ -64,6 +64,7 @@ type node struct {
 	net    netAPI
 	stack  *stack.Stack // nil for stack: linux
 	eps    []link.Endpoint
+	taps   []*tap
 	trace  *tracer
 	rec    *recorder
 
@@ -221,7 +222,9 @@ func attach(pn *topology.Node, nsPath string, open func(node, nsPath, ifname str
 			return nil, err
 		}
 		n.eps = append(n.eps, ep)
-		id, err := s.AddInterface(ifc.Name, ep)
+		t := &tap{Endpoint: ep, name: ifc.Name}
+		n.taps = append(n.taps, t)
+		id, err := s.AddInterface(ifc.Name, t)
 		if err != nil {
 			n.close()
 			return nil, err

@@ -96,6 +96,9 @@ func (a *Agent) Handler() http.Handler {
 		}
 		w.Header().Set("X-Netlab-Report", jsonString(rep))
 	}))
+	mux.HandleFunc("GET /v1/nodes/{node}/capture", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		n.serveCapture(w, r)
+	}))
 	mux.HandleFunc("POST /v1/nodes/{node}/ping", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
 		var spec PingSpec
 		if !readJSON(w, r, &spec) {

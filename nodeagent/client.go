@@ -13,6 +13,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/netlab/netlab/stack"
 )
@@ -152,6 +155,43 @@ func (c *Client) Get(ctx context.Context, rawURL string, w io.Writer) (GetReport
 		return rep, fmt.Errorf("agent sent no report")
 	}
 	return rep, nil
+}
+
+// Capture streams a pcapng capture of the node's interfaces (all when
+// ifaces is empty) into w until ctx ends, duration passes or count frames
+// were captured (0: no limit).
+func (c *Client) Capture(ctx context.Context, ifaces []string, duration time.Duration, count int, w io.Writer) error {
+	q := url.Values{}
+	if len(ifaces) > 0 {
+		q.Set("if", strings.Join(ifaces, ","))
+	}
+	if duration > 0 {
+		q.Set("duration", duration.String())
+	}
+	if count > 0 {
+		q.Set("count", strconv.Itoa(count))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("capture")+"?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("reach the agent of %s: %w", c.node, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var ae apiError
+		if json.NewDecoder(resp.Body).Decode(&ae) == nil && ae.Error != "" {
+			return errors.New(ae.Error)
+		}
+		return fmt.Errorf("agent: %s", resp.Status)
+	}
+	_, err = io.Copy(w, resp.Body)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // Ping pings and calls each for every reply as it comes.

@@ -323,3 +323,54 @@ func TestTraceRecordedAndPlotted(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureTwoNodesReadByTshark: capture on both hosts during a transfer
+// into one pcapng; tshark reads it, with an interface block per node.
+func TestCaptureTwoNodesReadByTshark(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("tshark"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tshark is not installed; .ci/run installs it")
+		}
+		t.Skip("tshark not installed")
+	}
+	topo, name := labCopy(t, "two-hosts.yml")
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	netlab(t, "deploy", "-t", topo)
+	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
+	pcap := filepath.Join(t.TempDir(), "two.pcapng")
+	capture := exec.Command(netlabBin, "capture", "h1:eth1", "h2", "-w", pcap, "--duration", "3s", "-t", topo)
+	var stderr bytes.Buffer
+	capture.Stderr = &stderr
+	if err := capture.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "2MB", "-t", topo)
+	if err := capture.Wait(); err != nil {
+		t.Fatalf("capture: %v\n%s", err, stderr.String())
+	}
+	fields := func(filter, field string) []string {
+		out, err := exec.Command("tshark", "-r", pcap, "-Y", filter, "-T", "fields", "-e", field).Output()
+		if err != nil {
+			t.Fatalf("tshark: %v", err)
+		}
+		return strings.Fields(string(out))
+	}
+	if n := len(fields("tcp.flags.syn == 1", "frame.number")); n != 4 {
+		t.Errorf("%d SYN segments, want 4 (SYN and SYN+ACK seen on both nodes)", n)
+	}
+	if n := len(fields("_ws.malformed", "frame.number")); n != 0 {
+		t.Errorf("%d malformed frames", n)
+	}
+	ifs := map[string]bool{}
+	for _, f := range fields("frame", "frame.interface_name") {
+		ifs[f] = true
+	}
+	if !ifs["h1:eth1"] || !ifs["h2:eth1"] {
+		t.Errorf("interfaces in the capture: %v, want h1:eth1 and h2:eth1", ifs)
+	}
+}

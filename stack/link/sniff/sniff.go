@@ -41,6 +41,16 @@ func NewWriter(out io.Writer, clk clock.Clock, snaplen int) *Writer {
 // Tap wraps ep so that its frames are recorded under an interface called
 // name, and returns the wrapping endpoint to give to the stack.
 func (w *Writer) Tap(name string, ep link.Endpoint) (*Endpoint, error) {
+	id, err := w.AddInterface(name)
+	if err != nil {
+		return nil, err
+	}
+	return &Endpoint{inner: ep, w: w, id: id}, nil
+}
+
+// AddInterface adds an interface block called name and returns its id for
+// Record: for callers that tap frames themselves.
+func (w *Writer) AddInterface(name string) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	intf := pcapgo.NgInterface{
@@ -60,10 +70,14 @@ func (w *Writer) Tap(name string, ep link.Endpoint) (*Endpoint, error) {
 		id, err = w.ng.AddInterface(intf)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("add capture interface %s: %w", name, err)
+		return 0, fmt.Errorf("add capture interface %s: %w", name, err)
 	}
-	return &Endpoint{inner: ep, w: w, id: id}, nil
+	return id, nil
 }
+
+// Record writes one frame under interface id; a write error is kept for
+// Flush to return.
+func (w *Writer) Record(id int, frame []byte) { w.record(id, frame) }
 
 // record writes one frame; errors are kept for Flush to return.
 func (w *Writer) record(id int, frame []byte) {
