@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netlab/netlab/clock"
+	"github.com/netlab/netlab/impair"
 	"github.com/netlab/netlab/stack"
 	"github.com/netlab/netlab/stack/link"
 	"github.com/netlab/netlab/stack/link/afpacket"
@@ -59,14 +61,15 @@ type Agent struct {
 }
 
 type node struct {
-	plan   *topology.Node
-	nsPath string
-	net    netAPI
-	stack  *stack.Stack // nil for stack: linux
-	eps    []link.Endpoint
-	taps   []*tap
-	trace  *tracer
-	rec    *recorder
+	plan    *topology.Node
+	nsPath  string
+	net     netAPI
+	stack   *stack.Stack // nil for stack: linux
+	eps     []link.Endpoint
+	taps    []*tap
+	impairs []*impair.Endpoint // per interface, in plan order
+	trace   *tracer
+	rec     *recorder
 
 	mu     sync.Mutex
 	apps   map[int]*app
@@ -222,7 +225,22 @@ func attach(pn *topology.Node, nsPath string, open func(node, nsPath, ifname str
 			return nil, err
 		}
 		n.eps = append(n.eps, ep)
-		t := &tap{Endpoint: ep, name: ifc.Name}
+		eg, in := planImpairments(ifc)
+		egc, err := ImpairConfig(eg)
+		if err != nil {
+			n.close()
+			return nil, fmt.Errorf("%s egress: %w", ifc.Name, err)
+		}
+		inc, err := ImpairConfig(in)
+		if err != nil {
+			n.close()
+			return nil, fmt.Errorf("%s ingress: %w", ifc.Name, err)
+		}
+		// stack -> capture tap -> impairment -> wire: a capture shows what
+		// the stack sent and what reached it.
+		ie := impair.Wrap(ep, egc, inc, clock.Real{})
+		n.impairs = append(n.impairs, ie)
+		t := &tap{Endpoint: ie, name: ifc.Name}
 		n.taps = append(n.taps, t)
 		id, err := s.AddInterface(ifc.Name, t)
 		if err != nil {

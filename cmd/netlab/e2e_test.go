@@ -374,3 +374,52 @@ func TestCaptureTwoNodesReadByTshark(t *testing.T) {
 		t.Errorf("interfaces in the capture: %v, want h1:eth1 and h2:eth1", ifs)
 	}
 }
+
+// TestLossyWANTransfers: 20 MB over the lossy-wan example's 20 ms / 2 %
+// link, byte-exact, with the retransmissions in the sender's counters —
+// from a Go-stack host and from a Linux-stack host (the kernel's tcp_info,
+// what `ss -ti` shows).
+func TestLossyWANTransfers(t *testing.T) {
+	needRoot(t)
+	for _, stackName := range []string{"go", "linux"} {
+		t.Run(stackName+"-sender", func(t *testing.T) {
+			topo, name := labCopy(t, "lossy-wan.yml")
+			if stackName == "linux" {
+				b, _ := os.ReadFile(topo)
+				b = bytes.Replace(b, []byte("h1: {kind: host}"), []byte("h1: {kind: host, stack: linux}"), 1)
+				os.WriteFile(topo, b, 0o644)
+			}
+			t.Cleanup(func() {
+				exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+				assertGone(t, name)
+			})
+			netlab(t, "deploy", "-t", topo)
+			lab, err := topology.Load(topo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := lab.Node("h2").Interfaces[0].Addr.Addr().String() + ":5001"
+			netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
+			var rep nodeagent.SendReport
+			out := netlab(t, "tcp", "send", "h1", "--to", dst, "--bytes", "20MB", "-t", topo, "--format", "json")
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatal(err)
+			}
+			apps := appsOf(t, topo, "h2")
+			for i := 0; i < 100 && (len(apps) != 1 || apps[0].LastSHA256 == ""); i++ {
+				time.Sleep(20 * time.Millisecond)
+				apps = appsOf(t, topo, "h2")
+			}
+			if len(apps) != 1 || apps[0].LastSHA256 != rep.SHA256 || rep.Bytes != 20e6 {
+				t.Fatalf("%d bytes sent, sha256 %s; the sink saw %+v", rep.Bytes, rep.SHA256, apps)
+			}
+			if rep.Retransmits == 0 {
+				t.Fatalf("no retransmissions over a 2%% lossy link: %+v", rep)
+			}
+			if rep.SRTT < 35*time.Millisecond || rep.SRTT > 200*time.Millisecond {
+				t.Errorf("srtt %v over a link delaying 20 ms each way", rep.SRTT)
+			}
+			t.Logf("%s sender: %.2f Mbit/s, %d retransmits (%d fast, %d RTOs), srtt %v", stackName, rep.GoodputMbps, rep.Retransmits, rep.FastRetrans, rep.RTOs, rep.SRTT)
+		})
+	}
+}

@@ -1,0 +1,666 @@
+package impair
+
+import (
+	"math"
+	"math/bits"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/netlab/netlab/clock"
+)
+
+// maxPool is the most spare frame buffers a Direction keeps.
+const maxPool = 4096
+
+// minBuf is the capacity of a new frame buffer, enough for an Ethernet frame
+// of MTU 1500 and some encapsulation.
+const minBuf = 2048
+
+// Direction impairs the frames of one link direction. Send takes frames in;
+// they come out, at the clock time the Config says, through the function
+// given to New. It is safe for concurrent use: Send may be called from any
+// goroutine while the clock's timer fires.
+//
+// out is called by one goroutine at a time, in the order frames leave. It
+// must not keep the frame after it returns. It may be called from Send (for a
+// frame that leaves at once, possibly one queued by another goroutine), from
+// the clock's timer, or from SetConfig.
+type Direction struct {
+	clk   clock.Clock
+	out   func([]byte)
+	epoch time.Time
+	fire  func()
+
+	mu     sync.Mutex
+	cfg    Config
+	s      settings
+	closed bool
+
+	// Random decisions.
+	src                                               source
+	delayCor, lossCor, dupCor, corruptCor, reorderCor correlated
+	lossState                                         uint8
+	reorderCount                                      int
+
+	// Deterministic schedules.
+	schedN      uint64
+	dropIdx     int
+	matchSeen   []uint64
+	outageStart int64
+
+	seq     uint64 // last Seq given
+	maxSent uint64 // highest Seq sent, for Late
+	lastNow int64
+
+	// The rate queue and the link.
+	q        fifo
+	qBytes   int
+	linkFree int64  // when the link finishes the frame it is sending
+	txRem    uint64 // remainder of the last transmission time, in 1/rate ns
+	codel    codelState
+
+	// The delay line.
+	dl          line
+	lastRelease int64
+
+	// Frames leaving: outbox is filled under mu, and the goroutine that set
+	// emitting hands them to out without mu.
+	outbox, spare []packet
+	emitting      bool
+	pool          [][]byte
+
+	timer   clock.Timer
+	armed   bool
+	armedAt int64
+
+	stats Stats
+}
+
+// decision is what the random draws decided for one frame.
+type decision struct {
+	lost       bool
+	corrupt    bool
+	corruptPos uint32
+	corruptBit uint8
+	ahead      bool
+	delay      int64
+}
+
+// New returns a Direction that impairs frames as cfg says and hands them to
+// out, timing them with clk. cfg is not validated (see Config.Validate):
+// out-of-range values are clamped.
+func New(cfg Config, clk clock.Clock, out func(frame []byte)) *Direction {
+	d := &Direction{clk: clk, out: out, epoch: clk.Now()}
+	d.fire = d.onTimer
+	d.cfg = cloneConfig(&cfg)
+	d.s = sanitize(&cfg)
+	d.reseed()
+	d.setCorrelations()
+	d.matchSeen = make([]uint64, len(d.s.matches))
+	return d
+}
+
+func cloneConfig(c *Config) Config {
+	cc := *c
+	cc.Distribution = slices.Clone(c.Distribution)
+	cc.DropPackets = slices.Clone(c.DropPackets)
+	cc.DropMatch = slices.Clone(c.DropMatch)
+	return cc
+}
+
+// reseed restarts the random source from the Seed and draws the initial
+// correlation states from it (netem draws them from the unseeded kernel
+// RNG).
+func (d *Direction) reseed() {
+	d.src.seed(d.s.seed)
+	for _, c := range []*correlated{&d.delayCor, &d.lossCor, &d.dupCor, &d.corruptCor, &d.reorderCor} {
+		c.last = d.src.u32()
+	}
+	d.lossState = 0
+}
+
+func (d *Direction) setCorrelations() {
+	d.delayCor.rho = d.s.delayRho
+	d.lossCor.rho = d.s.lossRho
+	d.dupCor.rho = d.s.dupRho
+	d.corruptCor.rho = d.s.corruptRho
+	d.reorderCor.rho = d.s.reorderRho
+}
+
+// Config returns the Config in force.
+func (d *Direction) Config() Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return cloneConfig(&d.cfg)
+}
+
+// SetConfig changes the Config at once, keeping what is held:
+//
+//   - Frames in the delay line keep the release time they were given, and
+//     the frame on the link its departure time; frames waiting in the rate
+//     queue leave at the new Rate. A lower Limit drops no frame already
+//     queued.
+//   - The random source goes on where it was unless Seed changed, which
+//     restarts it as New does. Correlation states, the reorder gap count
+//     and the loss model's state are kept (the latter restarts in its good
+//     state if the model changed).
+//   - The frame numbers and match counts of the schedules restart from zero
+//     if DropEveryNth, DropPackets or DropMatch changed; the Outage phase
+//     restarts now if Outage changed.
+//   - Counters are kept.
+func (d *Direction) SetConfig(cfg Config) {
+	ns := sanitize(&cfg)
+	cc := cloneConfig(&cfg)
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	now := d.now()
+	d.advance(now)
+	old := d.s
+	d.s, d.cfg = ns, cc
+	if ns.seed != old.seed {
+		d.reseed()
+	}
+	d.setCorrelations()
+	if ns.loss.Model != old.loss.Model {
+		d.lossState = 0
+	}
+	if !sameSchedule(&old, &ns) {
+		d.schedN, d.dropIdx = 0, 0
+		d.matchSeen = make([]uint64, len(ns.matches))
+	}
+	if ns.outage != old.outage {
+		d.outageStart = now
+	}
+	d.advance(now)
+	d.arm(now)
+	d.emitAndUnlock()
+}
+
+// Stats returns the counters.
+func (d *Direction) Stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.stats
+	s.QueueLen, s.QueueBytes, s.InFlight = d.q.n, d.qBytes, d.dl.len()
+	return s
+}
+
+// Close stops the timer and discards the frames held; they are not counted
+// as drops. Later Sends do nothing. A frame being handed to out when Close
+// is called still is.
+func (d *Direction) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	d.closed = true
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	for d.q.n > 0 {
+		d.putBuf(d.q.pop())
+	}
+	d.qBytes = 0
+	d.dl.drain(d.putBuf)
+	for _, p := range d.outbox {
+		d.putBuf(p)
+	}
+	d.outbox = d.outbox[:0]
+}
+
+// Send offers one frame to the direction. The frame is copied if it is held
+// or changed; Send never keeps it after returning.
+func (d *Direction) Send(frame []byte) {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	d.stats.Offered++
+	if d.s.trivial && d.q.n == 0 && d.dl.len() == 0 && len(d.outbox) == 0 && !d.emitting {
+		// Nothing to decide, nothing held: hand the frame straight on.
+		d.seq++
+		d.maxSent = d.seq
+		d.stats.Passed++
+		d.emitting = true
+		d.mu.Unlock()
+		d.out(frame)
+		d.mu.Lock()
+		d.emitting = false
+		d.emitAndUnlock() // what other goroutines queued meanwhile
+		return
+	}
+	now := d.lastNow
+	if d.s.needNow || d.s.trace != nil || d.q.n > 0 || d.dl.len() > 0 {
+		now = d.now()
+		d.advance(now)
+	}
+	d.seq++
+	seq := d.seq
+	if d.scheduled(frame) {
+		d.dropNew(frame, seq, 0, DropSchedule, now)
+	} else {
+		dup := d.s.dupThr > 0 && uint64(d.dupCor.next(&d.src)) < d.s.dupThr
+		orig := d.decide(frame)
+		var cp decision
+		if dup {
+			d.seq++
+			d.stats.Duplicated++
+			cp = d.decide(frame)
+		}
+		if d.isDown(now) {
+			d.dropNew(frame, seq, 0, DropOutage, now)
+			if dup {
+				d.dropNew(frame, seq+1, flagCopy, DropOutage, now)
+			}
+		} else {
+			d.admit(frame, seq, 0, &orig, now)
+			if dup {
+				d.admit(frame, seq+1, flagCopy, &cp, now)
+			}
+		}
+	}
+	d.arm(now)
+	d.emitAndUnlock()
+}
+
+// now reads the clock, in nanoseconds since the epoch, never going back.
+func (d *Direction) now() int64 {
+	t := max(int64(d.clk.Now().Sub(d.epoch)), d.lastNow)
+	d.lastNow = t
+	return t
+}
+
+func (d *Direction) at(now int64) time.Time { return d.epoch.Add(time.Duration(now)) }
+
+// scheduled advances the schedules by one frame and reports whether they
+// drop it.
+func (d *Direction) scheduled(frame []byte) bool {
+	s := &d.s
+	if s.everyNth == 0 && len(s.dropPackets) == 0 && len(s.matches) == 0 {
+		return false
+	}
+	d.schedN++
+	n := d.schedN
+	drop := s.everyNth > 0 && n%s.everyNth == 0
+	for d.dropIdx < len(s.dropPackets) && s.dropPackets[d.dropIdx] < n {
+		d.dropIdx++
+	}
+	if d.dropIdx < len(s.dropPackets) && s.dropPackets[d.dropIdx] == n {
+		drop = true
+	}
+	if len(s.matches) > 0 {
+		seg := parseSegment(frame)
+		for i := range s.matches {
+			m := &s.matches[i]
+			if !m.selects(&seg) {
+				continue
+			}
+			d.matchSeen[i]++
+			k := d.matchSeen[i]
+			if k > m.Skip && (m.Count == 0 || k-m.Skip <= m.Count) {
+				drop = true
+			}
+		}
+	}
+	return drop
+}
+
+// isDown reports whether the link is down at now.
+func (d *Direction) isDown(now int64) bool {
+	if d.s.down {
+		return true
+	}
+	o := d.s.outage
+	if o.For <= 0 {
+		return false
+	}
+	t := now - d.outageStart - int64(o.Offset)
+	if t < 0 {
+		return false
+	}
+	if o.Every > 0 {
+		t %= int64(o.Every)
+	}
+	return t < int64(o.For)
+}
+
+// decide makes the random draws for one frame, in netem's order: loss (a
+// lost frame that will not be marked draws nothing more), corruption,
+// reordering, delay. The draws depend only on the frames offered, never on
+// the time, so the random decisions are reproducible even on a real clock.
+func (d *Direction) decide(frame []byte) decision {
+	var dc decision
+	dc.lost = d.lossEvent()
+	if dc.lost && !(d.s.ecn && ecnCapable(frame)) {
+		return dc
+	}
+	if d.s.corruptThr > 0 && uint64(d.corruptCor.next(&d.src)) < d.s.corruptThr {
+		r := d.src.pcg.Uint64()
+		dc.corrupt, dc.corruptPos, dc.corruptBit = true, uint32(r>>32), uint8(r&7)
+	}
+	if d.s.gap > 0 && d.reorderCount >= d.s.gap-1 && uint64(d.reorderCor.next(&d.src)) < d.s.reorderThr {
+		dc.ahead = true
+		d.reorderCount = 0
+		return dc
+	}
+	d.reorderCount++
+	dc.delay = d.drawDelay()
+	return dc
+}
+
+func (d *Direction) lossEvent() bool {
+	switch d.s.loss.Model {
+	case LossRandom:
+		return uint64(d.lossCor.next(&d.src)) < d.s.lossThr[0]
+	case LossState:
+		return lossState4(&d.lossState, &d.s.lossThr, d.src.u32())
+	case LossGE:
+		return lossGE(&d.lossState, &d.s.lossThr, &d.src)
+	}
+	return false
+}
+
+// drawDelay is netem's tabledist: Delay plus a uniform offset in [-Jitter,
+// Jitter), or plus Jitter·T/DistScale rounded half away from zero for a table
+// value T; negative results are zero. The draw picks the offset (or the
+// table index) by scaling, not by netem's modulo, so that correlated draws
+// give correlated delays (see the package doc).
+func (d *Direction) drawDelay() int64 {
+	mu, sigma := d.s.delay, d.s.jitter
+	if sigma == 0 {
+		return mu
+	}
+	rnd := uint64(d.delayCor.next(&d.src))
+	var v int64
+	if t := d.s.table; t == nil {
+		hi, lo := bits.Mul64(rnd, uint64(2*sigma))
+		v = mu - sigma + int64(hi<<32|lo>>32)
+	} else {
+		x := sigma * int64(t[rnd*uint64(len(t))>>32])
+		if x >= 0 {
+			x += DistScale / 2
+		} else {
+			x -= DistScale / 2
+		}
+		v = mu + x/DistScale
+	}
+	return max(v, 0)
+}
+
+// admit takes a frame that survived the schedules and the outage through
+// the rest: loss (or CE mark), queue limit, then out at once, into the rate
+// queue, or into the delay line.
+func (d *Direction) admit(frame []byte, seq uint64, flags uint8, dc *decision, now int64) {
+	mark := false
+	if dc.lost {
+		if !d.s.ecn || !ecnCapable(frame) {
+			d.dropNew(frame, seq, flags, DropLoss, now)
+			return
+		}
+		mark = true
+	}
+	useQueue := !dc.ahead && (d.s.rate > 0 || d.q.n > 0)
+	if d.q.n+d.dl.len()+len(d.outbox) >= MaxHeld || (useQueue && d.queueFull(len(frame))) {
+		d.dropNew(frame, seq, flags, DropQueue, now)
+		return
+	}
+	p := packet{seq: seq, flags: flags, delay: dc.delay}
+	immediate := dc.ahead
+	if !dc.ahead && !useQueue {
+		p.at = now + dc.delay
+		if d.s.order == KeepOrder {
+			p.at = max(p.at, d.lastRelease)
+		}
+		immediate = p.at <= now
+	}
+	if immediate && !mark && !dc.corrupt && flags&flagCopy == 0 && !d.emitting {
+		// The frame leaves unchanged before Send returns: no copy.
+		p.buf = frame
+	} else {
+		p.buf = d.getBuf(frame)
+		p.flags |= flagPooled
+	}
+	if mark {
+		markCE(p.buf)
+		p.flags |= flagMarked
+		d.stats.ECNMarked++
+	}
+	if dc.corrupt {
+		if lo, hi := corruptSpan(p.buf); hi > lo {
+			i := lo + int(uint64(dc.corruptPos)*uint64(hi-lo)>>32)
+			p.buf[i] ^= 1 << dc.corruptBit
+			p.flags |= flagCorrupted
+			d.stats.Corrupted++
+		}
+	}
+	switch {
+	case dc.ahead:
+		p.flags |= flagAhead
+		d.stats.Reordered++
+		d.send(p, now)
+	case immediate:
+		d.send(p, now)
+	case useQueue:
+		d.trace(p, EventQueue, DropNone, now)
+		p.enq = now
+		d.q.push(p)
+		d.qBytes += len(p.buf)
+		d.stats.MaxQueueLen = max(d.stats.MaxQueueLen, d.q.n)
+		d.stats.MaxQueueBytes = max(d.stats.MaxQueueBytes, d.qBytes)
+		d.service(now)
+	default:
+		d.trace(p, EventQueue, DropNone, now)
+		d.lastRelease = max(d.lastRelease, p.at)
+		d.dl.push(p)
+	}
+}
+
+func (d *Direction) queueFull(n int) bool {
+	return (d.s.limit > 0 && d.q.n >= d.s.limit) || (d.s.limitBytes > 0 && d.qBytes+n > d.s.limitBytes)
+}
+
+// advance brings the queue and the delay line up to now: frames start on
+// the link as it frees up, and those whose release time has come go to the
+// outbox.
+func (d *Direction) advance(now int64) {
+	d.service(now)
+	for d.dl.len() > 0 && d.dl.head().at <= now {
+		d.send(d.dl.pop(), now)
+	}
+}
+
+// service puts on the link every queued frame whose turn has come by now,
+// each at the exact time the link frees up (or it arrived), whenever this
+// runs; CoDel decides at that time too.
+func (d *Direction) service(now int64) {
+	for d.q.n > 0 && d.linkFree <= now {
+		if head := d.q.front(); head.enq > d.linkFree {
+			// The link went idle with the queue empty.
+			d.codel.idle()
+			d.linkFree = head.enq
+		}
+		start := d.linkFree
+		var p packet
+		if d.s.codel {
+			var ok bool
+			if p, ok = d.codelDequeue(start); !ok {
+				return
+			}
+		} else {
+			p = d.q.pop()
+			d.qBytes -= len(p.buf)
+		}
+		d.linkFree = start + d.txTime(len(p.buf))
+		p.at = d.linkFree + p.delay
+		if d.s.order == KeepOrder {
+			p.at = max(p.at, d.lastRelease)
+		}
+		d.lastRelease = max(d.lastRelease, p.at)
+		d.dl.push(p)
+	}
+}
+
+// txTime returns how long a frame of n bytes occupies the link, netem's
+// packet_time_ns, in exact rational arithmetic: the fraction of a
+// nanosecond left over carries to the next frame, so the long-run rate is
+// exact.
+func (d *Direction) txTime(n int) int64 {
+	s := &d.s
+	if s.rate == 0 {
+		return 0
+	}
+	l := max(int64(n)+s.overhead, 0)
+	if s.cellSize > 0 {
+		cells := (l + s.cellSize - 1) / s.cellSize
+		l = max(cells*(s.cellSize+s.cellOverhead), 0)
+	}
+	hi, lo := bits.Mul64(uint64(l)*8, uint64(time.Second))
+	lo, carry := bits.Add64(lo, d.txRem, 0)
+	hi += carry
+	if hi >= s.rate {
+		// Slower than a frame per 584 years: never finishes.
+		d.txRem = 0
+		return math.MaxInt64 / 4
+	}
+	q, r := bits.Div64(hi, lo, s.rate)
+	d.txRem = r
+	return int64(min(q, math.MaxInt64/4))
+}
+
+// send moves p to the outbox, to be handed to out by the emitting
+// goroutine.
+func (d *Direction) send(p packet, now int64) {
+	d.stats.Passed++
+	if p.seq < d.maxSent {
+		d.stats.Late++
+	} else {
+		d.maxSent = p.seq
+	}
+	d.trace(p, EventSend, DropNone, now)
+	d.outbox = append(d.outbox, p)
+}
+
+// dropNew drops a frame being offered.
+func (d *Direction) dropNew(frame []byte, seq uint64, flags uint8, r DropReason, now int64) {
+	d.stats.countDrop(r)
+	d.trace(packet{buf: frame, seq: seq, flags: flags}, EventDrop, r, now)
+}
+
+// dropHeld drops a frame the Direction holds.
+func (d *Direction) dropHeld(p packet, r DropReason, now int64) {
+	d.stats.countDrop(r)
+	d.trace(p, EventDrop, r, now)
+	d.putBuf(p)
+}
+
+func (d *Direction) trace(p packet, e Event, r DropReason, now int64) {
+	if d.s.trace == nil {
+		return
+	}
+	v := Verdict{
+		Seq:       p.seq,
+		Event:     e,
+		Reason:    r,
+		At:        d.at(now),
+		Copy:      p.flags&flagCopy != 0,
+		Corrupted: p.flags&flagCorrupted != 0,
+		Marked:    p.flags&flagMarked != 0,
+		Ahead:     p.flags&flagAhead != 0,
+	}
+	if e == EventQueue {
+		v.Delay = time.Duration(p.delay)
+	}
+	d.s.trace(p.buf, v)
+}
+
+// arm makes sure the timer fires by the next event: the delay line's head
+// release or the next start of transmission. One timer serves the whole
+// direction; it is reset only when the next event comes sooner than it is
+// armed for.
+func (d *Direction) arm(now int64) {
+	next, has := int64(math.MaxInt64), false
+	if d.dl.len() > 0 {
+		next, has = d.dl.head().at, true
+	}
+	if d.q.n > 0 {
+		next, has = min(next, max(d.linkFree, d.q.front().enq)), true
+	}
+	if !has || (d.armed && d.armedAt <= next) {
+		return
+	}
+	d.armed, d.armedAt = true, next
+	wait := time.Duration(max(next-now, 0))
+	if d.timer == nil {
+		d.timer = d.clk.AfterFunc(wait, d.fire)
+	} else {
+		d.timer.Reset(wait)
+	}
+}
+
+func (d *Direction) onTimer() {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	d.armed = false
+	now := d.now()
+	d.advance(now)
+	d.arm(now)
+	d.emitAndUnlock()
+}
+
+// emitAndUnlock hands the outbox to out unless another goroutine already
+// does, and unlocks d.mu. The emitting goroutine drains the outbox until it
+// stays empty, so frames leave in outbox order, out is never called by two
+// goroutines at once, and mu is not held while it runs.
+func (d *Direction) emitAndUnlock() {
+	if d.emitting || len(d.outbox) == 0 {
+		d.mu.Unlock()
+		return
+	}
+	d.emitting = true
+	for len(d.outbox) > 0 {
+		batch := d.outbox
+		d.outbox, d.spare = d.spare[:0], nil
+		d.mu.Unlock()
+		for i := range batch {
+			d.out(batch[i].buf)
+		}
+		d.mu.Lock()
+		for i := range batch {
+			d.putBuf(batch[i])
+			batch[i] = packet{}
+		}
+		d.spare = batch[:0]
+	}
+	d.emitting = false
+	d.mu.Unlock()
+}
+
+// getBuf returns a pooled copy of frame.
+func (d *Direction) getBuf(frame []byte) []byte {
+	var b []byte
+	if k := len(d.pool); k > 0 && cap(d.pool[k-1]) >= len(frame) {
+		b = d.pool[k-1][:len(frame)]
+		d.pool[k-1] = nil
+		d.pool = d.pool[:k-1]
+	} else {
+		b = make([]byte, len(frame), max(len(frame), minBuf))
+	}
+	copy(b, frame)
+	return b
+}
+
+// putBuf returns p's buffer to the pool if it came from there.
+func (d *Direction) putBuf(p packet) {
+	if p.flags&flagPooled != 0 && len(d.pool) < maxPool {
+		d.pool = append(d.pool, p.buf[:0])
+	}
+}
