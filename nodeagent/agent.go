@@ -67,7 +67,7 @@ type node struct {
 	stack   *stack.Stack // nil for stack: linux
 	eps     []link.Endpoint
 	taps    []*tap
-	impairs []*impair.Endpoint // per interface, in plan order
+	impairs []*impairIfc // per interface, in plan order
 	trace   *tracer
 	rec     *recorder
 
@@ -239,7 +239,7 @@ func attach(pn *topology.Node, nsPath string, open func(node, nsPath, ifname str
 		// stack -> capture tap -> impairment -> wire: a capture shows what
 		// the stack sent and what reached it.
 		ie := impair.Wrap(ep, egc, inc, clock.Real{})
-		n.impairs = append(n.impairs, ie)
+		n.impairs = append(n.impairs, &impairIfc{name: ifc.Name, ep: ie, planEg: eg, planIn: in, curEg: eg, curIn: in})
 		t := &tap{Endpoint: ie, name: ifc.Name}
 		n.taps = append(n.taps, t)
 		id, err := s.AddInterface(ifc.Name, t)

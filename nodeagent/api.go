@@ -96,6 +96,27 @@ func (a *Agent) Handler() http.Handler {
 		}
 		w.Header().Set("X-Netlab-Report", jsonString(rep))
 	}))
+	mux.HandleFunc("GET /v1/nodes/{node}/impair", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		n.mu.Lock()
+		out := []ImpairState{}
+		for _, ii := range n.impairs {
+			out = append(out, ii.state())
+		}
+		n.mu.Unlock()
+		writeJSON(w, out)
+	}))
+	mux.HandleFunc("POST /v1/nodes/{node}/impair", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		var ch ImpairChange
+		if !readJSON(w, r, &ch) {
+			return
+		}
+		st, err := n.changeImpair(ch)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, st)
+	}))
 	mux.HandleFunc("GET /v1/nodes/{node}/capture", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
 		n.serveCapture(w, r)
 	}))

@@ -194,6 +194,19 @@ func (c *Client) Capture(ctx context.Context, ifaces []string, duration time.Dur
 	return err
 }
 
+// Impairments returns the impairment and counters of each Go-stack
+// interface of the node.
+func (c *Client) Impairments(ctx context.Context) ([]ImpairState, error) {
+	var out []ImpairState
+	return out, c.do(ctx, http.MethodGet, "impair", nil, &out)
+}
+
+// ChangeImpairment changes one interface's impairment.
+func (c *Client) ChangeImpairment(ctx context.Context, ch ImpairChange) (ImpairState, error) {
+	var out ImpairState
+	return out, c.do(ctx, http.MethodPost, "impair", ch, &out)
+}
+
 // Ping pings and calls each for every reply as it comes.
 func (c *Client) Ping(ctx context.Context, spec PingSpec, each func(PingReply)) error {
 	return c.stream(ctx, http.MethodPost, "ping", spec, func(line []byte) error {

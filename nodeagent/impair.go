@@ -63,3 +63,100 @@ func planImpairments(ifc *topology.Interface) (egress, ingress *topology.Impairm
 	}
 	return egress, ingress
 }
+
+// ImpairState is one interface's impairment as `netlab impair show` prints
+// it: the impairment in force each way, and the engine's counters.
+type ImpairState struct {
+	Interface string               `json:"interface"`
+	Egress    *topology.Impairment `json:"egress,omitempty"`
+	Ingress   *topology.Impairment `json:"ingress,omitempty"`
+	Down      bool                 `json:"down,omitempty"`
+	Stats     impair.EndpointStats `json:"stats"`
+}
+
+// ImpairChange changes one interface's impairment. Dir is "egress",
+// "ingress" or "both"; a nil Impairment removes it; Reset goes back to the
+// topology file's values; Down, if set, takes the interface down or up
+// (both directions drop everything) without touching the rest.
+type ImpairChange struct {
+	Interface  string               `json:"interface"`
+	Dir        string               `json:"dir"`
+	Impairment *topology.Impairment `json:"impairment,omitempty"`
+	Reset      bool                 `json:"reset,omitempty"`
+	Down       *bool                `json:"down,omitempty"`
+}
+
+// impairIfc is what the agent keeps per Go-stack interface.
+type impairIfc struct {
+	name           string
+	ep             *impair.Endpoint
+	planEg, planIn *topology.Impairment
+	curEg, curIn   *topology.Impairment
+	down           bool
+}
+
+func (ii *impairIfc) apply() error {
+	eg, err := ImpairConfig(ii.curEg)
+	if err != nil {
+		return err
+	}
+	in, err := ImpairConfig(ii.curIn)
+	if err != nil {
+		return err
+	}
+	if ii.down {
+		if eg == nil {
+			eg = &impair.Config{}
+		}
+		if in == nil {
+			in = &impair.Config{}
+		}
+		eg.Down, in.Down = true, true
+	}
+	ii.ep.SetConfig(eg, in)
+	return nil
+}
+
+func (ii *impairIfc) state() ImpairState {
+	return ImpairState{Interface: ii.name, Egress: ii.curEg, Ingress: ii.curIn, Down: ii.down, Stats: ii.ep.Stats()}
+}
+
+func (n *node) impairIfc(name string) (*impairIfc, error) {
+	for _, ii := range n.impairs {
+		if ii.name == name {
+			return ii, nil
+		}
+	}
+	return nil, fmt.Errorf("node %s has no Go-stack interface %q", n.plan.Name, name)
+}
+
+// changeImpair applies ch under the node's lock.
+func (n *node) changeImpair(ch ImpairChange) (ImpairState, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ii, err := n.impairIfc(ch.Interface)
+	if err != nil {
+		return ImpairState{}, err
+	}
+	switch {
+	case ch.Reset:
+		ii.curEg, ii.curIn, ii.down = ii.planEg, ii.planIn, false
+	case ch.Down != nil:
+		ii.down = *ch.Down
+	default:
+		switch ch.Dir {
+		case "egress":
+			ii.curEg = ch.Impairment
+		case "ingress":
+			ii.curIn = ch.Impairment
+		case "both", "":
+			ii.curEg, ii.curIn = ch.Impairment, ch.Impairment
+		default:
+			return ImpairState{}, fmt.Errorf("direction %q: want egress, ingress or both", ch.Dir)
+		}
+	}
+	if err := ii.apply(); err != nil {
+		return ImpairState{}, err
+	}
+	return ii.state(), nil
+}

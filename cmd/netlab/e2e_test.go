@@ -423,3 +423,51 @@ func TestLossyWANTransfers(t *testing.T) {
 		})
 	}
 }
+
+// TestImpairAndLinkAtRuntime: netlab impair adds delay, link down drops
+// everything, impair reset restores the file's values.
+func TestImpairAndLinkAtRuntime(t *testing.T) {
+	needRoot(t)
+	topo, name := labCopy(t, "two-hosts.yml")
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	netlab(t, "deploy", "-t", topo)
+	avg := func() (float64, int) {
+		var got int
+		var sum time.Duration
+		out := netlab(t, "ping", "h1", "10.0.0.1", "-c", "3", "-i", "50ms", "-t", topo, "--format", "json")
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var p nodeagent.PingReply
+			if json.Unmarshal([]byte(line), &p) == nil && !p.Lost && p.Seq > 0 {
+				got++
+				sum += p.RTT
+			}
+		}
+		if got == 0 {
+			return 0, 0
+		}
+		return float64(sum.Microseconds()) / float64(got) / 1000, got
+	}
+	if ms, n := avg(); n != 3 || ms > 10 {
+		t.Fatalf("before: %d replies, %.2f ms", n, ms)
+	}
+	netlab(t, "impair", "h1:eth1", "--dir", "egress", "--delay", "40ms", "-t", topo)
+	if ms, n := avg(); n != 3 || ms < 40 || ms > 80 {
+		t.Fatalf("with 40 ms egress delay: %d replies, %.2f ms", n, ms)
+	}
+	show := netlab(t, "impair", "show", "-t", topo)
+	if !strings.Contains(show, "delay 40ms") {
+		t.Fatalf("impair show:\n%s", show)
+	}
+	netlab(t, "link", "down", "h1:eth1", "-t", topo)
+	if _, n := avg(); n != 0 {
+		t.Fatalf("%d replies across a link that is down", n)
+	}
+	netlab(t, "link", "up", "h1:eth1", "-t", topo)
+	netlab(t, "impair", "reset", "-t", topo)
+	if ms, n := avg(); n != 3 || ms > 10 {
+		t.Fatalf("after reset: %d replies, %.2f ms", n, ms)
+	}
+}

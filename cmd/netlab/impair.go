@@ -1,0 +1,369 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/impair"
+	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/topology"
+)
+
+// side is one interface and direction an impairment change applies to.
+type side struct {
+	node, iface, dir string // dir: egress or ingress
+}
+
+// resolveTarget turns LINK or NODE:IFACE plus a direction into the
+// interfaces and directions to change. A link direction is applied as the
+// sender's egress, or as the receiver's ingress when the sender runs the
+// Linux stack (no agent on its frame path).
+func resolveTarget(lab *topology.Lab, target, dir string) ([]side, error) {
+	if node, ifc, ok := strings.Cut(target, ":"); ok && lab.Link(target) == nil {
+		n := lab.Node(node)
+		if n == nil || n.Interface(ifc) == nil {
+			return nil, fmt.Errorf("lab %s has no interface %s", lab.Name, target)
+		}
+		if n.Stack == topology.StackLinux {
+			return nil, fmt.Errorf("%s runs the Linux stack: impair the link from its peer's side", node)
+		}
+		switch dir {
+		case "egress", "ingress":
+			return []side{{node, ifc, dir}}, nil
+		case "", "both":
+			return []side{{node, ifc, "egress"}, {node, ifc, "ingress"}}, nil
+		}
+		return nil, fmt.Errorf("--dir %q: for NODE:IFACE want egress, ingress or both", dir)
+	}
+	l := lab.Link(target)
+	if l == nil {
+		var names []string
+		for _, k := range lab.Links {
+			names = append(names, k.Name)
+		}
+		return nil, fmt.Errorf("lab %s has no link or interface %q (links: %s)", lab.Name, target, strings.Join(names, ", "))
+	}
+	one := func(from, to *topology.Interface) (side, error) {
+		if from.Node.Stack != topology.StackLinux {
+			return side{from.Node.Name, from.Name, "egress"}, nil
+		}
+		if to.Node.Stack != topology.StackLinux {
+			return side{to.Node.Name, to.Name, "ingress"}, nil
+		}
+		return side{}, fmt.Errorf("link %s joins two Linux-stack nodes: no agent is on its frame path", l.Name)
+	}
+	var out []side
+	for _, d := range []struct {
+		name     string
+		from, to *topology.Interface
+	}{{"a-to-b", l.A, l.B}, {"b-to-a", l.B, l.A}} {
+		if dir != "" && dir != "both" && dir != d.name {
+			continue
+		}
+		s, err := one(d.from, d.to)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--dir %q: for a link want a-to-b, b-to-a or both", dir)
+	}
+	return out, nil
+}
+
+type impairOptions struct {
+	topoOptions
+	dir   string
+	clear bool
+	vals  map[string]*string
+}
+
+var impairKeys = []struct{ name, help string }{
+	{"delay", "one-way delay, e.g. 50ms"}, {"jitter", "delay spread, e.g. 5ms"},
+	{"correlation", "correlation of successive delays, e.g. 25%"},
+	{"distribution", "jitter distribution: uniform, normal, pareto, paretonormal or a .dist file"},
+	{"loss", "random loss, e.g. 2%"}, {"duplicate", "duplication, e.g. 1%"}, {"corrupt", "corruption, e.g. 0.1%"},
+	{"reorder", "reorder probability, e.g. 25% (needs delay)"}, {"gap", "reorder gap"},
+	{"rate", "link rate, e.g. 10mbit"}, {"rate-overhead", "bytes added per frame for the rate"},
+	{"limit", "queue limit in frames"}, {"limit-bytes", "queue limit in bytes, e.g. 64KiB"},
+	{"ecn", "mark CE instead of dropping ECN-capable frames (true/false)"}, {"seed", "random seed of the direction"},
+}
+
+func newImpairCmd(o *options) *cobra.Command {
+	io := &impairOptions{vals: map[string]*string{}}
+	cmd := &cobra.Command{
+		Use:   "impair [-t FILE] LINK|NODE:IFACE [--dir D] --delay 50ms --loss 2% --rate 10mbit ...",
+		Short: "Change a link's impairment at runtime (netem's words), or show/reset it",
+		Long: `impair sets the impairment of a link direction without redeploying. A LINK
+(its name in the topology) takes --dir a-to-b, b-to-a or both; NODE:IFACE
+takes egress, ingress or both. The new values replace the old ones in that
+direction; --clear removes the impairment. "netlab impair show" lists what
+is in force with the counters; "netlab impair reset" goes back to the file.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := findLab(&io.topoOptions)
+			if err != nil {
+				return err
+			}
+			sides, err := resolveTarget(r.lab, args[0], io.dir)
+			if err != nil {
+				return err
+			}
+			fields := map[string]string{}
+			for k, v := range io.vals {
+				if cmd.Flags().Changed(k) {
+					fields[k] = *v
+				}
+			}
+			var im *topology.Impairment
+			switch {
+			case io.clear:
+			case len(fields) == 0:
+				return errors.New("say what to change (--delay, --loss, --rate, ...), or --clear")
+			default:
+				if im, err = topology.ParseImpairment(fields); err != nil {
+					return err
+				}
+			}
+			for _, s := range sides {
+				c, err := r.client(s.node)
+				if err != nil {
+					return err
+				}
+				_, err = c.ChangeImpairment(cmd.Context(), nodeagent.ImpairChange{Interface: s.iface, Dir: s.dir, Impairment: im})
+				if err != nil {
+					return fmt.Errorf("%s:%s %s: %w", s.node, s.iface, s.dir, err)
+				}
+				desc := "none"
+				if im != nil {
+					desc = im.String()
+				}
+				fmt.Fprintf(o.stdout, "%s:%s %s: %s\n", s.node, s.iface, s.dir, desc)
+			}
+			return nil
+		},
+	}
+	addTopoFlag(cmd, &io.topoOptions)
+	f := cmd.Flags()
+	f.StringVar(&io.dir, "dir", "both", "a-to-b, b-to-a or both for a LINK; egress, ingress or both for NODE:IFACE")
+	f.BoolVar(&io.clear, "clear", false, "remove the impairment of that direction")
+	for _, k := range impairKeys {
+		io.vals[k.name] = f.String(k.name, "", k.help)
+	}
+	cmd.AddCommand(newImpairShowCmd(o), newImpairResetCmd(o))
+	return cmd
+}
+
+func newImpairShowCmd(o *options) *cobra.Command {
+	t := &topoOptions{}
+	cmd := &cobra.Command{
+		Use:   "show [-t FILE] [NODE...]",
+		Short: "Show the impairments in force and their counters",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := findLab(t)
+			if err != nil {
+				return err
+			}
+			nodes := args
+			if len(nodes) == 0 {
+				for _, n := range r.lab.Nodes {
+					if n.Stack != topology.StackLinux {
+						nodes = append(nodes, n.Name)
+					}
+				}
+			}
+			all := map[string][]nodeagent.ImpairState{}
+			for _, n := range nodes {
+				c, err := r.client(n)
+				if err != nil {
+					return err
+				}
+				st, err := c.Impairments(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("%s: %w", n, err)
+				}
+				all[n] = st
+			}
+			return printOut(o, t.format, all, func() {
+				w := tabwriter.NewWriter(o.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "INTERFACE\tEGRESS\tINGRESS\tSTATE\tCOUNTERS (out / in)")
+				for _, n := range nodes {
+					for _, s := range all[n] {
+						state := "up"
+						if s.Down {
+							state = "DOWN"
+						}
+						fmt.Fprintf(w, "%s:%s\t%s\t%s\t%s\t%s\n", n, s.Interface, impStr(s.Egress), impStr(s.Ingress), state, statsStr(s.Stats))
+					}
+				}
+				w.Flush()
+			})
+		},
+	}
+	addTopoFlag(cmd, t)
+	addFormatFlag(cmd, t)
+	return cmd
+}
+
+func newImpairResetCmd(o *options) *cobra.Command {
+	t := &topoOptions{}
+	cmd := &cobra.Command{
+		Use:   "reset [-t FILE] [LINK|NODE:IFACE]",
+		Short: "Go back to the topology file's impairments (all Go-stack interfaces without a target)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := findLab(t)
+			if err != nil {
+				return err
+			}
+			var sides []side
+			if len(args) == 1 {
+				if sides, err = resolveTarget(r.lab, args[0], "both"); err != nil {
+					return err
+				}
+			} else {
+				for _, n := range r.lab.Nodes {
+					if n.Stack == topology.StackLinux {
+						continue
+					}
+					for _, i := range n.Interfaces {
+						sides = append(sides, side{n.Name, i.Name, "both"})
+					}
+				}
+			}
+			done := map[string]bool{}
+			for _, s := range sides {
+				if done[s.node+":"+s.iface] {
+					continue
+				}
+				done[s.node+":"+s.iface] = true
+				c, err := r.client(s.node)
+				if err != nil {
+					return err
+				}
+				if _, err := c.ChangeImpairment(cmd.Context(), nodeagent.ImpairChange{Interface: s.iface, Reset: true}); err != nil {
+					return fmt.Errorf("%s:%s: %w", s.node, s.iface, err)
+				}
+			}
+			fmt.Fprintf(o.stdout, "%d interfaces back to the topology file's impairments\n", len(done))
+			return nil
+		},
+	}
+	addTopoFlag(cmd, t)
+	return cmd
+}
+
+func newLinkCmd(o *options) *cobra.Command {
+	cmd := &cobra.Command{Use: "link", Short: "Fault injection: take a link down, up, or make it flap"}
+	upDown := func(name string, down bool) *cobra.Command {
+		t := &topoOptions{}
+		c := &cobra.Command{
+			Use:   name + " [-t FILE] LINK|NODE:IFACE",
+			Short: "Take a link " + name + " (both directions)",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				r, err := findLab(t)
+				if err != nil {
+					return err
+				}
+				if err := setDown(cmd.Context(), r, args[0], down); err != nil {
+					return err
+				}
+				fmt.Fprintf(o.stdout, "%s %s\n", args[0], name)
+				return nil
+			},
+		}
+		addTopoFlag(c, t)
+		return c
+	}
+	t := &topoOptions{}
+	var downFor, upFor time.Duration
+	var count int
+	flap := &cobra.Command{
+		Use:   "flap [-t FILE] LINK|NODE:IFACE [--down 2s] [--up 3s] [--count 3]",
+		Short: "Take a link down and up again, count times",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := findLab(t)
+			if err != nil {
+				return err
+			}
+			defer setDown(context.WithoutCancel(cmd.Context()), r, args[0], false)
+			for i := 1; i <= count; i++ {
+				if err := setDown(cmd.Context(), r, args[0], true); err != nil {
+					return err
+				}
+				fmt.Fprintf(o.stdout, "%s down (%d/%d)\n", args[0], i, count)
+				select {
+				case <-time.After(downFor):
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				}
+				if err := setDown(cmd.Context(), r, args[0], false); err != nil {
+					return err
+				}
+				fmt.Fprintf(o.stdout, "%s up\n", args[0])
+				if i < count {
+					select {
+					case <-time.After(upFor):
+					case <-cmd.Context().Done():
+						return cmd.Context().Err()
+					}
+				}
+			}
+			return nil
+		},
+	}
+	addTopoFlag(flap, t)
+	flap.Flags().DurationVar(&downFor, "down", 2*time.Second, "how long each outage lasts")
+	flap.Flags().DurationVar(&upFor, "up", 3*time.Second, "how long the link stays up between outages")
+	flap.Flags().IntVar(&count, "count", 3, "how many outages")
+	cmd.AddCommand(upDown("down", true), upDown("up", false), flap)
+	return cmd
+}
+
+// setDown takes every Go-stack end of the target down or up.
+func setDown(ctx context.Context, r *labRef, target string, down bool) error {
+	sides, err := resolveTarget(r.lab, target, "both")
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, s := range sides {
+		if seen[s.node+":"+s.iface] {
+			continue
+		}
+		seen[s.node+":"+s.iface] = true
+		c, err := r.client(s.node)
+		if err != nil {
+			return err
+		}
+		d := down
+		if _, err := c.ChangeImpairment(ctx, nodeagent.ImpairChange{Interface: s.iface, Down: &d}); err != nil {
+			return fmt.Errorf("%s:%s: %w", s.node, s.iface, err)
+		}
+	}
+	return nil
+}
+
+func impStr(im *topology.Impairment) string {
+	if im == nil {
+		return "-"
+	}
+	return im.String()
+}
+
+func statsStr(s impair.EndpointStats) string {
+	one := func(x impair.Stats) string {
+		drops := x.DroppedLoss + x.DroppedQueue + x.DroppedCoDel + x.DroppedSchedule + x.DroppedOutage
+		return fmt.Sprintf("%d passed, %d dropped", x.Passed, drops)
+	}
+	return one(s.Egress) + " / " + one(s.Ingress)
+}
