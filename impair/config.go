@@ -291,11 +291,13 @@ type Config struct {
 	Trace func(frame []byte, v Verdict)
 }
 
-// IsZero reports whether c does nothing at all to frames (Seed and Trace
-// aside).
+// IsZero reports whether c does nothing at all to frames: no delay, loss,
+// change, copy, reordering, rate or drop. Seed, Order, ECN, Limit,
+// LimitBytes and CoDel do nothing without the rest; Trace is ignored. A
+// caller may pass a nil Config to Wrap for such a direction.
 func (c *Config) IsZero() bool {
 	return c.Delay == 0 && c.Jitter == 0 && c.Loss.Model == NoLoss && c.Duplicate == 0 &&
-		c.Corrupt == 0 && c.Reorder == 0 && c.Gap == 0 && c.Rate == 0 && !c.CoDel &&
+		c.Corrupt == 0 && c.Reorder == 0 && c.Gap == 0 && c.Rate == 0 &&
 		c.DropEveryNth == 0 && len(c.DropPackets) == 0 && len(c.DropMatch) == 0 &&
 		c.Outage.For == 0 && !c.Down
 }

@@ -80,8 +80,8 @@ func TestClamp(t *testing.T) {
 }
 
 func TestIsZero(t *testing.T) {
-	if c := (Config{Seed: 5, Order: KeepOrder, ECN: true, Limit: 1000}); !c.IsZero() {
-		t.Error("a Config with only Seed, Order, ECN and Limit is not zero")
+	if c := (Config{Seed: 5, Order: KeepOrder, ECN: true, Limit: 1000, LimitBytes: 5, CoDel: true}); !c.IsZero() {
+		t.Error("a Config with only Seed, Order, ECN, limits and CoDel is not zero")
 	}
 	for _, c := range []Config{{Delay: 1}, {Loss: RandomLoss(0.1, 0)}, {Rate: 1}, {Down: true}, {DropEveryNth: 2}} {
 		if c.IsZero() {

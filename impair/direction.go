@@ -148,7 +148,7 @@ func (d *Direction) Config() Config {
 //   - The frame numbers and match counts of the schedules restart from zero
 //     if DropEveryNth, DropPackets or DropMatch changed; the Outage phase
 //     restarts now if Outage changed.
-//   - Counters are kept.
+//   - Counters are kept. Trace is replaced by the new Config's.
 func (d *Direction) SetConfig(cfg Config) {
 	ns := sanitize(&cfg)
 	cc := cloneConfig(&cfg)

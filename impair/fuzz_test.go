@@ -2,7 +2,10 @@ package impair
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -87,17 +90,76 @@ func (r *fuzzReader) config() Config {
 	return c
 }
 
+// fuzzSeed is one named seed of a fuzz target: the bytes and, for FuzzSend,
+// the seed of the random source.
+type fuzzSeed struct {
+	name string
+	b    []byte
+	seed uint64
+}
+
+// fuzzSeeds returns the seeds of each fuzz target. They are added with f.Add
+// and also kept in testdata/fuzz/<target>/ (go test -update rewrites them),
+// so plain go test runs them.
+func fuzzSeeds() map[string][]fuzzSeed {
+	mixed := make([]byte, 400)
+	for i := range mixed {
+		mixed[i] = byte(i * 37)
+	}
+	return map[string][]fuzzSeed{
+		"FuzzConfig": {
+			{"empty", nil, 0},
+			{"short", []byte("\x00\x00\x00\x01\x00\x00\x00\x00\x10"), 0},
+			{"zeros", make([]byte, 400), 0},
+			{"mixed", mixed, 0},
+		},
+		"FuzzSend": {
+			{"syn", tcpFrame(wire.TCPFlagSYN, 1, 0, 0, 0), 1},
+			{"fin-data-ect", tcpFrame(wire.TCPFlagACK|wire.TCPFlagFIN, 1, 2, 100, tosECT0), 2},
+			{"udp-ce", udpFrame(1, 100, tosCE), 3},
+			{"ipv6-ect1", ipv6Frame(tosECT1, 10), 4},
+			{"empty", nil, 5},
+			{"ethernet-only", make([]byte, 14), 6},
+		},
+	}
+}
+
+func (s fuzzSeed) file(target string) string {
+	if target == "FuzzSend" {
+		return fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nuint64(%d)\n", s.b, s.seed)
+	}
+	return fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s.b)
+}
+
+// TestWriteFuzzSeeds rewrites testdata/fuzz from fuzzSeeds under -update,
+// and otherwise checks the files are there and current.
+func TestWriteFuzzSeeds(t *testing.T) {
+	for target, seeds := range fuzzSeeds() {
+		for _, s := range seeds {
+			path := filepath.Join("testdata", "fuzz", target, s.name)
+			want := s.file(target)
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			if got, err := os.ReadFile(path); err != nil || string(got) != want {
+				t.Errorf("%s is missing or stale (%v): run go test ./impair -run TestWriteFuzzSeeds -update", path, err)
+			}
+		}
+	}
+}
+
 // FuzzConfig: whatever the Config, Validate, New, Send, SetConfig and Close
 // do not panic, and every frame is accounted for.
 func FuzzConfig(f *testing.F) {
-	f.Add([]byte{})
-	f.Add([]byte("\x00\x00\x00\x01\x00\x00\x00\x00\x10"))
-	f.Add(make([]byte, 400))
-	seed := make([]byte, 400)
-	for i := range seed {
-		seed[i] = byte(i * 37)
+	for _, s := range fuzzSeeds()["FuzzConfig"] {
+		f.Add(s.b)
 	}
-	f.Add(seed)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := &fuzzReader{b: data}
 		cfg := r.config()
@@ -134,12 +196,9 @@ func FuzzConfig(f *testing.F) {
 // FuzzSend: whatever the frame, the engine with every feature on does not
 // panic, and a frame that leaves unchanged is the frame offered.
 func FuzzSend(f *testing.F) {
-	f.Add(tcpFrame(wire.TCPFlagSYN, 1, 0, 0, 0), uint64(1))
-	f.Add(tcpFrame(wire.TCPFlagACK|wire.TCPFlagFIN, 1, 2, 100, tosECT0), uint64(2))
-	f.Add(udpFrame(1, 100, tosCE), uint64(3))
-	f.Add(ipv6Frame(tosECT1, 10), uint64(4))
-	f.Add([]byte{}, uint64(5))
-	f.Add(make([]byte, 14), uint64(6))
+	for _, s := range fuzzSeeds()["FuzzSend"] {
+		f.Add(s.b, s.seed)
+	}
 	f.Fuzz(func(t *testing.T, frame []byte, seed uint64) {
 		cfg := everything(seed)
 		cfg.Corrupt, cfg.Duplicate = 0.3, 0.3

@@ -3,6 +3,8 @@ package impair
 import (
 	"math"
 	"testing"
+
+	"github.com/netlab/netlab/clock"
 )
 
 // lossSequence offers n frames to a Direction with cfg (no delay, so frames
@@ -10,13 +12,15 @@ import (
 func lossSequence(t *testing.T, cfg Config, n int) []bool {
 	t.Helper()
 	lost := make([]bool, n)
-	h := newHarness(t, cfg)
+	sent := 0
+	d := New(cfg, clock.NewManual(clock.Epoch), func([]byte) { sent++ })
+	frame := udpFrame(1, 100, 0)
 	for i := range n {
-		before := len(h.got)
-		h.send(uint64(i), 100)
-		lost[i] = len(h.got) == before
+		before := sent
+		d.Send(frame)
+		lost[i] = sent == before
 	}
-	s := h.d.Stats()
+	s := d.Stats()
 	if s.DroppedLoss != uint64(count(lost)) {
 		t.Errorf("DroppedLoss = %d, want %d", s.DroppedLoss, count(lost))
 	}

@@ -58,6 +58,8 @@ type Agent struct {
 	mu    sync.Mutex
 	nodes map[string]*node
 	start time.Time
+
+	impairClock *clock.Precise
 }
 
 type node struct {
@@ -87,7 +89,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		// a thousand nodes must not pin gigabytes.
 		cfg.Link.RingBlocks = 8
 	}
-	a := &Agent{log: cfg.Log, nodes: make(map[string]*node), start: time.Now()}
+	// Impairment delays are timed by a precise clock: Go's timers fire
+	// up to a millisecond late, too coarse for a 0.5 ms link.
+	a := &Agent{log: cfg.Log, nodes: make(map[string]*node), start: time.Now(), impairClock: clock.NewPrecise()}
 	for _, ref := range cfg.Nodes {
 		if cfg.Lab.Node(ref.Name) == nil {
 			return nil, fmt.Errorf("node %q is not in lab %s", ref.Name, cfg.Lab.Name)
@@ -103,7 +107,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	err := parallel(ctx, len(cfg.Nodes), attachWorkers, func(i int) error {
 		ref := cfg.Nodes[i]
 		pn := cfg.Lab.Node(ref.Name)
-		n, err := attach(pn, ref.NSPath, open)
+		n, err := attach(pn, ref.NSPath, open, a.impairClock)
 		if err != nil {
 			return fmt.Errorf("node %s: %w", ref.Name, err)
 		}
@@ -206,7 +210,7 @@ func StackOptions(pn *topology.Node) stack.Options {
 	return o
 }
 
-func attach(pn *topology.Node, nsPath string, open func(node, nsPath, ifname string) (link.Endpoint, error)) (*node, error) {
+func attach(pn *topology.Node, nsPath string, open func(node, nsPath, ifname string) (link.Endpoint, error), clk clock.Clock) (*node, error) {
 	n := &node{plan: pn, nsPath: nsPath, apps: make(map[int]*app), trace: newTracer()}
 	if pn.Stack == topology.StackLinux {
 		n.net = kernelNet{ns: nsPath}
@@ -238,7 +242,7 @@ func attach(pn *topology.Node, nsPath string, open func(node, nsPath, ifname str
 		}
 		// stack -> capture tap -> impairment -> wire: a capture shows what
 		// the stack sent and what reached it.
-		ie := impair.Wrap(ep, egc, inc, clock.Real{})
+		ie := impair.Wrap(ep, egc, inc, clk)
 		n.impairs = append(n.impairs, &impairIfc{name: ifc.Name, ep: ie, planEg: eg, planIn: in, curEg: eg, curIn: in})
 		t := &tap{Endpoint: ie, name: ifc.Name}
 		n.taps = append(n.taps, t)
@@ -353,6 +357,7 @@ func (a *Agent) Close() {
 		nodes[i].close()
 		return nil
 	})
+	a.impairClock.Close()
 }
 
 func (a *Agent) node(name string) (*node, error) {

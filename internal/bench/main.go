@@ -57,9 +57,17 @@ func main() {
 	flag.StringVar(&cfg.mode, "mode", "", "AF_PACKET receive mode of the Go stack: recvmmsg (default), mmap or mmap-v2")
 	asJSON := flag.Bool("json", false, "print JSON instead of a table")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of a Go->Go bulk transfer to this file and stop")
+	impairTable := flag.Bool("impair", false, "measure the impairment engine on a veth (delay, loss, rate, cost) instead")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *impairTable {
+		if err := runImpair(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuProfile != "" {
 		if err := profileBulk(ctx, cfg, *cpuProfile); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

@@ -1,0 +1,174 @@
+package clock
+
+import (
+	"container/heap"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Precise is the wall clock with timers that fire within tens of
+// microseconds of their deadline. Go's own timers wake through the
+// runtime's poller, which on Linux sleeps in whole milliseconds: a 500 µs
+// timer typically fires 0.6-1.3 ms late, too coarse to emulate a 0.5 ms link
+// delay. Precise runs its timers on one goroutine locked to an OS thread
+// that waits coarsely while the next deadline is far and in short
+// nanosleeps (at most fine) as it comes near. Timer functions run on that
+// goroutine, one at a time, and must be quick (they may arm timers).
+type Precise struct {
+	mu     sync.Mutex
+	seq    uint64
+	queue  precHeap
+	wake   chan struct{}
+	closed chan struct{}
+	once   sync.Once
+}
+
+var _ Clock = (*Precise)(nil)
+
+const (
+	preciseFine   = 200 * time.Microsecond // longest nanosleep near a deadline
+	preciseCoarse = 2 * time.Millisecond   // closer than this: sleep finely
+)
+
+// NewPrecise starts a precise clock; Close stops its goroutine.
+func NewPrecise() *Precise {
+	p := &Precise{wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+// Now implements Clock.Now.
+func (p *Precise) Now() time.Time { return time.Now() }
+
+// AfterFunc implements Clock.AfterFunc.
+func (p *Precise) AfterFunc(d time.Duration, f func()) Timer {
+	t := &precTimer{p: p, f: f, index: -1}
+	p.mu.Lock()
+	p.schedule(t, d)
+	p.mu.Unlock()
+	return t
+}
+
+// Close stops the clock: pending timers never run.
+func (p *Precise) Close() { p.once.Do(func() { close(p.closed) }) }
+
+func (p *Precise) schedule(t *precTimer, d time.Duration) {
+	t.when = time.Now().Add(d)
+	p.seq++
+	t.seq = p.seq
+	heap.Push(&p.queue, t)
+	if t.index == 0 {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (p *Precise) run() {
+	runtime.LockOSThread()
+	fineTimerSlack()
+	coarse := time.NewTimer(time.Hour)
+	defer coarse.Stop()
+	for {
+		p.mu.Lock()
+		if len(p.queue) == 0 {
+			p.mu.Unlock()
+			select {
+			case <-p.wake:
+				continue
+			case <-p.closed:
+				return
+			}
+		}
+		d := time.Until(p.queue[0].when)
+		if d <= 0 {
+			t := heap.Pop(&p.queue).(*precTimer)
+			f := t.f
+			p.mu.Unlock()
+			f()
+			continue
+		}
+		p.mu.Unlock()
+		if d > preciseCoarse {
+			coarse.Reset(d - preciseCoarse)
+			select {
+			case <-coarse.C:
+			case <-p.wake:
+				if !coarse.Stop() {
+					<-coarse.C
+				}
+			case <-p.closed:
+				return
+			}
+			continue
+		}
+		select {
+		case <-p.closed:
+			return
+		default:
+		}
+		nanosleep(min(d, preciseFine))
+	}
+}
+
+type precTimer struct {
+	p     *Precise
+	f     func()
+	when  time.Time
+	seq   uint64
+	index int
+}
+
+func (t *precTimer) Stop() bool {
+	p := t.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t.index < 0 {
+		return false
+	}
+	heap.Remove(&p.queue, t.index)
+	return true
+}
+
+func (t *precTimer) Reset(d time.Duration) bool {
+	p := t.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pending := t.index >= 0
+	if pending {
+		heap.Remove(&p.queue, t.index)
+	}
+	p.schedule(t, d)
+	return pending
+}
+
+type precHeap []*precTimer
+
+func (h precHeap) Len() int { return len(h) }
+func (h precHeap) Less(i, j int) bool {
+	if h[i].when.Equal(h[j].when) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].when.Before(h[j].when)
+}
+func (h precHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *precHeap) Push(x any) {
+	t := x.(*precTimer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *precHeap) Pop() any {
+	old := *h
+	n := len(old)
+	t := old[n-1]
+	old[n-1] = nil
+	t.index = -1
+	*h = old[:n-1]
+	return t
+}
