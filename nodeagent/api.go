@@ -96,6 +96,13 @@ func (a *Agent) Handler() http.Handler {
 		}
 		w.Header().Set("X-Netlab-Report", jsonString(rep))
 	}))
+	mux.HandleFunc("POST /v1/nodes/{node}/sock", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		var c SockCall
+		if !readJSON(w, r, &c) {
+			return
+		}
+		writeJSON(w, n.sockCall(c))
+	}))
 	mux.HandleFunc("GET /v1/nodes/{node}/impair", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
 		n.mu.Lock()
 		out := []ImpairState{}

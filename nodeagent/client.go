@@ -207,6 +207,12 @@ func (c *Client) ChangeImpairment(ctx context.Context, ch ImpairChange) (ImpairS
 	return out, c.do(ctx, http.MethodPost, "impair", ch, &out)
 }
 
+// Sock makes one socket call on the node's Go stack.
+func (c *Client) Sock(ctx context.Context, call SockCall) (SockResult, error) {
+	var out SockResult
+	return out, c.do(ctx, http.MethodPost, "sock", call, &out)
+}
+
 // Ping pings and calls each for every reply as it comes.
 func (c *Client) Ping(ctx context.Context, spec PingSpec, each func(PingReply)) error {
 	return c.stream(ctx, http.MethodPost, "ping", spec, func(line []byte) error {

@@ -471,3 +471,131 @@ func TestImpairAndLinkAtRuntime(t *testing.T) {
 		t.Fatalf("after reset: %d replies, %.2f ms", n, ms)
 	}
 }
+
+// TestSockSessionShowsTheSeedPhases drives the seed's socket calls by hand
+// (netlab sock --script) and checks each phase in the recorded trace:
+// descriptors, the handshake, small writes held by Nagle, a large write in
+// MSS-sized segments, the window closing when the peer stops reading
+// (persist probes), and the FIN exchange ending in TIME-WAIT.
+func TestSockSessionShowsTheSeedPhases(t *testing.T) {
+	needRoot(t)
+	topo, name := labCopy(t, "two-hosts.yml")
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	netlab(t, "deploy", "-t", topo)
+	// 20 ms each way, so that writes come faster than ACKs (Nagle shows).
+	netlab(t, "impair", "h1:eth1", "--delay", "20ms", "-t", topo)
+	script := filepath.Join(t.TempDir(), "seed.sock")
+	os.WriteFile(script, []byte(`# the four phases of the seed
+s = h2 socket
+h2 setopt $s rcvbuf 65536
+h2 bind $s :80
+h2 listen $s 5
+c = h1 socket
+h1 connect $c 10.0.0.1 80
+a = h2 accept $s
+h1 write $c a
+h1 write $c b
+h1 write $c c
+sleep 300ms
+h2 read $a
+h1 write $c --size 100000
+sleep 500ms
+-h2 read $a 65536
+-h2 read $a 65536
+# the receiver stops reading: the window closes, h1 probes it
+h1 write $c --size 200000
+sleep 2500ms
+-h2 read $a 65536
+sleep 200ms
+-h2 read $a 65536
+sleep 200ms
+-h2 read $a 65536
+sleep 200ms
+-h2 read $a 65536
+sleep 200ms
+-h2 read $a 65536
+sleep 200ms
+-h2 read $a 65536
+h1 close $c
+sleep 300ms
+-h2 read $a 65536
+h2 read $a
+h2 close $a
+`), 0o644)
+	out := netlab(t, "sock", "h1", "--script", script, "--timeout", "1s", "-t", topo)
+	for _, want := range []string{"fd 3", "fd 4 from 10.0.0.0:", "1 bytes into the send buffer", "100000 bytes into the send buffer", "end of stream"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("script output lacks %q:\n%s", want, out)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // recorders flush when idle
+	read := func(node string) []nodeagent.TraceEvent {
+		f, err := os.Open(nodeagent.TraceFile(filepath.Join(filepath.Dir(topo), "netlab-"+name), node))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var evs []nodeagent.TraceEvent
+		dec := json.NewDecoder(f)
+		for {
+			var e nodeagent.TraceEvent
+			if dec.Decode(&e) != nil {
+				return evs
+			}
+			evs = append(evs, e)
+		}
+	}
+	h1, h2 := read("h1"), read("h2")
+	var flags []string
+	var small, mss, probes, states, fins int
+	var firstData []int
+	for _, e := range h1 {
+		if e.Kind == "out" || e.Kind == "in" {
+			if len(flags) < 3 {
+				flags = append(flags, e.Kind+":"+e.Flags)
+			}
+			if e.Kind == "out" && e.Len > 0 {
+				if len(firstData) < 2 {
+					firstData = append(firstData, e.Len)
+				}
+				if e.Len < 10 {
+					small++
+				}
+				if e.Len == 1448 {
+					mss++
+				}
+			}
+			if e.Kind == "out" && strings.Contains(e.Flags, "F") {
+				fins++
+			}
+		}
+		if e.Kind == "timer" && e.Timer == "persist" {
+			probes++
+		}
+		if e.Kind == "state" && e.State == "TIME-WAIT" {
+			states++
+		}
+	}
+	if strings.Join(flags, " ") != "out:S in:S. out:." {
+		t.Errorf("handshake on h1: %v, want out:S in:S. out:.", flags)
+	}
+	if len(firstData) != 2 || firstData[0] != 1 || firstData[1] != 2 {
+		t.Errorf("the three 1-byte writes left as %v, want [1 2]: the first alone, the next two held by Nagle", firstData)
+	}
+	if mss < 60 {
+		t.Errorf("%d MSS-sized (1448-byte) segments, want the 100 KB write cut at the MSS", mss)
+	}
+	var zeroWin bool
+	for _, e := range h2 {
+		zeroWin = zeroWin || (e.Kind == "out" && e.Window == 0 && strings.Contains(e.Flags, "."))
+	}
+	if !zeroWin || probes == 0 {
+		t.Errorf("receiver stopped reading: zero window advertised %v, persist probes %d; want both", zeroWin, probes)
+	}
+	if fins != 1 || states != 1 {
+		t.Errorf("close: %d FINs sent by h1, TIME-WAIT reached %d times; want 1 and 1", fins, states)
+	}
+}
