@@ -1,11 +1,14 @@
 package nodeagent
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/netlab/netlab/stack"
+	"github.com/netlab/netlab/stack/wire"
 )
 
 // TraceEvent is one probe event as `netlab trace` prints it: the fields of
@@ -34,6 +37,8 @@ type TraceEvent struct {
 	Ssthresh uint32         `json:"ssthresh"`
 	InFlight uint32         `json:"inflight"`
 	SRTTUS   int64          `json:"srtt_us"`
+	RTTVarUS int64          `json:"rttvar_us,omitempty"`
+	Options  string         `json:"opts,omitempty"` // SYN segments: the options, as tcpdump prints them
 	RTOMS    int64          `json:"rto_ms"`
 	CAState  string         `json:"ca_state"`
 }
@@ -45,7 +50,10 @@ func EventFromProbe(e stack.ProbeEvent) TraceEvent {
 		Seq: e.Seq, Ack: e.Ack, Len: e.DataLen, Window: e.Window, Retrans: e.Retrans, SACK: e.SACKBlocks,
 		State: e.State.String(), SndUna: e.SndUna, SndNxt: e.SndNxt, RcvNxt: e.RcvNxt, SndWnd: e.SndWnd,
 		RcvWnd: e.RcvWnd, Cwnd: e.Cwnd, Ssthresh: e.Ssthresh, InFlight: e.InFlight,
-		SRTTUS: e.SRTT.Microseconds(), RTOMS: e.RTO.Milliseconds(), CAState: e.CAState.String(),
+		SRTTUS: e.SRTT.Microseconds(), RTTVarUS: e.RTTVar.Microseconds(), RTOMS: e.RTO.Milliseconds(), CAState: e.CAState.String(),
+	}
+	if e.Options != nil {
+		te.Options = optionsString(e.Options)
 	}
 	switch e.Kind {
 	case stack.ProbeSegmentIn, stack.ProbeSegmentOut:
@@ -113,4 +121,23 @@ func (t *tracer) closeAll() {
 	t.subs = map[chan TraceEvent]struct{}{}
 	t.n.Store(0)
 	t.mu.Unlock()
+}
+
+// optionsString prints TCP options as tcpdump does (without the NOPs):
+// mss 1460,sackOK,TS val 1 ecr 0,wscale 7.
+func optionsString(o *wire.TCPOptions) string {
+	var parts []string
+	if o.HasMSS {
+		parts = append(parts, fmt.Sprintf("mss %d", o.MSS))
+	}
+	if o.SACKPermitted {
+		parts = append(parts, "sackOK")
+	}
+	if o.HasTimestamps {
+		parts = append(parts, fmt.Sprintf("TS val %d ecr %d", o.TSVal, o.TSEcr))
+	}
+	if o.HasWindowScale {
+		parts = append(parts, fmt.Sprintf("wscale %d", o.WindowScale))
+	}
+	return strings.Join(parts, ",")
 }

@@ -67,6 +67,9 @@ type ProbeEvent struct {
 	Window     uint32 // the window field, scaled to bytes
 	Retrans    bool   // a retransmission (out)
 	SACKBlocks int    // number of SACK blocks carried
+	// Options are the segment\'s TCP options, set on SYN segments (the
+	// handshake\'s negotiation).
+	Options *wire.TCPOptions
 
 	// Connection state after the event.
 	State    State
@@ -81,6 +84,7 @@ type ProbeEvent struct {
 	Ssthresh uint32
 	InFlight uint32
 	SRTT     time.Duration
+	RTTVar   time.Duration
 	RTO      time.Duration
 	CAState  CAState
 }

@@ -56,7 +56,6 @@ func (s *Stack) Routes() []Route {
 	return append([]Route(nil), s.routes...)
 }
 
-
 // routeLocked finds the route for dst by longest-prefix match and returns the
 // interface, the next hop and the source address to use.
 func (s *Stack) routeLocked(dst netip.Addr) (n *NIC, nextHop, src netip.Addr, err error) {

@@ -249,7 +249,7 @@ func (c *tcpConn) probeEvent(k ProbeKind) ProbeEvent {
 		Time: c.s.elapsed(), Kind: k, Local: c.id.local, Remote: c.id.remote, State: c.state,
 		SndUna: uint32(c.sndUna), SndNxt: uint32(c.sndNxt), RcvNxt: uint32(c.rcvNxt), SndWnd: c.sndWnd,
 		RcvWnd: uint32(c.rcvAdv - c.rcvNxt), Cwnd: c.cwnd, Ssthresh: c.ssthresh, InFlight: c.inFlight(),
-		SRTT: c.srtt, RTO: c.rto, CAState: c.caState,
+		SRTT: c.srtt, RTTVar: c.rttvar, RTO: c.rto, CAState: c.caState,
 	}
 }
 

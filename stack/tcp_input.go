@@ -24,6 +24,10 @@ func (c *tcpConn) input(h *wire.TCPFields, payload []byte) {
 			e.Window = uint32(h.Window)
 		}
 		e.SACKBlocks = h.Options.NumSACKBlocks
+		if h.Flags.Has(wire.TCPFlagSYN) {
+			o := h.Options
+			e.Options = &o
+		}
 		s.opts.Probe(e)
 	}
 	switch c.state {

@@ -185,6 +185,10 @@ func (c *tcpConn) emit(f *wire.TCPFields, n int, retrans bool) {
 			e.Window = uint32(f.Window)
 		}
 		e.SACKBlocks = f.Options.NumSACKBlocks
+		if f.Flags.Has(wire.TCPFlagSYN) {
+			o := f.Options
+			e.Options = &o
+		}
 		s.opts.Probe(e)
 	}
 	s.sendIPv4ViaLocked(c.nic, c.nextHopLocked(), wire.ProtoTCP, c.id.local.Addr(), c.id.remote.Addr(), hl+n, 0)

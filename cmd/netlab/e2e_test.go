@@ -312,6 +312,17 @@ func TestTraceRecordedAndPlotted(t *testing.T) {
 	if !strings.Contains(out, "[S]") || !strings.Contains(out, "SYN-SENT -> ESTABLISHED") || !strings.Contains(out, "FIN-WAIT-1") {
 		t.Fatalf("replayed trace lacks the handshake or the close:\n%.2000s", out)
 	}
+	rdir := t.TempDir()
+	netlab(t, "report", "h1", "-o", rdir, "-t", topo)
+	md, err := os.ReadFile(filepath.Join(rdir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"client (active open)", "initial sequence numbers", "mss 1460,sackOK,TS val", "wscale 7", "1448 bytes", "1000000 / 0 bytes", ".svg)"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
 	dir := t.TempDir()
 	for _, kind := range []string{"seq", "cwnd", "rtt", "tput"} {
 		for _, ext := range []string{"svg", "png"} {
