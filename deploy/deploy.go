@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netlab/netlab/internal/workpool"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime"
 	"github.com/netlab/netlab/topology"
@@ -202,7 +203,7 @@ func preflight(lab *topology.Lab) error {
 	var allowed, available []string
 	for _, n := range lab.Nodes {
 		for _, k := range slices.Sorted(maps.Keys(n.Sysctls)) {
-			if p, err := wiring.SysctlPath(k); err != nil || p != ccPath {
+			if p, err := linuxnet.SysctlPath(k); err != nil || p != ccPath {
 				continue
 			}
 			if allowed == nil {
@@ -328,7 +329,7 @@ func (d *deployer) run(ctx context.Context) (*State, error) {
 	if workers <= 0 {
 		workers = DefaultMaxWorkers()
 	}
-	err = forEach(ctx, len(lab.Nodes), workers, func(ctx context.Context, i int) error {
+	err = workpool.ForEach(ctx, len(lab.Nodes), workers, func(ctx context.Context, i int) error {
 		return d.createNode(ctx, lab.Nodes[i])
 	})
 	if err != nil {
@@ -468,47 +469,4 @@ func (d *deployer) state(status string) *State {
 	}
 	slices.SortFunc(st.Nodes, func(a, b NodeState) int { return strings.Compare(a.Name, b.Name) })
 	return st
-}
-
-// forEach calls fn(ctx, i) for i in [0, n) from at most workers goroutines.
-// It stops handing out work at the first error (or when ctx is done) and
-// returns that error once the running calls have returned.
-func forEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu    sync.Mutex
-		first error
-		next  int
-		wg    sync.WaitGroup
-	)
-	for range min(workers, n) {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				if first != nil || next == n {
-					mu.Unlock()
-					return
-				}
-				i := next
-				next++
-				mu.Unlock()
-				err := ctx.Err()
-				if err == nil {
-					err = fn(ctx, i)
-				}
-				if err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-						cancel()
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return first
 }

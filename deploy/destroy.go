@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/netlab/netlab/internal/workpool"
 	"github.com/netlab/netlab/runtime"
 	"github.com/netlab/netlab/topology"
 	"github.com/netlab/netlab/wiring"
@@ -175,7 +176,7 @@ func destroyLab(ctx context.Context, e *entry, d destroyer) error {
 	if workers <= 0 {
 		workers = DefaultMaxWorkers()
 	}
-	_ = forEach(ctx, len(order), workers, func(ctx context.Context, i int) error {
+	_ = workpool.ForEach(ctx, len(order), workers, func(ctx context.Context, i int) error {
 		n := nodes[order[i]]
 		labels := maps.Clone(n.Labels)
 		if labels == nil {

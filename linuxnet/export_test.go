@@ -1,4 +1,4 @@
 package linuxnet
 
-// RetryTransientForTest exposes retryTransient to the external tests.
-var RetryTransientForTest = retryTransient
+// RetryTransientForTest is RetryTransient, under the name the tests use.
+var RetryTransientForTest = RetryTransient

@@ -50,7 +50,7 @@ func CreateVethPair(ctx context.Context, a, b string, nsA, nsB string, mtu int) 
 		veth.PeerNamespace = netlink.NsFd(peerNS)
 	}
 	err = runIn(nsA, func() error {
-		return retryTransient(ctx, func() error { return netlink.LinkAdd(veth) })
+		return RetryTransient(ctx, func() error { return netlink.LinkAdd(veth) })
 	})
 	if err != nil {
 		return fmt.Errorf("create veth %s/%s: %w", a, b, err)
@@ -65,7 +65,7 @@ func CreateVethPair(ctx context.Context, a, b string, nsA, nsB string, mtu int) 
 	}()
 	for _, end := range []struct{ name, ns string }{{a, nsA}, {b, nsB}} {
 		err := runIn(end.ns, func() error {
-			return retryTransient(ctx, func() error { return setupVethEnd(end.name) })
+			return RetryTransient(ctx, func() error { return setupVethEnd(end.name) })
 		})
 		if err != nil {
 			return fmt.Errorf("create veth %s/%s: %w", a, b, err)
@@ -114,17 +114,19 @@ func runIn(ns string, fn func() error) error {
 	return fn()
 }
 
-// Backoff of retryTransient: first delay, cap, and number of attempts.
+// Backoff of RetryTransient: first delay, cap, and number of attempts.
 const (
 	retryFirstDelay  = 5 * time.Millisecond
 	retryMaxDelay    = 500 * time.Millisecond
 	retryMaxAttempts = 8
 )
 
-// retryTransient calls fn until it succeeds, fails with an error that is not
-// transient (see isTransient), fails retryMaxAttempts times, or ctx is done;
-// the delay doubles between attempts.
-func retryTransient(ctx context.Context, fn func() error) error {
+// RetryTransient calls fn until it succeeds, fails with an error that is
+// not transient (EBUSY, ENODEV, ENOENT, EFAULT, EAGAIN, an interrupted
+// netlink dump: the kernel is busy or a device is still being set up or
+// renamed), fails retryMaxAttempts times, or ctx is done; the delay doubles
+// between attempts.
+func RetryTransient(ctx context.Context, fn func() error) error {
 	delay := retryFirstDelay
 	for attempt := 1; ; attempt++ {
 		err := fn()
@@ -145,7 +147,7 @@ func retryTransient(ctx context.Context, fn func() error) error {
 // isTransient reports whether a netlink error may go away on retry: the
 // kernel is busy, or a device is still being set up or renamed.
 func isTransient(err error) bool {
-	for _, e := range []error{unix.EBUSY, unix.ENODEV, unix.ENOENT, unix.EFAULT, netlink.ErrDumpInterrupted} {
+	for _, e := range []error{unix.EBUSY, unix.ENODEV, unix.ENOENT, unix.EFAULT, unix.EAGAIN, netlink.ErrDumpInterrupted} {
 		if errors.Is(err, e) {
 			return true
 		}

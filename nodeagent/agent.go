@@ -23,6 +23,7 @@ import (
 
 	"github.com/netlab/netlab/clock"
 	"github.com/netlab/netlab/impair"
+	"github.com/netlab/netlab/internal/workpool"
 	"github.com/netlab/netlab/stack"
 	"github.com/netlab/netlab/stack/link"
 	"github.com/netlab/netlab/stack/link/afpacket"
@@ -104,7 +105,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	// Opening a packet socket's ring waits for an RCU grace period in the
 	// kernel (synchronize_net); waiters at the same time share one, so the
 	// nodes are attached by a pool of workers rather than one by one.
-	err := parallel(ctx, len(cfg.Nodes), attachWorkers, func(i int) error {
+	err := workpool.ForEach(ctx, len(cfg.Nodes), attachWorkers, func(_ context.Context, i int) error {
 		ref := cfg.Nodes[i]
 		pn := cfg.Lab.Node(ref.Name)
 		n, err := attach(pn, ref.NSPath, open, a.impairClock)
@@ -133,47 +134,6 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 // attachWorkers is how many nodes are attached or closed at once: mostly
 // waiting in the kernel, not using CPU.
 const attachWorkers = 16
-
-// parallel runs f(0..n-1) on up to workers goroutines and returns the first
-// error; after an error or the end of ctx, no new f starts.
-func parallel(ctx context.Context, n, workers int, f func(i int) error) error {
-	var (
-		mu    sync.Mutex
-		first error
-		next  int
-		wg    sync.WaitGroup
-	)
-	for w := 0; w < min(workers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if first != nil || next >= n {
-					mu.Unlock()
-					return
-				}
-				if err := ctx.Err(); err != nil {
-					first = err
-					mu.Unlock()
-					return
-				}
-				i := next
-				next++
-				mu.Unlock()
-				if err := f(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return first
-}
 
 // StackOptions turns a node's plan into Go-stack options.
 func StackOptions(pn *topology.Node) stack.Options {
@@ -353,7 +313,7 @@ func (a *Agent) Close() {
 	a.nodes = map[string]*node{}
 	a.mu.Unlock()
 	// Closing packet sockets waits for grace periods too: in parallel.
-	parallel(context.Background(), len(nodes), attachWorkers, func(i int) error {
+	workpool.ForEach(context.Background(), len(nodes), attachWorkers, func(_ context.Context, i int) error {
 		nodes[i].close()
 		return nil
 	})

@@ -2,12 +2,9 @@ package wiring
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"net"
-	"os"
 	"slices"
 	"strings"
 
@@ -45,7 +42,7 @@ func ConfigureNode(ctx context.Context, n *topology.Node, nsPath string) error {
 func configureNode(ctx context.Context, h *netlink.Handle, n *topology.Node) error {
 	lo, err := linkByName(ctx, h, "lo")
 	if err == nil {
-		err = retryTransient(ctx, func() error { return h.LinkSetUp(lo) })
+		err = linuxnet.RetryTransient(ctx, func() error { return h.LinkSetUp(lo) })
 	}
 	if err != nil {
 		return fmt.Errorf("set lo up: %w", err)
@@ -66,7 +63,7 @@ func configureNode(ctx context.Context, h *netlink.Handle, n *topology.Node) err
 		links[ifc.Name] = link
 		mac := net.HardwareAddr(ifc.MAC[:])
 		if !slices.Equal(link.Attrs().HardwareAddr, mac) {
-			if err := retryTransient(ctx, func() error { return h.LinkSetHardwareAddr(link, mac) }); err != nil {
+			if err := linuxnet.RetryTransient(ctx, func() error { return h.LinkSetHardwareAddr(link, mac) }); err != nil {
 				return fmt.Errorf("set MAC of %s to %s: %w", ifc.Name, mac, err)
 			}
 		}
@@ -76,7 +73,7 @@ func configureNode(ctx context.Context, h *netlink.Handle, n *topology.Node) err
 			}
 			continue
 		}
-		if err := writeSysctl("/proc/sys/net/ipv4/conf/"+ifc.Name+"/rp_filter", "0"); err != nil {
+		if err := linuxnet.WriteSysctl("/proc/sys/net/ipv4/conf/"+ifc.Name+"/rp_filter", "0"); err != nil {
 			return fmt.Errorf("set rp_filter of %s: %w", ifc.Name, err)
 		}
 		if ifc.Addr.IsValid() {
@@ -84,11 +81,11 @@ func configureNode(ctx context.Context, h *netlink.Handle, n *topology.Node) err
 				IP:   ifc.Addr.Addr().AsSlice(),
 				Mask: net.CIDRMask(ifc.Addr.Bits(), ifc.Addr.Addr().BitLen()),
 			}}
-			if err := retryTransient(ctx, func() error { return h.AddrReplace(link, addr) }); err != nil {
+			if err := linuxnet.RetryTransient(ctx, func() error { return h.AddrReplace(link, addr) }); err != nil {
 				return fmt.Errorf("add address %s to %s: %w", ifc.Addr, ifc.Name, err)
 			}
 		}
-		if err := retryTransient(ctx, func() error { return h.LinkSetUp(link) }); err != nil {
+		if err := linuxnet.RetryTransient(ctx, func() error { return h.LinkSetUp(link) }); err != nil {
 			return fmt.Errorf("set %s up: %w", ifc.Name, err)
 		}
 	}
@@ -120,7 +117,7 @@ func kernelDefaults(n *topology.Node) error {
 			struct{ key, val string }{"net/ipv4/conf/default/rp_filter", "0"})
 	}
 	for _, s := range settings {
-		if err := writeSysctl("/proc/sys/"+s.key, s.val); err != nil {
+		if err := linuxnet.WriteSysctl("/proc/sys/"+s.key, s.val); err != nil {
 			return fmt.Errorf("set %s: %w", strings.ReplaceAll(s.key, "/", "."), err)
 		}
 	}
@@ -145,7 +142,7 @@ func addRoute(ctx context.Context, h *netlink.Handle, r topology.Route, links ma
 	} else {
 		route.Scope = netlink.SCOPE_LINK
 	}
-	if err := retryTransient(ctx, func() error { return h.RouteReplace(route) }); err != nil {
+	if err := linuxnet.RetryTransient(ctx, func() error { return h.RouteReplace(route) }); err != nil {
 		return fmt.Errorf("add route %s: %w", r, err)
 	}
 	return nil
@@ -155,9 +152,9 @@ func addRoute(ctx context.Context, h *netlink.Handle, r topology.Route, links ma
 // namespace, in key order.
 func applySysctls(sysctls map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(sysctls)) {
-		p, err := SysctlPath(k)
+		p, err := linuxnet.SysctlPath(k)
 		if err == nil {
-			err = writeSysctl(p, sysctls[k])
+			err = linuxnet.WriteSysctl(p, sysctls[k])
 		}
 		if err != nil {
 			return fmt.Errorf("set sysctl %s=%s: %w", k, sysctls[k], err)
@@ -166,54 +163,16 @@ func applySysctls(sysctls map[string]string) error {
 	return nil
 }
 
-// SysctlPath returns the /proc/sys file of a network sysctl, written with
-// dots (net.ipv4.ip_forward) or slashes (net/ipv4/conf/eth1.10/rp_filter,
-// for names holding a dot). Only net.* sysctls are allowed: a network
-// namespace has no others.
-func SysctlPath(key string) (string, error) {
-	p := key
-	if !strings.Contains(p, "/") {
-		p = strings.ReplaceAll(p, ".", "/")
-	}
-	parts := strings.Split(p, "/")
-	if parts[0] != "net" || len(parts) < 2 {
-		return "", fmt.Errorf("sysctl %s: only net.* sysctls can be set on a node (its network namespace has no others)", key)
-	}
-	for _, s := range parts {
-		if s == "" || s == "." || s == ".." {
-			return "", fmt.Errorf("sysctl %s: not a sysctl name", key)
-		}
-	}
-	return "/proc/sys/" + p, nil
-}
-
 // InterfaceSysctl reports whether the sysctl key is about one interface
 // (net.ipv4.conf.eth1.rp_filter, net.ipv6.neigh.eth1.*) other than the
 // all/default entries: such a sysctl can only be set once the interface
 // exists, so runtimes must not be given it at node creation.
 func InterfaceSysctl(key string) bool {
-	p, err := SysctlPath(key)
+	p, err := linuxnet.SysctlPath(key)
 	if err != nil {
 		return false
 	}
 	parts := strings.Split(strings.TrimPrefix(p, "/proc/sys/"), "/")
 	return len(parts) >= 5 && (parts[1] == "ipv4" || parts[1] == "ipv6") &&
 		(parts[2] == "conf" || parts[2] == "neigh") && parts[3] != "all" && parts[3] != "default"
-}
-
-// writeSysctl writes value to the sysctl file path, in the calling thread's
-// network namespace (/proc/sys/net follows the thread, not the process).
-func writeSysctl(path, value string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no such sysctl (%s): %w", path, fs.ErrNotExist)
-		}
-		return err
-	}
-	_, err = f.WriteString(value + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

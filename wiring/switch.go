@@ -131,7 +131,7 @@ func CreateSwitchNS(ctx context.Context, name string) (string, error) {
 			{"net/bridge/bridge-nf-call-ip6tables", "0"},
 			{"net/bridge/bridge-nf-call-arptables", "0"},
 		} {
-			if err := writeSysctl("/proc/sys/"+s.key, s.val); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := linuxnet.WriteSysctl("/proc/sys/"+s.key, s.val); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("set %s: %w", s.key, err)
 			}
 		}
@@ -164,7 +164,7 @@ func createBridge(ctx context.Context, h *netlink.Handle, name string, mtu int) 
 	attrs.Name = name
 	attrs.MTU = mtu
 	br := &netlink.Bridge{LinkAttrs: attrs, MulticastSnooping: &noSnooping}
-	if err := retryTransient(ctx, func() error { return h.LinkAdd(br) }); err != nil {
+	if err := linuxnet.RetryTransient(ctx, func() error { return h.LinkAdd(br) }); err != nil {
 		return fmt.Errorf("create bridge %s: %w", name, err)
 	}
 	if err := linuxnet.DisableIPv6(name); err != nil {
@@ -174,7 +174,7 @@ func createBridge(ctx context.Context, h *netlink.Handle, name string, mtu int) 
 	if err != nil {
 		return fmt.Errorf("create bridge %s: %w", name, err)
 	}
-	if err := retryTransient(ctx, func() error { return h.LinkSetUp(link) }); err != nil {
+	if err := linuxnet.RetryTransient(ctx, func() error { return h.LinkSetUp(link) }); err != nil {
 		return fmt.Errorf("set bridge %s up: %w", name, err)
 	}
 	return nil
@@ -189,7 +189,7 @@ func attachPorts(ctx context.Context, h *netlink.Handle, bridge string, ports []
 	for _, p := range ports {
 		link, err := linkByName(ctx, h, p)
 		if err == nil {
-			err = retryTransient(ctx, func() error { return h.LinkSetMasterByIndex(link, br.Attrs().Index) })
+			err = linuxnet.RetryTransient(ctx, func() error { return h.LinkSetMasterByIndex(link, br.Attrs().Index) })
 		}
 		if err != nil {
 			return fmt.Errorf("attach port %s to bridge %s: %w", p, bridge, err)
@@ -201,7 +201,7 @@ func attachPorts(ctx context.Context, h *netlink.Handle, bridge string, ports []
 // linkByName finds an interface, retrying while it may still be appearing.
 func linkByName(ctx context.Context, h *netlink.Handle, name string) (netlink.Link, error) {
 	var link netlink.Link
-	err := retryTransient(ctx, func() error {
+	err := linuxnet.RetryTransient(ctx, func() error {
 		var err error
 		link, err = h.LinkByName(name)
 		return err

@@ -16,15 +16,14 @@ package wiring
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	goruntime "runtime"
 	"sync"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/netlab/netlab/internal/workpool"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/topology"
 )
@@ -123,7 +122,7 @@ func Wire(ctx context.Context, lab *topology.Lab, ns map[string]string, switchNS
 			})
 		}
 	}
-	err := forEach(ctx, len(tasks), workers, func(ctx context.Context, i int) error {
+	err := workpool.ForEach(ctx, len(tasks), workers, func(ctx context.Context, i int) error {
 		t := tasks[i]
 		if err := linuxnet.CreateVethPair(ctx, t.a, t.b, t.nsA, t.nsB, t.mtu); err != nil {
 			return fmt.Errorf("%s: %w", t.what, err)
@@ -154,7 +153,7 @@ func Wire(ctx context.Context, lab *topology.Lab, ns map[string]string, switchNS
 	}
 
 	// Node configuration.
-	err = forEach(ctx, len(lab.Nodes), workers, func(ctx context.Context, i int) error {
+	err = workpool.ForEach(ctx, len(lab.Nodes), workers, func(ctx context.Context, i int) error {
 		n := lab.Nodes[i]
 		if err := ConfigureNode(ctx, n, ns[n.Name]); err != nil {
 			return err
@@ -168,49 +167,6 @@ func Wire(ctx context.Context, lab *topology.Lab, ns map[string]string, switchNS
 	return nil
 }
 
-// forEach calls fn(ctx, i) for i in [0, n) from at most workers goroutines.
-// It stops handing out work at the first error (or when ctx is done) and
-// returns that error once the running calls have returned.
-func forEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu    sync.Mutex
-		first error
-		next  int
-		wg    sync.WaitGroup
-	)
-	for range min(workers, n) {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				if first != nil || next == n {
-					mu.Unlock()
-					return
-				}
-				i := next
-				next++
-				mu.Unlock()
-				err := ctx.Err()
-				if err == nil {
-					err = fn(ctx, i)
-				}
-				if err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-						cancel()
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return first
-}
-
 // withHandle runs fn with a netlink handle on the calling thread's network
 // namespace, closed afterwards. The caller must be locked to its thread (as
 // inside linuxnet.InNamespace).
@@ -221,44 +177,4 @@ func withHandle(fn func(h *netlink.Handle) error) error {
 	}
 	defer h.Close()
 	return fn(h)
-}
-
-// Backoff of retryTransient: first delay, cap, and number of attempts.
-const (
-	retryFirstDelay  = 5 * time.Millisecond
-	retryMaxDelay    = 500 * time.Millisecond
-	retryMaxAttempts = 8
-)
-
-// retryTransient calls fn until it succeeds, fails with an error that is not
-// transient (see isTransient), has failed retryMaxAttempts times, or ctx is
-// done; the delay doubles between attempts.
-func retryTransient(ctx context.Context, fn func() error) error {
-	delay := retryFirstDelay
-	for attempt := 1; ; attempt++ {
-		err := fn()
-		if err == nil || !isTransient(err) || attempt == retryMaxAttempts {
-			return err
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (after %d attempts, last: %w)", ctx.Err(), attempt, err)
-		case <-t.C:
-		}
-		delay = min(2*delay, retryMaxDelay)
-	}
-}
-
-// isTransient reports whether a netlink error may go away on retry: the
-// kernel is busy, a device is still being set up or renamed, or a dump was
-// interrupted by a change.
-func isTransient(err error) bool {
-	for _, e := range []error{unix.EBUSY, unix.ENODEV, unix.ENOENT, unix.EFAULT, unix.EAGAIN, netlink.ErrDumpInterrupted} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
 }

@@ -148,24 +148,6 @@ func TestInterfaceSysctl(t *testing.T) {
 	}
 }
 
-func TestSysctlPath(t *testing.T) {
-	tests := []struct {
-		key, want string
-		wantErr   bool
-	}{
-		{key: "net.ipv4.ip_forward", want: "/proc/sys/net/ipv4/ip_forward"},
-		{key: "net/ipv4/conf/eth1.10/rp_filter", want: "/proc/sys/net/ipv4/conf/eth1.10/rp_filter"},
-		{key: "vm.swappiness", wantErr: true},
-		{key: "net/./x", wantErr: true},
-	}
-	for _, tc := range tests {
-		got, err := wiring.SysctlPath(tc.key)
-		if got != tc.want || (err != nil) != tc.wantErr {
-			t.Errorf("SysctlPath(%q) = %q, %v; want %q, error %v", tc.key, got, err, tc.want, tc.wantErr)
-		}
-	}
-}
-
 // newNS makes a namespace named nlw<8 hex digits>, deleted at the end of
 // the test.
 func newNS(t *testing.T) string {

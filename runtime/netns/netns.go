@@ -356,7 +356,7 @@ func applySysctls(nsPath string, sysctls map[string]string) error {
 	keys := slices.Sorted(maps.Keys(sysctls))
 	paths := make([]string, len(keys))
 	for i, k := range keys {
-		p, err := SysctlPath(k)
+		p, err := linuxnet.SysctlPath(k)
 		if err != nil {
 			return err
 		}
@@ -364,50 +364,12 @@ func applySysctls(nsPath string, sysctls map[string]string) error {
 	}
 	return linuxnet.InNamespace(nsPath, func() error {
 		for i, k := range keys {
-			if err := writeSysctl(paths[i], sysctls[k]); err != nil {
+			if err := linuxnet.WriteSysctl(paths[i], sysctls[k]); err != nil {
 				return fmt.Errorf("set sysctl %s=%s: %w", k, sysctls[k], err)
 			}
 		}
 		return nil
 	})
-}
-
-// SysctlPath returns the /proc/sys file of a network sysctl, written with
-// dots (net.ipv4.ip_forward) or slashes (net/ipv4/conf/eth1.10/rp_filter,
-// for names holding a dot). Only net.* sysctls are allowed: a network
-// namespace has no others.
-func SysctlPath(key string) (string, error) {
-	p := key
-	if !strings.Contains(p, "/") {
-		p = strings.ReplaceAll(p, ".", "/")
-	}
-	parts := strings.Split(p, "/")
-	if parts[0] != "net" || len(parts) < 2 {
-		return "", fmt.Errorf("sysctl %s: only net.* sysctls can be set on a node (its network namespace has no others)", key)
-	}
-	for _, s := range parts {
-		if s == "" || s == "." || s == ".." {
-			return "", fmt.Errorf("sysctl %s: not a sysctl name", key)
-		}
-	}
-	return "/proc/sys/" + p, nil
-}
-
-// writeSysctl writes value to the sysctl file path, in the calling thread's
-// network namespace (/proc/sys/net follows the thread).
-func writeSysctl(path, value string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no such sysctl (%s): %w", path, fs.ErrNotExist)
-		}
-		return err
-	}
-	_, err = f.WriteString(value + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // createExclusive writes data to path, failing with fs.ErrExist if path
