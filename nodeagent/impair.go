@@ -38,6 +38,21 @@ func ImpairConfig(im *topology.Impairment) (*impair.Config, error) {
 		}
 		c.Distribution = t
 	}
+	if im.Order == topology.OrderKeep {
+		c.Order = impair.KeepOrder
+	}
+	c.DropEveryNth = im.DropEveryNth
+	c.DropPackets = append([]uint64(nil), im.DropPackets...)
+	for _, m := range im.DropMatch {
+		pm, err := impair.ParseMatch(m)
+		if err != nil {
+			return nil, fmt.Errorf("drop-match %q: %w", m, err)
+		}
+		c.DropMatch = append(c.DropMatch, pm)
+	}
+	if o := im.Outage; o != nil {
+		c.Outage = impair.Outage{Every: o.Every, For: o.For, Offset: o.Offset}
+	}
 	l := im.Loss
 	switch l.Model {
 	case "":

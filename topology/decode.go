@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/netlab/netlab/impair"
 )
 
 // maxExpanded bounds the number of YAML values a file may expand to once
@@ -970,6 +972,16 @@ func (d *decoder) decodeImpairment(es []entry, ctx string) *impSpec {
 		case "seed":
 			o := d.seed(e)
 			m.Seed, is.seedSet = o.v, o.ok
+		case "order":
+			m.Order = parsed(d, e, "netem or keep", parseOrder).v
+		case "drop-every":
+			m.DropEveryNth = d.frameNumber(e, e.v, "frames N, 2N, 3N... are dropped; leave drop-every out for none").v
+		case "drop-packets":
+			m.DropPackets = d.dropPackets(e)
+		case "drop-match":
+			m.DropMatch = d.dropMatch(e)
+		case "outage":
+			m.Outage = d.decodeOutage(e, ctx)
 		default:
 			d.unhandled(e)
 		}
@@ -1010,6 +1022,134 @@ func (d *decoder) decodeImpairment(es []entry, ctx string) *impSpec {
 		m.Limit = netemLimit
 	}
 	return is
+}
+
+// parseOrder reads an order policy: netem (stored as "") or keep.
+func parseOrder(v string) (string, error) {
+	switch v {
+	case OrderNetem:
+		return "", nil
+	case OrderKeep:
+		return OrderKeep, nil
+	}
+	if sug := suggest(v, []string{OrderNetem, OrderKeep}); sug != "" {
+		return "", fmt.Errorf("unknown order %q; did you mean %q? (allowed: netem, where jitter may reorder frames, or keep)", v, sug)
+	}
+	return "", fmt.Errorf("unknown order %q (allowed: netem, where jitter may reorder frames, or keep)", v)
+}
+
+// frameNumber reads n, a value of e, as a frame number or count: an
+// integer from 1. why ends the message for a smaller one.
+func (d *decoder) frameNumber(e entry, n *yaml.Node, why string) opt[uint64] {
+	o := d.integer(entry{key: e.key, k: e.k, v: n}, math.MinInt64, math.MaxInt64)
+	if !o.ok {
+		return opt[uint64]{}
+	}
+	if o.v < 1 {
+		d.errorf(o.pos, "%s %d: must be at least 1 (%s)", e.key, o.v, why)
+		return opt[uint64]{}
+	}
+	return some(uint64(o.v), o.pos)
+}
+
+// dropPackets reads drop-packets: a list of frame numbers, each once.
+func (d *decoder) dropPackets(e entry) []uint64 {
+	var out []uint64
+	first := map[uint64]Pos{}
+	for _, item := range d.list(e) {
+		o := d.frameNumber(e, item, "frames are numbered from 1, the first frame sent")
+		if !o.ok {
+			continue
+		}
+		if p, dup := first[o.v]; dup {
+			d.errorf(o.pos, "drop-packets: frame %d is listed twice (first at %s)", o.v, p)
+			continue
+		}
+		first[o.v] = o.pos
+		out = append(out, o.v)
+	}
+	return out
+}
+
+// matchWords lists the words of impair.ParseMatch, for messages.
+const matchWords = "words tcp, udp, icmp, proto=N, syn, fin, rst, psh, ack, urg, ece, cwr, !flag, " +
+	"pure-ack, data, seq=N, ack=N, sport=N, dport=N, first, nth=N, skip=N, count=N, any; e.g. \"syn first\""
+
+// dropMatch reads drop-match: a list of match strings, each checked by
+// impair.ParseMatch and kept as written.
+func (d *decoder) dropMatch(e entry) []string {
+	var out []string
+	for _, item := range d.list(e) {
+		s, ok := d.scalar(item, e.key, "a list of match strings like \"syn first\"")
+		if !ok {
+			continue
+		}
+		if _, err := impair.ParseMatch(s); err != nil {
+			// impair's messages name the match again ("impair: match
+			// \"seq=x\": ..."): keep only what the position does not say.
+			msg := strings.TrimPrefix(err.Error(), "impair: ")
+			msg = strings.TrimPrefix(msg, fmt.Sprintf("match %q: ", s))
+			msg = strings.TrimPrefix(msg, "match: ")
+			msg = strings.TrimPrefix(msg, "match ")
+			d.errorf(posOf(item), "drop-match %q: %s (allowed: %s)", s, msg, matchWords)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// decodeOutage reads outage: {every, for, offset}.
+func (d *decoder) decodeOutage(oe entry, ctx string) *Outage {
+	ctx += ".outage"
+	const example = "e.g. {every: 10s, for: 2s}"
+	es := d.object(oe.v, impairShape().field("outage").obj, ctx)
+	if !isNull(oe.v) && oe.v.Kind != yaml.MappingNode {
+		return nil // reported by object
+	}
+	vals := map[string]opt[time.Duration]{}
+	ok := true
+	for _, e := range es {
+		switch e.key {
+		case "every", "for", "offset":
+			o := parsed(d, e, "a duration", parseDuration)
+			if o.ok && o.v > impair.MaxDelay {
+				d.errorf(o.pos, "%s: %s %s is too long (allowed: up to %s)", ctx, e.key, o.v, impair.MaxDelay)
+				o.ok = false
+			}
+			if !o.ok {
+				ok = false
+				continue
+			}
+			vals[e.key] = o
+		default:
+			d.unhandled(e)
+		}
+	}
+	if !ok {
+		return nil
+	}
+	every, hasEvery := vals["every"]
+	dur, hasFor := vals["for"]
+	switch {
+	case !hasEvery || !hasFor:
+		var missing []string
+		if !hasEvery {
+			missing = append(missing, "every")
+		}
+		if !hasFor {
+			missing = append(missing, "for")
+		}
+		d.errorf(oe.vpos(), "%s: needs %s (down for `for` out of every `every`, %s)", ctx, strings.Join(missing, " and "), example)
+		return nil
+	case dur.v == 0:
+		d.errorf(dur.pos, "%s: for must be more than 0 (leave outage out for none)", ctx)
+		return nil
+	case dur.v >= every.v:
+		d.errorf(dur.pos, "%s: for %s must be shorter than every %s (down for `for` out of every `every`, %s)", ctx, dur.v, every.v, example)
+		return nil
+	}
+	return &Outage{Every: every.v, For: dur.v, Offset: vals["offset"].v}
 }
 
 // distribution checks a jitter distribution: a builtin, an iproute2 table

@@ -71,7 +71,16 @@
 // and gap, rate and rate-overhead, limit (frames; 1000 by default) and
 // limit-bytes, ecn, seed. Combinations netem refuses are refused too
 // (jitter without delay, reorder without delay, gap without reorder, ecn
-// without loss, distribution without jitter). On a LAN link the fields
+// without loss, distribution without jitter).
+//
+// Beyond netem, in the same blocks: order (netem, the default, lets jitter
+// reorder frames as netem's tfifo does; keep never does), and deterministic
+// schedules for exercises, counted from when the impairment is applied:
+// drop-every N (frames N, 2N, 3N...), drop-packets [k1, k2...] (1 is the
+// first frame), drop-match ["syn first", "fin", "seq=1101 data",
+// "pure-ack"...] (impair.ParseMatch's syntax) and outage {every: 10s, for:
+// 2s, offset: 0s} (down for `for` out of every `every`; for < every, each at
+// most an hour). On a LAN link the fields
 // apply to what each member sends. Each impairment lands on exactly one
 // interface (Interface.Egress, or Interface.Ingress for the bridge-to-member
 // direction of a bridge link), so every agent knows what to apply.

@@ -150,7 +150,10 @@ func (l *Lab) mermaid() string {
 }
 
 // String formats the impairment in netem's words, leaving out what is
-// unset and the seed: "delay 20ms loss 2%". A nil impairment is "".
+// unset and the seed: "delay 20ms loss 2%". What netem lacks follows in the
+// same manner: "order keep drop every 10 drop packets 3,7 drop-match syn
+// first outage 2s every 10s" (one drop-match per match). A nil impairment
+// is "".
 func (m *Impairment) String() string {
 	if m == nil {
 		return ""
@@ -201,6 +204,28 @@ func (m *Impairment) String() string {
 	}
 	if m.LimitBytes > 0 {
 		add("limit-bytes %d", m.LimitBytes)
+	}
+	if m.Order != "" {
+		add("order %s", m.Order)
+	}
+	if m.DropEveryNth > 0 {
+		add("drop every %d", m.DropEveryNth)
+	}
+	if len(m.DropPackets) > 0 {
+		nums := make([]string, len(m.DropPackets))
+		for i, n := range m.DropPackets {
+			nums[i] = strconv.FormatUint(n, 10)
+		}
+		add("drop packets %s", strings.Join(nums, ","))
+	}
+	for _, dm := range m.DropMatch {
+		add("drop-match %s", dm)
+	}
+	if o := m.Outage; o != nil {
+		add("outage %s every %s", o.For, o.Every)
+		if o.Offset > 0 {
+			add("offset %s", o.Offset)
+		}
 	}
 	return strings.Join(parts, " ")
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestParseImpairment(t *testing.T) {
@@ -19,5 +21,52 @@ func TestParseImpairment(t *testing.T) {
 	}
 	if _, err := ParseImpairment(map[string]string{"lost": "2%"}); err == nil || !strings.Contains(err.Error(), "loss") {
 		t.Fatalf("a misspelt key should suggest loss: %v", err)
+	}
+}
+
+// TestParseImpairmentSchedules checks the keys netem lacks, lists and
+// mappings written in flow style included.
+func TestParseImpairmentSchedules(t *testing.T) {
+	tests := []struct {
+		name    string
+		fields  map[string]string
+		check   func(*Impairment) any // the part of the result to compare
+		want    any
+		wantErr string // a part of the error; "" for none
+	}{
+		{name: "order", fields: map[string]string{"order": "keep"},
+			check: func(m *Impairment) any { return m.Order }, want: OrderKeep},
+		{name: "drop-every", fields: map[string]string{"drop-every": "10"},
+			check: func(m *Impairment) any { return m.DropEveryNth }, want: uint64(10)},
+		{name: "drop-packets", fields: map[string]string{"drop-packets": "[3, 7]"},
+			check: func(m *Impairment) any { return m.DropPackets }, want: []uint64{3, 7}},
+		{name: "drop-match", fields: map[string]string{"drop-match": `["syn first", fin, "seq=1101 data"]`},
+			check: func(m *Impairment) any { return m.DropMatch }, want: []string{"syn first", "fin", "seq=1101 data"}},
+		{name: "outage", fields: map[string]string{"outage": "{every: 10s, for: 2s}"},
+			check: func(m *Impairment) any { return *m.Outage }, want: Outage{Every: 10 * time.Second, For: 2 * time.Second}},
+		{name: "bad order", fields: map[string]string{"order": "kepp"}, wantErr: `did you mean "keep"`},
+		{name: "drop-every 0", fields: map[string]string{"drop-every": "0"}, wantErr: "must be at least 1"},
+		{name: "bad match", fields: map[string]string{"drop-match": "[sny]"}, wantErr: `unknown word "sny"`},
+		{name: "outage too long", fields: map[string]string{"outage": "{every: 1s, for: 1s}"}, wantErr: "must be shorter than every"},
+		{name: "not one flow value", fields: map[string]string{"drop-packets": "[1], delay: 5ms"}, wantErr: "bad impairment field"},
+		{name: "two flow values", fields: map[string]string{"drop-packets": "[1] [2]"}, wantErr: "bad impairment field"},
+		{name: "comma in a scalar", fields: map[string]string{"delay": "5ms, loss: 2%"}, wantErr: "bad impairment field"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := ParseImpairment(tc.fields)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ParseImpairment(%v) error = %v, want one containing %q", tc.fields, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseImpairment(%v): %v", tc.fields, err)
+			}
+			if diff := cmp.Diff(tc.want, tc.check(m)); diff != "" {
+				t.Errorf("ParseImpairment(%v) (-want +got):\n%s", tc.fields, diff)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func mustParse(t *testing.T, src string) *Lab {
@@ -644,6 +645,66 @@ func TestDistribution(t *testing.T) {
 			}
 			if got := lab.Links[0].Netem.AtoB.Distribution; got != tc.want {
 				t.Errorf("distribution %q = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNetemSchedules checks that order, the drop schedules and outages reach
+// the plan, in the both-directions and the per-direction forms.
+func TestNetemSchedules(t *testing.T) {
+	tests := []struct {
+		name       string
+		netem      string
+		atob, btoa *Impairment // Seed and Limit are not compared
+	}{
+		{
+			name:  "both",
+			netem: `{delay: 10ms, jitter: 2ms, order: keep, drop-every: 10, drop-packets: [3, 7], drop-match: ["syn first", "seq=1101 data"], outage: {every: 10s, for: 2s, offset: 1s}}`,
+			atob: &Impairment{
+				Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond, Distribution: "uniform",
+				Order: OrderKeep, DropEveryNth: 10, DropPackets: []uint64{3, 7},
+				DropMatch: []string{"syn first", "seq=1101 data"},
+				Outage:    &Outage{Every: 10 * time.Second, For: 2 * time.Second, Offset: time.Second},
+			},
+		},
+		{
+			name:  "per direction",
+			netem: `{a-to-b: {order: netem, drop-match: [fin, pure-ack]}, b-to-a: {drop-every: 1, outage: {every: 1m, for: 500ms}}}`,
+			atob:  &Impairment{DropMatch: []string{"fin", "pure-ack"}},
+			btoa:  &Impairment{DropEveryNth: 1, Outage: &Outage{Every: time.Minute, For: 500 * time.Millisecond}},
+		},
+		{
+			name:  "empty lists",
+			netem: `{drop-packets: [], drop-match: []}`,
+			atob:  &Impairment{},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lab := mustParse(t, "name: s\ntopology:\n  nodes: {a: , b: }\n  links:\n    - endpoints: [a:eth1, b:eth1]\n      netem: "+tc.netem+"\n")
+			k := lab.Links[0]
+			wantBtoA := tc.btoa
+			if wantBtoA == nil {
+				wantBtoA = tc.atob // the both-directions form
+			}
+			ignore := cmpopts.IgnoreFields(Impairment{}, "Seed", "Limit")
+			if diff := cmp.Diff(tc.atob, k.Netem.AtoB, ignore); diff != "" {
+				t.Errorf("a-to-b (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(wantBtoA, k.Netem.BtoA, ignore); diff != "" {
+				t.Errorf("b-to-a (-want +got):\n%s", diff)
+			}
+			// No two directions share memory.
+			a, b := k.Netem.AtoB, k.Netem.BtoA
+			if a.Outage != nil && a.Outage == b.Outage {
+				t.Errorf("both directions share one *Outage")
+			}
+			if len(a.DropPackets) > 0 && len(b.DropPackets) > 0 && &a.DropPackets[0] == &b.DropPackets[0] {
+				t.Errorf("both directions share DropPackets")
+			}
+			if len(a.DropMatch) > 0 && len(b.DropMatch) > 0 && &a.DropMatch[0] == &b.DropMatch[0] {
+				t.Errorf("both directions share DropMatch")
 			}
 		})
 	}

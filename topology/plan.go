@@ -417,8 +417,50 @@ type Impairment struct {
 	LimitBytes int64 `json:"limit-bytes,omitempty"`
 	// ECN marks ECT frames CE instead of dropping them.
 	ECN bool `json:"ecn,omitempty"`
+	// Order says whether jitter may reorder frames: "" lets a frame whose
+	// drawn delay is shorter overtake an earlier one, as netem's tfifo does
+	// (the file's `order: netem`, and the default); OrderKeep never lets a
+	// frame leave before one sent before it (Reorder's frames excepted).
+	Order string `json:"order,omitempty"`
+	// DropEveryNth drops frames N, 2N, 3N... (counted from when the
+	// impairment is applied); 0 means none. Not netem: a deterministic
+	// schedule for exercises.
+	DropEveryNth uint64 `json:"drop-every,omitempty"`
+	// DropPackets drops the frames with these numbers, 1 being the first
+	// frame sent once the impairment is applied; in file order, no number
+	// twice, none 0.
+	DropPackets []uint64 `json:"drop-packets,omitempty"`
+	// DropMatch drops the frames these matches select, each as written in
+	// the file in impair.ParseMatch's syntax ("syn first", "fin",
+	// "seq=1101 data", "pure-ack"); every one parses.
+	DropMatch []string `json:"drop-match,omitempty"`
+	// Outage takes the direction down periodically; nil means never.
+	Outage *Outage `json:"outage,omitempty"`
 	// Seed seeds this direction's random source.
 	Seed uint64 `json:"seed"`
+}
+
+// The values of Impairment.Order.
+const (
+	// OrderNetem is the file's word for netem's order (jitter may reorder);
+	// the plan holds "" for it.
+	OrderNetem = "netem"
+	// OrderKeep keeps frames in the order they were sent despite jitter: a
+	// frame that would overtake waits for its predecessor.
+	OrderKeep = "keep"
+)
+
+// Outage takes a link direction down for For every Every: frames sent while
+// it is down are dropped. The first outage starts Offset after the
+// impairment is applied. For is more than 0 and less than Every.
+type Outage struct {
+	// Every is the period of the outages.
+	Every time.Duration `json:"every"`
+	// For is how long each outage lasts.
+	For time.Duration `json:"for"`
+	// Offset is when the first outage starts, from when the impairment is
+	// applied (0 by default).
+	Offset time.Duration `json:"offset,omitempty"`
 }
 
 // The loss models of LossModel.Model.

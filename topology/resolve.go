@@ -515,6 +515,13 @@ func impairFor(is *impSpec, k int, nodeSeed uint64, link, dir string) *Impairmen
 		return nil
 	}
 	m := is.imp
+	// Each direction gets its own copies: no two plan values share memory.
+	m.DropPackets = slices.Clone(m.DropPackets)
+	m.DropMatch = slices.Clone(m.DropMatch)
+	if m.Outage != nil {
+		o := *m.Outage
+		m.Outage = &o
+	}
 	if is.seedSet {
 		m.Seed = is.imp.Seed + uint64(k)
 	} else {

@@ -117,10 +117,12 @@ func linkShape() *shape {
 // impairShape is the impairment of one direction.
 func impairShape() *shape {
 	lossModel := &shape{fields: fields("model", "p13", "p31", "p32", "p23", "p14", "p", "r", "1-h", "1-k")}
+	outage := &shape{fields: fields("every", "for", "offset")}
 	return &shape{fields: append(fields("delay", "jitter", "correlation", "distribution", "loss",
 		"duplicate", "corrupt", "reorder", "gap", "rate", "rate-overhead", "limit", "limit-bytes",
-		"ecn", "seed"),
+		"ecn", "seed", "order", "drop-every", "drop-packets", "drop-match"),
 		field{key: "loss-model", obj: lossModel},
+		field{key: "outage", obj: outage},
 	)}
 }
 

@@ -610,3 +610,29 @@ h2 close $a
 		t.Errorf("close: %d FINs sent by h1, TIME-WAIT reached %d times; want 1 and 1", fins, states)
 	}
 }
+
+// TestDropFirstSYNSchedule: a deterministic schedule (drop-match "syn
+// first") makes the connect wait for the SYN's retransmission (1 s).
+func TestDropFirstSYNSchedule(t *testing.T) {
+	needRoot(t)
+	topo, name := labCopy(t, "two-hosts.yml")
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	netlab(t, "deploy", "-t", topo)
+	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
+	netlab(t, "impair", "h1:eth1", "--dir", "egress", "--drop-match", `["syn first"]`, "-t", topo)
+	var rep nodeagent.SendReport
+	out := netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "10KB", "-t", topo, "--format", "json")
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Connect < time.Second || rep.Connect > 3*time.Second {
+		t.Fatalf("connect took %v with the first SYN dropped, want about the 1 s initial RTO", rep.Connect)
+	}
+	show := netlab(t, "impair", "show", "h1", "-t", topo, "--format", "json")
+	if !strings.Contains(show, `"dropped_schedule": 1`) {
+		t.Fatalf("impair show does not count the scheduled drop:\n%s", show)
+	}
+}

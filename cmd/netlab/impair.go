@@ -94,6 +94,10 @@ var impairKeys = []struct{ name, help string }{
 	{"rate", "link rate, e.g. 10mbit"}, {"rate-overhead", "bytes added per frame for the rate"},
 	{"limit", "queue limit in frames"}, {"limit-bytes", "queue limit in bytes, e.g. 64KiB"},
 	{"ecn", "mark CE instead of dropping ECN-capable frames (true/false)"}, {"seed", "random seed of the direction"},
+	{"order", "netem (jitter may reorder) or keep"},
+	{"drop-every", "drop frames N, 2N, 3N..."}, {"drop-packets", "drop these frames, e.g. [3, 7]"},
+	{"drop-match", `drop matching segments, e.g. '["syn first"]' or '[fin, "seq=1101 data"]'`},
+	{"outage", "down periodically, e.g. '{every: 10s, for: 2s}'"},
 }
 
 func newImpairCmd(o *options) *cobra.Command {
