@@ -34,7 +34,7 @@ func (m *Manual) Now() time.Time {
 
 // AfterFunc implements Clock.AfterFunc.
 func (m *Manual) AfterFunc(d time.Duration, f func()) Timer {
-	t := &manualTimer{clock: m, f: f, index: -1}
+	t := &manualTimer{entry: entry{f: f, index: -1}, clock: m}
 	m.mu.Lock()
 	m.schedule(t, d)
 	m.mu.Unlock()
@@ -61,7 +61,7 @@ func (m *Manual) AdvanceTo(t time.Time) {
 			m.mu.Unlock()
 			return
 		}
-		next := heap.Pop(&m.queue).(*manualTimer)
+		next := heap.Pop(&m.queue).(*entry)
 		if next.when.After(m.now) {
 			m.now = next.when
 		}
@@ -96,15 +96,12 @@ func (m *Manual) schedule(t *manualTimer, d time.Duration) {
 	t.when = m.now.Add(d)
 	m.seq++
 	t.seq = m.seq
-	heap.Push(&m.queue, t)
+	heap.Push(&m.queue, &t.entry)
 }
 
 type manualTimer struct {
+	entry
 	clock *Manual
-	f     func()
-	when  time.Time
-	seq   uint64
-	index int // position in the heap, -1 when not pending
 }
 
 func (t *manualTimer) Stop() bool {
@@ -128,33 +125,4 @@ func (t *manualTimer) Reset(d time.Duration) bool {
 	}
 	m.schedule(t, d)
 	return pending
-}
-
-type timerHeap []*manualTimer
-
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
-	if h[i].when.Equal(h[j].when) {
-		return h[i].seq < h[j].seq
-	}
-	return h[i].when.Before(h[j].when)
-}
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
-}
-func (h *timerHeap) Push(x any) {
-	t := x.(*manualTimer)
-	t.index = len(*h)
-	*h = append(*h, t)
-}
-func (h *timerHeap) Pop() any {
-	old := *h
-	n := len(old)
-	t := old[n-1]
-	old[n-1] = nil
-	t.index = -1
-	*h = old[:n-1]
-	return t
 }

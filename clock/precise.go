@@ -18,7 +18,7 @@ import (
 type Precise struct {
 	mu     sync.Mutex
 	seq    uint64
-	queue  precHeap
+	queue  timerHeap
 	wake   chan struct{}
 	closed chan struct{}
 	once   sync.Once
@@ -43,7 +43,7 @@ func (p *Precise) Now() time.Time { return time.Now() }
 
 // AfterFunc implements Clock.AfterFunc.
 func (p *Precise) AfterFunc(d time.Duration, f func()) Timer {
-	t := &precTimer{p: p, f: f, index: -1}
+	t := &precTimer{entry: entry{f: f, index: -1}, p: p}
 	p.mu.Lock()
 	p.schedule(t, d)
 	p.mu.Unlock()
@@ -57,7 +57,7 @@ func (p *Precise) schedule(t *precTimer, d time.Duration) {
 	t.when = time.Now().Add(d)
 	p.seq++
 	t.seq = p.seq
-	heap.Push(&p.queue, t)
+	heap.Push(&p.queue, &t.entry)
 	if t.index == 0 {
 		select {
 		case p.wake <- struct{}{}:
@@ -84,7 +84,7 @@ func (p *Precise) run() {
 		}
 		d := time.Until(p.queue[0].when)
 		if d <= 0 {
-			t := heap.Pop(&p.queue).(*precTimer)
+			t := heap.Pop(&p.queue).(*entry)
 			f := t.f
 			p.mu.Unlock()
 			f()
@@ -114,11 +114,8 @@ func (p *Precise) run() {
 }
 
 type precTimer struct {
-	p     *Precise
-	f     func()
-	when  time.Time
-	seq   uint64
-	index int
+	entry
+	p *Precise
 }
 
 func (t *precTimer) Stop() bool {
@@ -142,33 +139,4 @@ func (t *precTimer) Reset(d time.Duration) bool {
 	}
 	p.schedule(t, d)
 	return pending
-}
-
-type precHeap []*precTimer
-
-func (h precHeap) Len() int { return len(h) }
-func (h precHeap) Less(i, j int) bool {
-	if h[i].when.Equal(h[j].when) {
-		return h[i].seq < h[j].seq
-	}
-	return h[i].when.Before(h[j].when)
-}
-func (h precHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
-}
-func (h *precHeap) Push(x any) {
-	t := x.(*precTimer)
-	t.index = len(*h)
-	*h = append(*h, t)
-}
-func (h *precHeap) Pop() any {
-	old := *h
-	n := len(old)
-	t := old[n-1]
-	old[n-1] = nil
-	t.index = -1
-	*h = old[:n-1]
-	return t
 }

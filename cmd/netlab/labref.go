@@ -57,4 +57,18 @@ func (r *labRef) client(node string) (*nodeagent.Client, error) {
 	return nodeagent.NewClient(nodeagent.SocketPath(r.labDir, node), node), nil
 }
 
+// nodeClient finds the lab (-t, or the only running one) and the agent
+// client of one of its nodes.
+func nodeClient(t *topoOptions, node string) (*labRef, *nodeagent.Client, error) {
+	r, err := findLab(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := r.client(node)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, c, nil
+}
+
 var errNoLab = errors.New("no lab is running: deploy one with `netlab deploy -t FILE`, or name it with -t")

@@ -33,11 +33,7 @@ func newTCPServeCmd(o *options) *cobra.Command {
 		Short: "Start a server on a node: sink (discard, sha256), echo, or http",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := findLab(t)
-			if err != nil {
-				return err
-			}
-			c, err := r.client(args[0])
+			_, c, err := nodeClient(t, args[0])
 			if err != nil {
 				return err
 			}
@@ -83,11 +79,7 @@ func newTCPSendCmd(o *options) *cobra.Command {
 				}
 				spec.Bytes = n
 			}
-			r, err := findLab(t)
-			if err != nil {
-				return err
-			}
-			c, err := r.client(args[0])
+			_, c, err := nodeClient(t, args[0])
 			if err != nil {
 				return err
 			}
@@ -123,11 +115,7 @@ func newTCPGetCmd(o *options) *cobra.Command {
 		Short: "HTTP GET from a node's stack",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := findLab(t)
-			if err != nil {
-				return err
-			}
-			c, err := r.client(args[0])
+			_, c, err := nodeClient(t, args[0])
 			if err != nil {
 				return err
 			}
@@ -169,11 +157,7 @@ func newPingCmd(o *options) *cobra.Command {
 		Short: "ICMP echo from a node's Go stack",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := findLab(t)
-			if err != nil {
-				return err
-			}
-			c, err := r.client(args[0])
+			_, c, err := nodeClient(t, args[0])
 			if err != nil {
 				return err
 			}
@@ -228,11 +212,7 @@ func newSocketsCmd(o *options) *cobra.Command {
 		Short: "The node's TCP connections, like `ss -ti`",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := findLab(t)
-			if err != nil {
-				return err
-			}
-			c, err := r.client(args[0])
+			_, c, err := nodeClient(t, args[0])
 			if err != nil {
 				return err
 			}
