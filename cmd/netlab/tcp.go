@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/stack"
 )
 
 func newTCPCmd(o *options) *cobra.Command {
@@ -207,6 +208,7 @@ func newPingCmd(o *options) *cobra.Command {
 
 func newSocketsCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
+	var watch time.Duration
 	cmd := &cobra.Command{
 		Use:   "sockets NODE",
 		Short: "The node's TCP connections, like `ss -ti`",
@@ -216,28 +218,56 @@ func newSocketsCmd(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if watch > 0 {
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				for {
+					socks, err := c.Sockets(ctx)
+					if err != nil {
+						if ctx.Err() != nil {
+							return nil
+						}
+						return err
+					}
+					if interactive() {
+						fmt.Fprint(o.stdout, "\x1b[H\x1b[2J") // home, clear: redraw in place
+					}
+					fmt.Fprintf(o.stdout, "%s  %s  (every %v, Ctrl-C to stop)\n", args[0], time.Now().Format("15:04:05"), watch)
+					printSockets(o, socks)
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(watch):
+					}
+				}
+			}
 			socks, err := c.Sockets(cmd.Context())
 			if err != nil {
 				return err
 			}
-			return printOut(o, t.format, socks, func() {
-				w := tabwriter.NewWriter(o.stdout, 2, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "State\tRecv-Q\tSend-Q\tLocal\tPeer")
-				for _, s := range socks {
-					fmt.Fprintf(w, "%s\t%d\t%d\t%v\t%v\n", s.State, s.RecvQ, s.NotSent, s.Local, s.Remote)
-					w.Flush()
-					line := s.String()
-					if i := strings.IndexByte(line, '\n'); i >= 0 {
-						fmt.Fprintln(o.stdout, line[i+1:])
-					}
-				}
-				w.Flush()
-			})
+			return printOut(o, t.format, socks, func() { printSockets(o, socks) })
 		},
 	}
 	addTopoFlag(cmd, t)
 	addFormatFlag(cmd, t)
+	cmd.Flags().DurationVarP(&watch, "watch", "w", 0, "refresh every D (e.g. 1s) until interrupted")
 	return cmd
+}
+
+// printSockets prints connections as `ss -ti` does: a line of state,
+// queues and addresses, then the details.
+func printSockets(o *options, socks []stack.TCPInfo) {
+	w := tabwriter.NewWriter(o.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "State\tRecv-Q\tSend-Q\tLocal\tPeer")
+	for _, s := range socks {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%v\t%v\n", s.State, s.RecvQ, s.NotSent, s.Local, s.Remote)
+		w.Flush()
+		line := s.String()
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			fmt.Fprintln(o.stdout, line[i+1:])
+		}
+	}
+	w.Flush()
 }
 
 func newTraceCmd(o *options) *cobra.Command {
