@@ -24,15 +24,18 @@ cover:
 	$(GO) test -count=1 -coverprofile=cover.out ./stack/
 	$(GO) tool cover -func=cover.out | tail -1
 
-# Benchmarks: Go benchmarks of the stack, then the harness tables.
+# Benchmarks (BENCHMARKS.md): Go benchmarks of the stack and the
+# impairment engine, then the tables measured on veths against Linux
+# (root). Deploy/destroy of 10-1000 nodes: go run ./deploy/benchdeploy.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./stack/ ./stack/wire/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./stack/ ./stack/wire/ ./impair/
 	$(GO) run ./internal/bench
+	$(GO) run ./internal/bench -impair
 
 # Each fuzz target for FUZZTIME (default 60 s).
 FUZZTIME ?= 60s
 fuzz:
-	@for pkg in ./stack/wire ./stack/ipv4frag ./stack; do \
+	@for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
 	    echo "== $$pkg $$t"; \
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
