@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/clock"
+	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/stack/link"
+	"github.com/netlab/netlab/stack/link/afpacket"
 	"github.com/netlab/netlab/stack/link/sniff"
 )
 
@@ -151,10 +153,6 @@ func (fw *flushWriter) Write(p []byte) (int, error) {
 // (?if=eth1,eth2; all by default) until the client goes, duration passes
 // (?duration=10s) or count frames were captured (?count=N).
 func (n *node) serveCapture(w http.ResponseWriter, r *http.Request) {
-	if n.stack == nil {
-		httpError(w, http.StatusBadRequest, fmt.Errorf("node %s runs the Linux stack: capture its interfaces with `netlab exec %s -- tshark -i eth1`", n.plan.Name, n.plan.Name))
-		return
-	}
 	q := r.URL.Query()
 	var want map[string]bool
 	if s := q.Get("if"); s != "" {
@@ -163,13 +161,30 @@ func (n *node) serveCapture(w http.ResponseWriter, r *http.Request) {
 			want[name] = true
 		}
 	}
-	var taps []*tap
-	for _, t := range n.taps {
+	taps := n.taps
+	if n.stack == nil {
+		// The kernel's stack serves this node: tap its interfaces with
+		// capture sockets opened for this capture only.
+		kt, err := n.kernelTaps(want)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err)
+			return
+		}
+		defer func() {
+			for _, t := range kt {
+				t.Endpoint.Close()
+			}
+		}()
+		taps = kt
+	}
+	var chosen []*tap
+	for _, t := range taps {
 		if want == nil || want[t.name] {
-			taps = append(taps, t)
+			chosen = append(chosen, t)
 			delete(want, t.name)
 		}
 	}
+	taps = chosen
 	for name := range want {
 		httpError(w, http.StatusBadRequest, fmt.Errorf("node %s has no interface %q", n.plan.Name, name))
 		return
@@ -218,4 +233,40 @@ func (n *node) serveCapture(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// kernelTaps opens a capture socket on each chosen interface of a
+// `stack: linux` node (all when want is nil), inside its namespace. They see
+// what the kernel sends and receives, and send nothing.
+func (n *node) kernelTaps(want map[string]bool) ([]*tap, error) {
+	var taps []*tap
+	fail := func(err error) ([]*tap, error) {
+		for _, t := range taps {
+			t.Endpoint.Close()
+		}
+		return nil, err
+	}
+	for _, ifc := range n.plan.Interfaces {
+		if want != nil && !want[ifc.Name] {
+			continue
+		}
+		var ep *afpacket.Endpoint
+		open := func() (err error) {
+			ep, err = afpacket.New(ifc.Name, afpacket.Options{Outgoing: true, RingBlocks: 8})
+			return err
+		}
+		var err error
+		if n.nsPath != "" {
+			err = linuxnet.InNamespace(n.nsPath, open)
+		} else {
+			err = open()
+		}
+		if err != nil {
+			return fail(fmt.Errorf("capture %s:%s: %w", n.plan.Name, ifc.Name, err))
+		}
+		t := &tap{Endpoint: ep, name: ifc.Name}
+		ep.Attach(link.DispatcherFunc(t.record))
+		taps = append(taps, t)
+	}
+	return taps, nil
 }

@@ -636,3 +636,38 @@ func TestDropFirstSYNSchedule(t *testing.T) {
 		t.Fatalf("impair show does not count the scheduled drop:\n%s", show)
 	}
 }
+
+// TestCaptureOnLinuxNode: capture on a stack: linux node sees what the
+// kernel sends and receives (both directions), into a pcapng tshark reads.
+func TestCaptureOnLinuxNode(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("tshark"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tshark is not installed; .ci/run installs it")
+		}
+		t.Skip("tshark not installed")
+	}
+	topo, name := labCopy(t, "go-beside-linux.yml")
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	netlab(t, "deploy", "-t", topo)
+	netlab(t, "tcp", "serve", "gohost", "--port", "5001", "-t", topo)
+	pcap := filepath.Join(t.TempDir(), "linux.pcapng")
+	capture := exec.Command(netlabBin, "capture", "linuxhost", "-w", pcap, "--duration", "3s", "-t", topo)
+	if err := capture.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	netlab(t, "tcp", "send", "linuxhost", "--to", "192.168.50.1:5001", "--bytes", "500KB", "-t", topo)
+	capture.Wait()
+	out, err := exec.Command("tshark", "-r", pcap, "-Y", "tcp.flags.syn == 1", "-T", "fields", "-e", "ip.src").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := strings.Fields(string(out))
+	if len(srcs) != 2 || srcs[0] != "192.168.50.2" || srcs[1] != "192.168.50.1" {
+		t.Fatalf("SYN senders in the Linux node's capture: %v, want the kernel's SYN out and the Go stack's SYN+ACK in", srcs)
+	}
+}

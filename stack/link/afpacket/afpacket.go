@@ -125,6 +125,10 @@ type Options struct {
 	// so that no frame longer than the MTU crosses the interface. TX
 	// checksum offload is turned off either way.
 	KeepOffloads bool
+	// Outgoing delivers the frames sent on the interface by others too
+	// (the kernel's own stack): for capturing an interface rather than
+	// running a stack on it.
+	Outgoing bool
 
 	// noIgnoreOutgoing skips PACKET_IGNORE_OUTGOING, as on kernels before
 	// 4.20, to test the fallback.
@@ -208,6 +212,7 @@ type Endpoint struct {
 	maxFrame int // longest frame received: MTU plus maxLinkHeader
 	mac      net.HardwareAddr
 	mode     Mode
+	outgoing bool // deliver frames others sent on the interface (Options.Outgoing)
 
 	// fdMu guards the use of the sockets against Close: senders hold it
 	// shared, Close exclusively to close them. The receive goroutine uses
@@ -266,7 +271,7 @@ func New(ifname string, opts Options) (*Endpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open AF_PACKET on %s: %w", ifname, err)
 	}
-	e := &Endpoint{ifname: ifname, mode: opts.Mode, fd: fd, txfd: -1, rxDone: make(chan struct{})}
+	e := &Endpoint{ifname: ifname, mode: opts.Mode, outgoing: opts.Outgoing, fd: fd, txfd: -1, rxDone: make(chan struct{})}
 	ok := false
 	var rx receiver
 	defer func() {
@@ -433,7 +438,7 @@ func (e *Endpoint) lookupInterface(fd int) error {
 func setSockopts(fd, ifindex int, opts Options) error {
 	// Not ours to read back. If the kernel is older than 4.20, the packet
 	// type check in the receivers does the same.
-	if !opts.noIgnoreOutgoing {
+	if !opts.noIgnoreOutgoing && !opts.Outgoing {
 		err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
 		if err != nil && !errors.Is(err, unix.ENOPROTOOPT) {
 			return fmt.Errorf("set PACKET_IGNORE_OUTGOING: %w", err)

@@ -75,7 +75,7 @@ func (r *mmsgReceiver) read() bool {
 		for i := range n {
 			m := &r.msgs[i]
 			switch {
-			case r.names[i][sllPkttypeOffset] == unix.PACKET_OUTGOING:
+			case r.names[i][sllPkttypeOffset] == unix.PACKET_OUTGOING && !r.e.outgoing:
 				// Sent here; only seen without PACKET_IGNORE_OUTGOING.
 				outgoing++
 			case m.Hdr.Flags&unix.MSG_TRUNC != 0:

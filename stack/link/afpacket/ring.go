@@ -70,7 +70,7 @@ func (r *ringReceiver) read() bool {
 			h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&blk[off]))
 			mac := off + int(h.Mac)
 			switch {
-			case blk[off+tpacket3SllOff+sllPkttypeOffset] == unix.PACKET_OUTGOING:
+			case blk[off+tpacket3SllOff+sllPkttypeOffset] == unix.PACKET_OUTGOING && !r.e.outgoing:
 				outgoing++
 			case h.Snaplen < h.Len || int(h.Snaplen) > r.e.maxFrame:
 				oversize++

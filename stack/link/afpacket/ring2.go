@@ -73,7 +73,7 @@ func (r *ring2Receiver) read() bool {
 			}
 			mac, end := int(h.Mac), int(h.Mac)+int(h.Snaplen)
 			switch {
-			case slot[tpacket2SllOff+sllPkttypeOffset] == unix.PACKET_OUTGOING:
+			case slot[tpacket2SllOff+sllPkttypeOffset] == unix.PACKET_OUTGOING && !r.e.outgoing:
 				outgoing++
 			case h.Snaplen < h.Len || int(h.Snaplen) > r.e.maxFrame || end > len(slot):
 				oversize++
