@@ -203,8 +203,10 @@ func attach(pn *topology.Node, nsPath string, open func(node, nsPath, ifname str
 		// stack -> capture tap -> impairment -> wire: a capture shows what
 		// the stack sent and what reached it.
 		ie := impair.Wrap(ep, egc, inc, clk)
-		n.impairs = append(n.impairs, &impairIfc{name: ifc.Name, ep: ie, planEg: eg, planIn: in, curEg: eg, curIn: in})
-		t := &tap{Endpoint: ie, name: ifc.Name}
+		ii := &impairIfc{name: ifc.Name, ep: ie, planEg: eg, planIn: in, curEg: eg, curIn: in}
+		n.impairs = append(n.impairs, ii)
+		t := &tap{Endpoint: ie, name: ifc.Name, ii: ii}
+		ii.tap = t
 		n.taps = append(n.taps, t)
 		id, err := s.AddInterface(ifc.Name, t)
 		if err != nil {

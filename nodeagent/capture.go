@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/clock"
+	"github.com/netlab/netlab/impair"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/stack/link"
 	"github.com/netlab/netlab/stack/link/afpacket"
@@ -25,6 +26,10 @@ type tap struct {
 	name  string
 	sinks atomic.Pointer[[]tapSink]
 	mu    sync.Mutex // serialises changes to sinks
+	ii    *impairIfc // the interface's impairment, nil on kernel taps
+
+	dropMu  sync.Mutex
+	dropped string // why the frame being written was dropped, if it was
 }
 
 type tapSink struct {
@@ -33,7 +38,10 @@ type tapSink struct {
 	n  *atomic.Int64 // frames left for a --count capture; nil: no limit
 }
 
-func (t *tap) record(frame []byte) {
+func (t *tap) record(frame []byte) { t.recordAs(frame, "") }
+
+// recordAs records frame, with a pcapng comment if comment is set.
+func (t *tap) recordAs(frame []byte, comment string) {
 	sp := t.sinks.Load()
 	if sp == nil {
 		return
@@ -42,18 +50,68 @@ func (t *tap) record(frame []byte) {
 		if s.n != nil && s.n.Add(-1) < 0 {
 			continue
 		}
-		s.w.Record(s.id, frame)
+		if comment != "" {
+			s.w.RecordComment(s.id, frame, comment)
+		} else {
+			s.w.Record(s.id, frame)
+		}
 	}
 }
 
-// WritePacket records the outgoing frame, then sends it.
+// WritePacket sends the frame and records it; while a capture runs, a
+// frame the impairment layer dropped is recorded with a comment saying why
+// (the decision is made inside the inner WritePacket).
 func (t *tap) WritePacket(frame []byte) error {
-	t.record(frame)
-	return t.Endpoint.WritePacket(frame)
+	if t.sinks.Load() == nil {
+		return t.Endpoint.WritePacket(frame)
+	}
+	t.dropMu.Lock()
+	t.dropped = ""
+	t.dropMu.Unlock()
+	err := t.Endpoint.WritePacket(frame)
+	t.dropMu.Lock()
+	why := t.dropped
+	t.dropMu.Unlock()
+	t.recordAs(frame, why)
+	return err
+}
+
+// egressVerdict is the impairment's Trace hook for frames sent, set only
+// while a capture runs: drops decided as the frame is offered mark the
+// frame being written; CoDel drops (later, at the queue's head) are
+// recorded on their own.
+func (t *tap) egressVerdict(frame []byte, v impair.Verdict) {
+	if v.Event != impair.EventDrop {
+		return
+	}
+	why := "dropped by the impairment layer: " + v.Reason.String()
+	if v.Reason == impair.DropCoDel {
+		t.recordAs(frame, why)
+		return
+	}
+	t.dropMu.Lock()
+	t.dropped = why
+	t.dropMu.Unlock()
+}
+
+// ingressVerdict is the Trace hook for frames received: a frame dropped on
+// arrival never reaches the stack, so it is recorded here, marked.
+func (t *tap) ingressVerdict(frame []byte, v impair.Verdict) {
+	if v.Event == impair.EventDrop {
+		t.recordAs(frame, "dropped on arrival by the impairment layer: "+v.Reason.String())
+	}
 }
 
 // WritePackets keeps the stack's batching when the inner endpoint has it.
 func (t *tap) WritePackets(frames [][]byte) (int, error) {
+	if t.sinks.Load() != nil && t.ii != nil {
+		for i, f := range frames {
+			if err := t.WritePacket(f); err != nil {
+				return i, err
+			}
+		}
+		return len(frames), nil
+	}
 	for _, f := range frames {
 		t.record(f)
 	}
@@ -211,11 +269,13 @@ func (n *node) serveCapture(w http.ResponseWriter, r *http.Request) {
 		}
 		t.add(tapSink{w: sw, id: id, n: left})
 	}
+	n.reapplyImpairments(taps)
 	sw.Flush()
 	defer func() {
 		for _, t := range taps {
 			t.remove(sw)
 		}
+		n.reapplyImpairments(taps)
 		sw.Flush()
 	}()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -269,4 +329,16 @@ func (n *node) kernelTaps(want map[string]bool) ([]*tap, error) {
 		taps = append(taps, t)
 	}
 	return taps, nil
+}
+
+// reapplyImpairments sets the impairment of the taps' interfaces again, so
+// their drop hooks follow whether a capture is running.
+func (n *node) reapplyImpairments(taps []*tap) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, t := range taps {
+		if t.ii != nil {
+			t.ii.apply()
+		}
+	}
 }

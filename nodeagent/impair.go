@@ -103,6 +103,7 @@ type ImpairChange struct {
 
 // impairIfc is what the agent keeps per Go-stack interface.
 type impairIfc struct {
+	tap            *tap // the capture tap above it
 	name           string
 	ep             *impair.Endpoint
 	planEg, planIn *topology.Impairment
@@ -119,6 +120,15 @@ func (ii *impairIfc) apply() error {
 	if err != nil {
 		return err
 	}
+	if ii.tap != nil && ii.tap.sinks.Load() != nil {
+		// A capture runs: mark what the impairment drops.
+		if eg != nil {
+			eg.Trace = ii.tap.egressVerdict
+		}
+		if in != nil {
+			in.Trace = ii.tap.ingressVerdict
+		}
+	}
 	if ii.down {
 		if eg == nil {
 			eg = &impair.Config{}
@@ -127,6 +137,9 @@ func (ii *impairIfc) apply() error {
 			in = &impair.Config{}
 		}
 		eg.Down, in.Down = true, true
+		if ii.tap != nil && ii.tap.sinks.Load() != nil {
+			eg.Trace, in.Trace = ii.tap.egressVerdict, ii.tap.ingressVerdict
+		}
 	}
 	ii.ep.SetConfig(eg, in)
 	return nil

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 	"github.com/spf13/cobra"
 )
 
@@ -109,9 +109,6 @@ func runCapture(ctx context.Context, o *options, c *captureOptions, args []strin
 	}
 	wg.Wait()
 	close(errs)
-	if err := m.flush(); err != nil {
-		return err
-	}
 	for err := range errs {
 		return err
 	}
@@ -121,66 +118,70 @@ func runCapture(ctx context.Context, o *options, c *captureOptions, args []strin
 	return nil
 }
 
-// merger writes the frames of several pcapng streams into one, giving
-// every stream's interfaces blocks of their own.
+// merger writes the blocks of several pcapng streams into one section,
+// block by block: each stream's interface blocks get indices of their own
+// and its packet blocks are rewritten to them, their options (the comments
+// marking impairment drops) untouched. Streams are little endian, as the
+// agents write them.
 type merger struct {
-	mu     sync.Mutex
-	out    io.Writer
-	w      *pcapgo.NgWriter
-	frames int
+	mu      sync.Mutex
+	out     io.Writer
+	started bool // the section header is written
+	nextIf  uint32
+	frames  int
 }
 
+const (
+	blockSHB = 0x0A0D0D0A
+	blockIDB = 1
+	blockEPB = 6
+)
+
 func (m *merger) copy(r io.Reader) error {
-	rd, err := pcapgo.NewNgReader(r, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		return err
-	}
-	ids := map[int]int{} // the stream's interface index -> ours
+	br := bufio.NewReader(r)
+	local := map[uint32]uint32{} // the stream's interface index -> ours
+	var nIf uint32
+	hdr := make([]byte, 8)
 	for {
-		data, ci, err := rd.ReadPacketData()
-		if err != nil {
+		if _, err := io.ReadFull(br, hdr); err != nil {
+			return err
+		}
+		typ, total := binary.LittleEndian.Uint32(hdr), binary.LittleEndian.Uint32(hdr[4:])
+		if total < 12 || total > 1<<24 || total%4 != 0 {
+			return fmt.Errorf("capture stream: bad block length %d", total)
+		}
+		block := make([]byte, total)
+		copy(block, hdr)
+		if _, err := io.ReadFull(br, block[8:]); err != nil {
 			return err
 		}
 		m.mu.Lock()
-		id, ok := ids[ci.InterfaceIndex]
-		if !ok {
-			intf, _ := rd.Interface(ci.InterfaceIndex)
-			id, err = m.addInterface(intf)
-			if err != nil {
-				m.mu.Unlock()
-				return err
+		var err error
+		switch typ {
+		case blockSHB:
+			nIf = 0 // a new section restarts the stream's interface numbering
+			if !m.started {
+				_, err = m.out.Write(block)
+				m.started = true
 			}
-			ids[ci.InterfaceIndex] = id
-		}
-		ci.InterfaceIndex = id
-		err = m.w.WritePacket(ci, data)
-		m.frames++
-		if err == nil {
-			err = m.w.Flush() // stream as it comes (wireshark -k -i -)
+		case blockIDB:
+			local[nIf] = m.nextIf
+			nIf++
+			m.nextIf++
+			_, err = m.out.Write(block)
+		case blockEPB:
+			id, ok := local[binary.LittleEndian.Uint32(block[8:])]
+			if !ok {
+				err = fmt.Errorf("capture stream: packet on an undeclared interface")
+				break
+			}
+			binary.LittleEndian.PutUint32(block[8:], id)
+			_, err = m.out.Write(block)
+			m.frames++
 		}
 		m.mu.Unlock()
 		if err != nil {
 			return err
 		}
 	}
-}
-
-func (m *merger) addInterface(intf pcapgo.NgInterface) (int, error) {
-	intf.LinkType = layers.LinkTypeEthernet
-	intf.TimestampResolution = 9
-	if m.w == nil {
-		var err error
-		m.w, err = pcapgo.NewNgWriterInterface(m.out, intf, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: "netlab"}})
-		return 0, err
-	}
-	return m.w.AddInterface(intf)
-}
-
-func (m *merger) flush() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.w == nil {
-		return nil
-	}
-	return m.w.Flush()
 }

@@ -671,3 +671,44 @@ func TestCaptureOnLinuxNode(t *testing.T) {
 		t.Fatalf("SYN senders in the Linux node's capture: %v, want the kernel's SYN out and the Go stack's SYN+ACK in", srcs)
 	}
 }
+
+// TestCaptureMarksImpairmentDrops: frames the impairment layer dropped are
+// in the capture, each with a comment saying why, as many as it counted.
+func TestCaptureMarksImpairmentDrops(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("tshark"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tshark is not installed; .ci/run installs it")
+		}
+		t.Skip("tshark not installed")
+	}
+	topo, name := labCopy(t, "two-hosts.yml")
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	netlab(t, "deploy", "-t", topo)
+	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
+	netlab(t, "impair", "h1:eth1", "--dir", "egress", "--loss", "10%", "--seed", "5", "-t", topo)
+	pcap := filepath.Join(t.TempDir(), "drops.pcapng")
+	capture := exec.Command(netlabBin, "capture", "h1", "-w", pcap, "--duration", "4s", "-t", topo)
+	if err := capture.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "300KB", "-t", topo)
+	capture.Wait()
+	var states map[string][]nodeagent.ImpairState
+	if err := json.Unmarshal([]byte(netlab(t, "impair", "show", "h1", "-t", topo, "--format", "json")), &states); err != nil {
+		t.Fatal(err)
+	}
+	lost := states["h1"][0].Stats.Egress.DroppedLoss
+	out, err := exec.Command("tshark", "-r", pcap, "-Y", `frame.comment contains "dropped by the impairment layer: loss"`, "-T", "fields", "-e", "frame.number").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := len(strings.Fields(string(out)))
+	if lost == 0 || uint64(marked) != lost {
+		t.Fatalf("%d frames marked dropped in the capture, the impairment counted %d losses", marked, lost)
+	}
+}

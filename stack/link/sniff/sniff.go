@@ -7,6 +7,7 @@
 package sniff
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -156,3 +157,54 @@ func (e *Endpoint) WritePacket(frame []byte) error {
 // Close implements link.Endpoint.Close; it closes the wrapped endpoint, not
 // the capture.
 func (e *Endpoint) Close() error { return e.inner.Close() }
+
+// RecordComment writes one frame under interface id with a pcapng comment
+// (opt_comment), e.g. why the frame never made it: Wireshark shows it in the
+// packet details and `tshark -Y frame.comment` finds it. pcapgo writes no
+// packet options, so this block is encoded here, after flushing what pcapgo
+// buffered, in pcapgo's byte order (little endian) and timestamp units (ns).
+func (w *Writer) RecordComment(id int, frame []byte, comment string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil || w.ng == nil {
+		return
+	}
+	if err := w.ng.Flush(); err != nil {
+		w.err = fmt.Errorf("write capture: %w", err)
+		return
+	}
+	data := frame
+	if w.snaplen > 0 && len(data) > w.snaplen {
+		data = data[:w.snaplen]
+	}
+	pad := func(n int) int { return (4 - n%4) % 4 }
+	c := []byte(comment)
+	if len(c) > 0xfff0 {
+		c = c[:0xfff0]
+	}
+	optLen := 4 + len(c) + pad(len(c)) + 4 // opt_comment, opt_endofopt
+	total := 28 + len(data) + pad(len(data)) + optLen + 4
+	b := make([]byte, 0, total)
+	le := binary.LittleEndian
+	ts := uint64(w.clock.Now().UnixNano())
+	b = le.AppendUint32(b, 6) // Enhanced Packet Block
+	b = le.AppendUint32(b, uint32(total))
+	b = le.AppendUint32(b, uint32(id))
+	b = le.AppendUint32(b, uint32(ts>>32))
+	b = le.AppendUint32(b, uint32(ts))
+	b = le.AppendUint32(b, uint32(len(data)))
+	b = le.AppendUint32(b, uint32(len(frame)))
+	b = append(b, data...)
+	b = append(b, make([]byte, pad(len(data)))...)
+	b = le.AppendUint16(b, 1) // opt_comment
+	b = le.AppendUint16(b, uint16(len(c)))
+	b = append(b, c...)
+	b = append(b, make([]byte, pad(len(c)))...)
+	b = le.AppendUint32(b, 0) // opt_endofopt
+	b = le.AppendUint32(b, uint32(total))
+	if _, err := w.out.Write(b); err != nil {
+		w.err = fmt.Errorf("write capture: %w", err)
+		return
+	}
+	w.count++
+}

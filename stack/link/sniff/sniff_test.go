@@ -96,3 +96,32 @@ func TestSnaplenTruncates(t *testing.T) {
 		t.Fatalf("captured %d of %d, want 64 of 1000", len(data), ci.Length)
 	}
 }
+
+func TestRecordCommentReadBack(t *testing.T) {
+	a, _ := pipe.Pair(pipe.Manual, 1500, net.HardwareAddr{2, 0, 0, 0, 0, 1}, net.HardwareAddr{2, 0, 0, 0, 0, 2})
+	var buf bytes.Buffer
+	w := NewWriter(&buf, clock.NewManual(clock.Epoch), 0)
+	ta, _ := w.Tap("eth1", a)
+	ta.WritePacket(bytes.Repeat([]byte{7}, 61))
+	w.RecordComment(0, bytes.Repeat([]byte{9}, 63), "dropped by the impairment layer: loss")
+	ta.WritePacket(bytes.Repeat([]byte{8}, 60))
+	w.Flush()
+	r, err := pcapgo.NewNgReader(&buf, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lens []int
+	for {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		lens = append(lens, len(data))
+		if len(data) == 63 && data[0] != 9 {
+			t.Fatal("the commented frame's bytes differ")
+		}
+	}
+	if len(lens) != 3 || lens[0] != 61 || lens[1] != 63 || lens[2] != 60 {
+		t.Fatalf("frames read back: %v, want [61 63 60]", lens)
+	}
+}
