@@ -48,6 +48,9 @@ type Config struct {
 	// recorded (TraceFile), at most TraceMaxBytes per node (0: the default).
 	TraceDir      string
 	TraceMaxBytes int64
+	// CaptureDir, if set, is where nodes whose plan has `capture:` record
+	// continuously, as rings of pcapng files (CaptureFile).
+	CaptureDir string
 	// OpenLink opens the endpoint of one interface; nil opens AF_PACKET
 	// on it inside the node's namespace. Tests give in-memory links.
 	OpenLink func(node, nsPath, ifname string) (link.Endpoint, error)
@@ -73,6 +76,8 @@ type node struct {
 	impairs []*impairIfc // per interface, in plan order
 	trace   *tracer
 	rec     *recorder
+	ring    *captureRing
+	ktaps   []*tap // kernel capture sockets a ring keeps open (stack: linux)
 
 	mu     sync.Mutex
 	apps   map[int]*app
@@ -111,6 +116,12 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		n, err := attach(pn, ref.NSPath, open, a.impairClock)
 		if err != nil {
 			return fmt.Errorf("node %s: %w", ref.Name, err)
+		}
+		if cfg.CaptureDir != "" && pn.Capture != nil {
+			if err := n.startCapture(cfg.CaptureDir); err != nil {
+				n.close()
+				return fmt.Errorf("node %s: %w", ref.Name, err)
+			}
 		}
 		if cfg.TraceDir != "" && n.stack != nil {
 			if n.rec, err = startRecorder(n.trace, filepath.Join(cfg.TraceDir, ref.Name+".jsonl"), cfg.TraceMaxBytes); err != nil {
@@ -261,6 +272,12 @@ func (n *node) close() {
 	if n.rec != nil {
 		n.rec.stop()
 	}
+	if n.ring != nil {
+		n.ring.stop()
+		for _, t := range n.ktaps {
+			t.Endpoint.Close()
+		}
+	}
 	n.trace.closeAll()
 }
 
@@ -303,6 +320,18 @@ func (a *Agent) Orphaned(ctx context.Context, every time.Duration) <-chan struct
 		}
 	}()
 	return done
+}
+
+// Flush writes out what the nodes' continuous captures have buffered; the
+// agent calls it periodically and before it exits.
+func (a *Agent) Flush() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, n := range a.nodes {
+		if n.ring != nil {
+			n.ring.flush()
+		}
+	}
 }
 
 // Close stops every app and stack and closes the endpoints.

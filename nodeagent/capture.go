@@ -33,9 +33,16 @@ type tap struct {
 }
 
 type tapSink struct {
-	w  *sniff.Writer
+	w  frameSink
 	id int
 	n  *atomic.Int64 // frames left for a --count capture; nil: no limit
+}
+
+// frameSink is where a tap records: a capture's pcapng writer, or a node's
+// continuous capture ring.
+type frameSink interface {
+	Record(id int, frame []byte)
+	RecordComment(id int, frame []byte, comment string)
 }
 
 func (t *tap) record(frame []byte) { t.recordAs(frame, "") }
@@ -170,7 +177,7 @@ func (t *tap) add(s tapSink) {
 	t.sinks.Store(&next)
 }
 
-func (t *tap) remove(w *sniff.Writer) {
+func (t *tap) remove(w frameSink) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.sinks.Load()

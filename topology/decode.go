@@ -75,6 +75,24 @@ type nodeSpec struct {
 	seed       opt[uint64]
 	routes     opt[[]routeSpec]
 	tcp        tcpSpec
+	capture    opt[*captureSpec]
+}
+
+// captureSpec is a node's or a link's capture as written: off (false), or
+// on with the fields the mapping gives (none for true).
+type captureSpec struct {
+	pos      Pos        // the capture key
+	on       bool       // false for capture: false
+	bad      bool       // a field is in error (reported): the node has no capture
+	ifaces   []ifaceRef // a node's interfaces: list; nil means all of them
+	fileSize opt[int64]
+	files    opt[int]
+}
+
+// ifaceRef is an interface name written in the file.
+type ifaceRef struct {
+	name string
+	pos  Pos
 }
 
 type kvSpec struct {
@@ -101,13 +119,14 @@ type tcpSpec struct {
 }
 
 type linkSpec struct {
-	pos    Pos
-	name   opt[string]
-	mtu    opt[int]
-	eps    []*endpointSpec
-	epsPos Pos
-	bad    bool // an endpoint could not be read (already reported)
-	netem  *netemSpec
+	pos     Pos
+	name    opt[string]
+	mtu     opt[int]
+	eps     []*endpointSpec
+	epsPos  Pos
+	bad     bool // an endpoint could not be read (already reported)
+	netem   *netemSpec
+	capture *captureSpec // nil when absent or false
 }
 
 type endpointSpec struct {
@@ -579,6 +598,8 @@ func (d *decoder) decodeNode(n *yaml.Node, name string, p Pos, s *shape, ctx str
 			ns.routes = some(rs, e.vpos())
 		case "tcp":
 			d.decodeTCP(e, s.field("tcp").obj, &ns.tcp)
+		case keyCapture:
+			ns.capture = d.decodeCapture(e, s.field(keyCapture).obj)
 		default:
 			d.unhandled(e)
 		}
@@ -710,6 +731,75 @@ func (d *decoder) decodeRoute(n *yaml.Node, s *shape) (routeSpec, bool) {
 	return r, ok
 }
 
+// decodeCapture reads a capture: true (on, every default), false (off) or a
+// mapping of the fields s accepts (interfaces on nodes; file-size, files).
+func (d *decoder) decodeCapture(ce entry, s *shape) opt[*captureSpec] {
+	c := &captureSpec{pos: ce.kpos(), on: true}
+	switch {
+	case ce.v.Kind == yaml.ScalarNode && ce.v.ShortTag() == "!!bool":
+		c.on = strings.EqualFold(ce.v.Value, "true")
+		return some(c, ce.vpos())
+	case ce.v.Kind != yaml.MappingNode:
+		example := "{file-size: 16MiB, files: 4}"
+		if s.field("interfaces") != nil {
+			example = "{interfaces: [eth1], file-size: 16MiB, files: 4}"
+		}
+		d.errorf(ce.vpos(), "capture: want true, false or a mapping like %s, got %s", example, describe(ce.v))
+		return some(&captureSpec{pos: ce.kpos(), bad: true}, ce.vpos())
+	}
+	ok := true
+	for _, e := range d.object(ce.v, s, "capture") {
+		switch e.key {
+		case "interfaces":
+			first := map[string]Pos{}
+			items := d.list(e)
+			if !isNull(e.v) && e.v.Kind != yaml.SequenceNode {
+				ok = false // reported by list
+			}
+			if e.v.Kind == yaml.SequenceNode && len(items) == 0 {
+				d.errorf(e.vpos(), "capture: interfaces is empty (leave it out to capture every interface of the node, or write capture: false)")
+				ok = false
+			}
+			for _, item := range items {
+				name, good := d.scalar(item, "capture.interfaces", "an interface name")
+				if !good {
+					ok = false
+					continue
+				}
+				if err := checkIfName(name); err != nil {
+					d.errorf(posOf(item), "capture.interfaces: %v", err)
+					ok = false
+					continue
+				}
+				if p, dup := first[name]; dup {
+					d.errorf(posOf(item), "capture.interfaces: %q is listed twice (first at %s)", name, p)
+					continue
+				}
+				first[name] = posOf(item)
+				c.ifaces = append(c.ifaces, ifaceRef{name: name, pos: posOf(item)})
+			}
+		case "file-size":
+			o := parsed(d, e, "a size", parseSize)
+			if o.ok && o.v < minCaptureFileSize {
+				d.errorf(o.pos, "capture: file-size %d is too small (allowed: at least 64KiB, e.g. 16MiB)", o.v)
+				o.ok = false
+			}
+			ok = ok && o.ok
+			c.fileSize = o
+		case "files":
+			o := d.intIn(e, 1, maxCaptureFiles)
+			ok = ok && o.ok
+			c.files = o
+		default:
+			d.unhandled(e)
+		}
+	}
+	// A capture in error still stops inheritance, so that the node's kind
+	// or the defaults do not report problems of their own for it.
+	c.bad = !ok
+	return some(c, ce.vpos())
+}
+
 func (d *decoder) decodeTCP(te entry, s *shape, t *tcpSpec) {
 	size := func(e entry, lo, hi int64) opt[int] {
 		o := parsed(d, e, "a size", parseSize)
@@ -820,6 +910,10 @@ func (d *decoder) decodeLink(n *yaml.Node, s *shape) *linkSpec {
 			l.bad = len(d.errs) > before
 		case "netem":
 			l.netem = d.decodeNetem(e, s.field("netem").obj)
+		case keyCapture:
+			if c := d.decodeCapture(e, s.field(keyCapture).obj); c.v.on && !c.v.bad {
+				l.capture = c.v
+			}
 		default:
 			d.unhandled(e)
 		}

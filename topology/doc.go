@@ -33,7 +33,8 @@
 // Every node field is looked up on the node, then on its kind's `kinds:`
 // entry, then in `defaults:`. Scalars and lists (exec, routes) take the
 // first value found; maps (env, labels, sysctls) merge key by key, the node
-// winning; each `tcp:` option inherits on its own. A `kinds:` entry is based
+// winning; each `tcp:` option inherits on its own; `capture:` inherits as a
+// whole (the node's, else its kind's, else the defaults'). A `kinds:` entry is based
 // on a builtin kind named by its own `kind:` (host when absent); an entry
 // named host, router or bridge customizes that builtin. Builtin kinds: host;
 // router (forwarding on); bridge (a LAN segment made as a Linux bridge,
@@ -91,6 +92,20 @@
 // (FNV-1a) from the sending node's seed, the link's name and the direction;
 // a node's seed is its `seed:` or derived from the lab and node names. The
 // same file therefore always impairs the same way; change a seed to vary.
+//
+// # Capture
+//
+// A node's `capture:` records its interfaces continuously into a ring of
+// files in the lab directory: `true` (every interface, files of 16MiB, 4 of
+// them), `false` (off) or {interfaces: [eth1, eth2], file-size: 10MiB,
+// files: 4}, each field optional (interfaces must end links of the node;
+// file-size is a size of at least 64KiB; files is 1 to 100). A link's
+// `capture:` (true, false or {file-size, files}) adds the link's interfaces
+// on its nodes, every member's on a LAN, even on a node whose own capture
+// is false. A node keeps its own file-size and files when its capture is
+// on; otherwise it takes those of the first of its links that capture (a
+// later link asking for others gets a warning). The plan holds the result
+// as Node.Capture, nil for none.
 //
 // # Addresses and MACs
 //

@@ -161,8 +161,26 @@ type Node struct {
 	// Routes are the node's static routes: those in the file first, in file
 	// order, then the computed ones (Auto) sorted by destination.
 	Routes []Route `json:"routes,omitempty"`
+	// Capture is the node's continuous capture: the node's own `capture:`
+	// (or its kind's, or the defaults') merged with the `capture:` of its
+	// links. Nil means no capture.
+	Capture *Capture `json:"capture,omitempty"`
 	// Pos is where the node is declared.
 	Pos Pos `json:"pos"`
+}
+
+// Capture is a node's continuous capture: what its agent records into a ring
+// of files in the lab directory. Each file holds at most FileSize bytes; once
+// Files files are full the oldest one is reused.
+type Capture struct {
+	// Interfaces are the names of the interfaces captured, in the node's
+	// interface order (Node.Interfaces), each once; never empty.
+	Interfaces []string `json:"interfaces"`
+	// FileSize is the size cap of each file of the ring, in bytes (16 MiB by
+	// default; at least 64 KiB).
+	FileSize int64 `json:"file-size"`
+	// Files is the number of files in the ring (4 by default; 1 to 100).
+	Files int `json:"files"`
 }
 
 // Interface returns the node's interface called name, or nil.

@@ -64,6 +64,7 @@ func parse(name, dir string, data []byte) (*Lab, error) {
 		routes:   map[*Node]opt[[]routeSpec]{},
 		userAddr: map[*Interface]opt[netip.Prefix]{},
 		userMAC:  map[*Interface]opt[MAC]{},
+		captures: map[*Node]opt[*captureSpec]{},
 	}
 	r.resolve()
 	if err := dg.err(); err != nil {
@@ -85,6 +86,14 @@ type resolver struct {
 	userAddr map[*Interface]opt[netip.Prefix]
 	userMAC  map[*Interface]opt[MAC]
 	units    []*unit
+	captures map[*Node]opt[*captureSpec] // each node's own capture, inherited
+	linkCaps []linkCapture               // interfaces captured by their link
+}
+
+// linkCapture is an interface on a link whose `capture:` is on.
+type linkCapture struct {
+	ifc  *Interface
+	spec *captureSpec
 }
 
 func (r *resolver) resolve() {
@@ -135,6 +144,7 @@ func (r *resolver) resolve() {
 	for i, s := range l.Segments {
 		s.Index = i
 	}
+	r.planCaptures()
 	r.planAddresses()
 	r.planMACs()
 	r.checkRoutes()
@@ -300,6 +310,7 @@ func (r *resolver) resolveNodes() {
 		}
 		n.TCP = r.tcpOptions(n, chain, ignored)
 		r.routes[n] = chainPick(chain, func(s *nodeSpec) opt[[]routeSpec] { return s.routes })
+		r.captures[n] = chainPick(chain, func(s *nodeSpec) opt[*captureSpec] { return s.capture })
 		r.lab.Nodes = append(r.lab.Nodes, n)
 		r.lab.byName[n.Name] = n
 	}
@@ -551,6 +562,7 @@ func (r *resolver) p2pLink(ls *linkSpec, eps []endpoint, mtu int) {
 		}
 	}
 	k.A.Egress, k.B.Egress = k.Netem.AtoB, k.Netem.BtoA
+	r.captureLink(ls, k.A, k.B)
 	r.lab.Links = append(r.lab.Links, k)
 	r.units = append(r.units, &unit{pos: ls.pos, name: "link " + name, members: []*Interface{k.A, k.B}, link: k})
 }
@@ -568,6 +580,7 @@ func (r *resolver) lanLink(ls *linkSpec, eps []endpoint, name string, mtu int) {
 		}
 		s.Members = append(s.Members, ifc)
 	}
+	r.captureLink(ls, s.Members...)
 	r.lab.Segments = append(r.lab.Segments, s)
 	r.units = append(r.units, &unit{pos: ls.pos, name: "LAN " + name, members: s.Members, seg: s, lan: true})
 }
@@ -620,6 +633,7 @@ func (r *resolver) bridgeLink(ls *linkSpec, eps []endpoint, nBridges, mtu int) {
 		ifc.Ingress = impairFor(in, k, member.node.Seed, s.Name, ifc.String()+"<")
 	}
 	s.Members = append(s.Members, ifc)
+	r.captureLink(ls, ifc)
 	if s.MTU == 0 || mtu < s.MTU {
 		s.MTU = mtu
 	}

@@ -72,6 +72,8 @@ const (
 	keyIPv6 = "ipv6"
 	keyAtoB = "a-to-b"
 	keyBtoA = "b-to-a"
+	// keyCapture is a node's or link's capture: true, false or a mapping.
+	keyCapture = "capture"
 )
 
 // fileShape is the whole file.
@@ -100,6 +102,7 @@ func nodeShape() *shape {
 		"sysctls", "forwarding", "seed"),
 		field{key: "routes", each: route},
 		field{key: "tcp", obj: tcp},
+		field{key: keyCapture, obj: &shape{fields: fields("interfaces", "file-size", "files")}},
 	)}
 }
 
@@ -111,6 +114,7 @@ func linkShape() *shape {
 	return &shape{fields: append(fields("name", "type", "mtu"),
 		field{key: "endpoints", each: endpoint},
 		field{key: "netem", obj: netemShape()},
+		field{key: keyCapture, obj: &shape{fields: fields("file-size", "files")}},
 	)}
 }
 

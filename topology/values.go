@@ -21,6 +21,13 @@ const (
 	maxBuf      = 1 << 30
 	defaultPool = "10.0.0.0/16"
 	netemLimit  = 1000 // netem's default queue limit in packets
+
+	// Continuous capture: each file of the ring holds at least
+	// minCaptureFileSize bytes, and a ring has 1 to maxCaptureFiles files.
+	minCaptureFileSize     = 64 << 10
+	defaultCaptureFileSize = 16 << 20
+	defaultCaptureFiles    = 4
+	maxCaptureFiles        = 100
 )
 
 // parseDuration parses a Go duration ("50ms", "1.5s", "100us"). Only 0 may

@@ -85,7 +85,7 @@ func newAgentCmd(o *options) *cobra.Command {
 			os.Chmod(sock, 0o600)
 			defer os.Remove(sock)
 			ag, err := nodeagent.New(cmd.Context(), nodeagent.Config{Lab: lab, Nodes: refs, Log: log,
-				TraceDir: filepath.Join(a.labDir, "traces")})
+				TraceDir: filepath.Join(a.labDir, "traces"), CaptureDir: filepath.Join(a.labDir, "captures")})
 			if err != nil {
 				return err
 			}
@@ -96,6 +96,19 @@ func newAgentCmd(o *options) *cobra.Command {
 			log.Info("agent serving", "lab", lab.Name, "nodes", len(refs), "socket", sock)
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
+			defer ag.Flush() // continuous captures: write out what is buffered
+			go func() {
+				t := time.NewTicker(time.Second)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						ag.Flush()
+					}
+				}
+			}()
 			go func() {
 				select {
 				case <-ag.Orphaned(ctx, time.Second):

@@ -712,3 +712,47 @@ func TestCaptureMarksImpairmentDrops(t *testing.T) {
 		t.Fatalf("%d frames marked dropped in the capture, the impairment counted %d losses", marked, lost)
 	}
 }
+
+// TestContinuousCaptureRing: a node with `capture:` in the topology records
+// from deploy on into a ring of pcapng files that stays within its cap.
+func TestContinuousCaptureRing(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("tshark"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tshark is not installed; .ci/run installs it")
+		}
+		t.Skip("tshark not installed")
+	}
+	topo, name := labCopy(t, "two-hosts.yml")
+	b, _ := os.ReadFile(topo)
+	b = regexp.MustCompile(`(?m)^    h1:.*$`).ReplaceAll(b, []byte("    h1:\n      kind: host\n      capture: {file-size: 64KiB, files: 3}"))
+	os.WriteFile(topo, b, 0o644)
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+	netlab(t, "deploy", "-t", topo)
+	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
+	netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "1MB", "-t", topo)
+	time.Sleep(1500 * time.Millisecond) // the agent flushes every second
+	dir := filepath.Join(filepath.Dir(topo), "netlab-"+name, "captures")
+	var total int64
+	for k := 0; k < 3; k++ {
+		f := nodeagent.CaptureFile(dir, "h1", k)
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatalf("ring file %d: %v (1 MB through a 3 x 64 KiB ring must fill it)", k, err)
+		}
+		if fi.Size() > 64<<10+8<<10 {
+			t.Errorf("%s holds %d bytes, cap 64 KiB", f, fi.Size())
+		}
+		total += fi.Size()
+		out, err := exec.Command("tshark", "-r", f, "-Y", "_ws.malformed").Output()
+		if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+			t.Errorf("tshark on %s: %v %s", f, err, out)
+		}
+	}
+	if _, err := os.Stat(nodeagent.CaptureFile(dir, "h1", 3)); err == nil {
+		t.Error("the ring has a fourth file")
+	}
+}
