@@ -19,7 +19,7 @@ func ImpairConfig(im *topology.Impairment) (*impair.Config, error) {
 		Delay: im.Delay, Jitter: im.Jitter, DelayCorrelation: im.Correlation,
 		Duplicate: im.Duplicate, Corrupt: im.Corrupt, Reorder: im.Reorder, Gap: im.Gap,
 		Rate: im.Rate, Overhead: im.RateOverhead, Limit: im.Limit, LimitBytes: int(im.LimitBytes),
-		ECN: im.ECN, Seed: im.Seed,
+		ECN: im.ECN, CoDel: im.CoDel, Seed: im.Seed,
 	}
 	switch d := im.Distribution; d {
 	case "", "uniform":

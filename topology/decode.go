@@ -1063,6 +1063,8 @@ func (d *decoder) decodeImpairment(es []entry, ctx string) *impSpec {
 			m.LimitBytes = o.v
 		case "ecn":
 			m.ECN = d.boolean(e).v
+		case "codel":
+			m.CoDel = d.boolean(e).v
 		case "seed":
 			o := d.seed(e)
 			m.Seed, is.seedSet = o.v, o.ok
@@ -1104,8 +1106,11 @@ func (d *decoder) decodeImpairment(es []entry, ctx string) *impSpec {
 	if m.Reorder > 0 && m.Gap == 0 {
 		m.Gap = 1
 	}
-	if p, ok := at["ecn"]; ok && m.ECN && m.Loss.Model == "" {
-		d.errorf(p, "%s: ecn needs loss (it marks the frames that would be lost)", ctx)
+	if p, ok := at["ecn"]; ok && m.ECN && m.Loss.Model == "" && !m.CoDel {
+		d.errorf(p, "%s: ecn needs loss or codel (it marks the frames that would be dropped)", ctx)
+	}
+	if p, ok := at["codel"]; ok && m.CoDel && m.Rate == 0 {
+		d.errorf(p, "%s: codel needs rate (it manages the queue in front of the link rate)", ctx)
 	}
 	if _, ok := at["rate-overhead"]; ok && m.Rate == 0 {
 		d.errorf(at["rate-overhead"], "%s: rate-overhead needs rate", ctx)

@@ -199,6 +199,9 @@ func (m *Impairment) String() string {
 	if m.ECN {
 		add("ecn")
 	}
+	if m.CoDel {
+		add("codel")
+	}
 	if m.Limit != netemLimit && m.Limit > 0 {
 		add("limit %d", m.Limit)
 	}

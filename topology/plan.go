@@ -435,6 +435,9 @@ type Impairment struct {
 	LimitBytes int64 `json:"limit-bytes,omitempty"`
 	// ECN marks ECT frames CE instead of dropping them.
 	ECN bool `json:"ecn,omitempty"`
+	// CoDel runs the CoDel AQM (RFC 8289) on the rate queue instead of
+	// plain tail drop.
+	CoDel bool `json:"codel,omitempty"`
 	// Order says whether jitter may reorder frames: "" lets a frame whose
 	// drawn delay is shorter overtake an earlier one, as netem's tfifo does
 	// (the file's `order: netem`, and the default); OrderKeep never lets a

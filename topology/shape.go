@@ -124,7 +124,7 @@ func impairShape() *shape {
 	outage := &shape{fields: fields("every", "for", "offset")}
 	return &shape{fields: append(fields("delay", "jitter", "correlation", "distribution", "loss",
 		"duplicate", "corrupt", "reorder", "gap", "rate", "rate-overhead", "limit", "limit-bytes",
-		"ecn", "seed", "order", "drop-every", "drop-packets", "drop-match"),
+		"ecn", "codel", "seed", "order", "drop-every", "drop-packets", "drop-match"),
 		field{key: "loss-model", obj: lossModel},
 		field{key: "outage", obj: outage},
 	)}

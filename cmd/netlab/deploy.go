@@ -181,6 +181,7 @@ func newInspectCmd(o *options) *cobra.Command {
 			for _, st := range sts {
 				fmt.Fprintf(o.stdout, "lab %s (%s, %s) from %s\n", st.Lab, st.Runtime, st.Status, st.TopoFile)
 				printNodes(o, st, true)
+				printImpairments(o, st.LabDir)
 			}
 			return nil
 		},
@@ -229,3 +230,30 @@ func newExecCmd(o *options) *cobra.Command {
 }
 
 func absPath(p string) (string, error) { return filepath.Abs(p) }
+
+// printImpairments lists the impairments the lab was deployed with and
+// their seeds: the same seed and the same traffic give the same decisions.
+func printImpairments(o *options, labDir string) {
+	lab, err := topology.Load(filepath.Join(labDir, nodeagent.TopologyCopy))
+	if err != nil {
+		return
+	}
+	first := true
+	for _, n := range lab.Nodes {
+		for _, ifc := range n.Interfaces {
+			for _, d := range []struct {
+				dir string
+				im  *topology.Impairment
+			}{{"egress", ifc.Egress}, {"ingress", ifc.Ingress}} {
+				if d.im == nil {
+					continue
+				}
+				if first {
+					fmt.Fprintln(o.stdout, "impairments (as deployed; `netlab impair show` for changes and counters):")
+					first = false
+				}
+				fmt.Fprintf(o.stdout, "  %s %s: %s (seed %d)\n", ifc, d.dir, d.im, d.im.Seed)
+			}
+		}
+	}
+}

@@ -94,6 +94,7 @@ var impairKeys = []struct{ name, help string }{
 	{"rate", "link rate, e.g. 10mbit"}, {"rate-overhead", "bytes added per frame for the rate"},
 	{"limit", "queue limit in frames"}, {"limit-bytes", "queue limit in bytes, e.g. 64KiB"},
 	{"ecn", "mark CE instead of dropping ECN-capable frames (true/false)"}, {"seed", "random seed of the direction"},
+	{"codel", "CoDel AQM on the rate queue instead of tail drop (true/false; needs rate)"},
 	{"order", "netem (jitter may reorder) or keep"},
 	{"drop-every", "drop frames N, 2N, 3N..."}, {"drop-packets", "drop these frames, e.g. [3, 7]"},
 	{"drop-match", `drop matching segments, e.g. '["syn first"]' or '[fin, "seq=1101 data"]'`},
