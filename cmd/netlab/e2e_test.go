@@ -308,7 +308,10 @@ func TestTraceRecordedAndPlotted(t *testing.T) {
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "1MB", "-t", topo)
 	time.Sleep(200 * time.Millisecond) // the recorder flushes when idle
-	out := netlab(t, "trace", "h1", "--replay", "-t", topo)
+	if other := netlab(t, "trace", "h1", "--replay", "--conn", ":6001", "-t", topo); strings.TrimSpace(other) != "" {
+		t.Fatalf("trace --conn :6001 printed events of another connection:\n%.500s", other)
+	}
+	out := netlab(t, "trace", "h1", "--replay", "--conn", ":5001", "-t", topo)
 	if !strings.Contains(out, "[S]") || !strings.Contains(out, "SYN-SENT -> ESTABLISHED") || !strings.Contains(out, "FIN-WAIT-1") {
 		t.Fatalf("replayed trace lacks the handshake or the close:\n%.2000s", out)
 	}

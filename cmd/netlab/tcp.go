@@ -274,8 +274,9 @@ func newTraceCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
 	var dur time.Duration
 	var replay bool
+	var conn string
 	cmd := &cobra.Command{
-		Use:   "trace NODE [--json] [--duration D] [--replay]",
+		Use:   "trace NODE [--json] [--duration D] [--replay] [--conn ADDR:PORT]",
 		Short: "Stream the node's TCP probe events: every segment, state change and timer",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -290,6 +291,9 @@ func newTraceCmd(o *options) *cobra.Command {
 				}
 				enc := json.NewEncoder(o.stdout)
 				for _, e := range events {
+					if !connMatches(e, conn) {
+						continue
+					}
 					if t.format == "json" {
 						enc.Encode(e)
 					} else {
@@ -311,6 +315,9 @@ func newTraceCmd(o *options) *cobra.Command {
 			}
 			enc := json.NewEncoder(o.stdout)
 			return c.Trace(ctx, func(e nodeagent.TraceEvent) {
+				if !connMatches(e, conn) {
+					return
+				}
 				if t.format == "json" {
 					enc.Encode(e)
 					return
@@ -329,6 +336,7 @@ func newTraceCmd(o *options) *cobra.Command {
 	}
 	cmd.Flags().DurationVar(&dur, "duration", 0, "stop after this long")
 	cmd.Flags().BoolVar(&replay, "replay", false, "print the node's recorded trace instead of streaming")
+	cmd.Flags().StringVar(&conn, "conn", "", "only the connections whose local or remote address:port contains this (e.g. :80, 10.0.0.1:5001)")
 	return cmd
 }
 
@@ -395,4 +403,13 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q: want e.g. 10MB, 1GiB or 5000", s)
 	}
 	return v, nil
+}
+
+// connMatches reports whether e belongs to a connection selected by sel, a
+// part of its local or remote address:port ("" selects all).
+func connMatches(e nodeagent.TraceEvent, sel string) bool {
+	if sel == "" {
+		return true
+	}
+	return strings.Contains(e.Local.String(), sel) || strings.Contains(e.Remote.String(), sel)
 }
