@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/plot"
 	"github.com/netlab/netlab/topology"
 )
 
@@ -713,6 +714,28 @@ func TestCaptureMarksImpairmentDrops(t *testing.T) {
 	marked := len(strings.Fields(string(out)))
 	if lost == 0 || uint64(marked) != lost {
 		t.Fatalf("%d frames marked dropped in the capture, the impairment counted %d losses", marked, lost)
+	}
+
+	// The same capture, read as tcptrace would, without the lab.
+	f, err := os.Open(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := plot.FromPcap(f, "")
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := plot.Connections(events)
+	if len(conns) != 1 || conns[0].Local.String() != "10.0.0.0:"+strings.Split(conns[0].Local.String(), ":")[1] || uint64(conns[0].Retransmits) < lost {
+		t.Fatalf("connections in the capture: %+v; want one, from h1, with at least the %d lost segments retransmitted", conns, lost)
+	}
+	dir := t.TempDir()
+	for _, kind := range []string{"seq", "tput"} {
+		netlab(t, "plot", "--trace", pcap, "--kind", kind, "-o", filepath.Join(dir, kind+".svg"))
+	}
+	if err := exec.Command(netlabBin, "plot", "--trace", pcap, "--kind", "cwnd", "-o", filepath.Join(dir, "c.svg")).Run(); err == nil {
+		t.Fatal("plotting cwnd from a capture should say it cannot")
 	}
 }
 

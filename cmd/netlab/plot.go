@@ -15,6 +15,7 @@ import (
 type plotOptions struct {
 	topoOptions
 	trace, conn, kind, out, subtitle string
+	pcapIf                           string
 }
 
 func newPlotCmd(o *options) *cobra.Command {
@@ -49,8 +50,21 @@ part of "local->remote". The format follows the output file's extension.`,
 			if err != nil {
 				return err
 			}
-			events, err := readTraces(path)
-			if err != nil {
+			var events []plot.Event
+			if isPcap(path) {
+				if kind == plot.KindCwnd {
+					return errors.New("a capture has no congestion window (it is the stack's state): plot cwnd from a trace")
+				}
+				f, err := os.Open(path)
+				if err != nil {
+					return err
+				}
+				events, err = plot.FromPcap(f, p.pcapIf)
+				f.Close()
+				if err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
+			} else if events, err = readTraces(path); err != nil {
 				return err
 			}
 			conns := plot.Connections(events)
@@ -74,7 +88,8 @@ part of "local->remote". The format follows the output file's extension.`,
 	}
 	addTopoFlag(cmd, &p.topoOptions)
 	f := cmd.Flags()
-	f.StringVar(&p.trace, "trace", "", "plot this saved trace (JSON lines) instead of a running lab's")
+	f.StringVar(&p.trace, "trace", "", "plot this saved trace (JSON lines) or capture (.pcapng: seq, rtt, tput) instead of a running lab's")
+	f.StringVar(&p.pcapIf, "pcap-if", "", "with a capture of several interfaces: read this one (default: the first)")
 	f.StringVar(&p.conn, "conn", "", "which connection: #N or part of local->remote")
 	f.StringVar(&p.kind, "kind", "seq", "seq, cwnd, rtt or tput")
 	f.StringVarP(&p.out, "output", "o", "", "output file, .svg or .png (default: named after the connection)")
@@ -101,4 +116,8 @@ func readTraces(path string) ([]plot.Event, error) {
 		all = append(all, ev...)
 	}
 	return all, nil
+}
+
+func isPcap(path string) bool {
+	return strings.HasSuffix(path, ".pcapng") || strings.HasSuffix(path, ".pcap")
 }
