@@ -50,31 +50,42 @@ func (c *Client) url(p string) string {
 	return "http://agent/v1/nodes/" + url.PathEscape(c.node) + "/" + p
 }
 
-func (c *Client) do(ctx context.Context, method, p string, in, out any) error {
+// send makes one API request with in (if not nil) as its JSON body and
+// returns the response, or the agent's error. The caller closes the body.
+func (c *Client) send(ctx context.Context, method, p string, in any) (*http.Response, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.url(p), body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("reach the agent of %s: %w (is the lab deployed?)", c.node, err)
+		return nil, fmt.Errorf("reach the agent of %s: %w (is the lab deployed?)", c.node, err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
 		var ae apiError
 		if json.NewDecoder(resp.Body).Decode(&ae) == nil && ae.Error != "" {
-			return errors.New(ae.Error)
+			return nil, errors.New(ae.Error)
 		}
-		return fmt.Errorf("agent: %s", resp.Status)
+		return nil, fmt.Errorf("agent: %s", resp.Status)
 	}
+	return resp, nil
+}
+
+func (c *Client) do(ctx context.Context, method, p string, in, out any) error {
+	resp, err := c.send(ctx, method, p, in)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
 	if out == nil {
 		return nil
 	}
@@ -171,22 +182,11 @@ func (c *Client) Capture(ctx context.Context, ifaces []string, duration time.Dur
 	if count > 0 {
 		q.Set("count", strconv.Itoa(count))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("capture")+"?"+q.Encode(), nil)
+	resp, err := c.send(ctx, http.MethodGet, "capture?"+q.Encode(), nil)
 	if err != nil {
 		return err
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach the agent of %s: %w", c.node, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var ae apiError
-		if json.NewDecoder(resp.Body).Decode(&ae) == nil && ae.Error != "" {
-			return errors.New(ae.Error)
-		}
-		return fmt.Errorf("agent: %s", resp.Status)
-	}
 	_, err = io.Copy(w, resp.Body)
 	if ctx.Err() != nil {
 		return nil
@@ -242,27 +242,11 @@ func (c *Client) Trace(ctx context.Context, each func(TraceEvent)) error {
 }
 
 func (c *Client) stream(ctx context.Context, method, p string, in any, each func([]byte) error) error {
-	var body io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.url(p), body)
+	resp, err := c.send(ctx, method, p, in)
 	if err != nil {
 		return err
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach the agent of %s: %w", c.node, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var ae apiError
-		if json.NewDecoder(resp.Body).Decode(&ae) == nil && ae.Error != "" {
-			return errors.New(ae.Error)
-		}
-		return fmt.Errorf("agent: %s", resp.Status)
-	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {

@@ -70,6 +70,16 @@ func netlab(t *testing.T, args ...string) string {
 	return out.String()
 }
 
+// cleanupLab destroys the lab when the test ends, pass or fail, and checks
+// that nothing of it is left.
+func cleanupLab(t *testing.T, topo, name string) {
+	t.Helper()
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		assertGone(t, name)
+	})
+}
+
 // assertGone checks that nothing of the lab is left on the machine.
 func assertGone(t *testing.T, lab string) {
 	t.Helper()
@@ -167,10 +177,7 @@ func TestDeployExamplesEndToEnd(t *testing.T) {
 	} {
 		t.Run(strings.TrimSuffix(tc.example, ".yml"), func(t *testing.T) {
 			topo, name := labCopy(t, tc.example)
-			t.Cleanup(func() {
-				exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-				assertGone(t, name)
-			})
+			cleanupLab(t, topo, name)
 			netlab(t, "deploy", "-t", topo)
 			out := netlab(t, "inspect", "-t", topo, "--format", "json")
 			if !strings.Contains(out, `"alive": true`) {
@@ -186,10 +193,7 @@ func TestDeployExamplesEndToEnd(t *testing.T) {
 func TestKill9MidDeployThenDestroy(t *testing.T) {
 	needRoot(t)
 	topo, name := labCopy(t, "fabric-100.yml")
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	cmd := exec.Command(netlabBin, "deploy", "-t", topo)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -215,10 +219,7 @@ func TestDockerEndToEnd(t *testing.T) {
 		t.Skip("no Docker engine answers `docker info`")
 	}
 	topo, name := labCopy(t, "two-hosts.yml")
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	out := netlab(t, "deploy", "-t", topo, "--runtime", "docker")
 	if !strings.Contains(out, "deployed on docker") {
 		t.Fatalf("deploy output:\n%s", out)
@@ -256,10 +257,7 @@ func TestNodeExecCommandsRun(t *testing.T) {
 	// h1 runs a command in its namespace at deploy; it sees its interface.
 	b = regexp.MustCompile(`(?m)^    h1:.*$`).ReplaceAll(b, []byte("    h1:\n      kind: host\n      exec: [\"ip -o link show eth1\", \"echo NETLAB_EXEC_OK $$GREETING\"]\n      env: {GREETING: hello}"))
 	os.WriteFile(topo, b, 0o644)
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	netlab(t, "deploy", "-t", topo)
 	log, err := os.ReadFile(filepath.Join(filepath.Dir(topo), "netlab-"+name, "logs", "h1.log"))
 	if err != nil {
@@ -275,10 +273,7 @@ func TestNodeExecCommandsRun(t *testing.T) {
 func TestAgentExitsWhenNamespacesGo(t *testing.T) {
 	needRoot(t)
 	topo, name := labCopy(t, "two-hosts.yml")
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	netlab(t, "deploy", "-t", topo)
 	for _, n := range []string{"h1", "h2"} {
 		if out, err := exec.Command("ip", "netns", "del", "netlab-"+name+"-"+n).CombinedOutput(); err != nil {
@@ -301,10 +296,7 @@ func TestAgentExitsWhenNamespacesGo(t *testing.T) {
 func TestTraceRecordedAndPlotted(t *testing.T) {
 	needRoot(t)
 	topo, name := labCopy(t, "two-hosts.yml")
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	netlab(t, "deploy", "-t", topo)
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "1MB", "-t", topo)
@@ -350,10 +342,7 @@ func TestCaptureTwoNodesReadByTshark(t *testing.T) {
 		t.Skip("tshark not installed")
 	}
 	topo, name := labCopy(t, "two-hosts.yml")
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	netlab(t, "deploy", "-t", topo)
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	pcap := filepath.Join(t.TempDir(), "two.pcapng")
@@ -404,10 +393,7 @@ func TestLossyWANTransfers(t *testing.T) {
 				b = bytes.Replace(b, []byte("h1: {kind: host}"), []byte("h1: {kind: host, stack: linux}"), 1)
 				os.WriteFile(topo, b, 0o644)
 			}
-			t.Cleanup(func() {
-				exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-				assertGone(t, name)
-			})
+			cleanupLab(t, topo, name)
 			netlab(t, "deploy", "-t", topo)
 			lab, err := topology.Load(topo)
 			if err != nil {
@@ -444,10 +430,7 @@ func TestLossyWANTransfers(t *testing.T) {
 func TestImpairAndLinkAtRuntime(t *testing.T) {
 	needRoot(t)
 	topo, name := labCopy(t, "two-hosts.yml")
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	netlab(t, "deploy", "-t", topo)
 	avg := func() (float64, int) {
 		var got int
@@ -495,10 +478,7 @@ func TestImpairAndLinkAtRuntime(t *testing.T) {
 func TestSockSessionShowsTheSeedPhases(t *testing.T) {
 	needRoot(t)
 	topo, name := labCopy(t, "two-hosts.yml")
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	netlab(t, "deploy", "-t", topo)
 	// 20 ms each way, so that writes come faster than ACKs (Nagle shows).
 	netlab(t, "impair", "h1:eth1", "--delay", "20ms", "-t", topo)
@@ -620,10 +600,7 @@ h2 close $a
 func TestDropFirstSYNSchedule(t *testing.T) {
 	needRoot(t)
 	topo, name := labCopy(t, "two-hosts.yml")
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	netlab(t, "deploy", "-t", topo)
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	netlab(t, "impair", "h1:eth1", "--dir", "egress", "--drop-match", `["syn first"]`, "-t", topo)
@@ -652,10 +629,7 @@ func TestCaptureOnLinuxNode(t *testing.T) {
 		t.Skip("tshark not installed")
 	}
 	topo, name := labCopy(t, "go-beside-linux.yml")
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	netlab(t, "deploy", "-t", topo)
 	netlab(t, "tcp", "serve", "gohost", "--port", "5001", "-t", topo)
 	pcap := filepath.Join(t.TempDir(), "linux.pcapng")
@@ -687,10 +661,7 @@ func TestCaptureMarksImpairmentDrops(t *testing.T) {
 		t.Skip("tshark not installed")
 	}
 	topo, name := labCopy(t, "two-hosts.yml")
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	netlab(t, "deploy", "-t", topo)
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	netlab(t, "impair", "h1:eth1", "--dir", "egress", "--loss", "10%", "--seed", "5", "-t", topo)
@@ -753,10 +724,7 @@ func TestContinuousCaptureRing(t *testing.T) {
 	b, _ := os.ReadFile(topo)
 	b = regexp.MustCompile(`(?m)^    h1:.*$`).ReplaceAll(b, []byte("    h1:\n      kind: host\n      capture: {file-size: 64KiB, files: 3}"))
 	os.WriteFile(topo, b, 0o644)
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
-		assertGone(t, name)
-	})
+	cleanupLab(t, topo, name)
 	netlab(t, "deploy", "-t", topo)
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "1MB", "-t", topo)
