@@ -14,33 +14,34 @@ import (
 // TraceEvent is one probe event as `netlab trace` prints it: the fields of
 // Linux's tcp:tcp_probe tracepoint plus state changes and timer events.
 type TraceEvent struct {
-	TimeUS   int64          `json:"t_us"`
-	Kind     string         `json:"kind"` // in, out, state, timer; "lost": Len events were dropped
-	Local    netip.AddrPort `json:"local"`
-	Remote   netip.AddrPort `json:"remote"`
-	Flags    string         `json:"flags,omitempty"`
-	Seq      uint32         `json:"seq,omitempty"`
-	Ack      uint32         `json:"ack,omitempty"`
-	Len      int            `json:"len,omitempty"`
-	Window   uint32         `json:"wnd,omitempty"`
-	Retrans  bool           `json:"retrans,omitempty"`
-	SACK     int            `json:"sack_blocks,omitempty"`
-	State    string         `json:"state"`
-	OldState string         `json:"old_state,omitempty"`
-	Timer    string         `json:"timer,omitempty"`
-	SndUna   uint32         `json:"snd_una"`
-	SndNxt   uint32         `json:"snd_nxt"`
-	RcvNxt   uint32         `json:"rcv_nxt"`
-	SndWnd   uint32         `json:"snd_wnd"`
-	RcvWnd   uint32         `json:"rcv_wnd"`
-	Cwnd     uint32         `json:"snd_cwnd"`
-	Ssthresh uint32         `json:"ssthresh"`
-	InFlight uint32         `json:"inflight"`
-	SRTTUS   int64          `json:"srtt_us"`
-	RTTVarUS int64          `json:"rttvar_us,omitempty"`
-	Options  string         `json:"opts,omitempty"` // SYN segments: the options, as tcpdump prints them
-	RTOMS    int64          `json:"rto_ms"`
-	CAState  string         `json:"ca_state"`
+	TimeUS     int64          `json:"t_us"`
+	Kind       string         `json:"kind"` // in, out, state, timer; "lost": Len events were dropped
+	Local      netip.AddrPort `json:"local"`
+	Remote     netip.AddrPort `json:"remote"`
+	Flags      string         `json:"flags,omitempty"`
+	Seq        uint32         `json:"seq,omitempty"`
+	Ack        uint32         `json:"ack,omitempty"`
+	Len        int            `json:"len,omitempty"`
+	Window     uint32         `json:"wnd,omitempty"`
+	Retrans    bool           `json:"retrans,omitempty"`
+	SACK       int            `json:"sack_blocks,omitempty"`
+	SACKRanges [][2]uint32    `json:"sack,omitempty"` // the blocks: [start, end) sequence numbers
+	State      string         `json:"state"`
+	OldState   string         `json:"old_state,omitempty"`
+	Timer      string         `json:"timer,omitempty"`
+	SndUna     uint32         `json:"snd_una"`
+	SndNxt     uint32         `json:"snd_nxt"`
+	RcvNxt     uint32         `json:"rcv_nxt"`
+	SndWnd     uint32         `json:"snd_wnd"`
+	RcvWnd     uint32         `json:"rcv_wnd"`
+	Cwnd       uint32         `json:"snd_cwnd"`
+	Ssthresh   uint32         `json:"ssthresh"`
+	InFlight   uint32         `json:"inflight"`
+	SRTTUS     int64          `json:"srtt_us"`
+	RTTVarUS   int64          `json:"rttvar_us,omitempty"`
+	Options    string         `json:"opts,omitempty"` // SYN segments: the options, as tcpdump prints them
+	RTOMS      int64          `json:"rto_ms"`
+	CAState    string         `json:"ca_state"`
 }
 
 // EventFromProbe converts a stack probe event.
@@ -54,6 +55,9 @@ func EventFromProbe(e stack.ProbeEvent) TraceEvent {
 	}
 	if e.Options != nil {
 		te.Options = optionsString(e.Options)
+	}
+	for _, b := range e.SACK[:min(e.SACKBlocks, len(e.SACK))] {
+		te.SACKRanges = append(te.SACKRanges, [2]uint32{b.Start, b.End})
 	}
 	switch e.Kind {
 	case stack.ProbeSegmentIn, stack.ProbeSegmentOut:

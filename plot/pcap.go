@@ -133,6 +133,9 @@ func FromPcap(r io.Reader, iface string) ([]Event, error) {
 		if syn {
 			e.Options = synOptions(&h.Options)
 		}
+		for _, b := range h.Options.SACKBlocks[:h.Options.NumSACKBlocks] {
+			e.SACKRanges = append(e.SACKRanges, [2]uint32{b.Start, b.End})
+		}
 		ack := h.Flags.Has(wire.TCPFlagACK)
 		if src == c.client {
 			e.Kind, e.Local, e.Remote, e.Retrans = EventOut, src, dst, retrans

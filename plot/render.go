@@ -482,7 +482,13 @@ func seqFigure(s SeqSeries, st theme) *figure {
 		g := draw.GlyphStyle{Color: st.retrans, Radius: 3.5, Shape: draw.RingGlyph{}}
 		f.add("retransmission", 2, &ibeams{bars: re, tick: 2.5, line: draw.LineStyle{Color: st.retrans, Width: 1.6}, glyph: &g})
 	}
-	if len(s.SACKs) > 0 {
+	if len(s.SACKBlocks) > 0 {
+		bars := make([]bar, len(s.SACKBlocks))
+		for i, b := range s.SACKBlocks {
+			bars[i] = bar{x: b.T, y0: float64(b.Start) / div, y1: float64(b.End) / div}
+		}
+		f.add("SACK block", 5, &ibeams{bars: bars, tick: 1.5, line: draw.LineStyle{Color: st.sack, Width: 1.4}})
+	} else if len(s.SACKs) > 0 {
 		pts := make([]Point, len(s.SACKs))
 		for i, m := range s.SACKs {
 			pts[i] = Point{T: m.T, V: m.V}

@@ -196,6 +196,13 @@ func (u *unwrapper) peek(v uint32) int64 { return u.rel + int64(int32(v-u.ref)) 
 
 // Segment is one segment of a time–sequence graph: its payload spans the
 // relative sequence numbers [Start, End).
+// SACKBlock is one SACK block an ACK carried, at the ACK's time.
+type SACKBlock struct {
+	T          float64
+	Start, End int64
+}
+
+// Segment is one segment of a time–sequence graph.
 type Segment struct {
 	T          float64
 	Start, End int64
@@ -227,8 +234,11 @@ type SeqSeries struct {
 	// Window is the receive-window line: ACK + advertised window.
 	Window []Point
 	// SACKs marks the ACKs that carried SACK blocks: V is the ACK, N the
-	// number of blocks (the trace does not hold the blocks themselves).
+	// number of blocks.
 	SACKs []Mark
+	// SACKBlocks are the blocks those ACKs carried, relative like the
+	// segments (traces from before the blocks were recorded have none).
+	SACKBlocks []SACKBlock
 	// ZeroWindows are the periods during which the advertised window was 0.
 	ZeroWindows []Interval
 }
@@ -282,6 +292,9 @@ func TimeSequence(events []Event, c ConnID, dir Direction) SeqSeries {
 			s.Window = append(s.Window, Point{T: t, V: float64(ack + int64(e.Window))})
 			if e.SACK > 0 {
 				s.SACKs = append(s.SACKs, Mark{T: t, V: float64(ack), N: e.SACK})
+			}
+			for _, r := range e.SACKRanges {
+				s.SACKBlocks = append(s.SACKBlocks, SACKBlock{T: t, Start: u.at(r[0]), End: u.at(r[1])})
 			}
 			switch {
 			case e.Window == 0 && zeroOpen < 0:

@@ -64,9 +64,10 @@ type ProbeEvent struct {
 	Flags      wire.TCPFlags
 	Seq, Ack   uint32
 	DataLen    int
-	Window     uint32 // the window field, scaled to bytes
-	Retrans    bool   // a retransmission (out)
-	SACKBlocks int    // number of SACK blocks carried
+	Window     uint32            // the window field, scaled to bytes
+	Retrans    bool              // a retransmission (out)
+	SACKBlocks int               // number of SACK blocks carried
+	SACK       [4]wire.SACKBlock // the blocks, SACK[:SACKBlocks]
 	// Options are the segment\'s TCP options, set on SYN segments (the
 	// handshake\'s negotiation).
 	Options *wire.TCPOptions

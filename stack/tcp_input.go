@@ -24,6 +24,7 @@ func (c *tcpConn) input(h *wire.TCPFields, payload []byte) {
 			e.Window = uint32(h.Window)
 		}
 		e.SACKBlocks = h.Options.NumSACKBlocks
+		e.SACK = h.Options.SACKBlocks
 		if h.Flags.Has(wire.TCPFlagSYN) {
 			o := h.Options
 			e.Options = &o

@@ -185,6 +185,7 @@ func (c *tcpConn) emit(f *wire.TCPFields, n int, retrans bool) {
 			e.Window = uint32(f.Window)
 		}
 		e.SACKBlocks = f.Options.NumSACKBlocks
+		e.SACK = f.Options.SACKBlocks
 		if f.Flags.Has(wire.TCPFlagSYN) {
 			o := f.Options
 			e.Options = &o
