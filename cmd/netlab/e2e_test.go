@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +24,32 @@ import (
 
 // netlabBin is the binary the end-to-end tests drive, built once, static.
 var netlabBin string
+
+// liveLabs holds the topology files of the labs this test process has
+// deployed and not yet destroyed, so that an interrupted run (Ctrl-C, a CI
+// runner's SIGTERM) still removes them.
+var liveLabs = struct {
+	sync.Mutex
+	topos map[string]bool
+}{topos: map[string]bool{}}
+
+// destroyOnSignal destroys the live labs and exits when the test process is
+// interrupted or terminated; t.Cleanup does not run then.
+func destroyOnSignal(binDir string) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		liveLabs.Lock()
+		for topo := range liveLabs.topos {
+			exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		}
+		liveLabs.Unlock()
+		os.RemoveAll(binDir)
+		fmt.Fprintf(os.Stderr, "e2e: %v: destroyed the labs still running\n", s)
+		os.Exit(1)
+	}()
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "netlab-e2e-bin")
@@ -35,6 +63,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build netlab: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	destroyOnSignal(dir)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -74,8 +103,14 @@ func netlab(t *testing.T, args ...string) string {
 // that nothing of it is left.
 func cleanupLab(t *testing.T, topo, name string) {
 	t.Helper()
+	liveLabs.Lock()
+	liveLabs.topos[topo] = true
+	liveLabs.Unlock()
 	t.Cleanup(func() {
 		exec.Command(netlabBin, "destroy", "-t", topo, "--cleanup").Run()
+		liveLabs.Lock()
+		delete(liveLabs.topos, topo)
+		liveLabs.Unlock()
 		assertGone(t, name)
 	})
 }
