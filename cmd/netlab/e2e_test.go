@@ -211,9 +211,7 @@ func TestDeployExamplesEndToEnd(t *testing.T) {
 		{"fabric-100.yml", "200KB", 6},
 	} {
 		t.Run(strings.TrimSuffix(tc.example, ".yml"), func(t *testing.T) {
-			topo, name := labCopy(t, tc.example)
-			cleanupLab(t, topo, name)
-			netlab(t, "deploy", "-t", topo)
+			topo, name := deployLab(t, tc.example)
 			out := netlab(t, "inspect", "-t", topo, "--format", "json")
 			if !strings.Contains(out, `"alive": true`) {
 				t.Fatalf("inspect shows no live node:\n%s", out)
@@ -271,6 +269,28 @@ func needRoot(t *testing.T) {
 	}
 }
 
+// needTshark skips the test when tshark is missing, except in CI, which
+// installs it: there a missing tshark fails the test.
+func needTshark(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("tshark"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tshark is not installed; .ci/run installs it")
+		}
+		t.Skip("tshark not installed")
+	}
+}
+
+// deployLab deploys a unique copy of an example on the netns runtime,
+// destroyed when the test ends, and returns the copy's path and lab name.
+func deployLab(t *testing.T, example string) (string, string) {
+	t.Helper()
+	topo, name := labCopy(t, example)
+	cleanupLab(t, topo, name)
+	netlab(t, "deploy", "-t", topo)
+	return topo, name
+}
+
 func TestValidateReportsPositions(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yml")
@@ -307,9 +327,7 @@ func TestNodeExecCommandsRun(t *testing.T) {
 // with destroy) must not leave its agent running.
 func TestAgentExitsWhenNamespacesGo(t *testing.T) {
 	needRoot(t)
-	topo, name := labCopy(t, "two-hosts.yml")
-	cleanupLab(t, topo, name)
-	netlab(t, "deploy", "-t", topo)
+	_, name := deployLab(t, "two-hosts.yml")
 	for _, n := range []string{"h1", "h2"} {
 		if out, err := exec.Command("ip", "netns", "del", "netlab-"+name+"-"+n).CombinedOutput(); err != nil {
 			t.Fatalf("ip netns del: %v\n%s", err, out)
@@ -330,9 +348,7 @@ func TestAgentExitsWhenNamespacesGo(t *testing.T) {
 // replayed, and plotted to SVG and PNG.
 func TestTraceRecordedAndPlotted(t *testing.T) {
 	needRoot(t)
-	topo, name := labCopy(t, "two-hosts.yml")
-	cleanupLab(t, topo, name)
-	netlab(t, "deploy", "-t", topo)
+	topo, _ := deployLab(t, "two-hosts.yml")
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "1MB", "-t", topo)
 	time.Sleep(200 * time.Millisecond) // the recorder flushes when idle
@@ -370,15 +386,8 @@ func TestTraceRecordedAndPlotted(t *testing.T) {
 // into one pcapng; tshark reads it, with an interface block per node.
 func TestCaptureTwoNodesReadByTshark(t *testing.T) {
 	needRoot(t)
-	if _, err := exec.LookPath("tshark"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tshark is not installed; .ci/run installs it")
-		}
-		t.Skip("tshark not installed")
-	}
-	topo, name := labCopy(t, "two-hosts.yml")
-	cleanupLab(t, topo, name)
-	netlab(t, "deploy", "-t", topo)
+	needTshark(t)
+	topo, _ := deployLab(t, "two-hosts.yml")
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	pcap := filepath.Join(t.TempDir(), "two.pcapng")
 	capture := exec.Command(netlabBin, "capture", "h1:eth1", "h2", "-w", pcap, "--duration", "3s", "-t", topo)
@@ -464,9 +473,7 @@ func TestLossyWANTransfers(t *testing.T) {
 // everything, impair reset restores the file's values.
 func TestImpairAndLinkAtRuntime(t *testing.T) {
 	needRoot(t)
-	topo, name := labCopy(t, "two-hosts.yml")
-	cleanupLab(t, topo, name)
-	netlab(t, "deploy", "-t", topo)
+	topo, _ := deployLab(t, "two-hosts.yml")
 	avg := func() (float64, int) {
 		var got int
 		var sum time.Duration
@@ -512,9 +519,7 @@ func TestImpairAndLinkAtRuntime(t *testing.T) {
 // (persist probes), and the FIN exchange ending in TIME-WAIT.
 func TestSockSessionShowsTheSeedPhases(t *testing.T) {
 	needRoot(t)
-	topo, name := labCopy(t, "two-hosts.yml")
-	cleanupLab(t, topo, name)
-	netlab(t, "deploy", "-t", topo)
+	topo, name := deployLab(t, "two-hosts.yml")
 	// 20 ms each way, so that writes come faster than ACKs (Nagle shows).
 	netlab(t, "impair", "h1:eth1", "--delay", "20ms", "-t", topo)
 	script := filepath.Join(t.TempDir(), "seed.sock")
@@ -634,9 +639,7 @@ h2 close $a
 // first") makes the connect wait for the SYN's retransmission (1 s).
 func TestDropFirstSYNSchedule(t *testing.T) {
 	needRoot(t)
-	topo, name := labCopy(t, "two-hosts.yml")
-	cleanupLab(t, topo, name)
-	netlab(t, "deploy", "-t", topo)
+	topo, _ := deployLab(t, "two-hosts.yml")
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	netlab(t, "impair", "h1:eth1", "--dir", "egress", "--drop-match", `["syn first"]`, "-t", topo)
 	var rep nodeagent.SendReport
@@ -657,15 +660,8 @@ func TestDropFirstSYNSchedule(t *testing.T) {
 // kernel sends and receives (both directions), into a pcapng tshark reads.
 func TestCaptureOnLinuxNode(t *testing.T) {
 	needRoot(t)
-	if _, err := exec.LookPath("tshark"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tshark is not installed; .ci/run installs it")
-		}
-		t.Skip("tshark not installed")
-	}
-	topo, name := labCopy(t, "go-beside-linux.yml")
-	cleanupLab(t, topo, name)
-	netlab(t, "deploy", "-t", topo)
+	needTshark(t)
+	topo, _ := deployLab(t, "go-beside-linux.yml")
 	netlab(t, "tcp", "serve", "gohost", "--port", "5001", "-t", topo)
 	pcap := filepath.Join(t.TempDir(), "linux.pcapng")
 	capture := exec.Command(netlabBin, "capture", "linuxhost", "-w", pcap, "--duration", "3s", "-t", topo)
@@ -689,15 +685,8 @@ func TestCaptureOnLinuxNode(t *testing.T) {
 // in the capture, each with a comment saying why, as many as it counted.
 func TestCaptureMarksImpairmentDrops(t *testing.T) {
 	needRoot(t)
-	if _, err := exec.LookPath("tshark"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tshark is not installed; .ci/run installs it")
-		}
-		t.Skip("tshark not installed")
-	}
-	topo, name := labCopy(t, "two-hosts.yml")
-	cleanupLab(t, topo, name)
-	netlab(t, "deploy", "-t", topo)
+	needTshark(t)
+	topo, _ := deployLab(t, "two-hosts.yml")
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	netlab(t, "impair", "h1:eth1", "--dir", "egress", "--loss", "10%", "--seed", "5", "-t", topo)
 	pcap := filepath.Join(t.TempDir(), "drops.pcapng")
@@ -749,12 +738,7 @@ func TestCaptureMarksImpairmentDrops(t *testing.T) {
 // from deploy on into a ring of pcapng files that stays within its cap.
 func TestContinuousCaptureRing(t *testing.T) {
 	needRoot(t)
-	if _, err := exec.LookPath("tshark"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tshark is not installed; .ci/run installs it")
-		}
-		t.Skip("tshark not installed")
-	}
+	needTshark(t)
 	topo, name := labCopy(t, "two-hosts.yml")
 	b, _ := os.ReadFile(topo)
 	b = regexp.MustCompile(`(?m)^    h1:.*$`).ReplaceAll(b, []byte("    h1:\n      kind: host\n      capture: {file-size: 64KiB, files: 3}"))
