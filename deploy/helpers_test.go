@@ -5,14 +5,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -128,12 +131,47 @@ func hostLinks(t testing.TB) []string {
 	return names
 }
 
+// liveLabs holds the labs this test process may have deployed and not yet
+// cleaned up, so that an interrupted run still destroys them.
+var liveLabs = struct {
+	sync.Mutex
+	envs map[string]env
+}{envs: map[string]env{}}
+
+// TestMain destroys the live labs when the test process gets SIGINT or
+// SIGTERM, because t.Cleanup does not run then.
+func TestMain(m *testing.M) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		liveLabs.Lock()
+		for lab, e := range liveLabs.envs {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			deploy.Destroy(ctx, deploy.DestroyOptions{LabName: lab, Runtime: e.rt, RunDir: e.runDir, Cleanup: true})
+			cancel()
+		}
+		liveLabs.Unlock()
+		fmt.Fprintf(os.Stderr, "deploy tests: %v: destroyed the labs still running\n", s)
+		os.Exit(1)
+	}()
+	os.Exit(m.Run())
+}
+
 // cleanupLab makes sure that nothing of lab survives the test, even when it
 // fails: Destroy, then removal of any namespace, state file or registry
 // entry of the lab Destroy left (reported as errors).
 func cleanupLab(t testing.TB, e env, lab string) {
 	t.Helper()
+	liveLabs.Lock()
+	liveLabs.envs[lab] = e
+	liveLabs.Unlock()
 	t.Cleanup(func() {
+		defer func() {
+			liveLabs.Lock()
+			delete(liveLabs.envs, lab)
+			liveLabs.Unlock()
+		}()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		err := deploy.Destroy(ctx, deploy.DestroyOptions{LabName: lab, Runtime: e.rt, RunDir: e.runDir, Cleanup: true})
