@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -210,4 +211,48 @@ func DeleteNamedNS(name string) error {
 		return fmt.Errorf("delete network namespace %s: %w", name, err)
 	}
 	return nil
+}
+
+// OwnedNSName returns a namespace name that records its creator: prefix, the
+// calling process's PID, '-' and suffix. DeleteOrphanedNS removes such
+// namespaces once their creator is gone.
+func OwnedNSName(prefix, suffix string) string {
+	return prefix + strconv.Itoa(os.Getpid()) + "-" + suffix
+}
+
+// DeleteOrphanedNS deletes the namespaces named by OwnedNSName with this
+// prefix whose creating process no longer exists: what a test or benchmark
+// killed before it could clean up left behind. It returns the names it
+// deleted; a namespace it could not delete is reported in the error and the
+// others are still deleted.
+func DeleteOrphanedNS(prefix string) ([]string, error) {
+	entries, err := os.ReadDir(NetnsRunDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list network namespaces: %w", err)
+	}
+	var deleted []string
+	var errs []error
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok {
+			continue
+		}
+		pidStr, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
+			continue // alive (or not ours to judge)
+		}
+		if err := DeleteNamedNS(e.Name()); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		deleted = append(deleted, e.Name())
+	}
+	return deleted, errors.Join(errs...)
 }

@@ -77,9 +77,14 @@ func New(ctx context.Context, o Options) (*Lab, error) {
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return nil, fmt.Errorf("pick lab name: %w", err)
 	}
+	// Namespaces carry this process's PID: a lab whose process was killed
+	// before Close is deleted by the next New with the same prefix.
+	if _, err := linuxnet.DeleteOrphanedNS(o.Prefix); err != nil {
+		return nil, fmt.Errorf("delete labs of dead processes: %w", err)
+	}
 	id := hex.EncodeToString(rnd[:])
 	l := &Lab{
-		NS:   [2]string{o.Prefix + id + "a", o.Prefix + id + "b"},
+		NS:   [2]string{linuxnet.OwnedNSName(o.Prefix, id+"a"), linuxnet.OwnedNSName(o.Prefix, id+"b")},
 		If:   [2]string{"eth1", "eth1"},
 		Addr: o.Addr,
 		MTU:  o.MTU,

@@ -9,16 +9,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/netlab/netlab/linuxnet"
 )
@@ -59,7 +54,7 @@ func NewNS(t testing.TB) string {
 	t.Helper()
 	RequireRoot(t)
 	sweepDeadNS(t)
-	name := fmt.Sprintf("%s%d-%s", nsPrefix, os.Getpid(), UniqueName(t, "")[len(Prefix):])
+	name := linuxnet.OwnedNSName(nsPrefix, UniqueName(t, "")[len(Prefix):])
 	if _, err := linuxnet.NewNamedNS(name); err != nil {
 		t.Fatalf("NewNamedNS(%q): %v", name, err)
 	}
@@ -78,28 +73,12 @@ func NewNS(t testing.TB) string {
 // gone.
 func sweepDeadNS(t testing.TB) {
 	t.Helper()
-	entries, err := os.ReadDir(linuxnet.NetnsRunDir)
-	if err != nil {
-		return // none yet
+	deleted, err := linuxnet.DeleteOrphanedNS(nsPrefix)
+	for _, ns := range deleted {
+		t.Logf("deleted namespace %s left by a dead test process", ns)
 	}
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), nsPrefix)
-		if !ok {
-			continue
-		}
-		pidStr, _, ok := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidStr)
-		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
-			continue
-		}
-		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
-			continue // alive (or not ours to judge)
-		}
-		if err := linuxnet.DeleteNamedNS(e.Name()); err != nil {
-			t.Logf("delete namespace %s left by dead process %d: %v", e.Name(), pid, err)
-		} else {
-			t.Logf("deleted namespace %s left by dead process %d", e.Name(), pid)
-		}
+	if err != nil {
+		t.Logf("namespaces left by dead test processes: %v", err)
 	}
 }
 
