@@ -2,7 +2,6 @@ package stack
 
 import (
 	"crypto/sha256"
-	"errors"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -76,41 +75,7 @@ func TestBulkTransfer50MB(t *testing.T) {
 func streamTransfer(t *testing.T, n *testNet, cfd, afd int, data []byte, limit time.Duration) (int, [32]byte) {
 	t.Helper()
 	h := sha256.New()
-	got, sent := 0, 0
-	closed := false
-	buf := make([]byte, 256<<10)
-	ok := n.runUntil(limit, 10*time.Millisecond, func() bool {
-		for sent < len(data) {
-			w, err := n.a.Write(cfd, data[sent:])
-			sent += w
-			if err != nil {
-				if !errors.Is(err, EAGAIN) {
-					t.Fatalf("Write: %v", err)
-				}
-				break
-			}
-		}
-		if sent == len(data) && !closed {
-			n.a.Shutdown(cfd, ShutWR)
-			closed = true
-		}
-		for {
-			r, err := n.b.Read(afd, buf)
-			if r > 0 {
-				h.Write(buf[:r])
-				got += r
-				continue
-			}
-			if err != nil && !errors.Is(err, EAGAIN) {
-				t.Fatalf("Read: %v", err)
-			}
-			return err == nil // 0, nil: end of stream
-		}
-	})
-	if !ok {
-		info, _ := n.a.Info(cfd)
-		t.Fatalf("transfer incomplete after %v: sent %d, received %d of %d\n%v", limit, sent, got, len(data), info)
-	}
+	got := pumpStream(t, n, cfd, afd, data, limit, 256<<10, func(b []byte) { h.Write(b) })
 	var sum [32]byte
 	h.Sum(sum[:0])
 	return got, sum

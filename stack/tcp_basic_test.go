@@ -66,11 +66,23 @@ func TestHandshakeFramesAndOptions(t *testing.T) {
 	}
 }
 
+// transfer writes data from a, half-closes, and returns what b reads until
+// end of stream.
 func transfer(t *testing.T, n *testNet, cfd, afd int, data []byte, limit time.Duration) []byte {
 	t.Helper()
 	var got []byte
-	buf := make([]byte, 64<<10)
-	sent := 0
+	pumpStream(t, n, cfd, afd, data, limit, 64<<10, func(b []byte) { got = append(got, b...) })
+	return got
+}
+
+// pumpStream writes data from a (cfd), half-closes, and hands what b (afd)
+// reads to sink, reading bufSize bytes at a time, until end of stream; it
+// returns the bytes received. The test fails if the stream has not ended
+// within limit of the net's time.
+func pumpStream(t *testing.T, n *testNet, cfd, afd int, data []byte, limit time.Duration, bufSize int, sink func([]byte)) int {
+	t.Helper()
+	buf := make([]byte, bufSize)
+	got, sent := 0, 0
 	closed := false
 	ok := n.runUntil(limit, 10*time.Millisecond, func() bool {
 		for sent < len(data) {
@@ -90,22 +102,19 @@ func transfer(t *testing.T, n *testNet, cfd, afd int, data []byte, limit time.Du
 		for {
 			r, err := n.b.Read(afd, buf)
 			if r > 0 {
-				got = append(got, buf[:r]...)
+				sink(buf[:r])
+				got += r
 				continue
 			}
 			if err != nil && !errors.Is(err, EAGAIN) {
 				t.Fatalf("Read: %v", err)
 			}
-			if err == nil && r == 0 {
-				return true // EOF
-			}
-			break
+			return err == nil // 0, nil: end of stream
 		}
-		return false
 	})
 	if !ok {
-		ci, _ := n.a.Info(cfd)
-		t.Fatalf("transfer incomplete: sent %d, received %d of %d\nclient: %v", sent, len(got), len(data), ci)
+		info, _ := n.a.Info(cfd)
+		t.Fatalf("transfer incomplete after %v: sent %d, received %d of %d\n%v", limit, sent, got, len(data), info)
 	}
 	return got
 }
