@@ -35,6 +35,16 @@ type timedFrame struct {
 	frame []byte
 }
 
+// sortWire orders frames by arrival time, then by the order they were sent.
+func sortWire(wire []timedFrame) {
+	sort.SliceStable(wire, func(i, j int) bool {
+		if wire[i].at.Equal(wire[j].at) {
+			return wire[i].seq < wire[j].seq
+		}
+		return wire[i].at.Before(wire[j].at)
+	})
+}
+
 // testNet is two stacks joined by a manual pipe on a virtual clock: frames
 // cross after `delay`, through the fault hook, and time moves only when the
 // test runs the network. Everything is deterministic.
@@ -111,12 +121,7 @@ func (n *testNet) collect() {
 			}
 		}
 	}
-	sort.SliceStable(n.wire, func(i, j int) bool {
-		if n.wire[i].at.Equal(n.wire[j].at) {
-			return n.wire[i].seq < n.wire[j].seq
-		}
-		return n.wire[i].at.Before(n.wire[j].at)
-	})
+	sortWire(n.wire)
 }
 
 // run lets the network and the timers go for d of virtual time.

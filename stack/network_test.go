@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -52,12 +51,7 @@ func (m *meshNet) collect() {
 			m.wire = append(m.wire, timedFrame{at: now.Add(m.delay + v.delay), seq: m.seq, to: ep.Peer(), frame: f})
 		}
 	}
-	sort.SliceStable(m.wire, func(i, j int) bool {
-		if m.wire[i].at.Equal(m.wire[j].at) {
-			return m.wire[i].seq < m.wire[j].seq
-		}
-		return m.wire[i].at.Before(m.wire[j].at)
-	})
+	sortWire(m.wire)
 }
 
 // run delivers frames and fires timers for d of virtual time.
