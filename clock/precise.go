@@ -1,7 +1,6 @@
 package clock
 
 import (
-	"container/heap"
 	"runtime"
 	"sync"
 	"time"
@@ -16,9 +15,7 @@ import (
 // nanosleeps (at most fine) as it comes near. Timer functions run on that
 // goroutine, one at a time, and must be quick (they may arm timers).
 type Precise struct {
-	mu     sync.Mutex
-	seq    uint64
-	queue  timerHeap
+	q      timerQueue
 	wake   chan struct{}
 	closed chan struct{}
 	once   sync.Once
@@ -34,6 +31,13 @@ const (
 // NewPrecise starts a precise clock; Close stops its goroutine.
 func NewPrecise() *Precise {
 	p := &Precise{wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	p.q.now = time.Now
+	p.q.armedFirst = func() {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
 	go p.run()
 	return p
 }
@@ -42,29 +46,10 @@ func NewPrecise() *Precise {
 func (p *Precise) Now() time.Time { return time.Now() }
 
 // AfterFunc implements Clock.AfterFunc.
-func (p *Precise) AfterFunc(d time.Duration, f func()) Timer {
-	t := &precTimer{entry: entry{f: f, index: -1}, p: p}
-	p.mu.Lock()
-	p.schedule(t, d)
-	p.mu.Unlock()
-	return t
-}
+func (p *Precise) AfterFunc(d time.Duration, f func()) Timer { return p.q.afterFunc(d, f) }
 
 // Close stops the clock: pending timers never run.
 func (p *Precise) Close() { p.once.Do(func() { close(p.closed) }) }
-
-func (p *Precise) schedule(t *precTimer, d time.Duration) {
-	t.when = time.Now().Add(d)
-	p.seq++
-	t.seq = p.seq
-	heap.Push(&p.queue, &t.entry)
-	if t.index == 0 {
-		select {
-		case p.wake <- struct{}{}:
-		default:
-		}
-	}
-}
 
 func (p *Precise) run() {
 	runtime.LockOSThread()
@@ -72,9 +57,9 @@ func (p *Precise) run() {
 	coarse := time.NewTimer(time.Hour)
 	defer coarse.Stop()
 	for {
-		p.mu.Lock()
-		if len(p.queue) == 0 {
-			p.mu.Unlock()
+		p.q.mu.Lock()
+		if len(p.q.heap) == 0 {
+			p.q.mu.Unlock()
 			select {
 			case <-p.wake:
 				continue
@@ -82,15 +67,15 @@ func (p *Precise) run() {
 				return
 			}
 		}
-		d := time.Until(p.queue[0].when)
+		d := time.Until(p.q.heap[0].when)
 		if d <= 0 {
-			t := heap.Pop(&p.queue).(*entry)
+			t, _ := p.q.popDue(time.Now()) // due: d <= 0
 			f := t.f
-			p.mu.Unlock()
+			p.q.mu.Unlock()
 			f()
 			continue
 		}
-		p.mu.Unlock()
+		p.q.mu.Unlock()
 		if d > preciseCoarse {
 			coarse.Reset(d - preciseCoarse)
 			select {
@@ -111,32 +96,4 @@ func (p *Precise) run() {
 		}
 		nanosleep(min(d, preciseFine))
 	}
-}
-
-type precTimer struct {
-	entry
-	p *Precise
-}
-
-func (t *precTimer) Stop() bool {
-	p := t.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if t.index < 0 {
-		return false
-	}
-	heap.Remove(&p.queue, t.index)
-	return true
-}
-
-func (t *precTimer) Reset(d time.Duration) bool {
-	p := t.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	pending := t.index >= 0
-	if pending {
-		heap.Remove(&p.queue, t.index)
-	}
-	p.schedule(t, d)
-	return pending
 }
