@@ -160,7 +160,7 @@ func Deploy(ctx context.Context, o Options) (*State, error) {
 			Started:   time.Now().UTC(),
 		},
 	}
-	if len(lab.Segments) > 0 {
+	if wiring.NeedsSwitchNS(lab) {
 		d.entry.SwitchNS = wiring.SwitchNSName(lab)
 		// Checked before it is recorded: a rollback deletes what is
 		// recorded, and must not delete someone else's namespace.

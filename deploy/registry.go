@@ -26,7 +26,7 @@ type entry struct {
 	LabDir string `json:"lab-dir"`
 	// Runtime is the name of the runtime the nodes run on.
 	Runtime string `json:"runtime"`
-	// SwitchNS is the switch namespace's name; empty without segments.
+	// SwitchNS is the switch namespace's name; empty without segments or relays.
 	SwitchNS string `json:"switch-ns,omitempty"`
 	// DeployPID is the process that deployed the lab.
 	DeployPID int `json:"deploy-pid"`

@@ -7,7 +7,10 @@
 //
 // One agent may serve many nodes: the netns runtime runs a single agent for
 // the whole lab (a stack per node, each on sockets bound inside its node's
-// namespace), the docker runtime one per container.
+// namespace), the docker runtime one per container. The lab's relays, which
+// impair the frames of `stack: linux` interfaces that no Go stack sees, run
+// in one agent on the host: the netns runtime's shared agent, or on docker
+// one that serves only them.
 package nodeagent
 
 import (
@@ -28,6 +31,7 @@ import (
 	"github.com/netlab/netlab/stack/link"
 	"github.com/netlab/netlab/stack/link/afpacket"
 	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/wiring"
 )
 
 // NodeRef names a node to serve and its network namespace ("" means the
@@ -53,7 +57,12 @@ type Config struct {
 	CaptureDir string
 	// OpenLink opens the endpoint of one interface; nil opens AF_PACKET
 	// on it inside the node's namespace. Tests give in-memory links.
+	// Relay ports are opened with it too, with the switch namespace.
 	OpenLink func(node, nsPath, ifname string) (link.Endpoint, error)
+	// SwitchNS, if set, is the lab's switch namespace: the agent then
+	// runs the lab's relays (see topology.Interface.Relay), whatever
+	// nodes it serves. One agent per lab is given it.
+	SwitchNS string
 }
 
 // Agent serves the nodes of one lab (or one node of it).
@@ -64,6 +73,10 @@ type Agent struct {
 	start time.Time
 
 	impairClock *clock.Precise
+
+	switchNS string
+	relays   []*relay   // set by New, then only read
+	relayMu  sync.Mutex // guards the relays' impairment changes
 }
 
 type node struct {
@@ -140,6 +153,18 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		a.Close()
 		return nil, err
+	}
+	if cfg.SwitchNS != "" {
+		a.switchNS = cfg.SwitchNS
+		for _, rp := range wiring.Layout(cfg.Lab).Relays {
+			r, err := openRelay(rp, cfg.SwitchNS, open, a.impairClock)
+			if err != nil {
+				a.Close()
+				return nil, err
+			}
+			a.relays = append(a.relays, r)
+			a.log.Info("relay ready", "interface", rp.Interface.String(), "ports", rp.Near+","+rp.Far)
+		}
 	}
 	return a, nil
 }
@@ -296,6 +321,9 @@ func (a *Agent) Orphaned(ctx context.Context, every time.Duration) <-chan struct
 		}
 	}
 	a.mu.Unlock()
+	if a.switchNS != "" {
+		paths = append(paths, a.switchNS)
+	}
 	if len(paths) == 0 {
 		return done // a container's agent: the container's end is its end
 	}
@@ -350,6 +378,9 @@ func (a *Agent) Close() {
 		nodes[i].close()
 		return nil
 	})
+	for _, r := range a.relays {
+		r.close()
+	}
 	a.impairClock.Close()
 }
 

@@ -103,27 +103,32 @@ func (a *Agent) Handler() http.Handler {
 		}
 		writeJSON(w, n.sockCall(c))
 	}))
-	mux.HandleFunc("GET /v1/nodes/{node}/impair", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
-		n.mu.Lock()
-		out := []ImpairState{}
-		for _, ii := range n.impairs {
-			out = append(out, ii.state())
+	// Impairments are also those of relays, which may serve nodes the
+	// agent does not (a docker lab's relays run beside its containers).
+	mux.HandleFunc("GET /v1/nodes/{node}/impair", func(w http.ResponseWriter, r *http.Request) {
+		out, err := a.impairStates(r.PathValue("node"))
+		if err != nil {
+			httpError(w, http.StatusNotFound, err)
+			return
 		}
-		n.mu.Unlock()
 		writeJSON(w, out)
-	}))
-	mux.HandleFunc("POST /v1/nodes/{node}/impair", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+	})
+	mux.HandleFunc("POST /v1/nodes/{node}/impair", func(w http.ResponseWriter, r *http.Request) {
 		var ch ImpairChange
 		if !readJSON(w, r, &ch) {
 			return
 		}
-		st, err := n.changeImpair(ch)
+		st, err := a.changeImpair(r.PathValue("node"), ch)
+		if errors.Is(err, errNotFound) {
+			httpError(w, http.StatusNotFound, err)
+			return
+		}
 		if err != nil {
 			httpError(w, http.StatusBadRequest, err)
 			return
 		}
 		writeJSON(w, st)
-	}))
+	})
 	mux.HandleFunc("GET /v1/nodes/{node}/capture", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
 		n.serveCapture(w, r)
 	}))

@@ -158,14 +158,8 @@ func (n *node) impairIfc(name string) (*impairIfc, error) {
 	return nil, fmt.Errorf("node %s has no Go-stack interface %q", n.plan.Name, name)
 }
 
-// changeImpair applies ch under the node's lock.
-func (n *node) changeImpair(ch ImpairChange) (ImpairState, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	ii, err := n.impairIfc(ch.Interface)
-	if err != nil {
-		return ImpairState{}, err
-	}
+// change applies ch; the caller holds the lock that guards ii.
+func (ii *impairIfc) change(ch ImpairChange) (ImpairState, error) {
 	switch {
 	case ch.Reset:
 		ii.curEg, ii.curIn, ii.down = ii.planEg, ii.planIn, false

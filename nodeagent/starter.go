@@ -18,6 +18,7 @@ import (
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime"
 	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/wiring"
 )
 
 // Files the agent keeps in the lab directory.
@@ -32,12 +33,16 @@ const (
 // AgentFile is the content of agent.json.
 type AgentFile struct {
 	Nodes []NodeRef `json:"nodes"`
+	// SwitchNS is the path of the lab's switch namespace when the agent
+	// runs the lab's relays.
+	SwitchNS string `json:"switch-ns,omitempty"`
 }
 
 // Starter starts and stops node agents for deploy. For the netns runtime
 // it runs one agent process for the whole lab (`netlab agent`, detached,
-// logging to the lab directory); for docker the containers run their own
-// agents and Start only waits for them.
+// logging to the lab directory), which also runs the lab's relays; for
+// docker the containers run their own agents and Start waits for them, and
+// starts such a process for the relays only when the lab has any.
 type Starter struct {
 	// Runtime is "netns" or "docker".
 	Runtime string
@@ -62,19 +67,41 @@ func (st Starter) Start(ctx context.Context, lab *topology.Lab, nodes map[string
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var af AgentFile
+	if len(lab.Relays()) > 0 {
+		p, err := linuxnet.NSPath(wiring.SwitchNSName(lab))
+		if err != nil {
+			return fmt.Errorf("relays: %w", err)
+		}
+		af.SwitchNS = p
+	}
 	if st.Runtime == "docker" {
 		for _, n := range sortedNames(nodes) {
 			if err := waitHealthy(wctx, filepath.Join(labDir, "nodes", n, AgentSocket), nil); err != nil {
 				return fmt.Errorf("agent of node %s: %w", n, err)
 			}
 		}
+		if af.SwitchNS != "" {
+			if err := st.startShared(wctx, af, labDir); err != nil {
+				return err
+			}
+		}
 		st.runExec(ctx, lab, nodes, labDir)
 		return nil
 	}
-	var af AgentFile
 	for _, n := range sortedNames(nodes) {
 		af.Nodes = append(af.Nodes, NodeRef{Name: n, NSPath: nodes[n].NSPath})
 	}
+	if err := st.startShared(wctx, af, labDir); err != nil {
+		return err
+	}
+	st.runExec(ctx, lab, nodes, labDir)
+	return nil
+}
+
+// startShared starts the agent process that serves af from the host
+// (detached, so that it outlives the CLI) and waits until it answers.
+func (st Starter) startShared(wctx context.Context, af AgentFile, labDir string) error {
 	b, _ := json.MarshalIndent(af, "", "  ")
 	if err := os.WriteFile(filepath.Join(labDir, AgentConfig), b, 0o600); err != nil {
 		return fmt.Errorf("write agent config: %w", err)
@@ -110,7 +137,6 @@ func (st Starter) Start(ctx context.Context, lab *topology.Lab, nodes map[string
 		cmd.Process.Kill()
 		return fmt.Errorf("agent did not come up: %w%s", err, logTail(filepath.Join(labDir, AgentLog)))
 	}
-	st.runExec(ctx, lab, nodes, labDir)
 	return nil
 }
 
@@ -165,7 +191,8 @@ func (st Starter) warn(format string, args ...any) {
 	}
 }
 
-// Stop ends the lab's shared agent, if any: SIGTERM, then SIGKILL.
+// Stop ends the lab's shared agent (or, on docker, its relays' agent), if
+// any: SIGTERM, then SIGKILL.
 func (st Starter) Stop(ctx context.Context, labDir string) error {
 	return StopAgent(ctx, labDir)
 }

@@ -84,7 +84,12 @@
 // most an hour). On a LAN link the fields
 // apply to what each member sends. Each impairment lands on exactly one
 // interface (Interface.Egress, or Interface.Ingress for the bridge-to-member
-// direction of a bridge link), so every agent knows what to apply.
+// direction of a bridge link), so every agent knows what to apply. A Go
+// stack applies the impairments of its interfaces and, towards a `stack:
+// linux` peer, the peer's egress too. Where no Go stack is on the frame path
+// (both ends of a link on the Linux stack, a Linux LAN or bridge member), a
+// `netem:` block, even an empty one, marks the interface Relay: its frames
+// pass a relay that the agent runs (Lab.Relays).
 //
 // Seeds: a seed written in a per-direction block is used as is; one written
 // for both directions seeds a-to-b (or the first member) as is and b-to-a

@@ -61,6 +61,16 @@ func TestExamples(t *testing.T) {
 		"fabric-100.yml": func(t *testing.T, lab *Lab) {
 			wantCounts(t, lab, 100, 10, 10)
 		},
+		"linux-wan.yml": func(t *testing.T, lab *Lab) {
+			wantCounts(t, lab, 4, 2, 1)
+			var relays []string
+			for _, ifc := range lab.Relays() {
+				relays = append(relays, ifc.String())
+			}
+			if got := strings.Join(relays, " "); got != "r1:eth2 r1:eth3 h2:eth2 h3:eth1" {
+				t.Errorf("relays %s, want the WAN link's and every LAN member's", got)
+			}
+		},
 	}
 	if len(files) != len(checks) {
 		t.Errorf("found %d examples, want %d: %v", len(files), len(checks), files)

@@ -70,3 +70,40 @@ func TestParseImpairmentSchedules(t *testing.T) {
 		})
 	}
 }
+
+// TestRelays checks which interfaces get a relay: a `netem:` block with no
+// Go stack on its frame path, and nothing else.
+func TestRelays(t *testing.T) {
+	lab, err := Load("testdata/linux-relays.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ifc := range lab.Relays() {
+		got = append(got, ifc.String())
+	}
+	want := []string{"l1:eth1", "l3:eth3", "l3:eth1", "l2:eth2"} // bridge segments come first
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("relays %v, want %v", got, want)
+	}
+	l1 := lab.Node("l1").Interface("eth1")
+	if l1.Egress == nil || l1.Egress.Delay != 10*time.Millisecond || l1.Peer.Egress == nil || l1.Peer.Egress.Loss.P != 0.01 {
+		t.Errorf("l1:eth1 relay impairments: egress %v, peer egress %v", l1.Egress, l1.Peer.Egress)
+	}
+	if l1.Peer.Relay {
+		t.Error("l2:eth1 is marked as a relay too: one relay carries both directions of a link")
+	}
+	if l3 := lab.Node("l3").Interface("eth1"); l3.Egress != nil || l3.Ingress == nil || l3.Ingress.Delay != 5*time.Millisecond {
+		t.Errorf("l3:eth1 (bridge member): egress %v ingress %v, want none and 5ms", l3.Egress, l3.Ingress)
+	}
+	if e := lab.Node("l3").Interface("eth3"); e.Egress == nil || e.Peer.Egress == nil || e.Egress.Delay != 0 || e.Egress.Loss.Model != "" {
+		t.Errorf("netem: {} gives %v / %v, want empty impairments (seed only)", e.Egress, e.Peer.Egress)
+	}
+	for _, n := range []string{"g1", "g2"} {
+		for _, ifc := range lab.Node(n).Interfaces {
+			if ifc.Relay {
+				t.Errorf("%s is relayed, but its Go stack applies the impairment", ifc)
+			}
+		}
+	}
+}

@@ -118,6 +118,26 @@ func (l *Lab) Segment(name string) *Segment {
 	return nil
 }
 
+// Relays returns the interfaces whose frames pass through a relay (see
+// Interface.Relay): those of the point-to-point links in Links order, then
+// the segment members in Segments order.
+func (l *Lab) Relays() []*Interface {
+	var out []*Interface
+	for _, k := range l.Links {
+		if k.A.Relay {
+			out = append(out, k.A)
+		}
+	}
+	for _, s := range l.Segments {
+		for _, m := range s.Members {
+			if m.Relay {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
 // Node is one node that runs: a network namespace or container with an
 // agent in it.
 type Node struct {
@@ -264,6 +284,16 @@ type Interface struct {
 	// node's segment, for the bridge-to-member direction. Every impairment
 	// of the plan is thus applied exactly once, by the agent of one node.
 	Ingress *Impairment `json:"ingress,omitempty"`
+	// Relay reports that the interface's frames pass through a relay: a
+	// `stack: linux` interface whose link declares a `netem:` block but
+	// has no Go stack on its frame path to apply it (its peer runs the
+	// Linux stack too, or it is a member of a LAN or bridge). Its veth
+	// then ends in the lab's switch namespace, where the agent forwards
+	// each frame on through the impairment: to the peer's veth on a
+	// point-to-point link, to the bridge on a LAN. On a point-to-point
+	// link only the first endpoint (A) is marked; its relay carries both
+	// directions, A's egress being a-to-b and its ingress b-to-a.
+	Relay bool `json:"relay,omitempty"`
 	// Pos is where the endpoint is written.
 	Pos Pos `json:"pos"`
 }

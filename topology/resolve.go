@@ -562,9 +562,9 @@ func (r *resolver) p2pLink(ls *linkSpec, eps []endpoint, mtu int) {
 		}
 	}
 	k.A.Egress, k.B.Egress = k.Netem.AtoB, k.Netem.BtoA
-	if ls.netem != nil && a.node.Stack == StackLinux && b.node.Stack == StackLinux && (k.A.Egress != nil || k.B.Egress != nil) {
-		r.errorf(ls.netem.pos, "netem: both ends of link %s have stack: linux, so no node agent is on its frame path to apply it (not supported yet); give one end stack: go, which then impairs both directions", name)
-	}
+	// With a Go end, its agent applies both directions; between two
+	// Linux stacks a relay in the switch namespace does.
+	k.A.Relay = ls.netem != nil && a.node.Stack == StackLinux && b.node.Stack == StackLinux
 	r.captureLink(ls, k.A, k.B)
 	r.lab.Links = append(r.lab.Links, k)
 	r.units = append(r.units, &unit{pos: ls.pos, name: "link " + name, members: []*Interface{k.A, k.B}, link: k})
@@ -580,9 +580,7 @@ func (r *resolver) lanLink(ls *linkSpec, eps []endpoint, name string, mtu int) {
 		ifc.Segment = s
 		if ls.netem != nil {
 			ifc.Egress = impairFor(ls.netem.both, i, ep.node.Seed, name, ifc.String())
-			if ifc.Egress != nil && ep.node.Stack == StackLinux {
-				r.errorf(ls.netem.pos, "netem: %s on LAN %s has stack: linux, so no node agent is on its frame path to apply it (not supported yet); on a LAN every member needs stack: go", ep.node.Name, name)
-			}
+			ifc.Relay = ep.node.Stack == StackLinux
 		}
 		s.Members = append(s.Members, ifc)
 	}
@@ -637,9 +635,7 @@ func (r *resolver) bridgeLink(ls *linkSpec, eps []endpoint, nBridges, mtu int) {
 		}
 		ifc.Egress = impairFor(out, 0, member.node.Seed, s.Name, ifc.String()+">")
 		ifc.Ingress = impairFor(in, k, member.node.Seed, s.Name, ifc.String()+"<")
-		if (ifc.Egress != nil || ifc.Ingress != nil) && member.node.Stack == StackLinux {
-			r.errorf(ne.pos, "netem: %s has stack: linux, so no node agent is on the frame path of its link to bridge %s to apply it (not supported yet); give %s stack: go", member.node.Name, s.Name, member.node.Name)
-		}
+		ifc.Relay = member.node.Stack == StackLinux
 	}
 	s.Members = append(s.Members, ifc)
 	r.captureLink(ls, ifc)

@@ -13,17 +13,42 @@ import (
 	"github.com/netlab/netlab/topology"
 )
 
-// SwitchLayout says where a lab's LAN segments live: the switch namespace,
-// and the names of the bridges and their ports in it.
+// SwitchLayout says where a lab's LAN segments and relays live: the switch
+// namespace, and the names of the bridges, their ports and the relays'
+// ports in it.
 type SwitchLayout struct {
 	// NS is the name of the switch namespace (see SwitchNSName); empty when
-	// the lab has no segments.
+	// the lab needs none (NeedsSwitchNS).
 	NS string
 	// Bridges[i] is the bridge of lab.Segments[i].
 	Bridges []string
-	// Ports[i][j] is the switch-side end of the veth of
-	// lab.Segments[i].Members[j], enslaved to Bridges[i].
+	// Ports[i][j] is the bridge's port for lab.Segments[i].Members[j],
+	// enslaved to Bridges[i]: the switch-side end of the member's veth, or,
+	// when the member is relayed, the end of a veth from its relay's Far
+	// port.
 	Ports [][]string
+	// Relays are the relays' ports, one per lab.Relays() in that order.
+	Relays []RelayPorts
+}
+
+// RelayPorts are the two switch-namespace interfaces between which the
+// agent forwards a relayed interface's frames (see topology.Interface.Relay).
+type RelayPorts struct {
+	// Interface is the relayed interface.
+	Interface *topology.Interface
+	// Near is the switch-side end of Interface's veth: what it sends
+	// arrives here.
+	Near string
+	// Far leads on: on a point-to-point link it is the switch-side end of
+	// the peer's veth, on a LAN it ends a veth whose other end is the
+	// member's bridge port.
+	Far string
+}
+
+// NeedsSwitchNS reports whether lab needs a switch namespace: it has LAN
+// segments or relays.
+func NeedsSwitchNS(lab *topology.Lab) bool {
+	return len(lab.Segments) > 0 || len(lab.Relays()) > 0
 }
 
 // Layout returns the switch layout of lab. Names are interface names of at
@@ -33,7 +58,7 @@ type SwitchLayout struct {
 // when it is free, else <bridge>pN (N counting members from 1) or sIpJ.
 func Layout(lab *topology.Lab) SwitchLayout {
 	l := SwitchLayout{}
-	if len(lab.Segments) == 0 {
+	if !NeedsSwitchNS(lab) {
 		return l
 	}
 	l.NS = SwitchNSName(lab)
@@ -78,11 +103,15 @@ func Layout(lab *topology.Lab) SwitchLayout {
 			}
 		}
 	}
+	for k, ifc := range lab.Relays() {
+		n := strconv.Itoa(k)
+		l.Relays = append(l.Relays, RelayPorts{Interface: ifc, Near: take("rl" + n + "a"), Far: take("rl" + n + "b")})
+	}
 	return l
 }
 
 // SwitchNSName returns the name of lab's switch namespace, which holds the
-// bridges of its LAN segments: "<prefix>-<lab>-sw" (as a node called sw
+// bridges of its LAN segments and the ports of its relays: "<prefix>-<lab>-sw" (as a node called sw
 // would be named, see topology.Node.LongName), or sw0, sw1... in place of sw
 // when a node of the lab already has that name.
 func SwitchNSName(lab *topology.Lab) string {

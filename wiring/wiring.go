@@ -1,7 +1,12 @@
 // Package wiring makes a lab's data plane in namespaces that already exist:
 // a veth pair for each point-to-point link, straight between the two nodes'
 // namespaces; a Linux bridge for each LAN segment, in the lab's switch
-// namespace, with a veth from each member node into it; and the kernel
+// namespace, with a veth from each member node into it; the ports of the
+// relays, also in the switch namespace, where the agent forwards the frames
+// of `stack: linux` interfaces through their impairment (a relayed link is
+// a veth from each end into the switch namespace; a relayed LAN member's
+// veth ends at its relay, and a second veth leads from there to its bridge
+// port); and the kernel
 // configuration of each node (MACs, and for `stack: linux` nodes addresses,
 // routes and forwarding; for `stack: go` nodes interfaces handed over to a
 // userspace stack with no kernel address).
@@ -46,9 +51,10 @@ type Options struct {
 }
 
 // Steps returns how many times Wire calls Options.Progress for lab: one per
-// bridge, link, segment member, segment (attaching its ports) and node.
+// bridge, link, segment member, segment (attaching its ports), node and
+// relay (its second veth, and its ports made ready).
 func Steps(lab *topology.Lab) int {
-	n := len(lab.Links) + 2*len(lab.Segments) + len(lab.Nodes)
+	n := len(lab.Links) + 2*len(lab.Segments) + len(lab.Nodes) + 2*len(lab.Relays())
 	for _, s := range lab.Segments {
 		n += len(s.Members)
 	}
@@ -58,16 +64,16 @@ func Steps(lab *topology.Lab) int {
 // Wire makes the links and segments of lab and configures its nodes. ns maps
 // every node's name to its network namespace (a path such as
 // runtime.Node.NSPath, or a name under /run/netns); switchNS is the lab's
-// switch namespace (see CreateSwitchNS), needed only when the lab has
-// segments. On error, what was made stays in those namespaces.
+// switch namespace (see CreateSwitchNS), needed only when NeedsSwitchNS.
+// On error, what was made stays in those namespaces.
 func Wire(ctx context.Context, lab *topology.Lab, ns map[string]string, switchNS string, o Options) error {
 	for _, n := range lab.Nodes {
 		if ns[n.Name] == "" {
 			return fmt.Errorf("wire lab %s: no network namespace for node %s", lab.Name, n.Name)
 		}
 	}
-	if len(lab.Segments) > 0 && switchNS == "" {
-		return fmt.Errorf("wire lab %s: the lab has LAN segments but no switch namespace", lab.Name)
+	if NeedsSwitchNS(lab) && switchNS == "" {
+		return fmt.Errorf("wire lab %s: the lab has LAN segments or relays but no switch namespace", lab.Name)
 	}
 	workers := o.MaxWorkers
 	if workers <= 0 {
@@ -107,8 +113,18 @@ func Wire(ctx context.Context, lab *topology.Lab, ns map[string]string, switchNS
 		a, b, nsA, nsB string
 		mtu            int
 	}
+	relayOf := make(map[*topology.Interface]RelayPorts, len(layout.Relays))
+	for _, r := range layout.Relays {
+		relayOf[r.Interface] = r
+	}
 	var tasks []vethTask
 	for _, k := range lab.Links {
+		if r, ok := relayOf[k.A]; ok {
+			tasks = append(tasks,
+				vethTask{what: "link " + k.Name, a: k.A.Name, b: r.Near, nsA: ns[k.A.Node.Name], nsB: switchNS, mtu: k.MTU},
+				vethTask{what: "link " + k.Name + " relay", a: k.B.Name, b: r.Far, nsA: ns[k.B.Node.Name], nsB: switchNS, mtu: k.MTU})
+			continue
+		}
 		tasks = append(tasks, vethTask{
 			what: "link " + k.Name, a: k.A.Name, b: k.B.Name,
 			nsA: ns[k.A.Node.Name], nsB: ns[k.B.Node.Name], mtu: k.MTU,
@@ -116,10 +132,14 @@ func Wire(ctx context.Context, lab *topology.Lab, ns map[string]string, switchNS
 	}
 	for i, s := range lab.Segments {
 		for j, m := range s.Members {
-			tasks = append(tasks, vethTask{
-				what: "segment " + s.Name + " member " + m.String(), a: m.Name, b: layout.Ports[i][j],
-				nsA: ns[m.Node.Name], nsB: switchNS, mtu: m.MTU,
-			})
+			what := "segment " + s.Name + " member " + m.String()
+			if r, ok := relayOf[m]; ok {
+				tasks = append(tasks,
+					vethTask{what: what, a: m.Name, b: r.Near, nsA: ns[m.Node.Name], nsB: switchNS, mtu: m.MTU},
+					vethTask{what: what + " relay", a: r.Far, b: layout.Ports[i][j], nsA: switchNS, nsB: switchNS, mtu: m.MTU})
+				continue
+			}
+			tasks = append(tasks, vethTask{what: what, a: m.Name, b: layout.Ports[i][j], nsA: ns[m.Node.Name], nsB: switchNS, mtu: m.MTU})
 		}
 	}
 	err := workpool.ForEach(ctx, len(tasks), workers, func(ctx context.Context, i int) error {
@@ -152,6 +172,24 @@ func Wire(ctx context.Context, lab *topology.Lab, ns map[string]string, switchNS
 		}
 	}
 
+	// Relay ports, ready for the agent's packet sockets.
+	if len(layout.Relays) > 0 {
+		err := linuxnet.InNamespace(switchNS, func() error {
+			for _, r := range layout.Relays {
+				for _, p := range []string{r.Near, r.Far} {
+					if err := PrepareRelayPort(p); err != nil {
+						return fmt.Errorf("relay of %s: %w", r.Interface, err)
+					}
+				}
+				step("relay " + r.Interface.String())
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("wire lab %s: %w", lab.Name, err)
+		}
+	}
+
 	// Node configuration.
 	err = workpool.ForEach(ctx, len(lab.Nodes), workers, func(ctx context.Context, i int) error {
 		n := lab.Nodes[i]
@@ -177,4 +215,22 @@ func withHandle(fn func(h *netlink.Handle) error) error {
 	}
 	defer h.Close()
 	return fn(h)
+}
+
+// PrepareRelayPort readies a relay port in the calling thread's namespace
+// for the agent's packet socket: like an interface handed to a userspace
+// stack (no address, no ARP, no IPv6, offloads off, up), and promiscuous,
+// since every frame it receives is for somebody else.
+func PrepareRelayPort(ifname string) error {
+	if err := linuxnet.PrepareForUserspaceStack(ifname, linuxnet.PrepareOptions{}); err != nil {
+		return fmt.Errorf("prepare relay port %s: %w", ifname, err)
+	}
+	link, err := netlink.LinkByName(ifname)
+	if err == nil {
+		err = netlink.SetPromiscOn(link)
+	}
+	if err != nil {
+		return fmt.Errorf("set relay port %s promiscuous: %w", ifname, err)
+	}
+	return nil
 }

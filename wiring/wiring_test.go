@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/netlab/netlab/linuxnet"
+	"github.com/netlab/netlab/stack/link"
+	"github.com/netlab/netlab/stack/link/afpacket"
 	"github.com/netlab/netlab/topology"
 	"github.com/netlab/netlab/wiring"
 )
@@ -271,4 +274,141 @@ topology:
 			t.Errorf("ping from %s to %s: %v: %s", p.from, p.to, err, out)
 		}
 	}
+}
+
+func TestLayoutRelays(t *testing.T) {
+	lab := parse(t, `name: l
+topology:
+  nodes: {a: {stack: linux}, b: {stack: linux}, c: {stack: linux}, g: {}, sw: {kind: bridge}}
+  links:
+    - endpoints: ["a:eth1", "b:eth1"]
+      netem: {delay: 1ms}
+    - endpoints: ["c:eth1", "sw:rl1a"]
+      netem: {loss: 1%}
+    - endpoints: ["g:eth1", "sw:p2"]
+`)
+	l := wiring.Layout(lab)
+	if l.NS != "netlab-l-sw" {
+		t.Errorf("NS = %q", l.NS)
+	}
+	var got []string
+	for _, r := range l.Relays {
+		got = append(got, r.Interface.String()+" "+r.Near+" "+r.Far)
+	}
+	// The file's port name rl1a wins; the relay that would take it moves.
+	want := []string{"a:eth1 rl0a rl0b", "c:eth1 rl1a-1 rl1b"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("relays (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([][]string{{"rl1a", "p2"}}, l.Ports); diff != "" {
+		t.Errorf("ports (-want +got):\n%s", diff)
+	}
+}
+
+// TestWireRelays wires a relayed point-to-point link and a relayed bridge
+// member: no frame crosses until somebody forwards between the relay ports,
+// and with a forwarder of two packet sockets each way, pings do.
+func TestWireRelays(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (network namespaces, veths, bridges): run the tests as root, as CI does")
+	}
+	lab := parse(t, `name: relaytest
+topology:
+  nodes:
+    h1: {stack: linux}
+    h2: {stack: linux}
+    h3: {stack: linux}
+    sw: {kind: bridge}
+  links:
+    - endpoints: ["h1:eth1", "h2:eth1"]
+      netem: {}
+    - endpoints: ["h2:eth2", "sw:p1"]
+    - endpoints: ["h3:eth1", "sw:p2"]
+      netem: {delay: 1ms}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := map[string]string{}
+	for _, n := range lab.Nodes {
+		ns[n.Name] = newNS(t)
+	}
+	sw := newSwitchNS(t, ctx)
+	steps := 0
+	if err := wiring.Wire(ctx, lab, ns, sw, wiring.Options{Progress: func(string) { steps++ }}); err != nil {
+		t.Fatalf("Wire: %v", err)
+	}
+	if want := wiring.Steps(lab); steps != want {
+		t.Errorf("Progress called %d times, Steps = %d", steps, want)
+	}
+	layout := wiring.Layout(lab)
+	if len(layout.Relays) != 2 {
+		t.Fatalf("relays %v, want 2", layout.Relays)
+	}
+	err := linuxnet.InNamespace(sw, func() error {
+		for _, r := range layout.Relays {
+			for _, p := range []string{r.Near, r.Far} {
+				l, err := netlink.LinkByName(p)
+				if err != nil {
+					return err
+				}
+				if l.Attrs().Promisc == 0 {
+					t.Errorf("relay port %s is not promiscuous", p)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ping := func(from, to string) error {
+		node, ifc, _ := strings.Cut(to, ":")
+		addr := lab.Node(node).Interface(ifc).Addr.Addr().String()
+		out, err := exec.Command("ip", "netns", "exec", ns[from], "ping", "-n", "-q", "-c", "1", "-W", "1", addr).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ping from %s to %s: %v: %s", from, to, err, out)
+		}
+		return nil
+	}
+	if err := ping("h1", "h2:eth1"); err == nil {
+		t.Fatal("h1 reaches h2 with nothing forwarding between the relay ports")
+	}
+	for _, r := range layout.Relays {
+		var near, far *afpacket.Endpoint
+		err := linuxnet.InNamespace(sw, func() error {
+			var err error
+			if near, err = afpacket.New(r.Near, afpacket.Options{}); err != nil {
+				return err
+			}
+			far, err = afpacket.New(r.Far, afpacket.Options{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { near.Close(); far.Close() })
+		near.Attach(link.DispatcherFunc(func(f []byte) { far.WritePacket(f) }))
+		far.Attach(link.DispatcherFunc(func(f []byte) { near.WritePacket(f) }))
+	}
+	for _, p := range []struct{ from, to string }{{"h1", "h2:eth1"}, {"h2", "h1:eth1"}, {"h3", "h2:eth2"}, {"h2", "h3:eth1"}} {
+		if err := ping(p.from, p.to); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func newSwitchNS(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	var b [4]byte
+	rand.Read(b[:])
+	sw := "nlwsw" + hex.EncodeToString(b[:])
+	if _, err := wiring.CreateSwitchNS(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := wiring.DeleteSwitchNS(sw); err != nil {
+			t.Error(err)
+		}
+	})
+	return sw
 }

@@ -54,6 +54,7 @@ func newAgentCmd(o *options) *cobra.Command {
 				return err
 			}
 			var refs []nodeagent.NodeRef
+			var switchNS string
 			switch {
 			case a.config != "":
 				b, err := os.ReadFile(a.config)
@@ -64,7 +65,7 @@ func newAgentCmd(o *options) *cobra.Command {
 				if err := json.Unmarshal(b, &af); err != nil {
 					return fmt.Errorf("%s: %w", a.config, err)
 				}
-				refs = af.Nodes
+				refs, switchNS = af.Nodes, af.SwitchNS
 			case a.node != "":
 				refs = []nodeagent.NodeRef{{Name: a.node}} // inside the node's own namespace
 			default:
@@ -84,7 +85,7 @@ func newAgentCmd(o *options) *cobra.Command {
 			}
 			os.Chmod(sock, 0o600)
 			defer os.Remove(sock)
-			ag, err := nodeagent.New(cmd.Context(), nodeagent.Config{Lab: lab, Nodes: refs, Log: log,
+			ag, err := nodeagent.New(cmd.Context(), nodeagent.Config{Lab: lab, Nodes: refs, Log: log, SwitchNS: switchNS,
 				TraceDir: filepath.Join(a.labDir, "traces"), CaptureDir: filepath.Join(a.labDir, "captures")})
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -90,13 +91,22 @@ func labCopy(t *testing.T, example string) (string, string) {
 
 func netlab(t *testing.T, args ...string) string {
 	t.Helper()
+	out, errs, err := netlabErr(t, args...)
+	if err != nil {
+		t.Fatalf("netlab %s: %v\n%s%s", strings.Join(args, " "), err, out, errs)
+	}
+	return out
+}
+
+// netlabErr runs netlab and returns its stdout, stderr and error, for
+// commands that are meant to fail.
+func netlabErr(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
 	cmd := exec.Command(netlabBin, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("netlab %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
-	}
-	return out.String()
+	err := cmd.Run()
+	return out.String(), errb.String(), err
 }
 
 // cleanupLab destroys the lab when the test ends, pass or fail, and checks
@@ -208,6 +218,7 @@ func TestDeployExamplesEndToEnd(t *testing.T) {
 		{"lan-star.yml", "500KB", 12},      // over a bridge
 		{"lossy-wan.yml", "1MB", 10},
 		{"go-beside-linux.yml", "2MB", 10}, // Go <-> Linux kernel TCP
+		{"linux-wan.yml", "1MB", 12},       // Linux only, through relays
 		{"fabric-100.yml", "200KB", 6},
 	} {
 		t.Run(strings.TrimSuffix(tc.example, ".yml"), func(t *testing.T) {
@@ -425,16 +436,21 @@ func TestCaptureTwoNodesReadByTshark(t *testing.T) {
 
 // TestLossyWANTransfers: 20 MB over the lossy-wan example's 20 ms / 2 %
 // link, byte-exact, with the retransmissions in the sender's counters —
-// from a Go-stack host and from a Linux-stack host (the kernel's tcp_info,
-// what `ss -ti` shows).
+// from a Go-stack host, from a Linux-stack host (the kernel's tcp_info,
+// what `ss -ti` shows), and with every node on the Linux stack, where the
+// WAN link's relay applies the impairment.
 func TestLossyWANTransfers(t *testing.T) {
 	needRoot(t)
-	for _, stackName := range []string{"go", "linux"} {
+	for _, stackName := range []string{"go", "linux", "all-linux"} {
 		t.Run(stackName+"-sender", func(t *testing.T) {
 			topo, name := labCopy(t, "lossy-wan.yml")
-			if stackName == "linux" {
+			if stackName != "go" {
 				b, _ := os.ReadFile(topo)
 				b = bytes.Replace(b, []byte("h1: {kind: host}"), []byte("h1: {kind: host, stack: linux}"), 1)
+				if stackName == "all-linux" {
+					b = bytes.Replace(b, []byte("r1: {kind: router}"), []byte("r1: {kind: router, stack: linux}"), 1)
+					b = bytes.Replace(b, []byte("h2: {kind: host}"), []byte("h2: {kind: host, stack: linux}"), 1)
+				}
 				os.WriteFile(topo, b, 0o644)
 			}
 			cleanupLab(t, topo, name)
@@ -465,6 +481,20 @@ func TestLossyWANTransfers(t *testing.T) {
 				t.Errorf("srtt %v over a link delaying 20 ms each way", rep.SRTT)
 			}
 			t.Logf("%s sender: %.2f Mbit/s, %d retransmits (%d fast, %d RTOs), srtt %v", stackName, rep.GoodputMbps, rep.Retransmits, rep.FastRetrans, rep.RTOs, rep.SRTT)
+			if stackName == "all-linux" {
+				// The relay's counters: 2 % of the data frames lost.
+				var all map[string][]nodeagent.ImpairState
+				if err := json.Unmarshal([]byte(netlab(t, "impair", "show", "-t", topo, "--format", "json")), &all); err != nil {
+					t.Fatal(err)
+				}
+				if len(all["r1"]) != 1 {
+					t.Fatalf("impair show: %+v, want r1:eth2's relay", all)
+				}
+				eg := all["r1"][0].Stats.Egress
+				if frac := float64(eg.DroppedLoss) / float64(eg.Passed+eg.DroppedLoss); eg.Passed < 13000 || frac < 0.01 || frac > 0.03 {
+					t.Errorf("relay egress: %d passed, %d lost (%.3f), want 20 MB of frames and 2 %%", eg.Passed, eg.DroppedLoss, frac)
+				}
+			}
 		})
 	}
 }
@@ -474,22 +504,7 @@ func TestLossyWANTransfers(t *testing.T) {
 func TestImpairAndLinkAtRuntime(t *testing.T) {
 	needRoot(t)
 	topo, _ := deployLab(t, "two-hosts.yml")
-	avg := func() (float64, int) {
-		var got int
-		var sum time.Duration
-		out := netlab(t, "ping", "h1", "10.0.0.1", "-c", "3", "-i", "50ms", "-t", topo, "--format", "json")
-		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-			var p nodeagent.PingReply
-			if json.Unmarshal([]byte(line), &p) == nil && !p.Lost && p.Seq > 0 {
-				got++
-				sum += p.RTT
-			}
-		}
-		if got == 0 {
-			return 0, 0
-		}
-		return float64(sum.Microseconds()) / float64(got) / 1000, got
-	}
+	avg := func() (float64, int) { return pingAvg(t, topo, "h1", "10.0.0.1") }
 	if ms, n := avg(); n != 3 || ms > 10 {
 		t.Fatalf("before: %d replies, %.2f ms", n, ms)
 	}
@@ -509,6 +524,105 @@ func TestImpairAndLinkAtRuntime(t *testing.T) {
 	netlab(t, "impair", "reset", "-t", topo)
 	if ms, n := avg(); n != 3 || ms > 10 {
 		t.Fatalf("after reset: %d replies, %.2f ms", n, ms)
+	}
+}
+
+// pingAvg pings addr from node three times, 50 ms apart, and returns the
+// average RTT in milliseconds and the number of replies.
+func pingAvg(t *testing.T, topo, node, addr string) (float64, int) {
+	t.Helper()
+	var got int
+	var sum time.Duration
+	out := netlab(t, "ping", node, addr, "-c", "3", "-i", "50ms", "-t", topo, "--format", "json")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var p nodeagent.PingReply
+		if json.Unmarshal([]byte(line), &p) == nil && !p.Lost && p.Seq > 0 {
+			got++
+			sum += p.RTT
+		}
+	}
+	if got == 0 {
+		return 0, 0
+	}
+	return float64(sum.Microseconds()) / float64(got) / 1000, got
+}
+
+// kernelPingAvg is pingAvg from a `stack: linux` node, with the host's ping
+// run in the node's namespace.
+func kernelPingAvg(t *testing.T, topo, node, addr string) (float64, int) {
+	t.Helper()
+	out, _, _ := netlabErr(t, "exec", "-t", topo, node, "--", "ping", "-n", "-q", "-c", "3", "-i", "0.05", "-W", "1", addr)
+	m := regexp.MustCompile(`(\d+) received`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("ping from %s: no summary in:\n%s", node, out)
+	}
+	got, _ := strconv.Atoi(m[1])
+	if got == 0 {
+		return 0, 0
+	}
+	m = regexp.MustCompile(`= [\d.]+/([\d.]+)/`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("ping from %s: no RTT in:\n%s", node, out)
+	}
+	ms, _ := strconv.ParseFloat(m[1], 64)
+	return ms, got
+}
+
+// TestImpairRelaysAtRuntime: on the linux-wan example, where only Linux
+// stacks run and relays impair, netlab impair and netlab link reach the
+// relays by link name and by either end's NODE:IFACE, on the WAN link and
+// on a LAN member; a Linux-only link without netem: says how to make it
+// impairable.
+func TestImpairRelaysAtRuntime(t *testing.T) {
+	needRoot(t)
+	topo, _ := deployLab(t, "linux-wan.yml")
+	lab, err := topology.Load(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := func(n, i string) string { return lab.Node(n).Interface(i).Addr.Addr().String() }
+	wan := func() (float64, int) { return kernelPingAvg(t, topo, "h1", addr("h2", "eth1")) }
+	lan := func() (float64, int) { return kernelPingAvg(t, topo, "h3", addr("h2", "eth2")) }
+	within := func(what string, ms float64, n int, lo, hi float64) {
+		t.Helper()
+		if n == 0 || ms < lo || ms > hi {
+			t.Fatalf("%s: %d replies, %.2f ms, want about %.0f-%.0f ms", what, n, ms, lo, hi)
+		}
+	}
+	// The file's 20 ms each way (2 % loss may cost a reply).
+	ms, n := wan()
+	within("wan as deployed", ms, n, 40, 60)
+	netlab(t, "impair", "wan", "--dir", "b-to-a", "--delay", "5ms", "-t", topo)
+	netlab(t, "impair", "wan", "--dir", "a-to-b", "--delay", "10ms", "-t", topo)
+	ms, n = wan()
+	within("wan at 10 + 5 ms", ms, n, 15, 30)
+	// h2 is the relay's far end: its egress is the relay's ingress.
+	out := netlab(t, "impair", "h2:eth1", "--dir", "egress", "--delay", "30ms", "-t", topo)
+	if !strings.Contains(out, "r1:eth2 ingress: delay 30ms") {
+		t.Fatalf("impair h2:eth1 egress says:\n%s", out)
+	}
+	ms, n = wan()
+	within("wan at 10 + 30 ms", ms, n, 40, 60)
+	netlab(t, "link", "down", "wan", "-t", topo)
+	if _, n := wan(); n != 0 {
+		t.Fatalf("%d replies across a relayed link that is down", n)
+	}
+	netlab(t, "link", "up", "wan", "-t", topo)
+	// A LAN member's relay.
+	ms, n = lan()
+	within("lan as deployed", ms, n, 2, 15)
+	netlab(t, "impair", "h3:eth1", "--dir", "egress", "--delay", "30ms", "-t", topo)
+	ms, n = lan()
+	within("lan with h3 egress 30 ms", ms, n, 30, 50)
+	netlab(t, "impair", "reset", "-t", topo)
+	ms, n = wan()
+	within("wan after reset", ms, n, 40, 60)
+	ms, n = lan()
+	within("lan after reset", ms, n, 2, 15)
+	// h1:eth1--r1:eth1 has no netem: block: a plain veth.
+	_, stderr, err := netlabErr(t, "impair", "h1:eth1", "--delay", "5ms", "-t", topo)
+	if err == nil || !strings.Contains(stderr, "netem: {}") {
+		t.Fatalf("impair of a plain Linux-only link: err %v, stderr:\n%s", err, stderr)
 	}
 }
 

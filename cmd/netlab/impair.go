@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,28 +19,41 @@ import (
 // side is one interface and direction an impairment change applies to.
 type side struct {
 	node, iface, dir string // dir: egress or ingress
+	relay            bool   // applied by the lab's relay agent
 }
 
 // resolveTarget turns LINK or NODE:IFACE plus a direction into the
 // interfaces and directions to change. A link direction is applied as the
-// sender's egress, or as the receiver's ingress when the sender runs the
-// Linux stack (no agent on its frame path).
+// sender's egress where the sender runs the Go stack, else as the
+// receiver's ingress where that one does, else by the link's relay.
 func resolveTarget(lab *topology.Lab, target, dir string) ([]side, error) {
 	if node, ifc, ok := strings.Cut(target, ":"); ok && lab.Link(target) == nil {
 		n := lab.Node(node)
 		if n == nil || n.Interface(ifc) == nil {
 			return nil, fmt.Errorf("lab %s has no interface %s", lab.Name, target)
 		}
-		if n.Stack == topology.StackLinux {
-			return nil, fmt.Errorf("%s runs the Linux stack: impair the link from its peer's side", node)
-		}
+		var dirs []string
 		switch dir {
 		case "egress", "ingress":
-			return []side{{node, ifc, dir}}, nil
+			dirs = []string{dir}
 		case "", "both":
-			return []side{{node, ifc, "egress"}, {node, ifc, "ingress"}}, nil
+			dirs = []string{"egress", "ingress"}
+		default:
+			return nil, fmt.Errorf("--dir %q: for NODE:IFACE want egress, ingress or both", dir)
 		}
-		return nil, fmt.Errorf("--dir %q: for NODE:IFACE want egress, ingress or both", dir)
+		var out []side
+		for _, d := range dirs {
+			if n.Stack != topology.StackLinux {
+				out = append(out, side{node: node, iface: ifc, dir: d})
+				continue
+			}
+			s, err := linuxSide(lab, n.Interface(ifc), d)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
 	}
 	l := lab.Link(target)
 	if l == nil {
@@ -51,12 +65,9 @@ func resolveTarget(lab *topology.Lab, target, dir string) ([]side, error) {
 	}
 	one := func(from, to *topology.Interface) (side, error) {
 		if from.Node.Stack != topology.StackLinux {
-			return side{from.Node.Name, from.Name, "egress"}, nil
+			return side{node: from.Node.Name, iface: from.Name, dir: "egress"}, nil
 		}
-		if to.Node.Stack != topology.StackLinux {
-			return side{to.Node.Name, to.Name, "ingress"}, nil
-		}
-		return side{}, fmt.Errorf("link %s joins two Linux-stack nodes: no agent is on its frame path", l.Name)
+		return linuxSide(lab, from, "egress")
 	}
 	var out []side
 	for _, d := range []struct {
@@ -76,6 +87,59 @@ func resolveTarget(lab *topology.Lab, target, dir string) ([]side, error) {
 		return nil, fmt.Errorf("--dir %q: for a link want a-to-b, b-to-a or both", dir)
 	}
 	return out, nil
+}
+
+// linuxSide finds who applies direction dir (egress or ingress) of ifc, an
+// interface of a `stack: linux` node, which has no agent on its frame path:
+// its own relay, the relay at the other end of its link, or its Go peer.
+func linuxSide(lab *topology.Lab, ifc *topology.Interface, dir string) (side, error) {
+	flip := map[string]string{"egress": "ingress", "ingress": "egress"}
+	p := ifc.Peer
+	switch {
+	case ifc.Relay:
+		return side{node: ifc.Node.Name, iface: ifc.Name, dir: dir, relay: true}, nil
+	case p != nil && p.Relay:
+		return side{node: p.Node.Name, iface: p.Name, dir: flip[dir], relay: true}, nil
+	case p != nil && p.Node.Stack != topology.StackLinux:
+		return side{node: p.Node.Name, iface: p.Name, dir: flip[dir]}, nil
+	}
+	return side{}, fmt.Errorf("%s runs the Linux stack and its link has no netem: block, so no agent is on its frame path: "+
+		"add `netem: {}` to that link in %s and redeploy, and it can be impaired at runtime", ifc, lab.File)
+}
+
+// sideClient returns the client of the agent that applies s.
+func (r *labRef) sideClient(s side) (*nodeagent.Client, error) {
+	if s.relay {
+		return r.relayClient(s.node), nil
+	}
+	return r.client(s.node)
+}
+
+// relayClient returns a client, for node, of the agent that runs the lab's
+// relays: the shared agent on netns, the relays' own on docker.
+func (r *labRef) relayClient(node string) *nodeagent.Client {
+	return nodeagent.NewClient(filepath.Join(r.labDir, nodeagent.AgentSocket), node)
+}
+
+// impairClient returns the client of the agent that applies the
+// impairments of node's interfaces: its own for a Go-stack node, the relay
+// agent for a Linux-stack node with relayed interfaces; ok is false for a
+// Linux-stack node without.
+func (r *labRef) impairClient(node string) (c *nodeagent.Client, ok bool, err error) {
+	n := r.lab.Node(node)
+	if n == nil {
+		return nil, false, fmt.Errorf("lab %s has no node %q", r.lab.Name, node)
+	}
+	if n.Stack != topology.StackLinux {
+		c, err := r.client(node)
+		return c, err == nil, err
+	}
+	for _, ifc := range n.Interfaces {
+		if ifc.Relay {
+			return r.relayClient(node), true, nil
+		}
+	}
+	return nil, false, nil
 }
 
 type impairOptions struct {
@@ -138,7 +202,7 @@ is in force with the counters; "netlab impair reset" goes back to the file.`,
 				}
 			}
 			for _, s := range sides {
-				c, err := r.client(s.node)
+				c, err := r.sideClient(s)
 				if err != nil {
 					return err
 				}
@@ -179,16 +243,19 @@ func newImpairShowCmd(o *options) *cobra.Command {
 			nodes := args
 			if len(nodes) == 0 {
 				for _, n := range r.lab.Nodes {
-					if n.Stack != topology.StackLinux {
+					if _, ok, _ := r.impairClient(n.Name); ok {
 						nodes = append(nodes, n.Name)
 					}
 				}
 			}
 			all := map[string][]nodeagent.ImpairState{}
 			for _, n := range nodes {
-				c, err := r.client(n)
+				c, ok, err := r.impairClient(n)
 				if err != nil {
 					return err
+				}
+				if !ok {
+					return fmt.Errorf("%s runs the Linux stack and none of its links has a netem: block: no agent impairs its frames", n)
 				}
 				st, err := c.Impairments(cmd.Context())
 				if err != nil {
@@ -221,7 +288,7 @@ func newImpairResetCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
 	cmd := &cobra.Command{
 		Use:   "reset [-t FILE] [LINK|NODE:IFACE]",
-		Short: "Go back to the topology file's impairments (all Go-stack interfaces without a target)",
+		Short: "Go back to the topology file's impairments (every impaired interface without a target)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := findLab(t)
@@ -235,11 +302,10 @@ func newImpairResetCmd(o *options) *cobra.Command {
 				}
 			} else {
 				for _, n := range r.lab.Nodes {
-					if n.Stack == topology.StackLinux {
-						continue
-					}
 					for _, i := range n.Interfaces {
-						sides = append(sides, side{n.Name, i.Name, "both"})
+						if n.Stack != topology.StackLinux || i.Relay {
+							sides = append(sides, side{node: n.Name, iface: i.Name, dir: "both", relay: i.Relay})
+						}
 					}
 				}
 			}
@@ -249,7 +315,7 @@ func newImpairResetCmd(o *options) *cobra.Command {
 					continue
 				}
 				done[s.node+":"+s.iface] = true
-				c, err := r.client(s.node)
+				c, err := r.sideClient(s)
 				if err != nil {
 					return err
 				}
@@ -334,7 +400,7 @@ func newLinkCmd(o *options) *cobra.Command {
 	return cmd
 }
 
-// setDown takes every Go-stack end of the target down or up.
+// setDown takes the target down or up, at every agent on its frame path.
 func setDown(ctx context.Context, r *labRef, target string, down bool) error {
 	sides, err := resolveTarget(r.lab, target, "both")
 	if err != nil {
@@ -346,7 +412,7 @@ func setDown(ctx context.Context, r *labRef, target string, down bool) error {
 			continue
 		}
 		seen[s.node+":"+s.iface] = true
-		c, err := r.client(s.node)
+		c, err := r.sideClient(s)
 		if err != nil {
 			return err
 		}
