@@ -49,11 +49,20 @@ func (g goNet) Info(c net.Conn) (stack.TCPInfo, error) {
 }
 
 // kernelNet is a node served by the Linux kernel's stack: sockets are
-// opened on a thread inside the node's namespace and stay bound to it.
+// opened on a thread inside the node's namespace and stay bound to it. An
+// empty ns is the agent's own namespace (inside a container).
 type kernelNet struct{ ns string }
 
+// in runs fn in the node's namespace.
+func (k kernelNet) in(fn func() error) error {
+	if k.ns == "" {
+		return fn()
+	}
+	return linuxnet.InNamespace(k.ns, fn)
+}
+
 func (k kernelNet) Listen(addr string) (ln net.Listener, err error) {
-	err = linuxnet.InNamespace(k.ns, func() error {
+	err = k.in(func() error {
 		ln, err = net.Listen("tcp4", addr)
 		return err
 	})
@@ -61,7 +70,7 @@ func (k kernelNet) Listen(addr string) (ln net.Listener, err error) {
 }
 
 func (k kernelNet) Dial(ctx context.Context, ap netip.AddrPort) (c net.Conn, err error) {
-	err = linuxnet.InNamespace(k.ns, func() error {
+	err = k.in(func() error {
 		var d net.Dialer
 		c, err = d.DialContext(ctx, "tcp4", ap.String())
 		return err

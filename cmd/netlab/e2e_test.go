@@ -271,6 +271,21 @@ func TestDockerEndToEnd(t *testing.T) {
 	transferAll(t, topo, "2MB", 2)
 	netlab(t, "destroy", "-t", topo, "--cleanup")
 	assertGone(t, name)
+
+	// Linux-stack containers with relays: a host agent runs them.
+	topo, name = labCopy(t, "linux-wan.yml")
+	cleanupLab(t, topo, name)
+	netlab(t, "deploy", "-t", topo, "--runtime", "docker")
+	transferAll(t, topo, "1MB", 12)
+	var all map[string][]nodeagent.ImpairState
+	if err := json.Unmarshal([]byte(netlab(t, "impair", "show", "r1", "-t", topo, "--format", "json")), &all); err != nil {
+		t.Fatal(err)
+	}
+	if len(all["r1"]) != 2 || all["r1"][0].Stats.Egress.Passed == 0 {
+		t.Errorf("r1's relays on docker: %+v, want two, with frames through the WAN's", all["r1"])
+	}
+	netlab(t, "destroy", "-t", topo, "--cleanup")
+	assertGone(t, name)
 }
 
 func needRoot(t *testing.T) {
