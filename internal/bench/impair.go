@@ -9,7 +9,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -82,6 +85,10 @@ func (il *impairLab) oneWay(ctx context.Context, n, pps int) ([]time.Duration, i
 			}
 			if k >= 8 {
 				d = append(d, time.Duration(time.Now().UnixNano()-int64(binary.BigEndian.Uint64(buf))))
+				if len(d) == n {
+					delays <- d
+					return
+				}
 			}
 		}
 	}()
@@ -159,24 +166,49 @@ func runImpair(ctx context.Context) error {
 	defer il.lab.Close()
 	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "test\tconfigured\tmeasured\terror / ratio\tnotes (error less the baseline)")
-	// Delay at 10k packets/s.
-	base, _, err := il.oneWay(ctx, 5000, 10000)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "one-way delay, none\t0\tp50 %v p99 %v\t\tbaseline: stacks + veth\n", pct(base, .5).Round(time.Microsecond), pct(base, .99).Round(time.Microsecond))
-	for _, d := range []time.Duration{500 * time.Microsecond, 5 * time.Millisecond, 50 * time.Millisecond} {
-		il.set(&impair.Config{Delay: d})
-		ds, n, err := il.oneWay(ctx, 10000, 10000)
-		if err != nil {
-			return err
+	// Delay at 10k packets/s, in interleaved rounds: the machine's own
+	// hiccups (a stalled vCPU stops every packet in flight for a few
+	// milliseconds) then fall on the baseline and on every delay alike,
+	// instead of on whichever test happened to run at the time.
+	delays := []time.Duration{0, 500 * time.Microsecond, 5 * time.Millisecond, 50 * time.Millisecond}
+	const rounds, perRound = 5, 2000
+	got := make([][]time.Duration, len(delays))
+	steal0, total0 := cpuSteal()
+	for r := 0; r < rounds; r++ {
+		for i, d := range delays {
+			if d == 0 {
+				il.set(nil)
+			} else {
+				il.set(&impair.Config{Delay: d})
+			}
+			ds, _, err := il.oneWay(ctx, perRound, 10000)
+			if err != nil {
+				return err
+			}
+			got[i] = append(got[i], ds...)
 		}
-		p50, p99 := pct(ds, .5), pct(ds, .99)
-		b50, b99 := pct(base, .5), pct(base, .99)
-		fmt.Fprintf(w, "one-way delay, 10k pkt/s\t%v\tp50 %v p99 %v\tp50 %+v, p99 %+v\t%d/10000 arrived (p50 %+v, p99 %+v)\n", d,
-			p50.Round(time.Microsecond), p99.Round(time.Microsecond), (p50 - d).Round(time.Microsecond), (p99 - d).Round(time.Microsecond), n,
-			(p50 - d - b50).Round(time.Microsecond), (p99 - d - b99).Round(time.Microsecond))
 	}
+	steal1, total1 := cpuSteal()
+	base := got[0]
+	b50, b99 := pct(base, .5), pct(base, .99)
+	fmt.Fprintf(w, "one-way delay, none\t0\tp50 %v p99 %v\t\tbaseline: stacks + veth, %d rounds of %d datagrams interleaved with the delays\n",
+		b50.Round(time.Microsecond), b99.Round(time.Microsecond), rounds, perRound)
+	for i, d := range delays[1:] {
+		ds := got[i+1]
+		p50, p99 := pct(ds, .5), pct(ds, .99)
+		fmt.Fprintf(w, "one-way delay, 10k pkt/s\t%v\tp50 %v p99 %v\tp50 %+v, p99 %+v\t%d/%d arrived (p50 %+v, p99 %+v)\n", d,
+			p50.Round(time.Microsecond), p99.Round(time.Microsecond), (p50 - d).Round(time.Microsecond), (p99 - d).Round(time.Microsecond),
+			len(ds), rounds*perRound, (p50 - d - b50).Round(time.Microsecond), (p99 - d - b99).Round(time.Microsecond))
+	}
+	// What the machine does to a thread that never sleeps: the reference
+	// for the tails above.
+	n, longest := spinStalls(2*time.Second, time.Millisecond)
+	stealPct := 0.0
+	if total1 > total0 {
+		stealPct = 100 * float64(steal1-steal0) / float64(total1-total0)
+	}
+	fmt.Fprintf(w, "machine stalls\t—\t%d stalls > 1 ms in 2 s of a spinning thread, longest %v\t\tvCPU steal %.1f%% during the delay rounds (/proc/stat)\n",
+		n, longest.Round(time.Microsecond), stealPct)
 	// Loss.
 	for _, p := range []float64{0.01, 0.10} {
 		il.set(&impair.Config{Loss: impair.RandomLoss(p, 0), Seed: 7})
@@ -215,5 +247,63 @@ func runImpair(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(w, "impairment changing nothing\tempty config\t%.0f vs %.0f Mbit/s\t%.2f\tengine on the path vs pass-through\n", noop, plain, noop/plain)
+	// Between two Linux stacks: a relay against a plain veth.
+	rr, err := measureRelay(ctx, 3*time.Second)
+	if err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	fmt.Fprintf(w, "relay changing nothing, kernel TCP\tnetem: {}\t%.0f vs %.0f Mbit/s\t%.2f\tiperf3 between two stack: linux nodes, relayed vs plain veth\n",
+		rr.relayMbps, rr.plainMbps, rr.relayMbps/rr.plainMbps)
+	fmt.Fprintf(w, "relay changing nothing, ping RTT\tnetem: {}\t%v vs %v\t%+v\t500 pings, relayed vs plain veth\n",
+		rr.relayRTT.Round(time.Microsecond), rr.plainRTT.Round(time.Microsecond), (rr.relayRTT - rr.plainRTT).Round(time.Microsecond))
 	return w.Flush()
+}
+
+// spinStalls spins on one locked OS thread for dur, reading the time, and
+// returns how often consecutive readings were more than min apart and the
+// longest gap: the time the thread was not running although it never
+// slept (another thread, or the hypervisor, had its CPU).
+func spinStalls(dur, min time.Duration) (int, time.Duration) {
+	done := make(chan struct{})
+	var n int
+	var longest time.Duration
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		start := time.Now()
+		last := start
+		for last.Sub(start) < dur {
+			now := time.Now()
+			if g := now.Sub(last); g > min {
+				n++
+				longest = max(longest, g)
+			}
+			last = now
+		}
+		close(done)
+	}()
+	<-done
+	return n, longest
+}
+
+// cpuSteal returns the machine's steal time and total CPU time so far, in
+// clock ticks (the "cpu" line of /proc/stat); zeros if it cannot be read.
+func cpuSteal() (steal, total uint64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		x, _ := strconv.ParseUint(v, 10, 64)
+		total += x
+		if i == 7 {
+			steal = x
+		}
+	}
+	return steal, total
 }
