@@ -174,7 +174,12 @@ func newImpairCmd(o *options) *cobra.Command {
 (its name in the topology) takes --dir a-to-b, b-to-a or both; NODE:IFACE
 takes egress, ingress or both. The new values replace the old ones in that
 direction; --clear removes the impairment. "netlab impair show" lists what
-is in force with the counters; "netlab impair reset" goes back to the file.`,
+is in force with the counters; "netlab impair reset" goes back to the file.
+
+A Go-stack node applies its own interfaces' impairments, and those of a
+stack: linux peer. Between two stack: linux nodes (or for a stack: linux
+LAN member) a relay applies them; such a link has one only when the file
+gives it a netem: block (netem: {} is enough), else it is a plain veth.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := findLab(&io.topoOptions)
