@@ -80,9 +80,14 @@ func (r *mmsgReceiver) read() bool {
 				outgoing++
 			case m.Hdr.Flags&unix.MSG_TRUNC != 0:
 				oversize++
-			case d == nil:
+			case d == nil && r.e.dispatcher() == nil:
 				detached++
 			default:
+				if d == nil {
+					// Attached since this batch began: from here on,
+					// frame by frame.
+					d = r.e.dispatcher()
+				}
 				d.DeliverFrame(r.bufs[i][:m.Len])
 				delivered++
 			}

@@ -74,9 +74,14 @@ func (r *ringReceiver) read() bool {
 				outgoing++
 			case h.Snaplen < h.Len || int(h.Snaplen) > r.e.maxFrame:
 				oversize++
-			case d == nil:
+			case d == nil && r.e.dispatcher() == nil:
 				detached++
 			default:
+				if d == nil {
+					// Attached since this batch began: from here on,
+					// frame by frame.
+					d = r.e.dispatcher()
+				}
 				end := mac + int(h.Snaplen)
 				d.DeliverFrame(blk[mac:end:end])
 				delivered++

@@ -77,9 +77,14 @@ func (r *ring2Receiver) read() bool {
 				outgoing++
 			case h.Snaplen < h.Len || int(h.Snaplen) > r.e.maxFrame || end > len(slot):
 				oversize++
-			case d == nil:
+			case d == nil && r.e.dispatcher() == nil:
 				detached++
 			default:
+				if d == nil {
+					// Attached since this batch began: from here on,
+					// frame by frame.
+					d = r.e.dispatcher()
+				}
 				d.DeliverFrame(slot[mac:end:end])
 				delivered++
 			}
