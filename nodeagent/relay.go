@@ -38,23 +38,23 @@ func openRelay(r wiring.RelayPorts, nsPath string, open func(node, nsPath, ifnam
 	}
 	eg, in := planImpairments(ifc)
 	egc, err := ImpairConfig(eg)
+	var inc *impair.Config
 	if err == nil {
-		var inc *impair.Config
-		if inc, err = ImpairConfig(in); err == nil {
-			ie := impair.Wrap(far, egc, inc, clk)
-			rl := &relay{node: ifc.Node.Name, near: near, far: far,
-				ii: &impairIfc{name: ifc.Name, ep: ie, planEg: eg, planIn: in, curEg: eg, curIn: in}}
-			// The impairment copies a frame it holds back, and both
-			// ports' WritePacket are done with a frame when they return:
-			// the receive buffers can be handed straight on.
-			near.Attach(link.DispatcherFunc(func(f []byte) { ie.WritePacket(f) }))
-			ie.Attach(link.DispatcherFunc(func(f []byte) { near.WritePacket(f) }))
-			return rl, nil
-		}
+		inc, err = ImpairConfig(in)
 	}
-	near.Close()
-	far.Close()
-	return nil, fmt.Errorf("relay of %s: %w", ifc, err)
+	if err != nil {
+		near.Close()
+		far.Close()
+		return nil, fmt.Errorf("relay of %s: %w", ifc, err)
+	}
+	ie := impair.Wrap(far, egc, inc, clk)
+	// The impairment copies a frame it holds back, and both ports'
+	// WritePacket are done with a frame when they return: the receive
+	// buffers can be handed straight on.
+	near.Attach(link.DispatcherFunc(func(f []byte) { ie.WritePacket(f) }))
+	ie.Attach(link.DispatcherFunc(func(f []byte) { near.WritePacket(f) }))
+	return &relay{node: ifc.Node.Name, near: near, far: far,
+		ii: &impairIfc{name: ifc.Name, ep: ie, planEg: eg, planIn: in, curEg: eg, curIn: in}}, nil
 }
 
 func (r *relay) close() error {
