@@ -252,7 +252,11 @@ func printImpairments(o *options, labDir string) {
 					fmt.Fprintln(o.stdout, "impairments (as deployed; `netlab impair show` for changes and counters):")
 					first = false
 				}
-				fmt.Fprintf(o.stdout, "  %s %s: %s (seed %d)\n", ifc, d.dir, d.im, d.im.Seed)
+				where := ""
+				if ifc.Relay || ifc.Peer != nil && ifc.Peer.Relay {
+					where = ", applied by a relay"
+				}
+				fmt.Fprintf(o.stdout, "  %s %s: %s (seed %d%s)\n", ifc, d.dir, d.im, d.im.Seed, where)
 			}
 		}
 	}
