@@ -309,7 +309,8 @@ func (n *node) close() {
 }
 
 // Orphaned is closed when every node the agent serves in a named namespace
-// is gone (the lab was destroyed, perhaps by hand): the agent then has
+// is gone (the lab was destroyed, perhaps by hand), or, for an agent that
+// serves only relays (docker), the switch namespace: the agent then has
 // nothing left to do and its process should exit.
 func (a *Agent) Orphaned(ctx context.Context, every time.Duration) <-chan struct{} {
 	done := make(chan struct{})
@@ -321,7 +322,7 @@ func (a *Agent) Orphaned(ctx context.Context, every time.Duration) <-chan struct
 		}
 	}
 	a.mu.Unlock()
-	if a.switchNS != "" {
+	if len(paths) == 0 && a.switchNS != "" {
 		paths = append(paths, a.switchNS)
 	}
 	if len(paths) == 0 {

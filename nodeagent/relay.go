@@ -102,10 +102,11 @@ func (a *Agent) impairStates(name string) ([]ImpairState, error) {
 func (a *Agent) changeImpair(name string, ch ImpairChange) (ImpairState, error) {
 	if n, err := a.node(name); err == nil {
 		n.mu.Lock()
-		defer n.mu.Unlock()
 		if ii, err := n.impairIfc(ch.Interface); err == nil {
+			defer n.mu.Unlock()
 			return ii.change(ch)
 		}
+		n.mu.Unlock()
 	}
 	a.relayMu.Lock()
 	defer a.relayMu.Unlock()

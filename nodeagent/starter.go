@@ -28,6 +28,9 @@ const (
 	AgentPID     = "agent.pid"
 	AgentLog     = "agent.log"
 	AgentSocket  = "agent.sock"
+	// RelaySocket is the control socket of a docker lab's relay agent;
+	// on netns the shared agent runs the relays behind AgentSocket.
+	RelaySocket = "relay.sock"
 )
 
 // AgentFile is the content of agent.json.
@@ -82,7 +85,7 @@ func (st Starter) Start(ctx context.Context, lab *topology.Lab, nodes map[string
 			}
 		}
 		if af.SwitchNS != "" {
-			if err := st.startShared(wctx, af, labDir); err != nil {
+			if err := st.startShared(wctx, af, labDir, RelaySocket); err != nil {
 				return err
 			}
 		}
@@ -92,7 +95,7 @@ func (st Starter) Start(ctx context.Context, lab *topology.Lab, nodes map[string
 	for _, n := range sortedNames(nodes) {
 		af.Nodes = append(af.Nodes, NodeRef{Name: n, NSPath: nodes[n].NSPath})
 	}
-	if err := st.startShared(wctx, af, labDir); err != nil {
+	if err := st.startShared(wctx, af, labDir, AgentSocket); err != nil {
 		return err
 	}
 	st.runExec(ctx, lab, nodes, labDir)
@@ -100,8 +103,9 @@ func (st Starter) Start(ctx context.Context, lab *topology.Lab, nodes map[string
 }
 
 // startShared starts the agent process that serves af from the host
-// (detached, so that it outlives the CLI) and waits until it answers.
-func (st Starter) startShared(wctx context.Context, af AgentFile, labDir string) error {
+// (detached, so that it outlives the CLI), answering on the socket called
+// sockName in labDir, and waits until it answers.
+func (st Starter) startShared(wctx context.Context, af AgentFile, labDir, sockName string) error {
 	b, _ := json.MarshalIndent(af, "", "  ")
 	if err := os.WriteFile(filepath.Join(labDir, AgentConfig), b, 0o600); err != nil {
 		return fmt.Errorf("write agent config: %w", err)
@@ -118,7 +122,7 @@ func (st Starter) startShared(wctx context.Context, af AgentFile, labDir string)
 		return fmt.Errorf("open agent log: %w", err)
 	}
 	defer logf.Close()
-	sock := filepath.Join(labDir, AgentSocket)
+	sock := filepath.Join(labDir, sockName)
 	os.Remove(sock)
 	cmd := exec.Command(exe, "agent", "--lab-dir", labDir, "--config", filepath.Join(labDir, AgentConfig), "--socket", sock)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -221,6 +225,7 @@ func StopAgent(ctx context.Context, labDir string) error {
 	}
 	os.Remove(pidFile)
 	os.Remove(filepath.Join(labDir, AgentSocket))
+	os.Remove(filepath.Join(labDir, RelaySocket))
 	return nil
 }
 

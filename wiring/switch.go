@@ -55,7 +55,9 @@ func NeedsSwitchNS(lab *topology.Lab) bool {
 // most 15 characters, unique in the switch namespace, and the same for the
 // same plan: a bridge is named after its segment (sw1, lan01) when that name
 // fits, else brN; a port takes the name the file gives it (sw1:p1 gives p1)
-// when it is free, else <bridge>pN (N counting members from 1) or sIpJ.
+// when it is free, else <bridge>pN (N counting members from 1) or sIpJ;
+// relay k has ports rlKa (near) and rlKb (far), or those names with -1,
+// -2... when the file took them.
 func Layout(lab *topology.Lab) SwitchLayout {
 	l := SwitchLayout{}
 	if !NeedsSwitchNS(lab) {

@@ -113,7 +113,7 @@ func newAgentCmd(o *options) *cobra.Command {
 			go func() {
 				select {
 				case <-ag.Orphaned(ctx, time.Second):
-					log.Info("every node's namespace is gone: exiting")
+					log.Info("the lab's namespaces are gone: exiting")
 					stop()
 				case <-ctx.Done():
 				}

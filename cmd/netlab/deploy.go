@@ -60,6 +60,10 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 	if err != nil {
 		return err
 	}
+	if relays := lab.Relays(); d.noAgent && len(relays) > 0 {
+		return fmt.Errorf("--no-agent: %s carries its netem: block through a relay that the agent runs (its peer or LAN has no Go stack to apply it), "+
+			"so without the agent it would carry nothing: deploy with the agent, or remove the netem: block from that link", relays[0])
+	}
 	opts := deploy.Options{Lab: lab, Runtime: rt, MaxWorkers: d.maxWorkers, Reconfigure: d.reconfigure}
 	if !d.noAgent {
 		opts.Agent = nodeagent.Starter{Runtime: rt.Name(), Warn: o.stderr}

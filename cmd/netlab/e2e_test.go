@@ -636,8 +636,13 @@ func TestImpairRelaysAtRuntime(t *testing.T) {
 	within("lan after reset", ms, n, 2, 15)
 	// h1:eth1--r1:eth1 has no netem: block: a plain veth.
 	_, stderr, err := netlabErr(t, "impair", "h1:eth1", "--delay", "5ms", "-t", topo)
-	if err == nil || !strings.Contains(stderr, "netem: {}") {
-		t.Fatalf("impair of a plain Linux-only link: err %v, stderr:\n%s", err, stderr)
+	if err == nil || !strings.Contains(stderr, "netem: {}") || !strings.Contains(stderr, topo) {
+		t.Fatalf("impair of a plain Linux-only link: err %v, stderr (should name %s):\n%s", err, topo, stderr)
+	}
+	// Without the agent, the relays would carry nothing: refused.
+	_, stderr, err = netlabErr(t, "deploy", "--no-agent", "--reconfigure", "-t", topo)
+	if err == nil || !strings.Contains(stderr, "relay") {
+		t.Fatalf("deploy --no-agent of a lab with relays: err %v, stderr:\n%s", err, stderr)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -26,7 +27,10 @@ type side struct {
 // interfaces and directions to change. A link direction is applied as the
 // sender's egress where the sender runs the Go stack, else as the
 // receiver's ingress where that one does, else by the link's relay.
-func resolveTarget(lab *topology.Lab, target, dir string) ([]side, error) {
+//
+// file is the topology file to name in advice (the user's, not the lab
+// directory's copy that lab was loaded from).
+func resolveTarget(lab *topology.Lab, file, target, dir string) ([]side, error) {
 	if node, ifc, ok := strings.Cut(target, ":"); ok && lab.Link(target) == nil {
 		n := lab.Node(node)
 		if n == nil || n.Interface(ifc) == nil {
@@ -47,7 +51,7 @@ func resolveTarget(lab *topology.Lab, target, dir string) ([]side, error) {
 				out = append(out, side{node: node, iface: ifc, dir: d})
 				continue
 			}
-			s, err := linuxSide(lab, n.Interface(ifc), d)
+			s, err := linuxSide(file, n.Interface(ifc), d)
 			if err != nil {
 				return nil, err
 			}
@@ -67,7 +71,7 @@ func resolveTarget(lab *topology.Lab, target, dir string) ([]side, error) {
 		if from.Node.Stack != topology.StackLinux {
 			return side{node: from.Node.Name, iface: from.Name, dir: "egress"}, nil
 		}
-		return linuxSide(lab, from, "egress")
+		return linuxSide(file, from, "egress")
 	}
 	var out []side
 	for _, d := range []struct {
@@ -92,7 +96,7 @@ func resolveTarget(lab *topology.Lab, target, dir string) ([]side, error) {
 // linuxSide finds who applies direction dir (egress or ingress) of ifc, an
 // interface of a `stack: linux` node, which has no agent on its frame path:
 // its own relay, the relay at the other end of its link, or its Go peer.
-func linuxSide(lab *topology.Lab, ifc *topology.Interface, dir string) (side, error) {
+func linuxSide(file string, ifc *topology.Interface, dir string) (side, error) {
 	flip := map[string]string{"egress": "ingress", "ingress": "egress"}
 	p := ifc.Peer
 	switch {
@@ -104,7 +108,7 @@ func linuxSide(lab *topology.Lab, ifc *topology.Interface, dir string) (side, er
 		return side{node: p.Node.Name, iface: p.Name, dir: flip[dir]}, nil
 	}
 	return side{}, fmt.Errorf("%s runs the Linux stack and its link has no netem: block, so no agent is on its frame path: "+
-		"add `netem: {}` to that link in %s and redeploy, and it can be impaired at runtime", ifc, lab.File)
+		"add `netem: {}` to that link in %s and redeploy, and it can be impaired at runtime", ifc, file)
 }
 
 // sideClient returns the client of the agent that applies s.
@@ -116,9 +120,13 @@ func (r *labRef) sideClient(s side) (*nodeagent.Client, error) {
 }
 
 // relayClient returns a client, for node, of the agent that runs the lab's
-// relays: the shared agent on netns, the relays' own on docker.
+// relays: the relays' own on docker, the shared agent on netns.
 func (r *labRef) relayClient(node string) *nodeagent.Client {
-	return nodeagent.NewClient(filepath.Join(r.labDir, nodeagent.AgentSocket), node)
+	sock := filepath.Join(r.labDir, nodeagent.RelaySocket)
+	if _, err := os.Stat(sock); err != nil {
+		sock = filepath.Join(r.labDir, nodeagent.AgentSocket)
+	}
+	return nodeagent.NewClient(sock, node)
 }
 
 // impairClient returns the client of the agent that applies the
@@ -186,7 +194,7 @@ gives it a netem: block (netem: {} is enough), else it is a plain veth.`,
 			if err != nil {
 				return err
 			}
-			sides, err := resolveTarget(r.lab, args[0], io.dir)
+			sides, err := resolveTarget(r.lab, r.topoFile, args[0], io.dir)
 			if err != nil {
 				return err
 			}
@@ -260,6 +268,16 @@ func newImpairShowCmd(o *options) *cobra.Command {
 					return err
 				}
 				if !ok {
+					var at []string
+					for _, ifc := range r.lab.Node(n).Interfaces {
+						if ifc.Peer != nil && ifc.Peer.Relay {
+							at = append(at, ifc.Peer.String())
+						}
+					}
+					if len(at) > 0 {
+						return fmt.Errorf("%s runs the Linux stack; its links' impairments are applied by the relays of %s, listed under those nodes (egress there is %s's ingress)",
+							n, strings.Join(at, ", "), n)
+					}
 					return fmt.Errorf("%s runs the Linux stack and none of its links has a netem: block: no agent impairs its frames", n)
 				}
 				st, err := c.Impairments(cmd.Context())
@@ -302,7 +320,7 @@ func newImpairResetCmd(o *options) *cobra.Command {
 			}
 			var sides []side
 			if len(args) == 1 {
-				if sides, err = resolveTarget(r.lab, args[0], "both"); err != nil {
+				if sides, err = resolveTarget(r.lab, r.topoFile, args[0], "both"); err != nil {
 					return err
 				}
 			} else {
@@ -407,7 +425,7 @@ func newLinkCmd(o *options) *cobra.Command {
 
 // setDown takes the target down or up, at every agent on its frame path.
 func setDown(ctx context.Context, r *labRef, target string, down bool) error {
-	sides, err := resolveTarget(r.lab, target, "both")
+	sides, err := resolveTarget(r.lab, r.topoFile, target, "both")
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,9 @@ import (
 
 // labRef is a deployed lab as the read verbs find it.
 type labRef struct {
-	lab    *topology.Lab
-	labDir string
+	lab      *topology.Lab // as deployed: the lab directory's copy
+	labDir   string
+	topoFile string // the topology file the user named (or the running lab's)
 }
 
 // labDirName is where deploy keeps a lab's files: netlab-<lab> next to the
@@ -47,7 +48,7 @@ func findLab(t *topoOptions) (*labRef, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &labRef{lab: deployed, labDir: dir}, nil
+	return &labRef{lab: deployed, labDir: dir, topoFile: lab.File}, nil
 }
 
 func (r *labRef) client(node string) (*nodeagent.Client, error) {
