@@ -95,7 +95,18 @@ func (k kernelNet) Info(c net.Conn) (stack.TCPInfo, error) {
 	}
 	var ti *unix.TCPInfo
 	var serr error
-	if err := raw.Control(func(fd uintptr) { ti, serr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil {
+	cc := "kernel"
+	err = raw.Control(func(fd uintptr) {
+		if ti, serr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); serr != nil {
+			return
+		}
+		// The congestion control in force (the namespace's
+		// net.ipv4.tcp_congestion_control, often bbr or cubic).
+		if name, err := unix.GetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION); err == nil && name != "" {
+			cc = name
+		}
+	})
+	if err != nil {
 		return stack.TCPInfo{}, err
 	}
 	if serr != nil {
@@ -105,7 +116,7 @@ func (k kernelNet) Info(c net.Conn) (stack.TCPInfo, error) {
 	ra, _ := netip.ParseAddrPort(tc.RemoteAddr().String())
 	us := func(v uint32) time.Duration { return time.Duration(v) * time.Microsecond }
 	return stack.TCPInfo{
-		State: "ESTABLISHED", Local: la, Remote: ra, Congestion: "kernel",
+		State: "ESTABLISHED", Local: la, Remote: ra, Congestion: cc,
 		RTO: us(ti.Rto), SRTT: us(ti.Rtt), RTTVar: us(ti.Rttvar), MinRTT: us(ti.Min_rtt), ATO: us(ti.Ato),
 		MSS: int(ti.Snd_mss), AdvMSS: int(ti.Advmss), RcvMSS: int(ti.Rcv_mss),
 		CwndSegs: ti.Snd_cwnd, Cwnd: ti.Snd_cwnd * ti.Snd_mss, SsthreshSegs: ti.Snd_ssthresh,

@@ -495,7 +495,10 @@ func TestLossyWANTransfers(t *testing.T) {
 			if rep.SRTT < 35*time.Millisecond || rep.SRTT > 200*time.Millisecond {
 				t.Errorf("srtt %v over a link delaying 20 ms each way", rep.SRTT)
 			}
-			t.Logf("%s sender: %.2f Mbit/s, %d retransmits (%d fast, %d RTOs), srtt %v", stackName, rep.GoodputMbps, rep.Retransmits, rep.FastRetrans, rep.RTOs, rep.SRTT)
+			t.Logf("%s sender: %.2f Mbit/s, %d retransmits (%d fast, %d RTOs), srtt %v, cc %s", stackName, rep.GoodputMbps, rep.Retransmits, rep.FastRetrans, rep.RTOs, rep.SRTT, rep.CC)
+			if stackName != "go" && (rep.CC == "" || rep.CC == "kernel") {
+				t.Errorf("Linux sender's congestion control %q, want the kernel's name for it (TCP_CONGESTION)", rep.CC)
+			}
 			if stackName == "all-linux" {
 				// The relay's counters: 2 % of the data frames lost.
 				var all map[string][]nodeagent.ImpairState
