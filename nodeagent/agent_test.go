@@ -49,20 +49,28 @@ func startAgent(t *testing.T, file string) (*topology.Lab, string) {
 	for _, n := range lab.Nodes {
 		refs = append(refs, NodeRef{Name: n.Name})
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, Config{Lab: lab, Nodes: refs, OpenLink: pipeLinks(t, lab)})
+	a, err := New(context.Background(), Config{Lab: lab, Nodes: refs, OpenLink: pipeLinks(t, lab)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return lab, serveAgent(t, a)
+}
+
+// serveAgent serves a's API on a unix socket in a temp dir until the test
+// ends, then closes a, and returns the socket's path.
+func serveAgent(t *testing.T, a *Agent) string {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
+		a.Close()
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { a.Serve(ctx, ln); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; a.Close() })
-	return lab, sock
+	return sock
 }
 
 func TestAgentSinkSendPingTrace(t *testing.T) {

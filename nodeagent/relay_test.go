@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -45,19 +44,12 @@ topology:
 		t.Cleanup(func() { end.Close() })
 		return port, nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := context.Background()
 	a, err := New(ctx, Config{Lab: lab, OpenLink: open, SwitchNS: "/run/netns/sw"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { a.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; a.Close() })
+	sock := serveAgent(t, a)
 
 	near, far := nodeEnd["rl0a"], nodeEnd["rl0b"]
 	if near == nil || far == nil {

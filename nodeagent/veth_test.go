@@ -2,9 +2,7 @@ package nodeagent
 
 import (
 	"context"
-	"net"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -36,15 +34,7 @@ func TestAgentOnRealVeth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { a.Serve(sctx, ln); close(done) }()
-	t.Cleanup(func() { stop(); <-done; a.Close() })
+	sock := serveAgent(t, a)
 
 	h1, h2 := NewClient(sock, "h1"), NewClient(sock, "h2")
 	if _, err := h2.StartApp(ctx, AppSpec{Mode: "sink", Port: 5001}); err != nil {

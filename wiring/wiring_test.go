@@ -195,17 +195,7 @@ topology:
 	for _, n := range lab.Nodes {
 		ns[n.Name] = newNS(t)
 	}
-	var b [4]byte
-	rand.Read(b[:])
-	sw := "nlwsw" + hex.EncodeToString(b[:])
-	if _, err := wiring.CreateSwitchNS(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := wiring.DeleteSwitchNS(sw); err != nil {
-			t.Error(err)
-		}
-	})
+	sw := newSwitchNS(t, ctx)
 
 	if err := wiring.Wire(ctx, lab, map[string]string{"h1": ns["h1"]}, sw, wiring.Options{}); err == nil || !strings.Contains(err.Error(), "no network namespace for node") {
 		t.Errorf("Wire without every namespace = %v, want an error", err)

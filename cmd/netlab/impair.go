@@ -47,11 +47,7 @@ func resolveTarget(lab *topology.Lab, file, target, dir string) ([]side, error) 
 		}
 		var out []side
 		for _, d := range dirs {
-			if n.Stack != topology.StackLinux {
-				out = append(out, side{node: node, iface: ifc, dir: d})
-				continue
-			}
-			s, err := linuxSide(file, n.Interface(ifc), d)
+			s, err := sideOf(file, n.Interface(ifc), d)
 			if err != nil {
 				return nil, err
 			}
@@ -67,21 +63,15 @@ func resolveTarget(lab *topology.Lab, file, target, dir string) ([]side, error) 
 		}
 		return nil, fmt.Errorf("lab %s has no link or interface %q (links: %s)", lab.Name, target, strings.Join(names, ", "))
 	}
-	one := func(from, to *topology.Interface) (side, error) {
-		if from.Node.Stack != topology.StackLinux {
-			return side{node: from.Node.Name, iface: from.Name, dir: "egress"}, nil
-		}
-		return linuxSide(file, from, "egress")
-	}
 	var out []side
 	for _, d := range []struct {
-		name     string
-		from, to *topology.Interface
-	}{{"a-to-b", l.A, l.B}, {"b-to-a", l.B, l.A}} {
+		name string
+		from *topology.Interface
+	}{{"a-to-b", l.A}, {"b-to-a", l.B}} {
 		if dir != "" && dir != "both" && dir != d.name {
 			continue
 		}
-		s, err := one(d.from, d.to)
+		s, err := sideOf(file, d.from, "egress")
 		if err != nil {
 			return nil, err
 		}
@@ -91,6 +81,15 @@ func resolveTarget(lab *topology.Lab, file, target, dir string) ([]side, error) 
 		return nil, fmt.Errorf("--dir %q: for a link want a-to-b, b-to-a or both", dir)
 	}
 	return out, nil
+}
+
+// sideOf finds who applies direction dir (egress or ingress) of ifc: its
+// own Go stack, or for a `stack: linux` interface, see linuxSide.
+func sideOf(file string, ifc *topology.Interface, dir string) (side, error) {
+	if ifc.Node.Stack != topology.StackLinux {
+		return side{node: ifc.Node.Name, iface: ifc.Name, dir: dir}, nil
+	}
+	return linuxSide(file, ifc, dir)
 }
 
 // linuxSide finds who applies direction dir (egress or ingress) of ifc, an
