@@ -638,6 +638,9 @@ func checkSysctlKey(k string) error {
 	if k == "" || strings.Contains(k, "..") {
 		return fmt.Errorf("bad sysctl name %q (allowed: e.g. net.ipv4.tcp_ecn)", k)
 	}
+	if first, rest, _ := strings.Cut(strings.ReplaceAll(k, "/", "."), "."); first != "net" || rest == "" {
+		return fmt.Errorf("sysctl %q is not the node's: only net.* sysctls belong to a node's network namespace, the others are the host's", k)
+	}
 	return nil
 }
 
