@@ -3,17 +3,21 @@
 //
 // Deploy loads the plan (package topology), makes one node per plan node
 // through a runtime.Runtime, wires them (package wiring) and starts the node
-// agents through an AgentStarter. What it makes is recorded before it is
-// made:
+// agents through an AgentStarter (Agents, netlab's own). Deploy,
+// reconfigure and destroy of one lab hold its lock (labdir.Lab.Lock), so
+// they never overlap; different labs deploy in parallel. What a deploy
+// makes is recorded before it is made:
 //
-//   - a registry entry, <RunDir>/labs/<lab>.json, written first and removed
-//     last, names the lab, its topology file, lab directory, runtime and
-//     switch namespace;
-//   - the lab directory, netlab-<lab>/ next to the topology file, holds the
-//     resolved topology (TopologyFile), the State (StateFile), the intent
-//     log (JournalFile: a record before each node, the switch namespace and
-//     the agents), the nodes' logs (LogDir) and the processes agents
-//     recorded (PIDDir, see RecordProcess);
+//   - a registry entry, <run dir>/labs/<lab>.json, written first and
+//     removed last, names the lab, its topology file, lab directory, run,
+//     runtime and switch namespace;
+//   - the lab's state directory (labdir.Lab.StateDir, root's only) holds
+//     the resolved plan (labdir.PlanFile) that agents and the CLI read, the
+//     State, the intent log (a record before each node, the switch
+//     namespace and the agents) and the records of the lab's processes;
+//   - the lab directory beside the topology file gets a new run folder
+//     (labdir.Lab.StartRun) for the run's traces, captures and logs;
+//     earlier runs are kept up to Options.MaxRunBytes;
 //   - runtime objects carry the runtime.Label* labels.
 //
 // So after a crash, even kill -9 in the middle of a deploy, Destroy finds
@@ -24,6 +28,7 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,6 +41,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/internal/workpool"
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime"
 	"github.com/netlab/netlab/topology"
@@ -68,20 +74,37 @@ var ErrNotRunning = errors.New("no such running lab")
 // in CI or with --format json.
 type ProgressFunc func(done, total int, what string)
 
-// AgentStarter starts and stops the node agents of a lab. netlab's node
-// agent implements it; nil means no agent (the nodes are wired, nothing
-// runs in them).
+// AgentStarter starts and stops the node agents of a lab. Agents is
+// netlab's; nil means no agent (the nodes are wired, nothing runs in
+// them).
 type AgentStarter interface {
 	// Start starts the agents of lab's nodes once they are wired. nodes
-	// maps node names to the runtime's nodes; labDir is the lab
-	// directory. Processes it starts should be recorded with
+	// maps node names to the runtime's nodes; dirs are the lab's
+	// directories (the plan is in its state directory) and run the
+	// run's folder. Processes it starts should be recorded with
 	// RecordProcess, so that Destroy stops them even without an
 	// AgentStarter. On error the deploy is rolled back (Stop is called).
-	Start(ctx context.Context, lab *topology.Lab, nodes map[string]runtime.Node, labDir string) error
-	// Stop stops the agents of the lab in labDir, also after a crash of
-	// the process that started them. Stopping agents that are gone is not
-	// an error.
-	Stop(ctx context.Context, labDir string) error
+	Start(ctx context.Context, lab *topology.Lab, nodes map[string]runtime.Node, dirs labdir.Lab, run labdir.Run) error
+	// Stop stops the agents of the lab, also after a crash of the process
+	// that started them. Stopping agents that are gone is not an error.
+	Stop(ctx context.Context, dirs labdir.Lab) error
+}
+
+// agentEndpoints is what an AgentStarter may say of where its agents
+// answer, for the State (Agents does).
+type agentEndpoints interface {
+	NodeEndpoint(dirs labdir.Lab, run labdir.Run, n *topology.Node) (socket, log string)
+	RelayEndpoint(dirs labdir.Lab, run labdir.Run) (socket, log string)
+}
+
+// RecordProcess records, in the lab's state directory, that process pid
+// belongs to the lab, under name (unique in the lab), so that Destroy
+// stops it even after a crash of netlab, without an AgentStarter; the
+// process is known by its start time and executable, never signalled once
+// its number goes to another process. AgentStarters call it for each
+// process they start.
+func RecordProcess(dirs labdir.Lab, name string, pid int) error {
+	return recordProcess(dirs.StateDir(), name, pid)
 }
 
 // Options configures Deploy.
@@ -105,12 +128,35 @@ type Options struct {
 	// Agent starts the node agents; nil means none.
 	Agent AgentStarter
 	// AgentArgs, if set, gives each node's NodeSpec.AgentArgs: the command
-	// of a runtime that runs one agent per node (docker).
+	// of a runtime that runs one agent per node (docker). Such a node also
+	// gets a control directory (labdir.Lab.NodeControlDir) for its
+	// agent's socket.
 	AgentArgs func(n *topology.Node) []string
-	// RunDir holds the registry of running labs; empty means
-	// DefaultRunDir.
+	// RunDir holds the registry of running labs, the locks and the state
+	// directories; empty means labdir.DefaultRunDir.
 	RunDir string
+	// NoWait makes Deploy fail at once, with an error wrapping
+	// labdir.ErrLocked, when another command holds the lab's lock, rather
+	// than wait for it.
+	NoWait bool
+	// Notice, if not nil, is told what the user should know while Deploy
+	// works: that it waits for another command, that it removed earlier
+	// runs to keep under MaxRunBytes.
+	Notice func(msg string)
+	// AllowExec lets the lab's `exec:` commands run (see ExecCommands):
+	// without it, Deploy refuses a lab that has any, wrapping
+	// ErrExecNotAllowed. The commands run inside the nodes, with what the
+	// runtime's Exec allows (runtime.Execer).
+	AllowExec bool
+	// MaxRunBytes caps what the lab's earlier runs keep in the lab
+	// directory: the oldest go first once the new run has started. 0
+	// means DefaultMaxRunBytes; less than 0 keeps no earlier run.
+	MaxRunBytes int64
 }
+
+// DefaultMaxRunBytes is how much the earlier runs of a lab keep at most by
+// default.
+const DefaultMaxRunBytes = 1 << 30
 
 // Deploy deploys a lab and returns its state. A lab of the same name that is
 // running is an error wrapping ErrRunning, unless o.Reconfigure. If
@@ -133,28 +179,35 @@ func Deploy(ctx context.Context, o Options) (*State, error) {
 	if err := preflight(lab); err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
-	labDir, err := LabDir(lab)
-	if err != nil {
-		return nil, err
+	if err := checkExec(o, lab); err != nil {
+		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
 	topoFile, err := filepath.Abs(lab.File)
 	if err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
+	dirs := labdir.New(o.RunDir, lab.Name, topoFile)
+	lock, err := dirs.Lock(ctx, "deploy", !o.NoWait, func(holder string) {
+		notice(o.Notice, "lab %s is busy (%s): waiting for it", lab.Name, holder)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
+	}
+	defer lock.Unlock()
 	reg := newRegistry(o.RunDir)
 	if err := checkNotRunning(ctx, o, reg, lab); err != nil {
 		return nil, err
 	}
 	d := &deployer{
-		o:      o,
-		lab:    lab,
-		labDir: labDir,
-		reg:    reg,
-		nodes:  make(map[string]runtime.Node, len(lab.Nodes)),
+		o:     o,
+		lab:   lab,
+		dirs:  dirs,
+		reg:   reg,
+		nodes: make(map[string]runtime.Node, len(lab.Nodes)),
 		entry: &entry{
 			Lab:       lab.Name,
 			TopoFile:  topoFile,
-			LabDir:    labDir,
+			LabDir:    dirs.Dir,
 			Runtime:   o.Runtime.Name(),
 			DeployPID: os.Getpid(),
 			Started:   time.Now().UTC(),
@@ -165,8 +218,8 @@ func Deploy(ctx context.Context, o Options) (*State, error) {
 		// Checked before it is recorded: a rollback deletes what is
 		// recorded, and must not delete someone else's namespace.
 		if _, err := os.Lstat(filepath.Join(linuxnet.NetnsRunDir, d.entry.SwitchNS)); err == nil {
-			return nil, fmt.Errorf("deploy %s: the switch namespace %s already exists (another lab, or what a crashed one left): "+
-				"run `netlab destroy --all`, or `ip netns del %s` if it is not netlab's", lab.Name, d.entry.SwitchNS, d.entry.SwitchNS)
+			return nil, fmt.Errorf("deploy %s: the switch namespace %s already exists (what a crashed deploy of this lab left, or not netlab's): "+
+				"run `netlab destroy -t %s`, or `ip netns del %s` if it is not netlab's", lab.Name, d.entry.SwitchNS, topoFile, d.entry.SwitchNS)
 		}
 	}
 	d.total = 1 + len(lab.Nodes) + wiring.Steps(lab)
@@ -236,8 +289,15 @@ func readWords(path string) []string {
 	return strings.Fields(string(data))
 }
 
+// notice tells f, if not nil, of a message.
+func notice(f func(string), format string, args ...any) {
+	if f != nil {
+		f(fmt.Sprintf(format, args...))
+	}
+}
+
 // checkNotRunning fails if lab is running or left something behind, or
-// destroys it first with o.Reconfigure.
+// destroys it first with o.Reconfigure. The caller holds the lab's lock.
 func checkNotRunning(ctx context.Context, o Options, reg registry, lab *topology.Lab) error {
 	e, err := reg.get(lab.Name)
 	if err != nil {
@@ -253,7 +313,7 @@ func checkNotRunning(ctx context.Context, o Options, reg registry, lab *topology
 		}
 		if !o.Reconfigure {
 			return fmt.Errorf("deploy %s: %w: %d of its nodes are left from an earlier run; "+
-				"remove them with `netlab destroy --all` or redeploy with --reconfigure", lab.Name, ErrRunning, len(left))
+				"remove them with `netlab destroy -t %s` or redeploy with --reconfigure", lab.Name, ErrRunning, len(left), lab.File)
 		}
 		e = entryFromNodes(lab.Name, o.Runtime.Name(), left)
 	} else if !o.Reconfigure {
@@ -271,12 +331,13 @@ func checkNotRunning(ctx context.Context, o Options, reg registry, lab *topology
 
 // deployer is one run of Deploy.
 type deployer struct {
-	o      Options
-	lab    *topology.Lab
-	labDir string
-	reg    registry
-	entry  *entry
-	jr     *journal
+	o     Options
+	lab   *topology.Lab
+	dirs  labdir.Lab
+	lrun  labdir.Run
+	reg   registry
+	entry *entry
+	jr    *journal
 
 	mu    sync.Mutex
 	nodes map[string]runtime.Node
@@ -297,19 +358,19 @@ func (d *deployer) step(what string) {
 func (d *deployer) run(ctx context.Context) (*State, error) {
 	lab := d.lab
 	if d.o.Progress != nil {
-		d.o.Progress(0, d.total, "prepare "+d.labDir)
+		d.o.Progress(0, d.total, "prepare "+d.dirs.Dir)
 	}
-	if err := d.prepareLabDir(); err != nil {
+	if err := d.prepare(); err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
-	jr, err := openJournal(d.labDir)
+	jr, err := openJournal(d.dirs.StateDir())
 	if err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
 	d.jr = jr
 	defer jr.close()
 	st := d.state(StatusDeploying)
-	if err := writeJSON(filepath.Join(d.labDir, StateFile), st, true); err != nil {
+	if err := writeJSON(d.dirs.State(labdir.StateFile), st, true); err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
 	d.step("lab directory")
@@ -349,11 +410,12 @@ func (d *deployer) run(ctx context.Context) (*State, error) {
 		if err := jr.add(record{Op: opAgent}); err != nil {
 			return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 		}
-		if err := d.o.Agent.Start(ctx, lab, maps.Clone(d.nodes), d.labDir); err != nil {
+		if err := d.o.Agent.Start(ctx, lab, maps.Clone(d.nodes), d.dirs, d.lrun); err != nil {
 			return nil, fmt.Errorf("deploy %s: start agents: %w", lab.Name, err)
 		}
 		d.step("agents")
 	}
+	d.runExec(ctx)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
@@ -362,23 +424,79 @@ func (d *deployer) run(ctx context.Context) (*State, error) {
 	st.Running = true
 	for i := range st.Nodes {
 		st.Nodes[i].Alive = true
+		st.Nodes[i].Agent = AgentNone
+		if d.o.Agent != nil {
+			st.Nodes[i].Agent = AgentUp
+		}
 	}
-	if err := writeJSON(filepath.Join(d.labDir, StateFile), st, true); err != nil {
+	if err := writeJSON(d.dirs.State(labdir.StateFile), st, true); err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
 	return st, nil
 }
 
-// prepareLabDir makes the lab directory and writes the resolved topology.
-// What an earlier run left in it (journal, process records) goes; logs stay.
-func (d *deployer) prepareLabDir() error {
-	if err := os.MkdirAll(filepath.Join(d.labDir, LogDir), 0o755); err != nil {
-		return fmt.Errorf("create lab directory: %w", err)
+// prepare makes a fresh state directory holding the resolved plan, and a
+// new run folder in the lab directory (with a copy of the plan, for
+// whoever reads the run later), then removes the oldest earlier runs
+// beyond MaxRunBytes. The caller holds the lab's lock and knows nothing of
+// the lab runs: what an earlier deploy left in the state directory goes.
+func (d *deployer) prepare() error {
+	if err := d.dirs.RemoveStateDir(); err != nil {
+		return err
 	}
-	if err := os.RemoveAll(filepath.Join(d.labDir, PIDDir)); err != nil {
-		return fmt.Errorf("clean lab directory: %w", err)
+	if err := d.dirs.MakeStateDir(); err != nil {
+		return err
 	}
-	return writeJSON(filepath.Join(d.labDir, TopologyFile), d.lab, false)
+	run, err := d.dirs.StartRun(labdir.RunInfo{Lab: d.lab.Name, TopoFile: d.entry.TopoFile, Runtime: d.entry.Runtime, Started: d.entry.Started})
+	if err != nil {
+		return err
+	}
+	d.lrun = run
+	d.entry.Run = run.ID
+	// The registry entry learns the run, so that a destroy after a crash
+	// ends it.
+	if err := d.reg.update(d.entry); err != nil {
+		return err
+	}
+	plan, err := json.Marshal(d.lab)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	if err := writeFile(d.dirs.State(labdir.PlanFile), plan, 0o600); err != nil {
+		return err
+	}
+	if err := writeFile(run.Path(labdir.PlanFile), plan, 0o644); err != nil {
+		return err
+	}
+	max := d.o.MaxRunBytes
+	switch {
+	case max == 0:
+		max = DefaultMaxRunBytes
+	case max < 0:
+		max = 0
+	}
+	removed, err := d.dirs.Prune(max, run.ID)
+	for _, r := range removed {
+		notice(d.o.Notice, "removed run %s of lab %s (%s) to keep earlier runs under %s", r.ID, d.lab.Name, humanBytes(r.Bytes), humanBytes(max))
+	}
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// humanBytes formats n bytes as "1.5 MiB".
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // createNode records node n in the journal, has the runtime make it, and
@@ -387,7 +505,13 @@ func (d *deployer) createNode(ctx context.Context, n *topology.Node) error {
 	if err := d.jr.add(record{Op: opNode, Node: n.Name, LongName: n.LongName}); err != nil {
 		return err
 	}
-	node, err := d.o.Runtime.Create(ctx, d.spec(n))
+	spec := d.spec(n)
+	if spec.ControlDir != "" {
+		if err := os.MkdirAll(spec.ControlDir, 0o700); err != nil {
+			return fmt.Errorf("node %s: control directory: %w", n.Name, err)
+		}
+	}
+	node, err := d.o.Runtime.Create(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -410,7 +534,7 @@ func (d *deployer) spec(n *topology.Node) runtime.NodeSpec {
 	labels[runtime.LabelLab] = d.lab.Name
 	labels[runtime.LabelNode] = n.Name
 	labels[runtime.LabelTopoFile] = d.entry.TopoFile
-	labels[runtime.LabelLabDir] = d.labDir
+	labels[runtime.LabelLabDir] = d.dirs.Dir
 	var sysctls map[string]string
 	for k, v := range n.Sysctls {
 		if wiring.InterfaceSysctl(k) {
@@ -422,8 +546,10 @@ func (d *deployer) spec(n *topology.Node) runtime.NodeSpec {
 		sysctls[k] = v
 	}
 	var args []string
+	var ctl string
 	if d.o.AgentArgs != nil {
 		args = d.o.AgentArgs(n)
+		ctl = d.dirs.NodeControlDir(n.Index)
 	}
 	return runtime.NodeSpec{
 		Lab:       d.lab.Name,
@@ -433,8 +559,9 @@ func (d *deployer) spec(n *topology.Node) runtime.NodeSpec {
 		Env:       n.Env,
 		Labels:    labels,
 		Sysctls:   sysctls,
-		LabDir:    d.labDir,
-		AgentArgs: args,
+		ControlDir: ctl,
+		RunDir:     d.lrun.Dir,
+		AgentArgs:  args,
 	}
 }
 
@@ -443,7 +570,9 @@ func (d *deployer) state(status string) *State {
 	st := &State{
 		Lab:       d.lab.Name,
 		TopoFile:  d.entry.TopoFile,
-		LabDir:    d.labDir,
+		LabDir:    d.dirs.Dir,
+		StateDir:  d.dirs.StateDir(),
+		Run:       d.lrun.ID,
 		Runtime:   d.entry.Runtime,
 		Status:    status,
 		DeployPID: d.entry.DeployPID,
@@ -451,10 +580,17 @@ func (d *deployer) state(status string) *State {
 		SwitchNS:  d.entry.SwitchNS,
 		Agent:     d.o.Agent != nil,
 	}
+	ae, _ := d.o.Agent.(agentEndpoints)
+	if ae != nil && len(d.lab.Relays()) > 0 {
+		st.RelaySocket, _ = ae.RelayEndpoint(d.dirs, d.lrun)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, n := range d.lab.Nodes {
 		ns := NodeState{Name: n.Name, LongName: n.LongName, Kind: n.Kind, Stack: string(n.Stack)}
+		if ae != nil {
+			ns.Socket, ns.Log = ae.NodeEndpoint(d.dirs, d.lrun, n)
+		}
 		if rn, ok := d.nodes[n.Name]; ok {
 			ns.LongName, ns.ID, ns.NSPath, ns.PID = rn.LongName, rn.ID, rn.NSPath, rn.PID
 		}

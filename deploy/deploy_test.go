@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime"
 	"github.com/netlab/netlab/topology"
@@ -134,9 +135,14 @@ func TestDeployExamples(t *testing.T) {
 			if st.Status != deploy.StatusRunning || !st.Running || st.Runtime != "netns" {
 				t.Errorf("state: status %q, running %v, runtime %q; want running on netns", st.Status, st.Running, st.Runtime)
 			}
-			for _, f := range []string{deploy.TopologyFile, deploy.StateFile, deploy.JournalFile, deploy.LogDir} {
-				if _, err := os.Stat(filepath.Join(st.LabDir, f)); err != nil {
-					t.Errorf("lab directory: %v", err)
+			for _, f := range []string{labdir.PlanFile, labdir.StateFile, labdir.JournalFile} {
+				if _, err := os.Stat(filepath.Join(st.StateDir, f)); err != nil {
+					t.Errorf("state directory: %v", err)
+				}
+			}
+			for _, f := range []string{labdir.PlanFile, labdir.RunInfoFile, labdir.TracesDir, labdir.LogsDir} {
+				if _, err := os.Stat(filepath.Join(st.LabDir, labdir.RunsDir, st.Run, f)); err != nil {
+					t.Errorf("run folder: %v", err)
 				}
 			}
 			if want := filepath.Join(filepath.Dir(path), "netlab-"+labName); st.LabDir != want {
@@ -218,15 +224,21 @@ func TestDeployRunningLab(t *testing.T) {
 	if !st2.Started.After(st1.Started) {
 		t.Errorf("reconfigured lab started at %v, not after %v", st2.Started, st1.Started)
 	}
-	// The state records the (new) deploy, and the destroy keeps the lab
-	// directory without Cleanup.
+	// Each deploy is a run of its own, and the destroy keeps the lab
+	// directory's runs without Cleanup, the last one marked ended.
+	if st2.Run == st1.Run || st2.Run == "" {
+		t.Errorf("runs %q then %q, want two different runs", st1.Run, st2.Run)
+	}
 	if err := deploy.Destroy(ctx, deploy.DestroyOptions{LabName: labName, Runtime: e.rt}); err != nil {
 		t.Fatalf("Destroy: %v", err)
 	}
 	assertGone(t, e, labName, before)
-	data, err := os.ReadFile(filepath.Join(st2.LabDir, deploy.StateFile))
-	if err != nil || !strings.Contains(string(data), `"status": "destroyed"`) {
-		t.Errorf("state after Destroy without Cleanup: %v, %.200s; want status destroyed", err, data)
+	if _, err := os.Stat(st2.StateDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state directory %s left after Destroy (stat: %v)", st2.StateDir, err)
+	}
+	runs, err := labdir.New("", labName, path).Runs()
+	if err != nil || len(runs) != 2 || runs[0].ID != st1.Run || runs[1].ID != st2.Run || runs[1].Ended.IsZero() || !runs[1].Current {
+		t.Errorf("runs after Destroy without Cleanup: %+v, %v; want both runs, the second ended and current", runs, err)
 	}
 	if err := deploy.Destroy(ctx, deploy.DestroyOptions{LabName: labName, Runtime: e.rt}); !errors.Is(err, deploy.ErrNotRunning) {
 		t.Errorf("second Destroy = %v, want ErrNotRunning", err)
@@ -299,7 +311,7 @@ type fakeAgent struct {
 	exited    []chan struct{}
 }
 
-func (a *fakeAgent) Start(ctx context.Context, lab *topology.Lab, nodes map[string]runtime.Node, labDir string) error {
+func (a *fakeAgent) Start(ctx context.Context, lab *topology.Lab, nodes map[string]runtime.Node, dirs labdir.Lab, _ labdir.Run) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.starts++
@@ -315,7 +327,7 @@ func (a *fakeAgent) Start(ctx context.Context, lab *topology.Lab, nodes map[stri
 		go func() { cmd.Wait(); close(done) }()
 		a.pids = append(a.pids, cmd.Process.Pid)
 		a.exited = append(a.exited, done)
-		if err := deploy.RecordProcess(labDir, "agent-"+name, cmd.Process.Pid); err != nil {
+		if err := deploy.RecordProcess(dirs, "agent-"+name, cmd.Process.Pid); err != nil {
 			return err
 		}
 	}
@@ -325,7 +337,7 @@ func (a *fakeAgent) Start(ctx context.Context, lab *topology.Lab, nodes map[stri
 	return nil
 }
 
-func (a *fakeAgent) Stop(ctx context.Context, labDir string) error {
+func (a *fakeAgent) Stop(ctx context.Context, _ labdir.Lab) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stops++
@@ -619,12 +631,13 @@ func TestRecordProcessValidates(t *testing.T) {
 		{"..", os.Getpid()},
 		{"gone", 1 << 30},
 	}
+	dirs := labdir.Lab{Name: "lab", RunDir: t.TempDir()}
 	for _, tc := range tests {
-		if err := deploy.RecordProcess(t.TempDir(), tc.name, tc.pid); err == nil {
+		if err := deploy.RecordProcess(dirs, tc.name, tc.pid); err == nil {
 			t.Errorf("RecordProcess(%q, %d) = nil, want an error", tc.name, tc.pid)
 		}
 	}
-	if err := deploy.RecordProcess(t.TempDir(), "self", os.Getpid()); err != nil {
+	if err := deploy.RecordProcess(dirs, "self", os.Getpid()); err != nil {
 		t.Errorf("RecordProcess(self) = %v", err)
 	}
 }

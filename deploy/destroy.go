@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/netlab/netlab/internal/workpool"
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/runtime"
 	"github.com/netlab/netlab/topology"
 	"github.com/netlab/netlab/wiring"
@@ -42,9 +43,14 @@ type DestroyOptions struct {
 	Cleanup bool
 	// Progress, if not nil, is told of the progress of each lab.
 	Progress ProgressFunc
-	// RunDir holds the registry of running labs; empty means
-	// DefaultRunDir.
+	// RunDir holds the registry of running labs, the locks and the state
+	// directories; empty means labdir.DefaultRunDir.
 	RunDir string
+	// NoWait makes Destroy fail at once for a lab another command holds
+	// the lock of (an error wrapping labdir.ErrLocked), rather than wait.
+	NoWait bool
+	// Notice, if not nil, is told that Destroy waits for another command.
+	Notice func(msg string)
 }
 
 // Destroy removes the selected labs: agents and recorded processes first,
@@ -72,15 +78,36 @@ func Destroy(ctx context.Context, o DestroyOptions) error {
 			errs = append(errs, fmt.Errorf("destroy %s: it runs on the %s runtime: run destroy with --runtime %s", e.Lab, e.Runtime, e.Runtime))
 			continue
 		}
-		err := destroyLab(ctx, e, destroyer{
-			rt: o.Runtime, agent: o.Agent, workers: o.MaxWorkers, reg: reg,
-			progress: o.Progress, cleanup: o.Cleanup,
-		})
-		if err != nil {
+		if err := destroyLocked(ctx, reg, e, o); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// destroyLocked destroys the lab of e holding its lock. A deploy or
+// destroy that held it before may have changed the lab: its registry
+// entry is read again once the lock is held.
+func destroyLocked(ctx context.Context, reg registry, e *entry, o DestroyOptions) error {
+	lock, err := reg.lab(e).Lock(ctx, "destroy", !o.NoWait, func(holder string) {
+		notice(o.Notice, "lab %s is busy (%s): waiting for it", e.Lab, holder)
+	})
+	if err != nil {
+		return fmt.Errorf("destroy %s: %w", e.Lab, err)
+	}
+	defer lock.Unlock()
+	if now, err := reg.get(e.Lab); err != nil {
+		return fmt.Errorf("destroy %s: %w", e.Lab, err)
+	} else if now != nil {
+		e = now
+	} else if e.DeployPID != 0 {
+		// It was in the registry and someone destroyed it meanwhile.
+		return fmt.Errorf("%w: lab %s was destroyed meanwhile", ErrNotRunning, e.Lab)
+	}
+	return destroyLab(ctx, e, destroyer{
+		rt: o.Runtime, agent: o.Agent, workers: o.MaxWorkers, reg: reg,
+		progress: o.Progress, cleanup: o.Cleanup,
+	})
 }
 
 // destroyer is how destroyLab works.
@@ -93,17 +120,15 @@ type destroyer struct {
 	cleanup  bool
 }
 
-// destroyLab removes everything of the lab of e (see Destroy).
+// destroyLab removes everything of the lab of e (see Destroy). The caller
+// holds the lab's lock.
 func destroyLab(ctx context.Context, e *entry, d destroyer) error {
-	var recs []record
-	var st *State
-	if e.LabDir != "" {
-		var err error
-		if recs, err = readJournal(e.LabDir); err != nil {
-			return fmt.Errorf("destroy %s: %w", e.Lab, err)
-		}
-		st, _ = readState(e.LabDir) // may be missing: a crash before it was written
+	dirs := d.reg.lab(e)
+	recs, err := readJournal(dirs.StateDir())
+	if err != nil {
+		return fmt.Errorf("destroy %s: %w", e.Lab, err)
 	}
+	st, _ := readState(dirs.StateDir()) // may be missing: a crash before it was written
 	// Every node any record names, by long name; later records win.
 	nodes := map[string]runtime.Node{}
 	switchNS := e.SwitchNS
@@ -160,15 +185,13 @@ func destroyLab(ctx context.Context, e *entry, d destroyer) error {
 	}
 
 	var errs []error
-	if e.LabDir != "" {
-		if agentStarted && d.agent != nil {
-			if err := d.agent.Stop(ctx, e.LabDir); err != nil {
-				errs = append(errs, fmt.Errorf("stop agents: %w", err))
-			}
+	if agentStarted && d.agent != nil {
+		if err := d.agent.Stop(ctx, dirs); err != nil {
+			errs = append(errs, fmt.Errorf("stop agents: %w", err))
 		}
-		if err := stopRecordedProcesses(ctx, e.LabDir); err != nil {
-			errs = append(errs, err)
-		}
+	}
+	if err := stopRecordedProcesses(ctx, dirs.StateDir()); err != nil {
+		errs = append(errs, err)
 	}
 	step("agents")
 
@@ -205,7 +228,7 @@ func destroyLab(ctx context.Context, e *entry, d destroyer) error {
 		return fmt.Errorf("destroy %s: %w", e.Lab, errors.Join(errs...))
 	}
 
-	if err := finishLabDir(e, st, d.cleanup); err != nil {
+	if err := finishLab(dirs, e, st, d.cleanup); err != nil {
 		return fmt.Errorf("destroy %s: %w", e.Lab, err)
 	}
 	if err := d.reg.remove(e.Lab); err != nil {
@@ -215,42 +238,30 @@ func destroyLab(ctx context.Context, e *entry, d destroyer) error {
 	return nil
 }
 
-// finishLabDir removes the lab directory (cleanup) or marks the lab
-// destroyed in it, keeping the topology and the logs.
-func finishLabDir(e *entry, st *State, cleanup bool) error {
-	if e.LabDir == "" {
-		return nil
+// finishLab ends the lab's run, removes its state directory and, with
+// cleanup, the lab directory (every run of the lab).
+func finishLab(dirs labdir.Lab, e *entry, st *State, cleanup bool) error {
+	run := e.Run
+	if run == "" && st != nil && st.Lab == e.Lab {
+		run = st.Run
 	}
-	if _, err := os.Stat(e.LabDir); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if cleanup {
-		// Only ever a directory named as a lab directory of this lab.
-		if filepath.Base(e.LabDir) != LabDirName(e.Lab) {
-			return fmt.Errorf("not removing %s: not named %s", e.LabDir, LabDirName(e.Lab))
-		}
-		if err := os.RemoveAll(e.LabDir); err != nil {
-			return fmt.Errorf("remove lab directory: %w", err)
-		}
-		return nil
-	}
-	if err := os.Remove(filepath.Join(e.LabDir, JournalFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove journal: %w", err)
-	}
-	if tmps, err := filepath.Glob(filepath.Join(e.LabDir, "*.tmp-*")); err == nil {
-		for _, t := range tmps {
-			os.Remove(t) // what a crash in writeJSON left
-		}
-	}
-	if st != nil && st.Lab == e.Lab {
-		st.Status = StatusDestroyed
-		st.Running = false
-		for i := range st.Nodes {
-			st.Nodes[i].Alive = false
-		}
-		if err := writeJSON(filepath.Join(e.LabDir, StateFile), st, true); err != nil {
+	if run != "" && !cleanup {
+		if err := dirs.EndRun(run, time.Now()); err != nil {
 			return err
 		}
+	}
+	if err := dirs.RemoveStateDir(); err != nil {
+		return err
+	}
+	if !cleanup || e.LabDir == "" {
+		return nil
+	}
+	// Only ever a directory named as a lab directory of this lab.
+	if filepath.Base(e.LabDir) != labdir.DirName(e.Lab) {
+		return fmt.Errorf("not removing %s: not named %s", e.LabDir, labdir.DirName(e.Lab))
+	}
+	if err := os.RemoveAll(e.LabDir); err != nil {
+		return fmt.Errorf("remove lab directory: %w", err)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime/netns"
 	"github.com/netlab/netlab/topology"
@@ -92,7 +93,7 @@ func uniqueLab(t testing.TB, tag string) string {
 // env is where a test's labs are recorded: the default places unless the
 // test isolates itself.
 type env struct {
-	runDir string // "" is deploy.DefaultRunDir
+	runDir string // "" is labdir.DefaultRunDir
 	rt     *netns.Runtime
 }
 
@@ -108,7 +109,7 @@ func isolatedEnv(t testing.TB) env {
 func (e env) registryFile(lab string) string {
 	dir := e.runDir
 	if dir == "" {
-		dir = deploy.DefaultRunDir
+		dir = labdir.DefaultRunDir
 	}
 	return filepath.Join(dir, "labs", lab+".json")
 }

@@ -5,9 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"time"
 
+	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/runtime"
 )
+
+// What Inspect found of a node's agent (NodeState.Agent).
+const (
+	// AgentUp: the agent answers and serves the node.
+	AgentUp = "up"
+	// AgentDown: the node should have an agent that does not answer for
+	// it (NodeState.Reason says what happened).
+	AgentDown = "down"
+	// AgentNone: the lab was deployed without agents.
+	AgentNone = "none"
+)
+
+// healthTimeout bounds how long Inspect waits for one agent to answer.
+const healthTimeout = 2 * time.Second
 
 // InspectOptions configures Inspect. At most one of TopoFile, LabName and
 // All says which labs to show; with none, the only running lab.
@@ -18,18 +35,21 @@ type InspectOptions struct {
 	LabName string
 	// All selects every running lab.
 	All bool
-	// Runtime tells which nodes are alive. Required.
+	// Runtime tells which nodes run. Required.
 	Runtime runtime.Runtime
 	// RunDir holds the registry of running labs; empty means
-	// DefaultRunDir.
+	// labdir.DefaultRunDir.
 	RunDir string
 }
 
-// Inspect returns the state of the selected running labs, sorted by name,
-// with each node's Alive set from the runtime. A lab whose lab directory is
-// gone is shown from its registry entry and the runtime. With All and no lab
+// Inspect returns the state of the selected running labs, sorted by name.
+// Each node's liveness comes from the source, not from what deploy
+// recorded: a node is Alive when the runtime lists it running with its
+// namespace and, in a lab with agents, its agent answers for it;
+// otherwise Reason says why not. A lab whose state directory is gone is
+// shown from its registry entry and the runtime. With All and no lab
 // running it returns none; otherwise no such lab is an error wrapping
-// ErrNotRunning. It needs no root.
+// ErrNotRunning.
 func Inspect(ctx context.Context, o InspectOptions) ([]*State, error) {
 	if o.Runtime == nil {
 		return nil, errors.New("inspect: no runtime given")
@@ -41,7 +61,7 @@ func Inspect(ctx context.Context, o InspectOptions) ([]*State, error) {
 	}
 	var states []*State
 	for _, e := range entries {
-		st, err := inspectLab(ctx, o.Runtime, e)
+		st, err := inspectLab(ctx, o.Runtime, reg, e)
 		if err != nil {
 			return nil, fmt.Errorf("inspect %s: %w", e.Lab, err)
 		}
@@ -50,13 +70,10 @@ func Inspect(ctx context.Context, o InspectOptions) ([]*State, error) {
 	return states, nil
 }
 
-func inspectLab(ctx context.Context, rt runtime.Runtime, e *entry) (*State, error) {
-	var st *State
-	if e.LabDir != "" {
-		st, _ = readState(e.LabDir)
-	}
+func inspectLab(ctx context.Context, rt runtime.Runtime, reg registry, e *entry) (*State, error) {
+	st, _ := readState(reg.lab(e).StateDir())
 	if st == nil || st.Lab != e.Lab {
-		st = &State{Lab: e.Lab, TopoFile: e.TopoFile, LabDir: e.LabDir, Runtime: e.Runtime,
+		st = &State{Lab: e.Lab, TopoFile: e.TopoFile, LabDir: e.LabDir, Run: e.Run, Runtime: e.Runtime,
 			Status: StatusDeploying, DeployPID: e.DeployPID, Started: e.Started, SwitchNS: e.SwitchNS}
 	}
 	st.Running = true
@@ -67,30 +84,125 @@ func inspectLab(ctx context.Context, rt runtime.Runtime, e *entry) (*State, erro
 	if err != nil {
 		return nil, err
 	}
-	alive := map[string]runtime.Node{}
+	byName := map[string]runtime.Node{}
 	for _, n := range listed {
-		if n.NSPath != "" {
-			if _, err := os.Stat(n.NSPath); err != nil {
-				continue
-			}
-		}
-		alive[n.LongName] = n
+		byName[n.LongName] = n
 	}
 	seen := map[string]bool{}
 	for i := range st.Nodes {
 		ns := &st.Nodes[i]
-		n, ok := alive[ns.LongName]
-		ns.Alive = ok
 		seen[ns.LongName] = true
+		n, ok := byName[ns.LongName]
 		if ok && ns.ID == "" {
 			ns.ID, ns.NSPath, ns.PID = n.ID, n.NSPath, n.PID
 		}
+		ns.Alive, ns.Reason = nodeRuns(n, ok)
 	}
 	for _, n := range listed {
 		if !seen[n.LongName] {
-			_, ok := alive[n.LongName]
-			st.Nodes = append(st.Nodes, NodeState{Name: n.Name, LongName: n.LongName, ID: n.ID, NSPath: n.NSPath, PID: n.PID, Alive: ok})
+			alive, why := nodeRuns(n, true)
+			st.Nodes = append(st.Nodes, NodeState{Name: n.Name, LongName: n.LongName, ID: n.ID, NSPath: n.NSPath, PID: n.PID,
+				Alive: alive, Reason: why, Agent: AgentNone})
 		}
 	}
+	if st.Status == StatusRunning {
+		checkAgents(ctx, st)
+	}
 	return st, nil
+}
+
+// nodeRuns says whether the runtime's node n (listed: the runtime listed
+// it) runs with its namespace, and if not why.
+func nodeRuns(n runtime.Node, listed bool) (bool, string) {
+	switch {
+	case !listed:
+		return false, "the runtime no longer has it"
+	case !n.Running:
+		if n.Status != "" {
+			return false, "not running: " + n.Status
+		}
+		return false, "not running"
+	case n.NSPath == "":
+		return false, "it has no network namespace"
+	}
+	if _, err := os.Stat(n.NSPath); err != nil {
+		return false, "its network namespace is gone"
+	}
+	return true, ""
+}
+
+// checkAgents asks every agent of st (once each, in parallel) whom it
+// serves, and marks the nodes whose agent does not answer for them.
+func checkAgents(ctx context.Context, st *State) {
+	bySocket := map[string][]*NodeState{}
+	for i := range st.Nodes {
+		ns := &st.Nodes[i]
+		switch {
+		case !st.Agent:
+			ns.Agent = AgentNone
+		case ns.Socket == "":
+			ns.Agent = AgentDown
+		default:
+			bySocket[ns.Socket] = append(bySocket[ns.Socket], ns)
+		}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sem := make(chan struct{}, 16)
+	for sock, nodes := range bySocket {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			hctx, cancel := context.WithTimeout(ctx, healthTimeout)
+			h, err := nodeagent.NewClient(sock, "").Health(hctx)
+			cancel()
+			served := map[string]bool{}
+			for _, n := range h.Nodes {
+				served[n] = true
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, ns := range nodes {
+				switch {
+				case err == nil && served[ns.Name]:
+					ns.Agent = AgentUp
+				case err == nil:
+					ns.Agent = AgentDown
+					ns.Alive = false
+					ns.Reason = joinReason(ns.Reason, "its agent answers but does not serve it (see "+ns.Log+")")
+				default:
+					ns.Agent = AgentDown
+					ns.Alive = false
+					ns.Reason = joinReason(ns.Reason, AgentDeadReason(err, ns.Log))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// AgentDeadReason says, for people, that an agent did not answer because
+// of err, and where its log is.
+func AgentDeadReason(err error, log string) string {
+	var what string
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		what = "its agent's socket is gone"
+	case errors.Is(err, context.DeadlineExceeded):
+		what = fmt.Sprintf("its agent did not answer within %v", healthTimeout)
+	default:
+		what = "its agent does not answer (it has died?): " + err.Error()
+	}
+	if log != "" {
+		what += "; see " + log
+	}
+	return what
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }

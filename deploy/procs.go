@@ -14,37 +14,80 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/netlab/netlab/labdir"
 )
 
-// procRecord is a file of PIDDir.
+// procRecord is a file of the state directory's labdir.PIDDir: a process
+// that belongs to the lab, known by more than its number.
 type procRecord struct {
 	PID int `json:"pid"`
 	// Start is the process's start time (field 22 of /proc/PID/stat), so
-	// that a PID reused by another process is never killed.
+	// that a PID reused by another process is never signalled.
 	Start uint64 `json:"start"`
+	// Exe is the process's executable when it was recorded.
+	Exe string `json:"exe"`
 }
 
-// RecordProcess records that process pid belongs to the lab whose directory
-// is labDir, under name (a node name, "agent"...; unique in the lab), so
-// that Destroy stops it even after a crash of netlab, without an
-// AgentStarter. Agents call it right after starting each process they
-// start.
-func RecordProcess(labDir, name string, pid int) error {
+// recordProcess records in stateDir that process pid belongs to the lab,
+// under name (a node name, "agent"...; unique in the lab), so that Destroy
+// stops it even after a crash of netlab. The state directory is root's
+// only: nobody else can point a record at another process.
+func recordProcess(stateDir, name string, pid int) error {
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 		return fmt.Errorf("record process %d: invalid name %q", pid, name)
 	}
-	start, err := procStart(pid)
+	pr, err := identify(pid)
 	if err != nil {
 		return fmt.Errorf("record process %d (%s): %w", pid, name, err)
 	}
-	dir := filepath.Join(labDir, PIDDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir := filepath.Join(stateDir, labdir.PIDDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("record process %d (%s): %w", pid, name, err)
 	}
-	if err := writeJSON(filepath.Join(dir, name+".json"), procRecord{PID: pid, Start: start}, false); err != nil {
+	if err := writeJSON(filepath.Join(dir, name+".json"), pr, false); err != nil {
 		return fmt.Errorf("record process %d (%s): %w", pid, name, err)
 	}
 	return nil
+}
+
+// identify returns what identifies process pid now.
+func identify(pid int) (procRecord, error) {
+	start, err := procStart(pid)
+	if err != nil {
+		return procRecord{}, err
+	}
+	exe, err := procExe(pid)
+	if err != nil {
+		return procRecord{}, err
+	}
+	return procRecord{PID: pid, Start: start, Exe: exe}, nil
+}
+
+// procExe returns the executable of process pid, without the " (deleted)"
+// the kernel adds once the file was replaced (a rebuilt binary).
+func procExe(pid int) (string, error) {
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(exe, " (deleted)"), nil
+}
+
+// readRecord reads the process record called name in stateDir; ok is
+// false if there is none.
+func readRecord(stateDir, name string) (pr procRecord, ok bool, err error) {
+	data, err := os.ReadFile(filepath.Join(stateDir, labdir.PIDDir, name+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return procRecord{}, false, nil
+	}
+	if err != nil {
+		return procRecord{}, false, err
+	}
+	if err := json.Unmarshal(data, &pr); err != nil || pr.PID <= 0 {
+		return procRecord{}, false, fmt.Errorf("process record %s: bad content", name)
+	}
+	return pr, true, nil
 }
 
 // procStart returns the start time of process pid, in clock ticks since
@@ -67,15 +110,14 @@ func procStart(pid int) (uint64, error) {
 	return strconv.ParseUint(f[startField], 10, 64)
 }
 
-// stopGrace is how long stopRecordedProcesses waits after SIGTERM before
-// SIGKILL.
+// stopGrace is how long stopProcesses waits after SIGTERM before SIGKILL.
 const stopGrace = 3 * time.Second
 
-// stopRecordedProcesses stops the processes recorded in labDir's PIDDir that
-// are still the same processes: SIGTERM, then SIGKILL after stopGrace (or
-// at once when ctx is done). It removes the records.
-func stopRecordedProcesses(ctx context.Context, labDir string) error {
-	dir := filepath.Join(labDir, PIDDir)
+// stopRecordedProcesses stops the processes recorded in stateDir's PIDDir
+// that are still the same processes (see stopProcesses), and removes the
+// records.
+func stopRecordedProcesses(ctx context.Context, stateDir string) error {
+	dir := filepath.Join(stateDir, labdir.PIDDir)
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -83,17 +125,32 @@ func stopRecordedProcesses(ctx context.Context, labDir string) error {
 	if err != nil {
 		return fmt.Errorf("stop lab processes: %w", err)
 	}
-	var live []procRecord
+	var prs []procRecord
 	for _, de := range des {
-		if !strings.HasSuffix(de.Name(), ".json") {
+		name, ok := strings.CutSuffix(de.Name(), ".json")
+		if !ok {
 			continue
 		}
-		var pr procRecord
-		data, err := os.ReadFile(filepath.Join(dir, de.Name()))
-		if err != nil || json.Unmarshal(data, &pr) != nil || pr.PID <= 0 {
-			continue
+		if pr, ok, err := readRecord(stateDir, name); err == nil && ok {
+			prs = append(prs, pr)
 		}
-		if alive(pr) {
+	}
+	if err := stopProcesses(ctx, prs); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("stop lab processes: %w", err)
+	}
+	return nil
+}
+
+// stopProcesses stops those of prs that are still the processes recorded
+// (same start time and executable): SIGTERM, then SIGKILL after stopGrace
+// (or at once when ctx is done).
+func stopProcesses(ctx context.Context, prs []procRecord) error {
+	var live []procRecord
+	for _, pr := range prs {
+		if pr.alive() {
 			unix.Kill(pr.PID, unix.SIGTERM)
 			live = append(live, pr)
 		}
@@ -101,7 +158,7 @@ func stopRecordedProcesses(ctx context.Context, labDir string) error {
 	deadline := time.Now().Add(stopGrace)
 	for len(live) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(20 * time.Millisecond)
-		live = slices.DeleteFunc(live, func(pr procRecord) bool { return !alive(pr) })
+		live = slices.DeleteFunc(live, func(pr procRecord) bool { return !pr.alive() })
 	}
 	var errs []error
 	for _, pr := range live {
@@ -109,19 +166,14 @@ func stopRecordedProcesses(ctx context.Context, labDir string) error {
 			errs = append(errs, fmt.Errorf("kill process %d: %w", pr.PID, err))
 		}
 	}
-	if len(errs) == 0 {
-		if err := os.RemoveAll(dir); err != nil {
-			errs = append(errs, fmt.Errorf("stop lab processes: %w", err))
-		}
-	}
 	return errors.Join(errs...)
 }
 
-// alive reports whether the recorded process still runs (a zombie counts
-// as gone).
-func alive(pr procRecord) bool {
-	start, err := procStart(pr.PID)
-	if err != nil || start != pr.Start {
+// alive reports whether the recorded process still runs and is the one
+// recorded: same start time, same executable (a zombie counts as gone).
+func (pr procRecord) alive() bool {
+	now, err := identify(pr.PID)
+	if err != nil || now.Start != pr.Start || (pr.Exe != "" && now.Exe != pr.Exe) {
 		return false
 	}
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pr.PID) + "/stat")

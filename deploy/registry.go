@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/netlab/netlab/labdir"
 )
 
 // entry is a lab's entry in the registry of running labs,
@@ -24,6 +26,8 @@ type entry struct {
 	TopoFile string `json:"topo-file"`
 	// LabDir is the absolute path of the lab directory.
 	LabDir string `json:"lab-dir"`
+	// Run is the id of the lab's run.
+	Run string `json:"run,omitempty"`
 	// Runtime is the name of the runtime the nodes run on.
 	Runtime string `json:"runtime"`
 	// SwitchNS is the switch namespace's name; empty without segments or relays.
@@ -35,13 +39,22 @@ type entry struct {
 }
 
 // registry is the directory of entry files.
-type registry struct{ dir string }
+type registry struct {
+	runDir string // "" is labdir.DefaultRunDir
+	dir    string
+}
 
 func newRegistry(runDir string) registry {
-	if runDir == "" {
-		runDir = DefaultRunDir
+	return registry{runDir: runDir, dir: labdir.RegistryDir(runDir)}
+}
+
+// lab returns the directories of the lab of e.
+func (r registry) lab(e *entry) labdir.Lab {
+	l := labdir.New(r.runDir, e.Lab, e.TopoFile)
+	if e.LabDir != "" {
+		l.Dir = e.LabDir
 	}
-	return registry{dir: filepath.Join(runDir, "labs")}
+	return l
 }
 
 func (r registry) path(lab string) string { return filepath.Join(r.dir, lab+".json") }
@@ -52,6 +65,14 @@ func (r registry) claim(e *entry) error {
 		return fmt.Errorf("registry: %w", err)
 	}
 	if err := createExclusiveJSON(r.path(e.Lab), e); err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	return nil
+}
+
+// update rewrites e's entry, which exists.
+func (r registry) update(e *entry) error {
+	if err := writeJSON(r.path(e.Lab), e, true); err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
 	return nil
@@ -119,18 +140,21 @@ type RunningLab struct {
 	TopoFile string `json:"topo-file"`
 	LabDir   string `json:"lab-dir"`
 	Runtime  string `json:"runtime"`
+	// Dirs are the lab's directories.
+	Dirs labdir.Lab `json:"-"`
 }
 
-// Running lists the labs in the registry (runDir empty: DefaultRunDir),
+// Running lists the labs in the registry (runDir empty: labdir.DefaultRunDir),
 // sorted by name. It needs no root and no runtime.
 func Running(runDir string) ([]RunningLab, error) {
-	es, err := newRegistry(runDir).list()
+	reg := newRegistry(runDir)
+	es, err := reg.list()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]RunningLab, 0, len(es))
 	for _, e := range es {
-		out = append(out, RunningLab{Lab: e.Lab, TopoFile: e.TopoFile, LabDir: e.LabDir, Runtime: e.Runtime})
+		out = append(out, RunningLab{Lab: e.Lab, TopoFile: e.TopoFile, LabDir: e.LabDir, Runtime: e.Runtime, Dirs: reg.lab(e)})
 	}
 	return out, nil
 }

@@ -14,27 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/netlab/netlab/topology"
-)
-
-// DefaultRunDir is where netlab keeps what must not outlive the machine's
-// uptime, as the namespaces do not: the registry of running labs (labs/)
-// and the netns runtime's state files (netns/).
-const DefaultRunDir = "/run/netlab"
-
-// Files and directories of a lab directory.
-const (
-	// TopologyFile is the resolved topology (the plan, as JSON).
-	TopologyFile = "topology.json"
-	// StateFile is the lab's State (JSON).
-	StateFile = "state.json"
-	// JournalFile is the intent log: one JSON record per line, each written
-	// before the object it names is created.
-	JournalFile = "journal.jsonl"
-	// LogDir holds the nodes' logs (the agent writes LogDir/<node>.log).
-	LogDir = "logs"
-	// PIDDir holds the processes recorded with RecordProcess.
-	PIDDir = "pids"
+	"github.com/netlab/netlab/labdir"
 )
 
 // The Status of a lab.
@@ -44,23 +24,9 @@ const (
 	StatusDeploying = "deploying"
 	// StatusRunning: deployed.
 	StatusRunning = "running"
-	// StatusDestroyed: destroyed; the lab directory stays for its logs.
+	// StatusDestroyed: destroyed; the lab directory stays for its runs.
 	StatusDestroyed = "destroyed"
 )
-
-// LabDirName is the name of a lab's directory, next to its topology file
-// (containerlab's clab-<lab>/).
-func LabDirName(lab string) string { return "netlab-" + lab }
-
-// LabDir returns the lab directory of lab: LabDirName next to the topology
-// file.
-func LabDir(lab *topology.Lab) (string, error) {
-	file, err := filepath.Abs(lab.File)
-	if err != nil {
-		return "", fmt.Errorf("lab directory of %s: %w", lab.Name, err)
-	}
-	return filepath.Join(filepath.Dir(file), LabDirName(lab.Name)), nil
-}
 
 // State is what netlab knows of a deployed lab: written to the lab
 // directory's StateFile when a deploy starts and when it ends, and returned
@@ -72,6 +38,11 @@ type State struct {
 	TopoFile string `json:"topo-file"`
 	// LabDir is the absolute path of the lab directory.
 	LabDir string `json:"lab-dir"`
+	// StateDir is the lab's state directory (see package labdir).
+	StateDir string `json:"state-dir"`
+	// Run is the id of the run this deploy started; its traces, captures
+	// and logs are in the lab directory's runs/<Run>.
+	Run string `json:"run"`
 	// Runtime is the name of the runtime the nodes run on.
 	Runtime string `json:"runtime"`
 	// Status is StatusDeploying, StatusRunning or StatusDestroyed.
@@ -91,6 +62,9 @@ type State struct {
 	SwitchNS string `json:"switch-ns,omitempty"`
 	// Agent reports whether node agents were started.
 	Agent bool `json:"agent"`
+	// RelaySocket is the control socket of the agent that runs the lab's
+	// relays; empty without relays.
+	RelaySocket string `json:"relay-socket,omitempty"`
 	// Nodes are the lab's nodes, sorted by name.
 	Nodes []NodeState `json:"nodes"`
 }
@@ -111,9 +85,21 @@ type NodeState struct {
 	NSPath string `json:"ns-path,omitempty"`
 	// PID is a process in the node, if the runtime has one.
 	PID int `json:"pid,omitempty"`
-	// Alive reports whether the runtime still lists the node (set by
-	// Inspect).
+	// Alive reports whether the node can be used: the runtime lists it
+	// running with its namespace, and its agent, where it has one,
+	// answers for it (set by Inspect).
 	Alive bool `json:"alive"`
+	// Agent is what Inspect found of the node's agent: AgentUp,
+	// AgentDown, or AgentNone for a lab deployed without agents.
+	Agent string `json:"agent,omitempty"`
+	// Reason says why the node is not alive.
+	Reason string `json:"reason,omitempty"`
+	// Socket is the control socket of the agent that serves the node;
+	// empty without agents.
+	Socket string `json:"socket,omitempty"`
+	// Log is where the agent that serves the node logs: a file, or how
+	// to see it ("docker logs ...").
+	Log string `json:"log,omitempty"`
 	// Interfaces are the node's data interfaces.
 	Interfaces []InterfaceState `json:"interfaces,omitempty"`
 }
@@ -160,8 +146,8 @@ type journal struct {
 	f  *os.File
 }
 
-func openJournal(labDir string) (*journal, error) {
-	f, err := os.OpenFile(filepath.Join(labDir, JournalFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_TRUNC, 0o644)
+func openJournal(stateDir string) (*journal, error) {
+	f, err := os.OpenFile(filepath.Join(stateDir, labdir.JournalFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
@@ -185,10 +171,11 @@ func (j *journal) add(r record) error {
 
 func (j *journal) close() error { return j.f.Close() }
 
-// readJournal returns the records of labDir's journal; a missing journal
-// has none. Lines that do not parse (a torn last write) are skipped.
-func readJournal(labDir string) ([]record, error) {
-	data, err := os.ReadFile(filepath.Join(labDir, JournalFile))
+// readJournal returns the records of the journal in stateDir; a missing
+// journal has none. Lines that do not parse (a torn last write) are
+// skipped.
+func readJournal(stateDir string) ([]record, error) {
+	data, err := os.ReadFile(filepath.Join(stateDir, labdir.JournalFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -207,15 +194,20 @@ func readJournal(labDir string) ([]record, error) {
 	return recs, nil
 }
 
-// readState reads labDir's StateFile.
-func readState(labDir string) (*State, error) {
-	data, err := os.ReadFile(filepath.Join(labDir, StateFile))
+// LabState returns the State of the lab whose directories are dirs, as
+// its last deploy or destroy wrote it (Inspect asks the runtime and the
+// agents what is alive now).
+func LabState(dirs labdir.Lab) (*State, error) { return readState(dirs.StateDir()) }
+
+// readState reads the State in stateDir.
+func readState(stateDir string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(stateDir, labdir.StateFile))
 	if err != nil {
 		return nil, fmt.Errorf("read lab state: %w", err)
 	}
 	st := &State{}
 	if err := json.Unmarshal(data, st); err != nil {
-		return nil, fmt.Errorf("read lab state %s: %w", filepath.Join(labDir, StateFile), err)
+		return nil, fmt.Errorf("read lab state %s: %w", filepath.Join(stateDir, labdir.StateFile), err)
 	}
 	return st, nil
 }
@@ -232,11 +224,16 @@ func writeJSON(path string, v any, indent bool) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	return writeFile(path, append(data, '\n'), 0o644)
+}
+
+// writeFile writes data to path atomically (temporary file, rename).
+func writeFile(path string, data []byte, perm os.FileMode) error {
 	tmp, err := tempName(path)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, data, perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

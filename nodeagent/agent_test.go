@@ -78,7 +78,7 @@ func TestAgentSinkSendPingTrace(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h1, h2 := NewClient(sock, "h1"), NewClient(sock, "h2")
-	if err := h1.Health(ctx); err != nil {
+	if _, err := h1.Health(ctx); err != nil {
 		t.Fatal(err)
 	}
 	app, err := h2.StartApp(ctx, AppSpec{Mode: "sink", Port: 5001})

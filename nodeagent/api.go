@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -14,6 +16,18 @@ import (
 // API paths, all under /v1/nodes/{node}/: status, sockets, apps (GET list,
 // POST start, DELETE apps/{id}), send, get, ping, trace; and /v1/health.
 const apiPrefix = "/v1/"
+
+// Health is what an agent says of itself on GET /v1/health.
+type Health struct {
+	OK bool `json:"ok"`
+	// Nodes are the nodes it serves, sorted.
+	Nodes []string `json:"nodes"`
+	// Relays counts the relays it runs.
+	Relays int `json:"relays,omitempty"`
+	// PID is the agent's process id (in its own PID namespace).
+	PID    int    `json:"pid"`
+	Uptime string `json:"uptime"`
+}
 
 // Handler returns the agent's control API.
 func (a *Agent) Handler() http.Handler {
@@ -25,7 +39,8 @@ func (a *Agent) Handler() http.Handler {
 			names = append(names, k)
 		}
 		a.mu.Unlock()
-		writeJSON(w, map[string]any{"ok": true, "nodes": names, "uptime": time.Since(a.start).String()})
+		sort.Strings(names)
+		writeJSON(w, Health{OK: true, Nodes: names, Relays: len(a.relays), PID: os.Getpid(), Uptime: time.Since(a.start).String()})
 	})
 	mux.HandleFunc("GET /v1/nodes/{node}/status", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
 		writeJSON(w, n.status())

@@ -11,8 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -20,21 +18,11 @@ import (
 	"github.com/netlab/netlab/stack"
 )
 
-// SocketPath is where the agent serving node listens, given the lab
-// directory: a per-node socket (docker: one agent per container) if there
-// is one, else the lab's shared agent socket (netns).
-func SocketPath(labDir, node string) string {
-	per := filepath.Join(labDir, "nodes", node, "agent.sock")
-	if _, err := os.Stat(per); err == nil {
-		return per
-	}
-	return filepath.Join(labDir, "agent.sock")
-}
-
 // Client talks to an agent's control API over its unix socket.
 type Client struct {
 	hc   *http.Client
 	node string
+	log  string // where the agent logs, for errors; may be empty
 }
 
 // NewClient returns a client for node, reached through socket.
@@ -45,6 +33,34 @@ func NewClient(socket, node string) *Client {
 	}}
 	return &Client{hc: &http.Client{Transport: tr}, node: node}
 }
+
+// WithLog returns c, telling it where its agent logs (a file, or how to
+// see the log), which errors that mean the agent is gone then name.
+func (c *Client) WithLog(log string) *Client {
+	c.log = log
+	return c
+}
+
+// unreachable turns the error of a request the agent never answered into
+// one a user can act on.
+func (c *Client) unreachable(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // not the URL, which is made up
+	}
+	msg := fmt.Sprintf("the agent of node %s does not answer (%v): it has exited or was killed", c.node, err)
+	if c.log != "" {
+		msg += "; see " + c.log
+	}
+	return fmt.Errorf("%s; `netlab inspect` shows which nodes are alive, `netlab deploy --reconfigure` redeploys: %w", msg, ErrAgentGone)
+}
+
+// ErrAgentGone is wrapped by the errors of requests whose agent did not
+// answer at all (its socket is gone or refuses connections).
+var ErrAgentGone = errors.New("agent gone")
 
 func (c *Client) url(p string) string {
 	return "http://agent/v1/nodes/" + url.PathEscape(c.node) + "/" + p
@@ -67,7 +83,7 @@ func (c *Client) send(ctx context.Context, method, p string, in any) (*http.Resp
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("reach the agent of %s: %w (is the lab deployed?)", c.node, err)
+		return nil, c.unreachable(err)
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
@@ -92,18 +108,22 @@ func (c *Client) do(ctx context.Context, method, p string, in, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// Health checks that the agent answers.
-func (c *Client) Health(ctx context.Context) error {
+// Health asks the agent how it is: it answers with the nodes it serves.
+func (c *Client) Health(ctx context.Context) (Health, error) {
+	var h Health
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/v1/health", nil)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return err
+		return h, err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("agent health: %s", resp.Status)
+		return h, fmt.Errorf("agent health: %s", resp.Status)
 	}
-	return nil
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		return h, fmt.Errorf("agent health: %w", err)
+	}
+	return h, nil
 }
 
 // Status returns the node's interfaces, routes, apps and counters.
@@ -150,7 +170,7 @@ func (c *Client) Get(ctx context.Context, rawURL string, w io.Writer) (GetReport
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return GetReport{}, fmt.Errorf("reach the agent of %s: %w", c.node, err)
+		return GetReport{}, c.unreachable(err)
 	}
 	defer resp.Body.Close()
 	if _, err := io.Copy(w, resp.Body); err != nil {

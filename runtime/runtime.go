@@ -6,7 +6,10 @@
 // for every runtime.
 package runtime
 
-import "context"
+import (
+	"context"
+	"io"
+)
 
 // Labels every runtime object of a lab carries (containerlab's habit:
 // `containerlab=<lab>`), so destroy finds everything after a crash.
@@ -26,7 +29,13 @@ type NodeSpec struct {
 	Env      map[string]string
 	Labels   map[string]string // user labels plus the Label* ones
 	Sysctls  map[string]string // net.* sysctls for the node's namespace
-	LabDir   string            // the lab directory (docker mounts it at /netlab)
+	// ControlDir is the directory of the control socket of an agent that
+	// runs inside the node (docker mounts it at /netlab/ctl); empty
+	// without one.
+	ControlDir string
+	// RunDir is the folder of the lab's run, where the node's agent
+	// writes traces and captures (docker mounts it at /netlab/run).
+	RunDir string
 	// AgentArgs are the arguments of the node agent process when the
 	// runtime starts one per node (docker: the container's command).
 	AgentArgs []string
@@ -40,6 +49,12 @@ type Node struct {
 	ID       string            // runtime-specific id (container id; netns name)
 	PID      int               // a process in the namespace, if any (container init)
 	Labels   map[string]string // the labels it carries
+	// Running reports, in what List returns, whether the node runs with
+	// its network namespace (a stopped container does not).
+	Running bool
+	// Status is the runtime's word for the node's state, for people
+	// ("Exited (137) 2 minutes ago"); may be empty.
+	Status string
 }
 
 // Runtime makes, finds and deletes nodes. Implementations are safe for
@@ -55,4 +70,17 @@ type Runtime interface {
 	// Delete removes the node and its namespace (and so the interfaces in
 	// it). Deleting a node that is already gone is not an error.
 	Delete(ctx context.Context, n Node) error
+}
+
+// Execer is a Runtime that can run a command inside a node: what a
+// topology's `exec:` asks for. The command runs inside the node and can
+// reach no more than the node can: on docker, a process of the node's
+// container; on netns, a process in the node's network namespace that
+// runs as an unprivileged user with only the node's network to
+// administer (see the runtime's Exec).
+type Execer interface {
+	// Exec runs argv inside node n, with env added to its environment,
+	// writing its output (stdout and stderr) to out, and returns once it
+	// ended: an error if it could not run or exited non-zero.
+	Exec(ctx context.Context, n Node, argv []string, env map[string]string, out io.Writer) error
 }

@@ -13,13 +13,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/topology"
 )
 
 type agentOptions struct {
-	labDir, config, node, socket string
-	cpuProfile                   string
+	plan, runDir, config, node, socket string
+	cpuProfile                         string
 }
 
 // newAgentCmd is the hidden verb that runs inside a lab: the node agent.
@@ -40,16 +42,15 @@ func newAgentCmd(o *options) *cobra.Command {
 				pprof.StartCPUProfile(f)
 				defer func() { pprof.StopCPUProfile(); f.Close() }()
 			}
-			topo := filepath.Join(a.labDir, nodeagent.TopologyCopy)
 			if a.node != "" {
 				// A container's agent starts with the container, before
-				// deploy wired its interfaces; deploy writes the topology
-				// copy once they are there.
-				if err := waitForFile(cmd.Context(), topo, 5*time.Minute); err != nil {
+				// deploy wired its interfaces; deploy puts the plan in
+				// its control directory once they are there.
+				if err := waitForFile(cmd.Context(), a.plan, 5*time.Minute); err != nil {
 					return err
 				}
 			}
-			lab, err := topology.Load(topo)
+			lab, err := topology.ReadPlan(a.plan)
 			if err != nil {
 				return err
 			}
@@ -61,7 +62,7 @@ func newAgentCmd(o *options) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var af nodeagent.AgentFile
+				var af deploy.AgentConfig
 				if err := json.Unmarshal(b, &af); err != nil {
 					return fmt.Errorf("%s: %w", a.config, err)
 				}
@@ -72,12 +73,6 @@ func newAgentCmd(o *options) *cobra.Command {
 				return fmt.Errorf("agent needs --config or --node")
 			}
 			sock := a.socket
-			if sock == "" {
-				sock = filepath.Join(a.labDir, "nodes", a.node, nodeagent.AgentSocket)
-			}
-			if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
-				return err
-			}
 			os.Remove(sock)
 			ln, err := net.Listen("unix", sock)
 			if err != nil {
@@ -86,7 +81,7 @@ func newAgentCmd(o *options) *cobra.Command {
 			os.Chmod(sock, 0o600)
 			defer os.Remove(sock)
 			ag, err := nodeagent.New(cmd.Context(), nodeagent.Config{Lab: lab, Nodes: refs, Log: log, SwitchNS: switchNS,
-				TraceDir: filepath.Join(a.labDir, "traces"), CaptureDir: filepath.Join(a.labDir, "captures")})
+				TraceDir: filepath.Join(a.runDir, labdir.TracesDir), CaptureDir: filepath.Join(a.runDir, labdir.CapturesDir)})
 			if err != nil {
 				return err
 			}
@@ -122,12 +117,15 @@ func newAgentCmd(o *options) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&a.labDir, "lab-dir", "", "lab directory")
+	f.StringVar(&a.plan, "plan", "", "the resolved plan (plan.json) to serve")
+	f.StringVar(&a.runDir, "run-dir", "", "the run's folder: traces and captures go there")
 	f.StringVar(&a.config, "config", "", "agent.json listing the nodes to serve (netns)")
 	f.StringVar(&a.node, "node", "", "serve this one node, in the agent's own namespace (docker)")
 	f.StringVar(&a.socket, "socket", "", "control socket path")
 	f.StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile of the agent to this file (debugging)")
-	cmd.MarkFlagRequired("lab-dir")
+	cmd.MarkFlagRequired("plan")
+	cmd.MarkFlagRequired("run-dir")
+	cmd.MarkFlagRequired("socket")
 	return cmd
 }
 

@@ -6,15 +6,18 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
-	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/runtime/docker"
 	"github.com/netlab/netlab/topology"
 )
@@ -25,6 +28,9 @@ type deployOptions struct {
 	maxWorkers  int
 	reconfigure bool
 	noAgent     bool
+	noWait      bool
+	keepRuns    string
+	allowExec   bool
 }
 
 func newDeployCmd(o *options) *cobra.Command {
@@ -42,7 +48,16 @@ func newDeployCmd(o *options) *cobra.Command {
 	f.IntVar(&d.maxWorkers, "max-workers", 0, "nodes and links worked on at once (0: one per CPU, 2 to 8)")
 	f.BoolVar(&d.reconfigure, "reconfigure", false, "destroy the lab first if it is running")
 	f.BoolVar(&d.noAgent, "no-agent", false, "make nodes and links only, start no node agent")
+	addNoWaitFlag(cmd, &d.noWait)
+	f.BoolVar(&d.allowExec, "allow-exec", false, "run the topology's exec: commands although the file is not yours (deploy lists them first)")
+	f.StringVar(&d.keepRuns, "keep-runs", "1GiB", "what the lab's earlier runs (traces, captures, logs) may keep in the lab directory; the oldest go first (0: keep none)")
 	return cmd
+}
+
+// addNoWaitFlag adds --no-wait: fail rather than wait while another
+// command deploys or destroys the same lab.
+func addNoWaitFlag(cmd *cobra.Command, noWait *bool) {
+	cmd.Flags().BoolVar(noWait, "no-wait", false, "fail at once, rather than wait, when another command is deploying or destroying the lab")
 }
 
 func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
@@ -64,14 +79,25 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 		return fmt.Errorf("--no-agent: %s carries its netem: block through a relay that the agent runs (its peer or LAN has no Go stack to apply it), "+
 			"so without the agent it would carry nothing: deploy with the agent, or remove the netem: block from that link", relays[0])
 	}
-	opts := deploy.Options{Lab: lab, Runtime: rt, MaxWorkers: d.maxWorkers, Reconfigure: d.reconfigure}
+	keep, err := parseSize(d.keepRuns)
+	if err != nil {
+		return fmt.Errorf("--keep-runs: %w", err)
+	}
+	if keep == 0 {
+		keep = -1 // deploy.Options: less than 0 keeps none
+	}
+	opts := deploy.Options{Lab: lab, Runtime: rt, MaxWorkers: d.maxWorkers, Reconfigure: d.reconfigure,
+		NoWait: d.noWait, MaxRunBytes: keep, Notice: func(msg string) { fmt.Fprintln(o.stderr, msg) }}
+	if opts.AllowExec, err = allowExec(o, lab, d.allowExec); err != nil {
+		return err
+	}
 	if !d.noAgent {
-		opts.Agent = nodeagent.Starter{Runtime: rt.Name(), Warn: o.stderr}
+		opts.Agent = deploy.Agents{Runtime: rt.Name()}
 	}
 	if rt.Name() == "docker" {
 		opts.AgentArgs = func(n *topology.Node) []string {
-			return []string{"--lab-dir", docker.ContainerLabDir, "--node", n.Name,
-				"--socket", filepath.Join(docker.ContainerLabDir, "nodes", n.Name, nodeagent.AgentSocket)}
+			return []string{"--plan", path.Join(docker.ContainerControlDir, labdir.PlanFile), "--node", n.Name,
+				"--socket", path.Join(docker.ContainerControlDir, labdir.AgentSocketName), "--run-dir", docker.ContainerRunDir}
 		}
 	}
 	if d.format != "json" && interactive() {
@@ -84,14 +110,78 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 	if d.format == "json" {
 		return printOut(o, "json", st, nil)
 	}
-	fmt.Fprintf(o.stdout, "lab %s deployed on %s: %d nodes (lab directory %s)\n", st.Lab, st.Runtime, len(st.Nodes), st.LabDir)
+	fmt.Fprintf(o.stdout, "lab %s deployed on %s: %d nodes, run %s (%s)\n", st.Lab, st.Runtime, len(st.Nodes), st.Run,
+		filepath.Join(st.LabDir, labdir.RunsDir, st.Run))
 	printNodes(o, st, len(st.Nodes) <= 50)
 	return nil
 }
 
+// allowExec lists the lab's exec: commands and says whether they may run:
+// they may when the topology file is the caller's own, with --allow-exec,
+// or when the caller says so at a terminal. Otherwise deploying someone
+// else's file would run their commands on this machine unread.
+func allowExec(o *options, lab *topology.Lab, flag bool) (bool, error) {
+	cmds := deploy.ExecCommands(lab)
+	if len(cmds) == 0 {
+		return false, nil
+	}
+	fmt.Fprintf(o.stderr, "the topology runs these commands in its nodes once they are up (%s):\n", execConfinement)
+	for _, c := range cmds {
+		fmt.Fprintf(o.stderr, "  %s: %s\n", c.Node, c.Command)
+	}
+	owner, caller, err := fileOwner(lab.File)
+	if err != nil {
+		return false, err
+	}
+	if flag || owner == caller {
+		return true, nil
+	}
+	why := fmt.Sprintf("%s belongs to uid %d, not to you (uid %d)", lab.File, owner, caller)
+	if interactive() && stdinIsTerminal() {
+		fmt.Fprintf(o.stderr, "%s. Run these commands? [y/N] ", why)
+		var answer string
+		fmt.Fscanln(os.Stdin, &answer)
+		if a := strings.ToLower(strings.TrimSpace(answer)); a == "y" || a == "yes" {
+			return true, nil
+		}
+		return false, errors.New("not deployed: the exec: commands were not allowed")
+	}
+	return false, fmt.Errorf("%s: read the commands above, and deploy with --allow-exec if they may run", why)
+}
+
+// execConfinement says where exec: commands run, for the list deploy
+// prints (runtime/netns.Exec and runtime/docker.Exec).
+const execConfinement = "inside the container on docker; on netns in the node's network namespace as user nobody, " +
+	"allowed to administer that namespace's network only"
+
+// fileOwner returns the uid that owns path and the uid of the caller: the
+// user who ran sudo, if netlab runs under sudo.
+func fileOwner(path string) (owner, caller int, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, fmt.Errorf("%s: no owner", path)
+	}
+	caller = os.Getuid()
+	if s := os.Getenv("SUDO_UID"); s != "" && caller == 0 {
+		if uid, err := strconv.Atoi(s); err == nil {
+			caller = uid
+		}
+	}
+	return int(st.Uid), caller, nil
+}
+
+func stdinIsTerminal() bool {
+	fi, err := os.Stdin.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
 func printNodes(o *options, st *deploy.State, withAddrs bool) {
 	w := tabwriter.NewWriter(o.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NODE\tKIND\tSTACK\tNAMESPACE\tALIVE\tINTERFACES")
+	fmt.Fprintln(w, "NODE\tKIND\tSTACK\tNAMESPACE\tALIVE\tAGENT\tINTERFACES")
 	for _, n := range st.Nodes {
 		var ifs []string
 		if withAddrs {
@@ -101,15 +191,24 @@ func printNodes(o *options, st *deploy.State, withAddrs bool) {
 		} else {
 			ifs = []string{fmt.Sprintf("%d", len(n.Interfaces))}
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\n", n.Name, n.Kind, n.Stack, n.LongName, n.Alive, strings.Join(ifs, ", "))
+		agent := n.Agent
+		if agent == "" {
+			agent = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", n.Name, n.Kind, n.Stack, n.LongName, n.Alive, agent, strings.Join(ifs, ", "))
 	}
 	w.Flush()
+	for _, n := range st.Nodes {
+		if !n.Alive && n.Reason != "" {
+			fmt.Fprintf(o.stdout, "  %s is not alive: %s\n", n.Name, n.Reason)
+		}
+	}
 }
 
 type destroyOptions struct {
 	topoOptions
-	all, cleanup bool
-	runtime      string
+	all, cleanup, noWait bool
+	runtime              string
 }
 
 func newDestroyCmd(o *options) *cobra.Command {
@@ -130,7 +229,8 @@ func newDestroyCmd(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := deploy.DestroyOptions{All: d.all, Runtime: rt, Cleanup: d.cleanup, Agent: nodeagent.Starter{Runtime: rt.Name()}}
+			opts := deploy.DestroyOptions{All: d.all, Runtime: rt, Cleanup: d.cleanup, Agent: deploy.Agents{Runtime: rt.Name()},
+				NoWait: d.noWait, Notice: func(msg string) { fmt.Fprintln(o.stderr, msg) }}
 			if !d.all {
 				opts.TopoFile = d.file
 			}
@@ -152,6 +252,7 @@ func newDestroyCmd(o *options) *cobra.Command {
 	cmd.Flags().BoolVarP(&d.all, "all", "a", false, "destroy every lab netlab knows of")
 	cmd.Flags().BoolVarP(&d.cleanup, "cleanup", "c", false, "also remove the lab directory (logs, captures)")
 	cmd.Flags().StringVar(&d.runtime, "runtime", "", "runtime of the lab (default: the one it was deployed on)")
+	addNoWaitFlag(cmd, &d.noWait)
 	return cmd
 }
 
@@ -183,9 +284,11 @@ func newInspectCmd(o *options) *cobra.Command {
 				return nil
 			}
 			for _, st := range sts {
-				fmt.Fprintf(o.stdout, "lab %s (%s, %s) from %s\n", st.Lab, st.Runtime, st.Status, st.TopoFile)
+				fmt.Fprintf(o.stdout, "lab %s (%s, %s, run %s) from %s\n", st.Lab, st.Runtime, st.Status, st.Run, st.TopoFile)
 				printNodes(o, st, true)
-				printImpairments(o, st.LabDir)
+				if st.StateDir != "" {
+					printImpairments(o, filepath.Join(st.StateDir, labdir.PlanFile))
+				}
 			}
 			return nil
 		},
@@ -237,8 +340,8 @@ func absPath(p string) (string, error) { return filepath.Abs(p) }
 
 // printImpairments lists the impairments the lab was deployed with and
 // their seeds: the same seed and the same traffic give the same decisions.
-func printImpairments(o *options, labDir string) {
-	lab, err := topology.Load(filepath.Join(labDir, nodeagent.TopologyCopy))
+func printImpairments(o *options, planFile string) {
+	lab, err := topology.ReadPlan(planFile)
 	if err != nil {
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/plot"
 	"github.com/netlab/netlab/topology"
@@ -194,16 +195,26 @@ func transferAll(t *testing.T, topo string, size string, maxPairs int) {
 
 func appsOf(t *testing.T, topo, node string) []nodeagent.AppInfo {
 	t.Helper()
-	lab, err := topology.Load(topo)
+	_, c, err := nodeClient(&topoOptions{file: topo}, node)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := labDirName(lab.File, lab.Name)
-	apps, err := nodeagent.NewClient(nodeagent.SocketPath(dir, node), node).Apps(t.Context())
+	apps, err := c.Apps(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return apps
+}
+
+// currentRun returns the folder of the current run of the lab deployed
+// from topo.
+func currentRun(t *testing.T, topo string) labdir.Run {
+	t.Helper()
+	_, run, err := findRun(&topoOptions{file: topo}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
 }
 
 func TestDeployExamplesEndToEnd(t *testing.T) {
@@ -340,7 +351,7 @@ func TestNodeExecCommandsRun(t *testing.T) {
 	os.WriteFile(topo, b, 0o644)
 	cleanupLab(t, topo, name)
 	netlab(t, "deploy", "-t", topo)
-	log, err := os.ReadFile(filepath.Join(filepath.Dir(topo), "netlab-"+name, "logs", "h1.log"))
+	log, err := os.ReadFile(currentRun(t, topo).Log("h1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -659,7 +670,7 @@ func TestImpairRelaysAtRuntime(t *testing.T) {
 // (persist probes), and the FIN exchange ending in TIME-WAIT.
 func TestSockSessionShowsTheSeedPhases(t *testing.T) {
 	needRoot(t)
-	topo, name := deployLab(t, "two-hosts.yml")
+	topo, _ := deployLab(t, "two-hosts.yml")
 	// 20 ms each way, so that writes come faster than ACKs (Nagle shows).
 	netlab(t, "impair", "h1:eth1", "--delay", "20ms", "-t", topo)
 	script := filepath.Join(t.TempDir(), "seed.sock")
@@ -708,7 +719,7 @@ h2 close $a
 	}
 	time.Sleep(300 * time.Millisecond) // recorders flush when idle
 	read := func(node string) []nodeagent.TraceEvent {
-		f, err := os.Open(nodeagent.TraceFile(filepath.Join(filepath.Dir(topo), "netlab-"+name), node))
+		f, err := os.Open(currentRun(t, topo).Trace(node))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -888,7 +899,7 @@ func TestContinuousCaptureRing(t *testing.T) {
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "1MB", "-t", topo)
 	time.Sleep(1500 * time.Millisecond) // the agent flushes every second
-	dir := filepath.Join(filepath.Dir(topo), "netlab-"+name, "captures")
+	dir := currentRun(t, topo).Path(labdir.CapturesDir)
 	var total int64
 	for k := 0; k < 3; k++ {
 		f := nodeagent.CaptureFile(dir, "h1", k)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -121,11 +119,7 @@ func (r *labRef) sideClient(s side) (*nodeagent.Client, error) {
 // relayClient returns a client, for node, of the agent that runs the lab's
 // relays: the relays' own on docker, the shared agent on netns.
 func (r *labRef) relayClient(node string) *nodeagent.Client {
-	sock := filepath.Join(r.labDir, nodeagent.RelaySocket)
-	if _, err := os.Stat(sock); err != nil {
-		sock = filepath.Join(r.labDir, nodeagent.AgentSocket)
-	}
-	return nodeagent.NewClient(sock, node)
+	return nodeagent.NewClient(r.state.RelaySocket, node)
 }
 
 // impairClient returns the client of the agent that applies the

@@ -3,59 +3,71 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
+	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/topology"
 )
 
-// labRef is a deployed lab as the read verbs find it.
+// labRef is a deployed lab as the verbs that use it find it.
 type labRef struct {
-	lab      *topology.Lab // as deployed: the lab directory's copy
-	labDir   string
+	lab      *topology.Lab // the plan as deployed (never the topology file re-read)
+	dirs     labdir.Lab
+	state    *deploy.State
 	topoFile string // the topology file the user named (or the running lab's)
 }
 
-// labDirName is where deploy keeps a lab's files: netlab-<lab> next to the
-// topology file (containerlab's clab-<lab>).
-func labDirName(topoFile, lab string) string {
-	return filepath.Join(filepath.Dir(topoFile), "netlab-"+lab)
-}
-
-// findLab resolves -t (or, when it is left out, the one running lab).
+// findLab resolves -t (or, when it is left out, the one running lab) to a
+// running lab.
 func findLab(t *topoOptions) (*labRef, error) {
-	file := t.file
-	if file == "" {
-		f, err := onlyRunningLab()
+	rl, err := runningLab(t.file)
+	if err != nil {
+		return nil, err
+	}
+	if rl == nil {
+		lab, err := topology.Load(t.file)
 		if err != nil {
 			return nil, err
 		}
-		file = f
+		return nil, fmt.Errorf("lab %s is not deployed: run `netlab deploy -t %s`", lab.Name, t.file)
 	}
-	lab, err := topology.Load(file)
+	st, err := deploy.LabState(rl.Dirs)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lab %s: %w (is it still being deployed?)", rl.Lab, err)
 	}
-	dir := labDirName(lab.File, lab.Name)
-	if rl, _ := runningLab(lab.File); rl != nil && rl.LabDir != "" {
-		dir = rl.LabDir
-	}
-	if _, err := os.Stat(filepath.Join(dir, nodeagent.TopologyCopy)); err != nil {
-		return nil, fmt.Errorf("lab %s is not deployed (no %s): run `netlab deploy -t %s`", lab.Name, dir, file)
-	}
-	deployed, err := topology.Load(filepath.Join(dir, nodeagent.TopologyCopy))
+	plan, err := topology.ReadPlan(rl.Dirs.State(labdir.PlanFile))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lab %s: %w", rl.Lab, err)
 	}
-	return &labRef{lab: deployed, labDir: dir, topoFile: lab.File}, nil
+	return &labRef{lab: plan, dirs: rl.Dirs, state: st, topoFile: rl.TopoFile}, nil
 }
 
-func (r *labRef) client(node string) (*nodeagent.Client, error) {
-	if r.lab.Node(node) == nil {
-		return nil, fmt.Errorf("lab %s has no node %q", r.lab.Name, node)
+// node returns the state of node, or an error naming the lab's nodes.
+func (r *labRef) node(name string) (*deploy.NodeState, error) {
+	if r.lab.Node(name) == nil {
+		return nil, fmt.Errorf("lab %s has no node %q", r.lab.Name, name)
 	}
-	return nodeagent.NewClient(nodeagent.SocketPath(r.labDir, node), node), nil
+	for i := range r.state.Nodes {
+		if r.state.Nodes[i].Name == name {
+			return &r.state.Nodes[i], nil
+		}
+	}
+	return nil, fmt.Errorf("lab %s: node %s has no state (is the lab still being deployed?)", r.lab.Name, name)
+}
+
+// client returns the client of the agent that serves node.
+func (r *labRef) client(name string) (*nodeagent.Client, error) {
+	ns, err := r.node(name)
+	if err != nil {
+		return nil, err
+	}
+	if !r.state.Agent || ns.Socket == "" {
+		return nil, fmt.Errorf("lab %s was deployed without agents (--no-agent): nothing serves node %s; redeploy it with `netlab deploy --reconfigure -t %s`",
+			r.lab.Name, name, r.topoFile)
+	}
+	return nodeagent.NewClient(ns.Socket, name).WithLog(ns.Log), nil
 }
 
 // nodeClient finds the lab (-t, or the only running one) and the agent
@@ -72,4 +84,71 @@ func nodeClient(t *topoOptions, node string) (*labRef, *nodeagent.Client, error)
 	return r, c, nil
 }
 
+// labDirs resolves -t (or the one running lab) to the lab's directories,
+// whether or not the lab runs: the runs of a destroyed lab stay readable.
+func labDirs(t *topoOptions) (labdir.Lab, error) {
+	if t.file == "" {
+		rl, err := runningLab("")
+		if err != nil {
+			return labdir.Lab{}, err
+		}
+		return rl.Dirs, nil
+	}
+	if rl, err := runningLab(t.file); err != nil {
+		return labdir.Lab{}, err
+	} else if rl != nil {
+		return rl.Dirs, nil
+	}
+	lab, err := topology.Load(t.file)
+	if err != nil {
+		return labdir.Lab{}, err
+	}
+	abs, err := filepath.Abs(lab.File)
+	if err != nil {
+		return labdir.Lab{}, err
+	}
+	return labdir.New("", lab.Name, abs), nil
+}
+
+// findRun returns the run spec names (see labdir.Lab.FindRun) of the lab
+// -t names (or the one running lab).
+func findRun(t *topoOptions, spec string) (labdir.Lab, labdir.Run, error) {
+	dirs, err := labDirs(t)
+	if err != nil {
+		return labdir.Lab{}, labdir.Run{}, err
+	}
+	run, err := dirs.FindRun(spec)
+	return dirs, run, err
+}
+
 var errNoLab = errors.New("no lab is running: deploy one with `netlab deploy -t FILE`, or name it with -t")
+
+// runRef is one run of a lab, as the verbs that read what happened find
+// it: the lab need not run any more.
+type runRef struct {
+	dirs labdir.Lab
+	run  labdir.Run
+	lab  *topology.Lab // the plan as deployed in that run
+}
+
+// openRun finds run spec ("" for the current run) of the lab -t names (or
+// of the one running lab) and the plan it was deployed with.
+func openRun(t *topoOptions, spec string) (*runRef, error) {
+	dirs, run, err := findRun(t, spec)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := topology.ReadPlan(run.Path(labdir.PlanFile))
+	if err != nil {
+		return nil, fmt.Errorf("run %s of lab %s: %w", run.ID, dirs.Name, err)
+	}
+	return &runRef{dirs: dirs, run: run, lab: plan}, nil
+}
+
+// traceFile returns where node's trace of the run is, checking the node.
+func (r *runRef) traceFile(node string) (string, error) {
+	if r.lab.Node(node) == nil {
+		return "", fmt.Errorf("lab %s has no node %q", r.lab.Name, node)
+	}
+	return r.run.Trace(node), nil
+}

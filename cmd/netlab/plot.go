@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/plot"
 )
 
@@ -34,14 +33,13 @@ part of "local->remote". The format follows the output file's extension.`,
 				if len(args) != 1 {
 					return errors.New("plot needs a NODE of a running lab, or --trace FILE")
 				}
-				r, err := findLab(&p.topoOptions)
+				r, err := openRun(&p.topoOptions, "")
 				if err != nil {
 					return err
 				}
-				if r.lab.Node(args[0]) == nil {
-					return fmt.Errorf("lab %s has no node %q", r.lab.Name, args[0])
+				if path, err = r.traceFile(args[0]); err != nil {
+					return err
 				}
-				path = nodeagent.TraceFile(r.labDir, args[0])
 				if p.subtitle == "" {
 					p.subtitle = "lab " + r.lab.Name + ", node " + args[0]
 				}

@@ -24,38 +24,26 @@ func newRuntime(ctx context.Context, name string) (runtime.Runtime, error) {
 	return nil, fmt.Errorf("unknown runtime %q: want netns or docker", name)
 }
 
-// onlyRunningLab returns the topology file of the one running lab.
-func onlyRunningLab() (string, error) {
-	labs, err := deploy.Running("")
-	if err != nil {
-		return "", err
-	}
-	switch len(labs) {
-	case 0:
-		return "", errNoLab
-	case 1:
-		return labs[0].TopoFile, nil
-	}
-	names := make([]string, len(labs))
-	for i, l := range labs {
-		names[i] = l.Lab
-	}
-	return "", fmt.Errorf("%d labs are running (%s): say which with -t FILE", len(labs), strings.Join(names, ", "))
-}
-
-// runningLab returns the registry entry of the lab deployed from file (or
-// of the only running lab when file is empty).
+// runningLab returns the registry entry of the lab deployed from file, nil
+// if there is none; with file empty, the only running lab's (an error if
+// there is none, or several).
 func runningLab(file string) (*deploy.RunningLab, error) {
 	labs, err := deploy.Running("")
 	if err != nil {
 		return nil, err
 	}
 	if file == "" {
-		if len(labs) == 1 {
+		switch len(labs) {
+		case 0:
+			return nil, errNoLab
+		case 1:
 			return &labs[0], nil
 		}
-		_, err := onlyRunningLab()
-		return nil, err
+		names := make([]string, len(labs))
+		for i, l := range labs {
+			names[i] = l.Lab
+		}
+		return nil, fmt.Errorf("%d labs are running (%s): say which with -t FILE", len(labs), strings.Join(names, ", "))
 	}
 	abs, err := absPath(file)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/plot"
 	"github.com/netlab/netlab/topology"
 )
@@ -132,11 +131,11 @@ func newReportCmd(o *options) *cobra.Command {
 					outDir = "."
 				}
 			} else {
-				r, err := findLab(t)
+				r, err := openRun(t, "")
 				if err != nil {
 					return err
 				}
-				title += " — lab " + r.lab.Name
+				title += " — lab " + r.lab.Name + ", run " + r.run.ID
 				nodes := args
 				if len(nodes) == 0 {
 					for _, n := range r.lab.Nodes {
@@ -146,13 +145,14 @@ func newReportCmd(o *options) *cobra.Command {
 					}
 				}
 				for _, n := range nodes {
-					if r.lab.Node(n) == nil {
-						return fmt.Errorf("lab %s has no node %q", r.lab.Name, n)
+					path, err := r.traceFile(n)
+					if err != nil {
+						return err
 					}
-					sources = append(sources, source{n, nodeagent.TraceFile(r.labDir, n)})
+					sources = append(sources, source{n, path})
 				}
 				if outDir == "" {
-					outDir = filepath.Join(r.labDir, "report")
+					outDir = r.run.Path("report")
 				}
 			}
 			if err := os.MkdirAll(outDir, 0o755); err != nil {

@@ -280,12 +280,16 @@ func newTraceCmd(o *options) *cobra.Command {
 		Short: "Stream the node's TCP probe events: every segment, state change and timer",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := findLab(t)
-			if err != nil {
-				return err
-			}
 			if replay {
-				events, err := readTraces(nodeagent.TraceFile(r.labDir, args[0]))
+				rr, err := openRun(t, "")
+				if err != nil {
+					return err
+				}
+				path, err := rr.traceFile(args[0])
+				if err != nil {
+					return err
+				}
+				events, err := readTraces(path)
 				if err != nil {
 					return err
 				}
@@ -302,7 +306,7 @@ func newTraceCmd(o *options) *cobra.Command {
 				}
 				return nil
 			}
-			c, err := r.client(args[0])
+			_, c, err := nodeClient(t, args[0])
 			if err != nil {
 				return err
 			}

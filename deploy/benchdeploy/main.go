@@ -38,7 +38,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/deploy"
-	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/runtime/netns"
 	"github.com/netlab/netlab/topology"
 )
@@ -65,7 +65,7 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		b.agent = nodeagent.Starter{Runtime: "netns", Exe: exe}
+		b.agent = deploy.Agents{Runtime: "netns", Exe: exe}
 	}
 	dir, err := os.MkdirTemp("", "benchdeploy")
 	if err != nil {
@@ -154,10 +154,10 @@ func (b *bench) run(ctx context.Context, shape string, n int) (err error) {
 
 	rss := rssIn(st)
 	if b.agent != nil {
-		rss += agentRSS(st.LabDir)
+		rss += agentRSS(labdir.New("", st.Lab, st.TopoFile))
 	}
 	var topoSize int64
-	if fi, err := os.Stat(filepath.Join(st.LabDir, deploy.TopologyFile)); err == nil {
+	if fi, err := os.Stat(filepath.Join(st.StateDir, labdir.PlanFile)); err == nil {
 		topoSize = fi.Size()
 	}
 	start = time.Now()
@@ -395,12 +395,12 @@ func rssIn(st *deploy.State) int64 {
 }
 
 // agentRSS is the resident memory of the lab's shared node agent, in bytes.
-func agentRSS(labDir string) int64 {
-	b, err := os.ReadFile(filepath.Join(labDir, nodeagent.AgentPID))
-	if err != nil {
+func agentRSS(dirs labdir.Lab) int64 {
+	pid, ok := deploy.AgentProcess(dirs)
+	if !ok {
 		return 0
 	}
-	status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/status")
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}

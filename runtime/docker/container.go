@@ -30,9 +30,18 @@ import (
 // routes, links). All others are dropped.
 func nodeCaps() []string { return []string{"CAP_NET_ADMIN", "CAP_NET_RAW"} }
 
-// ContainerLabDir is where a node's container sees the lab directory
-// (runtime.NodeSpec.LabDir, bind-mounted).
-const ContainerLabDir = "/netlab"
+// Where a node's container sees the directories deploy gives it
+// (bind-mounted; the image has empty directories there).
+const (
+	// ContainerLabDir holds the others.
+	ContainerLabDir = "/netlab"
+	// ContainerControlDir is the node's control directory
+	// (runtime.NodeSpec.ControlDir): its agent's socket and plan.
+	ContainerControlDir = ContainerLabDir + "/ctl"
+	// ContainerRunDir is the run's folder (runtime.NodeSpec.RunDir):
+	// traces and captures.
+	ContainerRunDir = ContainerLabDir + "/run"
+)
 
 // cleanupTimeout bounds the removal of a half-made node after a failed
 // Create, which runs even when the caller's context is done.
@@ -136,8 +145,10 @@ func validateSpec(spec runtime.NodeSpec) error {
 			return fmt.Errorf("create node %s: invalid environment variable name %q", spec.LongName, k)
 		}
 	}
-	if spec.LabDir != "" && !filepath.IsAbs(spec.LabDir) {
-		return fmt.Errorf("create node %s: lab directory %s is not an absolute path", spec.LongName, spec.LabDir)
+	for _, d := range []string{spec.ControlDir, spec.RunDir} {
+		if d != "" && !filepath.IsAbs(d) {
+			return fmt.Errorf("create node %s: directory %s is not an absolute path", spec.LongName, d)
+		}
 	}
 	return nil
 }
@@ -197,8 +208,11 @@ func (r *Runtime) containerConfig(spec runtime.NodeSpec, ref string) (*container
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Sysctls:       sysctls,
 	}
-	if spec.LabDir != "" {
-		hc.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: spec.LabDir, Target: ContainerLabDir}}
+	if spec.ControlDir != "" {
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.ControlDir, Target: ContainerControlDir})
+	}
+	if spec.RunDir != "" {
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.RunDir, Target: ContainerRunDir})
 	}
 	return cfg, hc
 }
@@ -277,7 +291,7 @@ func (r *Runtime) List(ctx context.Context, labels map[string]string) ([]runtime
 		if len(c.Names) > 0 {
 			name = strings.TrimPrefix(c.Names[0], "/")
 		}
-		nodes[i] = runtime.Node{Name: c.Labels[runtime.LabelNode], LongName: name, ID: c.ID, Labels: c.Labels}
+		nodes[i] = runtime.Node{Name: c.Labels[runtime.LabelNode], LongName: name, ID: c.ID, Labels: c.Labels, Status: c.Status}
 		if c.State != container.StateRunning {
 			continue
 		}
@@ -294,6 +308,7 @@ func (r *Runtime) List(ctx context.Context, labels map[string]string) ([]runtime
 			case info.State != nil && info.State.Running && info.State.Pid > 0:
 				nodes[i].PID = info.State.Pid
 				nodes[i].NSPath = procNetns(info.State.Pid)
+				nodes[i].Running = true
 			}
 		}()
 	}

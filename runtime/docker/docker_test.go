@@ -207,8 +207,8 @@ func TestCreateWireListDelete(t *testing.T) {
 		if !slices.Contains(hc.SecurityOpt, "no-new-privileges") {
 			t.Errorf("%s: security options %q lack no-new-privileges", n.Name, hc.SecurityOpt)
 		}
-		if len(info.Mounts) != 1 || info.Mounts[0].Source != e.labDir || info.Mounts[0].Destination != docker.ContainerLabDir {
-			t.Errorf("%s: mounts %+v; want %s at %s", n.Name, info.Mounts, e.labDir, docker.ContainerLabDir)
+		if len(info.Mounts) != 1 || info.Mounts[0].Source != e.labDir || info.Mounts[0].Destination != docker.ContainerRunDir {
+			t.Errorf("%s: mounts %+v; want %s at %s", n.Name, info.Mounts, e.labDir, docker.ContainerRunDir)
 		}
 
 		// From inside: exactly NET_ADMIN (12) and NET_RAW (13), a raw
@@ -347,9 +347,9 @@ func TestCreateFailuresLeaveNothing(t *testing.T) {
 		spec.Image = "netlab-no-such-image:" + e.lab
 		check(t, spec, "does not pull images")
 	})
-	t.Run("missing lab dir", func(t *testing.T) {
+	t.Run("missing run dir", func(t *testing.T) {
 		spec := e.spec("nodir")
-		spec.LabDir = filepath.Join(e.labDir, "missing")
+		spec.RunDir = filepath.Join(e.labDir, "missing")
 		check(t, spec, "create container")
 	})
 	t.Run("agent exits at once", func(t *testing.T) {

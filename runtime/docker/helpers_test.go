@@ -127,7 +127,7 @@ func (e *engine) spec(name string, agentArgs ...string) runtime.NodeSpec {
 			runtime.LabelNode:   name,
 			runtime.LabelLabDir: e.labDir,
 		},
-		LabDir:    e.labDir,
+		RunDir:    e.labDir,
 		AgentArgs: agentArgs,
 	}
 }

@@ -21,9 +21,9 @@ import (
 )
 
 // ImageBinaryPath is where the node image keeps the netlab binary; the
-// image's entrypoint is [ImageBinaryPath, "agent"]. It is not /netlab: that
-// is where the lab directory is mounted (ContainerLabDir; the image has an
-// empty directory there).
+// image's entrypoint is [ImageBinaryPath, "agent"]. It is not under
+// /netlab: that is where deploy's directories are mounted
+// (ContainerLabDir).
 const ImageBinaryPath = "/bin/netlab"
 
 // Labels of the node image. An image under the binary's tag whose labels do
@@ -255,6 +255,8 @@ func writeContext(w io.Writer, bin io.Reader, size int64, sum hash.Hash) error {
 		{"rootfs/bin/", 0o755},
 		{"rootfs/tmp/", 0o1777},
 		{"rootfs" + ContainerLabDir + "/", 0o755},
+		{"rootfs" + ContainerControlDir + "/", 0o755},
+		{"rootfs" + ContainerRunDir + "/", 0o755},
 	}
 	if err := tw.WriteHeader(hdr("Dockerfile", tar.TypeReg, 0o644, int64(len(dockerfile)))); err != nil {
 		return fmt.Errorf("write Dockerfile: %w", err)

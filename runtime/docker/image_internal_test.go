@@ -34,12 +34,14 @@ func TestWriteContext(t *testing.T) {
 		body string
 	}
 	want := map[string]entry{
-		"Dockerfile":        {tar.TypeReg, 0o644, "FROM scratch\nCOPY rootfs/ /\nENTRYPOINT [\"/bin/netlab\", \"agent\"]\n"},
-		"rootfs/":           {tar.TypeDir, 0o755, ""},
-		"rootfs/bin/":       {tar.TypeDir, 0o755, ""},
-		"rootfs/tmp/":       {tar.TypeDir, 0o1777, ""},
-		"rootfs/netlab/":    {tar.TypeDir, 0o755, ""},
-		"rootfs/bin/netlab": {tar.TypeReg, 0o755, string(bin)},
+		"Dockerfile":         {tar.TypeReg, 0o644, "FROM scratch\nCOPY rootfs/ /\nENTRYPOINT [\"/bin/netlab\", \"agent\"]\n"},
+		"rootfs/":            {tar.TypeDir, 0o755, ""},
+		"rootfs/bin/":        {tar.TypeDir, 0o755, ""},
+		"rootfs/tmp/":        {tar.TypeDir, 0o1777, ""},
+		"rootfs/netlab/":     {tar.TypeDir, 0o755, ""},
+		"rootfs/netlab/ctl/": {tar.TypeDir, 0o755, ""},
+		"rootfs/netlab/run/": {tar.TypeDir, 0o755, ""},
+		"rootfs/bin/netlab":  {tar.TypeReg, 0o755, string(bin)},
 	}
 	tr := tar.NewReader(&buf)
 	seen := 0
@@ -137,7 +139,7 @@ func TestCheckBinary(t *testing.T) {
 }
 
 func TestValidateSpec(t *testing.T) {
-	good := runtime.NodeSpec{Name: "h1", LongName: "nl-lab-h1", LabDir: "/tmp/x", Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}, Env: map[string]string{"A": "b"}}
+	good := runtime.NodeSpec{Name: "h1", LongName: "nl-lab-h1", RunDir: "/tmp/x", Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}, Env: map[string]string{"A": "b"}}
 	if err := validateSpec(good); err != nil {
 		t.Errorf("validateSpec(good): %v", err)
 	}
@@ -150,7 +152,8 @@ func TestValidateSpec(t *testing.T) {
 		{"slash", func(s *runtime.NodeSpec) { s.LongName = "a/b" }, "invalid long name"},
 		{"kernel sysctl", func(s *runtime.NodeSpec) { s.Sysctls = map[string]string{"kernel.pid_max": "1"} }, "only net.*"},
 		{"env name", func(s *runtime.NodeSpec) { s.Env = map[string]string{"A=B": "c"} }, "environment variable"},
-		{"relative lab dir", func(s *runtime.NodeSpec) { s.LabDir = "lab" }, "not an absolute path"},
+		{"relative run dir", func(s *runtime.NodeSpec) { s.RunDir = "lab" }, "not an absolute path"},
+		{"relative control dir", func(s *runtime.NodeSpec) { s.ControlDir = "ctl" }, "not an absolute path"},
 	}
 	for _, tc := range tests {
 		s := good
@@ -163,7 +166,7 @@ func TestValidateSpec(t *testing.T) {
 
 func TestContainerConfig(t *testing.T) {
 	r := &Runtime{stopTimeout: 2}
-	spec := runtime.NodeSpec{Lab: "lab", Name: "h_1", LongName: "nl-lab-h_1", LabDir: "/labs/lab",
+	spec := runtime.NodeSpec{Lab: "lab", Name: "h_1", LongName: "nl-lab-h_1", ControlDir: "/run/x/n/1", RunDir: "/labs/lab/runs/1",
 		Labels: map[string]string{"x": "y"}, Env: map[string]string{"B": "2", "A": "1"}, AgentArgs: []string{"--node", "h_1"}}
 	cfg, hc := r.containerConfig(spec, "img:1")
 	if cfg.Labels[runtime.LabelLab] != "lab" || cfg.Labels[runtime.LabelNode] != "h_1" || cfg.Labels["x"] != "y" {
@@ -181,7 +184,8 @@ func TestContainerConfig(t *testing.T) {
 	if hc.NetworkMode != "none" || hc.Privileged || len(hc.PortBindings) > 0 || strings.Join(hc.CapDrop, ",") != "ALL" || strings.Join(hc.CapAdd, ",") != "CAP_NET_ADMIN,CAP_NET_RAW" {
 		t.Errorf("host config %+v", hc)
 	}
-	if len(hc.Mounts) != 1 || hc.Mounts[0].Source != "/labs/lab" || hc.Mounts[0].Target != "/netlab" {
+	if len(hc.Mounts) != 2 || hc.Mounts[0].Source != "/run/x/n/1" || hc.Mounts[0].Target != "/netlab/ctl" ||
+		hc.Mounts[1].Source != "/labs/lab/runs/1" || hc.Mounts[1].Target != "/netlab/run" {
 		t.Errorf("mounts %+v", hc.Mounts)
 	}
 }

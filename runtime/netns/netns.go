@@ -225,13 +225,18 @@ func (r *Runtime) List(ctx context.Context, labels map[string]string) ([]runtime
 		if !matches(st.Labels, labels) {
 			continue
 		}
-		nodes = append(nodes, runtime.Node{
+		n := runtime.Node{
 			Name:     st.Node,
 			LongName: name,
 			NSPath:   filepath.Join(linuxnet.NetnsRunDir, name),
 			ID:       name,
 			Labels:   st.Labels,
-		})
+			Status:   "namespace gone",
+		}
+		if _, err := os.Stat(n.NSPath); err == nil {
+			n.Running, n.Status = true, "running"
+		}
+		nodes = append(nodes, n)
 	}
 	slices.SortFunc(nodes, func(a, b runtime.Node) int { return strings.Compare(a.LongName, b.LongName) })
 	return nodes, nil

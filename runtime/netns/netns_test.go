@@ -296,3 +296,56 @@ func TestDeleteLeavesOthersAlone(t *testing.T) {
 		t.Errorf("Delete(own node) = %v", err)
 	}
 }
+
+// TestExecConfined: an exec: command administers its node's network and
+// nothing of the host's.
+func TestExecConfined(t *testing.T) {
+	requireRoot(t)
+	ctx := context.Background()
+	name := uniqueName(t, "exec")
+	rt := newRuntime(t, &name)
+	n, err := rt.Create(ctx, runtime.NodeSpec{Lab: "lab", Name: "h1", LongName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostFwd, _ := os.ReadFile("/proc/sys/net/ipv4/conf/lo/forwarding")
+	secret := filepath.Join(t.TempDir(), "root-only")
+	if err := os.WriteFile(secret, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(cmd string) (string, error) {
+		var out strings.Builder
+		err := rt.Exec(ctx, n, []string{"sh", "-c", cmd}, map[string]string{"GREETING": "hi"}, &out)
+		return out.String(), err
+	}
+	for _, tc := range []struct {
+		cmd, want string
+		fails     bool
+	}{
+		{cmd: "id -u; echo $GREETING", want: "65534\nhi"},
+		{cmd: "ip link set lo up && ip -o addr add 10.9.9.9/32 dev lo && ip -o -4 addr show lo", want: "10.9.9.9"},
+		{cmd: "echo 1 > /proc/sys/net/ipv4/conf/lo/forwarding && cat /proc/sys/net/ipv4/conf/lo/forwarding", want: "1"},
+		{cmd: "ip -o link show | grep -c ': '", want: "1"}, // lo only: not the host's interfaces
+		{cmd: "cat " + secret, fails: true},
+		{cmd: "echo y > " + secret, fails: true},
+		{cmd: "echo 1 > /proc/sys/kernel/panic", fails: true},
+		{cmd: "kill -0 1", fails: true},
+	} {
+		out, err := run(tc.cmd)
+		if tc.fails {
+			if err == nil {
+				t.Errorf("exec %q worked (output %q); want it refused", tc.cmd, out)
+			}
+			continue
+		}
+		if err != nil || !strings.Contains(out, tc.want) {
+			t.Errorf("exec %q = %q, %v; want output containing %q", tc.cmd, out, err, tc.want)
+		}
+	}
+	if b, _ := os.ReadFile(secret); string(b) != "x" {
+		t.Errorf("the root-only file was changed: %q", b)
+	}
+	if b, _ := os.ReadFile("/proc/sys/net/ipv4/conf/lo/forwarding"); string(b) != string(hostFwd) {
+		t.Errorf("the host's lo forwarding changed from %q to %q: the node's sysctl must be its own", hostFwd, b)
+	}
+}

@@ -4,7 +4,7 @@
 //
 // Its arguments (after the image's "agent") choose what else it does:
 //
-//	status      write /netlab/<hostname>.status: effective capabilities,
+//	status      write /netlab/run/<hostname>.status: effective capabilities,
 //	            whether a raw AF_PACKET socket opens (NET_RAW), the variant
 //	            and NODEBIN_ENV from the environment
 //	exit N      exit at once with status N, after a line on stderr
@@ -59,7 +59,7 @@ func writeStatus() error {
 	fmt.Fprintf(&b, "capeff=%s\n", capEff())
 	fmt.Fprintf(&b, "rawsock=%s\n", rawSocket())
 	fmt.Fprintf(&b, "env=%s\n", os.Getenv("NODEBIN_ENV"))
-	path := "/netlab/" + host + ".status"
+	path := "/netlab/run/" + host + ".status"
 	if err := os.WriteFile(path+".tmp", []byte(b.String()), 0o644); err != nil {
 		return err
 	}

@@ -1,0 +1,70 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/netlab/netlab/runtime"
+)
+
+var _ runtime.Execer = (*Runtime)(nil)
+
+// Exec runs argv inside the node's container (`docker exec`), as the
+// container's user, with env added to the container's environment, and
+// waits for it. It reaches what the container reaches: its own
+// filesystem, processes and network namespace, with the node's
+// capabilities (NET_ADMIN, NET_RAW) and no others.
+func (r *Runtime) Exec(ctx context.Context, n runtime.Node, argv []string, env map[string]string, out io.Writer) error {
+	ref := n.ID
+	if ref == "" {
+		ref = n.LongName
+	}
+	var envs []string
+	for k, v := range env {
+		envs = append(envs, k+"="+v)
+	}
+	slices.Sort(envs)
+	created, err := r.cli.ContainerExecCreate(ctx, ref, container.ExecOptions{
+		Cmd: argv, Env: envs, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return r.engineErr(err, "exec in node "+n.Name)
+	}
+	hj, err := r.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return r.engineErr(err, "exec in node "+n.Name)
+	}
+	defer hj.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(out, out, hj.Reader)
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		hj.Close()
+		<-done
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("exec in node %s: %w", n.Name, err)
+	}
+	info, err := r.cli.ContainerExecInspect(ctx, created.ID)
+	if err != nil {
+		return r.engineErr(err, "exec in node "+n.Name)
+	}
+	if info.ExitCode == 126 || info.ExitCode == 127 {
+		return fmt.Errorf("exit status %d: %s cannot be run in the node's container (netlab's own node image holds nothing but netlab; give the node an `image:` that has %s)",
+			info.ExitCode, argv[0], argv[0])
+	}
+	if info.ExitCode != 0 {
+		return fmt.Errorf("exit status %d", info.ExitCode)
+	}
+	return nil
+}
