@@ -552,13 +552,13 @@ func (d *deployer) spec(n *topology.Node) runtime.NodeSpec {
 		ctl = d.dirs.NodeControlDir(n.Index)
 	}
 	return runtime.NodeSpec{
-		Lab:       d.lab.Name,
-		Name:      n.Name,
-		LongName:  n.LongName,
-		Image:     n.Image,
-		Env:       n.Env,
-		Labels:    labels,
-		Sysctls:   sysctls,
+		Lab:        d.lab.Name,
+		Name:       n.Name,
+		LongName:   n.LongName,
+		Image:      n.Image,
+		Env:        n.Env,
+		Labels:     labels,
+		Sysctls:    sysctls,
 		ControlDir: ctl,
 		RunDir:     d.lrun.Dir,
 		AgentArgs:  args,
