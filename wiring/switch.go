@@ -147,7 +147,7 @@ func CreateSwitchNS(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return "", fmt.Errorf("create switch namespace: network namespace %s already exists (another lab, or what a crashed one left): "+
-				"run `netlab destroy --all`, or `ip netns del %s` if it is not netlab's", name, name)
+				"run `netlab destroy` for the lab that left it, or `ip netns del %s` if it is not netlab's", name, name)
 		}
 		return "", fmt.Errorf("create switch namespace: %w", err)
 	}

@@ -208,7 +208,7 @@ func printNodes(o *options, st *deploy.State, withAddrs bool) {
 type destroyOptions struct {
 	topoOptions
 	all, cleanup, noWait bool
-	runtime              string
+	runtime, name        string
 }
 
 func newDestroyCmd(o *options) *cobra.Command {
@@ -231,7 +231,12 @@ func newDestroyCmd(o *options) *cobra.Command {
 			}
 			opts := deploy.DestroyOptions{All: d.all, Runtime: rt, Cleanup: d.cleanup, Agent: deploy.Agents{Runtime: rt.Name()},
 				NoWait: d.noWait, Notice: func(msg string) { fmt.Fprintln(o.stderr, msg) }}
-			if !d.all {
+			switch {
+			case d.all && (d.file != "" || d.name != ""), d.file != "" && d.name != "":
+				return errors.New("say which lab with one of -t FILE, --name LAB or --all")
+			case d.name != "":
+				opts.LabName = d.name
+			case !d.all:
 				opts.TopoFile = d.file
 			}
 			if interactive() {
@@ -249,7 +254,8 @@ func newDestroyCmd(o *options) *cobra.Command {
 		},
 	}
 	addTopoFlag(cmd, &d.topoOptions)
-	cmd.Flags().BoolVarP(&d.all, "all", "a", false, "destroy every lab netlab knows of")
+	cmd.Flags().BoolVarP(&d.all, "all", "a", false, "destroy every lab netlab knows of (other people's too)")
+	cmd.Flags().StringVar(&d.name, "name", "", "the lab to destroy, by name (when its topology file is gone)")
 	cmd.Flags().BoolVarP(&d.cleanup, "cleanup", "c", false, "also remove the lab directory (logs, captures)")
 	cmd.Flags().StringVar(&d.runtime, "runtime", "", "runtime of the lab (default: the one it was deployed on)")
 	addNoWaitFlag(cmd, &d.noWait)

@@ -133,7 +133,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.NodeSpec) (_ runtime.
 	nsPath := filepath.Join(linuxnet.NetnsRunDir, name)
 	if _, err := os.Lstat(nsPath); err == nil {
 		return runtime.Node{}, fmt.Errorf("create node %s: network namespace %s already exists (another lab, or what a crashed one left): "+
-			"run `netlab destroy --all`, or `ip netns del %s` if it is not netlab's", spec.Name, name, name)
+			"run `netlab destroy --name %s` if a crashed deploy of this lab left it, or `ip netns del %s` if it is not netlab's", spec.Name, name, spec.Lab, name)
 	}
 	labels := make(map[string]string, len(spec.Labels)+2)
 	for k, v := range spec.Labels {
@@ -181,7 +181,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.NodeSpec) (_ runtime.
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return runtime.Node{}, fmt.Errorf("create node %s: network namespace %s already exists: "+
-				"run `netlab destroy --all`, or `ip netns del %s` if it is not netlab's", spec.Name, name, name)
+				"run `netlab destroy --name %s` if a crashed deploy of this lab left it, or `ip netns del %s` if it is not netlab's", spec.Name, name, spec.Lab, name)
 		}
 		return runtime.Node{}, fmt.Errorf("create node %s: %w", spec.Name, err)
 	}
