@@ -14,6 +14,7 @@ import (
 	"github.com/netlab/netlab/stack/link"
 	"github.com/netlab/netlab/stack/link/pipe"
 	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/trace"
 )
 
 // pipeLinks gives every link of the plan an in-memory pipe.
@@ -87,12 +88,12 @@ func TestAgentSinkSendPingTrace(t *testing.T) {
 	}
 	dst := lab.Node("h2").Interfaces[0].Addr.Addr()
 
-	var events []TraceEvent
+	var events []trace.Event
 	var evMu sync.Mutex
 	tctx, tcancel := context.WithCancel(ctx)
 	traced := make(chan error, 1)
 	go func() {
-		traced <- h1.Trace(tctx, func(e TraceEvent) { evMu.Lock(); events = append(events, e); evMu.Unlock() })
+		traced <- h1.Trace(tctx, func(e trace.Event) { evMu.Lock(); events = append(events, e); evMu.Unlock() })
 	}()
 	time.Sleep(100 * time.Millisecond) // let the trace subscribe
 	if _, err := h1.Send(ctx, SendSpec{To: dst.String() + ":5001", Bytes: 100 << 10}); err != nil {

@@ -171,8 +171,8 @@ func (a *Agent) Handler() http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
-		ch := n.trace.subscribe()
-		defer n.trace.unsubscribe(ch)
+		sub := n.trace.subscribe()
+		defer n.trace.unsubscribe(sub)
 		enc := json.NewEncoder(w)
 		fl, _ := w.(http.Flusher)
 		if fl != nil {
@@ -180,10 +180,10 @@ func (a *Agent) Handler() http.Handler {
 		}
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
-		lost := n.trace.dropped.Load()
+		var lost uint64
 		for {
 			select {
-			case e, ok := <-ch:
+			case e, ok := <-sub.ch:
 				if !ok {
 					return
 				}
@@ -192,9 +192,8 @@ func (a *Agent) Handler() http.Handler {
 				}
 			case <-tick.C:
 				// Say so when the reader fell behind and events were lost.
-				if d := n.trace.dropped.Load(); d != lost {
-					enc.Encode(TraceEvent{Kind: "lost", Len: int(d - lost)})
-					lost = d
+				if m, ok := sub.lostSince(&lost, 0); ok {
+					enc.Encode(m)
 				}
 				if fl != nil {
 					fl.Flush()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/stack"
+	"github.com/netlab/netlab/trace"
 )
 
 // Client talks to an agent's control API over its unix socket.
@@ -250,9 +251,9 @@ func (c *Client) Ping(ctx context.Context, spec PingSpec, each func(PingReply)) 
 }
 
 // Trace streams the node's probe events until ctx ends.
-func (c *Client) Trace(ctx context.Context, each func(TraceEvent)) error {
+func (c *Client) Trace(ctx context.Context, each func(trace.Event)) error {
 	return c.stream(ctx, http.MethodGet, "trace", nil, func(line []byte) error {
-		var e TraceEvent
+		var e trace.Event
 		if err := json.Unmarshal(line, &e); err != nil {
 			return err
 		}

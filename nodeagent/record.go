@@ -2,11 +2,14 @@ package nodeagent
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/netlab/netlab/trace"
 )
 
 // DefaultTraceMaxBytes bounds one node's recorded trace: the current file
@@ -14,19 +17,25 @@ import (
 const DefaultTraceMaxBytes = 64 << 20
 
 // TraceFile is where a node's probe stream is recorded in the lab
-// directory; the previous part is TraceFile + ".1".
+// directory; the previous part is trace.RotatedPath of it.
 func TraceFile(labDir, node string) string {
 	return filepath.Join(labDir, "traces", node+".jsonl")
 }
 
 // recorder writes a node's probe events as JSON lines, off the stack's
 // path: it reads from a tracer subscription, so a slow disk loses events
-// (counted as "lost" lines) rather than slowing TCP down. When the file
-// reaches half the limit it becomes .1 and a new one starts.
+// (counted as "lost" lines) rather than slowing TCP down.
+//
+// The current file and the rotated one hold at most max bytes together:
+// each holds at most half. An event is encoded before it is written, so
+// its exact size is known: when it would take the current file past half
+// the limit, the file becomes the rotated part (replacing the previous
+// one) and a new one starts, so lines are never torn. An event larger
+// than half the limit cannot be kept and counts as lost.
 type recorder struct {
 	path string
 	max  int64
-	ch   chan TraceEvent
+	sub  *subscription
 	t    *tracer
 	wg   sync.WaitGroup
 }
@@ -38,57 +47,120 @@ func startRecorder(t *tracer, path string, max int64) (*recorder, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("trace directory: %w", err)
 	}
-	r := &recorder{path: path, max: max, t: t, ch: t.subscribe()}
+	r := &recorder{path: path, max: max, t: t, sub: t.subscribe()}
 	r.wg.Add(1)
 	go r.run()
 	return r, nil
 }
 
+// part is one open trace file and what it holds.
+type part struct {
+	f    *os.File
+	w    *bufio.Writer
+	size int64 // bytes in the file and its buffer
+}
+
 func (r *recorder) run() {
 	defer r.wg.Done()
-	f, err := os.OpenFile(r.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		for range r.ch {
+	defer func() {
+		for range r.sub.ch { // whatever happened, never leave the tracer blocked on us
 		}
+	}()
+	half := r.max / 2
+	p, err := r.open(half)
+	if err != nil {
 		return
 	}
-	var size int64
-	if fi, err := f.Stat(); err == nil {
-		size = fi.Size()
-	}
-	w := bufio.NewWriterSize(f, 256<<10)
-	enc := json.NewEncoder(w)
-	lost := r.t.dropped.Load()
-	for e := range r.ch {
-		if d := r.t.dropped.Load(); d != lost {
-			enc.Encode(TraceEvent{Kind: "lost", Len: int(d - lost), TimeUS: e.TimeUS})
-			lost = d
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
+	write := func(e trace.Event) error {
+		line.Reset()
+		if err := enc.Encode(e); err != nil {
+			return err
 		}
-		before := w.Buffered()
-		enc.Encode(e)
-		size += int64(w.Buffered() - before)
-		if len(r.ch) == 0 {
-			w.Flush()
+		n := int64(line.Len())
+		if n > half {
+			r.sub.dropped.Add(1) // reported by the next "lost" line
+			return nil
 		}
-		if size >= r.max/2 {
-			w.Flush()
-			f.Close()
-			os.Rename(r.path, r.path+".1")
-			if f, err = os.OpenFile(r.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644); err != nil {
-				for range r.ch {
-				}
-				return
+		if p.size+n > half {
+			if err := r.rotate(p); err != nil {
+				return err
 			}
-			w.Reset(f)
-			size = 0
+		}
+		if _, err := p.w.Write(line.Bytes()); err != nil {
+			return err
+		}
+		p.size += n
+		return nil
+	}
+	var lost uint64
+	var last int64
+	for e := range r.sub.ch {
+		if m, ok := r.sub.lostSince(&lost, e.TimeUS); ok {
+			if write(m) != nil {
+				break
+			}
+		}
+		if write(e) != nil {
+			break
+		}
+		last = e.TimeUS
+		if len(r.sub.ch) == 0 {
+			p.w.Flush()
 		}
 	}
-	w.Flush()
-	f.Close()
+	if m, ok := r.sub.lostSince(&lost, last); ok {
+		write(m)
+	}
+	p.w.Flush()
+	p.f.Close()
+}
+
+// open opens the current file to append to it. A file left bigger than
+// half the limit (by an earlier agent with a larger one) is rotated at
+// once, and a rotated part still bigger is removed: the cap holds from the
+// start.
+func (r *recorder) open(half int64) (*part, error) {
+	f, err := os.OpenFile(r.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	p := &part{f: f, w: bufio.NewWriterSize(f, int(min(256<<10, max(half, 4096))))}
+	if fi, err := f.Stat(); err == nil {
+		p.size = fi.Size()
+	}
+	if p.size > half {
+		if err := r.rotate(p); err != nil {
+			return nil, err
+		}
+	}
+	if fi, err := os.Stat(trace.RotatedPath(r.path)); err == nil && fi.Size() > half {
+		os.Remove(trace.RotatedPath(r.path))
+	}
+	return p, nil
+}
+
+// rotate makes the current file the rotated part and starts a new one.
+func (r *recorder) rotate(p *part) error {
+	if err := p.w.Flush(); err != nil {
+		return err
+	}
+	p.f.Close()
+	if err := os.Rename(r.path, trace.RotatedPath(r.path)); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(r.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	p.f, p.size = f, 0
+	p.w.Reset(f)
+	return nil
 }
 
 // stop ends the recording and flushes it.
 func (r *recorder) stop() {
-	r.t.unsubscribe(r.ch)
+	r.t.unsubscribe(r.sub)
 	r.wg.Wait()
 }

@@ -1,6 +1,8 @@
 package nodeagent
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -8,42 +10,200 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/stack"
+	"github.com/netlab/netlab/stack/wire"
+	"github.com/netlab/netlab/trace"
 )
 
-// TestRecorderStaysWithinItsCap: a long stream of events rotates the file
-// and the current and rotated parts never hold more than the cap.
+// TestRecorderStaysWithinItsCap writes far more events than the cap holds
+// through the recorder, in bursts that keep its queue full (its buffer then
+// flushes on its own, in the middle of an event) and in trickles that let
+// it flush after each event: at every moment the current and the rotated
+// file together hold at most the cap, and both hold only whole events.
 func TestRecorderStaysWithinItsCap(t *testing.T) {
-	tr := newTracer()
+	for _, tc := range []struct {
+		name  string
+		limit int64
+		bytes int64 // about this much JSON is published
+		pause int   // sleep a little every pause events (0: never)
+	}{
+		{"64KiB, bursts", 64 << 10, 2 << 20, 0},
+		{"64KiB, trickle", 64 << 10, 2 << 20, 20},
+		{"1MiB, bursts", 1 << 20, 6 << 20, 0},
+		{"1MiB, trickle", 1 << 20, 6 << 20, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTracer()
+			path := filepath.Join(t.TempDir(), "h1.jsonl")
+			rec, err := startRecorder(tr, path, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			size := func(p string) int64 {
+				fi, err := os.Stat(p)
+				if err != nil {
+					return 0
+				}
+				return fi.Size()
+			}
+			check := func(when string) {
+				t.Helper()
+				if cur, old := size(path), size(path+".1"); cur+old > tc.limit {
+					t.Fatalf("%s: trace files hold %d + %d = %d bytes, cap %d", when, cur, old, cur+old, tc.limit)
+				}
+			}
+			ev := stack.ProbeEvent{Kind: stack.ProbeSegmentOut, Local: netip.MustParseAddrPort("10.0.0.1:40000"),
+				Remote: netip.MustParseAddrPort("10.0.0.2:80"), DataLen: 1448, State: stack.StateEstablished,
+				Flags: wire.TCPFlagACK | wire.TCPFlagPSH}
+			var published int64
+			for i := 0; published < tc.bytes; i++ {
+				ev.Time = time.Duration(i) * time.Microsecond
+				ev.Seq = uint32(i * 1448)
+				// Events of varied sizes: some carry SYN options and SACK blocks.
+				ev.Options, ev.SACKBlocks = nil, i%7%5
+				if i%11 == 0 {
+					ev.Options = &wire.TCPOptions{HasMSS: true, MSS: 1460, SACKPermitted: true, HasTimestamps: true, TSVal: uint32(i)}
+				}
+				tr.publish(ev)
+				published += 300 + int64(ev.SACKBlocks)*24
+				if tc.pause > 0 && i%tc.pause == 0 {
+					time.Sleep(50 * time.Microsecond)
+				}
+				if i%1000 == 0 {
+					check("while recording")
+				}
+			}
+			// Once the recorder has caught up, a last event is surely queued.
+			for deadline := time.Now().Add(10 * time.Second); len(rec.sub.ch) > 0 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			ev.Time += time.Microsecond
+			tr.publish(ev)
+			rec.stop()
+			check("after stop")
+			if size(path+".1") == 0 {
+				t.Fatal("the trace never rotated")
+			}
+			// Whole events only: both parts read back, and the last event
+			// published is the last line.
+			var all []trace.Event
+			for _, p := range []string{path + ".1", path} {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(b) > 0 && b[len(b)-1] != '\n' {
+					t.Errorf("%s ends in a torn line", p)
+				}
+				evs, err := trace.Read(bytes.NewReader(b))
+				if err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				all = append(all, evs...)
+			}
+			if len(all) == 0 || all[len(all)-1].TimeUS != ev.Time.Microseconds() {
+				t.Errorf("the last event recorded is %+v, want the last published (t %d µs)", all[len(all)-1], ev.Time.Microseconds())
+			}
+		})
+	}
+}
+
+// TestRecorderStartsWithinItsCap: files left by an agent with a larger cap
+// are brought within this one's before anything is written.
+func TestRecorderStartsWithinItsCap(t *testing.T) {
+	const limit = 16 << 10
+	line := `{"t_us":1,"kind":"timer","local":"10.0.0.1:1","remote":"10.0.0.2:2","timer":"rto","state":"ESTABLISHED"}` + "\n"
+	big := bytes.Repeat([]byte(line), 2*limit/len(line))
+	for _, tc := range []struct {
+		name     string
+		cur, old []byte
+	}{
+		{"current too big", big, nil},
+		{"rotated part too big", []byte(line), big},
+		{"both too big", big, big},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "h1.jsonl")
+			os.WriteFile(path, tc.cur, 0o644)
+			if tc.old != nil {
+				os.WriteFile(trace.RotatedPath(path), tc.old, 0o644)
+			}
+			tr := newTracer()
+			rec, err := startRecorder(tr, path, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.publish(stack.ProbeEvent{Kind: stack.ProbeTimer, Timer: stack.TimerRTO})
+			rec.stop()
+			var total int64
+			for _, p := range []string{path, trace.RotatedPath(path)} {
+				if fi, err := os.Stat(p); err == nil {
+					total += fi.Size()
+				}
+			}
+			if total > limit {
+				t.Errorf("trace files hold %d bytes, cap %d", total, limit)
+			}
+			evs, err := trace.ReadFile(path)
+			if err != nil || len(evs) == 0 || evs[len(evs)-1].Timer != "rto" || evs[len(evs)-1].TimeUS != 0 {
+				t.Errorf("ReadFile = %d events, %v; want the new event last", len(evs), err)
+			}
+		})
+	}
+}
+
+// TestRecorderDropsAnEventLargerThanHalfTheCap: such an event cannot be
+// kept whole; it is counted as lost.
+func TestRecorderDropsAnEventLargerThanHalfTheCap(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "h1.jsonl")
-	const limit = 64 << 10
+	tr := newTracer()
+	const limit = 560
 	rec, err := startRecorder(tr, path, limit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := stack.ProbeEvent{Kind: stack.ProbeSegmentOut, Local: netip.MustParseAddrPort("10.0.0.1:40000"),
-		Remote: netip.MustParseAddrPort("10.0.0.2:80"), DataLen: 1448}
-	for i := 0; i < 20000; i++ { // about 7 MB of JSON, 100 times the cap
-		ev.Time = time.Duration(i) * time.Microsecond
-		ev.Seq = uint32(i * 1448)
-		tr.publish(ev)
-		if i%500 == 0 {
-			time.Sleep(time.Millisecond) // let the recorder keep up
-		}
+	e := stack.ProbeEvent{Kind: stack.ProbeSegmentIn, SACKBlocks: 4, Options: &wire.TCPOptions{HasMSS: true, HasTimestamps: true, SACKPermitted: true, HasWindowScale: true}}
+	small := stack.ProbeEvent{Kind: stack.ProbeTimer, Timer: stack.TimerRTO}
+	if big, n := len(mustJSON(t, trace.FromProbe(e))), len(mustJSON(t, trace.FromProbe(small))); big <= limit/2 || n > limit/2 {
+		t.Fatalf("the events are %d and %d bytes, want the first over half the cap, the second within", big, n)
 	}
+	tr.publish(e)
+	tr.publish(small)
 	rec.stop()
-	size := func(p string) int64 {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return 0
-		}
-		return fi.Size()
+	evs, err := trace.ReadFile(path)
+	if err != nil || len(evs) != 2 || evs[0].Kind != trace.KindLost || evs[0].Len != 1 || evs[1].Timer != "rto" {
+		t.Fatalf("ReadFile = %+v, %v; want a lost marker for 1 event, then the timer", evs, err)
 	}
-	cur, old := size(path), size(path+".1")
-	if old == 0 {
-		t.Fatal("the trace never rotated")
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		t.Fatal(err)
 	}
-	// Each part stops at the first line past half the cap.
-	if cur+old > limit+2048 {
-		t.Fatalf("trace files hold %d + %d bytes, cap %d", cur, old, limit)
+	return b.Bytes()
+}
+
+// TestTracerCountsLossPerSubscriber: a subscriber that falls behind loses
+// events; the others do not hear of it.
+func TestTracerCountsLossPerSubscriber(t *testing.T) {
+	tr := newTracer()
+	fast, slow := tr.subscribe(), tr.subscribe()
+	n := cap(slow.ch) + 10
+	for i := range n {
+		tr.publish(stack.ProbeEvent{Kind: stack.ProbeTimer, Time: time.Duration(i) * time.Microsecond})
+		<-fast.ch
 	}
+	var seenFast, seenSlow uint64
+	if m, ok := fast.lostSince(&seenFast, 0); ok {
+		t.Errorf("the subscriber that kept up lost %d events", m.Len)
+	}
+	if m, ok := slow.lostSince(&seenSlow, 7); !ok || m.Len != 10 || m.Kind != trace.KindLost || m.TimeUS != 7 {
+		t.Errorf("the slow subscriber's marker = %+v, %v; want 10 lost", m, ok)
+	}
+	if _, ok := slow.lostSince(&seenSlow, 8); ok {
+		t.Error("a loss was reported twice")
+	}
+	tr.unsubscribe(fast)
+	tr.unsubscribe(slow)
 }

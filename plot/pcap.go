@@ -10,12 +10,15 @@ import (
 
 	"github.com/netlab/netlab/stack/seqnum"
 	"github.com/netlab/netlab/stack/wire"
+	"github.com/netlab/netlab/trace"
 )
 
 // FromPcap turns the TCP segments of a pcapng capture into events, as
 // tcptrace reads a capture: each connection is seen from the end that sent
 // its SYN (or, without one, from the sender of its first segment), with
-// "out" events for that end's segments and "in" events for its peer's.
+// "out" events for that end's segments and "in" events for its peer's. A
+// SYN on a 4-tuple already seen (other than the retransmission of its SYN)
+// starts a new connection, which trace.Conns tells apart.
 // Windows are scaled by the window scale each SYN announced; a data
 // segment that starts below the highest sequence number its sender already
 // sent counts as a retransmission. A capture holds no stack state, so cwnd,
@@ -23,7 +26,7 @@ import (
 // RTT samples and goodput can be drawn, the congestion window cannot.
 // Only frames of the interface named iface are read ("" reads the first
 // interface's; several interfaces would show each segment twice).
-func FromPcap(r io.Reader, iface string) ([]Event, error) {
+func FromPcap(r io.Reader, iface string) ([]trace.Event, error) {
 	rd, err := pcapgo.NewNgReader(r, pcapgo.DefaultNgReaderOptions)
 	if err != nil {
 		return nil, fmt.Errorf("read capture: %w", err)
@@ -36,6 +39,9 @@ func FromPcap(r io.Reader, iface string) ([]Event, error) {
 	}
 	type conn struct {
 		client  netip.AddrPort // the SYN's sender: the "local" end
+		synSeq  uint32         // the sequence number of the client's SYN
+		synned  bool           // the client's SYN was seen
+		opened  bool           // a segment without SYN was seen
 		ends    map[netip.AddrPort]*half
 		scaling bool         // both SYNs announced a window scale
 		una     seqnum.Value // the client's snd_una: the peer's highest ACK
@@ -50,7 +56,7 @@ func FromPcap(r io.Reader, iface string) ([]Event, error) {
 		return [2]netip.AddrPort{b, a}
 	}
 	want := -1
-	var events []Event
+	var events []trace.Event
 	var t0 int64
 	for {
 		data, ci, err := rd.ReadPacketData()
@@ -93,14 +99,18 @@ func FromPcap(r io.Reader, iface string) ([]Event, error) {
 		dst := netip.AddrPortFrom(ip.Dst, h.DstPort)
 		k := key(src, dst)
 		c := conns[k]
-		if c == nil {
+		syn := h.Flags.Has(wire.TCPFlagSYN)
+		pureSYN := syn && !h.Flags.Has(wire.TCPFlagACK)
+		// A SYN on a 4-tuple already in use, other than a retransmission of
+		// its SYN, opens a new connection: what the old one saw is forgotten.
+		if c == nil || pureSYN && (c.opened || c.synned && c.synSeq != h.Seq) {
 			c = &conn{client: src, ends: map[netip.AddrPort]*half{src: {ws: -1}, dst: {ws: -1}}}
 			conns[k] = c
 		}
-		syn := h.Flags.Has(wire.TCPFlagSYN)
-		if syn && !h.Flags.Has(wire.TCPFlagACK) {
-			c.client = src
+		if pureSYN {
+			c.client, c.synSeq, c.synned = src, h.Seq, true
 		}
+		c.opened = c.opened || !syn
 		me := c.ends[src]
 		if syn {
 			me.synSeen = true
@@ -126,24 +136,24 @@ func FromPcap(r io.Reader, iface string) ([]Event, error) {
 				me.high, me.started = end, true
 			}
 		}
-		e := Event{
+		e := trace.Event{
 			TimeUS: ci.Timestamp.UnixMicro() - t0, Flags: h.Flags.String(), Seq: h.Seq, Ack: h.Ack,
 			Len: len(payload), Window: wnd, SACK: h.Options.NumSACKBlocks,
 		}
 		if syn {
-			e.Options = synOptions(&h.Options)
+			e.Options = trace.FormatOptions(&h.Options)
 		}
 		for _, b := range h.Options.SACKBlocks[:h.Options.NumSACKBlocks] {
 			e.SACKRanges = append(e.SACKRanges, [2]uint32{b.Start, b.End})
 		}
 		ack := h.Flags.Has(wire.TCPFlagACK)
 		if src == c.client {
-			e.Kind, e.Local, e.Remote, e.Retrans = EventOut, src, dst, retrans
+			e.Kind, e.Local, e.Remote, e.Retrans = trace.KindOut, src, dst, retrans
 			if ack && (c.rcv == 0 || seqnum.Value(h.Ack).GreaterThan(c.rcv)) {
 				c.rcv = seqnum.Value(h.Ack)
 			}
 		} else {
-			e.Kind, e.Local, e.Remote = EventIn, dst, src
+			e.Kind, e.Local, e.Remote = trace.KindIn, dst, src
 			if ack && (!c.acked || seqnum.Value(h.Ack).GreaterThan(c.una)) {
 				c.una, c.acked = seqnum.Value(h.Ack), true
 			}
@@ -163,30 +173,7 @@ func FromPcap(r io.Reader, iface string) ([]Event, error) {
 		events = append(events, e)
 	}
 	if len(events) == 0 {
-		return nil, ErrNoEvents
+		return nil, trace.ErrNoEvents
 	}
 	return events, nil
-}
-
-func synOptions(o *wire.TCPOptions) string {
-	s := ""
-	add := func(v string) {
-		if s != "" {
-			s += ","
-		}
-		s += v
-	}
-	if o.HasMSS {
-		add(fmt.Sprintf("mss %d", o.MSS))
-	}
-	if o.SACKPermitted {
-		add("sackOK")
-	}
-	if o.HasTimestamps {
-		add(fmt.Sprintf("TS val %d ecr %d", o.TSVal, o.TSEcr))
-	}
-	if o.HasWindowScale {
-		add(fmt.Sprintf("wscale %d", o.WindowScale))
-	}
-	return s
 }

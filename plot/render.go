@@ -22,6 +22,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/netlab/netlab/trace"
 )
 
 // Kind names one of the plots Render draws.
@@ -85,7 +87,7 @@ type Options struct {
 // RenderFile renders the plot to the file at path, in opts.Format or else
 // the format the extension names (.svg or .png). The file is written only
 // once the plot is drawn.
-func RenderFile(path string, kind Kind, events []Event, c ConnID, opts Options) error {
+func RenderFile(path string, kind Kind, events []trace.Event, c trace.Conn, opts Options) error {
 	if opts.Format == "" {
 		opts.Format = strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	}
@@ -104,9 +106,9 @@ func checkFormat(f string) error {
 }
 
 // Render draws the plot of the given kind for connection c of a trace and
-// writes it to w as SVG or PNG (opts.Format). It returns ErrNoEvents when
+// writes it to w as SVG or PNG (opts.Format). It returns trace.ErrNoEvents when
 // the trace has no event of c.
-func Render(w io.Writer, kind Kind, events []Event, c ConnID, opts Options) error {
+func Render(w io.Writer, kind Kind, events []trace.Event, c trace.Conn, opts Options) error {
 	if err := checkFormat(opts.Format); err != nil {
 		return err
 	}
@@ -115,7 +117,7 @@ func Render(w io.Writer, kind Kind, events []Event, c ConnID, opts Options) erro
 	}
 	cn := newConn(events, c)
 	if len(cn.evs) == 0 {
-		return fmt.Errorf("%s: %w", c, ErrNoEvents)
+		return fmt.Errorf("%s: %w", c, trace.ErrNoEvents)
 	}
 	st := newTheme()
 	var f *figure
@@ -131,13 +133,17 @@ func Render(w io.Writer, kind Kind, events []Event, c ConnID, opts Options) erro
 	}
 	// The arrow runs the way the data plotted flows.
 	if f.received {
-		f.title += " · " + ConnID{Local: c.Remote, Remote: c.Local}.Title() + " (traced at the receiver)"
+		f.title += " · " + trace.Conn{Local: c.Remote, Remote: c.Local}.Title() + " (traced at the receiver)"
 	} else {
 		f.title += " · " + c.Title()
 	}
 	f.subtitle = opts.Subtitle
-	if n := LostEvents(events); n > 0 {
-		f.note = fmt.Sprintf("The trace lost %d events: segments may be missing.", n)
+	lost := c.Lost
+	if c.Events == 0 { // a bare 4-tuple: what the whole trace lost
+		lost = trace.LostEvents(events)
+	}
+	if lost > 0 {
+		f.note = fmt.Sprintf("The trace lost %d events while the connection was open: segments may be missing.", lost)
 	}
 	wpx, hpx := opts.Width, opts.Height
 	if wpx <= 0 {

@@ -11,13 +11,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/netlab/netlab/trace"
 )
 
 var plotDir = flag.String("plotdir", "", "also write a PNG of each kind from the synthetic trace into this directory, to look at")
 
 func TestRenderSVG(t *testing.T) {
 	evA, _ := storyTrace()
-	c := Connections(evA)[0]
+	c := trace.Conns(evA)[0]
 	for _, k := range Kinds() {
 		t.Run(string(k), func(t *testing.T) {
 			var buf bytes.Buffer
@@ -69,7 +71,7 @@ func TestRenderPNG(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		evs  []Event
+		evs  []trace.Event
 		kind Kind
 		opts Options
 	}{
@@ -81,7 +83,7 @@ func TestRenderPNG(t *testing.T) {
 		{"receiver-tput", evB, KindTput, Options{Width: 800, Height: 500}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := Connections(tc.evs)[0]
+			c := trace.Conns(tc.evs)[0]
 			tc.opts.Subtitle = "delay 50 ms each way, 1 Mbit/s bottleneck, 1 loss, receiver paused 0.4 s, outage 0.8 s"
 			path := filepath.Join(dir, tc.name+".png")
 			if err := RenderFile(path, tc.kind, tc.evs, c, tc.opts); err != nil {
@@ -109,11 +111,11 @@ func TestRenderPNG(t *testing.T) {
 
 func TestRenderErrors(t *testing.T) {
 	evA, _ := storyTrace()
-	c := Connections(evA)[0]
-	other := ConnID{Local: simB, Remote: simA}
+	c := trace.Conns(evA)[0]
+	other := trace.Conn{Local: simB, Remote: simA}
 	var buf bytes.Buffer
-	if err := Render(&buf, KindSeq, evA, other, Options{Format: FormatPNG}); !errors.Is(err, ErrNoEvents) {
-		t.Errorf("Render(unknown connection) = %v, want ErrNoEvents", err)
+	if err := Render(&buf, KindSeq, evA, other, Options{Format: FormatPNG}); !errors.Is(err, trace.ErrNoEvents) {
+		t.Errorf("Render(unknown connection) = %v, want trace.ErrNoEvents", err)
 	}
 	if err := Render(&buf, KindSeq, evA, c, Options{Format: "gif"}); err == nil {
 		t.Error("Render(format gif) = nil, want an error")
@@ -161,11 +163,11 @@ func TestParseKind(t *testing.T) {
 // TestRenderSparse draws every kind from traces with next to nothing in
 // them: a connection attempt that never got an answer, and one event.
 func TestRenderSparse(t *testing.T) {
-	syn := seg(0, EventOut, "S", 1000, 0, 0, 65535)
+	syn := seg(0, trace.KindOut, "S", 1000, 0, 0, 65535)
 	syn.State = "SYN-SENT"
-	for name, evs := range map[string][]Event{
-		"one state event": {{TimeUS: 5, Kind: EventState, Local: h1, Remote: h2, State: "SYN-SENT", OldState: "CLOSED"}},
-		"unanswered SYN":  {syn, {TimeUS: 1_000_000, Kind: EventTimer, Timer: "rto", Local: h1, Remote: h2, State: "SYN-SENT", RTOMS: 1000}},
+	for name, evs := range map[string][]trace.Event{
+		"one state event": {{TimeUS: 5, Kind: trace.KindState, Local: h1, Remote: h2, State: "SYN-SENT", OldState: "CLOSED"}},
+		"unanswered SYN":  {syn, {TimeUS: 1_000_000, Kind: trace.KindTimer, Timer: "rto", Local: h1, Remote: h2, State: "SYN-SENT", RTOMS: 1000}},
 	} {
 		for _, k := range Kinds() {
 			for _, format := range []string{FormatSVG, FormatPNG} {

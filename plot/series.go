@@ -2,8 +2,9 @@ package plot
 
 import (
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/netlab/netlab/trace"
 )
 
 // Point is one sample of a line: T in seconds since the connection's first
@@ -65,13 +66,13 @@ const ssthreshUnset = 1 << 30
 
 // conn holds one connection's events and what every series needs from them.
 type conn struct {
-	evs  []Event
+	evs  []trace.Event
 	t0   int64   // TimeUS of the first event
 	tEnd float64 // seconds: the last segment event, or the last event if none
 }
 
-func newConn(events []Event, c ConnID) conn {
-	cn := conn{evs: Filter(events, c)}
+func newConn(events []trace.Event, c trace.Conn) conn {
+	cn := conn{evs: trace.Filter(events, c)}
 	if len(cn.evs) == 0 {
 		return cn
 	}
@@ -83,7 +84,7 @@ func newConn(events []Event, c ConnID) conn {
 	for i := range cn.evs {
 		e := &cn.evs[i]
 		last = max(last, e.TimeUS)
-		if e.Kind == EventIn || e.Kind == EventOut {
+		if e.Kind == trace.KindIn || e.Kind == trace.KindOut {
 			lastSeg = max(lastSeg, e.TimeUS)
 		}
 	}
@@ -96,6 +97,8 @@ func newConn(events []Event, c ConnID) conn {
 
 func (cn *conn) sec(us int64) float64 { return float64(us-cn.t0) / 1e6 }
 
+func usec(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
+
 // resolve turns DirAuto into the half with more payload (DirSent on a tie).
 func (cn *conn) resolve(d Direction) Direction {
 	if d != DirAuto {
@@ -104,9 +107,9 @@ func (cn *conn) resolve(d Direction) Direction {
 	var out, in int64
 	for i := range cn.evs {
 		switch cn.evs[i].Kind {
-		case EventOut:
+		case trace.KindOut:
 			out += int64(cn.evs[i].Len)
-		case EventIn:
+		case trace.KindIn:
 			in += int64(cn.evs[i].Len)
 		}
 	}
@@ -120,19 +123,17 @@ func (cn *conn) resolve(d Direction) Direction {
 // of direction d.
 func dataKind(d Direction) string {
 	if d == DirReceived {
-		return EventIn
+		return trace.KindIn
 	}
-	return EventOut
+	return trace.KindOut
 }
 
 func ackKind(d Direction) string {
 	if d == DirReceived {
-		return EventOut
+		return trace.KindOut
 	}
-	return EventIn
+	return trace.KindIn
 }
-
-func hasFlag(e *Event, f byte) bool { return strings.IndexByte(e.Flags, f) >= 0 }
 
 // The stack's flag letters (wire.TCPFlags.String, tcpdump style).
 const (
@@ -150,7 +151,7 @@ func (cn *conn) isn(d Direction) (isn uint32, synSeen bool) {
 	dk := dataKind(d)
 	for i := range cn.evs {
 		e := &cn.evs[i]
-		if e.Kind == dk && hasFlag(e, flagSYN) {
+		if e.Kind == dk && e.HasFlag(flagSYN) {
 			return e.Seq, true
 		}
 	}
@@ -216,7 +217,7 @@ type Segment struct {
 type SeqSeries struct {
 	// Dir is the direction shown (never DirAuto).
 	Dir Direction
-	// T0 is the time of the connection's first event (Event.TimeUS), from
+	// T0 is the time of the connection's first event (trace.Event.TimeUS), from
 	// which all T are counted.
 	T0 time.Duration
 	// End is the time of the connection's last segment, in seconds.
@@ -245,7 +246,7 @@ type SeqSeries struct {
 
 // TimeSequence computes the time–sequence graph of connection c in
 // direction dir.
-func TimeSequence(events []Event, c ConnID, dir Direction) SeqSeries {
+func TimeSequence(events []trace.Event, c trace.Conn, dir Direction) SeqSeries {
 	cn := newConn(events, c)
 	dir = cn.resolve(dir)
 	s := SeqSeries{Dir: dir, T0: usec(cn.t0), End: cn.tEnd}
@@ -263,8 +264,8 @@ func TimeSequence(events []Event, c ConnID, dir Direction) SeqSeries {
 		t := cn.sec(e.TimeUS)
 		switch e.Kind {
 		case dk:
-			syn, fin := hasFlag(e, flagSYN), hasFlag(e, flagFIN)
-			if e.Len == 0 && !syn && !fin || hasFlag(e, flagRST) {
+			syn, fin := e.HasFlag(flagSYN), e.HasFlag(flagFIN)
+			if e.Len == 0 && !syn && !fin || e.HasFlag(flagRST) {
 				continue // a pure ACK or window probe: no sequence space
 			}
 			start := u.at(e.Seq)
@@ -284,7 +285,7 @@ func TimeSequence(events []Event, c ConnID, dir Direction) SeqSeries {
 			hiEnd = max(hiEnd, used)
 			s.Segments = append(s.Segments, Segment{T: t, Start: start, End: end, Flags: e.Flags, Retrans: rt})
 		case ak:
-			if !hasFlag(e, flagACK) || hasFlag(e, flagRST) {
+			if !e.HasFlag(flagACK) || e.HasFlag(flagRST) {
 				continue
 			}
 			ack := u.at(e.Ack)
@@ -373,7 +374,7 @@ func ccValid(state string) bool {
 	return false
 }
 
-func phaseOf(e *Event) string {
+func phaseOf(e *trace.Event) string {
 	switch e.CAState {
 	case "recovery":
 		return PhaseRecovery
@@ -392,26 +393,26 @@ func phaseOf(e *Event) string {
 // a segment sent may raise the highest sequence number sent, an ACK
 // received lowers what is in flight to what lies above it and brings the
 // peer's window.
-func after(e *Event) (inflight, sndWnd uint32) {
+func after(e *trace.Event) (inflight, sndWnd uint32) {
 	una, sndMax := e.SndUna, e.SndUna+e.InFlight
 	inflight, sndWnd = e.InFlight, e.SndWnd
 	switch e.Kind {
-	case EventOut:
-		if hasFlag(e, flagRST) {
+	case trace.KindOut:
+		if e.HasFlag(flagRST) {
 			break
 		}
 		end := e.Seq + uint32(e.Len)
-		if hasFlag(e, flagSYN) {
+		if e.HasFlag(flagSYN) {
 			end++
 		}
-		if hasFlag(e, flagFIN) {
+		if e.HasFlag(flagFIN) {
 			end++
 		}
 		if int32(end-sndMax) > 0 && int32(e.Seq-una) >= 0 {
 			inflight = end - una
 		}
-	case EventIn:
-		if !hasFlag(e, flagACK) || hasFlag(e, flagRST) || int32(e.Ack-una) < 0 || int32(e.Ack-sndMax) > 0 {
+	case trace.KindIn:
+		if !e.HasFlag(flagACK) || e.HasFlag(flagRST) || int32(e.Ack-una) < 0 || int32(e.Ack-sndMax) > 0 {
 			break
 		}
 		inflight, sndWnd = sndMax-e.Ack, e.Window
@@ -422,19 +423,19 @@ func after(e *Event) (inflight, sndWnd uint32) {
 // Congestion computes cwnd, ssthresh, bytes in flight and the peer's
 // window over time for connection c, with the congestion phases. Only
 // events of synchronized states before TIME-WAIT count.
-func Congestion(events []Event, c ConnID) CwndSeries {
+func Congestion(events []trace.Event, c trace.Conn) CwndSeries {
 	cn := newConn(events, c)
 	s := CwndSeries{T0: usec(cn.t0), End: cn.tEnd}
 	var cw, ss, fl, wn stepBuilder
 	sent := false
 	for i := range cn.evs {
-		sent = sent || cn.evs[i].Kind == EventOut && cn.evs[i].Len > 0
+		sent = sent || cn.evs[i].Kind == trace.KindOut && cn.evs[i].Len > 0
 	}
 	var cur *Interval
 	last := -1.0
 	for i := range cn.evs {
 		e := &cn.evs[i]
-		if !ccValid(e.State) || e.Kind == EventLost {
+		if !ccValid(e.State) || e.Kind == trace.KindLost {
 			continue
 		}
 		t := cn.sec(e.TimeUS)
@@ -505,7 +506,7 @@ type RTTSeries struct {
 
 // RTT computes SRTT, RTO, the measured RTT samples and the RTO expiries of
 // connection c.
-func RTT(events []Event, c ConnID) RTTSeries {
+func RTT(events []trace.Event, c trace.Conn) RTTSeries {
 	cn := newConn(events, c)
 	s := RTTSeries{T0: usec(cn.t0), End: cn.tEnd}
 	if len(cn.evs) == 0 {
@@ -541,15 +542,15 @@ func RTT(events []Event, c ConnID) RTTSeries {
 			}
 		}
 		switch e.Kind {
-		case EventTimer:
+		case trace.KindTimer:
 			if e.Timer == "rto" {
 				backoff++
 				unaAtFire = e.SndUna
 				s.Firings = append(s.Firings, Mark{T: t, V: float64(e.RTOMS), N: backoff})
 			}
-		case EventOut:
-			syn, fin := hasFlag(e, flagSYN), hasFlag(e, flagFIN)
-			if e.Len == 0 && !syn && !fin || hasFlag(e, flagRST) {
+		case trace.KindOut:
+			syn, fin := e.HasFlag(flagSYN), e.HasFlag(flagFIN)
+			if e.Len == 0 && !syn && !fin || e.HasFlag(flagRST) {
 				continue
 			}
 			start := u.at(e.Seq)
@@ -570,8 +571,8 @@ func RTT(events []Event, c ConnID) RTTSeries {
 				q = append(q, pending{end: end, sent: t, start: start, valid: true})
 			}
 			hiSent = max(hiSent, end)
-		case EventIn:
-			if !hasFlag(e, flagACK) || hasFlag(e, flagRST) {
+		case trace.KindIn:
+			if !e.HasFlag(flagACK) || e.HasFlag(flagRST) {
 				continue
 			}
 			ack := u.peek(e.Ack)
@@ -626,7 +627,7 @@ type GoodputSeries struct {
 
 // Goodput computes the goodput of connection c in direction dir, in bins of
 // interval (0 picks about 50 bins of a round 1-2-5 length).
-func Goodput(events []Event, c ConnID, dir Direction, interval time.Duration) GoodputSeries {
+func Goodput(events []trace.Event, c trace.Conn, dir Direction, interval time.Duration) GoodputSeries {
 	cn := newConn(events, c)
 	dir = cn.resolve(dir)
 	s := GoodputSeries{Dir: dir, T0: usec(cn.t0)}
@@ -662,7 +663,7 @@ func Goodput(events []Event, c ConnID, dir Direction, interval time.Duration) Go
 		if e.Kind == dk && e.Len > 0 && first < 0 {
 			first = t
 		}
-		if e.Kind == dk && hasFlag(e, flagFIN) {
+		if e.Kind == dk && e.HasFlag(flagFIN) {
 			finRel = u.peek(e.Seq) + int64(e.Len)
 		}
 		cand := int64(-1)
@@ -670,7 +671,7 @@ func Goodput(events []Event, c ConnID, dir Direction, interval time.Duration) Go
 		case DirSent:
 			if sndValid(e.State) {
 				cand = u.peek(e.SndUna)
-				if e.Kind == EventIn && hasFlag(e, flagACK) && !hasFlag(e, flagRST) {
+				if e.Kind == trace.KindIn && e.HasFlag(flagACK) && !e.HasFlag(flagRST) {
 					if a := u.peek(e.Ack); a <= cand+int64(e.InFlight) {
 						cand = max(cand, a)
 					}
@@ -679,7 +680,7 @@ func Goodput(events []Event, c ConnID, dir Direction, interval time.Duration) Go
 		case DirReceived:
 			if rcvValid(e.State) {
 				cand = u.peek(e.RcvNxt)
-				if e.Kind == EventIn && e.Len > 0 && !hasFlag(e, flagRST) {
+				if e.Kind == trace.KindIn && e.Len > 0 && !e.HasFlag(flagRST) {
 					if st := u.peek(e.Seq); st <= max(cand, hi) {
 						cand = max(cand, st+int64(e.Len))
 					}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/netlab/netlab/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the computed series")
@@ -108,7 +110,7 @@ func dumpGoodput(s GoodputSeries) []byte {
 	return b.Bytes()
 }
 
-func dumpConns(cs []ConnID) []byte {
+func dumpConns(cs []trace.Conn) []byte {
 	var b bytes.Buffer
 	for _, c := range cs {
 		fmt.Fprintf(&b, "%s first %v last %v sent %d received %d retransmits %d events %d\n",
@@ -121,12 +123,12 @@ func dumpConns(cs []ConnID) []byte {
 // from both ends, against testdata/*.golden.
 func TestSeriesGolden(t *testing.T) {
 	evA, evB := storyTrace()
-	a, b := Connections(evA)[0], Connections(evB)[0]
+	a, b := trace.Conns(evA)[0], trace.Conns(evB)[0]
 	for _, tc := range []struct {
 		name string
 		got  []byte
 	}{
-		{"connections", dumpConns(Connections(append(append([]Event{}, evA...), evB...)))},
+		{"connections", dumpConns(trace.Conns(append(append([]trace.Event{}, evA...), evB...)))},
 		{"sender_seq", dumpSeq(TimeSequence(evA, a, DirAuto))},
 		{"sender_cwnd", dumpCwnd(Congestion(evA, a))},
 		{"sender_rtt", dumpRTT(RTT(evA, a))},
@@ -140,12 +142,12 @@ func TestSeriesGolden(t *testing.T) {
 }
 
 // seg builds a segment event of connection h1->h2 in ESTABLISHED.
-func seg(tus int64, kind, flags string, seq, ack uint32, n int, wnd uint32) Event {
-	return Event{TimeUS: tus, Kind: kind, Local: h1, Remote: h2, Flags: flags, Seq: seq, Ack: ack,
+func seg(tus int64, kind, flags string, seq, ack uint32, n int, wnd uint32) trace.Event {
+	return trace.Event{TimeUS: tus, Kind: kind, Local: h1, Remote: h2, Flags: flags, Seq: seq, Ack: ack,
 		Len: n, Window: wnd, State: "ESTABLISHED", CAState: "open"}
 }
 
-var c12 = ConnID{Local: h1, Remote: h2}
+var c12 = trace.Conn{Local: h1, Remote: h2}
 
 func TestUnwrapper(t *testing.T) {
 	u := unwrapper{ref: 0xffffff00}
@@ -166,20 +168,20 @@ func TestUnwrapper(t *testing.T) {
 // relative numbers go on past the wrap, ACKs and windows too.
 func TestTimeSequenceWrap(t *testing.T) {
 	isn := uint32(1<<32 - 0x400)
-	evs := []Event{
-		{TimeUS: 1000, Kind: EventState, Local: h1, Remote: h2, State: "SYN-SENT", OldState: "CLOSED"},
-		seg(1000, EventOut, "S", isn, 0, 0, 65535),
-		seg(2000, EventIn, "S.", 7000, isn+1, 0, 4000),
-		seg(2000, EventOut, ".", isn+1, 7001, 0, 65535),
-		seg(2000, EventOut, ".", isn+1, 7001, 1000, 65535),
-		seg(2000, EventOut, "P.", isn+1001, 7001, 1000, 65535), // crosses 2^32
-		seg(3000, EventIn, ".", 7001, isn+1001, 0, 2000),
-		seg(3100, EventIn, ".", 7001, isn+2001, 0, 0),
-		seg(3500, EventOut, ".", isn+2000, 7001, 0, 65535), // window probe: no bar
-		seg(3600, EventIn, ".", 7001, isn+2001, 0, 0),
-		seg(3900, EventIn, ".", 7001, isn+2001, 0, 3000),
-		seg(4000, EventOut, "P.", isn+2001, 7001, 500, 65535),
-		seg(4000, EventOut, "P.", isn+1001, 7001, 1000, 65535),
+	evs := []trace.Event{
+		{TimeUS: 1000, Kind: trace.KindState, Local: h1, Remote: h2, State: "SYN-SENT", OldState: "CLOSED"},
+		seg(1000, trace.KindOut, "S", isn, 0, 0, 65535),
+		seg(2000, trace.KindIn, "S.", 7000, isn+1, 0, 4000),
+		seg(2000, trace.KindOut, ".", isn+1, 7001, 0, 65535),
+		seg(2000, trace.KindOut, ".", isn+1, 7001, 1000, 65535),
+		seg(2000, trace.KindOut, "P.", isn+1001, 7001, 1000, 65535), // crosses 2^32
+		seg(3000, trace.KindIn, ".", 7001, isn+1001, 0, 2000),
+		seg(3100, trace.KindIn, ".", 7001, isn+2001, 0, 0),
+		seg(3500, trace.KindOut, ".", isn+2000, 7001, 0, 65535), // window probe: no bar
+		seg(3600, trace.KindIn, ".", 7001, isn+2001, 0, 0),
+		seg(3900, trace.KindIn, ".", 7001, isn+2001, 0, 3000),
+		seg(4000, trace.KindOut, "P.", isn+2001, 7001, 500, 65535),
+		seg(4000, trace.KindOut, "P.", isn+1001, 7001, 1000, 65535),
 	}
 	evs[len(evs)-1].Retrans = true
 	s := TimeSequence(evs, c12, DirAuto)
@@ -203,7 +205,7 @@ func TestTimeSequenceWrap(t *testing.T) {
 	// The same events seen as the received half: data is what came in (none
 	// but the SYN), ACKs are ours. A window that stays 0 to the end closes
 	// the interval at the last segment.
-	evs = append(evs, seg(5000, EventOut, ".", isn+2501, 7001, 0, 0))
+	evs = append(evs, seg(5000, trace.KindOut, ".", isn+2501, 7001, 0, 0))
 	r := TimeSequence(evs, c12, DirReceived)
 	if r.Dir != DirReceived || r.ISN != 7000 || len(r.Segments) != 1 || r.Segments[0].Flags != "S." {
 		t.Errorf("TimeSequence(received) = dir %v isn %d segments %+v, want the peer's SYN at ISN 7000", r.Dir, r.ISN, r.Segments)
@@ -227,7 +229,7 @@ func TestPhaseOf(t *testing.T) {
 		{23000, 20000, "recovery", PhaseRecovery},
 		{1000, 20000, "loss", PhaseLoss},
 	} {
-		e := Event{Cwnd: tc.cwnd, Ssthresh: tc.ssthresh, CAState: tc.ca}
+		e := trace.Event{Cwnd: tc.cwnd, Ssthresh: tc.ssthresh, CAState: tc.ca}
 		if got := phaseOf(&e); got != tc.want {
 			t.Errorf("phaseOf(cwnd %d, ssthresh %d, %s) = %q, want %q", tc.cwnd, tc.ssthresh, tc.ca, got, tc.want)
 		}
@@ -238,20 +240,20 @@ func TestPhaseOf(t *testing.T) {
 // event: an ACK's effect on bytes in flight and on the peer window, one
 // value per instant, and no phase before ESTABLISHED or in TIME-WAIT.
 func TestCongestionAfter(t *testing.T) {
-	mk := func(tus int64, kind, flags string, seq, ack uint32, n int, wnd, una, infl, cwnd uint32) Event {
+	mk := func(tus int64, kind, flags string, seq, ack uint32, n int, wnd, una, infl, cwnd uint32) trace.Event {
 		e := seg(tus, kind, flags, seq, ack, n, wnd)
 		e.SndUna, e.InFlight, e.Cwnd, e.Ssthresh, e.SndWnd = una, infl, cwnd, 1<<31-1, 8000
 		return e
 	}
-	evs := []Event{
-		{TimeUS: 0, Kind: EventState, Local: h1, Remote: h2, State: "SYN-SENT", Cwnd: 99},
-		mk(1000, EventOut, ".", 101, 1, 1000, 65535, 101, 0, 2000),
-		mk(1000, EventOut, ".", 1101, 1, 1000, 65535, 101, 1000, 2000),
-		mk(2000, EventIn, ".", 1, 1101, 0, 6000, 101, 2000, 2000), // acks one: 1000 left, window 6000
-		mk(2000, EventOut, ".", 2101, 1, 1000, 65535, 1101, 1000, 3000),
-		mk(2000, EventOut, ".", 3101, 1, 1000, 65535, 1101, 2000, 3000),
-		mk(3000, EventIn, ".", 1, 4101, 0, 6000, 1101, 3000, 3000),
-		{TimeUS: 9_000_000, Kind: EventTimer, Local: h1, Remote: h2, Timer: "timewait", State: "TIME-WAIT", Cwnd: 5},
+	evs := []trace.Event{
+		{TimeUS: 0, Kind: trace.KindState, Local: h1, Remote: h2, State: "SYN-SENT", Cwnd: 99},
+		mk(1000, trace.KindOut, ".", 101, 1, 1000, 65535, 101, 0, 2000),
+		mk(1000, trace.KindOut, ".", 1101, 1, 1000, 65535, 101, 1000, 2000),
+		mk(2000, trace.KindIn, ".", 1, 1101, 0, 6000, 101, 2000, 2000), // acks one: 1000 left, window 6000
+		mk(2000, trace.KindOut, ".", 2101, 1, 1000, 65535, 1101, 1000, 3000),
+		mk(2000, trace.KindOut, ".", 3101, 1, 1000, 65535, 1101, 2000, 3000),
+		mk(3000, trace.KindIn, ".", 1, 4101, 0, 6000, 1101, 3000, 3000),
+		{TimeUS: 9_000_000, Kind: trace.KindTimer, Local: h1, Remote: h2, Timer: "timewait", State: "TIME-WAIT", Cwnd: 5},
 	}
 	for i := 4; i <= 6; i++ {
 		evs[i].SndWnd = 6000
@@ -272,24 +274,24 @@ func TestCongestionAfter(t *testing.T) {
 // TestRTTBackoff checks backoff counting: consecutive RTO expiries count
 // up until snd_una advances, and Karn's rule for the samples.
 func TestRTTBackoff(t *testing.T) {
-	rto := func(tus int64, una uint32, rtoms int64) Event {
-		return Event{TimeUS: tus, Kind: EventTimer, Timer: "rto", Local: h1, Remote: h2, State: "ESTABLISHED",
+	rto := func(tus int64, una uint32, rtoms int64) trace.Event {
+		return trace.Event{TimeUS: tus, Kind: trace.KindTimer, Timer: "rto", Local: h1, Remote: h2, State: "ESTABLISHED",
 			SndUna: una, RTOMS: rtoms, SRTTUS: 100_000}
 	}
-	withUna := func(e Event, una uint32, rtoms int64) Event {
+	withUna := func(e trace.Event, una uint32, rtoms int64) trace.Event {
 		e.SndUna, e.RTOMS, e.SRTTUS = una, rtoms, 100_000
 		return e
 	}
-	evs := []Event{
-		withUna(seg(0, EventOut, ".", 1, 1, 100, 65535), 1, 200),
-		withUna(seg(0, EventOut, ".", 101, 1, 100, 65535), 1, 200),
-		withUna(seg(100_000, EventIn, ".", 1, 101, 0, 65535), 1, 200), // sample 100 ms
+	evs := []trace.Event{
+		withUna(seg(0, trace.KindOut, ".", 1, 1, 100, 65535), 1, 200),
+		withUna(seg(0, trace.KindOut, ".", 101, 1, 100, 65535), 1, 200),
+		withUna(seg(100_000, trace.KindIn, ".", 1, 101, 0, 65535), 1, 200), // sample 100 ms
 		rto(300_000, 101, 200),
-		withUna(seg(300_000, EventOut, ".", 101, 1, 100, 65535), 101, 400),
+		withUna(seg(300_000, trace.KindOut, ".", 101, 1, 100, 65535), 101, 400),
 		rto(700_000, 101, 400),
-		withUna(seg(700_000, EventOut, ".", 101, 1, 100, 65535), 101, 800),
-		withUna(seg(800_000, EventIn, ".", 1, 201, 0, 65535), 101, 800), // ambiguous: no sample
-		withUna(seg(800_000, EventOut, ".", 201, 1, 100, 65535), 201, 200),
+		withUna(seg(700_000, trace.KindOut, ".", 101, 1, 100, 65535), 101, 800),
+		withUna(seg(800_000, trace.KindIn, ".", 1, 201, 0, 65535), 101, 800), // ambiguous: no sample
+		withUna(seg(800_000, trace.KindOut, ".", 201, 1, 100, 65535), 201, 200),
 		rto(1_000_000, 201, 200),
 	}
 	evs[4].Retrans, evs[6].Retrans = true, true
@@ -311,17 +313,17 @@ func TestRTTBackoff(t *testing.T) {
 // sequence numbers count from the first snd_una, and a FIN is not a byte.
 func TestGoodputMidConnection(t *testing.T) {
 	una := uint32(0xfffffff0)
-	ev := func(tus int64, kind, flags string, seq, ack uint32, n int, sndUna, infl uint32) Event {
+	ev := func(tus int64, kind, flags string, seq, ack uint32, n int, sndUna, infl uint32) trace.Event {
 		e := seg(tus, kind, flags, seq, ack, n, 65535)
 		e.SndUna, e.InFlight = sndUna, infl
 		return e
 	}
-	evs := []Event{
-		ev(10_000, EventOut, ".", una, 9, 1000, una, 0),
-		ev(10_000, EventOut, "F.", una+1000, 9, 500, una, 1000),
-		ev(60_000, EventIn, ".", 9, una+1000, 0, una, 1501),      // 1000 acked
-		ev(120_000, EventIn, ".", 9, una+1501, 0, una+1000, 501), // 500 and the FIN
-		ev(130_000, EventIn, ".", 9, una+1501, 0, una+1501, 0),
+	evs := []trace.Event{
+		ev(10_000, trace.KindOut, ".", una, 9, 1000, una, 0),
+		ev(10_000, trace.KindOut, "F.", una+1000, 9, 500, una, 1000),
+		ev(60_000, trace.KindIn, ".", 9, una+1000, 0, una, 1501),      // 1000 acked
+		ev(120_000, trace.KindIn, ".", 9, una+1501, 0, una+1000, 501), // 500 and the FIN
+		ev(130_000, trace.KindIn, ".", 9, una+1501, 0, una+1501, 0),
 	}
 	s := Goodput(evs, c12, DirAuto, 50*time.Millisecond)
 	want := GoodputSeries{
@@ -373,11 +375,11 @@ func TestTicks(t *testing.T) {
 func TestStory(t *testing.T) {
 	cfg := storyConfig()
 	evA, _ := storyTrace()
-	a := Connections(evA)[0]
+	a := trace.Conns(evA)[0]
 	wrapped, persist := false, 0
 	for _, e := range evA {
-		wrapped = wrapped || e.Kind == EventOut && e.Len > 0 && e.Seq < cfg.issA
-		if e.Kind == EventTimer && e.Timer == "persist" {
+		wrapped = wrapped || e.Kind == trace.KindOut && e.Len > 0 && e.Seq < cfg.issA
+		if e.Kind == trace.KindTimer && e.Timer == "persist" {
 			persist++
 		}
 	}

@@ -3,6 +3,8 @@ package plot
 import (
 	"net/netip"
 	"sort"
+
+	"github.com/netlab/netlab/trace"
 )
 
 // A small deterministic TCP exchange that writes the probe events both
@@ -54,7 +56,7 @@ type sim struct {
 	linkFree int64
 	a        simSender
 	b        simReceiver
-	evA, evB []Event
+	evA, evB []trace.Event
 }
 
 // simSender is A. Sequence numbers are kept relative to issA (SYN = 0).
@@ -93,7 +95,7 @@ type simReceiver struct {
 
 const simInfSsthresh = 1<<31 - 1
 
-func runSim(cfg simCfg) (a, b []Event) {
+func runSim(cfg simCfg) (a, b []trace.Event) {
 	s := &sim{cfg: cfg}
 	s.a = simSender{state: "CLOSED", ca: "open", ssthresh: simInfSsthresh, rto: 1_000_000,
 		cwnd: int64(cfg.initCwnd * cfg.mss), dataEnd: int64(cfg.total) + 1}
@@ -134,7 +136,7 @@ func runSim(cfg simCfg) (a, b []Event) {
 			s.aPersist()
 		case s.a.twAt == next:
 			s.a.twAt = 0
-			s.evA = append(s.evA, s.aSnap(EventTimer, func(e *Event) { e.Timer = "timewait" }))
+			s.evA = append(s.evA, s.aSnap(trace.KindTimer, func(e *trace.Event) { e.Timer = "timewait" }))
 			s.aState("CLOSED")
 		default:
 			s.b.resumed = true
@@ -147,9 +149,9 @@ func runSim(cfg simCfg) (a, b []Event) {
 
 func (s *sim) absA(rel int64) uint32 { return s.cfg.issA + uint32(rel) }
 
-func (s *sim) aSnap(kind string, f func(*Event)) Event {
+func (s *sim) aSnap(kind string, f func(*trace.Event)) trace.Event {
 	a := &s.a
-	e := Event{TimeUS: s.now, Kind: kind, Local: simA, Remote: simB, State: a.state,
+	e := trace.Event{TimeUS: s.now, Kind: kind, Local: simA, Remote: simB, State: a.state,
 		SndUna: s.absA(a.una), SndNxt: s.absA(a.nxt), RcvNxt: a.rcvNxt, SndWnd: uint32(a.sndWnd), RcvWnd: 65535,
 		Cwnd: uint32(a.cwnd), Ssthresh: uint32(a.ssthresh), InFlight: uint32(a.max - a.una),
 		SRTTUS: a.srtt, RTOMS: a.rto / 1000, CAState: a.ca}
@@ -162,7 +164,7 @@ func (s *sim) aSnap(kind string, f func(*Event)) Event {
 func (s *sim) aState(st string) {
 	old := s.a.state
 	s.a.state = st
-	s.evA = append(s.evA, s.aSnap(EventState, func(e *Event) { e.OldState = old }))
+	s.evA = append(s.evA, s.aSnap(trace.KindState, func(e *trace.Event) { e.OldState = old }))
 }
 
 func (s *sim) connect() {
@@ -175,7 +177,7 @@ func (s *sim) connect() {
 
 // aSend traces a segment A sends and puts it on the link.
 func (s *sim) aSend(p simPkt, retrans bool) {
-	s.evA = append(s.evA, s.aSnap(EventOut, func(e *Event) {
+	s.evA = append(s.evA, s.aSnap(trace.KindOut, func(e *trace.Event) {
 		e.Flags, e.Seq, e.Ack, e.Len, e.Window, e.Retrans = p.flags, p.seq, p.ack, p.len, p.wnd, retrans
 	}))
 	rel := int64(p.seq - s.cfg.issA)
@@ -277,7 +279,7 @@ func (s *sim) aRTOCompute() {
 
 func (s *sim) aInput(p simPkt) {
 	a := &s.a
-	s.evA = append(s.evA, s.aSnap(EventIn, func(e *Event) {
+	s.evA = append(s.evA, s.aSnap(trace.KindIn, func(e *trace.Event) {
 		e.Flags, e.Seq, e.Ack, e.Len, e.Window, e.SACK = p.flags, p.seq, p.ack, p.len, p.wnd, p.sack
 	}))
 	ack := int64(p.ack - s.cfg.issA)
@@ -376,7 +378,7 @@ func (s *sim) aRTO() {
 	if a.una == a.max {
 		return
 	}
-	s.evA = append(s.evA, s.aSnap(EventTimer, func(e *Event) { e.Timer = "rto" }))
+	s.evA = append(s.evA, s.aSnap(trace.KindTimer, func(e *trace.Event) { e.Timer = "rto" }))
 	a.backoff++
 	s.aRTOCompute()
 	if a.ca != "loss" {
@@ -390,7 +392,7 @@ func (s *sim) aRTO() {
 
 func (s *sim) aPersist() {
 	a := &s.a
-	s.evA = append(s.evA, s.aSnap(EventTimer, func(e *Event) { e.Timer = "persist" }))
+	s.evA = append(s.evA, s.aSnap(trace.KindTimer, func(e *trace.Event) { e.Timer = "persist" }))
 	s.aSend(simPkt{flags: ".", seq: s.absA(a.una - 1), ack: a.rcvNxt, wnd: 65535}, false)
 	a.persistN++
 	a.persistAt = s.now + min(a.rto<<a.persistN, 60_000_000)
@@ -404,13 +406,13 @@ func (s *sim) bPaused() bool {
 	return s.now >= s.cfg.pause[0] && s.now < s.cfg.pause[1] && !s.b.resumed
 }
 
-func (s *sim) bSnap(kind string, f func(*Event)) Event {
+func (s *sim) bSnap(kind string, f func(*trace.Event)) trace.Event {
 	b := &s.b
 	rcvNxt := uint32(0)
 	if b.state != "LISTEN" {
 		rcvNxt = s.absA(b.rcvNxt)
 	}
-	e := Event{TimeUS: s.now + s.cfg.offB, Kind: kind, Local: simB, Remote: simA, State: b.state,
+	e := trace.Event{TimeUS: s.now + s.cfg.offB, Kind: kind, Local: simB, Remote: simA, State: b.state,
 		SndUna: b.una, SndNxt: b.nxt, RcvNxt: rcvNxt, SndWnd: b.peerWnd, RcvWnd: uint32(s.bWnd()),
 		Cwnd: uint32(10 * s.cfg.mss), Ssthresh: simInfSsthresh, InFlight: b.nxt - b.una,
 		SRTTUS: b.srtt, RTOMS: b.rto / 1000, CAState: "open"}
@@ -423,7 +425,7 @@ func (s *sim) bSnap(kind string, f func(*Event)) Event {
 func (s *sim) bState(st string) {
 	old := s.b.state
 	s.b.state = st
-	s.evB = append(s.evB, s.bSnap(EventState, func(e *Event) { e.OldState = old }))
+	s.evB = append(s.evB, s.bSnap(trace.KindState, func(e *trace.Event) { e.OldState = old }))
 }
 
 func (s *sim) bSend(p simPkt) {
@@ -433,7 +435,7 @@ func (s *sim) bSend(p simPkt) {
 		p.ack = s.absA(b.rcvNxt)
 	}
 	p.sack = min(len(b.ooo), 3)
-	s.evB = append(s.evB, s.bSnap(EventOut, func(e *Event) {
+	s.evB = append(s.evB, s.bSnap(trace.KindOut, func(e *trace.Event) {
 		e.Flags, e.Seq, e.Ack, e.Len, e.Window, e.SACK = p.flags, p.seq, p.ack, p.len, p.wnd, p.sack
 	}))
 	if p.flags == "S." || p.flags == "F." {
@@ -447,7 +449,7 @@ func (s *sim) bSend(p simPkt) {
 
 func (s *sim) bInput(p simPkt) {
 	b := &s.b
-	s.evB = append(s.evB, s.bSnap(EventIn, func(e *Event) {
+	s.evB = append(s.evB, s.bSnap(trace.KindIn, func(e *trace.Event) {
 		e.Flags, e.Seq, e.Ack, e.Len, e.Window = p.flags, p.seq, p.ack, p.len, p.wnd
 	}))
 	b.peerWnd = p.wnd

@@ -1,5 +1,7 @@
 package plot
 
+import "github.com/netlab/netlab/trace"
+
 // storyConfig is the synthetic connection of the tests: ISN 40 000 below
 // 2^32, so the sequence numbers wrap during the transfer; a 1 Mbit/s-ish
 // bottleneck with 50 ms each way; a loss repaired by fast retransmit; the
@@ -17,4 +19,4 @@ func storyConfig() simCfg {
 	}
 }
 
-func storyTrace() (a, b []Event) { return runSim(storyConfig()) }
+func storyTrace() (a, b []trace.Event) { return runSim(storyConfig()) }

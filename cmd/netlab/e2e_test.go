@@ -22,6 +22,7 @@ import (
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/plot"
 	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/trace"
 )
 
 // netlabBin is the binary the end-to-end tests drive, built once, static.
@@ -718,16 +719,16 @@ h2 close $a
 		}
 	}
 	time.Sleep(300 * time.Millisecond) // recorders flush when idle
-	read := func(node string) []nodeagent.TraceEvent {
+	read := func(node string) []trace.Event {
 		f, err := os.Open(currentRun(t, topo).Trace(node))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		var evs []nodeagent.TraceEvent
+		var evs []trace.Event
 		dec := json.NewDecoder(f)
 		for {
-			var e nodeagent.TraceEvent
+			var e trace.Event
 			if dec.Decode(&e) != nil {
 				return evs
 			}
@@ -872,7 +873,7 @@ func TestCaptureMarksImpairmentDrops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns := plot.Connections(events)
+	conns := trace.Conns(events)
 	if len(conns) != 1 || conns[0].Local.String() != "10.0.0.0:"+strings.Split(conns[0].Local.String(), ":")[1] || uint64(conns[0].Retransmits) < lost {
 		t.Fatalf("connections in the capture: %+v; want one, from h1, with at least the %d lost segments retransmitted", conns, lost)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/plot"
+	"github.com/netlab/netlab/trace"
 )
 
 type plotOptions struct {
@@ -25,7 +26,10 @@ func newPlotCmd(o *options) *cobra.Command {
 		Long: `plot draws one TCP connection of a node's recorded trace (the lab directory's
 traces/NODE.jsonl, or any file saved with ` + "`netlab trace NODE --format json`" + `).
 --conn picks the connection: #N from the list printed when several match, or
-part of "local->remote". The format follows the output file's extension.`,
+part of "local->remote". A connection is one use of a 4-tuple: when a 4-tuple
+was used more than once (a lab deployed again, a port reused after TIME-WAIT),
+--conn lists its connections to choose from, or takes the latest with
+"@latest" (":5001@latest"). The format follows the output file's extension.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := p.trace
@@ -48,7 +52,7 @@ part of "local->remote". The format follows the output file's extension.`,
 			if err != nil {
 				return err
 			}
-			var events []plot.Event
+			var events []trace.Event
 			if isPcap(path) {
 				if kind == plot.KindCwnd {
 					return errors.New("a capture has no congestion window (it is the stack's state): plot cwnd from a trace")
@@ -62,25 +66,38 @@ part of "local->remote". The format follows the output file's extension.`,
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
-			} else if events, err = readTraces(path); err != nil {
+			} else if events, err = trace.ReadFile(path); err != nil {
 				return err
 			}
-			conns := plot.Connections(events)
-			c, err := plot.SelectConn(conns, p.conn)
+			conns := trace.Conns(events)
+			i, err := trace.Select(conns, p.conn)
 			if err != nil {
 				for i, cc := range conns {
-					fmt.Fprintf(o.stderr, "  #%d %s  %d bytes sent, %d received, %d retransmits\n", i, cc, cc.BytesSent, cc.BytesReceived, cc.Retransmits)
+					fmt.Fprintf(o.stderr, "  #%d %s  %d bytes sent, %d received, %d retransmits\n", i, cc.Label(), cc.BytesSent, cc.BytesReceived, cc.Retransmits)
 				}
 				return fmt.Errorf("%w: choose with --conn", err)
 			}
+			c := conns[i]
+			opts := plot.Options{Subtitle: p.subtitle}
+			name := strings.NewReplacer(":", "_", ">", "", "-", "_").Replace(c.String())
+			if n := trace.Instances(conns, c); n > 1 {
+				// Say which of the 4-tuple's connections this is, on the plot and here.
+				which := fmt.Sprintf("connection %d of %d on this 4-tuple, from %.3fs", c.Instance+1, n, c.First.Seconds())
+				opts.Subtitle = strings.TrimPrefix(opts.Subtitle+" · "+which, " · ")
+				name += fmt.Sprintf("_%d", c.Instance)
+				if strings.HasSuffix(p.conn, trace.Latest) {
+					fmt.Fprintf(o.stderr, "note: %s occurred %d times in the trace; plotting the latest, #%d (%s). Others: %s\n",
+						c, n, i, c.Label(), trace.List(conns, others(conns, i)))
+				}
+			}
 			out := p.out
 			if out == "" {
-				out = fmt.Sprintf("%s-%s.svg", strings.NewReplacer(":", "_", ">", "", "-", "_").Replace(c.String()), kind)
+				out = fmt.Sprintf("%s-%s.svg", name, kind)
 			}
-			if err := plot.RenderFile(out, kind, events, c, plot.Options{Subtitle: p.subtitle}); err != nil {
+			if err := plot.RenderFile(out, kind, events, c, opts); err != nil {
 				return err
 			}
-			fmt.Fprintf(o.stdout, "%s: %s of %s\n", out, kind, c.Title())
+			fmt.Fprintf(o.stdout, "%s: %s of %s (#%d, %s)\n", out, kind, c.Title(), i, c.Label())
 			return nil
 		},
 	}
@@ -88,32 +105,23 @@ part of "local->remote". The format follows the output file's extension.`,
 	f := cmd.Flags()
 	f.StringVar(&p.trace, "trace", "", "plot this saved trace (JSON lines) or capture (.pcapng: seq, rtt, tput) instead of a running lab's")
 	f.StringVar(&p.pcapIf, "pcap-if", "", "with a capture of several interfaces: read this one (default: the first)")
-	f.StringVar(&p.conn, "conn", "", "which connection: #N or part of local->remote")
+	f.StringVar(&p.conn, "conn", "", "which connection: #N, or part of local->remote (a 4-tuple used more than once: add @latest for its latest connection)")
 	f.StringVar(&p.kind, "kind", "seq", "seq, cwnd, rtt or tput")
 	f.StringVarP(&p.out, "output", "o", "", "output file, .svg or .png (default: named after the connection)")
 	f.StringVar(&p.subtitle, "subtitle", "", "a line under the title (e.g. the link's impairment)")
 	return cmd
 }
 
-// readTraces reads a recorded trace, the rotated part first.
-func readTraces(path string) ([]plot.Event, error) {
-	var all []plot.Event
-	for _, p := range []string{path + ".1", path} {
-		f, err := os.Open(p)
-		if errors.Is(err, os.ErrNotExist) && p != path {
-			continue
+// others returns the indexes of the connections of conns on the 4-tuple of
+// conns[i], but i.
+func others(conns []trace.Conn, i int) []int {
+	var idx []int
+	for j, c := range conns {
+		if j != i && c.Local == conns[i].Local && c.Remote == conns[i].Remote {
+			idx = append(idx, j)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("trace: %w", err)
-		}
-		ev, err := plot.ReadTrace(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		all = append(all, ev...)
 	}
-	return all, nil
+	return idx
 }
 
 func isPcap(path string) bool {

@@ -13,12 +13,19 @@ import (
 
 	"github.com/netlab/netlab/plot"
 	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/trace"
 )
 
-// connReport is what the report says of one connection: the figures the
-// classic Wireshark TCP lab asks students to find, computed.
+// connReport is what the report says of one connection (one instance of a
+// 4-tuple: a 4-tuple used twice is two reports): the figures the classic
+// Wireshark TCP lab asks students to find, computed.
 type connReport struct {
-	Node, Conn, Role           string
+	Node, Conn, Role string
+	// Index is the connection's #N in its node's trace (plot --conn #N);
+	// Instance and Instances say which use of its 4-tuple it is, of how
+	// many in the trace; Start is when its first event was traced.
+	Index, Instance, Instances int
+	Start                      time.Duration
 	LocalISN, RemoteISN        uint32
 	LocalOpts, RemoteOpts      string
 	MSS                        int
@@ -31,33 +38,34 @@ type connReport struct {
 	Plots                      []string
 }
 
-func summarize(node string, events []plot.Event, c plot.ConnID) connReport {
-	ev := plot.Filter(events, c)
-	r := connReport{Node: node, Conn: c.Title(), BytesSent: c.BytesSent, BytesReceived: c.BytesReceived,
-		Duration: c.Last - c.First, Retransmits: c.Retransmits}
+func summarize(node string, events []trace.Event, conns []trace.Conn, i int) connReport {
+	c := conns[i]
+	ev := trace.Filter(events, c)
+	r := connReport{Node: node, Conn: c.Title(), Index: i, Instance: c.Instance, Instances: trace.Instances(conns, c), Start: c.First,
+		BytesSent: c.BytesSent, BytesReceived: c.BytesReceived, Duration: c.Last - c.First, Retransmits: c.Retransmits}
 	for _, e := range ev {
 		switch {
-		case e.Kind == plot.EventOut && strings.Contains(e.Flags, "S"):
+		case e.Kind == trace.KindOut && strings.Contains(e.Flags, "S"):
 			if r.LocalOpts == "" {
 				r.LocalISN, r.LocalOpts = e.Seq, e.Options
 				if e.Flags == "S" {
 					r.Role = "client (active open)"
 				}
 			}
-		case e.Kind == plot.EventIn && strings.Contains(e.Flags, "S"):
+		case e.Kind == trace.KindIn && strings.Contains(e.Flags, "S"):
 			if r.RemoteOpts == "" {
 				r.RemoteISN, r.RemoteOpts = e.Seq, e.Options
 				if e.Flags == "S" {
 					r.Role = "server (passive open)"
 				}
 			}
-		case e.Kind == plot.EventTimer && e.Timer == "rto":
+		case e.Kind == trace.KindTimer && e.Timer == "rto":
 			r.RTOs++
 		}
-		if e.Kind == plot.EventOut && e.Len > r.MSS {
+		if e.Kind == trace.KindOut && e.Len > r.MSS {
 			r.MSS = e.Len
 		}
-		if e.Kind == plot.EventOut && e.Retrans && e.CAState == "recovery" {
+		if e.Kind == trace.KindOut && e.Retrans && e.CAState == "recovery" {
 			r.FastRtx++
 		}
 		if e.Cwnd > 0 && r.MSS > 0 && e.Cwnd/uint32(r.MSS) > r.MaxCwndSegs {
@@ -82,7 +90,7 @@ func summarize(node string, events []plot.Event, c plot.ConnID) connReport {
 }
 
 func (r connReport) markdown(w io.Writer) {
-	fmt.Fprintf(w, "## %s on %s\n\n", r.Conn, r.Node)
+	fmt.Fprintf(w, "## %s on %s%s\n\n", r.Conn, r.Node, r.which())
 	fmt.Fprintf(w, "| | |\n|---|---|\n")
 	row := func(k, v string) { fmt.Fprintf(w, "| %s | %s |\n", k, v) }
 	if r.Role != "" {
@@ -107,6 +115,15 @@ func (r connReport) markdown(w io.Writer) {
 	fmt.Fprintln(w)
 }
 
+// which tells a connection apart from the others on its 4-tuple, if any:
+// " (connection 2 of 2 on this 4-tuple, from 11.000s)".
+func (r connReport) which() string {
+	if r.Instances < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (connection %d of %d on this 4-tuple, from %.3fs)", r.Instance+1, r.Instances, r.Start.Seconds())
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -116,7 +133,7 @@ func orDash(s string) string {
 
 func newReportCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
-	var outDir, trace string
+	var outDir, traceFile string
 	var noPlots bool
 	cmd := &cobra.Command{
 		Use:   "report [-t FILE] [NODE...] [-o DIR] | report --trace FILE",
@@ -125,8 +142,8 @@ func newReportCmd(o *options) *cobra.Command {
 			type source struct{ node, path string }
 			var sources []source
 			title := "netlab report"
-			if trace != "" {
-				sources = []source{{filepath.Base(trace), trace}}
+			if traceFile != "" {
+				sources = []source{{filepath.Base(traceFile), traceFile}}
 				if outDir == "" {
 					outDir = "."
 				}
@@ -160,15 +177,16 @@ func newReportCmd(o *options) *cobra.Command {
 			}
 			var reps []connReport
 			for _, s := range sources {
-				events, err := readTraces(s.path)
+				events, err := trace.ReadFile(s.path)
 				if errors.Is(err, os.ErrNotExist) {
 					continue
 				}
 				if err != nil {
 					return err
 				}
-				for i, c := range plot.Connections(events) {
-					rep := summarize(s.node, events, c)
+				conns := trace.Conns(events)
+				for i, c := range conns {
+					rep := summarize(s.node, events, conns, i)
 					if !noPlots {
 						for _, k := range []plot.Kind{plot.KindSeq, plot.KindCwnd, plot.KindRTT} {
 							f := filepath.Join(outDir, fmt.Sprintf("%s-conn%d-%s.svg", s.node, i, k))
@@ -196,8 +214,8 @@ func newReportCmd(o *options) *cobra.Command {
 				return printOut(o, "json", reps, nil)
 			}
 			for _, r := range reps {
-				fmt.Fprintf(o.stdout, "%s %s: %d bytes sent, %.2f Mbit/s, %d retransmitted (%d RTOs), mss %d, max cwnd %d, rtt %.3f ms\n",
-					r.Node, r.Conn, r.BytesSent, r.GoodputMbps, r.Retransmits, r.RTOs, r.MSS, r.MaxCwndSegs, r.AvgRTT)
+				fmt.Fprintf(o.stdout, "%s %s%s: %d bytes sent, %.2f Mbit/s, %d retransmitted (%d RTOs), mss %d, max cwnd %d, rtt %.3f ms\n",
+					r.Node, r.Conn, r.which(), r.BytesSent, r.GoodputMbps, r.Retransmits, r.RTOs, r.MSS, r.MaxCwndSegs, r.AvgRTT)
 			}
 			fmt.Fprintf(o.stdout, "report: %s\n", md)
 			return nil
@@ -206,7 +224,7 @@ func newReportCmd(o *options) *cobra.Command {
 	addTopoFlag(cmd, t)
 	addFormatFlag(cmd, t)
 	cmd.Flags().StringVarP(&outDir, "output", "o", "", "directory for report.md and the plots (default: the lab directory's report/)")
-	cmd.Flags().StringVar(&trace, "trace", "", "report on this saved trace instead of a running lab's")
+	cmd.Flags().StringVar(&traceFile, "trace", "", "report on this saved trace instead of a running lab's")
 	cmd.Flags().BoolVar(&noPlots, "no-plots", false, "figures only, no SVG plots")
 	return cmd
 }

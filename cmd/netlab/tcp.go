@@ -17,6 +17,7 @@ import (
 
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/stack"
+	"github.com/netlab/netlab/trace"
 )
 
 func newTCPCmd(o *options) *cobra.Command {
@@ -289,13 +290,24 @@ func newTraceCmd(o *options) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				events, err := readTraces(path)
+				events, err := trace.ReadFile(path)
 				if err != nil {
 					return err
 				}
+				match := func(e trace.Event) bool { return connMatches(e, conn) }
+				if strings.HasPrefix(conn, "#") || strings.HasSuffix(conn, trace.Latest) {
+					// One connection of the recorded trace, as plot --conn picks it.
+					conns := trace.Conns(events)
+					i, err := trace.Select(conns, conn)
+					if err != nil {
+						return err
+					}
+					events = trace.Filter(events, conns[i])
+					match = func(trace.Event) bool { return true }
+				}
 				enc := json.NewEncoder(o.stdout)
 				for _, e := range events {
-					if !connMatches(e, conn) {
+					if !match(e) {
 						continue
 					}
 					if t.format == "json" {
@@ -318,7 +330,7 @@ func newTraceCmd(o *options) *cobra.Command {
 				defer cancel()
 			}
 			enc := json.NewEncoder(o.stdout)
-			return c.Trace(ctx, func(e nodeagent.TraceEvent) {
+			return c.Trace(ctx, func(e trace.Event) {
 				if !connMatches(e, conn) {
 					return
 				}
@@ -340,18 +352,18 @@ func newTraceCmd(o *options) *cobra.Command {
 	}
 	cmd.Flags().DurationVar(&dur, "duration", 0, "stop after this long")
 	cmd.Flags().BoolVar(&replay, "replay", false, "print the node's recorded trace instead of streaming")
-	cmd.Flags().StringVar(&conn, "conn", "", "only the connections whose local or remote address:port contains this (e.g. :80, 10.0.0.1:5001)")
+	cmd.Flags().StringVar(&conn, "conn", "", "only the connections whose local or remote address:port contains this (e.g. :80, 10.0.0.1:5001); with --replay also #N or SPEC@latest, one connection as plot --conn picks it")
 	return cmd
 }
 
 // formatEvent prints one probe event in a tcpdump-like line.
-func formatEvent(e nodeagent.TraceEvent) string {
+func formatEvent(e trace.Event) string {
 	ts := fmt.Sprintf("%12.6f", float64(e.TimeUS)/1e6)
 	switch e.Kind {
-	case "in", "out":
+	case trace.KindIn, trace.KindOut:
 		dir := ">"
 		src, dst := e.Local, e.Remote
-		if e.Kind == "in" {
+		if e.Kind == trace.KindIn {
 			src, dst = e.Remote, e.Local
 		}
 		extra := ""
@@ -363,11 +375,11 @@ func formatEvent(e nodeagent.TraceEvent) string {
 		}
 		return fmt.Sprintf("%s %-3s %v %s %v [%s] seq %d ack %d win %d len %d%s | %s cwnd %d ssthresh %d inflight %d srtt %dus",
 			ts, e.Kind, src, dir, dst, e.Flags, e.Seq, e.Ack, e.Window, e.Len, extra, e.State, e.Cwnd, e.Ssthresh, e.InFlight, e.SRTTUS)
-	case "state":
+	case trace.KindState:
 		return fmt.Sprintf("%s state %v %v: %s -> %s", ts, e.Local, e.Remote, e.OldState, e.State)
-	case "timer":
+	case trace.KindTimer:
 		return fmt.Sprintf("%s timer %v %v: %s (rto %dms, cwnd %d, %s)", ts, e.Local, e.Remote, e.Timer, e.RTOMS, e.Cwnd, e.State)
-	case "lost":
+	case trace.KindLost:
 		return fmt.Sprintf("%s (%d events lost: the reader fell behind)", ts, e.Len)
 	}
 	return ts + " " + e.Kind
@@ -411,7 +423,7 @@ func parseSize(s string) (int64, error) {
 
 // connMatches reports whether e belongs to a connection selected by sel, a
 // part of its local or remote address:port ("" selects all).
-func connMatches(e nodeagent.TraceEvent, sel string) bool {
+func connMatches(e trace.Event, sel string) bool {
 	if sel == "" {
 		return true
 	}
