@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -27,6 +26,7 @@ import (
 	"github.com/netlab/netlab/clock"
 	"github.com/netlab/netlab/impair"
 	"github.com/netlab/netlab/internal/workpool"
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/stack"
 	"github.com/netlab/netlab/stack/link"
 	"github.com/netlab/netlab/stack/link/afpacket"
@@ -48,11 +48,13 @@ type Config struct {
 	Log   *slog.Logger
 	// Link tunes the AF_PACKET endpoints.
 	Link afpacket.Options
-	// TraceDir, if set, is where each Go-stack node's probe stream is
-	// recorded (TraceFile), at most TraceMaxBytes per node (0: the default).
-	TraceDir      string
+	// Run, if set (its Dir not empty), is the run's folder: each Go-stack
+	// node's probe stream is recorded there (labdir.Run.Trace), at most
+	// TraceMaxBytes per node (0: the default), and nodes whose plan has
+	// `capture:` record in its captures folder.
+	Run           labdir.Run
 	TraceMaxBytes int64
-	// CaptureDir, if set, is where nodes whose plan has `capture:` record
+	// CaptureDir, if set, overrides where nodes whose plan has `capture:` record
 	// continuously, as rings of pcapng files (CaptureFile).
 	CaptureDir string
 	// OpenLink opens the endpoint of one interface; nil opens AF_PACKET
@@ -132,14 +134,18 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		if err != nil {
 			return fmt.Errorf("node %s: %w", ref.Name, err)
 		}
-		if cfg.CaptureDir != "" && pn.Capture != nil {
-			if err := n.startCapture(cfg.CaptureDir); err != nil {
+		capDir := cfg.CaptureDir
+		if capDir == "" && cfg.Run.Dir != "" {
+			capDir = cfg.Run.Path(labdir.CapturesDir)
+		}
+		if capDir != "" && pn.Capture != nil {
+			if err := n.startCapture(capDir); err != nil {
 				n.close()
 				return fmt.Errorf("node %s: %w", ref.Name, err)
 			}
 		}
-		if cfg.TraceDir != "" && n.stack != nil {
-			if n.rec, err = startRecorder(n.trace, filepath.Join(cfg.TraceDir, ref.Name+".jsonl"), cfg.TraceMaxBytes); err != nil {
+		if cfg.Run.Dir != "" && n.stack != nil {
+			if n.rec, err = startRecorder(n.trace, cfg.Run.Trace(ref.Name), cfg.TraceMaxBytes); err != nil {
 				n.close()
 				return fmt.Errorf("node %s: %w", ref.Name, err)
 			}

@@ -16,12 +16,6 @@ import (
 // and one rotated file hold at most this much together.
 const DefaultTraceMaxBytes = 64 << 20
 
-// TraceFile is where a node's probe stream is recorded in the lab
-// directory; the previous part is trace.RotatedPath of it.
-func TraceFile(labDir, node string) string {
-	return filepath.Join(labDir, "traces", node+".jsonl")
-}
-
 // recorder writes a node's probe events as JSON lines, off the stack's
 // path: it reads from a tracer subscription, so a slow disk loses events
 // (counted as "lost" lines) rather than slowing TCP down.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"time"
 
@@ -81,7 +80,7 @@ func newAgentCmd(o *options) *cobra.Command {
 			os.Chmod(sock, 0o600)
 			defer os.Remove(sock)
 			ag, err := nodeagent.New(cmd.Context(), nodeagent.Config{Lab: lab, Nodes: refs, Log: log, SwitchNS: switchNS,
-				TraceDir: filepath.Join(a.runDir, labdir.TracesDir), CaptureDir: filepath.Join(a.runDir, labdir.CapturesDir)})
+				Run: labdir.Run{Dir: a.runDir}})
 			if err != nil {
 				return err
 			}
