@@ -477,26 +477,12 @@ func (d *deployer) prepare() error {
 	}
 	removed, err := d.dirs.Prune(max, run.ID)
 	for _, r := range removed {
-		notice(d.o.Notice, "removed run %s of lab %s (%s) to keep earlier runs under %s", r.ID, d.lab.Name, humanBytes(r.Bytes), humanBytes(max))
+		notice(d.o.Notice, "removed run %s of lab %s (%s) to keep earlier runs under %s", r.ID, d.lab.Name, labdir.FormatBytes(r.Bytes), labdir.FormatBytes(max))
 	}
 	if err != nil {
 		return err
 	}
 	return nil
-}
-
-// humanBytes formats n bytes as "1.5 MiB".
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // createNode records node n in the journal, has the runtime make it, and

@@ -3,12 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
+
+	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/deploy"
 	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/trace"
 )
 
 // labRef is a deployed lab as the verbs that use it find it.
@@ -143,6 +147,78 @@ func openRun(t *topoOptions, spec string) (*runRef, error) {
 		return nil, fmt.Errorf("run %s of lab %s: %w", run.ID, dirs.Name, err)
 	}
 	return &runRef{dirs: dirs, run: run, lab: plan}, nil
+}
+
+// openRuns returns the runs spec names: every run of the lab for "all",
+// oldest first, else the one run openRun finds.
+func openRuns(t *topoOptions, spec string) ([]*runRef, error) {
+	if spec != "all" {
+		r, err := openRun(t, spec)
+		if err != nil {
+			return nil, err
+		}
+		return []*runRef{r}, nil
+	}
+	dirs, err := labDirs(t)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := dirs.Runs()
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		return nil, fmt.Errorf("%w: lab %s has no runs in %s", labdir.ErrNoRun, dirs.Name, dirs.Dir)
+	}
+	var out []*runRef
+	for _, rs := range runs {
+		run := dirs.Run(rs.ID)
+		plan, err := topology.ReadPlan(run.Path(labdir.PlanFile))
+		if err != nil {
+			continue // a run whose deploy crashed before it had a plan
+		}
+		out = append(out, &runRef{dirs: dirs, run: run, lab: plan})
+	}
+	return out, nil
+}
+
+// readNodeTrace reads node's recorded trace in each of runs, one after the
+// other (connections of different runs are never one: see trace.Conns).
+func readNodeTrace(runs []*runRef, node string) ([]trace.Event, error) {
+	var all []trace.Event
+	found := false
+	for _, r := range runs {
+		path, err := r.traceFile(node)
+		if err != nil {
+			continue
+		}
+		found = true
+		ev, err := trace.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ev...)
+	}
+	if !found {
+		return nil, fmt.Errorf("lab %s has no node %q", runs[0].lab.Name, node)
+	}
+	return all, nil
+}
+
+// runLabel names the runs read, for titles.
+func runLabel(runs []*runRef) string {
+	if len(runs) == 1 {
+		return "run " + runs[0].run.ID
+	}
+	return fmt.Sprintf("%d runs, %s to %s", len(runs), runs[0].run.ID, runs[len(runs)-1].run.ID)
+}
+
+// addRunFlag adds --run to a verb that reads what happened.
+func addRunFlag(cmd *cobra.Command, spec *string) {
+	cmd.Flags().StringVar(spec, "run", "", "which run of the lab to read: an id from `netlab runs` (or its first digits), latest, or all (default: the current run)")
 }
 
 // traceFile returns where node's trace of the run is, checking the node.

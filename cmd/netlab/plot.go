@@ -15,6 +15,7 @@ import (
 type plotOptions struct {
 	topoOptions
 	trace, conn, kind, out, subtitle string
+	run                              string
 	pcapIf                           string
 }
 
@@ -32,28 +33,27 @@ was used more than once (a lab deployed again, a port reused after TIME-WAIT),
 "@latest" (":5001@latest"). The format follows the output file's extension.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := p.trace
-			if path == "" {
-				if len(args) != 1 {
-					return errors.New("plot needs a NODE of a running lab, or --trace FILE")
-				}
-				r, err := openRun(&p.topoOptions, "")
-				if err != nil {
-					return err
-				}
-				if path, err = r.traceFile(args[0]); err != nil {
-					return err
-				}
-				if p.subtitle == "" {
-					p.subtitle = "lab " + r.lab.Name + ", node " + args[0]
-				}
-			}
 			kind, err := plot.ParseKind(p.kind)
 			if err != nil {
 				return err
 			}
+			path := p.trace
 			var events []trace.Event
-			if isPcap(path) {
+			if path == "" {
+				if len(args) != 1 {
+					return errors.New("plot needs a NODE of a lab, or --trace FILE")
+				}
+				runs, err := openRuns(&p.topoOptions, p.run)
+				if err != nil {
+					return err
+				}
+				if events, err = readNodeTrace(runs, args[0]); err != nil {
+					return err
+				}
+				if p.subtitle == "" {
+					p.subtitle = "lab " + runs[0].lab.Name + ", " + runLabel(runs) + ", node " + args[0]
+				}
+			} else if isPcap(path) {
 				if kind == plot.KindCwnd {
 					return errors.New("a capture has no congestion window (it is the stack's state): plot cwnd from a trace")
 				}
@@ -109,6 +109,7 @@ was used more than once (a lab deployed again, a port reused after TIME-WAIT),
 	f.StringVar(&p.kind, "kind", "seq", "seq, cwnd, rtt or tput")
 	f.StringVarP(&p.out, "output", "o", "", "output file, .svg or .png (default: named after the connection)")
 	f.StringVar(&p.subtitle, "subtitle", "", "a line under the title (e.g. the link's impairment)")
+	addRunFlag(cmd, &p.run)
 	return cmd
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -133,43 +132,55 @@ func orDash(s string) string {
 
 func newReportCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
-	var outDir, traceFile string
+	var outDir, traceFile, run string
 	var noPlots bool
 	cmd := &cobra.Command{
 		Use:   "report [-t FILE] [NODE...] [-o DIR] | report --trace FILE",
 		Short: "A readable summary of every TCP connection: handshake, MSS, bytes, goodput, retransmissions, cwnd, RTT, with plots",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			type source struct{ node, path string }
+			type source struct {
+				node   string
+				events []trace.Event
+			}
 			var sources []source
 			title := "netlab report"
 			if traceFile != "" {
-				sources = []source{{filepath.Base(traceFile), traceFile}}
+				events, err := trace.ReadFile(traceFile)
+				if err != nil {
+					return err
+				}
+				sources = []source{{filepath.Base(traceFile), events}}
 				if outDir == "" {
 					outDir = "."
 				}
 			} else {
-				r, err := openRun(t, "")
+				runs, err := openRuns(t, run)
 				if err != nil {
 					return err
 				}
-				title += " — lab " + r.lab.Name + ", run " + r.run.ID
+				last := runs[len(runs)-1]
+				title += " — lab " + last.lab.Name + ", " + runLabel(runs)
 				nodes := args
 				if len(nodes) == 0 {
-					for _, n := range r.lab.Nodes {
-						if n.Stack != topology.StackLinux {
-							nodes = append(nodes, n.Name)
+					seen := map[string]bool{}
+					for _, r := range runs {
+						for _, n := range r.lab.Nodes {
+							if n.Stack != topology.StackLinux && !seen[n.Name] {
+								seen[n.Name] = true
+								nodes = append(nodes, n.Name)
+							}
 						}
 					}
 				}
 				for _, n := range nodes {
-					path, err := r.traceFile(n)
+					events, err := readNodeTrace(runs, n)
 					if err != nil {
 						return err
 					}
-					sources = append(sources, source{n, path})
+					sources = append(sources, source{n, events})
 				}
 				if outDir == "" {
-					outDir = r.run.Path("report")
+					outDir = last.run.Path("report")
 				}
 			}
 			if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -177,13 +188,7 @@ func newReportCmd(o *options) *cobra.Command {
 			}
 			var reps []connReport
 			for _, s := range sources {
-				events, err := trace.ReadFile(s.path)
-				if errors.Is(err, os.ErrNotExist) {
-					continue
-				}
-				if err != nil {
-					return err
-				}
+				events := s.events
 				conns := trace.Conns(events)
 				for i, c := range conns {
 					rep := summarize(s.node, events, conns, i)
@@ -223,8 +228,9 @@ func newReportCmd(o *options) *cobra.Command {
 	}
 	addTopoFlag(cmd, t)
 	addFormatFlag(cmd, t)
-	cmd.Flags().StringVarP(&outDir, "output", "o", "", "directory for report.md and the plots (default: the lab directory's report/)")
-	cmd.Flags().StringVar(&traceFile, "trace", "", "report on this saved trace instead of a running lab's")
+	cmd.Flags().StringVarP(&outDir, "output", "o", "", "directory for report.md and the plots (default: the run's report/ in the lab directory)")
+	cmd.Flags().StringVar(&traceFile, "trace", "", "report on this saved trace instead of a lab's run")
+	addRunFlag(cmd, &run)
 	cmd.Flags().BoolVar(&noPlots, "no-plots", false, "figures only, no SVG plots")
 	return cmd
 }

@@ -210,11 +210,24 @@ func newPingCmd(o *options) *cobra.Command {
 func newSocketsCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
 	var watch time.Duration
+	var run string
 	cmd := &cobra.Command{
-		Use:   "sockets NODE",
-		Short: "The node's TCP connections, like `ss -ti`",
+		Use:   "sockets NODE [--run ID]",
+		Short: "The node's TCP connections, like `ss -ti` (or, with --run, as a run's trace last saw them)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if run != "" {
+				runs, err := openRuns(t, run)
+				if err != nil {
+					return err
+				}
+				events, err := readNodeTrace(runs, args[0])
+				if err != nil {
+					return err
+				}
+				socks := recordedSockets(events)
+				return printOut(o, t.format, socks, func() { printRecordedSockets(o, socks) })
+			}
 			_, c, err := nodeClient(t, args[0])
 			if err != nil {
 				return err
@@ -252,6 +265,7 @@ func newSocketsCmd(o *options) *cobra.Command {
 	addTopoFlag(cmd, t)
 	addFormatFlag(cmd, t)
 	cmd.Flags().DurationVarP(&watch, "watch", "w", 0, "refresh every D (e.g. 1s) until interrupted")
+	addRunFlag(cmd, &run)
 	return cmd
 }
 
@@ -275,22 +289,19 @@ func newTraceCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
 	var dur time.Duration
 	var replay bool
+	var run string
 	var conn string
 	cmd := &cobra.Command{
 		Use:   "trace NODE [--json] [--duration D] [--replay] [--conn ADDR:PORT]",
 		Short: "Stream the node's TCP probe events: every segment, state change and timer",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if replay {
-				rr, err := openRun(t, "")
+			if replay || run != "" {
+				runs, err := openRuns(t, run)
 				if err != nil {
 					return err
 				}
-				path, err := rr.traceFile(args[0])
-				if err != nil {
-					return err
-				}
-				events, err := trace.ReadFile(path)
+				events, err := readNodeTrace(runs, args[0])
 				if err != nil {
 					return err
 				}
@@ -351,7 +362,8 @@ func newTraceCmd(o *options) *cobra.Command {
 		}
 	}
 	cmd.Flags().DurationVar(&dur, "duration", 0, "stop after this long")
-	cmd.Flags().BoolVar(&replay, "replay", false, "print the node's recorded trace instead of streaming")
+	cmd.Flags().BoolVar(&replay, "replay", false, "print the node's recorded trace of the current run instead of streaming")
+	addRunFlag(cmd, &run)
 	cmd.Flags().StringVar(&conn, "conn", "", "only the connections whose local or remote address:port contains this (e.g. :80, 10.0.0.1:5001); with --replay also #N or SPEC@latest, one connection as plot --conn picks it")
 	return cmd
 }
