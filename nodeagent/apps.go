@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,6 +61,17 @@ func (a *app) close() {
 func startApp(n netAPI, id int, spec AppSpec) (*app, error) {
 	if spec.Port == 0 {
 		return nil, errors.New("a port is needed")
+	}
+	if spec.Dir != "" {
+		if spec.Mode != "http" {
+			return nil, fmt.Errorf("a directory is served in http mode only, not %s", spec.Mode)
+		}
+		if !filepath.IsAbs(spec.Dir) {
+			return nil, fmt.Errorf("directory %q: give an absolute path (the agent's working directory is not yours)", spec.Dir)
+		}
+		if fi, err := os.Stat(spec.Dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("directory %s: not a directory the agent can serve (%v)", spec.Dir, errOrNotDir(err))
+		}
 	}
 	ln, err := n.Listen(fmt.Sprintf(":%d", spec.Port))
 	if err != nil {
@@ -127,6 +140,14 @@ func (a *app) acceptLoop(echo bool) {
 // the same bytes for the same length, so a sha256 printed at both ends can
 // be compared.
 type pattern struct{ x uint64 }
+
+// errOrNotDir is err, or "not a directory" for a file that is not one.
+func errOrNotDir(err error) error {
+	if err == nil {
+		return errors.New("not a directory")
+	}
+	return err
+}
 
 func newPattern() *pattern { return &pattern{x: 0x9e3779b97f4a7c15} }
 

@@ -137,6 +137,13 @@ func assertGone(t *testing.T, lab string) {
 	if _, err := os.Stat(filepath.Join("/run/netlab/labs", lab+".json")); err == nil {
 		t.Errorf("registry entry of %s left", lab)
 	}
+	dirs := labdir.New("", lab, "/x.yml")
+	if _, err := os.Stat(dirs.StateDir()); err == nil {
+		t.Errorf("state directory of %s left: %s", lab, dirs.StateDir())
+	}
+	if _, err := os.Stat(dirs.LockFile()); err == nil {
+		t.Errorf("lock file of %s left: %s", lab, dirs.LockFile())
+	}
 	procs, _ := exec.Command("pgrep", "-af", "netlab agent").Output()
 	if strings.Contains(string(procs), lab) {
 		t.Errorf("agent of %s left:\n%s", lab, procs)
