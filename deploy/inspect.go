@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -192,6 +193,10 @@ func AgentDeadReason(err error, log string) string {
 	case errors.Is(err, context.DeadlineExceeded):
 		what = fmt.Sprintf("its agent did not answer within %v", healthTimeout)
 	default:
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // not the URL, which is made up
+		}
 		what = "its agent does not answer (it has died?): " + err.Error()
 	}
 	if log != "" {

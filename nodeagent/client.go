@@ -42,9 +42,10 @@ func (c *Client) WithLog(log string) *Client {
 	return c
 }
 
-// unreachable turns the error of a request the agent never answered into
-// one a user can act on.
-func (c *Client) unreachable(err error) error {
+// Unreachable turns the error of a request the agent never answered into
+// one a user can act on, wrapping ErrAgentGone, naming the node and the
+// agent's log.
+func (c *Client) Unreachable(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -84,7 +85,7 @@ func (c *Client) send(ctx context.Context, method, p string, in any) (*http.Resp
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, c.unreachable(err)
+		return nil, c.Unreachable(err)
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
@@ -171,7 +172,7 @@ func (c *Client) Get(ctx context.Context, rawURL string, w io.Writer) (GetReport
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return GetReport{}, c.unreachable(err)
+		return GetReport{}, c.Unreachable(err)
 	}
 	defer resp.Body.Close()
 	if _, err := io.Copy(w, resp.Body); err != nil {

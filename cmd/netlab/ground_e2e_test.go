@@ -209,6 +209,44 @@ func TestDeadAgent(t *testing.T) {
 	}
 }
 
+// TestDockerNodeKilled: a node whose container was killed is not alive,
+// and a transfer to it fails at once, naming it.
+func TestDockerNodeKilled(t *testing.T) {
+	needRoot(t)
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		t.Skip("no Docker engine answers `docker info`")
+	}
+	topo, name := labCopy(t, "two-hosts.yml")
+	cleanupLab(t, topo, name)
+	netlab(t, "deploy", "-t", topo, "--runtime", "docker")
+	st := inspectJSON(t, topo)
+	var h2 string
+	for _, n := range st.Nodes {
+		if n.Name == "h2" {
+			h2 = n.LongName
+		}
+	}
+	if out, err := exec.Command("docker", "kill", h2).CombinedOutput(); err != nil {
+		t.Fatalf("docker kill: %v\n%s", err, out)
+	}
+	for _, n := range inspectJSON(t, topo).Nodes {
+		switch {
+		case n.Name == "h2" && (n.Alive || !strings.Contains(n.Reason, "Exited (137)")):
+			t.Errorf("h2 after docker kill: alive %v, reason %q; want dead, exited 137", n.Alive, n.Reason)
+		case n.Name == "h1" && !n.Alive:
+			t.Errorf("h1 is not alive: %s", n.Reason)
+		}
+	}
+	start := time.Now()
+	_, stderr, err := netlabErr(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "1MB", "-t", topo)
+	if err == nil || !strings.Contains(stderr, "node h2, which is not alive") {
+		t.Errorf("tcp send to the killed node: %v\n%s", err, stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("tcp send to the killed node took %v", d)
+	}
+}
+
 // TestLabDirNotTrusted: root never writes through a lab directory someone
 // else could have planted or can change.
 func TestLabDirNotTrusted(t *testing.T) {

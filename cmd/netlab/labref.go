@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -227,4 +229,39 @@ func (r *runRef) traceFile(node string) (string, error) {
 		return "", fmt.Errorf("lab %s has no node %q", r.lab.Name, node)
 	}
 	return r.run.Trace(node), nil
+}
+
+// checkPeer fails, naming the node and why, when the agent of c (the
+// node a transfer starts from) does not answer, or when addr is the
+// address of a node of the lab that is not alive: a transfer to it would
+// only wait for TCP to give up.
+func (r *labRef) checkPeer(ctx context.Context, c *nodeagent.Client, addr netip.Addr) error {
+	if _, err := c.Health(ctx); err != nil {
+		return c.Unreachable(err)
+	}
+	owner := ""
+	for _, n := range r.lab.Nodes {
+		for _, ifc := range n.Interfaces {
+			if ifc.Addr.IsValid() && ifc.Addr.Addr() == addr {
+				owner = n.Name
+			}
+		}
+	}
+	if owner == "" {
+		return nil
+	}
+	rt, err := newRuntime(ctx, r.state.Runtime)
+	if err != nil {
+		return err
+	}
+	sts, err := deploy.Inspect(ctx, deploy.InspectOptions{LabName: r.lab.Name, Runtime: rt})
+	if err != nil || len(sts) != 1 {
+		return nil // cannot tell: let the transfer say what happens
+	}
+	for _, n := range sts[0].Nodes {
+		if n.Name == owner && !n.Alive {
+			return fmt.Errorf("%s is the address of node %s, which is not alive: %s", addr, owner, n.Reason)
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -92,8 +93,15 @@ func newTCPSendCmd(o *options) *cobra.Command {
 				}
 				spec.Bytes = n
 			}
-			_, c, err := nodeClient(t, args[0])
+			r, c, err := nodeClient(t, args[0])
 			if err != nil {
+				return err
+			}
+			ap, err := netip.ParseAddrPort(spec.To)
+			if err != nil {
+				return fmt.Errorf("--to %q: want ADDRESS:PORT, e.g. 10.0.0.1:5001", spec.To)
+			}
+			if err := r.checkPeer(cmd.Context(), c, ap.Addr()); err != nil {
 				return err
 			}
 			rep, err := c.Send(cmd.Context(), spec)
@@ -128,9 +136,16 @@ func newTCPGetCmd(o *options) *cobra.Command {
 		Short: "HTTP GET from a node's stack",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, c, err := nodeClient(t, args[0])
+			r, c, err := nodeClient(t, args[0])
 			if err != nil {
 				return err
+			}
+			if u, err := url.Parse(args[1]); err == nil {
+				if addr, err := netip.ParseAddr(u.Hostname()); err == nil {
+					if err := r.checkPeer(cmd.Context(), c, addr); err != nil {
+						return err
+					}
+				}
 			}
 			var w io.Writer = io.Discard
 			if outFile == "-" {
@@ -170,12 +185,16 @@ func newPingCmd(o *options) *cobra.Command {
 		Short: "ICMP echo from a node's Go stack",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, c, err := nodeClient(t, args[0])
+			r, c, err := nodeClient(t, args[0])
 			if err != nil {
 				return err
 			}
-			if _, err := netip.ParseAddr(args[1]); err != nil {
+			addr, err := netip.ParseAddr(args[1])
+			if err != nil {
 				return fmt.Errorf("ping needs an IPv4 address, not %q", args[1])
+			}
+			if err := r.checkPeer(cmd.Context(), c, addr); err != nil {
+				return err
 			}
 			spec.To = args[1]
 			var got, lost int
