@@ -32,6 +32,7 @@ type captureRing struct {
 	f    *os.File
 	cw   *countWriter
 	w    *sniff.Writer
+	size int64 // bytes the current file holds, buffered ones included
 	done bool
 }
 
@@ -94,23 +95,26 @@ func (r *captureRing) nextLocked() error {
 			return err
 		}
 	}
+	if err := r.w.Flush(); err != nil { // the header, counted
+		return err
+	}
+	r.size = r.cw.n
 	return nil
 }
 
-// rotateLocked starts the next file when this one is full.
+// rotateLocked makes room for a block of next bytes: it starts the next
+// file when this one would pass the cap with it, and counts it.
 func (r *captureRing) rotateLocked(next int) bool {
 	if r.done {
 		return false
 	}
-	if r.spec.FileSize > 0 && r.cw.n+int64(next) > r.spec.FileSize {
-		r.w.Flush() // count what is buffered
-		if r.cw.n+int64(next) > r.spec.FileSize {
-			if err := r.nextLocked(); err != nil {
-				r.done = true
-				return false
-			}
+	if r.spec.FileSize > 0 && r.size+int64(next) > r.spec.FileSize {
+		if err := r.nextLocked(); err != nil {
+			r.done = true
+			return false
 		}
 	}
+	r.size += int64(next)
 	return true
 }
 
@@ -118,16 +122,29 @@ func (r *captureRing) rotateLocked(next int) bool {
 func (r *captureRing) Record(id int, frame []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.rotateLocked(len(frame) + 32) {
+	if r.rotateLocked(epbSize(len(frame), "")) {
 		r.w.Record(id, frame)
 	}
+}
+
+// epbSize is the size of the pcapng Enhanced Packet Block of a frame of n
+// bytes with comment: 28 bytes of header, the frame padded to 32 bits,
+// the comment option and the end of options if there is a comment, and
+// the trailing length.
+func epbSize(n int, comment string) int {
+	pad := func(x int) int { return (x + 3) &^ 3 }
+	size := 28 + pad(n) + 4
+	if comment != "" {
+		size += 4 + pad(len(comment)) + 4
+	}
+	return size
 }
 
 // RecordComment implements frameSink.
 func (r *captureRing) RecordComment(id int, frame []byte, comment string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.rotateLocked(len(frame) + len(comment) + 40) {
+	if r.rotateLocked(epbSize(len(frame), comment)) {
 		r.w.RecordComment(id, frame, comment)
 	}
 }

@@ -426,3 +426,32 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestKeepRunsCap: earlier runs past --keep-runs go, oldest first, and
+// deploy says so.
+func TestKeepRunsCap(t *testing.T) {
+	needRoot(t)
+	topo, name := labCopy(t, "two-hosts.yml")
+	cleanupLab(t, topo, name)
+	var ids []string
+	for i := range 3 {
+		_, stderr, err := netlabErr(t, "deploy", "-t", topo, "--keep-runs", "2MiB")
+		if err != nil {
+			t.Fatalf("deploy %d: %v\n%s", i, err, stderr)
+		}
+		ids = append(ids, currentRun(t, topo).ID)
+		if i == 2 && !strings.Contains(stderr, "removed run "+ids[0]) {
+			t.Errorf("deploy %d did not say it removed run %s:\n%s", i, ids[0], stderr)
+		}
+		netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
+		netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "2MB", "-t", topo) // a run of about 1.6 MiB
+		netlab(t, "destroy", "-t", topo)
+	}
+	var runs []labdir.RunSummary
+	if err := json.Unmarshal([]byte(netlab(t, "runs", "-t", topo, "--format", "json")), &runs); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 || runs[0].ID != ids[1] || runs[1].ID != ids[2] {
+		t.Errorf("runs kept: %+v; want the last two (%s, %s)", runs, ids[1], ids[2])
+	}
+}
