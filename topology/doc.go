@@ -139,6 +139,14 @@
 // neighbor gets one default route to it instead. A destination written in
 // the file wins over a computed one.
 //
+// # The plan as JSON
+//
+// json.Marshal of a Lab is the resolved plan as deploy writes it once per
+// deploy (links, peers and segment members by name); DecodePlan reads it
+// back with every reference restored. Agents and the CLI serve and read
+// that, never the YAML again: paths in the file were made absolute, and
+// defaults applied, when it was resolved.
+//
 // # Errors
 //
 // Load and Parse report every problem they find, not just the first, as an
