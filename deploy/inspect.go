@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/runtime"
@@ -23,9 +22,6 @@ const (
 	// AgentNone: the lab was deployed without agents.
 	AgentNone = "none"
 )
-
-// healthTimeout bounds how long Inspect waits for one agent to answer.
-const healthTimeout = 2 * time.Second
 
 // InspectOptions configures Inspect. At most one of TopoFile, LabName and
 // All says which labs to show; with none, the only running lab.
@@ -155,9 +151,7 @@ func checkAgents(ctx context.Context, st *State) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			hctx, cancel := context.WithTimeout(ctx, healthTimeout)
-			h, err := nodeagent.NewClient(sock, "").Health(hctx)
-			cancel()
+			h, err := nodeagent.NewClient(sock, "").Health(ctx)
 			served := map[string]bool{}
 			for _, n := range h.Nodes {
 				served[n] = true
@@ -191,7 +185,7 @@ func AgentDeadReason(err error, log string) string {
 	case errors.Is(err, os.ErrNotExist):
 		what = "its agent's socket is gone"
 	case errors.Is(err, context.DeadlineExceeded):
-		what = fmt.Sprintf("its agent did not answer within %v", healthTimeout)
+		what = fmt.Sprintf("its agent did not answer within %v (stopped or stuck?)", nodeagent.HealthTimeout)
 	default:
 		var ue *url.Error
 		if errors.As(err, &ue) {

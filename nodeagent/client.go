@@ -46,7 +46,7 @@ func (c *Client) WithLog(log string) *Client {
 // one a user can act on, wrapping ErrAgentGone, naming the node and the
 // agent's log.
 func (c *Client) Unreachable(err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return err
 	}
 	var ue *url.Error
@@ -110,9 +110,16 @@ func (c *Client) do(ctx context.Context, method, p string, in, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// Health asks the agent how it is: it answers with the nodes it serves.
+// HealthTimeout bounds how long Health waits: an agent that is alive
+// answers at once, one that is stopped or stuck must not hold the caller.
+const HealthTimeout = 2 * time.Second
+
+// Health asks the agent how it is: it answers with the nodes it serves,
+// within HealthTimeout.
 func (c *Client) Health(ctx context.Context) (Health, error) {
 	var h Health
+	ctx, cancel := context.WithTimeout(ctx, HealthTimeout)
+	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/v1/health", nil)
 	resp, err := c.hc.Do(req)
 	if err != nil {

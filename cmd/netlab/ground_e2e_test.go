@@ -455,3 +455,29 @@ func TestKeepRunsCap(t *testing.T) {
 		t.Errorf("runs kept: %+v; want the last two (%s, %s)", runs, ids[1], ids[2])
 	}
 }
+
+// TestStoppedAgent: an agent that is alive but does not answer (SIGSTOP)
+// holds no verb for long.
+func TestStoppedAgent(t *testing.T) {
+	needRoot(t)
+	topo, _ := deployLab(t, "two-hosts.yml")
+	pid, ok := deploy.AgentProcess(labDirsOf(t, topo))
+	if !ok {
+		t.Fatal("no agent process recorded")
+	}
+	syscall.Kill(pid, syscall.SIGSTOP)
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	start := time.Now()
+	_, stderr, err := netlabErr(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "1MB", "-t", topo)
+	if err == nil || !strings.Contains(stderr, "agent of node h1 does not answer") {
+		t.Errorf("tcp send through a stopped agent: %v\n%s", err, stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("tcp send through a stopped agent took %v", d)
+	}
+	for _, n := range inspectJSON(t, topo).Nodes {
+		if n.Alive || !strings.Contains(n.Reason, "did not answer within") {
+			t.Errorf("node %s with a stopped agent: alive %v, reason %q", n.Name, n.Alive, n.Reason)
+		}
+	}
+}
