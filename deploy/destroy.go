@@ -55,11 +55,13 @@ type DestroyOptions struct {
 
 // Destroy removes the selected labs: agents and recorded processes first,
 // then the nodes (and with them their interfaces), the switch namespace,
-// and last the lab's registry entry. It works from what the registry, the
-// lab directory's journal and state, and the runtime's labels say, so it
-// also removes what a crashed deploy left. A lab that is not running is an
-// error wrapping ErrNotRunning. A lab whose removal failed stays in the
-// registry, so Destroy can be run again.
+// the state directory, and last the lab's registry entry; it ends the
+// lab's run (its folder stays in the lab directory unless Cleanup). It
+// works from what the registry, the state directory's journal and state,
+// and the runtime's labels say, so it also removes what a crashed deploy
+// left. Each lab is destroyed holding its lock. A lab that is not running
+// is an error wrapping ErrNotRunning. A lab whose removal failed stays in
+// the registry, so Destroy can be run again.
 func Destroy(ctx context.Context, o DestroyOptions) error {
 	if o.Runtime == nil {
 		return errors.New("destroy: no runtime given")
