@@ -155,10 +155,10 @@
 // in the file. How much it saves depends on the addresses: subnets
 // numbered along the paths (a line, a tree, links in the pool's file
 // order) aggregate well; next hops that alternate in address order do not
-// (the links of a leaf-spine fabric listed leaf by leaf need a route each
-// on every other leaf; listed spine by spine, a few per spine). Planning
-// is a breadth-first search from every node, O(N·(N+E)) time, with memory
-// O(N+E) besides the routes.
+// (a leaf-spine fabric whose links are listed leaf by leaf gives every
+// leaf a route per link of the other leaves; listed spine by spine, a few
+// routes per spine). Planning is a breadth-first search from every node,
+// O(N·(N+E)) time, with memory O(N+E) besides the routes.
 //
 // # Errors
 //
