@@ -29,8 +29,8 @@ func genRing(routers, hosts int) []byte {
 	return []byte(b.String())
 }
 
-// genTree is a binary tree of n routers with auto-routes: every router gets
-// a route to nearly every subnet.
+// genTree is a binary tree of n routers with auto-routes: every router
+// reaches nearly every subnet.
 func genTree(n int) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "name: tree\ntopology:\n  auto-routes: true\n  nodes:\n")

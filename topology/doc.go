@@ -132,12 +132,33 @@
 //
 // `routes:` entries are {dst: CIDR|default, via: IP, dev: iface}: via must
 // lie on one of the node's subnets (dev's when both are given), dev alone
-// makes an on-link route. With `auto-routes: true` every node also gets a
-// route to each subnet it can reach through forwarding nodes: shortest by
-// hop count, ties broken by the next hop's node name, then the outgoing
-// interface. A node that does not forward and has a single forwarding
-// neighbor gets one default route to it instead. A destination written in
-// the file wins over a computed one.
+// makes an on-link route. With `auto-routes: true` every node also reaches
+// each subnet it can reach through forwarding nodes: shortest by hop count,
+// ties broken by the next hop's node name, then the outgoing interface. A
+// node that does not forward and has a single forwarding neighbor gets one
+// default route to it instead. A destination written in the file wins over
+// a computed one.
+//
+// Computed routes are aggregated: subnets next to each other in address
+// order that have the same next hop share the fewest prefixes that cover
+// them (a router in a line of 3000 needs about 20 routes, not 3000). The
+// rule aggregation keeps: every node forwards every IPv4 address exactly as
+// a route per reachable subnet would, to the same next hop, and has no
+// route where that would have none. So routers get no default route, and
+// an address on no subnet of the lab or on a subnet the node cannot reach
+// stays unreachable (it fails at once, it does not loop). An aggregate may
+// spread over the node's own subnets (their connected routes are more
+// specific) and over subnets the file routes itself, but never over address
+// space on no subnet, an unreachable subnet, or a route written in the file
+// that is not inside one subnet (that route would take addresses from the
+// aggregate); it never has the prefix of a connected subnet or of a route
+// in the file. How much it saves depends on the addresses: subnets
+// numbered along the paths (a line, a tree, links in the pool's file
+// order) aggregate well; next hops that alternate in address order do not
+// (a leaf-spine fabric whose links are listed leaf by leaf gives every
+// leaf a route per link of the other leaves; listed spine by spine, a few
+// routes per spine). Planning is a breadth-first search from every node,
+// O(N·(N+E)) time, with memory O(N+E) besides the routes.
 //
 // # The plan as JSON
 //

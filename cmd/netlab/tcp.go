@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -441,24 +443,31 @@ func printOut(o *options, format string, v any, text func()) error {
 	return nil
 }
 
-// parseSize reads 10MB, 1GiB, 64KiB or a plain byte count.
+// parseSize reads 10MB, 1GiB, 64KiB or a plain byte count: KB, MB, GB are
+// powers of 1000; KiB, MiB, GiB and K, M, G powers of 1024.
 func parseSize(s string) (int64, error) {
 	units := []struct {
 		suffix string
 		mult   int64
 	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
+	bad := fmt.Errorf("bad size %q: want e.g. 10MB, 1GiB or 5000", s)
 	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			var v float64
-			if _, err := fmt.Sscanf(strings.TrimSuffix(s, u.suffix), "%g", &v); err != nil || v < 0 {
-				return 0, fmt.Errorf("bad size %q: want e.g. 10MB, 1GiB or 5000", s)
-			}
-			return int64(v * float64(u.mult)), nil
+		num, ok := strings.CutSuffix(s, u.suffix)
+		if !ok {
+			continue
 		}
+		v, err := strconv.ParseFloat(num, 64)
+		if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, bad
+		}
+		if v*float64(u.mult) >= math.MaxInt64 {
+			return 0, fmt.Errorf("bad size %q: too large", s)
+		}
+		return int64(v * float64(u.mult)), nil
 	}
-	var v int64
-	if _, err := fmt.Sscanf(s, "%d", &v); err != nil || v < 0 {
-		return 0, fmt.Errorf("bad size %q: want e.g. 10MB, 1GiB or 5000", s)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return 0, bad
 	}
 	return v, nil
 }
