@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -183,11 +182,9 @@ func readJournal(stateDir string) ([]record, error) {
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
 	var recs []record
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
+	for line := range bytes.Lines(data) {
 		var r record
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Op != "" {
+		if json.Unmarshal(line, &r) == nil && r.Op != "" {
 			recs = append(recs, r)
 		}
 	}
