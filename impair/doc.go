@@ -9,7 +9,11 @@
 // through a function at the clock time the Config says. An Endpoint wraps a
 // link.Endpoint and impairs both of its directions, egress on WritePacket
 // and ingress before the Dispatcher, so a node's agent impairs what it sends
-// and, where needed, what it receives, with no kernel netem.
+// and, where needed, what it receives, with no kernel netem. Batches
+// survive it: frames written together (WritePackets, SendBatch) or released
+// together by one timer event leave in one WritePackets of the wrapped
+// endpoint (sendmmsg), and inbound batches reach the stack between
+// BeginBatch and EndBatch, so that its replies leave together too.
 //
 // # What happens to a frame
 //
