@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/impair"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/runtime/docker"
@@ -247,7 +248,7 @@ func printImpairments(o *options, labDir string) {
 		for _, ifc := range n.Interfaces {
 			for _, d := range []struct {
 				dir string
-				im  *topology.Impairment
+				im  *impair.Config
 			}{{"egress", ifc.Egress}, {"ingress", ifc.Ingress}} {
 				if d.im == nil {
 					continue

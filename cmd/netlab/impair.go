@@ -203,7 +203,7 @@ gives it a netem: block (netem: {} is enough), else it is a plain veth.`,
 					fields[k] = *v
 				}
 			}
-			var im *topology.Impairment
+			var im *impair.Config
 			switch {
 			case io.clear:
 			case len(fields) == 0:
@@ -446,7 +446,7 @@ func setDown(ctx context.Context, r *labRef, target string, down bool) error {
 	return nil
 }
 
-func impStr(im *topology.Impairment) string {
+func impStr(im *impair.Config) string {
 	if im == nil {
 		return "-"
 	}
