@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/impair"
+	"github.com/netlab/netlab/internal/suggest"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/topology"
 )
@@ -76,11 +77,15 @@ type impairOptions struct {
 	vals  map[string]*string
 }
 
+// impairKeys are the flags of `impair set`: the keys of impair's netem
+// grammar, each with its help.
 var impairKeys = []struct{ name, help string }{
 	{"delay", "one-way delay, e.g. 50ms"}, {"jitter", "delay spread, e.g. 5ms"},
 	{"correlation", "correlation of successive delays, e.g. 25%"},
 	{"distribution", "jitter distribution: uniform, normal, pareto, paretonormal or a .dist file"},
-	{"loss", "random loss, e.g. 2%"}, {"duplicate", "duplication, e.g. 1%"}, {"corrupt", "corruption, e.g. 0.1%"},
+	{"loss", "random loss, e.g. 2%"},
+	{"loss-model", "a loss model, e.g. '{model: gemodel, p: 1%, r: 10%}' or '{model: state, p13: 1%}'"},
+	{"duplicate", "duplication, e.g. 1%"}, {"corrupt", "corruption, e.g. 0.1%"},
 	{"reorder", "reorder probability, e.g. 25% (needs delay)"}, {"gap", "reorder gap"},
 	{"rate", "link rate, e.g. 10mbit"}, {"rate-overhead", "bytes added per frame for the rate"},
 	{"limit", "queue limit in frames"}, {"limit-bytes", "queue limit in bytes, e.g. 64KiB"},
@@ -92,63 +97,54 @@ var impairKeys = []struct{ name, help string }{
 	{"outage", "down periodically, e.g. '{every: 10s, for: 2s}'"},
 }
 
-func newImpairCmd(o *options) *cobra.Command {
-	io := &impairOptions{vals: map[string]*string{}}
-	cmd := &cobra.Command{
-		Use:   "impair [-t FILE] LINK|NODE:IFACE [--dir D] --delay 50ms --loss 2% --rate 10mbit ...",
-		Short: "Change a link's impairment at runtime (netem's words), or show/reset it",
-		Long: `impair sets the impairment of a link direction without redeploying. A LINK
-(its name in the topology) takes --dir a-to-b, b-to-a or both; NODE:IFACE
-takes egress, ingress or both. The new values replace the old ones in that
-direction; --clear removes the impairment. "netlab impair show" lists what
-is in force with the counters; "netlab impair reset" goes back to the file.
+// impairSubcommands are the words after `impair` that are not a target.
+var impairSubcommands = []string{"set", "show", "reset"}
+
+const impairLong = `impair sets the impairment of a link direction without redeploying:
+
+  netlab impair set LINK|NODE:IFACE [--dir D] --delay 50ms --loss 2% ...
+  netlab impair LINK|NODE:IFACE [--dir D] --delay 50ms ...   (short form)
+  netlab impair show [NODE...]     what is in force, with the counters
+  netlab impair reset [TARGET]     back to the topology file
+
+A LINK (its name in the topology) takes --dir a-to-b, b-to-a or both;
+NODE:IFACE takes egress, ingress or both. The new values replace the old
+ones in that direction; --clear removes the impairment. The short form
+works for any target but a link called set, show or reset: write
+"netlab impair set show --delay 5ms" to impair a link called show.
 
 A Go-stack node applies its own interfaces' impairments, and those of a
 stack: linux peer. Between two stack: linux nodes (or for a stack: linux
 LAN member) a relay applies them; such a link has one only when the file
-gives it a netem: block (netem: {} is enough), else it is a plain veth.`,
+gives it a netem: block (netem: {} is enough), else it is a plain veth.`
+
+// newImpairCmd is `impair`: set, show and reset, and the short form of
+// set (a target right after impair).
+func newImpairCmd(o *options) *cobra.Command {
+	cmd := newImpairSetCmd(o, "impair [-t FILE] LINK|NODE:IFACE [--dir D] --delay 50ms --loss 2% --rate 10mbit ...", true)
+	cmd.Short = "Change a link's impairment at runtime (netem's words), or show/reset it"
+	cmd.Long = impairLong
+	set := newImpairSetCmd(o, "set [-t FILE] LINK|NODE:IFACE [--dir D] --delay 50ms --loss 2% --rate 10mbit ...", false)
+	set.Short = "Change the impairment of a link direction (any target, set, show and reset included)"
+	cmd.AddCommand(set, newImpairShowCmd(o), newImpairResetCmd(o))
+	return cmd
+}
+
+// newImpairSetCmd is `impair set`, or with short the short form, which
+// takes the same arguments after `impair`.
+func newImpairSetCmd(o *options, use string, short bool) *cobra.Command {
+	io := &impairOptions{vals: map[string]*string{}}
+	cmd := &cobra.Command{
+		Use:  use,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := findLab(&io.topoOptions)
-			if err != nil {
-				return err
-			}
-			sides, err := r.targets(args[0], io.dir)
-			if err != nil {
-				return err
-			}
 			fields := map[string]string{}
 			for k, v := range io.vals {
 				if cmd.Flags().Changed(k) {
 					fields[k] = *v
 				}
 			}
-			var im *impair.Config
-			switch {
-			case io.clear:
-			case len(fields) == 0:
-				return errors.New("say what to change (--delay, --loss, --rate, ...), or --clear")
-			default:
-				if im, err = topology.ParseImpairment(fields); err != nil {
-					return err
-				}
-			}
-			for _, s := range sides {
-				c, err := r.sideClient(s)
-				if err != nil {
-					return err
-				}
-				_, err = c.ChangeImpairment(cmd.Context(), nodeagent.ImpairChange{Interface: s.Interface, Dir: s.Dir, Impairment: im})
-				if err != nil {
-					return fmt.Errorf("%s:%s %s: %w", s.Node, s.Interface, s.Dir, err)
-				}
-				desc := "none"
-				if im != nil {
-					desc = im.String()
-				}
-				fmt.Fprintf(o.stdout, "%s:%s %s: %s\n", s.Node, s.Interface, s.Dir, desc)
-			}
-			return nil
+			return runImpairSet(cmd.Context(), o, io, args[0], fields, short)
 		},
 	}
 	addTopoFlag(cmd, &io.topoOptions)
@@ -158,8 +154,52 @@ gives it a netem: block (netem: {} is enough), else it is a plain veth.`,
 	for _, k := range impairKeys {
 		io.vals[k.name] = f.String(k.name, "", k.help)
 	}
-	cmd.AddCommand(newImpairShowCmd(o), newImpairResetCmd(o))
 	return cmd
+}
+
+// runImpairSet changes the impairment of target's directions to the
+// netem fields given (or none, with --clear). short says the short form
+// was used: a target that is not found may be a misspelt subcommand.
+func runImpairSet(ctx context.Context, o *options, io *impairOptions, target string, fields map[string]string, short bool) error {
+	r, err := findLab(&io.topoOptions)
+	if err != nil {
+		return err
+	}
+	sides, err := r.targets(target, io.dir)
+	if err != nil {
+		if sug := suggest.Closest(target, impairSubcommands); short && sug != "" && !strings.Contains(target, ":") && r.lab.Link(target) == nil {
+			return fmt.Errorf("%w; did you mean `netlab impair %s`?", err, sug)
+		}
+		return err
+	}
+	var im *impair.Config
+	switch {
+	case io.clear && len(fields) > 0:
+		return errors.New("--clear removes the impairment: give it alone, or the new values without it")
+	case io.clear:
+	case len(fields) == 0:
+		return errors.New("say what to change (--delay, --loss, --rate, ...), or --clear")
+	default:
+		if im, err = topology.ParseImpairment(fields); err != nil {
+			return err
+		}
+	}
+	for _, s := range sides {
+		c, err := r.sideClient(s)
+		if err != nil {
+			return err
+		}
+		_, err = c.ChangeImpairment(ctx, nodeagent.ImpairChange{Interface: s.Interface, Dir: s.Dir, Impairment: im})
+		if err != nil {
+			return fmt.Errorf("%s:%s %s: %w", s.Node, s.Interface, s.Dir, err)
+		}
+		desc := "none"
+		if im != nil {
+			desc = im.String()
+		}
+		fmt.Fprintf(o.stdout, "%s:%s %s: %s\n", s.Node, s.Interface, s.Dir, desc)
+	}
+	return nil
 }
 
 func newImpairShowCmd(o *options) *cobra.Command {
