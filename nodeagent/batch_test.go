@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/clock"
+	"github.com/netlab/netlab/impair"
 	"github.com/netlab/netlab/stack/link"
 	"github.com/netlab/netlab/topology"
 )
@@ -225,5 +228,54 @@ func TestBatchingThroughTheChain(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// commentSink is a frameSink that keeps each frame's comment.
+type commentSink struct {
+	mu       sync.Mutex
+	comments []string
+}
+
+func (s *commentSink) Record(id int, frame []byte) { s.RecordComment(id, frame, "") }
+
+func (s *commentSink) RecordComment(_ int, _ []byte, comment string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.comments = append(s.comments, comment)
+}
+
+// TestTapMarksDropsInABatch checks that a capture marks exactly the frames
+// of a batch that the impairment dropped, and that the batch still leaves
+// in one write.
+func TestTapMarksDropsInABatch(t *testing.T) {
+	a, b := batchPair(net.HardwareAddr{2, 0, 0, 0, 0, 1}, net.HardwareAddr{2, 0, 0, 0, 0, 2})
+	t.Cleanup(func() { a.Close(); b.Close() })
+	clk := clock.NewManual(clock.Epoch)
+	ie := impair.Wrap(a, &impair.Config{}, nil, clk)
+	ii := &impairIfc{name: "eth1", ep: ie, curEg: &impair.Config{DropPackets: []uint64{2, 4}}}
+	tp := &tap{Endpoint: ie, name: "eth1", ii: ii}
+	ii.tap = tp
+	sink := &commentSink{}
+	tp.add(tapSink{w: sink})
+	ii.apply()
+	frames := make([][]byte, 5)
+	for i := range frames {
+		frames[i] = make([]byte, 60)
+		frames[i][59] = byte(i)
+	}
+	if n, err := tp.WritePackets(frames); n != 5 || err != nil {
+		t.Fatalf("WritePackets = %d, %v; want 5, nil", n, err)
+	}
+	const why = "dropped by the impairment layer: schedule"
+	want := []string{"", why, "", why, ""}
+	sink.mu.Lock()
+	got := slices.Clone(sink.comments)
+	sink.mu.Unlock()
+	if !slices.Equal(got, want) {
+		t.Errorf("comments %q, want %q", got, want)
+	}
+	if frames, inBatches := a.batched(); frames != 3 || inBatches != 3 {
+		t.Errorf("%d frames written, %d in writes of more than one; want the 3 survivors in one write", frames, inBatches)
 	}
 }
