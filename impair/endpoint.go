@@ -239,9 +239,10 @@ func (in inbound) EndBatch() {
 	e.inBatch.Store(false)
 }
 
-// writeOut is the egress Direction's out.
+// writeOut is the egress Direction's out: several frames in one
+// WritePackets, one with WritePacket.
 func (e *Endpoint) writeOut(frames [][]byte) {
-	if e.batch != nil {
+	if e.batch != nil && len(frames) > 1 {
 		if n, err := e.batch.WritePackets(frames); err != nil {
 			e.writeErrors.Add(uint64(len(frames) - n))
 		}
