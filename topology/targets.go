@@ -45,6 +45,7 @@ type NotImpairableError struct {
 	File string
 }
 
+// Error says so, and how to make the link impairable.
 func (e *NotImpairableError) Error() string {
 	return fmt.Sprintf("%s runs the Linux stack and its link has no netem: block, so no agent is on its frame path: "+
 		"add `netem: {}` to that link in %s and redeploy, and it can be impaired at runtime", e.Interface, e.File)
