@@ -1,6 +1,7 @@
 package impair
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +12,10 @@ import (
 // MaxDelay is the largest Delay, Jitter, CoDel time or Outage time a Config
 // may hold. Larger values are clamped to it.
 const MaxDelay = time.Hour
+
+// DefaultLimit is netem's default queue limit in frames: Parse gives it to
+// a block that sets neither limit nor limit-bytes.
+const DefaultLimit = 1000
 
 // MaxHeld is the most frames one Direction holds at once (queue, delay line
 // and frames about to be handed to out together). A frame that would exceed
@@ -93,33 +98,33 @@ func (m LossModel) String() string {
 // with iproute2's defaults for the parameters left out, as `tc` does.
 type Loss struct {
 	// Model is the loss model; NoLoss (the zero value) loses nothing.
-	Model LossModel
+	Model LossModel `json:"model,omitzero"`
 	// P is the drop probability (LossRandom) or the good-to-bad transition
 	// probability p (LossGE).
-	P float64
+	P float64 `json:"p,omitempty"`
 	// Correlation is netem's correlation of successive LossRandom draws (see
 	// the package doc: it also lowers the effective rate). The netem man
 	// page deprecates it; LossGE and LossState make bursts properly.
-	Correlation float64
+	Correlation float64 `json:"correlation,omitempty"`
 	// R is the Gilbert-Elliott bad-to-good transition probability.
-	R float64
+	R float64 `json:"r,omitempty"`
 	// OneMinusH is the loss probability in the Gilbert-Elliott bad state.
-	OneMinusH float64
+	OneMinusH float64 `json:"1-h,omitempty"`
 	// OneMinusK is the loss probability in the Gilbert-Elliott good state.
-	OneMinusK float64
+	OneMinusK float64 `json:"1-k,omitempty"`
 	// P13 is the 4-state probability of going from state 1 (gap) to 3
 	// (burst loss).
-	P13 float64
+	P13 float64 `json:"p13,omitempty"`
 	// P31 is the 4-state probability of going from state 3 back to 1.
-	P31 float64
+	P31 float64 `json:"p31,omitempty"`
 	// P32 is the 4-state probability of going from state 3 to 2 (a
 	// received frame within a burst).
-	P32 float64
+	P32 float64 `json:"p32,omitempty"`
 	// P23 is the 4-state probability of going from state 2 to 3.
-	P23 float64
+	P23 float64 `json:"p23,omitempty"`
 	// P14 is the 4-state probability of going from state 1 to 4 (an
 	// isolated loss, always followed by state 1).
-	P14 float64
+	P14 float64 `json:"p14,omitempty"`
 }
 
 // RandomLoss returns netem's `loss random p [correlation]`.
@@ -174,12 +179,12 @@ func GELoss(p float64, more ...float64) Loss {
 // zero there is only that one. The zero value (For zero) means no outage.
 type Outage struct {
 	// Every is the period of the outages; zero means a single outage.
-	Every time.Duration
+	Every time.Duration `json:"every"`
 	// For is how long each outage lasts.
-	For time.Duration
+	For time.Duration `json:"for"`
 	// Offset is when the first outage starts, counted from when the Outage
 	// was set.
-	Offset time.Duration
+	Offset time.Duration `json:"offset,omitempty"`
 }
 
 // Config is what a Direction does to the frames of one link direction.
@@ -190,105 +195,111 @@ type Outage struct {
 // clamp such values into range as the field docs say.
 type Config struct {
 	// Delay is the base one-way delay added to every frame.
-	Delay time.Duration
+	Delay time.Duration `json:"delay,omitempty"`
 	// Jitter spreads the delay: uniformly over [Delay-Jitter, Delay+Jitter)
 	// without a Distribution (netem's real default), or Delay + Jitter*T/8192
 	// for a value T drawn from Distribution. A negative result is zero.
-	Jitter time.Duration
+	Jitter time.Duration `json:"jitter,omitempty"`
 	// DelayCorrelation is netem's correlation of successive delay draws.
-	DelayCorrelation float64
+	DelayCorrelation float64 `json:"correlation,omitempty"`
 	// Distribution is the jitter distribution table; nil means uniform. Use
 	// NormalTable, ParetoTable, ParetoNormalTable, NamedTable or
 	// ParseDistTable. The Direction keeps its own copy.
-	Distribution DistTable
+	Distribution DistTable `json:"distribution-table,omitempty"`
+	// DistributionName says which table Distribution is, for String and
+	// JSON: "uniform", "normal", "pareto", "paretonormal", an iproute2
+	// table name or the path of a .dist file; "" when not said. The engine
+	// uses only Distribution. JSON leaves out the table of a built-in name
+	// and fills it in again when it reads one back.
+	DistributionName string `json:"distribution,omitempty"`
 	// Order says whether jitter may reorder frames.
-	Order Order
+	Order Order `json:"order,omitzero"`
 
 	// Loss is the loss model.
-	Loss Loss
+	Loss Loss `json:"loss,omitzero"`
 	// Duplicate is the probability that a frame is sent twice. The copy
 	// goes through loss, corruption, reordering, queueing and delay on its
 	// own, but is never duplicated again.
-	Duplicate float64
+	Duplicate float64 `json:"duplicate,omitempty"`
 	// DuplicateCorrelation is netem's correlation of the duplicate draws.
-	DuplicateCorrelation float64
+	DuplicateCorrelation float64 `json:"duplicate-correlation,omitempty"`
 	// Corrupt is the probability that one random bit of a frame is flipped.
 	// The bit is chosen past the Ethernet header, within the IP datagram
 	// (for IPv4 and IPv6 frames), so the receiver's IP, TCP, UDP or ICMP
 	// checksum check catches it (a UDP datagram sent without a checksum
 	// excepted).
-	Corrupt float64
+	Corrupt float64 `json:"corrupt,omitempty"`
 	// CorruptCorrelation is netem's correlation of the corrupt draws.
-	CorruptCorrelation float64
+	CorruptCorrelation float64 `json:"corrupt-correlation,omitempty"`
 	// Reorder is netem's reorder probability: once Gap-1 frames have been
 	// delayed, each next frame is sent at once, ahead of those waiting, with
 	// this probability (then the count restarts). It bypasses the delay and
 	// the rate queue. With Gap set and Reorder zero it is 1, as in tc.
-	Reorder float64
+	Reorder float64 `json:"reorder,omitempty"`
 	// ReorderCorrelation is netem's correlation of the reorder draws.
-	ReorderCorrelation float64
+	ReorderCorrelation float64 `json:"reorder-correlation,omitempty"`
 	// Gap is netem's reorder gap; zero with Reorder set means 1 (every frame
 	// has the Reorder chance).
-	Gap int
+	Gap int `json:"gap,omitempty"`
 
 	// Rate is the link rate in bits per second; zero means unlimited. Each
 	// frame occupies the link for (len+Overhead, in cells if CellSize is set)
 	// bytes at Rate, and frames wait in a FIFO queue for it.
-	Rate uint64
+	Rate uint64 `json:"rate,omitempty"`
 	// Overhead is added to each frame's length for the rate, in bytes; it may
 	// be negative. 24 accounts for Ethernet's preamble, FCS and gap.
-	Overhead int
+	Overhead int `json:"rate-overhead,omitempty"`
 	// CellSize, when positive, rounds each frame up to whole cells of this
 	// many bytes (after Overhead), each then counting CellSize+CellOverhead
 	// bytes (ATM: 48 and 5).
-	CellSize int
+	CellSize int `json:"cell-size,omitempty"`
 	// CellOverhead is the per-cell overhead in bytes.
-	CellOverhead int
+	CellOverhead int `json:"cell-overhead,omitempty"`
 	// Limit is the most frames the rate queue holds; an arriving frame
 	// that finds it full is dropped (DropQueue). Zero means no limit.
 	// Only frames waiting for the link count (see the package doc).
-	Limit int
+	Limit int `json:"limit,omitempty"`
 	// LimitBytes is the most bytes the rate queue holds; a frame that would
 	// take it past this is dropped (DropQueue). Zero means no limit.
-	LimitBytes int
+	LimitBytes int `json:"limit-bytes,omitempty"`
 	// CoDel runs the CoDel AQM (RFC 8289) on the rate queue: frames that
 	// waited too long are dropped (DropCoDel) when they reach the head.
 	// Limit and LimitBytes still apply. It needs Rate.
-	CoDel bool
+	CoDel bool `json:"codel,omitempty"`
 	// CoDelTarget is CoDel's target sojourn time; zero means 5 ms.
-	CoDelTarget time.Duration
+	CoDelTarget time.Duration `json:"codel-target,omitempty"`
 	// CoDelInterval is CoDel's interval; zero means 100 ms.
-	CoDelInterval time.Duration
+	CoDelInterval time.Duration `json:"codel-interval,omitempty"`
 	// ECN marks ECT(0) and ECT(1) frames Congestion Experienced (RFC 3168
 	// §5) instead of dropping them, for loss-model and CoDel drops; the IPv4
 	// header checksum is updated. Frames that are not ECN-capable are still
 	// dropped, and so are queue-overflow drops.
-	ECN bool
+	ECN bool `json:"ecn,omitempty"`
 
 	// DropEveryNth drops frames N, 2N, 3N... of those offered since the
 	// schedule was set; zero means none.
-	DropEveryNth uint64
+	DropEveryNth uint64 `json:"drop-every,omitempty"`
 	// DropPackets drops the frames with these numbers (1 is the first frame
 	// offered since the schedule was set).
-	DropPackets []uint64
+	DropPackets []uint64 `json:"drop-packets,omitempty"`
 	// DropMatch drops the frames these matches select (the first SYN, a
 	// FIN, the segment carrying a sequence number, pure ACKs...).
-	DropMatch []Match
+	DropMatch []Match `json:"drop-match,omitempty"`
 	// Outage takes the direction down periodically.
-	Outage Outage
+	Outage Outage `json:"outage,omitzero"`
 	// Down drops every frame offered (DropOutage): the link is down.
-	Down bool
+	Down bool `json:"down,omitempty"`
 
 	// Seed seeds the direction's random source. Every random decision comes
 	// from it, so the same Seed and the same frames offered at the same
 	// times give the same decisions.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 
 	// Trace, if set, is called for every decision: each frame dropped,
 	// queued or sent. It is called with the Direction's lock held, in
 	// decision order: it must not call the Direction's methods nor keep
 	// frame after it returns.
-	Trace func(frame []byte, v Verdict)
+	Trace func(frame []byte, v Verdict) `json:"-"`
 }
 
 // IsZero reports whether c does nothing at all to frames: no delay, loss,
@@ -301,6 +312,10 @@ func (c *Config) IsZero() bool {
 		c.DropEveryNth == 0 && len(c.DropPackets) == 0 && len(c.DropMatch) == 0 &&
 		c.Outage.For == 0 && !c.Down
 }
+
+// probSlack is how far a sum of probabilities may exceed 1 by rounding
+// (p31 defaults to 1-p13).
+const probSlack = 1e-9
 
 // Validate reports every value of c that is out of range, joined into one
 // error, or nil.
@@ -339,10 +354,10 @@ func (c *Config) Validate() error {
 		prob("loss p32", l.P32)
 		prob("loss p23", l.P23)
 		prob("loss p14", l.P14)
-		if l.P13+l.P14 > 1 {
+		if l.P13+l.P14 > 1+probSlack {
 			bad("loss p13 + p14 = %v exceeds 1", l.P13+l.P14)
 		}
-		if l.P31+l.P32 > 1 {
+		if l.P31+l.P32 > 1+probSlack {
 			bad("loss p31 + p32 = %v exceeds 1", l.P31+l.P32)
 		}
 	case LossGE:
@@ -546,4 +561,92 @@ func sanitize(c *Config) settings {
 func sameSchedule(a, b *settings) bool {
 	return a.everyNth == b.everyNth && slices.Equal(a.dropPackets, b.dropPackets) &&
 		slices.EqualFunc(a.matches, b.matches, func(x, y Match) bool { return x.equal(&y) })
+}
+
+// Clone returns a copy of c that shares no memory with it; nil gives nil.
+func (c *Config) Clone() *Config {
+	if c == nil {
+		return nil
+	}
+	cc := cloneConfig(c)
+	return &cc
+}
+
+// MarshalJSON writes c with the names of the netem grammar (durations in
+// nanoseconds, probabilities as fractions, matches in ParseMatch's
+// syntax), leaving out Trace, and the table of a built-in distribution,
+// which its name stands for.
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config
+	p := plain(c)
+	if builtinTable(c.DistributionName) {
+		p.Distribution = nil
+	}
+	return json.Marshal(p)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes: the table of a built-in
+// distribution is made again from its name; any other named distribution
+// must come with its table.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	if p.Distribution == nil && p.DistributionName != "" {
+		if !builtinTable(p.DistributionName) {
+			return fmt.Errorf("impair: distribution %q comes without its table", p.DistributionName)
+		}
+		p.Distribution, _ = NamedTable(p.DistributionName)
+	}
+	*c = Config(p)
+	return nil
+}
+
+// builtinTable reports whether NamedTable knows name.
+func builtinTable(name string) bool {
+	_, err := NamedTable(name)
+	return err == nil
+}
+
+// MarshalText implements encoding.TextMarshaler: String.
+func (m LossModel) MarshalText() ([]byte, error) {
+	if m < NoLoss || m > LossGE {
+		return nil, fmt.Errorf("impair: unknown loss model %d", int(m))
+	}
+	return []byte(m.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler: "none", "random",
+// "state" or "gemodel".
+func (m *LossModel) UnmarshalText(b []byte) error {
+	for _, k := range []LossModel{NoLoss, LossRandom, LossState, LossGE} {
+		if string(b) == k.String() {
+			*m = k
+			return nil
+		}
+	}
+	return fmt.Errorf("impair: unknown loss model %q", b)
+}
+
+// MarshalText implements encoding.TextMarshaler: String.
+func (o Order) MarshalText() ([]byte, error) {
+	if o != ReorderLikeNetem && o != KeepOrder {
+		return nil, fmt.Errorf("impair: unknown order %d", int(o))
+	}
+	return []byte(o.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler: "netem" or "keep".
+func (o *Order) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "netem":
+		*o = ReorderLikeNetem
+	case "keep":
+		*o = KeepOrder
+	default:
+		return fmt.Errorf("impair: unknown order %q", b)
+	}
+	return nil
 }

@@ -17,20 +17,22 @@ const maxPool = 4096
 // of MTU 1500 and some encapsulation.
 const minBuf = 2048
 
-// Direction impairs the frames of one link direction. Send takes frames in;
-// they come out, at the clock time the Config says, through the function
-// given to New. It is safe for concurrent use: Send may be called from any
-// goroutine while the clock's timer fires.
+// Direction impairs the frames of one link direction. Send and SendBatch
+// take frames in; they come out, at the clock time the Config says, through
+// the function given to New (one frame a call) or NewBatch (the frames that
+// leave together). It is safe for concurrent use: Send may be called from
+// any goroutine while the clock's timer fires.
 //
 // out is called by one goroutine at a time, in the order frames leave. It
-// must not keep the frame after it returns. It may be called from Send (for a
-// frame that leaves at once, possibly one queued by another goroutine), from
-// the clock's timer, or from SetConfig.
+// must not keep the frames after it returns. It may be called from Send or
+// SendBatch (for frames that leave at once, possibly some queued by another
+// goroutine), from the clock's timer, or from SetConfig.
 type Direction struct {
-	clk   clock.Clock
-	out   func([]byte)
-	epoch time.Time
-	fire  func()
+	clk     clock.Clock
+	out     func([]byte)
+	outMany func([][]byte) // set instead of out by NewBatch
+	epoch   time.Time
+	fire    func()
 
 	mu     sync.Mutex
 	cfg    Config
@@ -69,6 +71,10 @@ type Direction struct {
 	outbox, spare []packet
 	emitting      bool
 	pool          [][]byte
+	// bufs and one hold the frames handed to outMany; only the emitting
+	// goroutine uses them.
+	bufs [][]byte
+	one  [1][]byte
 
 	timer   clock.Timer
 	armed   bool
@@ -91,7 +97,19 @@ type decision struct {
 // out, timing them with clk. cfg is not validated (see Config.Validate):
 // out-of-range values are clamped.
 func New(cfg Config, clk clock.Clock, out func(frame []byte)) *Direction {
-	d := &Direction{clk: clk, out: out, epoch: clk.Now()}
+	return newDirection(cfg, clk, out, nil)
+}
+
+// NewBatch is New for an out that takes several frames at once, as a link
+// endpoint's sendmmsg does: the frames of a SendBatch that leave at once,
+// and those a timer event releases together, come out in one call. out must
+// not keep the frames (nor the slice) after it returns.
+func NewBatch(cfg Config, clk clock.Clock, out func(frames [][]byte)) *Direction {
+	return newDirection(cfg, clk, nil, out)
+}
+
+func newDirection(cfg Config, clk clock.Clock, out func([]byte), outMany func([][]byte)) *Direction {
+	d := &Direction{clk: clk, out: out, outMany: outMany, epoch: clk.Now()}
 	d.fire = d.onTimer
 	d.cfg = cloneConfig(&cfg)
 	d.s = sanitize(&cfg)
@@ -221,20 +239,83 @@ func (d *Direction) Send(frame []byte) {
 		d.mu.Unlock()
 		return
 	}
-	d.stats.Offered++
-	if d.s.trivial && d.q.n == 0 && d.dl.len() == 0 && len(d.outbox) == 0 && !d.emitting {
+	if d.passThrough() {
 		// Nothing to decide, nothing held: hand the frame straight on.
-		d.seq++
-		d.maxSent = d.seq
-		d.stats.Passed++
+		d.count(1)
 		d.emitting = true
 		d.mu.Unlock()
-		d.out(frame)
+		if d.outMany != nil {
+			d.one[0] = frame
+			d.outMany(d.one[:])
+			d.one[0] = nil
+		} else {
+			d.out(frame)
+		}
 		d.mu.Lock()
 		d.emitting = false
 		d.emitAndUnlock() // what other goroutines queued meanwhile
 		return
 	}
+	now := d.offer(frame)
+	d.arm(now)
+	d.emitAndUnlock()
+}
+
+// SendBatch offers frames to the direction, in order, as Send would one by
+// one; those that leave at once leave together, in one call of NewBatch's
+// out. It never keeps the frames after returning.
+func (d *Direction) SendBatch(frames [][]byte) {
+	if len(frames) == 0 {
+		return
+	}
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	if d.passThrough() {
+		d.count(uint64(len(frames)))
+		d.emitting = true
+		d.mu.Unlock()
+		if d.outMany != nil {
+			d.outMany(frames)
+		} else {
+			for _, f := range frames {
+				d.out(f)
+			}
+		}
+		d.mu.Lock()
+		d.emitting = false
+		d.emitAndUnlock()
+		return
+	}
+	var now int64
+	for _, f := range frames {
+		now = d.offer(f)
+	}
+	d.arm(now)
+	d.emitAndUnlock()
+}
+
+// passThrough reports whether an offered frame can be handed straight on:
+// the Config does nothing and nothing is held or being handed out.
+func (d *Direction) passThrough() bool {
+	return d.s.trivial && d.q.n == 0 && d.dl.len() == 0 && len(d.outbox) == 0 && !d.emitting
+}
+
+// count counts n frames offered and passed straight through.
+func (d *Direction) count(n uint64) {
+	d.stats.Offered += n
+	d.stats.Passed += n
+	d.seq += n
+	d.maxSent = d.seq
+}
+
+// offer takes one frame through the schedules, the random draws and the
+// outage into the queue, the delay line or the outbox, and returns the
+// time it used. The caller holds mu, then arms the timer and emits.
+func (d *Direction) offer(frame []byte) int64 {
+	d.stats.Offered++
 	now := d.lastNow
 	if d.s.needNow || d.s.trace != nil || d.q.n > 0 || d.dl.len() > 0 {
 		now = d.now()
@@ -244,29 +325,28 @@ func (d *Direction) Send(frame []byte) {
 	seq := d.seq
 	if d.scheduled(frame) {
 		d.dropNew(frame, seq, 0, DropSchedule, now)
-	} else {
-		dup := d.s.dupThr > 0 && uint64(d.dupCor.next(&d.src)) < d.s.dupThr
-		orig := d.decide(frame)
-		var cp decision
-		if dup {
-			d.seq++
-			d.stats.Duplicated++
-			cp = d.decide(frame)
-		}
-		if d.isDown(now) {
-			d.dropNew(frame, seq, 0, DropOutage, now)
-			if dup {
-				d.dropNew(frame, seq+1, flagCopy, DropOutage, now)
-			}
-		} else {
-			d.admit(frame, seq, 0, &orig, now)
-			if dup {
-				d.admit(frame, seq+1, flagCopy, &cp, now)
-			}
-		}
+		return now
 	}
-	d.arm(now)
-	d.emitAndUnlock()
+	dup := d.s.dupThr > 0 && uint64(d.dupCor.next(&d.src)) < d.s.dupThr
+	orig := d.decide(frame)
+	var cp decision
+	if dup {
+		d.seq++
+		d.stats.Duplicated++
+		cp = d.decide(frame)
+	}
+	if d.isDown(now) {
+		d.dropNew(frame, seq, 0, DropOutage, now)
+		if dup {
+			d.dropNew(frame, seq+1, flagCopy, DropOutage, now)
+		}
+		return now
+	}
+	d.admit(frame, seq, 0, &orig, now)
+	if dup {
+		d.admit(frame, seq+1, flagCopy, &cp, now)
+	}
+	return now
 }
 
 // now reads the clock, in nanoseconds since the epoch, never going back.
@@ -630,9 +710,7 @@ func (d *Direction) emitAndUnlock() {
 		batch := d.outbox
 		d.outbox, d.spare = d.spare[:0], nil
 		d.mu.Unlock()
-		for i := range batch {
-			d.out(batch[i].buf)
-		}
+		d.emit(batch)
 		d.mu.Lock()
 		for i := range batch {
 			d.putBuf(batch[i])
@@ -642,6 +720,24 @@ func (d *Direction) emitAndUnlock() {
 	}
 	d.emitting = false
 	d.mu.Unlock()
+}
+
+// emit hands the frames of batch to out, or all at once to outMany. Only
+// the emitting goroutine calls it.
+func (d *Direction) emit(batch []packet) {
+	if d.outMany == nil {
+		for i := range batch {
+			d.out(batch[i].buf)
+		}
+		return
+	}
+	bufs := d.bufs[:0]
+	for i := range batch {
+		bufs = append(bufs, batch[i].buf)
+	}
+	d.outMany(bufs)
+	clear(bufs)
+	d.bufs = bufs[:0]
 }
 
 // getBuf returns a pooled copy of frame.

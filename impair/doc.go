@@ -9,7 +9,26 @@
 // through a function at the clock time the Config says. An Endpoint wraps a
 // link.Endpoint and impairs both of its directions, egress on WritePacket
 // and ingress before the Dispatcher, so a node's agent impairs what it sends
-// and, where needed, what it receives, with no kernel netem.
+// and, where needed, what it receives, with no kernel netem. Batches
+// survive it: frames written together (WritePackets, SendBatch) or released
+// together by one timer event leave in one WritePackets of the wrapped
+// endpoint (sendmmsg), and inbound batches reach the stack between
+// BeginBatch and EndBatch, so that its replies leave together too.
+//
+// # The netem grammar
+//
+// The `netem:` block of a topology file and the flags of `netlab impair`
+// say what a direction does in netem's words (delay: 50ms, jitter: 5ms,
+// loss: 2%, loss-model: {model: gemodel, p: 1%}, rate: 10mbit, limit: 100,
+// drop-match: ["syn first"]...). Parse owns that grammar: its keys (Keys),
+// the values' units, netem's and iproute2's defaults (DefaultLimit,
+// StateLoss, GELoss), and the checks, with messages that say what is
+// allowed. It reads a Value tree, which a reader of some text format builds
+// with positions (topology reads YAML, the CLI its flags), so that this
+// package reads no text format itself; its errors carry the path and
+// position of the value at fault. Config.String writes a Config back in
+// netem's words, and a Config's JSON (what the agents' API carries) uses the
+// grammar's names.
 //
 // # What happens to a frame
 //

@@ -17,8 +17,17 @@ var ErrClosed = errors.New("impair: endpoint closed")
 // wraps, each direction with its own Direction: egress on what WritePacket
 // sends, ingress on what the wrapped endpoint delivers before the
 // Dispatcher sees it.
+//
+// It keeps the batching of the endpoints around it: it is a
+// link.BatchWriter, and frames that leave together (a WritePackets that
+// passes through, or frames a Direction releases at once) reach the wrapped
+// endpoint's WritePackets together when it is a link.BatchWriter. Inbound,
+// it passes the wrapped endpoint's BeginBatch and EndBatch on to a
+// link.BatchDispatcher, and delivers the frames the ingress Direction
+// releases together between BeginBatch and EndBatch.
 type Endpoint struct {
 	inner link.Endpoint
+	batch link.BatchWriter // inner, if it is one
 	clk   clock.Clock
 
 	mu      sync.Mutex // serializes SetConfig and Close
@@ -26,16 +35,27 @@ type Endpoint struct {
 	ingress atomic.Pointer[Direction]
 	disp    atomic.Pointer[dispatcherBox]
 	closed  atomic.Bool
+	// inBatch is set between the wrapped endpoint's BeginBatch and
+	// EndBatch: frames the ingress Direction releases meanwhile join
+	// that batch.
+	inBatch atomic.Bool
 
 	writeErrors atomic.Uint64
 }
 
-type dispatcherBox struct{ d link.Dispatcher }
+type dispatcherBox struct {
+	d  link.Dispatcher
+	bd link.BatchDispatcher // d, if it is one
+}
 
 // inbound receives the wrapped endpoint's frames.
 type inbound struct{ e *Endpoint }
 
-var _ link.Endpoint = (*Endpoint)(nil)
+var (
+	_ link.Endpoint        = (*Endpoint)(nil)
+	_ link.BatchWriter     = (*Endpoint)(nil)
+	_ link.BatchDispatcher = inbound{}
+)
 
 // EndpointStats are the counters of an Endpoint.
 type EndpointStats struct {
@@ -55,11 +75,12 @@ type EndpointStats struct {
 // read. Frames are timed with clk.
 func Wrap(ep link.Endpoint, egress, ingress *Config, clk clock.Clock) *Endpoint {
 	e := &Endpoint{inner: ep, clk: clk}
+	e.batch, _ = ep.(link.BatchWriter)
 	if egress != nil {
-		e.egress.Store(New(*egress, clk, e.writeOut))
+		e.egress.Store(NewBatch(*egress, clk, e.writeOut))
 	}
 	if ingress != nil {
-		e.ingress.Store(New(*ingress, clk, e.deliverUp))
+		e.ingress.Store(NewBatch(*ingress, clk, e.deliverUp))
 	}
 	return e
 }
@@ -75,7 +96,7 @@ func (e *Endpoint) SetConfig(egress, ingress *Config) {
 	if e.closed.Load() {
 		return
 	}
-	set := func(p *atomic.Pointer[Direction], cfg *Config, out func([]byte)) {
+	set := func(p *atomic.Pointer[Direction], cfg *Config, out func([][]byte)) {
 		d := p.Load()
 		switch {
 		case d != nil && cfg != nil:
@@ -83,7 +104,7 @@ func (e *Endpoint) SetConfig(egress, ingress *Config) {
 		case d != nil:
 			d.SetConfig(Config{})
 		case cfg != nil:
-			p.Store(New(*cfg, e.clk, out))
+			p.Store(NewBatch(*cfg, e.clk, out))
 		}
 	}
 	set(&e.egress, egress, e.writeOut)
@@ -124,7 +145,8 @@ func (e *Endpoint) Attach(d link.Dispatcher) {
 		e.inner.Attach(nil)
 		return
 	}
-	e.disp.Store(&dispatcherBox{d: d})
+	bd, _ := d.(link.BatchDispatcher)
+	e.disp.Store(&dispatcherBox{d: d, bd: bd})
 	e.inner.Attach(inbound{e})
 }
 
@@ -142,6 +164,30 @@ func (e *Endpoint) WritePacket(frame []byte) error {
 		return nil
 	}
 	return e.inner.WritePacket(frame)
+}
+
+// WritePackets implements link.BatchWriter: the frames go through the
+// egress Direction together, if there is one, else straight to the
+// wrapped endpoint, in one call if it is a link.BatchWriter. It returns
+// how many frames were sent or taken by the Direction, and fails as
+// WritePacket does.
+func (e *Endpoint) WritePackets(frames [][]byte) (int, error) {
+	if e.closed.Load() {
+		return 0, ErrClosed
+	}
+	if d := e.egress.Load(); d != nil {
+		d.SendBatch(frames)
+		return len(frames), nil
+	}
+	if e.batch != nil {
+		return e.batch.WritePackets(frames)
+	}
+	for i, f := range frames {
+		if err := e.inner.WritePacket(f); err != nil {
+			return i, err
+		}
+	}
+	return len(frames), nil
 }
 
 // Close implements link.Endpoint.Close: it closes both Directions, dropping
@@ -168,17 +214,65 @@ func (in inbound) DeliverFrame(frame []byte) {
 		d.Send(frame)
 		return
 	}
-	e.deliverUp(frame)
-}
-
-func (e *Endpoint) writeOut(frame []byte) {
-	if err := e.inner.WritePacket(frame); err != nil {
-		e.writeErrors.Add(1)
-	}
-}
-
-func (e *Endpoint) deliverUp(frame []byte) {
 	if b := e.disp.Load(); b != nil {
 		b.d.DeliverFrame(frame)
 	}
+}
+
+// BeginBatch implements link.BatchDispatcher for the wrapped endpoint: the
+// batch begins above too, so that the frames of the batch that pass (at
+// once) reach the stack in one batch, and its replies leave together.
+func (in inbound) BeginBatch() {
+	e := in.e
+	e.inBatch.Store(true)
+	if b := e.disp.Load(); b != nil && b.bd != nil {
+		b.bd.BeginBatch()
+	}
+}
+
+// EndBatch implements link.BatchDispatcher for the wrapped endpoint.
+func (in inbound) EndBatch() {
+	e := in.e
+	if b := e.disp.Load(); b != nil && b.bd != nil {
+		b.bd.EndBatch()
+	}
+	e.inBatch.Store(false)
+}
+
+// writeOut is the egress Direction's out: several frames in one
+// WritePackets, one with WritePacket.
+func (e *Endpoint) writeOut(frames [][]byte) {
+	if e.batch != nil && len(frames) > 1 {
+		if n, err := e.batch.WritePackets(frames); err != nil {
+			e.writeErrors.Add(uint64(len(frames) - n))
+		}
+		return
+	}
+	for _, f := range frames {
+		if err := e.inner.WritePacket(f); err != nil {
+			e.writeErrors.Add(1)
+		}
+	}
+}
+
+// deliverUp is the ingress Direction's out: frames released together are
+// delivered as one batch, unless the wrapped endpoint's batch is under way
+// (they then join it: the Direction may be releasing them from its
+// DeliverFrame).
+func (e *Endpoint) deliverUp(frames [][]byte) {
+	b := e.disp.Load()
+	if b == nil {
+		return
+	}
+	if b.bd == nil || len(frames) == 1 || e.inBatch.Load() {
+		for _, f := range frames {
+			b.d.DeliverFrame(f)
+		}
+		return
+	}
+	b.bd.BeginBatch()
+	for _, f := range frames {
+		b.bd.DeliverFrame(f)
+	}
+	b.bd.EndBatch()
 }

@@ -3,6 +3,7 @@ package impair
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -112,8 +113,8 @@ const flagWords = "finsynrstpshackurgececwr"
 // flagName returns the word for flag bit i.
 func flagName(i int) string { return flagWords[3*i : 3*i+3] }
 
-// String writes m in ParseMatch's syntax, words in a fixed order: "any" for
-// the zero Match.
+// String writes m in ParseMatch's syntax, words in a fixed order, "first"
+// and "nth=N" where they say it: "any" for the zero Match.
 func (m Match) String() string {
 	var w []string
 	switch m.Proto {
@@ -155,11 +156,18 @@ func (m Match) String() string {
 	if m.DstPort != 0 {
 		w = append(w, "dport="+strconv.Itoa(int(m.DstPort)))
 	}
-	if m.Skip != 0 {
-		w = append(w, "skip="+strconv.FormatUint(m.Skip, 10))
-	}
-	if m.Count != 0 {
-		w = append(w, "count="+strconv.FormatUint(m.Count, 10))
+	switch {
+	case m.Count == 1 && m.Skip == 0:
+		w = append(w, "first")
+	case m.Count == 1 && m.Skip < math.MaxUint64:
+		w = append(w, "nth="+strconv.FormatUint(m.Skip+1, 10))
+	default:
+		if m.Skip != 0 {
+			w = append(w, "skip="+strconv.FormatUint(m.Skip, 10))
+		}
+		if m.Count != 0 {
+			w = append(w, "count="+strconv.FormatUint(m.Count, 10))
+		}
 	}
 	if len(w) == 0 {
 		return "any"
@@ -289,4 +297,17 @@ func flagByName(name string) (wire.TCPFlags, bool) {
 		}
 	}
 	return 0, false
+}
+
+// MarshalText implements encoding.TextMarshaler: String.
+func (m Match) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: ParseMatch.
+func (m *Match) UnmarshalText(b []byte) error {
+	v, err := ParseMatch(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
 }

@@ -234,19 +234,9 @@ func attach(pn *topology.Node, nsPath string, open func(node, nsPath, ifname str
 		}
 		n.eps = append(n.eps, ep)
 		eg, in := planImpairments(ifc)
-		egc, err := ImpairConfig(eg)
-		if err != nil {
-			n.close()
-			return nil, fmt.Errorf("%s egress: %w", ifc.Name, err)
-		}
-		inc, err := ImpairConfig(in)
-		if err != nil {
-			n.close()
-			return nil, fmt.Errorf("%s ingress: %w", ifc.Name, err)
-		}
 		// stack -> capture tap -> impairment -> wire: a capture shows what
 		// the stack sent and what reached it.
-		ie := impair.Wrap(ep, egc, inc, clk)
+		ie := impair.Wrap(ep, eg, in, clk)
 		ii := &impairIfc{name: ifc.Name, ep: ie, planEg: eg, planIn: in, curEg: eg, curIn: in}
 		n.impairs = append(n.impairs, ii)
 		t := &tap{Endpoint: ie, name: ifc.Name, ii: ii}

@@ -20,7 +20,9 @@ import (
 
 // tap is a link endpoint wrapper on every Go-stack interface: idle it costs
 // one atomic load per frame; during a capture it records what the stack
-// sends and receives, exactly as it crosses the frame path.
+// sends and receives, exactly as it crosses the frame path. It keeps the
+// stack's batching both ways (WritePackets, BeginBatch and EndBatch pass
+// through), capture or not.
 type tap struct {
 	link.Endpoint
 	name  string
@@ -29,8 +31,15 @@ type tap struct {
 	ii    *impairIfc // the interface's impairment, nil on kernel taps
 
 	dropMu  sync.Mutex
-	dropped string // why the frame being written was dropped, if it was
+	dropped string   // why the frame being written was dropped, if it was
+	batch   [][]byte // the frames being written by WritePackets, if any
+	why     []string // why each of batch was dropped, if it was
 }
+
+var (
+	_ link.BatchWriter     = (*tap)(nil)
+	_ link.BatchDispatcher = (*tapDispatcher)(nil)
+)
 
 type tapSink struct {
 	w  frameSink
@@ -86,9 +95,10 @@ func (t *tap) WritePacket(frame []byte) error {
 // egressVerdict is the impairment's Trace hook for frames sent, set only
 // while a capture runs: drops decided as the frame is offered mark the
 // frame being written; CoDel drops (later, at the queue's head) are
-// recorded on their own.
+// recorded on their own. The drop of a duplicate's copy does not mark the
+// frame, which left.
 func (t *tap) egressVerdict(frame []byte, v impair.Verdict) {
-	if v.Event != impair.EventDrop {
+	if v.Event != impair.EventDrop || v.Copy {
 		return
 	}
 	why := "dropped by the impairment layer: " + v.Reason.String()
@@ -97,8 +107,17 @@ func (t *tap) egressVerdict(frame []byte, v impair.Verdict) {
 		return
 	}
 	t.dropMu.Lock()
-	t.dropped = why
-	t.dropMu.Unlock()
+	defer t.dropMu.Unlock()
+	if t.batch == nil {
+		t.dropped = why
+		return
+	}
+	for i, f := range t.batch {
+		if len(f) > 0 && len(frame) > 0 && &f[0] == &frame[0] {
+			t.why[i] = why
+			return
+		}
+	}
 }
 
 // ingressVerdict is the Trace hook for frames received: a frame dropped on
@@ -109,24 +128,40 @@ func (t *tap) ingressVerdict(frame []byte, v impair.Verdict) {
 	}
 }
 
-// WritePackets keeps the stack's batching when the inner endpoint has it.
+// WritePackets implements link.BatchWriter: the frames go on together, and
+// are recorded as WritePacket records them, each marked if the impairment
+// dropped it.
 func (t *tap) WritePackets(frames [][]byte) (int, error) {
-	if t.sinks.Load() != nil && t.ii != nil {
-		for i, f := range frames {
-			if err := t.WritePacket(f); err != nil {
-				return i, err
-			}
+	if t.sinks.Load() == nil {
+		return writeFrames(t.Endpoint, frames)
+	}
+	if t.ii == nil {
+		for _, f := range frames {
+			t.record(f)
 		}
-		return len(frames), nil
+		return writeFrames(t.Endpoint, frames)
 	}
-	for _, f := range frames {
-		t.record(f)
+	t.dropMu.Lock()
+	t.batch, t.why = frames, make([]string, len(frames))
+	t.dropMu.Unlock()
+	n, err := writeFrames(t.Endpoint, frames)
+	t.dropMu.Lock()
+	why := t.why
+	t.batch, t.why = nil, nil
+	t.dropMu.Unlock()
+	for i, f := range frames {
+		t.recordAs(f, why[i])
 	}
-	if bw, ok := t.Endpoint.(link.BatchWriter); ok {
+	return n, err
+}
+
+// writeFrames sends frames on ep, in one call if it is a link.BatchWriter.
+func writeFrames(ep link.Endpoint, frames [][]byte) (int, error) {
+	if bw, ok := ep.(link.BatchWriter); ok {
 		return bw.WritePackets(frames)
 	}
 	for i, f := range frames {
-		if err := t.Endpoint.WritePacket(f); err != nil {
+		if err := ep.WritePacket(f); err != nil {
 			return i, err
 		}
 	}

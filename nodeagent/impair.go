@@ -2,76 +2,15 @@ package nodeagent
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/netlab/netlab/impair"
 	"github.com/netlab/netlab/topology"
 )
 
-// ImpairConfig turns a planned impairment (the topology's netem: block for
-// one direction) into the impairment engine's configuration. nil stays
-// nil: no impairment.
-func ImpairConfig(im *topology.Impairment) (*impair.Config, error) {
-	if im == nil {
-		return nil, nil
-	}
-	c := &impair.Config{
-		Delay: im.Delay, Jitter: im.Jitter, DelayCorrelation: im.Correlation,
-		Duplicate: im.Duplicate, Corrupt: im.Corrupt, Reorder: im.Reorder, Gap: im.Gap,
-		Rate: im.Rate, Overhead: im.RateOverhead, Limit: im.Limit, LimitBytes: int(im.LimitBytes),
-		ECN: im.ECN, CoDel: im.CoDel, Seed: im.Seed,
-	}
-	switch d := im.Distribution; d {
-	case "", "uniform":
-	default:
-		t, err := impair.NamedTable(d)
-		if err != nil {
-			f, ferr := os.Open(d)
-			if ferr != nil {
-				return nil, fmt.Errorf("distribution %q: not a built-in table (%v) nor a readable .dist file (%v)", d, err, ferr)
-			}
-			t, err = impair.ParseDistTable(f)
-			f.Close()
-			if err != nil {
-				return nil, fmt.Errorf("distribution %s: %w", d, err)
-			}
-		}
-		c.Distribution = t
-	}
-	if im.Order == topology.OrderKeep {
-		c.Order = impair.KeepOrder
-	}
-	c.DropEveryNth = im.DropEveryNth
-	c.DropPackets = append([]uint64(nil), im.DropPackets...)
-	for _, m := range im.DropMatch {
-		pm, err := impair.ParseMatch(m)
-		if err != nil {
-			return nil, fmt.Errorf("drop-match %q: %w", m, err)
-		}
-		c.DropMatch = append(c.DropMatch, pm)
-	}
-	if o := im.Outage; o != nil {
-		c.Outage = impair.Outage{Every: o.Every, For: o.For, Offset: o.Offset}
-	}
-	l := im.Loss
-	switch l.Model {
-	case "":
-	case topology.LossRandom:
-		c.Loss = impair.Loss{Model: impair.LossRandom, P: l.P}
-	case topology.LossState:
-		c.Loss = impair.Loss{Model: impair.LossState, P13: l.P13, P31: l.P31, P32: l.P32, P23: l.P23, P14: l.P14}
-	case topology.LossGE:
-		c.Loss = impair.Loss{Model: impair.LossGE, P: l.P, R: l.R, OneMinusH: l.OneMinusH, OneMinusK: l.OneMinusK}
-	default:
-		return nil, fmt.Errorf("unknown loss model %q", l.Model)
-	}
-	return c, nil
-}
-
 // planImpairments returns what an interface applies: its own egress and
 // ingress from the plan and, on a link to a `stack: linux` node (which has
 // no agent on its frame path), the peer's egress as this end's ingress.
-func planImpairments(ifc *topology.Interface) (egress, ingress *topology.Impairment) {
+func planImpairments(ifc *topology.Interface) (egress, ingress *impair.Config) {
 	egress, ingress = ifc.Egress, ifc.Ingress
 	if ingress == nil && ifc.Peer != nil && ifc.Peer.Node != nil && ifc.Peer.Node.Stack == topology.StackLinux {
 		ingress = ifc.Peer.Egress
@@ -83,8 +22,8 @@ func planImpairments(ifc *topology.Interface) (egress, ingress *topology.Impairm
 // it: the impairment in force each way, and the engine's counters.
 type ImpairState struct {
 	Interface string               `json:"interface"`
-	Egress    *topology.Impairment `json:"egress,omitempty"`
-	Ingress   *topology.Impairment `json:"ingress,omitempty"`
+	Egress    *impair.Config       `json:"egress,omitempty"`
+	Ingress   *impair.Config       `json:"ingress,omitempty"`
 	Down      bool                 `json:"down,omitempty"`
 	Stats     impair.EndpointStats `json:"stats"`
 }
@@ -94,11 +33,11 @@ type ImpairState struct {
 // topology file's values; Down, if set, takes the interface down or up
 // (both directions drop everything) without touching the rest.
 type ImpairChange struct {
-	Interface  string               `json:"interface"`
-	Dir        string               `json:"dir"`
-	Impairment *topology.Impairment `json:"impairment,omitempty"`
-	Reset      bool                 `json:"reset,omitempty"`
-	Down       *bool                `json:"down,omitempty"`
+	Interface  string         `json:"interface"`
+	Dir        string         `json:"dir"`
+	Impairment *impair.Config `json:"impairment,omitempty"`
+	Reset      bool           `json:"reset,omitempty"`
+	Down       *bool          `json:"down,omitempty"`
 }
 
 // impairIfc is what the agent keeps per Go-stack interface.
@@ -106,20 +45,14 @@ type impairIfc struct {
 	tap            *tap // the capture tap above it
 	name           string
 	ep             *impair.Endpoint
-	planEg, planIn *topology.Impairment
-	curEg, curIn   *topology.Impairment
+	planEg, planIn *impair.Config // from the plan; never changed
+	curEg, curIn   *impair.Config
 	down           bool
 }
 
-func (ii *impairIfc) apply() error {
-	eg, err := ImpairConfig(ii.curEg)
-	if err != nil {
-		return err
-	}
-	in, err := ImpairConfig(ii.curIn)
-	if err != nil {
-		return err
-	}
+func (ii *impairIfc) apply() {
+	// Copies: the hooks below must not reach the plan.
+	eg, in := ii.curEg.Clone(), ii.curIn.Clone()
 	if ii.tap != nil && ii.tap.sinks.Load() != nil {
 		// A capture runs: mark what the impairment drops.
 		if eg != nil {
@@ -142,7 +75,6 @@ func (ii *impairIfc) apply() error {
 		}
 	}
 	ii.ep.SetConfig(eg, in)
-	return nil
 }
 
 func (ii *impairIfc) state() ImpairState {
@@ -166,6 +98,11 @@ func (ii *impairIfc) change(ch ImpairChange) (ImpairState, error) {
 	case ch.Down != nil:
 		ii.down = *ch.Down
 	default:
+		if ch.Impairment != nil {
+			if err := ch.Impairment.Validate(); err != nil {
+				return ImpairState{}, err
+			}
+		}
 		switch ch.Dir {
 		case "egress":
 			ii.curEg = ch.Impairment
@@ -177,8 +114,6 @@ func (ii *impairIfc) change(ch ImpairChange) (ImpairState, error) {
 			return ImpairState{}, fmt.Errorf("direction %q: want egress, ingress or both", ch.Dir)
 		}
 	}
-	if err := ii.apply(); err != nil {
-		return ImpairState{}, err
-	}
+	ii.apply()
 	return ii.state(), nil
 }

@@ -37,17 +37,7 @@ func openRelay(r wiring.RelayPorts, nsPath string, open func(node, nsPath, ifnam
 		return nil, fmt.Errorf("relay of %s: %w", ifc, err)
 	}
 	eg, in := planImpairments(ifc)
-	egc, err := ImpairConfig(eg)
-	var inc *impair.Config
-	if err == nil {
-		inc, err = ImpairConfig(in)
-	}
-	if err != nil {
-		near.Close()
-		far.Close()
-		return nil, fmt.Errorf("relay of %s: %w", ifc, err)
-	}
-	ie := impair.Wrap(far, egc, inc, clk)
+	ie := impair.Wrap(far, eg, in, clk)
 	// The impairment copies a frame it holds back, and both ports'
 	// WritePacket are done with a frame when they return: the receive
 	// buffers can be handed straight on.

@@ -3,6 +3,8 @@ package topology
 import (
 	"fmt"
 	"strings"
+
+	"github.com/netlab/netlab/internal/suggest"
 )
 
 // captureLink records that the link ls captures the interfaces ifcs when its
@@ -114,7 +116,7 @@ func (r *resolver) unknownCaptureIface(n *Node, ref ifaceRef) {
 		have = "its interfaces: " + strings.Join(names, ", ")
 	}
 	msg := fmt.Sprintf("capture: node %q has no interface %q", n.Name, ref.name)
-	if sug := suggest(ref.name, names); sug != "" {
+	if sug := suggest.Closest(ref.name, names); sug != "" {
 		msg += fmt.Sprintf("; did you mean %q?", sug)
 	}
 	r.errorf(ref.pos, "%s (%s)", msg, have)

@@ -7,9 +7,9 @@ import (
 	"io"
 	"math"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +18,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/netlab/netlab/impair"
+	"github.com/netlab/netlab/internal/suggest"
+	"github.com/netlab/netlab/internal/units"
 )
 
 // maxExpanded bounds the number of YAML values a file may expand to once
@@ -147,8 +149,10 @@ type netemSpec struct {
 	dirPos     Pos
 }
 
+// impSpec is one direction's impairment as the file gives it; seedSet
+// reports whether the file gives its seed.
 type impSpec struct {
-	imp     Impairment
+	imp     impair.Config
 	seedSet bool
 }
 
@@ -356,7 +360,7 @@ func (d *decoder) object(n *yaml.Node, s *shape, ctx string) []entry {
 			continue
 		}
 		allowed := strings.Join(s.keys(), ", ")
-		if sug := suggest(e.key, s.keys()); sug != "" {
+		if sug := suggest.Closest(e.key, s.keys()); sug != "" {
 			d.errorf(e.kpos(), "unknown key %q in %s; did you mean %q? (allowed: %s)", e.key, ctx, sug, allowed)
 		} else {
 			d.errorf(e.kpos(), "unknown key %q in %s (allowed: %s)", e.key, ctx, allowed)
@@ -563,7 +567,7 @@ func (d *decoder) decodeNode(n *yaml.Node, name string, p Pos, s *shape, ctx str
 				case StackGo, StackLinux:
 					return st, nil
 				}
-				if sug := suggest(v, []string{string(StackGo), string(StackLinux)}); sug != "" {
+				if sug := suggest.Closest(v, []string{string(StackGo), string(StackLinux)}); sug != "" {
 					return "", fmt.Errorf("unknown stack %q; did you mean %q? (allowed: go, linux)", v, sug)
 				}
 				return "", fmt.Errorf("unknown stack %q (allowed: go, linux)", v)
@@ -782,7 +786,7 @@ func (d *decoder) decodeCapture(ce entry, s *shape) opt[*captureSpec] {
 				c.ifaces = append(c.ifaces, ifaceRef{name: name, pos: posOf(item)})
 			}
 		case "file-size":
-			o := parsed(d, e, "a size", parseSize)
+			o := parsed(d, e, "a size", units.ParseSize)
 			if o.ok && o.v < minCaptureFileSize {
 				d.errorf(o.pos, "capture: file-size %d is too small (allowed: at least 64KiB, e.g. 16MiB)", o.v)
 				o.ok = false
@@ -805,7 +809,7 @@ func (d *decoder) decodeCapture(ce entry, s *shape) opt[*captureSpec] {
 
 func (d *decoder) decodeTCP(te entry, s *shape, t *tcpSpec) {
 	size := func(e entry, lo, hi int64) opt[int] {
-		o := parsed(d, e, "a size", parseSize)
+		o := parsed(d, e, "a size", units.ParseSize)
 		if o.ok && (o.v < lo || o.v > hi) {
 			d.errorf(o.pos, "%s %d is out of range (allowed: %d to %d bytes)", e.key, o.v, lo, hi)
 			return opt[int]{}
@@ -813,7 +817,7 @@ func (d *decoder) decodeTCP(te entry, s *shape, t *tcpSpec) {
 		return opt[int]{ok: o.ok, v: int(o.v), pos: o.pos}
 	}
 	positive := func(e entry) opt[time.Duration] {
-		o := parsed(d, e, "a duration", parseDuration)
+		o := parsed(d, e, "a duration", units.ParseDuration)
 		if o.ok && o.v == 0 {
 			d.errorf(o.pos, "%s: must be more than 0", e.key)
 			return opt[time.Duration]{}
@@ -833,7 +837,7 @@ func (d *decoder) decodeTCP(te entry, s *shape, t *tcpSpec) {
 				if v == CCReno || v == CCCubic {
 					return v, nil
 				}
-				if sug := suggest(v, []string{CCReno, CCCubic}); sug != "" {
+				if sug := suggest.Closest(v, []string{CCReno, CCCubic}); sug != "" {
 					return "", fmt.Errorf("unknown congestion control %q; did you mean %q? (allowed: reno, cubic)", v, sug)
 				}
 				return "", fmt.Errorf("unknown congestion control %q (allowed: reno, cubic)", v)
@@ -856,7 +860,7 @@ func (d *decoder) decodeTCP(te entry, s *shape, t *tcpSpec) {
 				continue
 			}
 			o := parsed(d, e, "a duration or false", func(v string) (time.Duration, error) {
-				dur, err := parseDuration(v)
+				dur, err := units.ParseDuration(v)
 				if err != nil {
 					return 0, fmt.Errorf("bad value %q (allowed: a duration like 40ms, false to ACK every segment at once, or true for the stack's default)", v)
 				}
@@ -866,7 +870,7 @@ func (d *decoder) decodeTCP(te entry, s *shape, t *tcpSpec) {
 				t.delayedACK = some(&o.v, o.pos)
 			}
 		case "time-wait":
-			t.timeWait = parsed(d, e, "a duration", parseDuration)
+			t.timeWait = parsed(d, e, "a duration", units.ParseDuration)
 		case "rto-initial":
 			t.rtoInitial = positive(e)
 		case "rto-min":
@@ -1001,7 +1005,7 @@ func (d *decoder) decodeNetem(ne entry, s *shape) *netemSpec {
 		}
 	}
 	if len(dirs) == 0 {
-		ns.both = d.decodeImpairment(plain, "netem")
+		ns.both = d.impairment(plain, "netem")
 		return ns
 	}
 	if len(plain) > 0 {
@@ -1010,7 +1014,7 @@ func (d *decoder) decodeNetem(ne entry, s *shape) *netemSpec {
 	ns.dirPos = dirs[0].kpos()
 	for _, e := range dirs {
 		sub := d.object(e.v, s.field(e.key).obj, "netem."+e.key)
-		imp := d.decodeImpairment(sub, "netem."+e.key)
+		imp := d.impairment(sub, "netem."+e.key)
 		if e.key == keyAtoB {
 			ns.atob = imp
 		} else {
@@ -1020,358 +1024,87 @@ func (d *decoder) decodeNetem(ne entry, s *shape) *netemSpec {
 	return ns
 }
 
-func (d *decoder) decodeImpairment(es []entry, ctx string) *impSpec {
+// impairment reads one direction's netem block, whose entries es have
+// keys the block accepts, with impair's grammar; each problem is reported
+// where it is. ctx names the block in messages ("netem", "netem.a-to-b").
+func (d *decoder) impairment(es []entry, ctx string) *impSpec {
 	is := &impSpec{}
-	m := &is.imp
-	at := map[string]Pos{}
-	percent := func(e entry) float64 { return parsed(d, e, "a percentage", parsePercent).v }
-	duration := func(e entry) time.Duration { return parsed(d, e, "a duration", parseDuration).v }
-	var lossModel *yaml.Node
+	v := impair.Value{Kind: impair.KindMap}
 	for _, e := range es {
-		at[e.key] = e.kpos()
-		switch e.key {
-		case "delay":
-			m.Delay = duration(e)
-		case "jitter":
-			m.Jitter = duration(e)
-		case "correlation":
-			m.Correlation = percent(e)
-		case "distribution":
-			if o := parsed(d, e, "a distribution", d.distribution); o.ok {
-				m.Distribution = o.v
-			}
-		case "loss":
-			m.Loss = LossModel{Model: LossRandom, P: percent(e)}
-		case "loss-model":
-			lossModel = e.v
-		case "duplicate":
-			m.Duplicate = percent(e)
-		case "corrupt":
-			m.Corrupt = percent(e)
-		case "reorder":
-			m.Reorder = percent(e)
-		case "gap":
-			m.Gap = d.intIn(e, 1, math.MaxInt32).v
-		case "rate":
-			m.Rate = parsed(d, e, "a rate", parseRate).v
-		case "rate-overhead":
-			m.RateOverhead = d.intIn(e, -65535, 65535).v
-		case "limit":
-			m.Limit = d.intIn(e, 1, math.MaxInt32).v
-		case "limit-bytes":
-			o := parsed(d, e, "a size", parseSize)
-			if o.ok && o.v == 0 {
-				d.errorf(o.pos, "limit-bytes: must be more than 0")
-			}
-			m.LimitBytes = o.v
-		case "ecn":
-			m.ECN = d.boolean(e).v
-		case "codel":
-			m.CoDel = d.boolean(e).v
-		case "seed":
-			o := d.seed(e)
-			m.Seed, is.seedSet = o.v, o.ok
-		case "order":
-			m.Order = parsed(d, e, "netem or keep", parseOrder).v
-		case "drop-every":
-			m.DropEveryNth = d.frameNumber(e, e.v, "frames N, 2N, 3N... are dropped; leave drop-every out for none").v
-		case "drop-packets":
-			m.DropPackets = d.dropPackets(e)
-		case "drop-match":
-			m.DropMatch = d.dropMatch(e)
-		case "outage":
-			m.Outage = d.decodeOutage(e, ctx)
-		default:
-			d.unhandled(e)
+		v.Fields = append(v.Fields, impair.Field{Key: e.key, KeyPos: impairPos(e.kpos()), Value: d.value(e.v)})
+		is.seedSet = is.seedSet || e.key == "seed"
+	}
+	cfg, err := impair.Parse(v, impair.ParseOptions{Name: ctx, LoadTable: d.loadTable})
+	is.imp = cfg
+	var el impair.ErrorList
+	if errors.As(err, &el) {
+		for _, e := range el {
+			d.errorf(Pos{Line: e.Pos.Line, Col: e.Pos.Col}, "%s", e.Msg)
 		}
-	}
-	if lossModel != nil {
-		d.decodeLossModel(lossModel, at, &m.Loss, ctx)
-	}
-	if p, ok := at["jitter"]; ok && m.Delay == 0 && m.Jitter > 0 {
-		d.errorf(p, "%s: jitter needs delay (jitter spreads the delay around its value)", ctx)
-	}
-	if p, ok := at["correlation"]; ok && m.Jitter == 0 {
-		d.errorf(p, "%s: correlation needs jitter (it correlates successive delays)", ctx)
-	}
-	if p, ok := at["distribution"]; ok && m.Distribution != "" && m.Jitter == 0 {
-		d.errorf(p, "%s: distribution needs delay and jitter", ctx)
-	}
-	if m.Jitter > 0 && m.Distribution == "" {
-		m.Distribution = "uniform"
-	}
-	if p, ok := at["reorder"]; ok && m.Reorder > 0 && m.Delay == 0 {
-		d.errorf(p, "%s: reorder needs delay (reordered frames are those sent without it, as in netem)", ctx)
-	}
-	if p, ok := at["gap"]; ok && m.Reorder == 0 {
-		d.errorf(p, "%s: gap needs reorder", ctx)
-	}
-	if m.Reorder > 0 && m.Gap == 0 {
-		m.Gap = 1
-	}
-	if p, ok := at["ecn"]; ok && m.ECN && m.Loss.Model == "" && !m.CoDel {
-		d.errorf(p, "%s: ecn needs loss or codel (it marks the frames that would be dropped)", ctx)
-	}
-	if p, ok := at["codel"]; ok && m.CoDel && m.Rate == 0 {
-		d.errorf(p, "%s: codel needs rate (it manages the queue in front of the link rate)", ctx)
-	}
-	if _, ok := at["rate-overhead"]; ok && m.Rate == 0 {
-		d.errorf(at["rate-overhead"], "%s: rate-overhead needs rate", ctx)
-	}
-	_, hasLimit := at["limit"]
-	_, hasBytes := at["limit-bytes"]
-	if !hasLimit && !hasBytes {
-		m.Limit = netemLimit
 	}
 	return is
 }
 
-// parseOrder reads an order policy: netem (stored as "") or keep.
-func parseOrder(v string) (string, error) {
-	switch v {
-	case OrderNetem:
-		return "", nil
-	case OrderKeep:
-		return OrderKeep, nil
-	}
-	if sug := suggest(v, []string{OrderNetem, OrderKeep}); sug != "" {
-		return "", fmt.Errorf("unknown order %q; did you mean %q? (allowed: netem, where jitter may reorder frames, or keep)", v, sug)
-	}
-	return "", fmt.Errorf("unknown order %q (allowed: netem, where jitter may reorder frames, or keep)", v)
-}
+func impairPos(p Pos) impair.Pos { return impair.Pos{Line: p.Line, Col: p.Col} }
 
-// frameNumber reads n, a value of e, as a frame number or count: an
-// integer from 1. why ends the message for a smaller one.
-func (d *decoder) frameNumber(e entry, n *yaml.Node, why string) opt[uint64] {
-	o := d.integer(entry{key: e.key, k: e.k, v: n}, math.MinInt64, math.MaxInt64)
-	if !o.ok {
-		return opt[uint64]{}
-	}
-	if o.v < 1 {
-		d.errorf(o.pos, "%s %d: must be at least 1 (%s)", e.key, o.v, why)
-		return opt[uint64]{}
-	}
-	return some(uint64(o.v), o.pos)
-}
-
-// dropPackets reads drop-packets: a list of frame numbers, each once.
-func (d *decoder) dropPackets(e entry) []uint64 {
-	var out []uint64
-	first := map[uint64]Pos{}
-	for _, item := range d.list(e) {
-		o := d.frameNumber(e, item, "frames are numbered from 1, the first frame sent")
-		if !o.ok {
-			continue
-		}
-		if p, dup := first[o.v]; dup {
-			d.errorf(o.pos, "drop-packets: frame %d is listed twice (first at %s)", o.v, p)
-			continue
-		}
-		first[o.v] = o.pos
-		out = append(out, o.v)
-	}
-	return out
-}
-
-// matchWords lists the words of impair.ParseMatch, for messages.
-const matchWords = "words tcp, udp, icmp, proto=N, syn, fin, rst, psh, ack, urg, ece, cwr, !flag, " +
-	"pure-ack, data, seq=N, ack=N, sport=N, dport=N, first, nth=N, skip=N, count=N, any; e.g. \"syn first\""
-
-// dropMatch reads drop-match: a list of match strings, each checked by
-// impair.ParseMatch and kept as written.
-func (d *decoder) dropMatch(e entry) []string {
-	var out []string
-	for _, item := range d.list(e) {
-		s, ok := d.scalar(item, e.key, "a list of match strings like \"syn first\"")
-		if !ok {
-			continue
-		}
-		if _, err := impair.ParseMatch(s); err != nil {
-			// impair's messages name the match again ("impair: match
-			// \"seq=x\": ..."): keep only what the position does not say.
-			msg := strings.TrimPrefix(err.Error(), "impair: ")
-			msg = strings.TrimPrefix(msg, fmt.Sprintf("match %q: ", s))
-			msg = strings.TrimPrefix(msg, "match: ")
-			msg = strings.TrimPrefix(msg, "match ")
-			d.errorf(posOf(item), "drop-match %q: %s (allowed: %s)", s, msg, matchWords)
-			continue
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// decodeOutage reads outage: {every, for, offset}.
-func (d *decoder) decodeOutage(oe entry, ctx string) *Outage {
-	ctx += ".outage"
-	const example = "e.g. {every: 10s, for: 2s}"
-	es := d.object(oe.v, impairShape().field("outage").obj, ctx)
-	if !isNull(oe.v) && oe.v.Kind != yaml.MappingNode {
-		return nil // reported by object
-	}
-	vals := map[string]opt[time.Duration]{}
-	ok := true
-	for _, e := range es {
-		switch e.key {
-		case "every", "for", "offset":
-			o := parsed(d, e, "a duration", parseDuration)
-			if o.ok && o.v > impair.MaxDelay {
-				d.errorf(o.pos, "%s: %s %s is too long (allowed: up to %s)", ctx, e.key, o.v, impair.MaxDelay)
-				o.ok = false
-			}
-			if !o.ok {
-				ok = false
-				continue
-			}
-			vals[e.key] = o
-		default:
-			d.unhandled(e)
-		}
-	}
-	if !ok {
-		return nil
-	}
-	every, hasEvery := vals["every"]
-	dur, hasFor := vals["for"]
+// value turns a YAML node into impair's value tree, aliases followed and
+// merge keys expanded; duplicate keys are reported here.
+func (d *decoder) value(n *yaml.Node) impair.Value {
+	n = deref(n)
+	v := impair.Value{Pos: impairPos(posOf(n))}
 	switch {
-	case !hasEvery || !hasFor:
-		var missing []string
-		if !hasEvery {
-			missing = append(missing, "every")
+	case isNull(n):
+		v.Kind = impair.KindNull
+	case n.Kind == yaml.MappingNode:
+		v.Kind = impair.KindMap
+		for _, e := range d.entries(n, "key") {
+			v.Fields = append(v.Fields, impair.Field{Key: e.key, KeyPos: impairPos(e.kpos()), Value: d.value(e.v)})
 		}
-		if !hasFor {
-			missing = append(missing, "for")
+	case n.Kind == yaml.SequenceNode:
+		v.Kind = impair.KindList
+		for _, c := range n.Content {
+			v.Items = append(v.Items, d.value(c))
 		}
-		d.errorf(oe.vpos(), "%s: needs %s (down for `for` out of every `every`, %s)", ctx, strings.Join(missing, " and "), example)
-		return nil
-	case dur.v == 0:
-		d.errorf(dur.pos, "%s: for must be more than 0 (leave outage out for none)", ctx)
-		return nil
-	case dur.v >= every.v:
-		d.errorf(dur.pos, "%s: for %s must be shorter than every %s (down for `for` out of every `every`, %s)", ctx, dur.v, every.v, example)
-		return nil
+	default:
+		v.Kind, v.Text = impair.KindScalar, n.Value
+		switch n.ShortTag() {
+		case "!!int":
+			v.Tag = impair.TagInt
+		case "!!float":
+			v.Tag = impair.TagFloat
+		case "!!bool":
+			v.Tag = impair.TagBool
+		}
 	}
-	return &Outage{Every: every.v, For: dur.v, Offset: vals["offset"].v}
+	return v
 }
 
-// distribution checks a jitter distribution: a builtin, an iproute2 table
-// name, or the path of a .dist file (made relative to the file's directory).
-func (d *decoder) distribution(v string) (string, error) {
-	switch v {
-	case "uniform", "normal", "pareto", "paretonormal":
-		return v, nil
-	}
-	if strings.HasSuffix(v, ".dist") {
-		if !filepath.IsAbs(v) && d.dir != "" {
-			v = filepath.Join(d.dir, v)
-		}
-		return v, nil
-	}
-	if checkName("distribution", v) == nil && !strings.Contains(v, ".") {
-		return v, nil
-	}
-	return "", fmt.Errorf("bad distribution %q (allowed: uniform, normal, pareto, paretonormal, an iproute2 table name, or the path of a .dist file)", v)
-}
+// tcLibDir is where iproute2 keeps its distribution tables.
+const tcLibDir = "/usr/lib/tc"
 
-func (d *decoder) decodeLossModel(n *yaml.Node, at map[string]Pos, lm *LossModel, ctx string) {
-	ctx += ".loss-model"
-	if n.Kind == yaml.ScalarNode && !isNull(n) {
-		if n.Value != LossRandom {
-			d.errorf(posOf(n), "%s: %q needs its parameters, e.g. {model: gemodel, p: 1%%, r: 10%%} (allowed as a plain value: random)", ctx, n.Value)
-			return
+// maxTableBytes bounds the .dist file read for one table.
+const maxTableBytes = 4 << 20
+
+// loadTable reads a jitter distribution the file names: the path of a
+// .dist file (relative to the file's directory, and kept absolute in the
+// plan), or the name of an iproute2 table, read from tcLibDir.
+func (d *decoder) loadTable(name string) (impair.DistTable, string, error) {
+	path := filepath.Join(tcLibDir, name+".dist")
+	if strings.HasSuffix(name, ".dist") {
+		path = name
+		if !filepath.IsAbs(path) && d.dir != "" {
+			path = filepath.Join(d.dir, path)
 		}
-		if lm.Model == "" {
-			d.errorf(posOf(n), "%s: random needs loss, e.g. loss: 2%%", ctx)
-		}
-		return
+		name = path
 	}
-	es := d.object(n, impairShape().field("loss-model").obj, ctx)
-	params := map[string]entry{}
-	model := ""
-	for _, e := range es {
-		if e.key == "model" {
-			if o := d.str(e); o.ok {
-				model = o.v
-			}
-			continue
-		}
-		params[e.key] = e
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
 	}
-	allowed := map[string][]string{
-		LossRandom: nil,
-		LossState:  {"p13", "p31", "p32", "p23", "p14"},
-		LossGE:     {"p", "r", "1-h", "1-k"},
+	defer f.Close()
+	t, err := impair.ParseDistTable(io.LimitReader(f, maxTableBytes))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
-	keys, known := allowed[model]
-	switch {
-	case model == "" && n.Kind == yaml.MappingNode:
-		d.errorf(posOf(n), "%s: needs model (allowed: random, state, gemodel)", ctx)
-		return
-	case !known:
-		if model != "" {
-			d.errorf(posOf(n), "%s: unknown model %q (allowed: random, state, gemodel)", ctx, model)
-		}
-		return
-	}
-	for _, e := range es {
-		if e.key != "model" && !slices.Contains(keys, e.key) {
-			d.errorf(e.kpos(), "%s: %s is not a parameter of model %s (allowed: %s)", ctx, e.key, model, strings.Join(keys, ", "))
-		}
-	}
-	get := func(k string) (float64, bool) {
-		e, ok := params[k]
-		if !ok || !slices.Contains(keys, k) {
-			return 0, false
-		}
-		o := parsed(d, e, "a percentage", parsePercent)
-		return o.v, o.ok
-	}
-	switch model {
-	case LossRandom:
-		if lm.Model == "" {
-			d.errorf(posOf(n), "%s: random needs loss, e.g. loss: 2%%", ctx)
-		}
-		return
-	case LossState:
-		p13, ok := get("p13")
-		if !ok {
-			if _, given := params["p13"]; !given {
-				d.errorf(posOf(n), "%s: state needs p13", ctx)
-			}
-		}
-		// iproute2's defaults (tc/q_netem.c).
-		*lm = LossModel{Model: LossState, P13: p13, P31: 1 - p13, P32: 0, P23: 1, P14: 0}
-		if v, ok := get("p31"); ok {
-			lm.P31 = v
-		}
-		if v, ok := get("p32"); ok {
-			lm.P32 = v
-		}
-		if v, ok := get("p23"); ok {
-			lm.P23 = v
-		}
-		if v, ok := get("p14"); ok {
-			lm.P14 = v
-		}
-	case LossGE:
-		p, ok := get("p")
-		if !ok {
-			if _, given := params["p"]; !given {
-				d.errorf(posOf(n), "%s: gemodel needs p", ctx)
-			}
-		}
-		*lm = LossModel{Model: LossGE, P: p, R: 1 - p, OneMinusH: 1, OneMinusK: 0}
-		if v, ok := get("r"); ok {
-			lm.R = v
-		}
-		if v, ok := get("1-h"); ok {
-			lm.OneMinusH = v
-		}
-		if v, ok := get("1-k"); ok {
-			lm.OneMinusK = v
-		}
-	}
-	if p, ok := at["loss"]; ok {
-		d.errorf(p, "%s: loss is the random model's probability; with model %s leave it out", ctx, model)
-	}
+	return t, name, nil
 }

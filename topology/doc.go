@@ -64,15 +64,21 @@
 // # netem
 //
 // A link's `netem:` block holds the impairment of both directions, or
-// `a-to-b` and/or `b-to-a` (A is the first endpoint). Fields: delay,
-// jitter, correlation (of delays), distribution (uniform by default,
-// normal, pareto, paretonormal, an iproute2 table name or a .dist path),
-// loss (random) or loss-model ({model: state, p13...} or {model: gemodel,
-// p, r, 1-h, 1-k}, with iproute2's defaults), duplicate, corrupt, reorder
-// and gap, rate and rate-overhead, limit (frames; 1000 by default) and
-// limit-bytes, ecn, seed. Combinations netem refuses are refused too
-// (jitter without delay, reorder without delay, gap without reorder, ecn
-// without loss, distribution without jitter).
+// `a-to-b` and/or `b-to-a` (A is the first endpoint). What a block for one
+// direction says is impair's grammar (impair.Parse: its keys, defaults and
+// checks; the plan holds the impair.Config it gives), read here from the
+// YAML with positions. Fields: delay, jitter (each at most an hour),
+// correlation (of delays), distribution (uniform by default, normal,
+// pareto, paretonormal, an iproute2 table name, read from
+// /usr/lib/tc/NAME.dist, or a .dist path relative to the file; a table is
+// read when the file is loaded), loss (random) or loss-model ({model:
+// state, p13...} or {model: gemodel, p, r, 1-h, 1-k}, with iproute2's
+// defaults), duplicate, corrupt, reorder and gap, rate and rate-overhead,
+// limit (frames; 1000 by default) and limit-bytes, ecn, codel, seed.
+// Combinations netem refuses are refused too (jitter without delay,
+// reorder without delay, gap without reorder, ecn without loss,
+// distribution without jitter, 4-state transitions out of one state that
+// add up to more than 100%).
 //
 // Beyond netem, in the same blocks: order (netem, the default, lets jitter
 // reorder frames as netem's tfifo does; keep never does), and deterministic

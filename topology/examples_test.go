@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netlab/netlab/impair"
 )
 
 // TestExamples loads every example, checks it has a comment header, and
@@ -40,8 +42,8 @@ func TestExamples(t *testing.T) {
 		"lossy-wan.yml": func(t *testing.T, lab *Lab) {
 			wantCounts(t, lab, 3, 2, 0)
 			wan := lab.Link("wan")
-			for _, m := range []*Impairment{wan.Netem.AtoB, wan.Netem.BtoA} {
-				if m == nil || m.Delay != 20*time.Millisecond || m.Loss.Model != LossRandom || m.Loss.P != 0.02 {
+			for _, m := range []*impair.Config{wan.Netem.AtoB, wan.Netem.BtoA} {
+				if m == nil || m.Delay != 20*time.Millisecond || m.Loss.Model != impair.LossRandom || m.Loss.P != 0.02 {
 					t.Errorf("wan impairment = %+v, want delay 20ms loss 2%%", m)
 				}
 			}

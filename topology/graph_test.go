@@ -3,7 +3,8 @@ package topology
 import (
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/netlab/netlab/impair"
 )
 
 func TestGraph(t *testing.T) {
@@ -61,36 +62,7 @@ topology:
 	if got != want {
 		t.Errorf("String() = %q\nwant       %q", got, want)
 	}
-	if got := (*Impairment)(nil).String(); got != "" {
+	if got := (*impair.Config)(nil).String(); got != "" {
 		t.Errorf("nil String() = %q, want empty", got)
-	}
-}
-
-func TestImpairmentStringSchedules(t *testing.T) {
-	tests := []struct {
-		name string
-		m    Impairment
-		want string
-	}{
-		{"order netem is the default", Impairment{Limit: netemLimit}, ""},
-		{"order keep", Impairment{Delay: 10 * time.Millisecond, Jitter: time.Millisecond, Distribution: "uniform", Order: OrderKeep}, "delay 10ms 1ms order keep"},
-		{"drop every", Impairment{DropEveryNth: 10}, "drop every 10"},
-		{"drop packets", Impairment{DropPackets: []uint64{3, 7}}, "drop packets 3,7"},
-		{"drop-match", Impairment{DropMatch: []string{"syn first", "fin"}}, "drop-match syn first drop-match fin"},
-		{"outage", Impairment{Outage: &Outage{Every: 10 * time.Second, For: 2 * time.Second}}, "outage 2s every 10s"},
-		{"outage offset", Impairment{Outage: &Outage{Every: time.Minute, For: time.Second, Offset: 5 * time.Second}}, "outage 1s every 1m0s offset 5s"},
-		{
-			"all",
-			Impairment{Loss: LossModel{Model: LossRandom, P: 0.01}, Order: OrderKeep, DropEveryNth: 5, DropPackets: []uint64{1},
-				DropMatch: []string{"pure-ack"}, Outage: &Outage{Every: 10 * time.Second, For: 2 * time.Second}},
-			"loss 1% order keep drop every 5 drop packets 1 drop-match pure-ack outage 2s every 10s",
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.m.String(); got != tc.want {
-				t.Errorf("String() = %q, want %q", got, tc.want)
-			}
-		})
 	}
 }

@@ -3,67 +3,73 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/netlab/netlab/impair"
 )
 
 // ParseImpairment reads one direction's impairment written with the keys
 // of a link's netem: block (delay: 50ms, jitter: 5ms, loss: 2%, rate:
-// 10mbit, limit: 100...), for tools that change links at runtime. It goes
-// through the same checks, defaults and messages as a topology file. Lists
-// and mappings are written in YAML's flow style on one line: drop-packets
-// "[3, 7]", drop-match `["syn first", fin]`, outage "{every: 10s, for: 2s}".
-func ParseImpairment(fields map[string]string) (*Impairment, error) {
+// 10mbit, limit: 100...), for tools that change links at runtime: each
+// value is one YAML value, read with impair's grammar, so the checks,
+// defaults and messages are a topology file's. Lists and mappings are
+// written in YAML's flow style on one line: drop-packets "[3, 7]",
+// drop-match `["syn first", fin]`, outage "{every: 10s, for: 2s}". A .dist
+// file is taken relative to the working directory.
+func ParseImpairment(fields map[string]string) (*impair.Config, error) {
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString("name: impair\ntopology:\n  nodes:\n    a: {kind: host}\n    b: {kind: host}\n  links:\n    - endpoints: [\"a:eth1\", \"b:eth1\"]\n      netem:\n")
+	dg := &diag{file: "impairment"}
+	wd, _ := os.Getwd()
+	d := &decoder{diag: dg, dir: wd}
+	v := impair.Value{Kind: impair.KindMap}
 	for _, k := range keys {
-		v := fields[k]
-		if strings.ContainsAny(k, ":\n#{}[],") || strings.ContainsAny(v, "\n#{}[],") && !isFlow(v) {
-			return nil, fmt.Errorf("bad impairment field %q", k)
+		n, err := flagValue(fields[k])
+		if err != nil {
+			return nil, fmt.Errorf("bad impairment field %s=%q: %w", k, fields[k], err)
 		}
-		fmt.Fprintf(&b, "        %s: %s\n", k, v)
+		v.Fields = append(v.Fields, impair.Field{Key: k, Value: d.value(n)})
 	}
-	lab, err := Parse("impairment", []byte(b.String()))
+	if dg.failed() {
+		return nil, errors.New(messages(dg.errs))
+	}
+	cfg, err := impair.Parse(v, impair.ParseOptions{Name: "netem", LoadTable: d.loadTable})
 	if err != nil {
-		var el ErrorList
-		if errors.As(err, &el) {
-			var msgs []string
-			for _, e := range el.Errors() {
-				msgs = append(msgs, e.Msg)
-			}
-			return nil, errors.New(strings.Join(msgs, "; "))
-		}
 		return nil, err
 	}
-	if len(lab.Links) != 1 {
-		return nil, errors.New("impairment: no link planned")
-	}
-	return lab.Links[0].Netem.AtoB, nil
+	return &cfg, nil
 }
 
-// isFlow reports whether v is exactly one YAML flow sequence or flow mapping
-// on one line, so that it stays one value once written after a key.
-func isFlow(v string) bool {
+// flagValue reads v, the value of one field, as exactly one YAML value on
+// one line.
+func flagValue(v string) (*yaml.Node, error) {
 	if strings.Contains(v, "\n") {
-		return false
+		return nil, errors.New("not one line")
 	}
-	// Parsed after a key, as it will be: yaml.v3 ignores what follows a
-	// flow collection at the top of a document ("[1] [2]"), not after a key.
+	// Read after a key, as in a file: yaml.v3 ignores what follows a flow
+	// collection at the top of a document ("[1] [2]"), not after a key.
 	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte("v: "+v), &doc); err != nil || len(doc.Content) != 1 {
-		return false
+	if err := yaml.Unmarshal([]byte("v: "+v), &doc); err != nil {
+		return nil, fmt.Errorf("not one YAML value: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	m := doc.Content[0]
-	if m.Kind != yaml.MappingNode || len(m.Content) != 2 {
-		return false
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode || len(doc.Content[0].Content) != 2 {
+		return nil, errors.New("not one YAML value")
 	}
-	n := m.Content[1]
-	return (n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode) && n.Style&yaml.FlowStyle != 0
+	return doc.Content[0].Content[1], nil
+}
+
+// messages joins the messages of errs with "; ".
+func messages(errs []*Error) string {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Msg
+	}
+	return strings.Join(msgs, "; ")
 }

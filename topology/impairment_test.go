@@ -1,11 +1,14 @@
 package topology
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/netlab/netlab/impair"
 )
 
 func TestParseImpairment(t *testing.T) {
@@ -30,20 +33,20 @@ func TestParseImpairmentSchedules(t *testing.T) {
 	tests := []struct {
 		name    string
 		fields  map[string]string
-		check   func(*Impairment) any // the part of the result to compare
+		check   func(*impair.Config) any // the part of the result to compare
 		want    any
 		wantErr string // a part of the error; "" for none
 	}{
 		{name: "order", fields: map[string]string{"order": "keep"},
-			check: func(m *Impairment) any { return m.Order }, want: OrderKeep},
+			check: func(m *impair.Config) any { return m.Order }, want: impair.KeepOrder},
 		{name: "drop-every", fields: map[string]string{"drop-every": "10"},
-			check: func(m *Impairment) any { return m.DropEveryNth }, want: uint64(10)},
+			check: func(m *impair.Config) any { return m.DropEveryNth }, want: uint64(10)},
 		{name: "drop-packets", fields: map[string]string{"drop-packets": "[3, 7]"},
-			check: func(m *Impairment) any { return m.DropPackets }, want: []uint64{3, 7}},
+			check: func(m *impair.Config) any { return m.DropPackets }, want: []uint64{3, 7}},
 		{name: "drop-match", fields: map[string]string{"drop-match": `["syn first", fin, "seq=1101 data"]`},
-			check: func(m *Impairment) any { return m.DropMatch }, want: []string{"syn first", "fin", "seq=1101 data"}},
+			check: func(m *impair.Config) any { return fmt.Sprint(m.DropMatch) }, want: "[syn first fin data seq=1101]"},
 		{name: "outage", fields: map[string]string{"outage": "{every: 10s, for: 2s}"},
-			check: func(m *Impairment) any { return *m.Outage }, want: Outage{Every: 10 * time.Second, For: 2 * time.Second}},
+			check: func(m *impair.Config) any { return m.Outage }, want: impair.Outage{Every: 10 * time.Second, For: 2 * time.Second}},
 		{name: "bad order", fields: map[string]string{"order": "kepp"}, wantErr: `did you mean "keep"`},
 		{name: "drop-every 0", fields: map[string]string{"drop-every": "0"}, wantErr: "must be at least 1"},
 		{name: "bad match", fields: map[string]string{"drop-match": "[sny]"}, wantErr: `unknown word "sny"`},
@@ -96,7 +99,7 @@ func TestRelays(t *testing.T) {
 	if l3 := lab.Node("l3").Interface("eth1"); l3.Egress != nil || l3.Ingress == nil || l3.Ingress.Delay != 5*time.Millisecond {
 		t.Errorf("l3:eth1 (bridge member): egress %v ingress %v, want none and 5ms", l3.Egress, l3.Ingress)
 	}
-	if e := lab.Node("l3").Interface("eth3"); e.Egress == nil || e.Peer.Egress == nil || e.Egress.Delay != 0 || e.Egress.Loss.Model != "" {
+	if e := lab.Node("l3").Interface("eth3"); e.Egress == nil || e.Peer.Egress == nil || e.Egress.Delay != 0 || e.Egress.Loss.Model != impair.NoLoss {
 		t.Errorf("netem: {} gives %v / %v, want empty impairments (seed only)", e.Egress, e.Peer.Egress)
 	}
 	for _, n := range []string{"g1", "g2"} {

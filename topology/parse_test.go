@@ -6,12 +6,15 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/netlab/netlab/impair"
 )
 
 func mustParse(t *testing.T, src string) *Lab {
@@ -369,11 +372,11 @@ topology:
       netem: {delay: 3ms, seed: 50}
 `)
 	both := lab.Link("both")
-	wantAtoB := &Impairment{
-		Delay: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, Correlation: 0.25,
-		Distribution: "uniform", Loss: LossModel{Model: LossRandom, P: 0.02},
+	wantAtoB := &impair.Config{
+		Delay: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, DelayCorrelation: 0.25,
+		DistributionName: "uniform", Loss: impair.Loss{Model: impair.LossRandom, P: 0.02},
 		Duplicate: 0.005, Corrupt: 0.001, Reorder: 0.1, Gap: 1,
-		Rate: 10_000_000, RateOverhead: -4, LimitBytes: 64 << 10,
+		Rate: 10_000_000, Overhead: -4, LimitBytes: 64 << 10,
 		Seed: deriveSeed(100, "netem", "both", "a-to-b"),
 	}
 	if diff := cmp.Diff(wantAtoB, both.Netem.AtoB); diff != "" {
@@ -387,11 +390,11 @@ topology:
 	}
 
 	dirs := lab.Link("dirs")
-	wantGE := &Impairment{Loss: LossModel{Model: LossGE, P: 0.01, R: 0.99, OneMinusH: 1}, ECN: true, Limit: 1000, Seed: 9}
+	wantGE := &impair.Config{Loss: impair.Loss{Model: impair.LossGE, P: 0.01, R: 0.99, OneMinusH: 1}, ECN: true, Limit: impair.DefaultLimit, Seed: 9}
 	if diff := cmp.Diff(wantGE, dirs.Netem.AtoB); diff != "" {
 		t.Errorf("link dirs a-to-b (-want +got):\n%s", diff)
 	}
-	wantState := LossModel{Model: LossState, P13: 0.05, P31: 0.95, P23: 0.5}
+	wantState := impair.Loss{Model: impair.LossState, P13: 0.05, P31: 0.95, P23: 0.5}
 	if diff := cmp.Diff(wantState, dirs.Netem.BtoA.Loss); diff != "" {
 		t.Errorf("link dirs b-to-a loss (-want +got):\n%s", diff)
 	}
@@ -627,27 +630,56 @@ func itoa(i int) string {
 	return itoa(i/10) + digits[i%10:i%10+1]
 }
 
+// TestDistribution checks that a distribution's table is in the plan: a
+// built-in one, or one read from a .dist file relative to the topology
+// file, and that a table that cannot be read is an error where it is named.
 func TestDistribution(t *testing.T) {
+	abs, err := filepath.Abs("testdata/tables/small.dist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := impair.DistTable{-8192, 0, 8192, 4096}
 	tests := []struct {
-		in, want string
+		in, name string
+		table    impair.DistTable
+		err      string
 	}{
-		{"normal", "normal"},
-		{"experimental", "experimental"},
-		{"tables/wifi.dist", filepath.Join("labs", "tables/wifi.dist")},
-		{"/usr/lib/tc/pareto.dist", "/usr/lib/tc/pareto.dist"},
+		{in: "normal", name: "normal", table: impair.NormalTable()},
+		{in: "uniform", name: "uniform"},
+		{in: "tables/small.dist", name: filepath.Join("testdata", "tables/small.dist"), table: small},
+		{in: abs, name: abs, table: small},
+		{in: "tables/missing.dist", err: "d.yml:6:55: distribution: open testdata/tables/missing.dist: no such file or directory"},
+		{in: "no-such-iproute2-table", err: "distribution: open /usr/lib/tc/no-such-iproute2-table.dist: no such file or directory"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
 			src := "name: d\ntopology:\n  nodes: {a: , b: }\n  links:\n    - endpoints: [a:eth1, b:eth1]\n      netem: {delay: 10ms, jitter: 1ms, distribution: " + tc.in + "}\n"
-			lab, err := Parse("labs/d.yml", []byte(src))
+			lab, err := Parse("testdata/d.yml", []byte(src))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("Parse: %v, want an error with %q", err, tc.err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := lab.Links[0].Netem.AtoB.Distribution; got != tc.want {
-				t.Errorf("distribution %q = %q, want %q", tc.in, got, tc.want)
+			got := lab.Links[0].Netem.AtoB
+			if got.DistributionName != tc.name || !slices.Equal(got.Distribution, tc.table) {
+				t.Errorf("distribution %q gives %q with %d values, want %q with %d", tc.in, got.DistributionName, len(got.Distribution), tc.name, len(tc.table))
 			}
 		})
 	}
+}
+
+// mustMatch reads a drop-match string.
+func mustMatch(t *testing.T, s string) impair.Match {
+	t.Helper()
+	m, err := impair.ParseMatch(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // TestNetemSchedules checks that order, the drop schedules and outages reach
@@ -656,28 +688,28 @@ func TestNetemSchedules(t *testing.T) {
 	tests := []struct {
 		name       string
 		netem      string
-		atob, btoa *Impairment // Seed and Limit are not compared
+		atob, btoa *impair.Config // Seed and Limit are not compared
 	}{
 		{
 			name:  "both",
 			netem: `{delay: 10ms, jitter: 2ms, order: keep, drop-every: 10, drop-packets: [3, 7], drop-match: ["syn first", "seq=1101 data"], outage: {every: 10s, for: 2s, offset: 1s}}`,
-			atob: &Impairment{
-				Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond, Distribution: "uniform",
-				Order: OrderKeep, DropEveryNth: 10, DropPackets: []uint64{3, 7},
-				DropMatch: []string{"syn first", "seq=1101 data"},
-				Outage:    &Outage{Every: 10 * time.Second, For: 2 * time.Second, Offset: time.Second},
+			atob: &impair.Config{
+				Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond, DistributionName: "uniform",
+				Order: impair.KeepOrder, DropEveryNth: 10, DropPackets: []uint64{3, 7},
+				DropMatch: []impair.Match{mustMatch(t, "syn first"), mustMatch(t, "seq=1101 data")},
+				Outage:    impair.Outage{Every: 10 * time.Second, For: 2 * time.Second, Offset: time.Second},
 			},
 		},
 		{
 			name:  "per direction",
 			netem: `{a-to-b: {order: netem, drop-match: [fin, pure-ack]}, b-to-a: {drop-every: 1, outage: {every: 1m, for: 500ms}}}`,
-			atob:  &Impairment{DropMatch: []string{"fin", "pure-ack"}},
-			btoa:  &Impairment{DropEveryNth: 1, Outage: &Outage{Every: time.Minute, For: 500 * time.Millisecond}},
+			atob:  &impair.Config{DropMatch: []impair.Match{mustMatch(t, "fin"), mustMatch(t, "pure-ack")}},
+			btoa:  &impair.Config{DropEveryNth: 1, Outage: impair.Outage{Every: time.Minute, For: 500 * time.Millisecond}},
 		},
 		{
 			name:  "empty lists",
 			netem: `{drop-packets: [], drop-match: []}`,
-			atob:  &Impairment{},
+			atob:  &impair.Config{},
 		},
 	}
 	for _, tc := range tests {
@@ -688,7 +720,7 @@ func TestNetemSchedules(t *testing.T) {
 			if wantBtoA == nil {
 				wantBtoA = tc.atob // the both-directions form
 			}
-			ignore := cmpopts.IgnoreFields(Impairment{}, "Seed", "Limit")
+			ignore := cmpopts.IgnoreFields(impair.Config{}, "Seed", "Limit")
 			if diff := cmp.Diff(tc.atob, k.Netem.AtoB, ignore); diff != "" {
 				t.Errorf("a-to-b (-want +got):\n%s", diff)
 			}
@@ -697,9 +729,6 @@ func TestNetemSchedules(t *testing.T) {
 			}
 			// No two directions share memory.
 			a, b := k.Netem.AtoB, k.Netem.BtoA
-			if a.Outage != nil && a.Outage == b.Outage {
-				t.Errorf("both directions share one *Outage")
-			}
 			if len(a.DropPackets) > 0 && len(b.DropPackets) > 0 && &a.DropPackets[0] == &b.DropPackets[0] {
 				t.Errorf("both directions share DropPackets")
 			}

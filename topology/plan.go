@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/netlab/netlab/impair"
 )
 
 // Pos is a position in the topology file: 1-based line and column. The zero
@@ -278,12 +280,12 @@ type Interface struct {
 	// lets the runtime choose.
 	Port string `json:"port,omitempty"`
 	// Egress impairs frames the interface sends; nil means none.
-	Egress *Impairment `json:"egress,omitempty"`
+	Egress *impair.Config `json:"egress,omitempty"`
 	// Ingress impairs frames the interface receives; nil means none. It is
 	// set only where no other agent can apply it: on members of a bridge
 	// node's segment, for the bridge-to-member direction. Every impairment
 	// of the plan is thus applied exactly once, by the agent of one node.
-	Ingress *Impairment `json:"ingress,omitempty"`
+	Ingress *impair.Config `json:"ingress,omitempty"`
 	// Relay reports that the interface's frames pass through a relay: a
 	// `stack: linux` interface whose link declares a `netem:` block but
 	// has no Go stack on its frame path to apply it (its peer runs the
@@ -361,9 +363,9 @@ func (k *Link) MarshalJSON() ([]byte, error) {
 // ImpairPair is the impairment of each direction of a link; nil means none.
 type ImpairPair struct {
 	// AtoB impairs frames from the first endpoint (A) to the second (B).
-	AtoB *Impairment `json:"a-to-b,omitempty"`
+	AtoB *impair.Config `json:"a-to-b,omitempty"`
 	// BtoA impairs frames from B to A.
-	BtoA *Impairment `json:"b-to-a,omitempty"`
+	BtoA *impair.Config `json:"b-to-a,omitempty"`
 }
 
 // Segment is a LAN: a Linux bridge with a veth to each member interface.
@@ -425,127 +427,6 @@ func (r Route) String() string {
 	}
 	b.WriteString(" dev " + r.Dev)
 	return b.String()
-}
-
-// Impairment is what a netem-style layer does to the frames of one link
-// direction. Probabilities are fractions in [0, 1] (the file's 2% is 0.02).
-type Impairment struct {
-	// Delay is the base one-way delay.
-	Delay time.Duration `json:"delay,omitempty"`
-	// Jitter is the spread of the delay around Delay.
-	Jitter time.Duration `json:"jitter,omitempty"`
-	// Correlation is the correlation of successive delays.
-	Correlation float64 `json:"correlation,omitempty"`
-	// Distribution is the jitter distribution: uniform (the default with
-	// jitter), normal, pareto, paretonormal, the name of an iproute2 table,
-	// or the path of a `.dist` file (made absolute against the topology
-	// file's directory). Empty without jitter.
-	Distribution string `json:"distribution,omitempty"`
-	// Loss is the loss model; Loss.Model is "" for no loss.
-	Loss LossModel `json:"loss"`
-	// Duplicate is the probability a frame is sent twice.
-	Duplicate float64 `json:"duplicate,omitempty"`
-	// Corrupt is the probability a bit of a frame is flipped.
-	Corrupt float64 `json:"corrupt,omitempty"`
-	// Reorder is the probability a frame is sent at once, ahead of delayed
-	// ones (netem semantics; needs Delay).
-	Reorder float64 `json:"reorder,omitempty"`
-	// Gap makes reordering apply to every Gap-th frame (1 when Reorder is
-	// set and the file gives no gap).
-	Gap int `json:"gap,omitempty"`
-	// Rate is the link rate in bits per second; 0 means unlimited.
-	Rate uint64 `json:"rate,omitempty"`
-	// RateOverhead is added to each frame's size, in bytes, when the rate is
-	// computed (may be negative, as netem's packet overhead).
-	RateOverhead int `json:"rate-overhead,omitempty"`
-	// Limit is the queue limit in frames (netem's 1000 when the file gives
-	// neither limit nor limit-bytes; 0 means no frame limit).
-	Limit int `json:"limit,omitempty"`
-	// LimitBytes is the queue limit in bytes; 0 means no byte limit.
-	LimitBytes int64 `json:"limit-bytes,omitempty"`
-	// ECN marks ECT frames CE instead of dropping them.
-	ECN bool `json:"ecn,omitempty"`
-	// CoDel runs the CoDel AQM (RFC 8289) on the rate queue instead of
-	// plain tail drop.
-	CoDel bool `json:"codel,omitempty"`
-	// Order says whether jitter may reorder frames: "" lets a frame whose
-	// drawn delay is shorter overtake an earlier one, as netem's tfifo does
-	// (the file's `order: netem`, and the default); OrderKeep never lets a
-	// frame leave before one sent before it (Reorder's frames excepted).
-	Order string `json:"order,omitempty"`
-	// DropEveryNth drops frames N, 2N, 3N... (counted from when the
-	// impairment is applied); 0 means none. Not netem: a deterministic
-	// schedule for exercises.
-	DropEveryNth uint64 `json:"drop-every,omitempty"`
-	// DropPackets drops the frames with these numbers, 1 being the first
-	// frame sent once the impairment is applied; in file order, no number
-	// twice, none 0.
-	DropPackets []uint64 `json:"drop-packets,omitempty"`
-	// DropMatch drops the frames these matches select, each as written in
-	// the file in impair.ParseMatch's syntax ("syn first", "fin",
-	// "seq=1101 data", "pure-ack"); every one parses.
-	DropMatch []string `json:"drop-match,omitempty"`
-	// Outage takes the direction down periodically; nil means never.
-	Outage *Outage `json:"outage,omitempty"`
-	// Seed seeds this direction's random source.
-	Seed uint64 `json:"seed"`
-}
-
-// The values of Impairment.Order.
-const (
-	// OrderNetem is the file's word for netem's order (jitter may reorder);
-	// the plan holds "" for it.
-	OrderNetem = "netem"
-	// OrderKeep keeps frames in the order they were sent despite jitter: a
-	// frame that would overtake waits for its predecessor.
-	OrderKeep = "keep"
-)
-
-// Outage takes a link direction down for For every Every: frames sent while
-// it is down are dropped. The first outage starts Offset after the
-// impairment is applied. For is more than 0 and less than Every.
-type Outage struct {
-	// Every is the period of the outages.
-	Every time.Duration `json:"every"`
-	// For is how long each outage lasts.
-	For time.Duration `json:"for"`
-	// Offset is when the first outage starts, from when the impairment is
-	// applied (0 by default).
-	Offset time.Duration `json:"offset,omitempty"`
-}
-
-// The loss models of LossModel.Model.
-const (
-	// LossRandom drops each frame with probability P (Bernoulli).
-	LossRandom = "random"
-	// LossState is netem's 4-state Markov model (P13, P31, P32, P23, P14).
-	LossState = "state"
-	// LossGE is netem's Gilbert-Elliott model (P, R, OneMinusH, OneMinusK).
-	LossGE = "gemodel"
-)
-
-// LossModel is a loss model with netem's parameters, iproute2's defaults
-// filled in. Only the fields of Model are meaningful.
-type LossModel struct {
-	// Model is "" (no loss), LossRandom, LossState or LossGE.
-	Model string `json:"model,omitempty"`
-	// P is the random loss probability, or the Gilbert-Elliott good-to-bad
-	// transition probability.
-	P float64 `json:"p,omitempty"`
-	// R is the Gilbert-Elliott bad-to-good transition probability
-	// (default 1-P).
-	R float64 `json:"r,omitempty"`
-	// OneMinusH is the loss probability in the bad state (default 1).
-	OneMinusH float64 `json:"1-h,omitempty"`
-	// OneMinusK is the loss probability in the good state (default 0).
-	OneMinusK float64 `json:"1-k,omitempty"`
-	// P13, P31, P32, P23 and P14 are the 4-state transition probabilities
-	// (defaults: P31 = 1-P13, P32 = 0, P23 = 1, P14 = 0).
-	P13 float64 `json:"p13,omitempty"`
-	P31 float64 `json:"p31,omitempty"`
-	P32 float64 `json:"p32,omitempty"`
-	P23 float64 `json:"p23,omitempty"`
-	P14 float64 `json:"p14,omitempty"`
 }
 
 // MAC is an Ethernet address.

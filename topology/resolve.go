@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/netlab/netlab/impair"
+	"github.com/netlab/netlab/internal/suggest"
 )
 
 // Prefix values with a meaning of their own (see Node.LongName).
@@ -269,7 +272,7 @@ func (r *resolver) resolveNodes() {
 		base, ks, ok := r.base(kind.v)
 		if !ok {
 			names := r.kindNames()
-			if sug := suggest(kind.v, names); sug != "" {
+			if sug := suggest.Closest(kind.v, names); sug != "" {
 				r.errorf(kind.pos, "unknown kind %q; did you mean %q? (allowed: %s)", kind.v, sug, strings.Join(names, ", "))
 			} else {
 				r.errorf(kind.pos, "unknown kind %q (allowed: %s)", kind.v, strings.Join(names, ", "))
@@ -449,7 +452,7 @@ func (r *resolver) resolveLinks() {
 				if _, declared := r.nodePos[es.node]; declared {
 					continue // the node itself is in error
 				}
-				if sug := suggest(es.node, r.names()); sug != "" {
+				if sug := suggest.Closest(es.node, r.names()); sug != "" {
 					r.errorf(es.nodePos, "endpoint on unknown node %q; did you mean %q?", es.node, sug)
 				} else {
 					r.errorf(es.nodePos, "endpoint on unknown node %q (the nodes are the keys under topology.nodes)", es.node)
@@ -521,24 +524,18 @@ func (r *resolver) newIface(n *Node, es *endpointSpec, mtu int) *Interface {
 // a both-directions block is used as is by the first direction (or member)
 // and plus k by the k-th; without one, the seed derives from the sending
 // node's seed, the link's name and the direction.
-func impairFor(is *impSpec, k int, nodeSeed uint64, link, dir string) *Impairment {
+func impairFor(is *impSpec, k int, nodeSeed uint64, link, dir string) *impair.Config {
 	if is == nil {
 		return nil
 	}
-	m := is.imp
-	// Each direction gets its own copies: no two plan values share memory.
-	m.DropPackets = slices.Clone(m.DropPackets)
-	m.DropMatch = slices.Clone(m.DropMatch)
-	if m.Outage != nil {
-		o := *m.Outage
-		m.Outage = &o
-	}
+	// Each direction gets its own copy: no two plan values share memory.
+	m := is.imp.Clone()
 	if is.seedSet {
 		m.Seed = is.imp.Seed + uint64(k)
 	} else {
 		m.Seed = deriveSeed(nodeSeed, "netem", link, dir)
 	}
-	return &m
+	return m
 }
 
 func (r *resolver) p2pLink(ls *linkSpec, eps []endpoint, mtu int) {

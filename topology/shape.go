@@ -2,7 +2,8 @@ package topology
 
 import (
 	"slices"
-	"strings"
+
+	"github.com/netlab/netlab/impair"
 )
 
 // shape is the set of keys the parser accepts in one mapping of the file.
@@ -118,16 +119,18 @@ func linkShape() *shape {
 	)}
 }
 
-// impairShape is the impairment of one direction.
+// impairShape is the impairment of one direction: the keys of impair's
+// netem grammar.
 func impairShape() *shape {
-	lossModel := &shape{fields: fields("model", "p13", "p31", "p32", "p23", "p14", "p", "r", "1-h", "1-k")}
-	outage := &shape{fields: fields("every", "for", "offset")}
-	return &shape{fields: append(fields("delay", "jitter", "correlation", "distribution", "loss",
-		"duplicate", "corrupt", "reorder", "gap", "rate", "rate-overhead", "limit", "limit-bytes",
-		"ecn", "codel", "seed", "order", "drop-every", "drop-packets", "drop-match"),
-		field{key: "loss-model", obj: lossModel},
-		field{key: "outage", obj: outage},
-	)}
+	s := &shape{}
+	for _, k := range impair.Keys() {
+		f := field{key: k.Name}
+		if k.Keys != nil {
+			f.obj = &shape{fields: fields(k.Keys...)}
+		}
+		s.fields = append(s.fields, f)
+	}
+	return s
 }
 
 // netemShape is a link's netem block: one impairment for both directions, or
@@ -136,54 +139,4 @@ func netemShape() *shape {
 	s := impairShape()
 	s.fields = append(s.fields, field{key: keyAtoB, obj: impairShape()}, field{key: keyBtoA, obj: impairShape()})
 	return s
-}
-
-// suggest returns the candidate closest to word by edit distance when it is
-// close enough to be a likely typo, or "".
-func suggest(word string, candidates []string) string {
-	best, bestD := "", -1
-	lw := strings.ToLower(word)
-	for _, c := range candidates {
-		d := editDistance(lw, strings.ToLower(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD < 0 {
-		return ""
-	}
-	limit := 2
-	if n := max(len(word), len(best)); n <= 4 {
-		limit = 1
-	}
-	if bestD > limit || bestD >= len(word) {
-		return ""
-	}
-	return best
-}
-
-// editDistance is the optimal-string-alignment distance between a and b
-// (Levenshtein plus transposition of adjacent bytes, so "mut" is one edit
-// from "mtu").
-func editDistance(a, b string) int {
-	rows := [3][]int{make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)}
-	for j := range rows[1] {
-		rows[1][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		pp, prev, cur := rows[0], rows[1], rows[2]
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], pp[j-2]+1)
-			}
-		}
-		rows[0], rows[1], rows[2] = prev, cur, pp
-	}
-	return rows[1][len(b)]
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/impair"
 	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime/docker"
@@ -86,7 +87,7 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 	if keep == 0 {
 		keep = -1 // deploy.Options: less than 0 keeps none
 	}
-	opts := deploy.Options{Lab: lab, Runtime: rt, MaxWorkers: d.maxWorkers, Reconfigure: d.reconfigure,
+	opts := deploy.Options{Lab: lab, Runtime: rt, MaxWorkers: d.maxWorkers, Reconfigure: d.reconfigure, RunDir: runDir(),
 		NoWait: d.noWait, MaxRunBytes: keep, Notice: func(msg string) { fmt.Fprintln(o.stderr, msg) }}
 	if opts.AllowExec, err = allowExec(o, lab, d.allowExec); err != nil {
 		return err
@@ -229,7 +230,7 @@ func newDestroyCmd(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := deploy.DestroyOptions{All: d.all, Runtime: rt, Cleanup: d.cleanup, Agent: deploy.Agents{Runtime: rt.Name()},
+			opts := deploy.DestroyOptions{All: d.all, Runtime: rt, Cleanup: d.cleanup, Agent: deploy.Agents{Runtime: rt.Name()}, RunDir: runDir(),
 				NoWait: d.noWait, Notice: func(msg string) { fmt.Fprintln(o.stderr, msg) }}
 			switch {
 			case d.all && (d.file != "" || d.name != ""), d.file != "" && d.name != "":
@@ -278,7 +279,7 @@ func newInspectCmd(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sts, err := deploy.Inspect(cmd.Context(), deploy.InspectOptions{TopoFile: t.file, All: all || t.file == "", Runtime: rt})
+			sts, err := deploy.Inspect(cmd.Context(), deploy.InspectOptions{TopoFile: t.file, All: all || t.file == "", Runtime: rt, RunDir: runDir()})
 			if err != nil {
 				return err
 			}
@@ -356,7 +357,7 @@ func printImpairments(o *options, planFile string) {
 		for _, ifc := range n.Interfaces {
 			for _, d := range []struct {
 				dir string
-				im  *topology.Impairment
+				im  *impair.Config
 			}{{"egress", ifc.Egress}, {"ingress", ifc.Ingress}} {
 				if d.im == nil {
 					continue

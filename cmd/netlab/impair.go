@@ -11,109 +11,30 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/impair"
+	"github.com/netlab/netlab/internal/suggest"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/topology"
 )
 
-// side is one interface and direction an impairment change applies to.
-type side struct {
-	node, iface, dir string // dir: egress or ingress
-	relay            bool   // applied by the lab's relay agent
-}
-
-// resolveTarget turns LINK or NODE:IFACE plus a direction into the
-// interfaces and directions to change. A link direction is applied as the
-// sender's egress where the sender runs the Go stack, else as the
-// receiver's ingress where that one does, else by the link's relay.
-//
-// file is the topology file to name in advice (the user's, not the lab
-// directory's copy that lab was loaded from).
-func resolveTarget(lab *topology.Lab, file, target, dir string) ([]side, error) {
-	if node, ifc, ok := strings.Cut(target, ":"); ok && lab.Link(target) == nil {
-		n := lab.Node(node)
-		if n == nil || n.Interface(ifc) == nil {
-			return nil, fmt.Errorf("lab %s has no interface %s", lab.Name, target)
-		}
-		var dirs []string
-		switch dir {
-		case "egress", "ingress":
-			dirs = []string{dir}
-		case "", "both":
-			dirs = []string{"egress", "ingress"}
-		default:
-			return nil, fmt.Errorf("--dir %q: for NODE:IFACE want egress, ingress or both", dir)
-		}
-		var out []side
-		for _, d := range dirs {
-			s, err := sideOf(file, n.Interface(ifc), d)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		}
-		return out, nil
+// targets resolves LINK or NODE:IFACE plus a direction into the
+// interfaces and directions to change (see topology.Lab.ImpairTargets),
+// naming the user's topology file in advice, not the lab directory's copy
+// the lab was loaded from.
+func (r *labRef) targets(target, dir string) ([]topology.ImpairSide, error) {
+	sides, err := r.lab.ImpairTargets(target, dir)
+	var ne *topology.NotImpairableError
+	if errors.As(err, &ne) {
+		ne.File = r.topoFile
 	}
-	l := lab.Link(target)
-	if l == nil {
-		var names []string
-		for _, k := range lab.Links {
-			names = append(names, k.Name)
-		}
-		return nil, fmt.Errorf("lab %s has no link or interface %q (links: %s)", lab.Name, target, strings.Join(names, ", "))
-	}
-	var out []side
-	for _, d := range []struct {
-		name string
-		from *topology.Interface
-	}{{"a-to-b", l.A}, {"b-to-a", l.B}} {
-		if dir != "" && dir != "both" && dir != d.name {
-			continue
-		}
-		s, err := sideOf(file, d.from, "egress")
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("--dir %q: for a link want a-to-b, b-to-a or both", dir)
-	}
-	return out, nil
-}
-
-// sideOf finds who applies direction dir (egress or ingress) of ifc: its
-// own Go stack, or for a `stack: linux` interface, see linuxSide.
-func sideOf(file string, ifc *topology.Interface, dir string) (side, error) {
-	if ifc.Node.Stack != topology.StackLinux {
-		return side{node: ifc.Node.Name, iface: ifc.Name, dir: dir}, nil
-	}
-	return linuxSide(file, ifc, dir)
-}
-
-// linuxSide finds who applies direction dir (egress or ingress) of ifc, an
-// interface of a `stack: linux` node, which has no agent on its frame path:
-// its own relay, the relay at the other end of its link, or its Go peer.
-func linuxSide(file string, ifc *topology.Interface, dir string) (side, error) {
-	flip := map[string]string{"egress": "ingress", "ingress": "egress"}
-	p := ifc.Peer
-	switch {
-	case ifc.Relay:
-		return side{node: ifc.Node.Name, iface: ifc.Name, dir: dir, relay: true}, nil
-	case p != nil && p.Relay:
-		return side{node: p.Node.Name, iface: p.Name, dir: flip[dir], relay: true}, nil
-	case p != nil && p.Node.Stack != topology.StackLinux:
-		return side{node: p.Node.Name, iface: p.Name, dir: flip[dir]}, nil
-	}
-	return side{}, fmt.Errorf("%s runs the Linux stack and its link has no netem: block, so no agent is on its frame path: "+
-		"add `netem: {}` to that link in %s and redeploy, and it can be impaired at runtime", ifc, file)
+	return sides, err
 }
 
 // sideClient returns the client of the agent that applies s.
-func (r *labRef) sideClient(s side) (*nodeagent.Client, error) {
-	if s.relay {
-		return r.relayClient(s.node), nil
+func (r *labRef) sideClient(s topology.ImpairSide) (*nodeagent.Client, error) {
+	if s.Relay {
+		return r.relayClient(s.Node), nil
 	}
-	return r.client(s.node)
+	return r.client(s.Node)
 }
 
 // relayClient returns a client, for node, of the agent that runs the lab's
@@ -150,11 +71,15 @@ type impairOptions struct {
 	vals  map[string]*string
 }
 
+// impairKeys are the flags of `impair set`: the keys of impair's netem
+// grammar, each with its help.
 var impairKeys = []struct{ name, help string }{
 	{"delay", "one-way delay, e.g. 50ms"}, {"jitter", "delay spread, e.g. 5ms"},
 	{"correlation", "correlation of successive delays, e.g. 25%"},
 	{"distribution", "jitter distribution: uniform, normal, pareto, paretonormal or a .dist file"},
-	{"loss", "random loss, e.g. 2%"}, {"duplicate", "duplication, e.g. 1%"}, {"corrupt", "corruption, e.g. 0.1%"},
+	{"loss", "random loss, e.g. 2%"},
+	{"loss-model", "a loss model, e.g. '{model: gemodel, p: 1%, r: 10%}' or '{model: state, p13: 1%}'"},
+	{"duplicate", "duplication, e.g. 1%"}, {"corrupt", "corruption, e.g. 0.1%"},
 	{"reorder", "reorder probability, e.g. 25% (needs delay)"}, {"gap", "reorder gap"},
 	{"rate", "link rate, e.g. 10mbit"}, {"rate-overhead", "bytes added per frame for the rate"},
 	{"limit", "queue limit in frames"}, {"limit-bytes", "queue limit in bytes, e.g. 64KiB"},
@@ -166,63 +91,54 @@ var impairKeys = []struct{ name, help string }{
 	{"outage", "down periodically, e.g. '{every: 10s, for: 2s}'"},
 }
 
-func newImpairCmd(o *options) *cobra.Command {
-	io := &impairOptions{vals: map[string]*string{}}
-	cmd := &cobra.Command{
-		Use:   "impair [-t FILE] LINK|NODE:IFACE [--dir D] --delay 50ms --loss 2% --rate 10mbit ...",
-		Short: "Change a link's impairment at runtime (netem's words), or show/reset it",
-		Long: `impair sets the impairment of a link direction without redeploying. A LINK
-(its name in the topology) takes --dir a-to-b, b-to-a or both; NODE:IFACE
-takes egress, ingress or both. The new values replace the old ones in that
-direction; --clear removes the impairment. "netlab impair show" lists what
-is in force with the counters; "netlab impair reset" goes back to the file.
+// impairSubcommands are the words after `impair` that are not a target.
+var impairSubcommands = []string{"set", "show", "reset"}
+
+const impairLong = `impair sets the impairment of a link direction without redeploying:
+
+  netlab impair set LINK|NODE:IFACE [--dir D] --delay 50ms --loss 2% ...
+  netlab impair LINK|NODE:IFACE [--dir D] --delay 50ms ...   (short form)
+  netlab impair show [NODE...]     what is in force, with the counters
+  netlab impair reset [TARGET]     back to the topology file
+
+A LINK (its name in the topology) takes --dir a-to-b, b-to-a or both;
+NODE:IFACE takes egress, ingress or both. The new values replace the old
+ones in that direction; --clear removes the impairment. The short form
+works for any target but a link called set, show or reset: write
+"netlab impair set show --delay 5ms" to impair a link called show.
 
 A Go-stack node applies its own interfaces' impairments, and those of a
 stack: linux peer. Between two stack: linux nodes (or for a stack: linux
 LAN member) a relay applies them; such a link has one only when the file
-gives it a netem: block (netem: {} is enough), else it is a plain veth.`,
+gives it a netem: block (netem: {} is enough), else it is a plain veth.`
+
+// newImpairCmd is `impair`: set, show and reset, and the short form of
+// set (a target right after impair).
+func newImpairCmd(o *options) *cobra.Command {
+	cmd := newImpairSetCmd(o, "impair [-t FILE] LINK|NODE:IFACE [--dir D] --delay 50ms --loss 2% --rate 10mbit ...", true)
+	cmd.Short = "Change a link's impairment at runtime (netem's words), or show/reset it"
+	cmd.Long = impairLong
+	set := newImpairSetCmd(o, "set [-t FILE] LINK|NODE:IFACE [--dir D] --delay 50ms --loss 2% --rate 10mbit ...", false)
+	set.Short = "Change the impairment of a link direction (any target, set, show and reset included)"
+	cmd.AddCommand(set, newImpairShowCmd(o), newImpairResetCmd(o))
+	return cmd
+}
+
+// newImpairSetCmd is `impair set`, or with short the short form, which
+// takes the same arguments after `impair`.
+func newImpairSetCmd(o *options, use string, short bool) *cobra.Command {
+	io := &impairOptions{vals: map[string]*string{}}
+	cmd := &cobra.Command{
+		Use:  use,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := findLab(&io.topoOptions)
-			if err != nil {
-				return err
-			}
-			sides, err := resolveTarget(r.lab, r.topoFile, args[0], io.dir)
-			if err != nil {
-				return err
-			}
 			fields := map[string]string{}
 			for k, v := range io.vals {
 				if cmd.Flags().Changed(k) {
 					fields[k] = *v
 				}
 			}
-			var im *topology.Impairment
-			switch {
-			case io.clear:
-			case len(fields) == 0:
-				return errors.New("say what to change (--delay, --loss, --rate, ...), or --clear")
-			default:
-				if im, err = topology.ParseImpairment(fields); err != nil {
-					return err
-				}
-			}
-			for _, s := range sides {
-				c, err := r.sideClient(s)
-				if err != nil {
-					return err
-				}
-				_, err = c.ChangeImpairment(cmd.Context(), nodeagent.ImpairChange{Interface: s.iface, Dir: s.dir, Impairment: im})
-				if err != nil {
-					return fmt.Errorf("%s:%s %s: %w", s.node, s.iface, s.dir, err)
-				}
-				desc := "none"
-				if im != nil {
-					desc = im.String()
-				}
-				fmt.Fprintf(o.stdout, "%s:%s %s: %s\n", s.node, s.iface, s.dir, desc)
-			}
-			return nil
+			return runImpairSet(cmd.Context(), o, io, args[0], fields, short)
 		},
 	}
 	addTopoFlag(cmd, &io.topoOptions)
@@ -232,8 +148,52 @@ gives it a netem: block (netem: {} is enough), else it is a plain veth.`,
 	for _, k := range impairKeys {
 		io.vals[k.name] = f.String(k.name, "", k.help)
 	}
-	cmd.AddCommand(newImpairShowCmd(o), newImpairResetCmd(o))
 	return cmd
+}
+
+// runImpairSet changes the impairment of target's directions to the
+// netem fields given (or none, with --clear). short says the short form
+// was used: a target that is not found may be a misspelt subcommand.
+func runImpairSet(ctx context.Context, o *options, io *impairOptions, target string, fields map[string]string, short bool) error {
+	r, err := findLab(&io.topoOptions)
+	if err != nil {
+		return err
+	}
+	sides, err := r.targets(target, io.dir)
+	if err != nil {
+		if sug := suggest.Closest(target, impairSubcommands); short && sug != "" && !strings.Contains(target, ":") && r.lab.Link(target) == nil {
+			return fmt.Errorf("%w; did you mean `netlab impair %s`?", err, sug)
+		}
+		return err
+	}
+	var im *impair.Config
+	switch {
+	case io.clear && len(fields) > 0:
+		return errors.New("--clear removes the impairment: give it alone, or the new values without it")
+	case io.clear:
+	case len(fields) == 0:
+		return errors.New("say what to change (--delay, --loss, --rate, ...), or --clear")
+	default:
+		if im, err = topology.ParseImpairment(fields); err != nil {
+			return err
+		}
+	}
+	for _, s := range sides {
+		c, err := r.sideClient(s)
+		if err != nil {
+			return err
+		}
+		_, err = c.ChangeImpairment(ctx, nodeagent.ImpairChange{Interface: s.Interface, Dir: s.Dir, Impairment: im})
+		if err != nil {
+			return fmt.Errorf("%s:%s %s: %w", s.Node, s.Interface, s.Dir, err)
+		}
+		desc := "none"
+		if im != nil {
+			desc = im.String()
+		}
+		fmt.Fprintf(o.stdout, "%s:%s %s: %s\n", s.Node, s.Interface, s.Dir, desc)
+	}
+	return nil
 }
 
 func newImpairShowCmd(o *options) *cobra.Command {
@@ -311,32 +271,24 @@ func newImpairResetCmd(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var sides []side
+			sides := r.lab.ImpairedInterfaces()
 			if len(args) == 1 {
-				if sides, err = resolveTarget(r.lab, r.topoFile, args[0], "both"); err != nil {
+				if sides, err = r.targets(args[0], topology.DirBoth); err != nil {
 					return err
-				}
-			} else {
-				for _, n := range r.lab.Nodes {
-					for _, i := range n.Interfaces {
-						if n.Stack != topology.StackLinux || i.Relay {
-							sides = append(sides, side{node: n.Name, iface: i.Name, dir: "both", relay: i.Relay})
-						}
-					}
 				}
 			}
 			done := map[string]bool{}
 			for _, s := range sides {
-				if done[s.node+":"+s.iface] {
+				if done[s.Node+":"+s.Interface] {
 					continue
 				}
-				done[s.node+":"+s.iface] = true
+				done[s.Node+":"+s.Interface] = true
 				c, err := r.sideClient(s)
 				if err != nil {
 					return err
 				}
-				if _, err := c.ChangeImpairment(cmd.Context(), nodeagent.ImpairChange{Interface: s.iface, Reset: true}); err != nil {
-					return fmt.Errorf("%s:%s: %w", s.node, s.iface, err)
+				if _, err := c.ChangeImpairment(cmd.Context(), nodeagent.ImpairChange{Interface: s.Interface, Reset: true}); err != nil {
+					return fmt.Errorf("%s:%s: %w", s.Node, s.Interface, err)
 				}
 			}
 			fmt.Fprintf(o.stdout, "%d interfaces back to the topology file's impairments\n", len(done))
@@ -418,29 +370,29 @@ func newLinkCmd(o *options) *cobra.Command {
 
 // setDown takes the target down or up, at every agent on its frame path.
 func setDown(ctx context.Context, r *labRef, target string, down bool) error {
-	sides, err := resolveTarget(r.lab, r.topoFile, target, "both")
+	sides, err := r.targets(target, topology.DirBoth)
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
 	for _, s := range sides {
-		if seen[s.node+":"+s.iface] {
+		if seen[s.Node+":"+s.Interface] {
 			continue
 		}
-		seen[s.node+":"+s.iface] = true
+		seen[s.Node+":"+s.Interface] = true
 		c, err := r.sideClient(s)
 		if err != nil {
 			return err
 		}
 		d := down
-		if _, err := c.ChangeImpairment(ctx, nodeagent.ImpairChange{Interface: s.iface, Down: &d}); err != nil {
-			return fmt.Errorf("%s:%s: %w", s.node, s.iface, err)
+		if _, err := c.ChangeImpairment(ctx, nodeagent.ImpairChange{Interface: s.Interface, Down: &d}); err != nil {
+			return fmt.Errorf("%s:%s: %w", s.Node, s.Interface, err)
 		}
 	}
 	return nil
 }
 
-func impStr(im *topology.Impairment) string {
+func impStr(im *impair.Config) string {
 	if im == nil {
 		return "-"
 	}

@@ -113,7 +113,7 @@ func labDirs(t *topoOptions) (labdir.Lab, error) {
 	if err != nil {
 		return labdir.Lab{}, err
 	}
-	return labdir.New("", lab.Name, abs), nil
+	return labdir.New(runDir(), lab.Name, abs), nil
 }
 
 // findRun returns the run spec names (see labdir.Lab.FindRun) of the lab
@@ -254,7 +254,7 @@ func (r *labRef) checkPeer(ctx context.Context, c *nodeagent.Client, addr netip.
 	if err != nil {
 		return err
 	}
-	sts, err := deploy.Inspect(ctx, deploy.InspectOptions{LabName: r.lab.Name, Runtime: rt})
+	sts, err := deploy.Inspect(ctx, deploy.InspectOptions{LabName: r.lab.Name, Runtime: rt, RunDir: runDir()})
 	if err != nil || len(sts) != 1 {
 		return nil // cannot tell: let the transfer say what happens
 	}

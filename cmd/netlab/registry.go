@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/netlab/netlab/deploy"
@@ -12,12 +13,24 @@ import (
 	"github.com/netlab/netlab/runtime/netns"
 )
 
+// runDirEnv names the variable that moves netlab's run directory (the
+// registry of running labs, locks, state directories; labdir.DefaultRunDir
+// when unset). It must be a directory only root can write.
+const runDirEnv = "NETLAB_RUN_DIR"
+
+// runDir is the run directory the caller chose, "" for the default.
+func runDir() string { return os.Getenv(runDirEnv) }
+
 // runtimes are the ways nodes can be made, by name. Built here, in the
 // command, rather than registered from init().
 func newRuntime(ctx context.Context, name string) (runtime.Runtime, error) {
 	switch name {
 	case "netns", "":
-		return netns.New(netns.Options{}), nil
+		o := netns.Options{}
+		if d := runDir(); d != "" {
+			o.StateDir = filepath.Join(d, "netns")
+		}
+		return netns.New(o), nil
 	case "docker":
 		return docker.New(ctx, docker.Options{})
 	}
@@ -28,7 +41,7 @@ func newRuntime(ctx context.Context, name string) (runtime.Runtime, error) {
 // if there is none; with file empty, the only running lab's (an error if
 // there is none, or several).
 func runningLab(file string) (*deploy.RunningLab, error) {
-	labs, err := deploy.Running("")
+	labs, err := deploy.Running(runDir())
 	if err != nil {
 		return nil, err
 	}

@@ -120,13 +120,20 @@ func (w *Writer) Flush() error {
 }
 
 // Endpoint is a link.Endpoint that records the frames of the one it wraps.
+// It keeps the batching of the endpoints around it: WritePackets reaches
+// the wrapped endpoint's WritePackets, and inbound batch bounds reach a
+// link.BatchDispatcher.
 type Endpoint struct {
 	inner link.Endpoint
 	w     *Writer
 	id    int
 }
 
-var _ link.Endpoint = (*Endpoint)(nil)
+var (
+	_ link.Endpoint        = (*Endpoint)(nil)
+	_ link.BatchWriter     = (*Endpoint)(nil)
+	_ link.BatchDispatcher = (*dispatcher)(nil)
+)
 
 // MTU implements link.Endpoint.MTU.
 func (e *Endpoint) MTU() int { return e.inner.MTU() }
@@ -141,10 +148,35 @@ func (e *Endpoint) Attach(d link.Dispatcher) {
 		e.inner.Attach(nil)
 		return
 	}
-	e.inner.Attach(link.DispatcherFunc(func(frame []byte) {
-		e.w.record(e.id, frame)
-		d.DeliverFrame(frame)
-	}))
+	bd, _ := d.(link.BatchDispatcher)
+	e.inner.Attach(&dispatcher{e: e, d: d, bd: bd})
+}
+
+// dispatcher records the frames the wrapped endpoint delivers.
+type dispatcher struct {
+	e  *Endpoint
+	d  link.Dispatcher
+	bd link.BatchDispatcher // d, if it is one
+}
+
+// DeliverFrame implements link.Dispatcher.
+func (d *dispatcher) DeliverFrame(frame []byte) {
+	d.e.w.record(d.e.id, frame)
+	d.d.DeliverFrame(frame)
+}
+
+// BeginBatch implements link.BatchDispatcher: it passes the bound on.
+func (d *dispatcher) BeginBatch() {
+	if d.bd != nil {
+		d.bd.BeginBatch()
+	}
+}
+
+// EndBatch implements link.BatchDispatcher: it passes the bound on.
+func (d *dispatcher) EndBatch() {
+	if d.bd != nil {
+		d.bd.EndBatch()
+	}
 }
 
 // WritePacket implements link.Endpoint.WritePacket: the frame is recorded,
@@ -152,6 +184,23 @@ func (e *Endpoint) Attach(d link.Dispatcher) {
 func (e *Endpoint) WritePacket(frame []byte) error {
 	e.w.record(e.id, frame)
 	return e.inner.WritePacket(frame)
+}
+
+// WritePackets implements link.BatchWriter: the frames are recorded, then
+// sent, in one call if the wrapped endpoint is a link.BatchWriter.
+func (e *Endpoint) WritePackets(frames [][]byte) (int, error) {
+	for _, f := range frames {
+		e.w.record(e.id, f)
+	}
+	if bw, ok := e.inner.(link.BatchWriter); ok {
+		return bw.WritePackets(frames)
+	}
+	for i, f := range frames {
+		if err := e.inner.WritePacket(f); err != nil {
+			return i, err
+		}
+	}
+	return len(frames), nil
 }
 
 // Close implements link.Endpoint.Close; it closes the wrapped endpoint, not

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,5 +124,61 @@ func TestRecordCommentReadBack(t *testing.T) {
 	}
 	if len(lens) != 3 || lens[0] != 61 || lens[1] != 63 || lens[2] != 60 {
 		t.Fatalf("frames read back: %v, want [61 63 60]", lens)
+	}
+}
+
+// batchInner is a link.BatchWriter counting its write calls, whose
+// attached dispatcher the test drives.
+type batchInner struct {
+	calls, frames int
+	disp          link.Dispatcher
+}
+
+func (b *batchInner) MTU() int                      { return 1500 }
+func (b *batchInner) LinkAddress() net.HardwareAddr { return net.HardwareAddr{2, 0, 0, 0, 0, 1} }
+func (b *batchInner) Attach(d link.Dispatcher)      { b.disp = d }
+func (b *batchInner) WritePacket([]byte) error      { b.calls++; b.frames++; return nil }
+func (b *batchInner) Close() error                  { return nil }
+func (b *batchInner) WritePackets(f [][]byte) (int, error) {
+	b.calls++
+	b.frames += len(f)
+	return len(f), nil
+}
+
+// bounds is a link.BatchDispatcher noting what it is told.
+type bounds struct{ log []string }
+
+func (b *bounds) BeginBatch()         { b.log = append(b.log, "begin") }
+func (b *bounds) EndBatch()           { b.log = append(b.log, "end") }
+func (b *bounds) DeliverFrame([]byte) { b.log = append(b.log, "frame") }
+
+// TestTapKeepsBatches checks that a tap passes WritePackets and the
+// inbound batch bounds through, recording every frame.
+func TestTapKeepsBatches(t *testing.T) {
+	in := &batchInner{}
+	var buf bytes.Buffer
+	w := NewWriter(&buf, clock.NewManual(clock.Epoch), 0)
+	ta, _ := w.Tap("eth1", in)
+	up := &bounds{}
+	ta.Attach(up)
+	if n, err := ta.WritePackets([][]byte{make([]byte, 60), make([]byte, 60), make([]byte, 60)}); n != 3 || err != nil {
+		t.Fatalf("WritePackets = %d, %v; want 3, nil", n, err)
+	}
+	if in.calls != 1 || in.frames != 3 {
+		t.Errorf("the wrapped endpoint got %d frames in %d calls, want 3 in 1", in.frames, in.calls)
+	}
+	bd, ok := in.disp.(link.BatchDispatcher)
+	if !ok {
+		t.Fatalf("the tap attached a %T, not a link.BatchDispatcher", in.disp)
+	}
+	bd.BeginBatch()
+	bd.DeliverFrame(make([]byte, 60))
+	bd.DeliverFrame(make([]byte, 60))
+	bd.EndBatch()
+	if got := strings.Join(up.log, " "); got != "begin frame frame end" {
+		t.Errorf("the dispatcher above saw %q, want %q", got, "begin frame frame end")
+	}
+	if w.Count() != 5 {
+		t.Errorf("recorded %d frames, want 5", w.Count())
 	}
 }
