@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"sort"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -58,9 +59,28 @@ func main() {
 	asJSON := flag.Bool("json", false, "print JSON instead of a table")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of a Go->Go bulk transfer to this file and stop")
 	impairTable := flag.Bool("impair", false, "measure the impairment engine on a veth (delay, loss, rate, cost) instead")
+	var dc deployedConfig
+	deployed := flag.String("deployed", "", "measure `netlab tcp send` between two nodes of a deployed lab instead, for these netlab binaries (LABEL=PATH, comma-separated), beside the raw veth Go->Go flow")
+	flag.IntVar(&dc.rounds, "rounds", 5, "with -deployed: rounds, each binary once a round")
+	flag.StringVar(&dc.bytes, "bytes", "1GB", "with -deployed: how much each tcp send moves")
+	flag.StringVar(&dc.topo, "topo", "examples/two-hosts.yml", "with -deployed: the lab (h1 sends to h2 at 10.0.0.1:5001)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *deployed != "" {
+		dc.bins = strings.Split(*deployed, ",")
+		res, raw, err := runDeployed(ctx, cfg, dc)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		if *asJSON {
+			json.NewEncoder(os.Stdout).Encode(map[string]any{"deployed": res, "raw_veth_go_go_gbps": raw})
+			return
+		}
+		printDeployed(res, raw)
+		return
+	}
 	if *impairTable {
 		if err := runImpair(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
