@@ -26,11 +26,11 @@ cover:
 
 # Benchmarks (BENCHMARKS.md): Go benchmarks of the stack and the
 # impairment engine, then the tables measured on veths against Linux
-# (root). Deploy/destroy of 10-1000 nodes: go run ./deploy/benchdeploy.
+# (root). Deploy/destroy of 10-1000 nodes: go run ./cmd/benchdeploy.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./stack/ ./stack/wire/ ./impair/
-	$(GO) run ./internal/bench
-	$(GO) run ./internal/bench -impair
+	$(GO) run ./cmd/bench
+	$(GO) run ./cmd/bench -impair
 
 # Each fuzz target for FUZZTIME (default 60 s).
 FUZZTIME ?= 60s

@@ -74,7 +74,7 @@ const (
 	ModeMmapV2 Mode = "mmap-v2"
 	// DefaultMode is the mode used when Options.Mode is empty:
 	// ModeMmapV2. Measured through two Go stacks on a veth (make bench,
-	// internal/bench, 2 vCPUs), it carries a bulk TCP flow faster than
+	// cmd/bench, 2 vCPUs), it carries a bulk TCP flow faster than
 	// ModeRecvmmsg (1.7-1.9 against 1.1-1.4 Gbit/s) and with the lowest
 	// request/response latency (p50 13 µs against 20 µs), because each
 	// frame is handed over as soon as it arrives. ModeMmap (TPACKET_V3)

@@ -5,8 +5,8 @@
 // auto-routes, and deployed without node agents. It needs root; everything
 // it makes is removed again, also on Ctrl-C.
 //
-//	go run ./deploy/benchdeploy                       # 10, 100, 500, 1000 nodes
-//	go run ./deploy/benchdeploy -sizes 100 -stack linux
+//	go run ./cmd/benchdeploy                       # 10, 100, 500, 1000 nodes
+//	go run ./cmd/benchdeploy -sizes 100 -stack linux
 //
 // Columns: deploy and destroy wall time (the deploy split into its phases:
 // load = parse and plan, nodes = namespaces, links = veths and bridges,

@@ -5,12 +5,12 @@
 // cases do not share a heap and the peak resident memory (VmHWM) is the
 // case's alone. No root, no network: planning is pure.
 //
-//	go run ./internal/benchplan                                  # every shape, 100 to 6000 nodes
-//	go run ./internal/benchplan -shapes line -sizes 3000
-//	go run ./internal/benchplan -before /tmp/benchplan-old      # a "before" column from another build
+//	go run ./cmd/benchplan                                  # every shape, 100 to 6000 nodes
+//	go run ./cmd/benchplan -shapes line -sizes 3000
+//	go run ./cmd/benchplan -before /tmp/benchplan-old      # a "before" column from another build
 //
 // Shapes: line (hosts at both ends of a chain of routers), tree (a binary
-// tree; leaves are hosts, the others routers) — both as deploy/benchdeploy
+// tree; leaves are hosts, the others routers) — both as cmd/benchdeploy
 // generates them — and fabric (leaf-spine: 2 + n/500 spines, every leaf
 // linked to every spine, the links listed leaf by leaf, each leaf on a LAN
 // with about 8 hosts); fabric-spine is the same fabric with the leaf-spine

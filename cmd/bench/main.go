@@ -4,7 +4,7 @@
 // rate, and CPU time per GB. It needs root (it makes network namespaces) and
 // removes everything it makes.
 //
-//	go run ./internal/bench [-time 3s] [-rr 20000] [-json]
+//	go run ./cmd/bench [-time 3s] [-rr 20000] [-json]
 package main
 
 import (
