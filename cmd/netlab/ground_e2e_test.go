@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -478,6 +479,49 @@ func TestStoppedAgent(t *testing.T) {
 	for _, n := range inspectJSON(t, topo).Nodes {
 		if n.Alive || !strings.Contains(n.Reason, "did not answer within") {
 			t.Errorf("node %s with a stopped agent: alive %v, reason %q", n.Name, n.Alive, n.Reason)
+		}
+	}
+}
+
+// TestRelativeDistTable: a jitter table named relative to the topology
+// file deploys: it is read when the file loads and travels in the plan,
+// so the agent never looks for the file (not even in a container).
+func TestRelativeDistTable(t *testing.T) {
+	needRoot(t)
+	topo, name := labCopy(t, "two-hosts.yml")
+	// A table of 64 values: every jitter the full spread up or down.
+	var tbl strings.Builder
+	for i := range 64 {
+		if i%2 == 0 {
+			tbl.WriteString("8192\n")
+		} else {
+			tbl.WriteString("-8192\n")
+		}
+	}
+	os.MkdirAll(filepath.Join(filepath.Dir(topo), "tables"), 0o755)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(topo), "tables", "twopeaks.dist"), []byte(tbl.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(topo)
+	b = regexp.MustCompile(`(?m)^(  links:\n    - endpoints: \[.*\])$`).ReplaceAll(b,
+		[]byte("$1\n      netem: {a-to-b: {delay: 10ms, jitter: 5ms, distribution: tables/twopeaks.dist}}"))
+	os.WriteFile(topo, b, 0o644)
+	cleanupLab(t, topo, name)
+	t.Chdir("/") // the file's directory is not the caller's
+	netlab(t, "deploy", "-t", topo)
+	if out := netlab(t, "inspect", "-t", topo); !strings.Contains(out, "tables/twopeaks.dist") {
+		t.Errorf("inspect does not show the table:\n%s", out)
+	}
+	out := netlab(t, "ping", "h1", "10.0.0.1", "-c", "6", "-i", "50ms", "-t", topo)
+	if !strings.Contains(out, "6 received") {
+		t.Errorf("ping over the jittered link:\n%s", out)
+	}
+	// The first echo waits for ARP, itself delayed: the others show the
+	// table's two values.
+	for _, m := range regexp.MustCompile(`icmp_seq=[2-9] ttl=\d+ time=([0-9.]+) ms`).FindAllStringSubmatch(out, -1) {
+		rtt, _ := strconv.ParseFloat(m[1], 64)
+		if math.Abs(rtt-5) > 1.5 && math.Abs(rtt-15) > 1.5 {
+			t.Errorf("rtt %.3f ms over a link of 10 ms ± 5 ms one way with a table of only ±5 ms: not drawn from the table\n%s", rtt, out)
 		}
 	}
 }
