@@ -75,7 +75,7 @@ func main() {
 	b.dir = dir
 	fmt.Fprintf(b.out, "netlab deploy/destroy on the netns runtime, stack %s, auto-routes %v, workers %s, %d CPUs\n\n",
 		b.stack, b.autoRoutes, workersString(b.workers), goruntime.NumCPU())
-	fmt.Fprintln(b.out, "| shape | nodes | links | routes | topology.json | deploy | (load / nodes / links / config) | destroy | kernel frees | agent RSS/node | kernel mem/node (slab) |")
+	fmt.Fprintln(b.out, "| shape | nodes | links | routes | plan.json | deploy | (load / nodes / links / config) | destroy | kernel frees | agent RSS/node | kernel mem/node (slab) |")
 	fmt.Fprintln(b.out, "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
 	for _, shape := range strings.Split(*shapes, ",") {
 		for _, s := range strings.Split(*sizes, ",") {
