@@ -42,7 +42,7 @@ func newDeployCmd(o *options) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return runDeploy(cmd.Context(), o, d) },
 	}
-	addTopoFlag(cmd, &d.topoOptions)
+	addTopoFileFlag(cmd, &d.topoOptions)
 	addFormatFlag(cmd, &d.topoOptions)
 	f := cmd.Flags()
 	f.StringVar(&d.runtime, "runtime", "netns", "netns (network namespaces, no daemon) or docker")
@@ -62,9 +62,6 @@ func addNoWaitFlag(cmd *cobra.Command, noWait *bool) {
 }
 
 func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
-	if d.file == "" {
-		return errors.New("deploy needs a topology file: -t FILE")
-	}
 	lab, err := topology.Load(d.file)
 	if err != nil {
 		return err
@@ -246,18 +243,20 @@ func newDestroyCmd(o *options) *cobra.Command {
 			err = deploy.Destroy(cmd.Context(), opts)
 			if errors.Is(err, deploy.ErrNotRunning) {
 				fmt.Fprintln(o.stderr, err)
-				return nil
+				return printOut(o, d.format, map[string]bool{"destroyed": false}, func() {})
 			}
-			if err == nil {
-				fmt.Fprintln(o.stdout, "destroyed")
+			if err != nil {
+				return err
 			}
-			return err
+			return printOut(o, d.format, map[string]bool{"destroyed": true}, func() { fmt.Fprintln(o.stdout, "destroyed") })
 		},
 	}
 	addTopoFlag(cmd, &d.topoOptions)
 	cmd.Flags().BoolVarP(&d.all, "all", "a", false, "destroy every lab netlab knows of (other people's too)")
 	cmd.Flags().StringVar(&d.name, "name", "", "the lab to destroy, by name (when its topology file is gone)")
-	cmd.Flags().BoolVarP(&d.cleanup, "cleanup", "c", false, "also remove the lab directory (logs, captures)")
+	cmd.Flags().BoolVarP(&d.cleanup, "cleanup", "c", false, "also remove the lab directory (every run: traces, captures, logs)")
+	cmd.Flags().MarkShorthandDeprecated("cleanup", "use --cleanup (-c is --count on the verbs that count)")
+	addFormatFlag(cmd, &d.topoOptions)
 	cmd.Flags().StringVar(&d.runtime, "runtime", "", "runtime of the lab (default: the one it was deployed on)")
 	addNoWaitFlag(cmd, &d.noWait)
 	return cmd
@@ -267,7 +266,7 @@ func newInspectCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
 	var all bool
 	cmd := &cobra.Command{
-		Use:   "inspect [-t FILE | --all] [--format table|json]",
+		Use:   "inspect [-t FILE | --all] [--format text|json]",
 		Short: "Show a running lab's nodes, interfaces and whether they are alive",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -301,7 +300,7 @@ func newInspectCmd(o *options) *cobra.Command {
 		},
 	}
 	addTopoFlag(cmd, t)
-	cmd.Flags().StringVar(&t.format, "format", "table", "table or json")
+	addFormatFlag(cmd, t)
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "every running lab")
 	return cmd
 }

@@ -545,7 +545,7 @@ func TestImpairAndLinkAtRuntime(t *testing.T) {
 	if ms, n := avg(); n != 3 || ms > 10 {
 		t.Fatalf("before: %d replies, %.2f ms", n, ms)
 	}
-	netlab(t, "impair", "h1:eth1", "--dir", "egress", "--delay", "40ms", "-t", topo)
+	netlab(t, "impair", "h1:eth1", "--direction", "egress", "--delay", "40ms", "-t", topo)
 	if ms, n := avg(); n != 3 || ms < 40 || ms > 80 {
 		t.Fatalf("with 40 ms egress delay: %d replies, %.2f ms", n, ms)
 	}
@@ -632,12 +632,12 @@ func TestImpairRelaysAtRuntime(t *testing.T) {
 	// The file's 20 ms each way (2 % loss may cost a reply).
 	ms, n := wan()
 	within("wan as deployed", ms, n, 40, 60)
-	netlab(t, "impair", "wan", "--dir", "b-to-a", "--delay", "5ms", "-t", topo)
-	netlab(t, "impair", "wan", "--dir", "a-to-b", "--delay", "10ms", "-t", topo)
+	netlab(t, "impair", "wan", "--direction", "b-to-a", "--delay", "5ms", "-t", topo)
+	netlab(t, "impair", "wan", "--direction", "a-to-b", "--delay", "10ms", "-t", topo)
 	ms, n = wan()
 	within("wan at 10 + 5 ms", ms, n, 15, 30)
 	// h2 is the relay's far end: its egress is the relay's ingress.
-	out := netlab(t, "impair", "h2:eth1", "--dir", "egress", "--delay", "30ms", "-t", topo)
+	out := netlab(t, "impair", "h2:eth1", "--direction", "egress", "--delay", "30ms", "-t", topo)
 	if !strings.Contains(out, "r1:eth2 ingress: delay 30ms") {
 		t.Fatalf("impair h2:eth1 egress says:\n%s", out)
 	}
@@ -651,7 +651,7 @@ func TestImpairRelaysAtRuntime(t *testing.T) {
 	// A LAN member's relay.
 	ms, n = lan()
 	within("lan as deployed", ms, n, 2, 15)
-	netlab(t, "impair", "h3:eth1", "--dir", "egress", "--delay", "30ms", "-t", topo)
+	netlab(t, "impair", "h3:eth1", "--direction", "egress", "--delay", "30ms", "-t", topo)
 	ms, n = lan()
 	within("lan with h3 egress 30 ms", ms, n, 30, 50)
 	netlab(t, "impair", "reset", "-t", topo)
@@ -800,7 +800,7 @@ func TestDropFirstSYNSchedule(t *testing.T) {
 	needRoot(t)
 	topo, _ := deployLab(t, "two-hosts.yml")
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
-	netlab(t, "impair", "h1:eth1", "--dir", "egress", "--drop-match", `["syn first"]`, "-t", topo)
+	netlab(t, "impair", "h1:eth1", "--direction", "egress", "--drop-match", `["syn first"]`, "-t", topo)
 	var rep nodeagent.SendReport
 	out := netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "10KB", "-t", topo, "--format", "json")
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -847,7 +847,7 @@ func TestCaptureMarksImpairmentDrops(t *testing.T) {
 	needTshark(t)
 	topo, _ := deployLab(t, "two-hosts.yml")
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
-	netlab(t, "impair", "h1:eth1", "--dir", "egress", "--loss", "10%", "--seed", "5", "-t", topo)
+	netlab(t, "impair", "h1:eth1", "--direction", "egress", "--loss", "10%", "--seed", "5", "-t", topo)
 	pcap := filepath.Join(t.TempDir(), "drops.pcapng")
 	capture := exec.Command(netlabBin, "capture", "h1", "-w", pcap, "--duration", "4s", "-t", topo)
 	if err := capture.Start(); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -115,10 +116,10 @@ gives it a netem: block (netem: {} is enough), else it is a plain veth.`
 // newImpairCmd is `impair`: set, show and reset, and the short form of
 // set (a target right after impair).
 func newImpairCmd(o *options) *cobra.Command {
-	cmd := newImpairSetCmd(o, "impair [-t FILE] LINK|NODE:IFACE [--dir D] --delay 50ms --loss 2% --rate 10mbit ...", true)
+	cmd := newImpairSetCmd(o, "impair [-t FILE] LINK|NODE:IFACE [--direction D] --delay 50ms --loss 2% --rate 10mbit ...", true)
 	cmd.Short = "Change a link's impairment at runtime (netem's words), or show/reset it"
 	cmd.Long = impairLong
-	set := newImpairSetCmd(o, "set [-t FILE] LINK|NODE:IFACE [--dir D] --delay 50ms --loss 2% --rate 10mbit ...", false)
+	set := newImpairSetCmd(o, "set [-t FILE] LINK|NODE:IFACE [--direction D] --delay 50ms --loss 2% --rate 10mbit ...", false)
 	set.Short = "Change the impairment of a link direction (any target, set, show and reset included)"
 	cmd.AddCommand(set, newImpairShowCmd(o), newImpairResetCmd(o))
 	return cmd
@@ -142,13 +143,24 @@ func newImpairSetCmd(o *options, use string, short bool) *cobra.Command {
 		},
 	}
 	addTopoFlag(cmd, &io.topoOptions)
+	addFormatFlag(cmd, &io.topoOptions)
 	f := cmd.Flags()
-	f.StringVar(&io.dir, "dir", "both", "a-to-b, b-to-a or both for a LINK; egress, ingress or both for NODE:IFACE")
+	f.StringVar(&io.dir, "direction", "both", "a-to-b, b-to-a or both for a LINK; egress, ingress or both for NODE:IFACE")
+	aliasFlag(cmd, "dir", "direction")
 	f.BoolVar(&io.clear, "clear", false, "remove the impairment of that direction")
 	for _, k := range impairKeys {
 		io.vals[k.name] = f.String(k.name, "", k.help)
 	}
 	return cmd
+}
+
+// impairChange is what `impair set` did to one direction, as --format
+// json prints it.
+type impairChange struct {
+	Node       string         `json:"node"`
+	Interface  string         `json:"interface"`
+	Direction  string         `json:"direction"`
+	Impairment *impair.Config `json:"impairment"`
 }
 
 // runImpairSet changes the impairment of target's directions to the
@@ -178,6 +190,7 @@ func runImpairSet(ctx context.Context, o *options, io *impairOptions, target str
 			return err
 		}
 	}
+	var done []impairChange
 	for _, s := range sides {
 		c, err := r.sideClient(s)
 		if err != nil {
@@ -187,13 +200,17 @@ func runImpairSet(ctx context.Context, o *options, io *impairOptions, target str
 		if err != nil {
 			return fmt.Errorf("%s:%s %s: %w", s.Node, s.Interface, s.Dir, err)
 		}
-		desc := "none"
-		if im != nil {
-			desc = im.String()
-		}
-		fmt.Fprintf(o.stdout, "%s:%s %s: %s\n", s.Node, s.Interface, s.Dir, desc)
+		done = append(done, impairChange{Node: s.Node, Interface: s.Interface, Direction: s.Dir, Impairment: im})
 	}
-	return nil
+	return printOut(o, io.format, done, func() {
+		for _, d := range done {
+			desc := "none"
+			if d.Impairment != nil {
+				desc = d.Impairment.String()
+			}
+			fmt.Fprintf(o.stdout, "%s:%s %s: %s\n", d.Node, d.Interface, d.Direction, desc)
+		}
+	})
 }
 
 func newImpairShowCmd(o *options) *cobra.Command {
@@ -291,12 +308,36 @@ func newImpairResetCmd(o *options) *cobra.Command {
 					return fmt.Errorf("%s:%s: %w", s.Node, s.Interface, err)
 				}
 			}
-			fmt.Fprintf(o.stdout, "%d interfaces back to the topology file's impairments\n", len(done))
-			return nil
+			return printOut(o, t.format, map[string]int{"reset": len(done)}, func() {
+				fmt.Fprintf(o.stdout, "%d interfaces back to the topology file's impairments\n", len(done))
+			})
 		},
 	}
 	addTopoFlag(cmd, t)
+	addFormatFlag(cmd, t)
 	return cmd
+}
+
+// linkEvent is what `netlab link` did, as --format json prints it (one
+// JSON line an event for flap).
+type linkEvent struct {
+	Link  string `json:"link"`
+	State string `json:"state"` // down or up
+	Round int    `json:"round,omitempty"`
+	Of    int    `json:"of,omitempty"`
+}
+
+// printLinkEvent prints e as a line of text, or of JSON.
+func printLinkEvent(o *options, format string, e linkEvent) {
+	if format == "json" {
+		json.NewEncoder(o.stdout).Encode(e)
+		return
+	}
+	if e.State == "down" && e.Of > 0 {
+		fmt.Fprintf(o.stdout, "%s down (%d/%d)\n", e.Link, e.Round, e.Of)
+		return
+	}
+	fmt.Fprintf(o.stdout, "%s %s\n", e.Link, e.State)
 }
 
 func newLinkCmd(o *options) *cobra.Command {
@@ -315,11 +356,12 @@ func newLinkCmd(o *options) *cobra.Command {
 				if err := setDown(cmd.Context(), r, args[0], down); err != nil {
 					return err
 				}
-				fmt.Fprintf(o.stdout, "%s %s\n", args[0], name)
+				printLinkEvent(o, t.format, linkEvent{Link: args[0], State: name})
 				return nil
 			},
 		}
 		addTopoFlag(c, t)
+		addFormatFlag(c, t)
 		return c
 	}
 	t := &topoOptions{}
@@ -339,7 +381,7 @@ func newLinkCmd(o *options) *cobra.Command {
 				if err := setDown(cmd.Context(), r, args[0], true); err != nil {
 					return err
 				}
-				fmt.Fprintf(o.stdout, "%s down (%d/%d)\n", args[0], i, count)
+				printLinkEvent(o, t.format, linkEvent{Link: args[0], State: "down", Round: i, Of: count})
 				select {
 				case <-time.After(downFor):
 				case <-cmd.Context().Done():
@@ -348,7 +390,7 @@ func newLinkCmd(o *options) *cobra.Command {
 				if err := setDown(cmd.Context(), r, args[0], false); err != nil {
 					return err
 				}
-				fmt.Fprintf(o.stdout, "%s up\n", args[0])
+				printLinkEvent(o, t.format, linkEvent{Link: args[0], State: "up", Round: i, Of: count})
 				if i < count {
 					select {
 					case <-time.After(upFor):
@@ -361,9 +403,10 @@ func newLinkCmd(o *options) *cobra.Command {
 		},
 	}
 	addTopoFlag(flap, t)
+	addFormatFlag(flap, t)
 	flap.Flags().DurationVar(&downFor, "down", 2*time.Second, "how long each outage lasts")
 	flap.Flags().DurationVar(&upFor, "up", 3*time.Second, "how long the link stays up between outages")
-	flap.Flags().IntVar(&count, "count", 3, "how many outages")
+	flap.Flags().IntVarP(&count, "count", "c", 3, "how many outages")
 	cmd.AddCommand(upDown("down", true), upDown("up", false), flap)
 	return cmd
 }

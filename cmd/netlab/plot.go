@@ -97,11 +97,14 @@ was used more than once (a lab deployed again, a port reused after TIME-WAIT),
 			if err := plot.RenderFile(out, kind, events, c, opts); err != nil {
 				return err
 			}
-			fmt.Fprintf(o.stdout, "%s: %s of %s (#%d, %s)\n", out, kind, c.Title(), i, c.Label())
-			return nil
+			res := map[string]any{"file": out, "kind": kind, "conn": c.String(), "index": i, "instance": c.Instance, "isn": c.ISN, "start_us": c.First.Microseconds()}
+			return printOut(o, p.format, res, func() {
+				fmt.Fprintf(o.stdout, "%s: %s of %s (#%d, %s)\n", out, kind, c.Title(), i, c.Label())
+			})
 		},
 	}
 	addTopoFlag(cmd, &p.topoOptions)
+	addFormatFlag(cmd, &p.topoOptions)
 	f := cmd.Flags()
 	f.StringVar(&p.trace, "trace", "", "plot this saved trace (JSON lines) or capture (.pcapng: seq, rtt, tput) instead of a running lab's")
 	f.StringVar(&p.pcapIf, "pcap-if", "", "with a capture of several interfaces: read this one (default: the first)")

@@ -19,6 +19,9 @@ func newRootCmd(o *options) *cobra.Command {
 		Short:         "Network labs on a userspace TCP/IP stack you can watch",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return checkFormat(cmd)
+		},
 	}
 	root.SetOut(o.stdout)
 	root.SetErr(o.stderr)
@@ -27,16 +30,19 @@ func newRootCmd(o *options) *cobra.Command {
 }
 
 func newVersionCmd(o *options) *cobra.Command {
-	return &cobra.Command{
+	t := &topoOptions{}
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := "devel"
 			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 				v = bi.Main.Version
 			}
-			fmt.Fprintf(o.stdout, "netlab %s\n", v)
-			return nil
+			return printOut(o, t.format, map[string]string{"version": v}, func() { fmt.Fprintf(o.stdout, "netlab %s\n", v) })
 		},
 	}
+	addFormatFlag(cmd, t)
+	return cmd
 }

@@ -84,7 +84,7 @@ func newTCPSendCmd(o *options) *cobra.Command {
 	var spec nodeagent.SendSpec
 	var size string
 	cmd := &cobra.Command{
-		Use:   "send NODE --to ADDR:PORT (--bytes N | --time D)",
+		Use:   "send NODE --to ADDR:PORT (--bytes N | --duration D)",
 		Short: "Send data from a node and report goodput, retransmissions and the sha256",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -124,7 +124,8 @@ func newTCPSendCmd(o *options) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&spec.To, "to", "", "server address and port, e.g. 10.0.0.1:5001")
 	f.StringVar(&size, "bytes", "", "how much to send: 10MB, 1GiB, 5000")
-	f.DurationVar(&spec.Duration, "time", 0, "or for how long")
+	f.DurationVar(&spec.Duration, "duration", 0, "or for how long")
+	aliasFlag(cmd, "time", "duration")
 	f.BoolVar(&spec.NoDelay, "nodelay", false, "turn Nagle off")
 	cmd.MarkFlagRequired("to")
 	return cmd

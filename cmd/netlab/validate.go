@@ -10,16 +10,6 @@ import (
 	"github.com/netlab/netlab/topology"
 )
 
-type topoOptions struct {
-	file   string
-	format string
-}
-
-func addTopoFlag(cmd *cobra.Command, t *topoOptions) {
-	cmd.Flags().StringVarP(&t.file, "topo", "t", "", "topology file (may be left out when exactly one lab is running)")
-	cmd.MarkFlagFilename("topo", "yml", "yaml")
-}
-
 func newValidateCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
 	cmd := &cobra.Command{
@@ -27,9 +17,6 @@ func newValidateCmd(o *options) *cobra.Command {
 		Short: "Check a topology file and say what is wrong, at which line and column",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if t.file == "" {
-				return errors.New("validate needs a topology file: -t FILE")
-			}
 			lab, err := topology.Load(t.file)
 			if err != nil {
 				var el topology.ErrorList
@@ -58,26 +45,24 @@ func newValidateCmd(o *options) *cobra.Command {
 			return nil
 		},
 	}
-	addTopoFlag(cmd, t)
+	addTopoFileFlag(cmd, t)
 	cmd.Flags().StringVar(&t.format, "format", "text", "text, or json for the resolved plan")
 	return cmd
 }
 
 func newGraphCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
+	var syntax string
 	cmd := &cobra.Command{
-		Use:   "graph -t FILE",
+		Use:   "graph -t FILE [--syntax dot|mermaid]",
 		Short: "Print the topology as a Graphviz dot or Mermaid graph",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if t.file == "" {
-				return errors.New("graph needs a topology file: -t FILE")
-			}
 			lab, err := topology.Load(t.file)
 			if err != nil {
 				return err
 			}
-			out, err := lab.Graph(t.format)
+			out, err := lab.Graph(syntax)
 			if err != nil {
 				return err
 			}
@@ -85,7 +70,9 @@ func newGraphCmd(o *options) *cobra.Command {
 			return nil
 		},
 	}
-	addTopoFlag(cmd, t)
-	cmd.Flags().StringVar(&t.format, "format", "dot", "dot or mermaid")
+	addTopoFileFlag(cmd, t)
+	cmd.Flags().StringVar(&syntax, "syntax", "dot", "dot (Graphviz) or mermaid")
+	aliasFlag(cmd, "format", "syntax")
+	cmd.Annotations = map[string]string{annotationOwnFormat: "syntax"}
 	return cmd
 }
