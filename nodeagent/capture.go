@@ -1,7 +1,7 @@
 package nodeagent
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -232,16 +232,20 @@ func (t *tap) remove(w frameSink) {
 	t.sinks.Store(&next)
 }
 
-// flushWriter sends each write on to the client at once.
+// flushWriter sends each write on to the client at once, until end.
 type flushWriter struct {
-	mu sync.Mutex
-	w  http.ResponseWriter
-	f  http.Flusher
+	mu    sync.Mutex
+	w     http.ResponseWriter
+	f     http.Flusher
+	ended bool
 }
 
 func (fw *flushWriter) Write(p []byte) (int, error) {
 	fw.mu.Lock()
 	defer fw.mu.Unlock()
+	if fw.ended {
+		return 0, errCaptureEnded
+	}
 	n, err := fw.w.Write(p)
 	if fw.f != nil {
 		fw.f.Flush()
@@ -249,9 +253,25 @@ func (fw *flushWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// end stops the writes (a frame recorded as the capture ends must not
+// reach a response already finished) and sets the end trailer to why, if
+// the capture ended by itself.
+func (fw *flushWriter) end(why string) {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	fw.ended = true
+	if why != "" {
+		fw.w.Header().Set(EndTrailer, why)
+	}
+}
+
+var errCaptureEnded = errors.New("the capture ended")
+
 // serveCapture streams a pcapng capture of the node's interfaces
 // (?if=eth1,eth2; all by default) until the client goes, duration passes
-// (?duration=10s) or count frames were captured (?count=N).
+// (?duration=10s) or count frames were captured (?count=N); in those two
+// cases the stream ends with EndTrailer saying so, which tells the client
+// that the stream was not cut.
 func (n *node) serveCapture(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var want map[string]bool
@@ -290,10 +310,11 @@ func (n *node) serveCapture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	var timeout <-chan time.Time
 	if d, err := time.ParseDuration(q.Get("duration")); err == nil && d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
-		defer cancel()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
 	}
 	var left *atomic.Int64
 	if c, err := strconv.ParseInt(q.Get("count"), 10, 64); err == nil && c > 0 {
@@ -302,23 +323,32 @@ func (n *node) serveCapture(w http.ResponseWriter, r *http.Request) {
 	}
 	snap, _ := strconv.Atoi(q.Get("snaplen"))
 	w.Header().Set("Content-Type", "application/x-pcapng")
+	w.Header().Set("Trailer", EndTrailer)
 	fl, _ := w.(http.Flusher)
-	sw := sniff.NewWriter(&flushWriter{w: w, f: fl}, clock.Real{}, snap)
+	fw := &flushWriter{w: w, f: fl}
+	sw := sniff.NewWriter(fw, clock.Real{}, snap)
+	var ids []int
 	for _, t := range taps {
 		id, err := sw.AddInterface(n.plan.Name + ":" + t.name)
 		if err != nil {
+			httpError(w, http.StatusInternalServerError, fmt.Errorf("capture %s:%s: %w", n.plan.Name, t.name, err))
 			return
 		}
-		t.add(tapSink{w: sw, id: id, n: left})
+		ids = append(ids, id)
+	}
+	for i, t := range taps {
+		t.add(tapSink{w: sw, id: ids[i], n: left})
 	}
 	n.reapplyImpairments(taps)
 	sw.Flush()
+	why := ""
 	defer func() {
 		for _, t := range taps {
 			t.remove(sw)
 		}
 		n.reapplyImpairments(taps)
 		sw.Flush()
+		fw.end(why)
 	}()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -326,11 +356,15 @@ func (n *node) serveCapture(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-timeout:
+			why = "duration"
+			return
 		case <-tick.C:
 			if err := sw.Flush(); err != nil {
 				return // the client went away
 			}
 			if left != nil && left.Load() <= 0 {
+				why = "count"
 				return
 			}
 		}

@@ -199,7 +199,10 @@ func (c *Client) Get(ctx context.Context, rawURL string, w io.Writer) (GetReport
 
 // Capture streams a pcapng capture of the node's interfaces (all when
 // ifaces is empty) into w until ctx ends, duration passes or count frames
-// were captured (0: no limit).
+// were captured (0: no limit); those three are normal ends (nil). The
+// agent's refusal (an interface it does not have) is returned as it said
+// it; a stream that ends otherwise, the agent gone in the middle, is
+// Stopped's error.
 func (c *Client) Capture(ctx context.Context, ifaces []string, duration time.Duration, count int, w io.Writer) error {
 	q := url.Values{}
 	if len(ifaces) > 0 {
@@ -213,14 +216,70 @@ func (c *Client) Capture(ctx context.Context, ifaces []string, duration time.Dur
 	}
 	resp, err := c.send(ctx, http.MethodGet, "capture?"+q.Encode(), nil)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(w, resp.Body)
-	if ctx.Err() != nil {
+	cw := &checkedWriter{w: w}
+	_, err = io.Copy(cw, resp.Body)
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case cw.err != nil:
+		return cw.err
+	case err == nil && resp.Trailer.Get(EndTrailer) != "":
 		return nil
 	}
-	return err
+	return c.Stopped("the capture", err)
+}
+
+// EndTrailer is the HTTP trailer with which the agent ends a capture
+// stream it ended itself (its value says why: "count" or "duration"). A
+// stream without it was cut: the agent stopped in the middle.
+const EndTrailer = "X-Netlab-End"
+
+// checkedWriter keeps the first error of w, to tell a write that failed
+// (the caller's) from a read that did (the agent's).
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (cw *checkedWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	if err != nil && cw.err == nil {
+		cw.err = err
+	}
+	return n, err
+}
+
+// Stopped is the error of a stream or a watch (what: "the capture", "the
+// trace") whose agent stopped in the middle, cause being what the client
+// saw (nil when the stream merely ended): one sentence naming the node,
+// saying why that happens and where the agent logged. It wraps
+// ErrAgentGone and cause.
+func (c *Client) Stopped(what string, cause error) error {
+	msg := fmt.Sprintf("the agent of node %s stopped during %s: the lab was destroyed or its agent died", c.node, what)
+	if c.log != "" {
+		msg += " (its log: " + c.log + ")"
+	}
+	return &stoppedError{msg: msg, cause: cause}
+}
+
+type stoppedError struct {
+	msg   string
+	cause error
+}
+
+func (e *stoppedError) Error() string { return e.msg }
+
+func (e *stoppedError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrAgentGone}
+	}
+	return []error{ErrAgentGone, e.cause}
 }
 
 // Impairments returns the impairment and counters of each Go-stack
@@ -244,7 +303,7 @@ func (c *Client) Sock(ctx context.Context, call SockCall) (SockResult, error) {
 
 // Ping pings and calls each for every reply as it comes.
 func (c *Client) Ping(ctx context.Context, spec PingSpec, each func(PingReply)) error {
-	return c.stream(ctx, http.MethodPost, "ping", spec, func(line []byte) error {
+	return c.stream(ctx, http.MethodPost, "ping", spec, "the ping", false, func(line []byte) error {
 		var e apiError
 		if json.Unmarshal(line, &e) == nil && e.Error != "" {
 			return errors.New(e.Error)
@@ -258,9 +317,11 @@ func (c *Client) Ping(ctx context.Context, spec PingSpec, each func(PingReply)) 
 	})
 }
 
-// Trace streams the node's probe events until ctx ends.
+// Trace streams the node's probe events until ctx ends (then it returns
+// nil). The agent never ends the stream itself: if it ends, the agent
+// stopped, and the error is Stopped's.
 func (c *Client) Trace(ctx context.Context, each func(trace.Event)) error {
-	return c.stream(ctx, http.MethodGet, "trace", nil, func(line []byte) error {
+	return c.stream(ctx, http.MethodGet, "trace", nil, "the trace", true, func(line []byte) error {
 		var e trace.Event
 		if err := json.Unmarshal(line, &e); err != nil {
 			return err
@@ -270,21 +331,49 @@ func (c *Client) Trace(ctx context.Context, each func(trace.Event)) error {
 	})
 }
 
-func (c *Client) stream(ctx context.Context, method, p string, in any, each func([]byte) error) error {
+// stream makes a request whose answer is JSON lines and calls each for
+// every complete line (a line cut short by the end of the stream is never
+// given). It returns nil when ctx ends; a stream cut by the agent's end,
+// or any end of an endless one, is Stopped's error.
+func (c *Client) stream(ctx context.Context, method, p string, in any, what string, endless bool, each func([]byte) error) error {
 	resp, err := c.send(ctx, method, p, in)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if err := each(sc.Bytes()); err != nil {
+	br := bufio.NewReaderSize(resp.Body, 64<<10)
+	var long []byte // a line longer than the reader's buffer, so far
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(long)+len(chunk) > 1<<20 {
+				return fmt.Errorf("%s: a line longer than 1 MiB from the agent of node %s", what, c.node)
+			}
+			long = append(long, chunk...)
+			continue
+		}
+		if err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case errors.Is(err, io.EOF) && !endless:
+				return nil
+			}
+			return c.Stopped(what, err)
+		}
+		line := chunk
+		if long != nil {
+			line = append(long, chunk...)
+			long = nil
+		}
+		if err := each(line); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return err
 		}
 	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	return sc.Err()
 }

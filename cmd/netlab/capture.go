@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/nodeagent"
 )
 
 type captureOptions struct {
@@ -33,7 +33,13 @@ func newCaptureCmd(o *options) *cobra.Command {
 any interfaces of any nodes, into one pcapng file with an interface block
 each. NODE alone means all its interfaces. -w - streams to stdout:
 
-  netlab capture h1:eth1 -w - | wireshark -k -i -`,
+  netlab capture h1:eth1 -w - | wireshark -k -i -
+
+It ends after --duration, once every node gave --count frames, or on Ctrl-C
+or SIGTERM (a second one ends it at once), leaving a whole pcapng. It ends
+with an error when an agent refuses (an interface its node does not have)
+or stops in the middle (the lab destroyed, its agent dead); what it wrote
+until then is still a whole pcapng.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runCapture(cmd.Context(), o, c, args) },
 	}
@@ -65,57 +71,88 @@ func runCapture(ctx context.Context, o *options, c *captureOptions, args []strin
 			ifaces[node] = append(ifaces[node], ifc)
 		}
 	}
-	var out io.Writer = o.stdout
-	if c.out != "-" {
-		f, err := os.Create(c.out)
-		if err != nil {
+	clients := map[string]*nodeagent.Client{}
+	for _, node := range nodes {
+		if clients[node], err = r.client(node); err != nil {
 			return err
 		}
-		defer f.Close()
-		out = f
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if c.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.duration)
-		defer cancel()
+	var out io.Writer = o.stdout
+	var file *os.File
+	if c.out != "-" {
+		if file, err = os.Create(c.out); err != nil {
+			return err
+		}
+		defer file.Close()
+		out = file
 	}
 	m := &merger{out: out}
-	var wg sync.WaitGroup
-	errs := make(chan error, len(nodes))
-	for _, node := range nodes {
-		cl, err := r.client(node)
-		if err != nil {
-			return err
+	err = captureNodes(ctx, m, clients, nodes, ifaces, c)
+	if err == nil {
+		err = m.finish() // a capture that saw nothing is still a pcapng
+	}
+	switch {
+	case file != nil && !m.started:
+		// Nothing came: no empty file that is no pcapng.
+		os.Remove(c.out)
+	case file != nil:
+		if cerr := file.Close(); err == nil {
+			err = cerr
 		}
-		pr, pw := io.Pipe()
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			err := cl.Capture(ctx, ifaces[node], 0, c.count, pw)
-			pw.CloseWithError(err)
-			if err != nil {
-				errs <- fmt.Errorf("%s: %w", node, err)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if err := m.copy(pr); err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
-				errs <- fmt.Errorf("%s: %w", node, err)
-			}
-			pr.Close()
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		return err
-	}
-	if c.out != "-" {
 		fmt.Fprintf(o.stderr, "%d frames written to %s\n", m.frames, c.out)
 	}
-	return nil
+	return err
+}
+
+// captureNodes streams the capture of every node into m until ctx ends
+// (SIGINT, SIGTERM), --duration passes or every node's agent reached
+// --count; those are normal ends. The first error (an agent that refuses,
+// or stops in the middle) ends the others' streams and is returned.
+func captureNodes(ctx context.Context, m *merger, clients map[string]*nodeagent.Client, nodes []string, ifaces map[string][]string, c *captureOptions) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if c.duration > 0 {
+		// The agents end their streams on the duration themselves, with
+		// every frame of it; this deadline is for one that is late.
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeout(ctx, c.duration+2*time.Second)
+		defer stop()
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	for _, node := range nodes {
+		wg.Go(func() {
+			pr, pw := io.Pipe()
+			merged := make(chan error, 1)
+			go func() {
+				err := m.copy(pr)
+				pr.CloseWithError(err) // a merger that stopped fails the stream's writes
+				merged <- err
+			}()
+			err := clients[node].Capture(ctx, ifaces[node], c.duration, c.count, pw)
+			pw.Close() // a block the stream ends in the middle of is dropped
+			merr := <-merged
+			if merr != nil && !errors.Is(merr, io.EOF) && !errors.Is(merr, io.ErrUnexpectedEOF) {
+				err = fmt.Errorf("capture of %s: %w", node, merr) // the stream's own error, not the pipe's echo of it
+			}
+			if err != nil {
+				fail(err)
+			}
+		})
+	}
+	wg.Wait()
+	return first
 }
 
 // merger writes the blocks of several pcapng streams into one section,
@@ -137,6 +174,28 @@ const (
 	blockEPB = 6
 )
 
+// finish writes a section header if no stream gave one, so that what was
+// written is a pcapng whatever happened.
+func (m *merger) finish() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.started {
+		return nil
+	}
+	shb := make([]byte, 28)
+	binary.LittleEndian.PutUint32(shb[0:], blockSHB)
+	binary.LittleEndian.PutUint32(shb[4:], 28)
+	binary.LittleEndian.PutUint32(shb[8:], 0x1A2B3C4D)  // byte-order magic
+	binary.LittleEndian.PutUint16(shb[12:], 1)          // version 1.0
+	binary.LittleEndian.PutUint64(shb[16:], ^uint64(0)) // section length unknown
+	binary.LittleEndian.PutUint32(shb[24:], 28)
+	_, err := m.out.Write(shb)
+	m.started = true
+	return err
+}
+
+// copy writes the blocks of the stream r into the merged capture, whole
+// blocks only: a block r ends in the middle of is left out.
 func (m *merger) copy(r io.Reader) error {
 	br := bufio.NewReader(r)
 	local := map[uint32]uint32{} // the stream's interface index -> ours

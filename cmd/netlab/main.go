@@ -11,11 +11,33 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	root := newRootCmd(&options{stdout: os.Stdout, stderr: os.Stderr})
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "netlab:", err)
 		os.Exit(1)
+	}
+}
+
+// signalContext returns a context that the first SIGINT or SIGTERM
+// cancels, every verb ending on it. That first signal also restores the
+// default handling, before the context is cancelled: a second one ends the
+// process whatever a verb does.
+func signalContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sig:
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		cancel()
 	}
 }
