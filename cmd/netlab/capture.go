@@ -44,6 +44,7 @@ until then is still a whole pcapng.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCapture(cmd.Context(), o, c, args) },
 	}
 	addTopoFlag(cmd, &c.topoOptions)
+	addFormatFlag(cmd, &c.topoOptions)
 	f := cmd.Flags()
 	f.StringVarP(&c.out, "write", "w", "capture.pcapng", "output file, or - for stdout")
 	f.DurationVar(&c.duration, "duration", 0, "stop after this long (default: until interrupted or --count)")
@@ -99,9 +100,14 @@ func runCapture(ctx context.Context, o *options, c *captureOptions, args []strin
 		if cerr := file.Close(); err == nil {
 			err = cerr
 		}
-		fmt.Fprintf(o.stderr, "%d frames written to %s\n", m.frames, c.out)
+		if err != nil || c.format != "json" {
+			fmt.Fprintf(o.stderr, "%d frames written to %s\n", m.frames, c.out)
+		}
 	}
-	return err
+	if err != nil || file == nil {
+		return err // with -w -, stdout holds the capture and nothing else
+	}
+	return printOut(o, c.format, map[string]any{"frames": m.frames, "file": c.out}, func() {})
 }
 
 // captureNodes streams the capture of every node into m until ctx ends

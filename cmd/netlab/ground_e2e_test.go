@@ -383,11 +383,11 @@ func TestServeDirectory(t *testing.T) {
 	topo, _ := deployLab(t, "two-hosts.yml")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello from the caller's directory\n"), 0o644)
-	if _, stderr, err := netlabErr(t, "tcp", "serve", "h2", "--port", "80", "--mode", "http", "--dir", filepath.Join(dir, "missing"), "-t", topo); err == nil ||
+	if _, stderr, err := netlabErr(t, "tcp", "serve", "h2", "--port", "80", "--mode", "http", "--directory", filepath.Join(dir, "missing"), "-t", topo); err == nil ||
 		!strings.Contains(stderr, "not a directory") {
 		t.Errorf("serve a missing directory: %v\n%s", err, stderr)
 	}
-	cmd := exec.Command(netlabBin, "tcp", "serve", "h2", "--port", "80", "--mode", "http", "--dir", ".", "-t", topo)
+	cmd := exec.Command(netlabBin, "tcp", "serve", "h2", "--port", "80", "--mode", "http", "--dir", ".", "-t", topo) // the old spelling still works
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("serve .: %v\n%s", err, out)
