@@ -2,8 +2,10 @@
 // stack to every data interface of a `stack: go` node (AF_PACKET inside the
 // node's namespace), applies the plan's addresses, routes and TCP options,
 // runs the built-in apps (sink, echo, HTTP, bulk send, get, ping) on Go and
-// Linux nodes alike, and serves a control API over a unix socket in the lab
-// directory — never on a data interface.
+// Linux nodes alike, records each Go-stack node's probe stream in the run's
+// folder, and serves a control API over a unix socket in the lab's
+// root-only state directory — never on a data interface. It serves the
+// resolved plan deploy wrote (topology.DecodePlan), never the YAML.
 //
 // One agent may serve many nodes: the netns runtime runs a single agent for
 // the whole lab (a stack per node, each on sockets bound inside its node's

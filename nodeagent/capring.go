@@ -11,8 +11,8 @@ import (
 	"github.com/netlab/netlab/topology"
 )
 
-// CaptureFile is the k-th file of a node's continuous capture ring in the
-// lab directory.
+// CaptureFile is the k-th file of a node's continuous capture ring in dir
+// (the run's captures folder).
 func CaptureFile(dir, node string, k int) string {
 	return filepath.Join(dir, fmt.Sprintf("%s.%d.pcapng", node, k))
 }

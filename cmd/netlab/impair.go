@@ -19,8 +19,8 @@ import (
 
 // targets resolves LINK or NODE:IFACE plus a direction into the
 // interfaces and directions to change (see topology.Lab.ImpairTargets),
-// naming the user's topology file in advice, not the lab directory's copy
-// the lab was loaded from.
+// naming the user's topology file in advice (the plan it was resolved
+// into does not say how the user spells it).
 func (r *labRef) targets(target, dir string) ([]topology.ImpairSide, error) {
 	sides, err := r.lab.ImpairTargets(target, dir)
 	var ne *topology.NotImpairableError

@@ -24,8 +24,9 @@ func newPlotCmd(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plot [-t FILE] NODE --kind seq|cwnd|rtt|tput [-o out.svg] | plot --trace FILE.jsonl ...",
 		Short: "Plot a connection: time-sequence, cwnd/ssthresh, RTT/RTO or goodput (SVG or PNG)",
-		Long: `plot draws one TCP connection of a node's recorded trace (the lab directory's
-traces/NODE.jsonl, or any file saved with ` + "`netlab trace NODE --format json`" + `).
+		Long: `plot draws one TCP connection of a node's recorded trace (the current run's
+traces/NODE.jsonl in the lab directory, another run's with --run, or any file
+saved with ` + "`netlab trace NODE --format json`" + `).
 --conn picks the connection: #N from the list printed when several match, or
 part of "local->remote". A connection is one use of a 4-tuple: when a 4-tuple
 was used more than once (a lab deployed again, a port reused after TIME-WAIT),

@@ -56,7 +56,8 @@ const listInspectWorkers = 4
 // mode none, capabilities NET_RAW and NET_ADMIN only, no new privileges,
 // restart policy no, labels spec.Labels (plus runtime.LabelLab and
 // runtime.LabelNode from spec.Lab and spec.Name when missing), spec.Env,
-// spec.Sysctls (net.* only), the lab directory bind-mounted at /netlab, and
+// spec.Sysctls (net.* only), spec.ControlDir and spec.RunDir bind-mounted at
+// ContainerControlDir and ContainerRunDir, and
 // spec.AgentArgs as its command (for a node with an image of its own, the
 // arguments of that image's entrypoint: the netlab binary is only in
 // netlab's node image). It starts the container, links its network
