@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -93,10 +92,7 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 		opts.Agent = deploy.Agents{Runtime: rt.Name()}
 	}
 	if rt.Name() == "docker" {
-		opts.AgentArgs = func(n *topology.Node) []string {
-			return []string{"--plan", path.Join(docker.ContainerControlDir, labdir.PlanFile), "--node", n.Name,
-				"--socket", path.Join(docker.ContainerControlDir, labdir.AgentSocketName), "--run-dir", docker.ContainerRunDir}
-		}
+		opts.AgentArgs = func(n *topology.Node) []string { return docker.AgentArgs(n.Name) }
 	}
 	if d.format != "json" && interactive() {
 		opts.Progress = deploy.ProgressLine(o.stderr, "deploy")
@@ -316,13 +312,15 @@ func newExecCmd(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			n := r.lab.Node(args[0])
-			if n == nil {
-				return fmt.Errorf("lab %s has no node %q", r.lab.Name, args[0])
+			n, err := r.node(args[0])
+			if err != nil {
+				return err
 			}
-			ns := filepath.Join(linuxnet.NetnsRunDir, n.LongName)
+			if n.NSPath == "" {
+				return fmt.Errorf("node %s has no network namespace (is the lab still being deployed?)", n.Name)
+			}
 			var runErr error
-			err = linuxnet.InNamespace(ns, func() error {
+			err = linuxnet.InNamespace(n.NSPath, func() error {
 				c := exec.CommandContext(cmd.Context(), args[1], args[2:]...)
 				c.Stdin, c.Stdout, c.Stderr = os.Stdin, o.stdout, o.stderr
 				runErr = c.Run() // forked from this thread: the child starts in the namespace

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/pkg/stdcopy"
 
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime"
 )
@@ -42,6 +44,14 @@ const (
 	// traces and captures.
 	ContainerRunDir = ContainerLabDir + "/run"
 )
+
+// AgentArgs returns the arguments of the agent of node in its container:
+// the plan and socket in its control directory, traces and captures in
+// the run's folder, as the container sees them.
+func AgentArgs(node string) []string {
+	return []string{"--plan", path.Join(ContainerControlDir, labdir.PlanFile), "--node", node,
+		"--socket", path.Join(ContainerControlDir, labdir.AgentSocketName), "--run-dir", ContainerRunDir}
+}
 
 // cleanupTimeout bounds the removal of a half-made node after a failed
 // Create, which runs even when the caller's context is done.
