@@ -1,0 +1,56 @@
+// Package layering holds a test of the project's import rules: data flows
+// one way (DESIGN.md), and a package's imports read like its job.
+package layering
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/netlab/netlab/"
+
+// rules: a package (and everything it imports) must not depend on these.
+var rules = []struct {
+	pkg    string
+	banned []string
+	why    string
+}{
+	{"stack", []string{"topology", "deploy", "nodeagent", "runtime", "gopkg.in/yaml.v3", "github.com/docker/docker", "cmd/"}, "the stack is a library of its own"},
+	{"impair", []string{"topology", "deploy", "nodeagent", "runtime", "gopkg.in/yaml.v3", "github.com/docker/docker", "cmd/"}, "the impairment engine knows nothing of YAML, Docker or the CLI"},
+	{"clock", []string{"stack", "topology", "gopkg.in/yaml.v3"}, "time is an input to everything else"},
+	{"trace", []string{"nodeagent", "stack/link/afpacket", "linuxnet", "topology", "deploy"}, "the trace event is shared by the agent, plots and reports"},
+	{"plot", []string{"nodeagent", "stack/link/afpacket", "linuxnet", "deploy", "runtime"}, "plots read traces and captures, not the agent"},
+	{"topology", []string{"deploy", "nodeagent", "runtime", "wiring", "linuxnet", "github.com/docker/docker", "cmd/"}, "the plan is pure"},
+	{"labdir", []string{"topology", "deploy", "nodeagent", "runtime", "stack"}, "the layout of a lab's files sits below everything that uses it"},
+	{"nodeagent", []string{"deploy", "runtime", "github.com/docker/docker", "cmd/"}, "the agent runs in a node; launching it is deploy's job"},
+	{"runtime/netns", []string{"deploy", "nodeagent", "topology"}, "a runtime makes nodes, nothing more"},
+	{"runtime/docker", []string{"deploy", "nodeagent", "topology"}, "a runtime makes nodes, nothing more"},
+	{"deploy", []string{"cmd/", "plot"}, "the CLI calls deploy, not the other way"},
+}
+
+func TestImportRules(t *testing.T) {
+	for _, r := range rules {
+		out, err := exec.Command("go", "list", "-deps", "-json=ImportPath", module+r.pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", r.pkg, err)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(out)))
+		for dec.More() {
+			var p struct{ ImportPath string }
+			if err := dec.Decode(&p); err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range r.banned {
+				full := b
+				if !strings.Contains(b, ".") {
+					full = module + b
+				}
+				if p.ImportPath == full || strings.HasPrefix(p.ImportPath, strings.TrimSuffix(full, "/")+"/") {
+					t.Errorf("%s depends on %s: %s", r.pkg, p.ImportPath, r.why)
+				}
+			}
+		}
+	}
+}
