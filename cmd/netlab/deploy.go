@@ -16,6 +16,7 @@ import (
 
 	"github.com/netlab/netlab/deploy"
 	"github.com/netlab/netlab/impair"
+	"github.com/netlab/netlab/internal/units"
 	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime/docker"
@@ -76,7 +77,7 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 		return fmt.Errorf("--no-agent: %s carries its netem: block through a relay that the agent runs (its peer or LAN has no Go stack to apply it), "+
 			"so without the agent it would carry nothing: deploy with the agent, or remove the netem: block from that link", relays[0])
 	}
-	keep, err := parseSize(d.keepRuns)
+	keep, err := units.ParseSize(d.keepRuns)
 	if err != nil {
 		return fmt.Errorf("--keep-runs: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode/utf8"
 )
 
 // FuzzSockScript feeds arbitrary files to the --script parser: it must not
@@ -73,37 +72,3 @@ func FuzzSockScript(f *testing.F) {
 	})
 }
 
-// FuzzParseSize feeds arbitrary strings to the --bytes parser of `netlab
-// tcp send`: no panic, no negative count, only a number with an optional
-// unit accepted, and plain integers read as themselves.
-func FuzzParseSize(f *testing.F) {
-	for _, s := range []string{"0", "5000", "10MB", "1GiB", "1.5K", "64KiB", "3B", "", "MB", "-1", "1e400GB", "10XB", "5000abc", "1e18G", "NaNK", " 5"} {
-		f.Add(s)
-	}
-	units := []string{"KiB", "MiB", "GiB", "KB", "MB", "GB", "K", "M", "G", "B"}
-	f.Fuzz(func(t *testing.T, s string) {
-		n, err := parseSize(s)
-		if err != nil {
-			if !utf8.ValidString(s) || strings.Contains(err.Error(), strconv.Quote(s)) {
-				return
-			}
-			t.Fatalf("parseSize(%q) error %q does not quote the input", s, err)
-		}
-		if n < 0 {
-			t.Fatalf("parseSize(%q) = %d, negative", s, n)
-		}
-		num := s
-		for _, u := range units {
-			if rest, ok := strings.CutSuffix(s, u); ok {
-				num = rest
-				break
-			}
-		}
-		if _, err := strconv.ParseFloat(num, 64); err != nil {
-			t.Fatalf("parseSize(%q) = %d: %q is not a number", s, n, num)
-		}
-		if v, err := strconv.ParseInt(s, 10, 64); err == nil && v != n {
-			t.Fatalf("parseSize(%q) = %d, want %d", s, n, v)
-		}
-	})
-}

@@ -6,19 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/netlab/netlab/internal/units"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/stack"
 	"github.com/netlab/netlab/trace"
@@ -189,7 +188,7 @@ func newTCPSendCmd(o *options) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if size != "" {
-				n, err := parseSize(size)
+				n, err := units.ParseSize(size)
 				if err != nil {
 					return err
 				}
@@ -563,35 +562,6 @@ func printOut(o *options, format string, v any, text func()) error {
 	}
 	text()
 	return nil
-}
-
-// parseSize reads 10MB, 1GiB, 64KiB or a plain byte count: KB, MB, GB are
-// powers of 1000; KiB, MiB, GiB and K, M, G powers of 1024.
-func parseSize(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
-	bad := fmt.Errorf("bad size %q: want e.g. 10MB, 1GiB or 5000", s)
-	for _, u := range units {
-		num, ok := strings.CutSuffix(s, u.suffix)
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(num, 64)
-		if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return 0, bad
-		}
-		if v*float64(u.mult) >= math.MaxInt64 {
-			return 0, fmt.Errorf("bad size %q: too large", s)
-		}
-		return int64(v * float64(u.mult)), nil
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v < 0 {
-		return 0, bad
-	}
-	return v, nil
 }
 
 // connMatches reports whether e belongs to a connection selected by sel, a
