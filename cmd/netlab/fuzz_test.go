@@ -71,4 +71,3 @@ func FuzzSockScript(f *testing.F) {
 		}
 	})
 }
-
