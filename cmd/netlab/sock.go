@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/sockscript"
 )
 
 type sockOptions struct {
@@ -58,7 +57,7 @@ script) for demos and labs. The whole file is checked before the first call.`,
 				if err != nil {
 					return err
 				}
-				steps, err := parseSockScript(so.script, data)
+				steps, err := sockscript.Parse(so.script, data)
 				if err != nil {
 					return err
 				}
@@ -66,7 +65,17 @@ script) for demos and labs. The whole file is checked before the first call.`,
 				if err != nil {
 					return err
 				}
-				return runSockScript(cmd.Context(), o, r, so, steps)
+				return sockscript.Run(cmd.Context(), so.script, steps, r.client, so.timeout, func(d sockscript.Done, done bool) {
+					switch {
+					case !done:
+						fmt.Fprintf(o.stdout, "%s: %s\n", d.Where, strings.Join(d.Words, " "))
+					case d.Node == "":
+					case d.Failed() && d.Tolerated:
+						fmt.Fprintf(o.stdout, "  (%s: %s (%s))\n", d.Call, d.Result.Errno, d.Result.Error)
+					case !d.Failed():
+						printSock(o, so.format, d.Call, d.Result)
+					}
+				})
 			}
 			r, err := findLab(&so.topoOptions)
 			if err != nil {
@@ -93,7 +102,7 @@ script) for demos and labs. The whole file is checked before the first call.`,
 
 // sockOnce turns "CALL ARGS" into a SockCall and makes it on node.
 func sockOnce(ctx context.Context, r *labRef, node string, args []string, size int, timeout time.Duration) (nodeagent.SockResult, error) {
-	call, err := parseSockCall(node, args, size, timeout)
+	call, err := sockscript.ParseCall(node, args, size, timeout)
 	if err != nil {
 		return nodeagent.SockResult{}, err
 	}
@@ -102,117 +111,6 @@ func sockOnce(ctx context.Context, r *labRef, node string, args []string, size i
 		return nodeagent.SockResult{}, err
 	}
 	return c.Sock(ctx, call)
-}
-
-// sockCallNames lists the calls sock knows, as users read them in errors.
-const sockCallNames = "socket, bind, listen, accept, connect, write, read, shutdown, close, info or setopt"
-
-// parseSockCall turns "CALL ARGS" for node into a SockCall; size is
-// --size. It checks the call, the number of arguments and those that are
-// numbers; the agent checks addresses, options and their values.
-func parseSockCall(node string, args []string, size int, timeout time.Duration) (nodeagent.SockCall, error) {
-	if len(args) == 0 {
-		return nodeagent.SockCall{}, fmt.Errorf("want a call after %s: %s", node, sockCallNames)
-	}
-	if size < 0 {
-		return nodeagent.SockCall{}, fmt.Errorf("--size %d: want a number of bytes, 0 or more", size)
-	}
-	call := nodeagent.SockCall{Call: args[0], Size: size, Timeout: timeout}
-	rest := args[1:]
-	usage := func(u string) error { return fmt.Errorf("usage: netlab sock %s %s %s", node, call.Call, u) }
-	number := func(what, s string) (int, error) {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 0 {
-			return 0, fmt.Errorf("%s: %s %q is not a number", call.Call, what, s)
-		}
-		return v, nil
-	}
-	// Each call: its usage, the arguments it needs after FD, and the most
-	// it takes (-1: any number, the data of a write).
-	var (
-		u           string
-		least, most int
-		fd          = true
-		err         error
-		socketTypes = map[string]bool{"tcp": true, "udp": true}
-	)
-	switch call.Call {
-	case "socket":
-		u, fd, most = "[tcp|udp]", false, 1
-	case "bind":
-		u, least, most = "FD [IP]:PORT", 1, 1
-	case "listen":
-		u, most = "FD [BACKLOG]", 1
-	case "connect":
-		u, least, most = "FD IP PORT", 2, 2
-	case "write":
-		u, most = "FD DATA|--size N", -1
-	case "read":
-		u, most = "FD [N]", 1
-	case "shutdown":
-		u, most = "FD [rd|wr|rdwr]", 1
-	case "setopt":
-		u, least, most = "FD NAME VALUE", 2, 2
-	case "accept", "close", "info":
-		u = "FD"
-	default:
-		return call, fmt.Errorf("unknown call %q: %s", call.Call, sockCallNames)
-	}
-	if fd {
-		if len(rest) == 0 {
-			return call, usage(u)
-		}
-		if call.FD, err = number("descriptor", rest[0]); err != nil {
-			return call, err
-		}
-		rest = rest[1:]
-	}
-	if len(rest) < least || most >= 0 && len(rest) > most {
-		return call, usage(u)
-	}
-	switch call.Call {
-	case "socket":
-		if len(rest) > 0 {
-			if !socketTypes[rest[0]] {
-				return call, usage(u)
-			}
-			call.Type = rest[0]
-		}
-	case "bind":
-		call.Addr = rest[0]
-	case "listen":
-		call.Backlog = 5
-		if len(rest) > 0 {
-			if call.Backlog, err = number("backlog", rest[0]); err != nil {
-				return call, err
-			}
-		}
-	case "connect":
-		call.Addr = rest[0] + ":" + rest[1]
-	case "write":
-		switch {
-		case len(rest) > 0 && size > 0:
-			return call, fmt.Errorf("write: give DATA or --size N, not both")
-		case len(rest) > 0:
-			call.Data = strings.Join(rest, " ")
-		case size == 0:
-			return call, usage(u)
-		}
-	case "read":
-		if len(rest) > 0 {
-			if call.Size, err = number("size", rest[0]); err != nil {
-				return call, err
-			}
-		}
-	case "shutdown":
-		call.How = "wr"
-		if len(rest) > 0 {
-			call.How = rest[0]
-		}
-	case "setopt":
-		call.Opt, call.Value = rest[0], rest[1]
-	}
-	return call, nil
 }
 
 func printSock(o *options, format, call string, res nodeagent.SockResult) error {
@@ -247,197 +145,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-// sockStep is one line of a --script file that does something.
-type sockStep struct {
-	line     int
-	tolerate bool          // "-": an errno does not stop the script
-	assign   string        // "x = ...": keep the descriptor the call returns in $x
-	sleep    time.Duration // a "sleep D" line (node is "")
-	node     string
-	args     []string // CALL ARGS, $x as written
-	size     int      // --size N
-	words    []string // the line as written, for the echo
-}
-
-// sockScriptHelp says what a --script line may be; errors end with it.
-const sockScriptHelp = `a line is "NODE CALL [ARGS...]", "x = NODE socket" (or accept; then $x), "sleep DURATION" or "# comment"; "-" before a call lets it fail`
-
-// parseSockScript reads a --script file. It only parses: every problem of
-// every line is reported, as "name:line: message", before anything runs.
-func parseSockScript(name string, data []byte) ([]sockStep, error) {
-	var (
-		steps []sockStep
-		errs  []error
-		set   = map[string]bool{} // variables assigned so far
-	)
-	for i, raw := range strings.Split(string(data), "\n") {
-		line := i + 1
-		fail := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("%s:%d: %s", name, line, fmt.Sprintf(format, args...)))
-		}
-		text := strings.TrimSpace(raw)
-		if text == "" || strings.HasPrefix(text, "#") {
-			continue
-		}
-		st := sockStep{line: line}
-		if rest, ok := strings.CutPrefix(text, "-"); ok {
-			st.tolerate, text = true, strings.TrimSpace(rest)
-			if text == "" {
-				fail(`"-" needs a call after it: - NODE CALL [ARGS...]`)
-				continue
-			}
-		}
-		if v, rest, ok := strings.Cut(text, "="); ok && !strings.ContainsAny(strings.TrimSpace(v), " \t") {
-			st.assign, text = strings.TrimSpace(v), strings.TrimSpace(rest)
-			switch {
-			case st.assign == "":
-				fail(`"=" needs a name before it: x = NODE socket`)
-				continue
-			case !isVarName(st.assign):
-				fail("%q is not a name for a descriptor: letters, digits and _, not starting with a digit", st.assign)
-				continue
-			case text == "":
-				fail("%s = needs a call after it: %s = NODE socket (or accept)", st.assign, st.assign)
-				continue
-			}
-		}
-		st.words = strings.Fields(text)
-		if st.words[0] == "sleep" {
-			switch d, err := time.ParseDuration(strings.Join(st.words[1:], "")); {
-			case len(st.words) != 2:
-				fail("want sleep DURATION, e.g. sleep 200ms")
-			case err != nil || d < 0:
-				fail("sleep %s: want a duration, e.g. 200ms or 1.5s", st.words[1])
-			case st.assign != "":
-				fail("%s = sleep: sleep gives no descriptor to keep", st.assign)
-			default:
-				st.sleep = d
-				steps = append(steps, st)
-			}
-			continue
-		}
-		if len(st.words) < 2 {
-			fail("want NODE CALL [ARGS...], not %q; %s", text, sockScriptHelp)
-			continue
-		}
-		st.node, st.args = st.words[0], slices.Clone(st.words[1:])
-		if _, ok := varRef(st.node); ok || strings.HasPrefix(st.args[0], "$") {
-			fail("want NODE CALL [ARGS...]: a $descriptor comes after the call")
-			continue
-		}
-		if k := slices.Index(st.args, "--size"); k > 0 {
-			if k+1 == len(st.args) {
-				fail("--size needs a number of bytes")
-				continue
-			}
-			n, err := strconv.Atoi(st.args[k+1])
-			if err != nil || n < 0 {
-				fail("--size %q: want a number of bytes", st.args[k+1])
-				continue
-			}
-			st.size, st.args = n, slices.Delete(st.args, k, k+2)
-		}
-		// Check the call as it will run, with a descriptor for each $x.
-		args := slices.Clone(st.args)
-		if len(args) > 1 {
-			if v, ok := varRef(args[1]); ok && !set[v] {
-				fail("%s: $%s is not set on an earlier line (%s = NODE socket)", args[0], v, v)
-				continue
-			}
-		}
-		for k, a := range args {
-			if v, ok := varRef(a); ok && k > 0 && set[v] {
-				args[k] = "3"
-			}
-		}
-		if _, err := parseSockCall(st.node, args, st.size, 0); err != nil {
-			fail("%v", err)
-			continue
-		}
-		if st.assign != "" {
-			if c := st.args[0]; c != "socket" && c != "accept" {
-				fail("%s = %s: only socket and accept give a descriptor to keep", st.assign, c)
-				continue
-			}
-			set[st.assign] = true
-		}
-		steps = append(steps, st)
-	}
-	return steps, errors.Join(errs...)
-}
-
-// varRef returns x for a word "$x" that names a descriptor.
-func varRef(word string) (string, bool) {
-	v, ok := strings.CutPrefix(word, "$")
-	return v, ok && isVarName(v)
-}
-
-// isVarName reports whether s is a name for a descriptor: letters, digits
-// and '_', not starting with a digit.
-func isVarName(s string) bool {
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// runSockScript runs the steps of a --script file.
-func runSockScript(ctx context.Context, o *options, r *labRef, so *sockOptions, steps []sockStep) error {
-	vars := map[string]string{}
-	subst := func(words []string) ([]string, error) {
-		out := slices.Clone(words)
-		for k, w := range out {
-			v, ok := varRef(w)
-			if !ok {
-				continue
-			}
-			if fd, ok := vars[v]; ok {
-				out[k] = fd
-			} else if k == 2 {
-				return nil, fmt.Errorf("$%s is not set: the line that sets it failed", v)
-			}
-		}
-		return out, nil
-	}
-	for _, st := range steps {
-		where := fmt.Sprintf("%s:%d", so.script, st.line)
-		words, err := subst(st.words)
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		fmt.Fprintf(o.stdout, "%s: %s\n", where, strings.Join(words, " "))
-		if st.node == "" {
-			t := time.NewTimer(st.sleep)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
-			continue
-		}
-		args, err := subst(append([]string{st.node}, st.args...))
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		res, err := sockOnce(ctx, r, st.node, args[1:], st.size, so.timeout)
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		if err := printSock(o, so.format, st.args[0], res); err != nil {
-			if !st.tolerate {
-				return fmt.Errorf("%s: %w", where, err)
-			}
-			fmt.Fprintf(o.stdout, "  (%v)\n", err)
-			continue
-		}
-		if st.assign != "" {
-			vars[st.assign] = strconv.Itoa(res.FD)
-		}
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package sockscript
 
 import (
 	"strings"
@@ -10,10 +10,10 @@ import (
 	"github.com/netlab/netlab/nodeagent"
 )
 
-// TestParseSockScript parses scripts, good and malformed: a malformed line
+// TestParse parses scripts, good and malformed: a malformed line
 // is an error naming the file and line and saying what is allowed, never a
 // panic (issue 11: "-" and "x =" alone panicked).
-func TestParseSockScript(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		name   string
 		script string
@@ -85,10 +85,10 @@ h1 close $c
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			steps, err := parseSockScript("s.sock", []byte(tc.script))
+			steps, err := Parse("s.sock", []byte(tc.script))
 			if tc.want == nil {
 				if err != nil {
-					t.Fatalf("parseSockScript: %v", err)
+					t.Fatalf("Parse: %v", err)
 				}
 				if len(steps) == 0 {
 					t.Fatal("no steps")
@@ -96,7 +96,7 @@ h1 close $c
 				return
 			}
 			if err == nil {
-				t.Fatalf("parseSockScript = %d steps, nil; want errors %q", len(steps), tc.want)
+				t.Fatalf("Parse = %d steps, nil; want errors %q", len(steps), tc.want)
 			}
 			got := strings.Split(err.Error(), "\n")
 			if len(got) != len(tc.want) {
@@ -111,24 +111,24 @@ h1 close $c
 	}
 }
 
-// TestParseSockScriptSteps checks what the seed's lines become.
-func TestParseSockScriptSteps(t *testing.T) {
-	steps, err := parseSockScript("s.sock", []byte("c = h1 socket\n\n- h1 write $c --size 5000\nsleep 1.5s\n"))
+// TestParseSteps checks what the seed's lines become.
+func TestParseSteps(t *testing.T) {
+	steps, err := Parse("s.sock", []byte("c = h1 socket\n\n- h1 write $c --size 5000\nsleep 1.5s\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []sockStep{
+	want := []Step{
 		{line: 1, assign: "c", node: "h1", args: []string{"socket"}, words: []string{"h1", "socket"}},
 		{line: 3, tolerate: true, node: "h1", args: []string{"write", "$c"}, size: 5000, words: []string{"h1", "write", "$c", "--size", "5000"}},
 		{line: 4, sleep: 1500 * time.Millisecond, words: []string{"sleep", "1.5s"}},
 	}
-	if diff := cmp.Diff(want, steps, cmp.AllowUnexported(sockStep{})); diff != "" {
+	if diff := cmp.Diff(want, steps, cmp.AllowUnexported(Step{})); diff != "" {
 		t.Errorf("steps (-want +got):\n%s", diff)
 	}
 }
 
-// TestParseSockCall checks the calls of the command line.
-func TestParseSockCall(t *testing.T) {
+// TestParseCall checks the calls of the command line.
+func TestParseCall(t *testing.T) {
 	tests := []struct {
 		args    []string
 		size    int
@@ -153,19 +153,19 @@ func TestParseSockCall(t *testing.T) {
 		{args: []string{"frobnicate", "3"}, wantErr: `unknown call "frobnicate"`},
 	}
 	for _, tc := range tests {
-		got, err := parseSockCall("h1", tc.args, tc.size, 0)
+		got, err := ParseCall("h1", tc.args, tc.size, 0)
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("parseSockCall(%q) error %v, want %q", tc.args, err, tc.wantErr)
+				t.Errorf("ParseCall(%q) error %v, want %q", tc.args, err, tc.wantErr)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("parseSockCall(%q): %v", tc.args, err)
+			t.Errorf("ParseCall(%q): %v", tc.args, err)
 			continue
 		}
 		if diff := cmp.Diff(tc.want, got); diff != "" {
-			t.Errorf("parseSockCall(%q) (-want +got):\n%s", tc.args, diff)
+			t.Errorf("ParseCall(%q) (-want +got):\n%s", tc.args, diff)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package sockscript
 
 import (
 	"regexp"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// FuzzSockScript feeds arbitrary files to the --script parser: it must not
+// FuzzSockScript feeds arbitrary files to the script parser: it must not
 // panic; every error line names the file and a line of it; every step it
 // returns is a call the command line would accept, or a sleep.
 func FuzzSockScript(f *testing.F) {
@@ -28,7 +28,7 @@ func FuzzSockScript(f *testing.F) {
 	}
 	lineRe := regexp.MustCompile(`^fuzz\.sock:([0-9]+): .`)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		steps, err := parseSockScript("fuzz.sock", data)
+		steps, err := Parse("fuzz.sock", data)
 		lines := strings.Count(string(data), "\n") + 1
 		if err != nil {
 			for _, l := range strings.Split(err.Error(), "\n") {
@@ -59,7 +59,7 @@ func FuzzSockScript(f *testing.F) {
 					args[k] = "3"
 				}
 			}
-			if _, err := parseSockCall(st.node, args, st.size, 0); err != nil {
+			if _, err := ParseCall(st.node, args, st.size, 0); err != nil {
 				t.Fatalf("line %d: step %+v does not make a call: %v", st.line, st, err)
 			}
 			if st.assign != "" {
