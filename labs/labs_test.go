@@ -1,0 +1,162 @@
+package labs_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/netlab/netlab/labs"
+	"github.com/netlab/netlab/topology"
+)
+
+// TestCourse: every course lab loads, and renders a topology that is valid
+// for several students.
+func TestCourse(t *testing.T) {
+	all, err := labs.Course()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) == 0 {
+		t.Fatal("the course has no labs")
+	}
+	for _, l := range all {
+		t.Run(l.Name, func(t *testing.T) {
+			for _, student := range []string{"", "alice", "bob"} {
+				v, err := l.Variant(student)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data, err := l.TopologyFor(v, "t-"+l.Name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := topology.Parse(l.Topology, data); err != nil {
+					t.Errorf("%s for %q: %v", l.Topology, student, err)
+				}
+				if _, err := l.PageFor(v); err != nil {
+					t.Error(err)
+				}
+			}
+			if got, err := labs.Find(l.Name); err != nil || got.Name != l.Name {
+				t.Errorf("Find(%s) = %v, %v", l.Name, got, err)
+			}
+		})
+	}
+	if _, err := labs.Find("nosuchlab"); !errors.Is(err, labs.ErrNoLab) {
+		t.Errorf("Find(nosuchlab) = %v, want ErrNoLab", err)
+	}
+}
+
+// TestVariants: a student's variant is always the same, another student's
+// differs, and every value is in its range, on its step.
+func TestVariants(t *testing.T) {
+	l := load(t, `title: t
+version: 1
+params:
+  port: {range: [5000, 5999]}
+  delay: {range: [5ms, 25ms], step: 5ms}
+  buf: {range: [64KiB, 1MiB], step: 64KiB}
+  loss: {choice: ["1%", "2%", "3%"]}
+checks:
+  - {name: c, points: 1, handshake: {node: h1}}
+`)
+	a1, _ := l.Variant("alice")
+	a2, _ := l.Variant("alice")
+	if a1.Seed != a2.Seed || a1.Values["port"] != a2.Values["port"] {
+		t.Errorf("alice's variant changed: %v, %v", a1.Values, a2.Values)
+	}
+	same := 0
+	for _, s := range []string{"bob", "carol", "dave", "erin"} {
+		v, _ := l.Variant(s)
+		if v.Values["port"] == a1.Values["port"] {
+			same++
+		}
+	}
+	if same > 1 {
+		t.Errorf("%d of 4 students share alice's port", same)
+	}
+	for i := range 200 {
+		v, err := l.Variant("s" + strings.Repeat("x", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch d := v.Values["delay"]; d {
+		case "5ms", "10ms", "15ms", "20ms", "25ms":
+		default:
+			t.Fatalf("delay %s: not on the 5ms step of [5ms, 25ms]", d)
+		}
+		if p := v.Values["port"]; p < "5000" || p > "5999" || len(p) != 4 {
+			t.Fatalf("port %s out of range", p)
+		}
+	}
+	if s, err := a1.Expand("port ${port}, seed ${seed}, lab ${lab}"); err != nil || strings.Contains(s, "${") {
+		t.Errorf("Expand = %q, %v", s, err)
+	}
+	if _, err := a1.Expand("${nope}"); err == nil || !strings.Contains(err.Error(), "${nope} is not a param") {
+		t.Errorf("Expand(${nope}) = %v", err)
+	}
+}
+
+// TestLoadErrors: every problem of a lab.yml at its line and column, saying
+// what is allowed.
+func TestLoadErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"unknown key", "title: t\nversion: 1\ntitel: x\nchecks: [{name: c, points: 1, handshake: {node: h1}}]\n",
+			[]string{`lab.yml:3:1: lab: unknown key "titel"; did you mean "title"?`}},
+		{"no checks", "title: t\nversion: 1\n", []string{"lab.yml:1:1: lab: no checks"}},
+		{"bad submit", "title: t\nversion: 1\nsubmit: zip\nchecks: [{name: c, points: 1, handshake: {node: h1}}]\n",
+			[]string{`lab.yml:3:9: submit: "zip" is not a kind of submission (allowed: script, answers, none)`}},
+		{"check without points", "title: t\nversion: 1\nchecks:\n  - {name: c, handshake: {node: h1}}\n",
+			[]string{"lab.yml:4:5: check 1: points is missing"}},
+		{"two kinds", "title: t\nversion: 1\nchecks:\n  - {name: c, points: 1, handshake: {node: h1}, time-wait: {node: h1}}\n",
+			[]string{"lab.yml:4:49: check 1: one kind only, but handshake and time-wait are both given"}},
+		{"requires a later check", "title: t\nversion: 1\nchecks:\n  - {name: a, points: 1, requires: [b], handshake: {}}\n  - {name: b, points: 1, handshake: {}}\n",
+			[]string{`lab.yml:4:5: check "a" requires "b", which is not a check before it`}},
+		{"bad range", "title: t\nversion: 1\nparams:\n  p: {range: [1, 5ms]}\nchecks: [{name: c, points: 1, handshake: {}}]\n",
+			[]string{"lab.yml:4:3: param p: range [1, 5ms]: want integers, durations (5ms) or sizes (64KiB), all of one kind"}},
+		{"unknown step", "title: t\nversion: 1\nsteps:\n  - {sned: {node: h1}}\nchecks: [{name: c, points: 1, handshake: {}}]\n",
+			[]string{`lab.yml:4:5: step 1: unknown action "sned"; did you mean "send"?`}},
+		{"bad visibility", "title: t\nversion: 1\nchecks:\n  - {name: c, points: 1, visibility: secret, handshake: {}}\n",
+			[]string{`lab.yml:4:38: check 1: visibility "secret" (allowed: visible, hidden, after_due_date, after_published)`}},
+		{"a reserved param", "title: t\nversion: 1\nparams:\n  seed: {range: [1, 2]}\nchecks: [{name: c, points: 1, handshake: {}}]\n",
+			[]string{`lab.yml:4:3: params: "seed" is netlab's own`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := labs.Load(fstest.MapFS{
+				"lab.yml":      {Data: []byte(tc.file)},
+				"topology.yml": {Data: []byte("name: x\n")},
+				"README.md":    {Data: []byte("x")},
+			}, "x", "lab.yml")
+			var el topology.ErrorList
+			if !errors.As(err, &el) {
+				t.Fatalf("Load = %v, want an ErrorList", err)
+			}
+			got := strings.Split(el.Error(), "\n")
+			if len(got) != len(tc.want) {
+				t.Fatalf("errors:\n%s\nwant %d: %q", el, len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.HasPrefix(got[i], w) {
+					t.Errorf("error %d = %q, want it to start with %q", i, got[i], w)
+				}
+			}
+		})
+	}
+}
+
+func load(t *testing.T, labYML string) *labs.Lab {
+	t.Helper()
+	l, err := labs.Load(fstest.MapFS{
+		"lab.yml":      {Data: []byte(labYML)},
+		"topology.yml": {Data: []byte("name: ${name}\n")},
+		"README.md":    {Data: []byte("x")},
+	}, "x", "lab.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
