@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -38,8 +39,8 @@ type jsonResult struct {
 	Number     string     `json:"number"`
 	Name       string     `json:"name"`
 	Status     Status     `json:"status"`
-	Points     float64    `json:"points"`
-	MaxPoints  float64    `json:"max_points"`
+	Points     jsonFloat  `json:"points"`
+	MaxPoints  jsonFloat  `json:"max_points"`
 	Visibility Visibility `json:"visibility,omitempty"`
 	Output     string     `json:"output,omitempty"`
 	BlockedBy  []string   `json:"blocked_by,omitempty"`
@@ -50,8 +51,9 @@ type jsonResult struct {
 }
 
 // WriteJSON writes r as JSON (indented, one object), with stable snake_case
-// field names; ReadJSON reads it back. Points that are not finite are
-// written as 0 (Problem already names such a result).
+// field names; ReadJSON reads it back. Points that are not finite (a
+// result Problem names) are written as the strings "NaN", "+Inf", "-Inf",
+// so that reading the report back keeps it an error.
 func WriteJSON(w io.Writer, r *Report) error {
 	earned, max := r.Score()
 	j := jsonReport{
@@ -67,7 +69,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 	for _, res := range r.Results {
 		j.Results = append(j.Results, jsonResult{
 			Number: res.Number, Name: res.Name, Status: res.Status,
-			Points: finite(res.Points), MaxPoints: finite(res.MaxPoints), Visibility: res.Visibility,
+			Points: jsonFloat(res.Points), MaxPoints: jsonFloat(res.MaxPoints), Visibility: res.Visibility,
 			Output: res.Output, BlockedBy: res.BlockedBy, Context: res.Context, Plot: res.Plot,
 			Tags: res.Tags, Duration: res.Duration.Seconds(),
 		})
@@ -99,7 +101,7 @@ func ReadJSON(rd io.Reader) (*Report, error) {
 	for _, res := range j.Results {
 		r.Results = append(r.Results, Result{
 			Number: res.Number, Name: res.Name, Status: res.Status,
-			Points: res.Points, MaxPoints: res.MaxPoints, Visibility: res.Visibility,
+			Points: float64(res.Points), MaxPoints: float64(res.MaxPoints), Visibility: res.Visibility,
 			Output: res.Output, BlockedBy: res.BlockedBy, Context: res.Context, Plot: res.Plot,
 			Tags: res.Tags, Duration: fromSeconds(res.Duration),
 		})
@@ -110,4 +112,36 @@ func ReadJSON(rd io.Reader) (*Report, error) {
 // fromSeconds turns seconds back into a duration, to the nanosecond.
 func fromSeconds(s float64) time.Duration {
 	return time.Duration(math.Round(s * 1e9))
+}
+
+// jsonFloat is a float64 that JSON can always carry: a number when finite,
+// else "NaN", "+Inf" or "-Inf".
+type jsonFloat float64
+
+// MarshalJSON writes x as a number, or as a string when it is not finite.
+func (x jsonFloat) MarshalJSON() ([]byte, error) {
+	f := float64(x)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return json.Marshal(strconv.FormatFloat(f, 'g', -1, 64))
+	}
+	return json.Marshal(f)
+}
+
+// UnmarshalJSON reads a number, or one of the strings MarshalJSON writes.
+func (x *jsonFloat) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err == nil {
+		*x = jsonFloat(f)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("points: want a number: %w", err)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(math.IsNaN(f) || math.IsInf(f, 0)) {
+		return fmt.Errorf("points: want a number or NaN, +Inf, -Inf, not %q", s)
+	}
+	*x = jsonFloat(f)
+	return nil
 }
