@@ -88,8 +88,10 @@ type Outcome struct {
 	// Lines are Context formatted as LinesFrom does, relative to the
 	// whole connection (its first event and ISNs), one line per event.
 	Lines []string
-	// Mark is the offending event, if one (a plot marks it); it is one of
-	// Context when Context is set.
+	// Mark is the event the outcome is about, if one, for a plot to mark:
+	// on a failure the offending event, on a pass the one that shows it
+	// (the fast retransmission, the zero window...). It points into
+	// Context.
 	Mark *trace.Event
 }
 

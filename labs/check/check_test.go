@@ -201,7 +201,7 @@ func TestHandshake(t *testing.T) {
 		{name: "the peer's MSS on a listener", run: "clamped", args: Args{"node": "b", "peer-mss": "1460"},
 			actual: "the MSS the peer announced is not in the trace"},
 		{name: "no SYN-ACK", run: "clean", args: Args{"node": "a"},
-			edit: editEvents("a", func(e *trace.Event) bool { return e.Flags == "S." }, 0, func(e *trace.Event) { e.Flags = "." }),
+			edit:   editEvents("a", func(e *trace.Event) bool { return e.Flags == "S." }, 0, func(e *trace.Event) { e.Flags = "." }),
 			actual: "SYN sent at 0.000s, but no SYN-ACK came back"},
 		{name: "no final ACK", run: "clean", args: Args{"node": "b"},
 			edit:   func(ev *Evidence) { ev.Traces["b"] = ev.Traces["b"][:2] }, // the trace ends after the SYN-ACK
@@ -247,7 +247,7 @@ func TestFastRetransmit(t *testing.T) {
 			expected: "after at least 4 duplicate ACKs", actual: "fast retransmission of 7241:8689 at 0.025s after only 3 duplicate ACKs"},
 		{name: "a duplicate ACK less in the trace", run: "loss", args: Args{"node": "a"},
 			// The second duplicate ACK acknowledges something else.
-			edit: editEvents("a", func(e *trace.Event) bool { return e.Kind == trace.KindIn && len(e.SACKRanges) > 0 }, 1, func(e *trace.Event) { e.Ack += 1448 }),
+			edit:   editEvents("a", func(e *trace.Event) bool { return e.Kind == trace.KindIn && len(e.SACKRanges) > 0 }, 1, func(e *trace.Event) { e.Ack += 1448 }),
 			actual: "after only 1 duplicate ACK"},
 		{name: "only RTOs", run: "outage", args: Args{"node": "a"},
 			actual: "no fast retransmission; 82 retransmissions (82 after RTO)"},

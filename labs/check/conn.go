@@ -10,7 +10,7 @@ import (
 // connKeys are the keys of every kind that looks at one connection.
 func connKeys(more map[string]string) map[string]string {
 	keys := map[string]string{
-		"node": "the Go-stack node whose trace is read (required)",
+		"node": "the Go-stack node whose trace is read",
 		"conn": "which of its connections: \"#N\", part of \"local->remote\" (\":5001\"), \"@latest\" suffix; default: the only one, else the one that carried the most data",
 	}
 	for k, v := range more {

@@ -627,16 +627,14 @@ func (c *zeroWindow) Eval(ev *Evidence) Outcome {
 			z, r := &v.events[ep.zero], &v.events[ep.resume]
 			o.Pass = true
 			o.Actual = fmt.Sprintf("zero window at %s, %s, new data at %s", v.at(z), plural(ep.probes, "persist probe", "persist probes"), v.at(r))
-			v.show(&o, ep.zero, ep.resume+1, ep.zero)
-			if len(o.Context) == MaxContext { // keep the zero window and the resumption in view
-				idx := []int{ep.zero}
-				for i := ep.zero + 1; i < ep.resume && len(idx) < MaxContext-1; i++ {
-					if e := &v.events[i]; e.Kind == trace.KindTimer || e.Kind == trace.KindOut {
-						idx = append(idx, i)
-					}
+			// The zero window, the probes and answers, the new data.
+			idx := []int{ep.zero}
+			for i := ep.zero + 1; i < ep.resume && len(idx) < MaxContext-1; i++ {
+				if e := &v.events[i]; e.Kind == trace.KindTimer || isSeg(e) {
+					idx = append(idx, i)
 				}
-				v.showOnly(&o, append(idx, ep.resume), ep.zero)
 			}
+			v.showOnly(&o, append(idx, ep.resume), ep.zero)
 			return o
 		}
 	}

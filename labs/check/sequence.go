@@ -8,31 +8,8 @@ import (
 	"github.com/netlab/netlab/trace"
 )
 
-// The sequence kind's pattern grammar, one pattern a line:
-//
-//	line    = "..." | dir " " flags { " " item } [ " " repeat ]
-//	dir     = ">" (the node sent it) | "<" (it received it) | "*" (either)
-//	flags   = "*" (any) | tcpdump's letters, in any order: S F R P . U E W
-//	          ("." is ACK; the segment's flags must be exactly these)
-//	item    = field "=" value | "retrans" | "!retrans"
-//	field   = "seq" | "ack" | "len" | "win" | "end" | "mss"
-//	value   = "*" | N | N ".." [M] | ".." M | "+" N
-//	repeat  = "{" N "}" | "{" N "," [M] "}"
-//
-// seq, ack and end (seq+len) are relative to the ISNs as Lines prints them
-// (the SYN is 0, the first data byte 1); win is the window in bytes; mss is
-// a SYN's MSS option. N..M is a range, both ends included, either end open.
-// +N is a step: the field's value in the previous segment of the same
-// direction plus N ("seq=+1448": the segment right after a full one; with
-// no such previous segment, the step counts from 0). retrans and !retrans
-// require a retransmission or a first transmission. A repeat matches the
-// line that many times in a row. "..." stands for any number of segments,
-// none included.
-//
-// Lines are matched in order against the connection's segments (state
-// and timer events are not segments), from its first segment, one segment
-// per line: the first line against the first segment. Segments after the
-// last line do not matter; start with "..." to match from anywhere.
+// The sequence kind's pattern grammar is in the package doc ("Sequence
+// patterns").
 
 // seqPattern is one parsed line.
 type seqPattern struct {
@@ -54,7 +31,8 @@ type fieldTest struct {
 	hasHi  bool
 }
 
-var seqFields = []string{"seq", "ack", "len", "win", "end", "mss"}
+// seqFields are the fields a pattern line may test.
+func seqFields() []string { return []string{"seq", "ack", "len", "win", "end", "mss"} }
 
 // flagOrder is tcpdump's order of the flag letters (wire.TCPFlags.String).
 const flagOrder = "FSRP.UEW"
@@ -104,10 +82,10 @@ func parseSeqPattern(line string) (seqPattern, error) {
 		default:
 			name, val, ok := strings.Cut(tok, "=")
 			if !ok {
-				return p, fmt.Errorf("%q: want field=value (fields: %s), retrans, !retrans or a repeat {N}", tok, strings.Join(seqFields, ", "))
+				return p, fmt.Errorf("%q: want field=value (fields: %s), retrans, !retrans or a repeat {N}", tok, strings.Join(seqFields(), ", "))
 			}
 			if !isSeqField(name) {
-				return p, fmt.Errorf("%q: unknown field %q; fields: %s", tok, name, strings.Join(seqFields, ", "))
+				return p, fmt.Errorf("%q: unknown field %q; fields: %s", tok, name, strings.Join(seqFields(), ", "))
 			}
 			if seen[name] {
 				return p, fmt.Errorf("%s given twice", name)
@@ -124,7 +102,7 @@ func parseSeqPattern(line string) (seqPattern, error) {
 }
 
 func isSeqField(s string) bool {
-	for _, f := range seqFields {
+	for _, f := range seqFields() {
 		if f == s {
 			return true
 		}
@@ -467,9 +445,9 @@ type sequence struct {
 
 func sequenceKind() Kind {
 	return kind("sequence",
-		"the connection's segments match the expected lines, in order, from its first segment: packetdrill-like patterns such as \"> S\", \"< S. ack=1\", \"> P. len=1448\", \"...\" (see the pattern grammar)",
+		"the connection's segments match the expected lines, in order, from its first segment: packetdrill-like patterns such as \"> S\", \"< S. ack=1\", \"> P. len=1448\", \"...\" (the grammar is under Sequence patterns)",
 		connKeys(map[string]string{
-			"expect": "the pattern lines, in order (required; grammar in the package doc)",
+			"expect": "the pattern lines, in order (grammar in the package doc)",
 		}), []string{"node", "expect"},
 		func(a Args) (*sequence, error) {
 			sel, err := readConnSel(a)

@@ -9,9 +9,9 @@ import (
 	"github.com/netlab/netlab/trace"
 )
 
-// The SYN options, by the names tcpdump prints (Event.Options: "mss
-// 1460,sackOK,TS val 1 ecr 0,wscale 7").
-var synOptionNames = []string{"mss", "sackOK", "TS", "wscale"}
+// synOptionNames are the SYN options, by the names tcpdump prints
+// (Event.Options: "mss 1460,sackOK,TS val 1 ecr 0,wscale 7"), in its order.
+func synOptionNames() []string { return []string{"mss", "sackOK", "TS", "wscale"} }
 
 // optionName returns the canonical name of a SYN option as a lab file may
 // write it (any case; "sack", "timestamps", "ws"... are taken too).
@@ -30,8 +30,8 @@ func optionName(s string) (string, bool) {
 }
 
 func badOption(s string) string {
-	msg := fmt.Sprintf("unknown SYN option %q; allowed: %s", s, strings.Join(synOptionNames, ", "))
-	if c := suggest.Closest(s, synOptionNames); c != "" {
+	msg := fmt.Sprintf("unknown SYN option %q; allowed: %s", s, strings.Join(synOptionNames(), ", "))
+	if c := suggest.Closest(s, synOptionNames()); c != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", c)
 	}
 	return msg
@@ -56,7 +56,7 @@ func synOptions(opts string) map[string]string {
 func optionList(opts string) string {
 	m := synOptions(opts)
 	var names []string
-	for _, n := range synOptionNames {
+	for _, n := range synOptionNames() {
 		if _, ok := m[n]; ok {
 			names = append(names, n)
 		}
