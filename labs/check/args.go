@@ -141,8 +141,6 @@ func bounds(a Args) (lo, hi int, err error) {
 // boundsText says what bounds allow: "between 1 and 3", "at least 1", "at most 0".
 func boundsText(lo, hi int) string {
 	switch {
-	case hi == 0:
-		return "no"
 	case hi < 0:
 		return fmt.Sprintf("at least %d", lo)
 	case lo == hi:

@@ -118,7 +118,7 @@ func (v *view) show(o *Outcome, from, to, mark int) {
 // around shows the events around index i: some before, a few after.
 func (v *view) around(o *Outcome, i int) { v.show(o, i-MaxContext+4, i+4, i) }
 
-// pick shows the events at the given indexes (at most MaxContext, the
+// showOnly shows the events at the given indexes (at most MaxContext, the
 // first ones), marking mark (-1: none).
 func (v *view) showOnly(o *Outcome, idx []int, mark int) {
 	if len(idx) > MaxContext {

@@ -237,14 +237,16 @@
 //   - conn: which of its connections: "#N", part of "local->remote"
 //     (":5001"), "@latest" suffix; default: the only one, else the one that
 //     carried the most data
-//   - side: whose SYN: local (the node's, default) or remote (its peer's)
+//   - side: whose SYN: local (the node's, default) or remote (its peer's; not
+//     in a listener's trace)
 //
 // mss: the MSS the side announced in its SYN, in bytes.
 //   - node (required): the Go-stack node whose trace is read
 //   - conn: which of its connections: "#N", part of "local->remote"
 //     (":5001"), "@latest" suffix; default: the only one, else the one that
 //     carried the most data
-//   - side: whose SYN: local (the node's, default) or remote (its peer's)
+//   - side: whose SYN: local (the node's, default) or remote (its peer's; not
+//     in a listener's trace)
 //
 // retransmits: the number of segments the node retransmitted (of the kind
 // asked).
@@ -277,12 +279,14 @@
 //   - conn: which of its connections: "#N", part of "local->remote"
 //     (":5001"), "@latest" suffix; default: the only one, else the one that
 //     carried the most data
-//   - side: whose SYN: local (the node's, default) or remote (its peer's)
+//   - side: whose SYN: local (the node's, default) or remote (its peer's; not
+//     in a listener's trace)
 //
 // wscale: the window scale shift the side announced in its SYN.
 //   - node (required): the Go-stack node whose trace is read
 //   - conn: which of its connections: "#N", part of "local->remote"
 //     (":5001"), "@latest" suffix; default: the only one, else the one that
 //     carried the most data
-//   - side: whose SYN: local (the node's, default) or remote (its peer's)
+//   - side: whose SYN: local (the node's, default) or remote (its peer's; not
+//     in a listener's trace)
 package check

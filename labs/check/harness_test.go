@@ -45,7 +45,6 @@ type scenario struct {
 	delay            time.Duration    // one way; default 5 ms
 	pause            [2]time.Duration // b reads nothing in [pause[0], pause[1])
 	run              time.Duration    // default 5 s
-	noClose          bool             // a never closes (b never sees the end)
 	port             uint16           // a connects to this port; default sinkPort
 }
 
@@ -58,7 +57,8 @@ type labRun struct {
 }
 
 // simulate runs sc and returns its evidence: Traces "a" and "b", and Steps
-// "send" (a's report: bytes, sha256) and "sink" (b's: bytes, sha256).
+// "send" (a's report: bytes, sha256), "sink" (b's: bytes, sha256) and
+// "nstat-a", "nstat-b" (each stack's counters, as {"counters": {...}}).
 func simulate(t testing.TB, sc scenario) *labRun {
 	t.Helper()
 	if sc.delay == 0 {
@@ -140,7 +140,7 @@ func simulate(t testing.TB, sc scenario) *labRun {
 			} else if !errors.Is(err, stack.EAGAIN) && !errors.Is(err, stack.ENOTCONN) {
 				t.Fatalf("a: write: %v", err)
 			}
-		} else if !run.closedA && !sc.noClose && connected {
+		} else if !run.closedA && connected {
 			a.Close(cfd)
 			run.closedA = true
 		}

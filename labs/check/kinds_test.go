@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/netlab/netlab/trace"
 )
 
 // TestKindsShape: every kind has a name, a doc, documented keys, required
@@ -84,6 +86,7 @@ func TestArgErrors(t *testing.T) {
 		{"delivered", Args{}, "sent", 0, "give sent and received"},
 		{"delivered", Args{"bytes": "ten", "node": "b"}, "bytes", 0, "bad size"},
 		{"delivered", Args{"sent": "s", "received": "r", "conn": "#0"}, "conn", 0, "conn needs node"},
+		{"delivered", Args{"sent": "s", "received": "r", "node": "b"}, "node", 0, "give one or the other"},
 		{"counter", Args{"step": "s", "name": "X"}, "min", 0, "give min, max or both"},
 		{"answer", Args{"name": "x", "tolerance": "-1"}, "tolerance", 0, "bad tolerance"},
 		{"step", Args{"step": "s"}, "equals", 0, "give equals, regex or exit"},
@@ -117,6 +120,64 @@ func TestMeasuresShape(t *testing.T) {
 		var ae *ArgError
 		if !errors.As(err, &ae) || ae.Key != "bogus" {
 			t.Errorf("measure %s: New(bogus) = %v, want an ArgError naming bogus", m.Name, err)
+		}
+	}
+}
+
+// TestEvalNeverPanics evaluates every kind, with arguments that reach its
+// evaluation, on every prefix of real traces (connections cut anywhere:
+// before the SYN-ACK, in recovery, in TIME-WAIT...) and on odd evidence,
+// and checks the outcome's shape.
+func TestEvalNeverPanics(t *testing.T) {
+	evs := evidence(t)
+	args := map[string]Args{
+		"answer":    {"name": "isn"},
+		"counter":   {"step": "nstat-a", "name": "TcpRetransSegs", "min": "1"},
+		"delivered": {"node": "b", "bytes": "30000"},
+		"sequence":  {"expect": []string{"> S", "< S.", "...", "> . retrans", "< . ack=+1448 {2,}"}},
+		"step":      {"step": "send", "field": "sha256", "regex": "^[0-9a-f]{64}$"},
+	}
+	var checks []Check
+	for _, k := range Kinds() {
+		for _, node := range []string{"a", "b"} {
+			a := Args{}
+			if _, ok := k.Keys["node"]; ok {
+				a["node"] = node
+			}
+			for key, v := range args[k.Name] {
+				a[key] = v
+			}
+			if k.Name == "retransmits" {
+				a["min"] = "1"
+			}
+			c, err := k.New(a)
+			if err != nil {
+				t.Fatalf("%s: New(%v) = %v", k.Name, a, err)
+			}
+			checks = append(checks, c)
+		}
+	}
+	odd := []*Evidence{
+		{},
+		{Traces: map[string][]trace.Event{"a": {{Kind: trace.KindLost, Len: 2}}, "b": nil}},
+		{Traces: map[string][]trace.Event{"a": {{Kind: trace.KindOut, Flags: "S", Len: -5, Local: evs["clean"].Traces["a"][1].Local, Remote: evs["clean"].Traces["a"][1].Remote}}},
+			Steps: map[string]any{"send": nil, "nstat-a": []any{1.0}}, Answers: map[string]string{"isn": ""}, Truth: map[string]string{"isn": "x"}},
+	}
+	for _, run := range []string{"clean", "loss", "outage", "zerowin", "clamped", "refused"} {
+		for _, node := range []string{"a", "b"} {
+			full := evs[run].Traces[node]
+			step := max(1, len(full)/25) // some 25 cuts a trace
+			for n := 0; n <= len(full); n += step {
+				ev := *evs[run]
+				ev.Traces = map[string][]trace.Event{"a": evs[run].Traces["a"], "b": evs[run].Traces["b"]}
+				ev.Traces[node] = full[:n]
+				odd = append(odd, &ev)
+			}
+		}
+	}
+	for _, ev := range odd {
+		for _, c := range checks {
+			checkOutcomeShape(t, c.Eval(ev))
 		}
 	}
 }

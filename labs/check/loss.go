@@ -96,6 +96,9 @@ func retxCount(n int, kind string) string {
 // boundsCount writes bounds on a count: "at least 1 retransmission".
 func boundsCount(lo, hi int, kind string) string {
 	b := boundsText(lo, hi)
+	if hi == 0 {
+		b = "no"
+	}
 	k := hi // "at most 1 retransmission", "between 1 and 3 retransmissions"
 	switch {
 	case hi == 0:

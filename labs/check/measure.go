@@ -54,7 +54,7 @@ func Measures() []Measure {
 	return ms
 }
 
-const sideDoc = "whose SYN: local (the node's, default) or remote (its peer's)"
+const sideDoc = "whose SYN: local (the node's, default) or remote (its peer's; not in a listener's trace)"
 
 // connMeasure builds a Measure over one connection of a node's trace.
 func connMeasure(name, doc string, more map[string]string, build func(Args) (func(*view) (string, error), error)) Measure {

@@ -166,6 +166,9 @@ func deliveredKind() Kind {
 			case c.received == "" && !hasNode:
 				return nil, &ArgError{Key: "node", Msg: "give the node whose trace counts the bytes, or the received step"}
 			}
+			if hasNode && c.received != "" {
+				return nil, &ArgError{Key: "node", Msg: "node counts the bytes from its trace, without a received step: give one or the other"}
+			}
 			if hasNode {
 				sel, err := readConnSel(a)
 				if err != nil {
@@ -359,7 +362,7 @@ func counterValue(v any, name string) (float64, error) {
 }
 
 func (c *counter) Eval(ev *Evidence) Outcome {
-	o := Outcome{Expected: fmt.Sprintf("%s %s %s", c.name, boundsText(c.lo, c.hi), "(step "+c.step+")")}
+	o := Outcome{Expected: fmt.Sprintf("%s %s (step %s)", c.name, boundsText(c.lo, c.hi), c.step)}
 	if c.since != "" {
 		o.Expected = fmt.Sprintf("%s to grow by %s from step %s to step %s", c.name, boundsText(c.lo, c.hi), c.since, c.step)
 	}

@@ -56,7 +56,7 @@ func TestCounter(t *testing.T) {
 		{name: "one retransmission", run: "loss", args: Args{"step": "nstat-a", "name": "TcpRetransSegs", "min": "1", "max": "1"},
 			pass: true, expected: "TcpRetransSegs exactly 1 (step nstat-a)", actual: "TcpRetransSegs = 1"},
 		{name: "too many", run: "outage", args: Args{"step": "nstat-a", "name": "TcpRetransSegs", "max": "0"},
-			expected: "TcpRetransSegs no (step nstat-a)", actual: "TcpRetransSegs = 82"},
+			expected: "TcpRetransSegs exactly 0 (step nstat-a)", actual: "TcpRetransSegs = 82"},
 		{name: "since a step", run: "outage", args: Args{"step": "nstat-a", "since": "before", "name": "TcpRetransSegs", "min": "80"},
 			edit: func(ev *Evidence) {
 				ev.Steps["before"] = map[string]any{"counters": map[string]any{"TcpRetransSegs": 2.0}}
