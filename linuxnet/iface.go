@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -48,6 +49,9 @@ func setIPv6Disabled(ifname string, disabled bool) error {
 	}
 	path := filepath.Join(ipv6ConfDir, ifname, "disable_ipv6")
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) && disabled && hasNoIPv6(ifname) {
+		return nil // an MTU below 1280: the kernel keeps no IPv6 on it
+	}
 	if err != nil {
 		return fmt.Errorf("set disable_ipv6 on %s: %w", ifname, err)
 	}
@@ -71,10 +75,21 @@ func IPv6Disabled(ifname string) (bool, error) {
 		return true, nil
 	}
 	b, err := os.ReadFile(filepath.Join(ipv6ConfDir, ifname, "disable_ipv6"))
+	if errors.Is(err, fs.ErrNotExist) && hasNoIPv6(ifname) {
+		return true, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("read disable_ipv6 of %s: %w", ifname, err)
 	}
 	return len(b) > 0 && b[0] == '1', nil
+}
+
+// hasNoIPv6 reports whether ifname exists in the calling thread's network
+// namespace without IPv6 configuration: the kernel drops an interface's
+// IPv6 when its MTU is below IPv6's minimum of 1280 bytes (RFC 8200).
+func hasNoIPv6(ifname string) bool {
+	ifc, err := net.InterfaceByName(ifname)
+	return err == nil && ifc.MTU < 1280
 }
 
 // FlushAddrs removes every address (IPv4 and IPv6) from ifname in the

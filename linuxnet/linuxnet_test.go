@@ -352,6 +352,23 @@ func TestDisableIPv6PerThread(t *testing.T) {
 	})
 }
 
+// TestDisableIPv6SmallMTU: an interface whose MTU is below IPv6's 1280 has
+// no IPv6 at all; disabling it is then done, not an error (a lab link of
+// MTU 988 deploys).
+func TestDisableIPv6SmallMTU(t *testing.T) {
+	linuxnettest.RequireRoot(t)
+	p := linuxnettest.NewVethPair(t, 1000)
+	in(t, p.NSA, func() error {
+		if err := linuxnet.DisableIPv6(p.IfA); err != nil {
+			t.Errorf("DisableIPv6 on an MTU of 1000: %v", err)
+		}
+		if dis, err := linuxnet.IPv6Disabled(p.IfA); err != nil || !dis {
+			t.Errorf("IPv6Disabled on an MTU of 1000 = %v, %v; want true", dis, err)
+		}
+		return nil
+	})
+}
+
 func TestPrepareForUserspaceStack(t *testing.T) {
 	linuxnettest.RequireRoot(t)
 	p := linuxnettest.NewVethPair(t, 0)

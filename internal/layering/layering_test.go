@@ -27,7 +27,11 @@ var rules = []struct {
 	{"nodeagent", []string{"deploy", "runtime", "github.com/docker/docker", "cmd/"}, "the agent runs in a node; launching it is deploy's job"},
 	{"runtime/netns", []string{"deploy", "nodeagent", "topology"}, "a runtime makes nodes, nothing more"},
 	{"runtime/docker", []string{"deploy", "nodeagent", "topology"}, "a runtime makes nodes, nothing more"},
-	{"deploy", []string{"cmd/", "plot"}, "the CLI calls deploy, not the other way"},
+	{"deploy", []string{"cmd/", "plot", "labs"}, "the CLI calls deploy, not the other way"},
+	{"labs", []string{"deploy", "nodeagent", "runtime", "cmd/", "labs/runner"}, "a lab's model knows nothing of running it"},
+	{"labs/check", []string{"deploy", "nodeagent", "runtime", "topology", "cmd/", "labs/runner"}, "checks read evidence, they do not make it"},
+	{"labs/grade", []string{"deploy", "nodeagent", "runtime", "topology", "trace", "cmd/"}, "grades and their formats are plain data"},
+	{"labs/runner", []string{"cmd/"}, "the grader reaches the rest through the packages the CLI uses, never through the CLI"},
 }
 
 func TestImportRules(t *testing.T) {

@@ -265,6 +265,13 @@
 //     (":5001"), "@latest" suffix; default: the only one, else the one that
 //     carried the most data
 //
+// segments: the number of segments the node sent that carried data,
+// retransmissions not counted.
+//   - node (required): the Go-stack node whose trace is read
+//   - conn: which of its connections: "#N", part of "local->remote"
+//     (":5001"), "@latest" suffix; default: the only one, else the one that
+//     carried the most data
+//
 // srtt: the smoothed RTT, in ms (to the microsecond), at the connection's
 // last event (at: last), or its least or greatest value (at: min, max).
 //   - node (required): the Go-stack node whose trace is read

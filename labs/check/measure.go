@@ -45,6 +45,18 @@ func Measures() []Measure {
 			map[string]string{"backoffs": "how many backoffs before the timeout measured (default 0: the first timeout)"}, rtoMeasure),
 		connMeasure("srtt", "the smoothed RTT, in ms (to the microsecond), at the connection's last event (at: last), or its least or greatest value (at: min, max)",
 			map[string]string{"at": "last (default), min or max"}, srttMeasure),
+		connMeasure("segments", "the number of segments the node sent that carried data, retransmissions not counted",
+			nil, func(Args) (func(*view) (string, error), error) {
+				return func(v *view) (string, error) {
+					n := 0
+					for i := range v.events {
+						if e := &v.events[i]; e.Kind == trace.KindOut && e.Len > 0 && !e.Retrans {
+							n++
+						}
+					}
+					return strconv.Itoa(n), nil
+				}, nil
+			}),
 		connMeasure("bytes", "the payload bytes the node received in order on the connection",
 			nil, func(Args) (func(*view) (string, error), error) {
 				return func(v *view) (string, error) { return strconv.FormatInt(v.inOrderReceived(), 10), nil }, nil

@@ -190,6 +190,9 @@ func TestMeasures(t *testing.T) {
 		{"rto", "clean", Args{"node": "a"}, "", "no retransmission timeout"},
 		{"srtt", "clean", Args{"node": "a", "at": "max"}, "15", ""}, // the handshake's sample: 10 ms and ARP's
 		{"srtt", "clean", Args{"node": "a", "at": "min"}, "13.828", ""},
+		{"segments", "clean", Args{"node": "a"}, "21", ""}, // 30000 bytes in segments of 1448
+		{"segments", "loss", Args{"node": "a"}, "21", ""},  // the retransmission is not one more
+		{"segments", "clean", Args{"node": "b"}, "0", ""},
 		{"bytes", "clean", Args{"node": "b"}, "30000", ""},
 		{"bytes", "zerowin", Args{"node": "b"}, "60000", ""},
 		{"bytes", "clean", Args{"node": "c"}, "", "no trace of node c"},

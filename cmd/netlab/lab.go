@@ -1,0 +1,448 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/labs"
+	"github.com/netlab/netlab/labs/check"
+	"github.com/netlab/netlab/labs/grade"
+	"github.com/netlab/netlab/labs/runner"
+)
+
+// exitError ends netlab with a status of its own (lab check: 1 some
+// checks failed, 2 the lab or submission is unusable).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+type labOptions struct {
+	topoOptions
+	student, runtime string
+}
+
+func newLabCmd(o *options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Graded exercises: list, read, try and check the labs of the course (or your own)",
+		Long: `A lab is a graded exercise: a topology, a page to read, what to submit, and
+checks that read what happened on the wire. LAB is a course lab's name
+(netlab lab list) or a folder holding a lab.yml. Each student gets a
+variant of their own (--student ID): ports, delays, losses drawn for them.
+
+  netlab lab list
+  netlab lab show socket --student alice      # the page, with alice's values
+  netlab lab start socket --student alice     # deploy alice's variant to explore
+  netlab lab check socket --student alice --submission mine.sock
+  netlab lab solve socket --seeds 20          # the reference passes every variant
+  netlab lab lint ./mylab                     # its solutions score what they should`,
+	}
+	cmd.AddCommand(newLabListCmd(o), newLabShowCmd(o), newLabStartCmd(o), newLabCheckCmd(o), newLabSolveCmd(o), newLabLintCmd(o))
+	return cmd
+}
+
+func addStudentFlag(cmd *cobra.Command, l *labOptions) {
+	cmd.Flags().StringVar(&l.student, "student", "", "whose variant (a student id); empty: the lab's own")
+}
+
+func newLabListCmd(o *options) *cobra.Command {
+	t := &topoOptions{}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "The course's labs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			all, err := labs.Course()
+			if err != nil {
+				return err
+			}
+			type row struct {
+				Name, Title, Summary, Submit string
+				Points                       float64
+			}
+			var rows []row
+			for _, l := range all {
+				rows = append(rows, row{l.Name, l.Title, l.Summary, l.Submit, l.MaxPoints()})
+			}
+			return printOut(o, t.format, rows, func() {
+				w := tabwriter.NewWriter(o.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "LAB\tTITLE\tSUBMIT\tPOINTS")
+				for _, r := range rows {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%g\n", r.Name, r.Title, r.Submit, r.Points)
+				}
+				w.Flush()
+			})
+		},
+	}
+	addFormatFlag(cmd, t)
+	return cmd
+}
+
+func newLabShowCmd(o *options) *cobra.Command {
+	l := &labOptions{}
+	cmd := &cobra.Command{
+		Use:   "show LAB [--student ID]",
+		Short: "The lab's page, with the student's values",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lab, err := labs.Find(args[0])
+			if err != nil {
+				return err
+			}
+			v, err := lab.Variant(l.student)
+			if err != nil {
+				return err
+			}
+			page, err := lab.PageFor(v)
+			if err != nil {
+				return err
+			}
+			res := map[string]any{"lab": lab.Name, "title": lab.Title, "student": l.student, "seed": v.Seed, "page": page, "submit": lab.Submit, "points": lab.MaxPoints()}
+			return printOut(o, l.format, res, func() { fmt.Fprint(o.stdout, page) })
+		},
+	}
+	addFormatFlag(cmd, &l.topoOptions)
+	addStudentFlag(cmd, l)
+	return cmd
+}
+
+func newLabStartCmd(o *options) *cobra.Command {
+	l := &labOptions{}
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "start LAB [--student ID] [--dir D]",
+		Short: "Deploy the student's variant of the lab, to explore it with the other verbs",
+		Long: `start writes the variant's topology into the directory (the current one by
+default) and deploys it; then every verb works on it with -t, and
+` + "`netlab destroy -t FILE`" + ` ends it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lab, err := labs.Find(args[0])
+			if err != nil {
+				return err
+			}
+			rt, err := newRuntime(cmd.Context(), l.runtime)
+			if err != nil {
+				return err
+			}
+			v, err := lab.Variant(l.student)
+			if err != nil {
+				return err
+			}
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			inst, err := runner.Start(cmd.Context(), lab, v, runner.Options{Runtime: rt, RunDir: runDir(), Student: l.student, WorkDir: abs})
+			if err != nil {
+				return err
+			}
+			res := map[string]any{"lab": lab.Name, "student": l.student, "topology": inst.Topo, "run": inst.State.Run}
+			return printOut(o, l.format, res, func() {
+				fmt.Fprintf(o.stdout, "%s: %s deployed for %s as %s\n", lab.Name, lab.Title, orDash(l.student), inst.Plan.Name)
+				fmt.Fprintf(o.stdout, "use it with -t %s (netlab inspect -t %s); end it with netlab destroy -t %s\n", inst.Topo, inst.Topo, inst.Topo)
+			})
+		},
+	}
+	addFormatFlag(cmd, &l.topoOptions)
+	addStudentFlag(cmd, l)
+	cmd.Flags().StringVar(&l.runtime, "runtime", "netns", "netns or docker")
+	cmd.Flags().StringVar(&dir, "directory", ".", "where the variant's topology file goes")
+	return cmd
+}
+
+func newLabCheckCmd(o *options) *cobra.Command {
+	l := &labOptions{}
+	var submission, outDir string
+	cmd := &cobra.Command{
+		Use:   "check LAB [--student ID] [--submission FILE] [-o DIR]",
+		Short: "Grade a submission in a fresh instance of the student's variant",
+		Long: `check deploys a fresh instance of the variant, runs the lab's steps with the
+submission, grades the checks on what happened on the wire, and destroys the
+instance. With -o it writes results.json (Gradescope), junit.xml and
+feedback.md there. Exit status: 0 every check passed, 1 some failed, 2 the
+lab or the submission could not be graded (nothing is scored then).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lab, err := labs.Find(args[0])
+			if err != nil {
+				return &exitError{2, err}
+			}
+			rt, err := newRuntime(cmd.Context(), l.runtime)
+			if err != nil {
+				return &exitError{2, err}
+			}
+			opts := runner.Options{Runtime: rt, RunDir: runDir(), Student: l.student, Submission: submission, OutDir: outDir}
+			if interactive() && l.format != "json" {
+				opts.Progress = func(s string) { fmt.Fprintf(o.stderr, "\r\x1b[K%s: %s", lab.Name, s) }
+			}
+			if outDir != "" {
+				if err := os.MkdirAll(outDir, 0o755); err != nil {
+					return &exitError{2, err}
+				}
+			}
+			rep, err := runner.Grade(cmd.Context(), lab, opts)
+			if opts.Progress != nil {
+				fmt.Fprint(o.stderr, "\r\x1b[K")
+			}
+			if err != nil {
+				return &exitError{2, err}
+			}
+			if err := writeReports(outDir, rep); err != nil {
+				return &exitError{2, err}
+			}
+			if l.format == "json" {
+				err = grade.WriteJSON(o.stdout, rep)
+			} else {
+				err = grade.WriteText(o.stdout, rep, interactive())
+				if got, max := rep.Score(); err == nil && got < max && rep.Stdout != "" {
+					// What the steps did, for the student to see where it went wrong.
+					fmt.Fprintf(o.stdout, "\nwhat the lab's steps did:\n%s", rep.Stdout)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if code := rep.ExitCode(); code != 0 {
+				return &exitError{code, fmt.Errorf("%s: %s", lab.Name, outcome(rep))}
+			}
+			return nil
+		},
+	}
+	addFormatFlag(cmd, &l.topoOptions)
+	addStudentFlag(cmd, l)
+	cmd.Flags().StringVar(&submission, "submission", "", "the submitted file: a socket script, an answers file (what the lab takes)")
+	cmd.Flags().StringVarP(&outDir, "output", "o", "", "write results.json (Gradescope), junit.xml, feedback.md and plots here")
+	cmd.Flags().StringVar(&l.runtime, "runtime", "netns", "netns or docker")
+	return cmd
+}
+
+// outcome says in a few words how a report went.
+func outcome(rep *grade.Report) string {
+	if rep.Error != "" {
+		return "not graded: " + rep.Error
+	}
+	got, max := rep.Score()
+	return fmt.Sprintf("%g of %g points", got, max)
+}
+
+// writeReports writes a report's files into dir, if set.
+func writeReports(dir string, rep *grade.Report) error {
+	if dir == "" {
+		return nil
+	}
+	for name, write := range map[string]func(io.Writer, *grade.Report) error{
+		"results.json": grade.WriteGradescope, "junit.xml": grade.WriteJUnit, "feedback.md": grade.WriteMarkdown,
+	} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		err = write(f, rep)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func newLabSolveCmd(o *options) *cobra.Command {
+	l := &labOptions{}
+	var seeds int
+	cmd := &cobra.Command{
+		Use:   "solve LAB [--seeds N]",
+		Short: "Grade the lab's solutions for N students' variants: the reference must pass every one",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lab, err := labs.Find(args[0])
+			if err != nil {
+				return &exitError{2, err}
+			}
+			var students []string
+			for i := range seeds {
+				students = append(students, "student"+strconv.Itoa(i+1))
+			}
+			return runSolutions(cmd.Context(), o, l, lab, students)
+		},
+	}
+	addFormatFlag(cmd, &l.topoOptions)
+	cmd.Flags().IntVar(&seeds, "seeds", 5, "how many students' variants")
+	cmd.Flags().StringVar(&l.runtime, "runtime", "netns", "netns or docker")
+	return cmd
+}
+
+func newLabLintCmd(o *options) *cobra.Command {
+	l := &labOptions{}
+	cmd := &cobra.Command{
+		Use:   "lint LAB",
+		Short: "Check a lab: its file, its checks' arguments, and that each solution scores what lab.yml says",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lab, err := labs.Find(args[0])
+			if err != nil {
+				return &exitError{2, err}
+			}
+			if err := lintLab(lab); err != nil {
+				return &exitError{2, err}
+			}
+			return runSolutions(cmd.Context(), o, l, lab, []string{"lint"})
+		},
+	}
+	addFormatFlag(cmd, &l.topoOptions)
+	cmd.Flags().StringVar(&l.runtime, "runtime", "netns", "netns or docker")
+	return cmd
+}
+
+// lintLab checks what Load leaves to the kinds: every check's and
+// measure's kind and arguments, for the lab's own variant.
+func lintLab(lab *labs.Lab) error {
+	v, err := lab.Variant("")
+	if err != nil {
+		return err
+	}
+	var errs []error
+	kinds := map[string]check.Kind{}
+	for _, k := range check.Kinds() {
+		kinds[k.Name] = k
+	}
+	for _, c := range lab.Checks {
+		k, ok := kinds[c.Kind]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s:%d:%d: check %q: unknown kind %q", lab.File, c.Pos.Line, c.Pos.Col, c.Name, c.Kind))
+			continue
+		}
+		a, err := v.ExpandArgs(c.Args)
+		if err == nil {
+			_, err = k.New(check.Args(a))
+		}
+		if err != nil {
+			p := c.Pos
+			var ae *check.ArgError
+			if errors.As(err, &ae) {
+				if ap, ok := c.ArgPos[ae.Key]; ok {
+					p = ap
+				}
+			}
+			errs = append(errs, fmt.Errorf("%s:%d:%d: check %q: %v", lab.File, p.Line, p.Col, c.Name, err))
+		}
+	}
+	data, err := lab.TopologyFor(v, "lint")
+	if err == nil && !strings.Contains(string(data), "seed:") {
+		err = fmt.Errorf("%s: give the nodes `seed: ${seed}` (in defaults), so that a variant impairs the same way on every run", lab.Topology)
+	}
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// truthSolution names, in `lab solve`, an answers lab's reference: the
+// values its run measured.
+const truthSolution = "(the measured values)"
+
+// runSolutions grades each of the lab's solutions for each student and
+// compares with what lab.yml says it must score.
+func runSolutions(ctx context.Context, o *options, l *labOptions, lab *labs.Lab, students []string) error {
+	rt, err := newRuntime(ctx, l.runtime)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	type row struct {
+		Student, Solution, Score, Want string
+		OK                             bool
+		Why                            string `json:",omitempty"`
+	}
+	var rows []row
+	bad := 0
+	dir, err := os.MkdirTemp("", "netlab-solve-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	sols := lab.Solutions
+	if lab.Submit == labs.SubmitAnswers {
+		// An answers lab's reference is the truth its run measures.
+		sols = append([]labs.Solution{{File: truthSolution, Score: "full"}}, sols...)
+	}
+	for _, s := range sols {
+		file := ""
+		if s.File != truthSolution {
+			data, err := lab.ReadFile(s.File)
+			if err != nil {
+				return err
+			}
+			file = filepath.Join(dir, filepath.Base(s.File))
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				return err
+			}
+		}
+		for _, student := range students {
+			rep, err := runner.Grade(ctx, lab, runner.Options{Runtime: rt, RunDir: runDir(), Student: student, Submission: file, AnswerWithTruth: file == ""})
+			if err != nil {
+				return err
+			}
+			r := row{Student: student, Solution: s.File, Want: s.Score}
+			got, max := rep.Score()
+			r.Score = fmt.Sprintf("%g/%g", got, max)
+			var failed []string
+			for _, res := range rep.Results {
+				if res.Status == grade.StatusFailed {
+					failed = append(failed, res.Name)
+				}
+			}
+			slices.Sort(failed)
+			switch {
+			case rep.Error != "":
+				r.Why = "not graded: " + rep.Error
+			case s.Score == "full" && got != max:
+				r.Why = "failed: " + strings.Join(failed, "; ")
+			case s.Score != "full" && strconv.FormatFloat(got, 'g', -1, 64) != s.Score:
+				r.Why = fmt.Sprintf("scored %g, want %s (failed: %s)", got, s.Score, strings.Join(failed, "; "))
+			case s.Score != "full" && !slices.Equal(failed, s.Fails):
+				r.Why = fmt.Sprintf("failed %q, want %q", failed, s.Fails)
+			default:
+				r.OK = true
+			}
+			if !r.OK {
+				bad++
+			}
+			rows = append(rows, r)
+		}
+	}
+	err = printOut(o, l.format, rows, func() {
+		w := tabwriter.NewWriter(o.stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "SOLUTION\tSTUDENT\tSCORE\tWANT\t")
+		for _, r := range rows {
+			mark := "ok"
+			if !r.OK {
+				mark = "WRONG: " + r.Why
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Solution, orDash(r.Student), r.Score, r.Want, mark)
+		}
+		w.Flush()
+	})
+	if err != nil {
+		return err
+	}
+	if bad > 0 {
+		return &exitError{1, fmt.Errorf("%s: %d of %d gradings did not score what lab.yml says", lab.Name, bad, len(rows))}
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// exitCode runs netlab and returns its exit status with its output.
+func exitCode(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	out, errs, err := netlabErr(t, args...)
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out, errs
+	case errors.As(err, &ee):
+		return ee.ExitCode(), out, errs
+	}
+	t.Fatal(err)
+	return 0, "", ""
+}
+
+// TestLabVerbs: a student's path through a graded lab, and the exit
+// statuses and files a grader reads.
+func TestLabVerbs(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	if out := netlab(t, "lab", "list"); !strings.Contains(out, "01-socket") || !strings.Contains(out, "02-segments") {
+		t.Fatalf("lab list:\n%s", out)
+	}
+	page := netlab(t, "lab", "show", "socket", "--student", "alice")
+	port := regexp.MustCompile(`port (\d+)`).FindStringSubmatch(page)
+	if port == nil || strings.Contains(page, "${") {
+		t.Fatalf("lab show: the page has no port, or unreplaced values:\n%s", page)
+	}
+
+	// The student explores their variant.
+	out := netlab(t, "lab", "start", "socket", "--student", "alice", "--directory", dir)
+	topo := regexp.MustCompile(`-t (\S+\.yml)`).FindStringSubmatch(out)
+	if topo == nil {
+		t.Fatalf("lab start said:\n%s", out)
+	}
+	name := strings.TrimSuffix(filepath.Base(topo[1]), ".yml")
+	cleanupLab(t, topo[1], name)
+	netlab(t, "sock", "h2", "socket", "-t", topo[1])
+	netlab(t, "sock", "h2", "bind", "3", ":"+port[1], "-t", topo[1])
+	netlab(t, "destroy", "-t", topo[1])
+
+	// Their script, right and wrong: exit 0, then 1; files for Gradescope
+	// and CI.
+	script := filepath.Join(dir, "mine.sock")
+	ref, _ := os.ReadFile("../../labs/01-socket/solutions/reference.sock")
+	os.WriteFile(script, ref, 0o644)
+	res := filepath.Join(dir, "out")
+	if code, out, errs := exitCode(t, "lab", "check", "socket", "--student", "alice", "--submission", script, "-o", res); code != 0 {
+		t.Fatalf("lab check of the reference: exit %d\n%s%s", code, out, errs)
+	}
+	var gs struct {
+		Score float64 `json:"score"`
+		Tests []struct {
+			Status string `json:"status"`
+		} `json:"tests"`
+	}
+	data, err := os.ReadFile(filepath.Join(res, "results.json"))
+	if err != nil || json.Unmarshal(data, &gs) != nil || gs.Score != 8 || len(gs.Tests) != 4 {
+		t.Errorf("results.json: %v %+v\n%s", err, gs, data)
+	}
+	var ju struct {
+		Suites []struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+		} `xml:"testsuite"`
+	}
+	data, err = os.ReadFile(filepath.Join(res, "junit.xml"))
+	if err != nil || xml.Unmarshal(data, &ju) != nil || len(ju.Suites) != 1 || ju.Suites[0].Tests != 4 || ju.Suites[0].Failures != 0 {
+		t.Errorf("junit.xml: %v %+v\n%s", err, ju, data)
+	}
+	if _, err := os.Stat(filepath.Join(res, "feedback.md")); err != nil {
+		t.Error(err)
+	}
+	os.WriteFile(script, []byte("s = h2 socket\nc = h1 socket\n-h1 connect $c 10.0.0.1 "+port[1]+"\n"), 0o644)
+	if code, out, _ := exitCode(t, "lab", "check", "socket", "--student", "alice", "--submission", script); code != 1 || !strings.Contains(out, "score 0/8") {
+		t.Errorf("lab check of a wrong script: exit %d\n%s", code, out)
+	}
+	os.WriteFile(script, []byte("h1 sockit\n"), 0o644)
+	if code, out, _ := exitCode(t, "lab", "check", "socket", "--student", "alice", "--submission", script); code != 2 || !strings.Contains(out, `unknown call "sockit"`) {
+		t.Errorf("lab check of a script that does not parse: exit %d\n%s; want 2, saying why", code, out)
+	}
+	if code, _, errs := exitCode(t, "lab", "check", "socket", "--student", "alice", "--submission", filepath.Join(dir, "none.sock")); code != 2 {
+		t.Errorf("lab check without a submission: exit %d\n%s", code, errs)
+	}
+	if code, _, errs := exitCode(t, "lab", "check", "nosuchlab"); code != 2 || !strings.Contains(errs, "no such lab") {
+		t.Errorf("lab check of no lab: exit %d\n%s", code, errs)
+	}
+
+	// The teacher's side: every course lab lints, its solutions scoring
+	// what lab.yml says.
+	for _, lab := range []string{"socket", "segments"} {
+		if code, out, errs := exitCode(t, "lab", "lint", lab); code != 0 {
+			t.Errorf("lab lint %s: exit %d\n%s%s", lab, code, out, errs)
+		}
+	}
+}

@@ -1,0 +1,453 @@
+// Package runner grades a submission: it deploys a fresh instance of a
+// lab's variant, runs the lab's steps (the submission among them),
+// gathers what happened on the wire from the run's traces, computes the
+// lab's measures, evaluates its checks (prerequisites first; a check with
+// `within` polls until it passes or its time is up), and tears the lab
+// down, whatever happened. A lab that does not deploy, or a step of the
+// lab's own that fails, is an infrastructure error: the report says so and
+// gives no score, never points gained or lost.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/labdir"
+	"github.com/netlab/netlab/labs"
+	"github.com/netlab/netlab/labs/check"
+	"github.com/netlab/netlab/labs/grade"
+	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/plot"
+	"github.com/netlab/netlab/runtime"
+	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/trace"
+)
+
+// Options say how to grade.
+type Options struct {
+	// Runtime makes the lab's nodes. Required.
+	Runtime runtime.Runtime
+	// Exe is the netlab binary the agents run; empty means the running
+	// one.
+	Exe string
+	// RunDir is netlab's run directory; empty means the default.
+	RunDir string
+	// Student is whose variant to grade ("" for the lab's own).
+	Student string
+	// Submission is the submitted file (a socket script, an answers
+	// file); empty for labs that take none.
+	Submission string
+	// WorkDir is where the lab instance's topology and lab directory go;
+	// empty means a fresh temporary directory, removed after.
+	WorkDir string
+	// Keep leaves the lab deployed (netlab lab start); the report then
+	// holds only the variant.
+	Keep bool
+	// OutDir, if set, receives plots of failed checks.
+	OutDir string
+	// Progress, if not nil, is told what the grader does.
+	Progress func(string)
+	// AnswerWithTruth grades an answers lab as if the student had
+	// answered exactly what the run measured: the reference solution of
+	// every answers lab, which `lab solve` and `lab lint` grade.
+	AnswerWithTruth bool
+}
+
+// Instance is a deployed lab instance of a variant.
+type Instance struct {
+	Lab     *labs.Lab
+	Variant *labs.Variant
+	// Topo is the instance's topology file.
+	Topo  string
+	Plan  *topology.Lab
+	State *deploy.State
+	Dirs  labdir.Lab
+}
+
+func (o Options) progress(format string, args ...any) {
+	if o.Progress != nil {
+		o.Progress(fmt.Sprintf(format, args...))
+	}
+}
+
+// Grade grades the submission of o.Student in a fresh instance of lab. It
+// returns a report in every case but a cancelled context; infrastructure
+// failures are the report's Error.
+func Grade(ctx context.Context, lab *labs.Lab, o Options) (*grade.Report, error) {
+	start := time.Now()
+	rep := &grade.Report{Lab: lab.Name, Title: lab.Title, Version: lab.Version, Student: o.Student,
+		Submission: o.Submission, Started: start}
+	defer func() { rep.Duration = time.Since(start) }()
+	v, err := lab.Variant(o.Student)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep, nil
+	}
+	rep.Seed, rep.Variant = v.Seed, paramsOf(lab, v)
+	path := o.Submission
+	if o.AnswerWithTruth && lab.Submit == labs.SubmitAnswers {
+		path = "" // the truth, once measured
+	}
+	sub, err := readSubmission(lab, v, path, o.AnswerWithTruth)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, lab.Timeout)
+	defer cancel()
+	inst, err := Start(ctx, lab, v, o)
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, ctx.Err()
+		}
+		rep.Error = "the lab could not be deployed: " + err.Error()
+		return rep, nil
+	}
+	if !o.Keep {
+		defer inst.Stop(o)
+	}
+	ev := &check.Evidence{Traces: map[string][]trace.Event{}, Steps: map[string]any{}, Answers: sub.answers, Truth: map[string]string{}}
+	var out strings.Builder
+	for _, st := range lab.Steps {
+		o.progress("step %s", st.Name)
+		res, err := inst.runStep(ctx, st, sub, &out)
+		var se *SubmissionError
+		if errors.As(err, &se) {
+			rep.Error = se.Error()
+			return rep, nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				rep.Error = fmt.Sprintf("step %s: the lab's time (%v) ran out", st.Name, lab.Timeout)
+			} else {
+				rep.Error = fmt.Sprintf("step %s: %v", st.Name, err)
+			}
+			return rep, nil
+		}
+		ev.Steps[st.Name] = res
+	}
+	rep.Stdout = out.String()
+	if err := inst.gather(ctx, ev); err != nil {
+		rep.Error = "reading what happened: " + err.Error()
+		return rep, nil
+	}
+	if err := inst.measure(ev); err != nil {
+		rep.Error = err.Error()
+		return rep, nil
+	}
+	if o.AnswerWithTruth && lab.Submit == labs.SubmitAnswers {
+		for k, v := range ev.Truth {
+			ev.Answers[k] = v
+		}
+	}
+	rep.Results = inst.evaluate(ctx, ev, o)
+	rep.RunDigest = digest(ev)
+	return rep, nil
+}
+
+// paramsOf returns the variant's values of the lab's params.
+func paramsOf(lab *labs.Lab, v *labs.Variant) map[string]string {
+	out := map[string]string{}
+	for _, p := range lab.Params {
+		out[p.Name] = v.Values[p.Name]
+	}
+	return out
+}
+
+// submission is what the student gave, read for the lab.
+type submission struct {
+	name    string // as errors name it
+	script  []byte // SubmitScript: the script, ${...} replaced
+	answers map[string]string
+}
+
+func readSubmission(lab *labs.Lab, v *labs.Variant, path string, truth bool) (*submission, error) {
+	sub := &submission{name: filepath.Base(path), answers: map[string]string{}}
+	if lab.Submit == labs.SubmitNone || truth && lab.Submit == labs.SubmitAnswers {
+		return sub, nil
+	}
+	if path == "" {
+		return nil, fmt.Errorf("lab %s takes a submission (%s): none was given", lab.Name, lab.Submit)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("the submission: %w", err)
+	}
+	switch lab.Submit {
+	case labs.SubmitScript:
+		s, err := v.Expand(string(data))
+		if err != nil {
+			return nil, fmt.Errorf("the submission %s: %w", sub.name, err)
+		}
+		sub.script = []byte(s)
+	case labs.SubmitAnswers:
+		if sub.answers, err = parseAnswers(path, data); err != nil {
+			return nil, err
+		}
+	}
+	return sub, nil
+}
+
+// Start deploys an instance of lab's variant v (the topology named
+// <lab>-<6 random hex digits>, in o.WorkDir or a temporary directory).
+func Start(ctx context.Context, lab *labs.Lab, v *labs.Variant, o Options) (*Instance, error) {
+	var rnd [3]byte
+	rand.Read(rnd[:])
+	name := lab.Name + "-" + hex.EncodeToString(rnd[:])
+	if len(name) > 64 {
+		name = name[len(name)-64:]
+	}
+	data, err := lab.TopologyFor(v, name)
+	if err != nil {
+		return nil, err
+	}
+	dir := o.WorkDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "netlab-grade-"); err != nil {
+			return nil, err
+		}
+	}
+	topo := filepath.Join(dir, name+".yml")
+	if err := os.WriteFile(topo, data, 0o644); err != nil {
+		return nil, err
+	}
+	plan, err := topology.Load(topo)
+	if err != nil {
+		return nil, fmt.Errorf("the lab's topology: %w", err)
+	}
+	o.progress("deploy %s", name)
+	st, err := deploy.Deploy(ctx, deploy.Options{Lab: plan, Runtime: o.Runtime, Agent: deploy.Agents{Runtime: o.Runtime.Name(), Exe: o.Exe},
+		RunDir: o.RunDir, AllowExec: true, MaxRunBytes: -1})
+	if err != nil {
+		if o.WorkDir == "" {
+			os.RemoveAll(dir)
+		}
+		return nil, err
+	}
+	return &Instance{Lab: lab, Variant: v, Topo: topo, Plan: plan, State: st, Dirs: labdir.New(o.RunDir, plan.Name, topo)}, nil
+}
+
+// Stop destroys the instance and, when it made it, its directory.
+func (inst *Instance) Stop(o Options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := deploy.Destroy(ctx, deploy.DestroyOptions{LabName: inst.Plan.Name, Runtime: o.Runtime, Agent: deploy.Agents{Runtime: o.Runtime.Name()},
+		RunDir: o.RunDir, Cleanup: true})
+	if o.WorkDir == "" {
+		os.RemoveAll(filepath.Dir(inst.Topo))
+	}
+	return err
+}
+
+// client returns the agent client of node.
+func (inst *Instance) client(node string) (*nodeagent.Client, error) {
+	for _, n := range inst.State.Nodes {
+		if n.Name == node {
+			if n.Socket == "" {
+				return nil, fmt.Errorf("node %s has no agent", node)
+			}
+			return nodeagent.NewClient(n.Socket, node).WithLog(n.Log), nil
+		}
+	}
+	return nil, fmt.Errorf("the lab has no node %q", node)
+}
+
+// gather reads what happened: every Go-stack node's trace, once the
+// agent has written out what it holds.
+func (inst *Instance) gather(ctx context.Context, ev *check.Evidence) error {
+	run := inst.Dirs.Run(inst.State.Run)
+	for _, n := range inst.Plan.Nodes {
+		if n.Stack != topology.StackGo {
+			continue
+		}
+		path := run.Trace(n.Name)
+		if err := settled(ctx, path); err != nil {
+			return err
+		}
+		evs, err := trace.ReadFile(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		ev.Traces[n.Name] = evs
+	}
+	return nil
+}
+
+// settled waits until the file at path has not grown for a little while
+// (the agent's recorder writes out what it holds once the stack is idle),
+// at most a few seconds.
+func settled(ctx context.Context, path string) error {
+	const quiet, limit = 300 * time.Millisecond, 5 * time.Second
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return -1
+		}
+		return fi.Size()
+	}
+	last, since, deadline := size(), time.Now(), time.Now().Add(limit)
+	for time.Since(since) < quiet && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if s := size(); s != last {
+			last, since = s, time.Now()
+		}
+	}
+	return nil
+}
+
+// measure computes the lab's measures into ev.Truth.
+func (inst *Instance) measure(ev *check.Evidence) error {
+	for _, m := range inst.Lab.Measures {
+		kind, ok := findMeasure(m.Kind)
+		if !ok {
+			return fmt.Errorf("measure %s: unknown kind %q", m.Name, m.Kind)
+		}
+		args, err := inst.Variant.ExpandArgs(m.Args)
+		if err != nil {
+			return fmt.Errorf("measure %s: %w", m.Name, err)
+		}
+		f, err := kind.New(check.Args(args))
+		if err != nil {
+			return fmt.Errorf("measure %s: %w", m.Name, err)
+		}
+		v, err := f(ev)
+		if err != nil {
+			return fmt.Errorf("measure %s: %w", m.Name, err)
+		}
+		ev.Truth[m.Name] = v
+	}
+	return nil
+}
+
+func findMeasure(kind string) (check.Measure, bool) {
+	for _, m := range check.Measures() {
+		if m.Name == kind {
+			return m, true
+		}
+	}
+	return check.Measure{}, false
+}
+
+func findKind(kind string) (check.Kind, bool) {
+	for _, k := range check.Kinds() {
+		if k.Name == kind {
+			return k, true
+		}
+	}
+	return check.Kind{}, false
+}
+
+// evaluate grades the checks in order.
+func (inst *Instance) evaluate(ctx context.Context, ev *check.Evidence, o Options) []grade.Result {
+	var results []grade.Result
+	status := map[string]grade.Status{}
+	for _, c := range inst.Lab.Checks {
+		start := time.Now()
+		r := grade.Result{Number: c.Number, Name: c.Name, MaxPoints: c.Points, Visibility: grade.Visibility(c.Visibility), Tags: []string{c.Kind}}
+		for _, req := range c.Requires {
+			if status[req] != grade.StatusPassed {
+				r.Status = grade.StatusSkipped
+				r.BlockedBy = append(r.BlockedBy, req)
+			}
+		}
+		if r.Status == "" {
+			inst.evalOne(ctx, c, ev, &r, o)
+		}
+		r.Duration = time.Since(start)
+		status[c.Name] = r.Status
+		results = append(results, r)
+	}
+	return results
+}
+
+// evalOne evaluates check c into r, polling until it passes when c has a
+// `within`.
+func (inst *Instance) evalOne(ctx context.Context, c labs.Check, ev *check.Evidence, r *grade.Result, o Options) {
+	kind, ok := findKind(c.Kind)
+	if !ok {
+		r.Status, r.Output = grade.StatusError, fmt.Sprintf("The lab is wrong: check %q has an unknown kind %q.", c.Name, c.Kind)
+		return
+	}
+	args, err := inst.Variant.ExpandArgs(c.Args)
+	if err == nil {
+		var chk check.Check
+		if chk, err = kind.New(check.Args(args)); err == nil {
+			out := chk.Eval(ev)
+			deadline := time.Now().Add(c.Within)
+			for !out.Pass && time.Now().Before(deadline) && ctx.Err() == nil {
+				select {
+				case <-ctx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
+				if inst.gather(ctx, ev) == nil {
+					out = chk.Eval(ev)
+				}
+			}
+			inst.fill(c, out, r, o)
+			return
+		}
+	}
+	r.Status, r.Output = grade.StatusError, fmt.Sprintf("The lab is wrong: check %q: %v.", c.Name, err)
+}
+
+// fill turns a check's outcome into its result.
+func (inst *Instance) fill(c labs.Check, out check.Outcome, r *grade.Result, o Options) {
+	text := func(s string) string {
+		if x, err := inst.Variant.Expand(s); err == nil {
+			return x
+		}
+		return s
+	}
+	if out.Pass {
+		r.Status, r.Points = grade.StatusPassed, c.Points
+		r.Output = text(c.Pass)
+		return
+	}
+	r.Status = grade.StatusFailed
+	var b strings.Builder
+	if c.Fail != "" {
+		b.WriteString(text(c.Fail) + "\n\n")
+	}
+	if c.Kind == "answer" {
+		// The truth is the student's to find: resubmitting it must not
+		// be the way to it.
+		fmt.Fprintf(&b, "Your answer: %s\n", out.Actual)
+	} else {
+		fmt.Fprintf(&b, "Expected: %s\n\nActual: %s\n", out.Expected, out.Actual)
+	}
+	r.Output = b.String()
+	r.Context = out.Lines
+	if o.OutDir != "" && out.Conn != nil && out.Node != "" {
+		f := filepath.Join(o.OutDir, fmt.Sprintf("check-%s-seq.svg", c.Number))
+		if err := plot.RenderFile(f, plot.KindSeq, inst.lastEvents(out.Node), *out.Conn, plot.Options{Subtitle: "check " + c.Number + ": " + c.Name}); err == nil {
+			r.Plot = f
+		}
+	}
+}
+
+// lastEvents returns node's trace as last gathered (for plots).
+func (inst *Instance) lastEvents(node string) []trace.Event {
+	evs, _ := trace.ReadFile(inst.Dirs.Run(inst.State.Run).Trace(node))
+	return evs
+}
+
+// digest is a short digest of the evidence, for telling runs apart.
+func digest(ev *check.Evidence) string {
+	h := sha256.New()
+	json.NewEncoder(h).Encode(ev)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -1,0 +1,166 @@
+package runner_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/netlab/netlab/labs"
+	"github.com/netlab/netlab/labs/grade"
+	"github.com/netlab/netlab/labs/runner"
+	"github.com/netlab/netlab/runtime/netns"
+)
+
+// netlabBin is the netlab binary the graded labs' agents run.
+var netlabBin string
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		os.Exit(m.Run()) // the tests skip
+	}
+	dir, err := os.MkdirTemp("", "netlab-runner-bin")
+	if err != nil {
+		panic(err)
+	}
+	netlabBin = filepath.Join(dir, "netlab")
+	build := exec.Command("go", "build", "-o", netlabBin, "../../cmd/netlab")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build netlab: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func options(t *testing.T, student, submission string) runner.Options {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("grading deploys labs: needs root, as CI runs")
+	}
+	return runner.Options{Runtime: netns.New(netns.Options{StateDir: filepath.Join(t.TempDir(), "netns")}), Exe: netlabBin,
+		RunDir: t.TempDir(), Student: student, Submission: submission}
+}
+
+// solution writes a lab's solution file where the grader reads it.
+func solution(t *testing.T, l *labs.Lab, file string) string {
+	t.Helper()
+	data, err := l.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), filepath.Base(file))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestCourseSolutions: every course lab's reference scores full marks for
+// two students' variants, and every wrong solution loses exactly the
+// points lab.yml says, failing exactly the checks it names.
+func TestCourseSolutions(t *testing.T) {
+	all, err := labs.Course()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range all {
+		sols := l.Solutions
+		if l.Submit == labs.SubmitAnswers {
+			sols = append([]labs.Solution{{Score: "full"}}, sols...) // the measured truth
+		}
+		for _, s := range sols {
+			for _, student := range []string{"alice", "bob"} {
+				t.Run(l.Name+"/"+filepath.Base(s.File)+"/"+student, func(t *testing.T) {
+					o := options(t, student, "")
+					if s.File == "" {
+						o.AnswerWithTruth = true
+					} else {
+						o.Submission = solution(t, l, s.File)
+					}
+					rep, err := runner.Grade(context.Background(), l, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if p := rep.Problem(); p != "" {
+						t.Fatalf("not graded: %s", p)
+					}
+					got, max := rep.Score()
+					want := max
+					if s.Score != "full" {
+						want, _ = strconv.ParseFloat(s.Score, 64)
+					}
+					var failed []string
+					for _, r := range rep.Results {
+						if r.Status == grade.StatusFailed {
+							failed = append(failed, r.Name)
+						}
+					}
+					slices.Sort(failed)
+					if got != want || !slices.Equal(failed, s.Fails) {
+						t.Errorf("scored %g of %g failing %q; want %g failing %q\n%s", got, max, failed, want, s.Fails, text(rep))
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestSameGradeEveryTime: the same submission of the same variant gets
+// the same grade, check by check, five times over.
+func TestSameGradeEveryTime(t *testing.T) {
+	l, err := labs.Find("socket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first []grade.Result
+	for i := range 5 {
+		o := options(t, "carol", "")
+		o.Submission = solution(t, l, "solutions/server-closes-first.sock")
+		rep, err := runner.Grade(context.Background(), l, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = rep.Results
+			continue
+		}
+		for k, r := range rep.Results {
+			if r.Status != first[k].Status || r.Points != first[k].Points {
+				t.Errorf("run %d, check %s: %s %g; the first run: %s %g", i+1, r.Name, r.Status, r.Points, first[k].Status, first[k].Points)
+			}
+		}
+	}
+}
+
+// TestNotGradable: a lab that cannot run is an error, never a score.
+func TestNotGradable(t *testing.T) {
+	l, err := labs.Find("socket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := options(t, "dave", filepath.Join(t.TempDir(), "missing.sock"))
+	rep, err := runner.Grade(context.Background(), l, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Problem() == "" || rep.ExitCode() != 2 {
+		t.Errorf("a missing submission: problem %q, exit %d; want not graded, exit 2", rep.Problem(), rep.ExitCode())
+	}
+	if got, _ := rep.Score(); got != 0 {
+		t.Errorf("scored %g without being graded", got)
+	}
+}
+
+func text(rep *grade.Report) string {
+	var b strings.Builder
+	grade.WriteText(&b, rep, false)
+	return b.String()
+}

@@ -1,0 +1,351 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/netlab/netlab/internal/units"
+	"github.com/netlab/netlab/labs"
+	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/sockscript"
+	"github.com/netlab/netlab/trace"
+)
+
+// args reads a step's expanded arguments.
+type args struct {
+	step string
+	m    map[string]any
+}
+
+func (a args) str(key string, required bool) (string, error) {
+	v, ok := a.m[key]
+	if !ok {
+		if required {
+			return "", fmt.Errorf("%s needs %s", a.step, key)
+		}
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s: %s: want a value", a.step, key)
+	}
+	return s, nil
+}
+
+func (a args) num(key string, def int) (int, error) {
+	s, err := a.str(key, false)
+	if err != nil || s == "" {
+		return def, err
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %s: want a number, got %q", a.step, key, s)
+	}
+	return n, nil
+}
+
+func (a args) dur(key string, def time.Duration) (time.Duration, error) {
+	s, err := a.str(key, false)
+	if err != nil || s == "" {
+		return def, err
+	}
+	d, err := units.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %s: %w", a.step, key, err)
+	}
+	return d, nil
+}
+
+// runStep runs one step and returns its result (what checks read), or an
+// error that makes the run an infrastructure error. Steps that run the
+// submission record its failures in their result instead.
+func (inst *Instance) runStep(ctx context.Context, st labs.Step, sub *submission, out *strings.Builder) (any, error) {
+	m, err := inst.Variant.ExpandArgs(st.Args)
+	if err != nil {
+		return nil, err
+	}
+	a := args{step: st.Kind, m: m}
+	if st.Within > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, st.Within)
+		defer cancel()
+	}
+	switch st.Kind {
+	case "serve":
+		return inst.serve(ctx, a)
+	case "send":
+		return inst.send(ctx, a)
+	case "script":
+		return inst.script(ctx, a, sub, out)
+	case "ping":
+		return inst.ping(ctx, a)
+	case "wait-state":
+		return inst.waitState(ctx, a)
+	}
+	return nil, fmt.Errorf("the action %s is not supported yet", st.Kind)
+}
+
+func (inst *Instance) serve(ctx context.Context, a args) (any, error) {
+	node, err := a.str("node", true)
+	if err != nil {
+		return nil, err
+	}
+	port, err := a.num("port", 0)
+	if err != nil {
+		return nil, err
+	}
+	mode, _ := a.str("mode", false)
+	if mode == "" {
+		mode = "sink"
+	}
+	c, err := inst.client(node)
+	if err != nil {
+		return nil, err
+	}
+	info, err := c.StartApp(ctx, nodeagent.AppSpec{Mode: mode, Port: uint16(port)})
+	if err != nil {
+		return nil, fmt.Errorf("serve on %s: %w", node, err)
+	}
+	return toAny(info)
+}
+
+// address turns "node:iface", "node" (its first interface) or an IP into
+// an address of the plan.
+func (inst *Instance) address(s string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a, nil
+	}
+	node, ifc, _ := strings.Cut(s, ":")
+	n := inst.Plan.Node(node)
+	if n == nil || len(n.Interfaces) == 0 {
+		return netip.Addr{}, fmt.Errorf("%q is no address, node or NODE:IFACE of the lab", s)
+	}
+	i := n.Interfaces[0]
+	if ifc != "" {
+		if i = n.Interface(ifc); i == nil {
+			return netip.Addr{}, fmt.Errorf("node %s has no interface %s", node, ifc)
+		}
+	}
+	return i.Addr.Addr(), nil
+}
+
+func (inst *Instance) send(ctx context.Context, a args) (any, error) {
+	node, err := a.str("node", true)
+	if err != nil {
+		return nil, err
+	}
+	to, err := a.str("to", true)
+	if err != nil {
+		return nil, err
+	}
+	addr, err := inst.address(to)
+	if err != nil {
+		return nil, err
+	}
+	port, err := a.num("port", 0)
+	if err != nil {
+		return nil, err
+	}
+	spec := nodeagent.SendSpec{To: netip.AddrPortFrom(addr, uint16(port)).String()}
+	if s, _ := a.str("bytes", false); s != "" {
+		if spec.Bytes, err = units.ParseSize(s); err != nil {
+			return nil, fmt.Errorf("send: bytes: %w", err)
+		}
+	}
+	if spec.Duration, err = a.dur("duration", 0); err != nil {
+		return nil, err
+	}
+	c, err := inst.client(node)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := c.Send(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("send from %s: %w", node, err)
+	}
+	return toAny(rep)
+}
+
+// script runs a socket script: the lab's own file, or the submission. The
+// submission's errors are the student's: they are the step's result.
+func (inst *Instance) script(ctx context.Context, a args, sub *submission, out *strings.Builder) (any, error) {
+	timeout, err := a.dur("timeout", 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	name, data := sub.name, sub.script
+	own := false
+	if f, _ := a.str("file", false); f != "" {
+		raw, err := inst.Lab.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		s, err := inst.Variant.Expand(string(raw))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		name, data, own = f, []byte(s), true
+	}
+	res := map[string]any{"ok": true}
+	steps, err := sockscript.Parse(name, data)
+	if err != nil {
+		if own {
+			return nil, err
+		}
+		return nil, &SubmissionError{fmt.Errorf("it is not a socket script netlab can run:\n%w", err)}
+	}
+	var calls []sockscript.Done
+	var transcript strings.Builder
+	err = sockscript.Run(ctx, name, steps, inst.client, timeout, func(d sockscript.Done, done bool) {
+		if !done {
+			return
+		}
+		calls = append(calls, d)
+		line := strings.Join(d.Words, " ")
+		switch {
+		case d.Node == "":
+		case d.Failed():
+			line += fmt.Sprintf(": %s (%s)", d.Result.Errno, d.Result.Error)
+		case d.Call == "read" && d.Result.EOF:
+			line += ": end of stream"
+		case d.Call == "read":
+			line += fmt.Sprintf(": %d bytes %q", d.Result.N, d.Result.Data)
+		case d.Call == "socket" || d.Call == "accept":
+			line += fmt.Sprintf(": fd %d", d.Result.FD)
+		case d.Call == "write":
+			line += fmt.Sprintf(": %d bytes", d.Result.N)
+		}
+		fmt.Fprintf(&transcript, "%s: %s\n", d.Where, line)
+	})
+	out.WriteString(transcript.String())
+	res["calls"], res["output"] = calls, transcript.String()
+	if err != nil {
+		if own || ctx.Err() != nil {
+			return nil, err
+		}
+		res["ok"], res["error"] = false, err.Error()
+		fmt.Fprintf(out, "%v\n", err)
+	}
+	return toAny(res)
+}
+
+func (inst *Instance) ping(ctx context.Context, a args) (any, error) {
+	node, err := a.str("node", true)
+	if err != nil {
+		return nil, err
+	}
+	to, err := a.str("to", true)
+	if err != nil {
+		return nil, err
+	}
+	addr, err := inst.address(to)
+	if err != nil {
+		return nil, err
+	}
+	count, err := a.num("count", 3)
+	if err != nil {
+		return nil, err
+	}
+	interval, err := a.dur("interval", 200*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	c, err := inst.client(node)
+	if err != nil {
+		return nil, err
+	}
+	var replies []nodeagent.PingReply
+	err = c.Ping(ctx, nodeagent.PingSpec{To: addr.String(), Count: count, Interval: interval}, func(p nodeagent.PingReply) { replies = append(replies, p) })
+	if err != nil {
+		return nil, fmt.Errorf("ping from %s: %w", node, err)
+	}
+	got := 0
+	for _, r := range replies {
+		if !r.Lost {
+			got++
+		}
+	}
+	return toAny(map[string]any{"sent": len(replies), "received": got, "replies": replies})
+}
+
+// waitState waits until a connection of node reaches a state (trace
+// names, "TIME-WAIT"), within its bound.
+func (inst *Instance) waitState(ctx context.Context, a args) (any, error) {
+	node, err := a.str("node", true)
+	if err != nil {
+		return nil, err
+	}
+	state, err := a.str("state", true)
+	if err != nil {
+		return nil, err
+	}
+	conn, _ := a.str("conn", false)
+	within, err := a.dur("within", 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	path := inst.Dirs.Run(inst.State.Run).Trace(node)
+	deadline := time.Now().Add(within)
+	for {
+		evs, _ := trace.ReadFile(path)
+		for _, e := range evs {
+			if e.State == state && (conn == "" || strings.Contains(e.Local.String()+"->"+e.Remote.String(), conn)) {
+				return map[string]any{"reached": true}, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return map[string]any{"reached": false}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// SubmissionError is a submission that cannot be graded as the lab takes
+// it (a script that does not parse): the report says so, not graded,
+// rather than failing every check.
+type SubmissionError struct{ Err error }
+
+func (e *SubmissionError) Error() string { return "the submission: " + e.Err.Error() }
+func (e *SubmissionError) Unwrap() error { return e.Err }
+
+// parseAnswers reads an answers file: name: value lines (YAML).
+func parseAnswers(path string, data []byte) (map[string]string, error) {
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("the answers %s: want lines of name: value: %v", path, err)
+	}
+	out := map[string]string{}
+	for k, v := range m {
+		switch v := v.(type) {
+		case map[string]any, []any:
+			return nil, fmt.Errorf("the answers %s: %s: want one value", path, k)
+		case nil:
+			out[k] = ""
+		default:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out, nil
+}
+
+// toAny turns a result into the plain values (maps, lists, strings,
+// numbers) checks read, through JSON.
+func toAny(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	return out, json.Unmarshal(b, &out)
+}
