@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/netlab/netlab/internal/workpool"
 	"github.com/netlab/netlab/labs"
 	"github.com/netlab/netlab/labs/check"
 	"github.com/netlab/netlab/labs/grade"
@@ -51,7 +52,7 @@ variant of their own (--student ID): ports, delays, losses drawn for them.
   netlab lab solve socket --seeds 20          # the reference passes every variant
   netlab lab lint ./mylab                     # its solutions score what they should`,
 	}
-	cmd.AddCommand(newLabListCmd(o), newLabShowCmd(o), newLabStartCmd(o), newLabCheckCmd(o), newLabSolveCmd(o), newLabLintCmd(o))
+	cmd.AddCommand(newLabListCmd(o), newLabShowCmd(o), newLabStartCmd(o), newLabCheckCmd(o), newLabGradeAllCmd(o), newLabSolveCmd(o), newLabLintCmd(o))
 	return cmd
 }
 
@@ -261,6 +262,104 @@ func writeReports(dir string, rep *grade.Report) error {
 		}
 	}
 	return nil
+}
+
+func newLabGradeAllCmd(o *options) *cobra.Command {
+	l := &labOptions{}
+	var subs, outDir string
+	var jobs int
+	cmd := &cobra.Command{
+		Use:   "grade-all LAB --submissions DIR [--jobs N] [-o DIR]",
+		Short: "Grade every submission in a folder, each in a fresh instance of its student's variant",
+		Long: `grade-all grades each file of the folder (the student is the file's name
+without its extension: alice.sock is alice's) in a fresh lab instance of its
+own, N at a time, and writes each student's results.json, junit.xml and
+feedback.md into -o DIR/<student>/, and summary.csv and summary.json beside
+them. Exit status: 0 every submission was graded, 2 some could not be.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lab, err := labs.Find(args[0])
+			if err != nil {
+				return &exitError{2, err}
+			}
+			rt, err := newRuntime(cmd.Context(), l.runtime)
+			if err != nil {
+				return &exitError{2, err}
+			}
+			des, err := os.ReadDir(subs)
+			if err != nil {
+				return &exitError{2, err}
+			}
+			var files []string
+			for _, de := range des {
+				if de.Type().IsRegular() {
+					files = append(files, filepath.Join(subs, de.Name()))
+				}
+			}
+			if len(files) == 0 {
+				return &exitError{2, fmt.Errorf("%s holds no submission", subs)}
+			}
+			reps := make([]*grade.Report, len(files))
+			err = workpool.ForEach(cmd.Context(), len(files), max(jobs, 1), func(ctx context.Context, i int) error {
+				student := strings.TrimSuffix(filepath.Base(files[i]), filepath.Ext(files[i]))
+				dir := ""
+				if outDir != "" {
+					dir = filepath.Join(outDir, student)
+					if err := os.MkdirAll(dir, 0o755); err != nil {
+						return err
+					}
+				}
+				rep, err := runner.Grade(ctx, lab, runner.Options{Runtime: rt, RunDir: runDir(), Student: student, Submission: files[i], OutDir: dir})
+				if err != nil {
+					return err
+				}
+				reps[i] = rep
+				if interactive() {
+					fmt.Fprintf(o.stderr, "%s: %s\n", student, outcome(rep))
+				}
+				return writeReports(dir, rep)
+			})
+			if err != nil {
+				return &exitError{2, err}
+			}
+			if outDir != "" {
+				for name, write := range map[string]func(io.Writer, []*grade.Report) error{"summary.csv": grade.WriteBatchCSV, "summary.json": grade.WriteBatchJSON} {
+					f, err := os.Create(filepath.Join(outDir, name))
+					if err != nil {
+						return err
+					}
+					err = write(f, reps)
+					if cerr := f.Close(); err == nil {
+						err = cerr
+					}
+					if err != nil {
+						return err
+					}
+				}
+			}
+			if l.format == "json" {
+				err = grade.WriteBatchJSON(o.stdout, reps)
+			} else {
+				err = grade.WriteBatchText(o.stdout, reps)
+			}
+			if err != nil {
+				return err
+			}
+			for _, r := range reps {
+				if r.Problem() != "" {
+					return &exitError{2, fmt.Errorf("%s: some submissions could not be graded (see above)", lab.Name)}
+				}
+			}
+			return nil
+		},
+	}
+	addFormatFlag(cmd, &l.topoOptions)
+	cmd.Flags().StringVar(&subs, "submissions", "", "the folder of submissions, one file per student named after them")
+	cmd.Flags().IntVar(&jobs, "jobs", 2, "how many submissions are graded at once")
+	cmd.Flags().StringVarP(&outDir, "output", "o", "", "write each student's reports and the summary here")
+	cmd.Flags().StringVar(&l.runtime, "runtime", "netns", "netns or docker")
+	cmd.MarkFlagRequired("submissions")
+	return cmd
 }
 
 func newLabSolveCmd(o *options) *cobra.Command {

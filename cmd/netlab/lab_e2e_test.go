@@ -100,6 +100,32 @@ func TestLabVerbs(t *testing.T) {
 		t.Errorf("lab check of no lab: exit %d\n%s", code, errs)
 	}
 
+	// A class: three students, graded two at a time, each in a fresh
+	// instance of their own variant.
+	subs, grades := filepath.Join(dir, "subs"), filepath.Join(dir, "grades")
+	os.MkdirAll(subs, 0o755)
+	for student, sol := range map[string]string{"ann": "reference", "ben": "no-listen", "cat": "server-closes-first"} {
+		data, _ := os.ReadFile("../../labs/01-socket/solutions/" + sol + ".sock")
+		os.WriteFile(filepath.Join(subs, student+".sock"), data, 0o644)
+	}
+	if code, out, errs := exitCode(t, "lab", "grade-all", "socket", "--submissions", subs, "--jobs", "2", "-o", grades); code != 0 {
+		t.Fatalf("lab grade-all: exit %d\n%s%s", code, out, errs)
+	}
+	csv, err := os.ReadFile(filepath.Join(grades, "summary.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ann,01-socket,1,", "ben,01-socket,1,", "cat,01-socket,1,"} {
+		if !strings.Contains(string(csv), want) {
+			t.Errorf("summary.csv lacks %q:\n%s", want, csv)
+		}
+	}
+	for _, student := range []string{"ann", "ben", "cat"} {
+		if _, err := os.Stat(filepath.Join(grades, student, "results.json")); err != nil {
+			t.Error(err)
+		}
+	}
+
 	// The teacher's side: every course lab lints, its solutions scoring
 	// what lab.yml says.
 	for _, lab := range []string{"socket", "segments"} {
