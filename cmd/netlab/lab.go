@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/netlab/netlab/doctor"
 	"github.com/netlab/netlab/internal/workpool"
 	"github.com/netlab/netlab/labs"
 	"github.com/netlab/netlab/labs/check"
@@ -52,7 +54,7 @@ variant of their own (--student ID): ports, delays, losses drawn for them.
   netlab lab solve socket --seeds 20          # the reference passes every variant
   netlab lab lint ./mylab                     # its solutions score what they should`,
 	}
-	cmd.AddCommand(newLabListCmd(o), newLabShowCmd(o), newLabStartCmd(o), newLabCheckCmd(o), newLabGradeAllCmd(o), newLabSolveCmd(o), newLabLintCmd(o))
+	cmd.AddCommand(newLabListCmd(o), newLabShowCmd(o), newLabStartCmd(o), newLabCheckCmd(o), newLabGradeAllCmd(o), newLabSolveCmd(o), newLabLintCmd(o), newLabBundleCmd(o))
 	return cmd
 }
 
@@ -168,7 +170,7 @@ default) and deploys it; then every verb works on it with -t, and
 
 func newLabCheckCmd(o *options) *cobra.Command {
 	l := &labOptions{}
-	var submission, outDir string
+	var submission, outDir, gradescope string
 	cmd := &cobra.Command{
 		Use:   "check LAB [--student ID] [--submission FILE] [-o DIR]",
 		Short: "Grade a submission in a fresh instance of the student's variant",
@@ -182,6 +184,21 @@ lab or the submission could not be graded (nothing is scored then).`,
 			lab, err := labs.Find(args[0])
 			if err != nil {
 				return &exitError{2, err}
+			}
+			if gradescope != "" {
+				if l.student, submission, err = gradescopeSubmission(gradescope); err != nil {
+					return gradescopeFailed(gradescope, lab, err)
+				}
+				outDir = filepath.Join(gradescope, "results")
+				if findings, ok := doctor.Check(cmd.Context(), doctor.Options{RunDir: runDir()}); !ok {
+					var why []string
+					for _, f := range findings {
+						if f.Needed && !f.OK {
+							why = append(why, f.Check+": "+f.Detail)
+						}
+					}
+					return gradescopeFailed(gradescope, lab, fmt.Errorf("this machine cannot run labs: %s", strings.Join(why, "; ")))
+				}
 			}
 			rt, err := newRuntime(cmd.Context(), l.runtime)
 			if err != nil {
@@ -229,7 +246,58 @@ lab or the submission could not be graded (nothing is scored then).`,
 	cmd.Flags().StringVar(&submission, "submission", "", "the submitted file: a socket script, an answers file (what the lab takes)")
 	cmd.Flags().StringVarP(&outDir, "output", "o", "", "write results.json (Gradescope), junit.xml, feedback.md and plots here")
 	cmd.Flags().StringVar(&l.runtime, "runtime", "netns", "netns or docker")
+	cmd.Flags().StringVar(&gradescope, "gradescope", "", "grade as Gradescope's autograder: the student and submission from this folder (/autograder), results in its results/")
 	return cmd
+}
+
+// gradescopeSubmission reads, in Gradescope's autograder folder dir, the
+// student (users[0].id, or email, of submission_metadata.json) and the
+// submission (the one file of submission/).
+func gradescopeSubmission(dir string) (student, file string, err error) {
+	var meta struct {
+		Users []struct {
+			ID    any    `json:"id"`
+			Email string `json:"email"`
+		} `json:"users"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "submission_metadata.json"))
+	if err != nil {
+		return "", "", err
+	}
+	if err := json.Unmarshal(data, &meta); err != nil || len(meta.Users) == 0 {
+		return "", "", fmt.Errorf("submission_metadata.json names no user (%v)", err)
+	}
+	student = meta.Users[0].Email
+	if id := fmt.Sprint(meta.Users[0].ID); meta.Users[0].ID != nil && id != "" {
+		student = id
+	}
+	des, err := os.ReadDir(filepath.Join(dir, "submission"))
+	if err != nil {
+		return "", "", err
+	}
+	var files []string
+	for _, de := range des {
+		if de.Type().IsRegular() {
+			files = append(files, de.Name())
+		}
+	}
+	if len(files) != 1 {
+		return "", "", fmt.Errorf("the submission holds %d files (%s): submit exactly one", len(files), strings.Join(files, ", "))
+	}
+	return student, filepath.Join(dir, "submission", files[0]), nil
+}
+
+// gradescopeFailed writes the results.json of a submission that could not
+// be graded (Gradescope shows an autograder without one as broken) and
+// returns the error.
+func gradescopeFailed(dir string, lab *labs.Lab, err error) error {
+	rep := &grade.Report{Lab: lab.Name, Title: lab.Title, Version: lab.Version, Error: err.Error()}
+	os.MkdirAll(filepath.Join(dir, "results"), 0o755)
+	if f, ferr := os.Create(filepath.Join(dir, "results", "results.json")); ferr == nil {
+		grade.WriteGradescope(f, rep)
+		f.Close()
+	}
+	return &exitError{2, err}
 }
 
 // outcome says in a few words how a report went.

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"archive/zip"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,6 +126,38 @@ func TestLabVerbs(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(grades, student, "results.json")); err != nil {
 			t.Error(err)
 		}
+	}
+
+	// Gradescope: the bundle's run_autograder grades the one submitted
+	// file for the submitter's variant and leaves results.json.
+	ag := filepath.Join(dir, "autograder")
+	bundle := filepath.Join(dir, "autograder.zip")
+	netlab(t, "lab", "bundle", "gradescope", "socket", "-o", bundle)
+	zr, err := zip.OpenReader(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		dst := filepath.Join(ag, "source", f.Name)
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		r, _ := f.Open()
+		w, _ := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, f.Mode())
+		io.Copy(w, r)
+		r.Close()
+		w.Close()
+	}
+	zr.Close()
+	os.MkdirAll(filepath.Join(ag, "submission"), 0o755)
+	os.WriteFile(filepath.Join(ag, "submission", "mine.sock"), ref, 0o644)
+	os.WriteFile(filepath.Join(ag, "submission_metadata.json"), []byte(`{"users": [{"id": 1234, "email": "dana@example.org"}]}`), 0o644)
+	run := exec.Command("bash", filepath.Join(ag, "source", "run_autograder"))
+	run.Env = append(os.Environ(), "AUTOGRADER="+ag)
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("run_autograder: %v\n%s", err, out)
+	}
+	data, err = os.ReadFile(filepath.Join(ag, "results", "results.json"))
+	if err != nil || json.Unmarshal(data, &gs) != nil || gs.Score != 8 {
+		t.Errorf("the autograder's results.json: %v %+v\n%s", err, gs, data)
 	}
 
 	// The teacher's side: every course lab lints, its solutions scoring
