@@ -23,12 +23,12 @@ var (
 	stepKeys    = []string{"name", "within"}
 	checkKeys   = []string{"name", "points", "visibility", "requires", "within", "pass", "fail"}
 	solKeys     = []string{"file", "score", "fails"}
-	submitKinds = []string{SubmitScript, SubmitAnswers, SubmitNone}
+	submitKinds = []string{SubmitScript, SubmitAnswers, SubmitProgram, SubmitNone}
 	visibles    = []string{VisibilityVisible, VisibilityHidden, VisibilityAfterDueDate, VisibilityAfterPublished}
 )
 
 // StepActions are the actions a step may name.
-var StepActions = []string{"serve", "send", "script", "ping", "impair", "link", "wait-state", "exec"}
+var StepActions = []string{"serve", "send", "script", "ping", "impair", "link", "wait-state", "exec", "program"}
 
 // Load reads the lab in fsys (its folder) called name; file is lab.yml's
 // path as errors name it. Every problem is reported, as a
@@ -264,7 +264,10 @@ func (d *decoder) lab(n *yaml.Node, l *Lab) {
 		}
 	}
 	if l.Submit == SubmitScript && !slices.ContainsFunc(l.Steps, func(s Step) bool { return s.Kind == "script" && s.Args["file"] == nil }) {
-		d.errorf(pos(n), "submit: script, but no step runs the submission (a `script: {node: ...}` step without file)")
+		d.errorf(pos(n), "submit: script, but no step runs the submission (a `script: {}` step without file)")
+	}
+	if l.Submit == SubmitProgram && !slices.ContainsFunc(l.Steps, func(s Step) bool { return s.Kind == "program" }) {
+		d.errorf(pos(n), "submit: program, but no step runs it (a `program: {node: ...}` step)")
 	}
 }
 

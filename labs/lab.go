@@ -28,6 +28,9 @@ const (
 	// SubmitAnswers: a file of named values read off the student's own
 	// run, compared with the lab's measures.
 	SubmitAnswers = "answers"
+	// SubmitProgram: a program (a .py file, or any file the node can
+	// run), run in a `stack: linux` node by the lab's `program` step.
+	SubmitProgram = "program"
 )
 
 // The visibilities of a check, Gradescope's words.

@@ -109,7 +109,7 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`lab.yml:3:1: lab: unknown key "titel"; did you mean "title"?`}},
 		{"no checks", "title: t\nversion: 1\n", []string{"lab.yml:1:1: lab: no checks"}},
 		{"bad submit", "title: t\nversion: 1\nsubmit: zip\nchecks: [{name: c, points: 1, handshake: {node: h1}}]\n",
-			[]string{`lab.yml:3:9: submit: "zip" is not a kind of submission (allowed: script, answers, none)`}},
+			[]string{`lab.yml:3:9: submit: "zip" is not a kind of submission (allowed: script, answers, program, none)`}},
 		{"check without points", "title: t\nversion: 1\nchecks:\n  - {name: c, handshake: {node: h1}}\n",
 			[]string{"lab.yml:4:5: check 1: points is missing"}},
 		{"two kinds", "title: t\nversion: 1\nchecks:\n  - {name: c, points: 1, handshake: {node: h1}, time-wait: {node: h1}}\n",

@@ -65,6 +65,7 @@ type Options struct {
 
 // Instance is a deployed lab instance of a variant.
 type Instance struct {
+	Runtime runtime.Runtime
 	Lab     *labs.Lab
 	Variant *labs.Variant
 	// Topo is the instance's topology file.
@@ -103,6 +104,7 @@ func Grade(ctx context.Context, lab *labs.Lab, o Options) (*grade.Report, error)
 		rep.Error = err.Error()
 		return rep, nil
 	}
+	defer sub.close()
 	ctx, cancel := context.WithTimeout(ctx, lab.Timeout)
 	defer cancel()
 	inst, err := Start(ctx, lab, v, o)
@@ -169,6 +171,7 @@ type submission struct {
 	name    string // as errors name it
 	script  []byte // SubmitScript: the script, ${...} replaced
 	answers map[string]string
+	program string // SubmitProgram: a copy the nodes' commands can run
 }
 
 func readSubmission(lab *labs.Lab, v *labs.Variant, path string, truth bool) (*submission, error) {
@@ -194,8 +197,29 @@ func readSubmission(lab *labs.Lab, v *labs.Variant, path string, truth bool) (*s
 		if sub.answers, err = parseAnswers(path, data); err != nil {
 			return nil, err
 		}
+	case labs.SubmitProgram:
+		// Commands in a netns node run as nobody: a copy it may read and
+		// run, in a directory of its own.
+		dir, err := os.MkdirTemp("", "netlab-program-")
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return nil, err
+		}
+		sub.program = filepath.Join(dir, sub.name)
+		if err := os.WriteFile(sub.program, data, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	return sub, nil
+}
+
+// close removes what reading the submission made.
+func (s *submission) close() {
+	if s.program != "" {
+		os.RemoveAll(filepath.Dir(s.program))
+	}
 }
 
 // Start deploys an instance of lab's variant v (the topology named
@@ -234,7 +258,7 @@ func Start(ctx context.Context, lab *labs.Lab, v *labs.Variant, o Options) (*Ins
 		}
 		return nil, err
 	}
-	return &Instance{Lab: lab, Variant: v, Topo: topo, Plan: plan, State: st, Dirs: labdir.New(o.RunDir, plan.Name, topo)}, nil
+	return &Instance{Runtime: o.Runtime, Lab: lab, Variant: v, Topo: topo, Plan: plan, State: st, Dirs: labdir.New(o.RunDir, plan.Name, topo)}, nil
 }
 
 // Stop destroys the instance and, when it made it, its directory.

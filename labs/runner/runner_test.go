@@ -164,3 +164,35 @@ func text(rep *grade.Report) string {
 	grade.WriteText(&b, rep, false)
 	return b.String()
 }
+
+// TestSteps grades a lab of the runner's own that uses every step action
+// on Linux-stack nodes: impair and link at runtime, exec, and a program
+// submission with arguments.
+func TestSteps(t *testing.T) {
+	abs, _ := filepath.Abs("testdata/steps")
+	l, err := labs.Find(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range l.Solutions {
+		t.Run(filepath.Base(s.File), func(t *testing.T) {
+			o := options(t, "erin", "")
+			o.Submission = solution(t, l, s.File)
+			rep, err := runner.Grade(context.Background(), l, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := rep.Problem(); p != "" {
+				t.Fatalf("not graded: %s\n%s", p, rep.Stdout)
+			}
+			got, max := rep.Score()
+			want := max
+			if s.Score != "full" {
+				want, _ = strconv.ParseFloat(s.Score, 64)
+			}
+			if got != want {
+				t.Errorf("scored %g of %g, want %g\n%s", got, max, want, text(rep))
+			}
+		})
+	}
+}

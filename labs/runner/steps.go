@@ -3,18 +3,23 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/netlab/netlab/impair"
 	"github.com/netlab/netlab/internal/units"
 	"github.com/netlab/netlab/labs"
 	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/runtime"
 	"github.com/netlab/netlab/sockscript"
+	"github.com/netlab/netlab/topology"
 	"github.com/netlab/netlab/trace"
 )
 
@@ -88,9 +93,202 @@ func (inst *Instance) runStep(ctx context.Context, st labs.Step, sub *submission
 		return inst.ping(ctx, a)
 	case "wait-state":
 		return inst.waitState(ctx, a)
+	case "impair":
+		return inst.impair(ctx, a)
+	case "link":
+		return inst.link(ctx, a)
+	case "exec":
+		return inst.exec(ctx, a, nil, out)
+	case "program":
+		return inst.exec(ctx, a, sub, out)
 	}
 	return nil, fmt.Errorf("the action %s is not supported yet", st.Kind)
 }
+
+// sideClient returns the client of the agent that applies side s of an
+// impairment: its node's, or the lab's relay agent.
+func (inst *Instance) sideClient(s topology.ImpairSide) (*nodeagent.Client, error) {
+	if s.Relay {
+		return nodeagent.NewClient(inst.State.RelaySocket, s.Node), nil
+	}
+	return inst.client(s.Node)
+}
+
+// impairKeys are the arguments of an impair step that are not netem's.
+var impairKeys = map[string]bool{"target": true, "direction": true, "clear": true}
+
+// impair changes a link's impairment at runtime, as `netlab impair set`:
+// target (a link or NODE:IFACE), direction, and netem's keys.
+func (inst *Instance) impair(ctx context.Context, a args) (any, error) {
+	target, err := a.str("target", true)
+	if err != nil {
+		return nil, err
+	}
+	dir, _ := a.str("direction", false)
+	if dir == "" {
+		dir = topology.DirBoth
+	}
+	fields := map[string]string{}
+	for k, v := range a.m {
+		if impairKeys[k] {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("impair: %s: want one value (lists and mappings in YAML's flow style, quoted)", k)
+		}
+		fields[k] = s
+	}
+	var im *impair.Config
+	if clear, _ := a.str("clear", false); clear != "true" {
+		if len(fields) == 0 {
+			return nil, fmt.Errorf("impair: say what to change (delay, loss, rate...) or clear: true")
+		}
+		if im, err = topology.ParseImpairment(fields); err != nil {
+			return nil, fmt.Errorf("impair: %w", err)
+		}
+	}
+	sides, err := inst.Plan.ImpairTargets(target, dir)
+	if err != nil {
+		return nil, fmt.Errorf("impair: %w", err)
+	}
+	var done []string
+	for _, sd := range sides {
+		c, err := inst.sideClient(sd)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.ChangeImpairment(ctx, nodeagent.ImpairChange{Interface: sd.Interface, Dir: sd.Dir, Impairment: im}); err != nil {
+			return nil, fmt.Errorf("impair %s: %w", sd, err)
+		}
+		done = append(done, sd.String())
+	}
+	return toAny(map[string]any{"changed": done})
+}
+
+// link takes a link down or up, at every agent on its frame path.
+func (inst *Instance) link(ctx context.Context, a args) (any, error) {
+	target, err := a.str("target", true)
+	if err != nil {
+		return nil, err
+	}
+	state, err := a.str("state", true)
+	if err != nil {
+		return nil, err
+	}
+	if state != "down" && state != "up" {
+		return nil, fmt.Errorf("link: state %q: want down or up", state)
+	}
+	sides, err := inst.Plan.ImpairTargets(target, topology.DirBoth)
+	if err != nil {
+		return nil, fmt.Errorf("link: %w", err)
+	}
+	down := state == "down"
+	seen := map[string]bool{}
+	for _, sd := range sides {
+		if seen[sd.Node+":"+sd.Interface] {
+			continue
+		}
+		seen[sd.Node+":"+sd.Interface] = true
+		c, err := inst.sideClient(sd)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.ChangeImpairment(ctx, nodeagent.ImpairChange{Interface: sd.Interface, Down: &down}); err != nil {
+			return nil, fmt.Errorf("link %s %s: %w", target, state, err)
+		}
+	}
+	return map[string]any{"target": target, "state": state}, nil
+}
+
+// exec runs a command inside a node (the runtime's Exec: as nobody with
+// the node's network to administer on netns): command (with sh -c), or,
+// for a program step, the submission with args. Its output and exit
+// status are the result; a non-zero exit is no error of the run (checks
+// read it), nor is a program that fails.
+func (inst *Instance) exec(ctx context.Context, a args, sub *submission, transcript *strings.Builder) (any, error) {
+	node, err := a.str("node", true)
+	if err != nil {
+		return nil, err
+	}
+	var argv []string
+	shown := ""
+	if sub == nil {
+		cmd, err := a.str("command", true)
+		if err != nil {
+			return nil, err
+		}
+		argv, shown = []string{"sh", "-c", cmd}, cmd
+	} else {
+		if sub.program == "" {
+			return nil, fmt.Errorf("program: the lab takes no program submission")
+		}
+		argv = append(interpreter(sub.program), sub.program)
+		if v, ok := a.m["args"]; ok {
+			l, ok := v.([]string)
+			if !ok {
+				return nil, fmt.Errorf("program: args: want a list")
+			}
+			argv = append(argv, l...)
+		}
+		shown = strings.Join(argv, " ")
+	}
+	ex, ok := inst.Runtime.(runtime.Execer)
+	if !ok {
+		return nil, fmt.Errorf("the %s runtime cannot run commands in nodes", inst.Runtime.Name())
+	}
+	var n runtime.Node
+	for _, ns := range inst.State.Nodes {
+		if ns.Name == node {
+			n = runtime.Node{Name: ns.Name, LongName: ns.LongName, ID: ns.ID, NSPath: ns.NSPath, PID: ns.PID}
+		}
+	}
+	if n.Name == "" {
+		return nil, fmt.Errorf("the lab has no node %q", node)
+	}
+	var out limitedBuffer
+	err = ex.Exec(ctx, n, argv, inst.Plan.Node(node).Env, &out)
+	res := map[string]any{"output": out.String(), "exit": 0}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		res["exit"] = ee.ExitCode()
+	case err != nil && ctx.Err() != nil:
+		res["exit"], res["error"] = -1, "it did not end in time"
+	case err != nil && sub != nil:
+		res["exit"], res["error"] = -1, err.Error()
+	case err != nil:
+		return nil, err
+	}
+	fmt.Fprintf(transcript, "%s$ %s\n%s", node, shown, out.String())
+	if e, ok := res["error"]; ok {
+		fmt.Fprintf(transcript, "(%v)\n", e)
+	} else if res["exit"] != 0 {
+		fmt.Fprintf(transcript, "(exit status %v)\n", res["exit"])
+	}
+	return res, nil
+}
+
+// interpreter returns what runs a program file: python3 for a .py, else
+// the file itself.
+func interpreter(path string) []string {
+	if strings.HasSuffix(path, ".py") {
+		return []string{"python3"}
+	}
+	return nil
+}
+
+// limitedBuffer keeps the first 1 MiB written to it.
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := 1<<20 - len(l.b); room > 0 {
+		l.b = append(l.b, p[:min(len(p), room)]...)
+	}
+	return len(p), nil
+}
+
+func (l *limitedBuffer) String() string { return string(l.b) }
 
 func (inst *Instance) serve(ctx context.Context, a args) (any, error) {
 	node, err := a.str("node", true)

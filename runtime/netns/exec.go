@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -22,6 +25,22 @@ const (
 	ExecUID = 65534
 	ExecGID = 65534
 )
+
+// lookPath finds the program name in execPath, the command's own PATH (not
+// netlab's, which may hold directories nobody cannot read); a name with a
+// slash is used as it is.
+func lookPath(name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(execPath) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found in %s", name, execPath)
+}
 
 // execPath is the PATH of commands Exec runs.
 const execPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -46,9 +65,14 @@ func (r *Runtime) Exec(ctx context.Context, n runtime.Node, argv []string, env m
 		envs = append(envs, k+"="+v)
 	}
 	slices.Sort(envs[2:])
+	prog, err := lookPath(argv[0])
+	if err != nil {
+		return fmt.Errorf("exec in node %s: %w", n.Name, err)
+	}
 	var runErr error
-	err := linuxnet.InNamespace(n.NSPath, func() error {
-		c := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	err = linuxnet.InNamespace(n.NSPath, func() error {
+		c := exec.CommandContext(ctx, prog, argv[1:]...)
+		c.Args[0] = argv[0]
 		c.Stdout, c.Stderr = out, out
 		c.Env = envs
 		c.Dir = "/"

@@ -1,0 +1,3 @@
+import sys
+print("no greeting")
+sys.exit(3)
