@@ -18,12 +18,12 @@ import (
 
 // The keys of lab.yml, and of its parts.
 var (
-	topKeys     = []string{"title", "summary", "version", "author", "topology", "page", "submit", "timeout", "params", "steps", "measures", "checks", "solutions"}
+	topKeys     = []string{"title", "summary", "version", "author", "topology", "page", "submit", "timeout", "overlay", "params", "steps", "measures", "checks", "solutions"}
 	paramKeys   = []string{"range", "step", "choice"}
 	stepKeys    = []string{"name", "within"}
 	checkKeys   = []string{"name", "points", "visibility", "requires", "within", "pass", "fail"}
 	solKeys     = []string{"file", "score", "fails"}
-	submitKinds = []string{SubmitScript, SubmitAnswers, SubmitProgram, SubmitNone}
+	submitKinds = []string{SubmitScript, SubmitAnswers, SubmitProgram, SubmitOverlay, SubmitNone}
 	visibles    = []string{VisibilityVisible, VisibilityHidden, VisibilityAfterDueDate, VisibilityAfterPublished}
 )
 
@@ -199,6 +199,17 @@ func (d *decoder) lab(n *yaml.Node, l *Lab) {
 			l.Submit = v
 		case "timeout":
 			l.Timeout = d.duration(e, "lab")
+		case "overlay":
+			l.Overlay = d.strings(e, "lab")
+			for i, k := range l.Overlay {
+				if !slices.Contains(OverlayKeys, k) {
+					at := pos(e.v)
+					if e.v.Kind == yaml.SequenceNode {
+						at = pos(e.v.Content[i])
+					}
+					d.errorf(at, "overlay: %q cannot be given to students to change (allowed: %s)", k, strings.Join(OverlayKeys, ", "))
+				}
+			}
 		case "params":
 			for _, pe := range d.mapping(e.v, "params", nil) {
 				l.Params = append(l.Params, d.param(pe))
@@ -265,6 +276,9 @@ func (d *decoder) lab(n *yaml.Node, l *Lab) {
 	}
 	if l.Submit == SubmitScript && !slices.ContainsFunc(l.Steps, func(s Step) bool { return s.Kind == "script" && s.Args["file"] == nil }) {
 		d.errorf(pos(n), "submit: script, but no step runs the submission (a `script: {}` step without file)")
+	}
+	if l.Submit == SubmitOverlay && l.Overlay == nil {
+		l.Overlay = DefaultOverlayKeys
 	}
 	if l.Submit == SubmitProgram && !slices.ContainsFunc(l.Steps, func(s Step) bool { return s.Kind == "program" }) {
 		d.errorf(pos(n), "submit: program, but no step runs it (a `program: {node: ...}` step)")

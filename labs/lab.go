@@ -31,6 +31,9 @@ const (
 	// SubmitProgram: a program (a .py file, or any file the node can
 	// run), run in a `stack: linux` node by the lab's `program` step.
 	SubmitProgram = "program"
+	// SubmitOverlay: a file of the topology's shape whose node keys (the
+	// ones Lab.Overlay allows) replace the lab's before it is deployed.
+	SubmitOverlay = "overlay"
 )
 
 // The visibilities of a check, Gradescope's words.
@@ -69,6 +72,9 @@ type Lab struct {
 	Submit string `json:"submit"`
 	// Timeout bounds a grading run.
 	Timeout time.Duration `json:"timeout"`
+	// Overlay are the node keys an overlay submission may set (see
+	// ApplyOverlay).
+	Overlay []string `json:"overlay,omitempty"`
 	// Params are drawn for each student's variant, in this order.
 	Params []Param `json:"params,omitempty"`
 	// Steps are what the grader does once the lab is deployed, in order.

@@ -109,7 +109,7 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`lab.yml:3:1: lab: unknown key "titel"; did you mean "title"?`}},
 		{"no checks", "title: t\nversion: 1\n", []string{"lab.yml:1:1: lab: no checks"}},
 		{"bad submit", "title: t\nversion: 1\nsubmit: zip\nchecks: [{name: c, points: 1, handshake: {node: h1}}]\n",
-			[]string{`lab.yml:3:9: submit: "zip" is not a kind of submission (allowed: script, answers, program, none)`}},
+			[]string{`lab.yml:3:9: submit: "zip" is not a kind of submission (allowed: script, answers, program, overlay, none)`}},
 		{"check without points", "title: t\nversion: 1\nchecks:\n  - {name: c, handshake: {node: h1}}\n",
 			[]string{"lab.yml:4:5: check 1: points is missing"}},
 		{"two kinds", "title: t\nversion: 1\nchecks:\n  - {name: c, points: 1, handshake: {node: h1}, time-wait: {node: h1}}\n",
@@ -159,4 +159,45 @@ func load(t *testing.T, labYML string) *labs.Lab {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// TestApplyOverlay: a student's overlay sets the keys the lab allows on
+// the lab's nodes, and nothing else, every problem at its line.
+func TestApplyOverlay(t *testing.T) {
+	l, err := labs.Find("routing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := l.Variant("alice")
+	base, err := l.TopologyFor(v, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := "topology:\n  nodes:\n    h1:\n      routes: [{dst: default, via: 10." + v.Values["net"] + ".1.1}]\n"
+	out, err := l.ApplyOverlay(base, []byte(good), "mine.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab, err := topology.Parse("t.yml", out)
+	if err != nil {
+		t.Fatalf("the merged topology: %v\n%s", err, out)
+	}
+	if r := lab.Node("h1").Routes; len(r) != 1 || r[0].String() != "default via 10."+v.Values["net"]+".1.1 dev eth1" {
+		t.Errorf("h1's routes: %v", r)
+	}
+	if len(lab.Links) != 3 || lab.Node("r1").Base != topology.KindRouter {
+		t.Errorf("the overlay changed the lab: %d links, r1 %s", len(lab.Links), lab.Node("r1").Base)
+	}
+	for _, tc := range []struct{ overlay, want string }{
+		{"topology:\n  nodes:\n    h9: {routes: []}\n", `mine.yml:3:5: node "h9" is not in the lab`},
+		{"topology:\n  nodes:\n    h1:\n      exec: [\"rm -rf /\"]\n", "mine.yml:4:7: node h1: exec cannot be changed in this lab (it lets you set routes)"},
+		{"topology:\n  links: []\n", `mine.yml:2:3: topology: unknown key "links"`},
+		{"name: mine\n", `mine.yml:1:1: overlay: unknown key "name"`},
+		{"topology: [\n", "mine.yml: not YAML"},
+	} {
+		_, err := l.ApplyOverlay(base, []byte(tc.overlay), "mine.yml")
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("ApplyOverlay(%q) = %v, want %q", tc.overlay, err, tc.want)
+		}
+	}
 }

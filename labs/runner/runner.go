@@ -57,6 +57,9 @@ type Options struct {
 	OutDir string
 	// Progress, if not nil, is told what the grader does.
 	Progress func(string)
+	overlay     []byte // the submission's overlay, applied by Start
+	overlayName string
+
 	// AnswerWithTruth grades an answers lab as if the student had
 	// answered exactly what the run measured: the reference solution of
 	// every answers lab, which `lab solve` and `lab lint` grade.
@@ -107,7 +110,13 @@ func Grade(ctx context.Context, lab *labs.Lab, o Options) (*grade.Report, error)
 	defer sub.close()
 	ctx, cancel := context.WithTimeout(ctx, lab.Timeout)
 	defer cancel()
+	o.overlay, o.overlayName = sub.overlay, sub.name
 	inst, err := Start(ctx, lab, v, o)
+	var se *SubmissionError
+	if errors.As(err, &se) {
+		rep.Error = se.Error()
+		return rep, nil
+	}
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, ctx.Err()
@@ -172,6 +181,7 @@ type submission struct {
 	script  []byte // SubmitScript: the script, ${...} replaced
 	answers map[string]string
 	program string // SubmitProgram: a copy the nodes' commands can run
+	overlay []byte // SubmitOverlay: the file, ${...} replaced
 }
 
 func readSubmission(lab *labs.Lab, v *labs.Variant, path string, truth bool) (*submission, error) {
@@ -197,6 +207,12 @@ func readSubmission(lab *labs.Lab, v *labs.Variant, path string, truth bool) (*s
 		if sub.answers, err = parseAnswers(path, data); err != nil {
 			return nil, err
 		}
+	case labs.SubmitOverlay:
+		s, err := v.Expand(string(data))
+		if err != nil {
+			return nil, fmt.Errorf("the submission %s: %w", sub.name, err)
+		}
+		sub.overlay = []byte(s)
 	case labs.SubmitProgram:
 		// Commands in a netns node run as nobody: a copy it may read and
 		// run, in a directory of its own.
@@ -224,7 +240,7 @@ func (s *submission) close() {
 
 // Start deploys an instance of lab's variant v (the topology named
 // <lab>-<6 random hex digits>, in o.WorkDir or a temporary directory).
-func Start(ctx context.Context, lab *labs.Lab, v *labs.Variant, o Options) (*Instance, error) {
+func Start(ctx context.Context, lab *labs.Lab, v *labs.Variant, o Options) (_ *Instance, err error) {
 	var rnd [3]byte
 	rand.Read(rnd[:])
 	name := lab.Name + "-" + hex.EncodeToString(rnd[:])
@@ -235,17 +251,30 @@ func Start(ctx context.Context, lab *labs.Lab, v *labs.Variant, o Options) (*Ins
 	if err != nil {
 		return nil, err
 	}
+	if o.overlay != nil {
+		if data, err = lab.ApplyOverlay(data, o.overlay, o.overlayName); err != nil {
+			return nil, &SubmissionError{err}
+		}
+	}
 	dir := o.WorkDir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "netlab-grade-"); err != nil {
 			return nil, err
 		}
+		defer func() {
+			if err != nil {
+				os.RemoveAll(dir)
+			}
+		}()
 	}
 	topo := filepath.Join(dir, name+".yml")
 	if err := os.WriteFile(topo, data, 0o644); err != nil {
 		return nil, err
 	}
 	plan, err := topology.Load(topo)
+	if err != nil && o.overlay != nil {
+		return nil, &SubmissionError{fmt.Errorf("with it the lab's topology is not valid:\n%w", err)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("the lab's topology: %w", err)
 	}
@@ -253,9 +282,6 @@ func Start(ctx context.Context, lab *labs.Lab, v *labs.Variant, o Options) (*Ins
 	st, err := deploy.Deploy(ctx, deploy.Options{Lab: plan, Runtime: o.Runtime, Agent: deploy.Agents{Runtime: o.Runtime.Name(), Exe: o.Exe},
 		RunDir: o.RunDir, AllowExec: true, MaxRunBytes: -1})
 	if err != nil {
-		if o.WorkDir == "" {
-			os.RemoveAll(dir)
-		}
 		return nil, err
 	}
 	return &Instance{Runtime: o.Runtime, Lab: lab, Variant: v, Topo: topo, Plan: plan, State: st, Dirs: labdir.New(o.RunDir, plan.Name, topo)}, nil

@@ -461,7 +461,7 @@ func (inst *Instance) ping(ctx context.Context, a args) (any, error) {
 	}
 	var replies []nodeagent.PingReply
 	err = c.Ping(ctx, nodeagent.PingSpec{To: addr.String(), Count: count, Interval: interval}, func(p nodeagent.PingReply) { replies = append(replies, p) })
-	if err != nil {
+	if err != nil && (errors.Is(err, nodeagent.ErrAgentGone) || ctx.Err() != nil) {
 		return nil, fmt.Errorf("ping from %s: %w", node, err)
 	}
 	got := 0
@@ -470,7 +470,12 @@ func (inst *Instance) ping(ctx context.Context, a args) (any, error) {
 			got++
 		}
 	}
-	return toAny(map[string]any{"sent": len(replies), "received": got, "replies": replies})
+	res := map[string]any{"sent": len(replies), "received": got, "replies": replies}
+	if err != nil {
+		// What the network did (no route, unreachable): the lab's outcome.
+		res["error"] = err.Error()
+	}
+	return toAny(res)
 }
 
 // waitState waits until a connection of node reaches a state (trace
