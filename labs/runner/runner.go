@@ -56,7 +56,7 @@ type Options struct {
 	// OutDir, if set, receives plots of failed checks.
 	OutDir string
 	// Progress, if not nil, is told what the grader does.
-	Progress func(string)
+	Progress    func(string)
 	overlay     []byte // the submission's overlay, applied by Start
 	overlayName string
 
