@@ -20,7 +20,7 @@ import (
 var (
 	topKeys     = []string{"title", "summary", "version", "author", "topology", "page", "submit", "timeout", "overlay", "params", "steps", "measures", "checks", "solutions"}
 	paramKeys   = []string{"range", "step", "choice"}
-	stepKeys    = []string{"name", "within"}
+	stepKeys    = []string{"name", "within", "background"}
 	checkKeys   = []string{"name", "points", "visibility", "requires", "within", "pass", "fail"}
 	solKeys     = []string{"file", "score", "fails"}
 	submitKinds = []string{SubmitScript, SubmitAnswers, SubmitProgram, SubmitOverlay, SubmitNone}
@@ -28,7 +28,7 @@ var (
 )
 
 // StepActions are the actions a step may name.
-var StepActions = []string{"serve", "send", "script", "ping", "impair", "link", "wait-state", "exec", "program"}
+var StepActions = []string{"serve", "send", "script", "ping", "impair", "link", "wait-state", "exec", "program", "wait"}
 
 // Load reads the lab in fsys (its folder) called name; file is lab.yml's
 // path as errors name it. Every problem is reported, as a
@@ -415,7 +415,16 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 			s.Name, _ = d.scalar(e, what)
 		case "within":
 			s.Within = d.duration(e, what)
+		case "background":
+			v, _ := d.scalar(e, what)
+			s.Background = v == "true"
+			if v != "true" && v != "false" {
+				d.errorf(pos(e.v), "%s: background: want true or false, got %q", what, v)
+			}
 		}
+	}
+	if s.Background && s.Kind != "exec" && s.Kind != "program" {
+		d.errorf(s.Pos, "%s: only exec and program steps run in the background", what)
 	}
 	if s.Kind != "" && !slices.Contains(StepActions, s.Kind) {
 		if sug := suggest.Closest(s.Kind, StepActions); sug != "" {

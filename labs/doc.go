@@ -56,10 +56,14 @@
 //
 // A check names exactly one kind (handshake, max-segment, ... see package
 // labs/check) beside the common keys; a step exactly one action (serve,
-// send, script, answers, ping, impair, link, wait-state, exec). Values are
+// send, script, ping, impair, link, wait-state, exec, program, wait) beside
+// name, within and background (exec and program steps only: the next step
+// starts at once; `wait: {step: NAME}` or the end of the steps waits for
+// it). exec and program steps run in the instance's work directory,
+// ${workdir}, which they may write. Values are
 // scalars, lists of scalars or mappings of scalars; "${name}" in any of
 // them, in the topology and in the page is replaced by the variant's value
-// of a param, or by lab, version, student, seed.
+// of a param, or by lab, version, student, seed (and workdir in steps).
 //
 // # Variants
 //

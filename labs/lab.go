@@ -126,6 +126,9 @@ type Step struct {
 	Action
 	// Within bounds the step; 0 means the lab's timeout.
 	Within time.Duration `json:"within,omitempty"`
+	// Background starts an exec or program step and goes on to the next
+	// step at once; a `wait` step (or the end of the steps) waits for it.
+	Background bool `json:"background,omitempty"`
 }
 
 // Check is one graded check.

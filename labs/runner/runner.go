@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,7 @@ import (
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/plot"
 	"github.com/netlab/netlab/runtime"
+	"github.com/netlab/netlab/runtime/netns"
 	"github.com/netlab/netlab/topology"
 	"github.com/netlab/netlab/trace"
 )
@@ -69,6 +71,9 @@ type Options struct {
 // Instance is a deployed lab instance of a variant.
 type Instance struct {
 	Runtime runtime.Runtime
+	// WorkDir is where exec and program steps run, and may write
+	// (${workdir}).
+	WorkDir string
 	Lab     *labs.Lab
 	Variant *labs.Variant
 	// Topo is the instance's topology file.
@@ -129,23 +134,41 @@ func Grade(ctx context.Context, lab *labs.Lab, o Options) (*grade.Report, error)
 	}
 	ev := &check.Evidence{Traces: map[string][]trace.Event{}, Steps: map[string]any{}, Answers: sub.answers, Truth: map[string]string{}}
 	var out strings.Builder
+	stepErr := func(name string, err error) {
+		var se *SubmissionError
+		switch {
+		case errors.As(err, &se):
+			rep.Error = se.Error()
+		case ctx.Err() != nil:
+			rep.Error = fmt.Sprintf("step %s: the lab's time (%v) ran out", name, lab.Timeout)
+		default:
+			rep.Error = fmt.Sprintf("step %s: %v", name, err)
+		}
+	}
+	bg := inst.background(ctx)
 	for _, st := range lab.Steps {
 		o.progress("step %s", st.Name)
-		res, err := inst.runStep(ctx, st, sub, &out)
-		var se *SubmissionError
-		if errors.As(err, &se) {
-			rep.Error = se.Error()
-			return rep, nil
+		if st.Background {
+			bg.start(st, sub)
+			continue
+		}
+		var res any
+		var err error
+		if st.Kind == "wait" {
+			res, err = bg.wait(st, &out, ev)
+		} else {
+			res, err = inst.runStep(ctx, st, sub, &out)
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				rep.Error = fmt.Sprintf("step %s: the lab's time (%v) ran out", st.Name, lab.Timeout)
-			} else {
-				rep.Error = fmt.Sprintf("step %s: %v", st.Name, err)
-			}
+			stepErr(st.Name, err)
+			bg.stop()
 			return rep, nil
 		}
 		ev.Steps[st.Name] = res
+	}
+	if name, err := bg.waitAll(&out, ev); err != nil {
+		stepErr(name, err)
+		return rep, nil
 	}
 	rep.Stdout = out.String()
 	if err := inst.gather(ctx, ev); err != nil {
@@ -279,12 +302,32 @@ func Start(ctx context.Context, lab *labs.Lab, v *labs.Variant, o Options) (_ *I
 		return nil, fmt.Errorf("the lab's topology: %w", err)
 	}
 	o.progress("deploy %s", name)
+	// Where exec and program steps run: commands in a netns node run as
+	// nobody, who must be able to reach and write there.
+	work := filepath.Join(dir, name+".work")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		return nil, err
+	}
+	if o.Runtime.Name() == "netns" {
+		if o.WorkDir == "" {
+			// os.MkdirTemp makes the directory 0700.
+			if err := os.Chmod(dir, 0o755); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.Chown(work, netns.ExecUID, netns.ExecGID); err != nil {
+			return nil, err
+		}
+	}
 	st, err := deploy.Deploy(ctx, deploy.Options{Lab: plan, Runtime: o.Runtime, Agent: deploy.Agents{Runtime: o.Runtime.Name(), Exe: o.Exe},
 		RunDir: o.RunDir, AllowExec: true, MaxRunBytes: -1})
 	if err != nil {
 		return nil, err
 	}
-	return &Instance{Runtime: o.Runtime, Lab: lab, Variant: v, Topo: topo, Plan: plan, State: st, Dirs: labdir.New(o.RunDir, plan.Name, topo)}, nil
+	vv := *v
+	vv.Values = maps.Clone(v.Values)
+	vv.Values["workdir"] = work
+	return &Instance{Runtime: o.Runtime, WorkDir: work, Lab: lab, Variant: &vv, Topo: topo, Plan: plan, State: st, Dirs: labdir.New(o.RunDir, plan.Name, topo)}, nil
 }
 
 // Stop destroys the instance and, when it made it, its directory.
@@ -295,6 +338,8 @@ func (inst *Instance) Stop(o Options) error {
 		RunDir: o.RunDir, Cleanup: true})
 	if o.WorkDir == "" {
 		os.RemoveAll(filepath.Dir(inst.Topo))
+	} else {
+		os.RemoveAll(inst.WorkDir)
 	}
 	return err
 }

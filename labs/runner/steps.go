@@ -246,9 +246,14 @@ func (inst *Instance) exec(ctx context.Context, a args, sub *submission, transcr
 	if n.Name == "" {
 		return nil, fmt.Errorf("the lab has no node %q", node)
 	}
+	if inst.WorkDir != "" {
+		// In the instance's work directory, which the command may write.
+		argv = append([]string{"sh", "-c", `cd "$1" && shift && exec "$@"`, "sh", inst.WorkDir}, argv...)
+	}
 	var out limitedBuffer
+	start := time.Now()
 	err = ex.Exec(ctx, n, argv, inst.Plan.Node(node).Env, &out)
-	res := map[string]any{"output": out.String(), "exit": 0}
+	res := map[string]any{"output": out.String(), "exit": 0, "duration_ms": time.Since(start).Milliseconds()}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
