@@ -249,11 +249,18 @@ func (d *decoder) lab(n *yaml.Node, l *Lab) {
 			d.errorf(p.Pos, "params: %q is netlab's own (lab, version, student, seed, name, submission): choose another name", p.Name)
 		}
 	}
+	background := map[string]bool{}
 	for _, s := range l.Steps {
 		if names[s.Name] {
 			d.errorf(s.Pos, "steps: two steps are called %q", s.Name)
 		}
 		names[s.Name] = true
+		if s.Kind == "wait" {
+			if w, _ := s.Args["step"].(string); !background[w] {
+				d.errorf(s.Pos, "step %q waits for %q, which is not a step before it with background: true", s.Name, w)
+			}
+		}
+		background[s.Name] = s.Background
 	}
 	checks := map[string]bool{}
 	for _, c := range l.Checks {
