@@ -28,7 +28,7 @@ var (
 )
 
 // StepActions are the actions a step may name.
-var StepActions = []string{"serve", "send", "script", "ping", "impair", "link", "wait-state", "exec", "program", "wait"}
+var StepActions = []string{"serve", "send", "script", "ping", "impair", "link", "wait-state", "exec", "program", "wait", "file"}
 
 // Load reads the lab in fsys (its folder) called name; file is lab.yml's
 // path as errors name it. Every problem is reported, as a

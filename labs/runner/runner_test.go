@@ -92,21 +92,7 @@ func TestCourseSolutions(t *testing.T) {
 					if p := rep.Problem(); p != "" {
 						t.Fatalf("not graded: %s", p)
 					}
-					got, max := rep.Score()
-					want := max
-					if s.Score != "full" {
-						want, _ = strconv.ParseFloat(s.Score, 64)
-					}
-					var failed []string
-					for _, r := range rep.Results {
-						if r.Status == grade.StatusFailed {
-							failed = append(failed, r.Name)
-						}
-					}
-					slices.Sort(failed)
-					if got != want || !slices.Equal(failed, s.Fails) {
-						t.Errorf("scored %g of %g failing %q; want %g failing %q\n%s", got, max, failed, want, s.Fails, text(rep))
-					}
+					wantScore(t, rep, s)
 				})
 			}
 		}
@@ -185,14 +171,29 @@ func TestSteps(t *testing.T) {
 			if p := rep.Problem(); p != "" {
 				t.Fatalf("not graded: %s\n%s", p, rep.Stdout)
 			}
-			got, max := rep.Score()
-			want := max
-			if s.Score != "full" {
-				want, _ = strconv.ParseFloat(s.Score, 64)
-			}
-			if got != want {
-				t.Errorf("scored %g of %g, want %g\n%s", got, max, want, text(rep))
-			}
+			wantScore(t, rep, s)
 		})
+	}
+}
+
+// wantScore fails t unless rep scores what solution s says, failing
+// exactly the checks it names.
+func wantScore(t *testing.T, rep *grade.Report, s labs.Solution) {
+	t.Helper()
+	got, max := rep.Score()
+	want := max
+	if s.Score != "full" {
+		want, _ = strconv.ParseFloat(s.Score, 64)
+	}
+	var failed []string
+	for _, r := range rep.Results {
+		if r.Status == grade.StatusFailed {
+			failed = append(failed, r.Name)
+		}
+	}
+	slices.Sort(failed)
+	fails := slices.Sorted(slices.Values(s.Fails))
+	if got != want || !slices.Equal(failed, fails) {
+		t.Errorf("scored %g of %g failing %q; want %g failing %q\n%s", got, max, failed, want, fails, text(rep))
 	}
 }

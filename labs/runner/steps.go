@@ -2,13 +2,20 @@ package runner
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -101,6 +108,8 @@ func (inst *Instance) runStep(ctx context.Context, st labs.Step, sub *submission
 		return inst.exec(ctx, a, nil, out)
 	case "program":
 		return inst.exec(ctx, a, sub, out)
+	case "file":
+		return inst.file(a)
 	}
 	return nil, fmt.Errorf("the action %s is not supported yet", st.Kind)
 }
@@ -264,6 +273,9 @@ func (inst *Instance) exec(ctx context.Context, a args, sub *submission, transcr
 		res["exit"], res["error"] = -1, err.Error()
 	case err != nil:
 		return nil, err
+	}
+	if v, ok := jsonOutput(out.String()); ok {
+		res["json"] = v
 	}
 	fmt.Fprintf(transcript, "%s$ %s\n%s", node, shown, out.String())
 	if e, ok := res["error"]; ok {
@@ -556,4 +568,65 @@ func toAny(v any) (any, error) {
 	}
 	var out any
 	return out, json.Unmarshal(b, &out)
+}
+
+// jsonOutput decodes a command's output when it is one JSON object or
+// array (nstat --json, ip -j ...), so that checks read its fields.
+func jsonOutput(out string) (any, bool) {
+	t := strings.TrimSpace(out)
+	if t == "" || (t[0] != '{' && t[0] != '[') {
+		return nil, false
+	}
+	var v any
+	if err := json.Unmarshal([]byte(t), &v); err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// file reports a file in the instance's work directory, as the steps
+// before it left it: whether it exists, its size and its sha256 (what a
+// delivered check compares). A missing file is a result, not an error.
+func (inst *Instance) file(a args) (any, error) {
+	rel, err := a.str("path", true)
+	if err != nil {
+		return nil, err
+	}
+	if inst.WorkDir == "" {
+		return nil, fmt.Errorf("file: the instance has no work directory")
+	}
+	p := rel
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(inst.WorkDir, p)
+	}
+	if r, err := filepath.Rel(inst.WorkDir, filepath.Clean(p)); err != nil || r == ".." || strings.HasPrefix(r, "../") {
+		return nil, fmt.Errorf("file: %s is outside the work directory", rel)
+	}
+	res := map[string]any{"path": rel, "exists": false, "bytes": 0, "sha256": ""}
+	// What the submission wrote is not trusted: a link or a device is
+	// reported, never followed or read.
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return res, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("file: %w", err)
+	}
+	res["exists"] = true
+	if !fi.Mode().IsRegular() {
+		res["error"] = fmt.Sprintf("not a regular file (%s)", fi.Mode().Type())
+		return res, nil
+	}
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("file: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return nil, fmt.Errorf("file %s: %w", rel, err)
+	}
+	res["bytes"], res["sha256"] = n, hex.EncodeToString(h.Sum(nil))
+	return res, nil
 }
