@@ -50,11 +50,12 @@ variant of their own (--student ID): ports, delays, losses drawn for them.
   netlab lab list
   netlab lab show socket --student alice      # the page, with alice's values
   netlab lab start socket --student alice     # deploy alice's variant to explore
-  netlab lab check socket --student alice --submission mine.sock
+  netlab lab check socket --student alice --script mine.sock
+  netlab lab grade rdt --submission submissions/alice/   # a folder, as a teacher gets it
   netlab lab solve socket --seeds 20          # the reference passes every variant
   netlab lab lint ./mylab                     # its solutions score what they should`,
 	}
-	cmd.AddCommand(newLabListCmd(o), newLabShowCmd(o), newLabStartCmd(o), newLabCheckCmd(o), newLabGradeAllCmd(o), newLabSolveCmd(o), newLabLintCmd(o), newLabBundleCmd(o))
+	cmd.AddCommand(newLabListCmd(o), newLabShowCmd(o), newLabStartCmd(o), newLabCheckCmd(o), newLabGradeCmd(o), newLabGradeAllCmd(o), newLabSolveCmd(o), newLabLintCmd(o), newLabBundleCmd(o))
 	return cmd
 }
 
@@ -168,11 +169,53 @@ default) and deploys it; then every verb works on it with -t, and
 	return cmd
 }
 
+// submissionFlags are check's flags that name the submitted file; all but
+// --submission also say what kind of file it is, which the lab must take.
+type submissionFlags struct {
+	file  string
+	kinds map[string]*string // the lab's submit kind → its flag's value
+}
+
+func addSubmissionFlags(cmd *cobra.Command, f *submissionFlags) {
+	cmd.Flags().StringVar(&f.file, "submission", "", "the submitted file, of the kind the lab takes")
+	f.kinds = map[string]*string{}
+	for _, k := range []struct{ kind, flag, usage string }{
+		{labs.SubmitScript, "script", "a socket script (netlab sock --script), for a lab that takes one"},
+		{labs.SubmitAnswers, "answers", "an answers file, for a lab that takes one"},
+		{labs.SubmitOverlay, "overlay", "an overlay of the lab's topology, for a lab that takes one"},
+		{labs.SubmitProgram, "program", "a program (.py or a static binary), for a lab that takes one"},
+	} {
+		f.kinds[k.kind] = new(string)
+		cmd.Flags().StringVar(f.kinds[k.kind], k.flag, "", k.usage)
+	}
+	cmd.MarkFlagsMutuallyExclusive("submission", "script", "answers", "overlay", "program")
+}
+
+// resolve returns the submitted file, refusing a kind flag the lab does
+// not take.
+func (f *submissionFlags) resolve(lab *labs.Lab) (string, error) {
+	for kind, v := range f.kinds {
+		if *v == "" {
+			continue
+		}
+		if kind != lab.Submit {
+			takes := "no submission"
+			if lab.Submit != labs.SubmitNone {
+				takes = "a " + lab.Submit + " (--" + lab.Submit + " FILE)"
+			}
+			return "", fmt.Errorf("--%s: the lab %s takes %s", kind, lab.Name, takes)
+		}
+		return *v, nil
+	}
+	return f.file, nil
+}
+
 func newLabCheckCmd(o *options) *cobra.Command {
 	l := &labOptions{}
-	var submission, outDir, gradescope string
+	var sf submissionFlags
+	var outDir, gradescope string
 	cmd := &cobra.Command{
-		Use:   "check LAB [--student ID] [--submission FILE] [-o DIR]",
+		Use:   "check LAB [--student ID] [--submission FILE | --script F | --answers F | --overlay F | --program F] [-o DIR]",
 		Short: "Grade a submission in a fresh instance of the student's variant",
 		Long: `check deploys a fresh instance of the variant, runs the lab's steps with the
 submission, grades the checks on what happened on the wire, and destroys the
@@ -182,6 +225,10 @@ lab or the submission could not be graded (nothing is scored then).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lab, err := labs.Find(args[0])
+			if err != nil {
+				return &exitError{2, err}
+			}
+			submission, err := sf.resolve(lab)
 			if err != nil {
 				return &exitError{2, err}
 			}
@@ -200,76 +247,128 @@ lab or the submission could not be graded (nothing is scored then).`,
 					return gradescopeFailed(gradescope, lab, fmt.Errorf("this machine cannot run labs: %s", strings.Join(why, "; ")))
 				}
 			}
-			rt, err := newRuntime(cmd.Context(), l.runtime)
-			if err != nil {
-				return &exitError{2, err}
-			}
-			opts := runner.Options{Runtime: rt, RunDir: runDir(), Student: l.student, Submission: submission, OutDir: outDir}
-			if interactive() && l.format != "json" {
-				opts.Progress = func(s string) { fmt.Fprintf(o.stderr, "\r\x1b[K%s: %s", lab.Name, s) }
-			}
-			if outDir != "" {
-				if err := os.MkdirAll(outDir, 0o755); err != nil {
-					return &exitError{2, err}
-				}
-			}
-			rep, err := runner.Grade(cmd.Context(), lab, opts)
-			if opts.Progress != nil {
-				fmt.Fprint(o.stderr, "\r\x1b[K")
-			}
-			if err != nil {
-				return &exitError{2, err}
-			}
-			if err := writeReports(outDir, rep); err != nil {
-				return &exitError{2, err}
-			}
-			if l.format == "json" {
-				err = grade.WriteJSON(o.stdout, rep)
-			} else {
-				err = grade.WriteText(o.stdout, rep, interactive())
-				if got, max := rep.Score(); err == nil && got < max && rep.Stdout != "" {
-					// What the steps did, for the student to see where it went wrong.
-					fmt.Fprintf(o.stdout, "\nwhat the lab's steps did:\n%s", rep.Stdout)
-				}
-			}
-			if err != nil {
-				return err
-			}
-			if code := rep.ExitCode(); code != 0 {
-				return &exitError{code, fmt.Errorf("%s: %s", lab.Name, outcome(rep))}
-			}
-			return nil
+			return gradeOne(cmd, o, l, lab, submission, outDir)
 		},
 	}
 	addFormatFlag(cmd, &l.topoOptions)
 	addStudentFlag(cmd, l)
-	cmd.Flags().StringVar(&submission, "submission", "", "the submitted file: a socket script, an answers file (what the lab takes)")
+	addSubmissionFlags(cmd, &sf)
 	cmd.Flags().StringVarP(&outDir, "output", "o", "", "write results.json (Gradescope), junit.xml, feedback.md and plots here")
 	cmd.Flags().StringVar(&l.runtime, "runtime", "netns", "netns or docker")
 	cmd.Flags().StringVar(&gradescope, "gradescope", "", "grade as Gradescope's autograder: the student and submission from this folder (/autograder), results in its results/")
 	return cmd
 }
 
+func newLabGradeCmd(o *options) *cobra.Command {
+	l := &labOptions{}
+	var dir, outDir string
+	cmd := &cobra.Command{
+		Use:   "grade LAB --submission DIR [--student ID] [-o DIR]",
+		Short: "Grade a student's submission folder (one file, and Gradescope's submission_metadata.json if there)",
+		Long: `grade grades a submission as a teacher receives it: a folder holding the
+student's one file (dot files aside) and, when it came from Gradescope, its
+submission_metadata.json, which names the student unless --student does.
+Otherwise it is check: a fresh instance, the reports with -o, the same exit
+status (0 all passed, 1 some failed, 2 not gradable).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lab, err := labs.Find(args[0])
+			if err != nil {
+				return &exitError{2, err}
+			}
+			student, file, err := submissionFolder(dir)
+			if err != nil {
+				return &exitError{2, err}
+			}
+			if l.student == "" {
+				l.student = student
+			}
+			return gradeOne(cmd, o, l, lab, file, outDir)
+		},
+	}
+	addFormatFlag(cmd, &l.topoOptions)
+	addStudentFlag(cmd, l)
+	cmd.Flags().StringVar(&dir, "submission", "", "the submission folder")
+	cmd.Flags().StringVarP(&outDir, "output", "o", "", "write results.json (Gradescope), junit.xml, feedback.md and plots here")
+	cmd.Flags().StringVar(&l.runtime, "runtime", "netns", "netns or docker")
+	cmd.MarkFlagRequired("submission")
+	return cmd
+}
+
+// submissionFolder finds the one submitted file in dir, and the student
+// its submission_metadata.json names, if it has one.
+func submissionFolder(dir string) (student, file string, err error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return "", "", fmt.Errorf("the submission: %w", err)
+	}
+	var files []string
+	for _, de := range des {
+		switch {
+		case de.Name() == "submission_metadata.json":
+			if student, err = metadataStudent(filepath.Join(dir, de.Name())); err != nil {
+				return "", "", err
+			}
+		case strings.HasPrefix(de.Name(), "."), !de.Type().IsRegular():
+		default:
+			files = append(files, de.Name())
+		}
+	}
+	if len(files) != 1 {
+		return "", "", fmt.Errorf("%s holds %d files (%s): a submission is exactly one", dir, len(files), strings.Join(files, ", "))
+	}
+	return student, filepath.Join(dir, files[0]), nil
+}
+
+// gradeOne grades one submission and reports it as check and grade do.
+func gradeOne(cmd *cobra.Command, o *options, l *labOptions, lab *labs.Lab, submission, outDir string) error {
+	rt, err := newRuntime(cmd.Context(), l.runtime)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	opts := runner.Options{Runtime: rt, RunDir: runDir(), Student: l.student, Submission: submission, OutDir: outDir}
+	if interactive() && l.format != "json" {
+		opts.Progress = func(s string) { fmt.Fprintf(o.stderr, "\r\x1b[K%s: %s", lab.Name, s) }
+	}
+	if outDir != "" {
+		if err := os.MkdirAll(outDir, 0o755); err != nil {
+			return &exitError{2, err}
+		}
+	}
+	rep, err := runner.Grade(cmd.Context(), lab, opts)
+	if opts.Progress != nil {
+		fmt.Fprint(o.stderr, "\r\x1b[K")
+	}
+	if err != nil {
+		return &exitError{2, err}
+	}
+	if err := writeReports(outDir, rep); err != nil {
+		return &exitError{2, err}
+	}
+	if l.format == "json" {
+		err = grade.WriteJSON(o.stdout, rep)
+	} else {
+		err = grade.WriteText(o.stdout, rep, interactive())
+		if got, max := rep.Score(); err == nil && got < max && rep.Stdout != "" {
+			// What the steps did, for the student to see where it went wrong.
+			fmt.Fprintf(o.stdout, "\nwhat the lab's steps did:\n%s", rep.Stdout)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if code := rep.ExitCode(); code != 0 {
+		return &exitError{code, fmt.Errorf("%s: %s", lab.Name, outcome(rep))}
+	}
+	return nil
+}
+
 // gradescopeSubmission reads, in Gradescope's autograder folder dir, the
 // student (users[0].id, or email, of submission_metadata.json) and the
 // submission (the one file of submission/).
 func gradescopeSubmission(dir string) (student, file string, err error) {
-	var meta struct {
-		Users []struct {
-			ID    any    `json:"id"`
-			Email string `json:"email"`
-		} `json:"users"`
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "submission_metadata.json"))
-	if err != nil {
+	if student, err = metadataStudent(filepath.Join(dir, "submission_metadata.json")); err != nil {
 		return "", "", err
-	}
-	if err := json.Unmarshal(data, &meta); err != nil || len(meta.Users) == 0 {
-		return "", "", fmt.Errorf("submission_metadata.json names no user (%v)", err)
-	}
-	student = meta.Users[0].Email
-	if id := fmt.Sprint(meta.Users[0].ID); meta.Users[0].ID != nil && id != "" {
-		student = id
 	}
 	des, err := os.ReadDir(filepath.Join(dir, "submission"))
 	if err != nil {
@@ -285,6 +384,29 @@ func gradescopeSubmission(dir string) (student, file string, err error) {
 		return "", "", fmt.Errorf("the submission holds %d files (%s): submit exactly one", len(files), strings.Join(files, ", "))
 	}
 	return student, filepath.Join(dir, "submission", files[0]), nil
+}
+
+// metadataStudent reads the student of a Gradescope
+// submission_metadata.json: users[0].id, or its email.
+func metadataStudent(path string) (string, error) {
+	var meta struct {
+		Users []struct {
+			ID    any    `json:"id"`
+			Email string `json:"email"`
+		} `json:"users"`
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	if err := json.Unmarshal(data, &meta); err != nil || len(meta.Users) == 0 {
+		return "", fmt.Errorf("%s names no user (%v)", path, err)
+	}
+	student := meta.Users[0].Email
+	if id := fmt.Sprint(meta.Users[0].ID); meta.Users[0].ID != nil && id != "" {
+		student = id
+	}
+	return student, nil
 }
 
 // gradescopeFailed writes the results.json of a submission that could not

@@ -61,7 +61,7 @@ func TestLabVerbs(t *testing.T) {
 	ref, _ := os.ReadFile("../../labs/01-socket/solutions/reference.sock")
 	os.WriteFile(script, ref, 0o644)
 	res := filepath.Join(dir, "out")
-	if code, out, errs := exitCode(t, "lab", "check", "socket", "--student", "alice", "--submission", script, "-o", res); code != 0 {
+	if code, out, errs := exitCode(t, "lab", "check", "socket", "--student", "alice", "--script", script, "-o", res); code != 0 {
 		t.Fatalf("lab check of the reference: exit %d\n%s%s", code, out, errs)
 	}
 	var gs struct {
@@ -100,6 +100,23 @@ func TestLabVerbs(t *testing.T) {
 	}
 	if code, _, errs := exitCode(t, "lab", "check", "nosuchlab"); code != 2 || !strings.Contains(errs, "no such lab") {
 		t.Errorf("lab check of no lab: exit %d\n%s", code, errs)
+	}
+	if code, _, errs := exitCode(t, "lab", "check", "socket", "--program", script); code != 2 || !strings.Contains(errs, "takes a script (--script FILE)") {
+		t.Errorf("lab check --program of a script lab: exit %d\n%s; want 2, saying what it takes", code, errs)
+	}
+
+	// A submission folder, as Gradescope gives it: the student from its
+	// metadata.
+	folder := filepath.Join(dir, "folder")
+	os.MkdirAll(folder, 0o755)
+	os.WriteFile(filepath.Join(folder, "mine.sock"), ref, 0o644)
+	os.WriteFile(filepath.Join(folder, "submission_metadata.json"), []byte(`{"users": [{"email": "a@example.org", "id": "alice"}]}`), 0o644)
+	if code, out, errs := exitCode(t, "lab", "grade", "socket", "--submission", folder); code != 0 || !strings.Contains(out, "student alice") || !strings.Contains(out, "score 8/8") {
+		t.Errorf("lab grade of a folder: exit %d\n%s%s", code, out, errs)
+	}
+	os.WriteFile(filepath.Join(folder, "other.sock"), ref, 0o644)
+	if code, _, errs := exitCode(t, "lab", "grade", "socket", "--submission", folder); code != 2 || !strings.Contains(errs, "holds 2 files") {
+		t.Errorf("lab grade of a folder of two files: exit %d\n%s", code, errs)
 	}
 
 	// A class: three students, graded two at a time, each in a fresh

@@ -132,6 +132,9 @@ func Grade(ctx context.Context, lab *labs.Lab, o Options) (*grade.Report, error)
 	if !o.Keep {
 		defer inst.Stop(o)
 	}
+	if err := inst.makeWorkDir(o.WorkDir == ""); err != nil {
+		return nil, err
+	}
 	ev := &check.Evidence{Traces: map[string][]trace.Event{}, Steps: map[string]any{}, Answers: sub.answers, Truth: map[string]string{}}
 	var out strings.Builder
 	stepErr := func(name string, err error) {
@@ -302,32 +305,40 @@ func Start(ctx context.Context, lab *labs.Lab, v *labs.Variant, o Options) (_ *I
 		return nil, fmt.Errorf("the lab's topology: %w", err)
 	}
 	o.progress("deploy %s", name)
-	// Where exec and program steps run: commands in a netns node run as
-	// nobody, who must be able to reach and write there.
-	work := filepath.Join(dir, name+".work")
-	if err := os.Mkdir(work, 0o755); err != nil {
-		return nil, err
-	}
-	if o.Runtime.Name() == "netns" {
-		if o.WorkDir == "" {
-			// os.MkdirTemp makes the directory 0700.
-			if err := os.Chmod(dir, 0o755); err != nil {
-				return nil, err
-			}
-		}
-		if err := os.Chown(work, netns.ExecUID, netns.ExecGID); err != nil {
-			return nil, err
-		}
-	}
 	st, err := deploy.Deploy(ctx, deploy.Options{Lab: plan, Runtime: o.Runtime, Agent: deploy.Agents{Runtime: o.Runtime.Name(), Exe: o.Exe},
 		RunDir: o.RunDir, AllowExec: true, MaxRunBytes: -1})
 	if err != nil {
 		return nil, err
 	}
-	vv := *v
-	vv.Values = maps.Clone(v.Values)
-	vv.Values["workdir"] = work
-	return &Instance{Runtime: o.Runtime, WorkDir: work, Lab: lab, Variant: &vv, Topo: topo, Plan: plan, State: st, Dirs: labdir.New(o.RunDir, plan.Name, topo)}, nil
+	return &Instance{Runtime: o.Runtime, Lab: lab, Variant: v, Topo: topo, Plan: plan, State: st, Dirs: labdir.New(o.RunDir, plan.Name, topo)}, nil
+}
+
+// makeWorkDir makes the directory where exec and program steps run
+// (${workdir}), beside the instance's topology: commands in a netns node
+// run as nobody, who must be able to reach and write it; own says the
+// directory it goes in is the runner's own, which may be opened to them.
+func (inst *Instance) makeWorkDir(own bool) error {
+	dir := filepath.Dir(inst.Topo)
+	work := strings.TrimSuffix(inst.Topo, ".yml") + ".work"
+	if err := os.Mkdir(work, 0o755); err != nil {
+		return err
+	}
+	inst.WorkDir = work
+	if inst.Runtime.Name() == "netns" {
+		if own { // os.MkdirTemp made it 0700
+			if err := os.Chmod(dir, 0o755); err != nil {
+				return err
+			}
+		}
+		if err := os.Chown(work, netns.ExecUID, netns.ExecGID); err != nil {
+			return err
+		}
+	}
+	v := *inst.Variant
+	v.Values = maps.Clone(v.Values)
+	v.Values["workdir"] = work
+	inst.Variant = &v
+	return nil
 }
 
 // Stop destroys the instance and, when it made it, its directory.
@@ -338,7 +349,7 @@ func (inst *Instance) Stop(o Options) error {
 		RunDir: o.RunDir, Cleanup: true})
 	if o.WorkDir == "" {
 		os.RemoveAll(filepath.Dir(inst.Topo))
-	} else {
+	} else if inst.WorkDir != "" {
 		os.RemoveAll(inst.WorkDir)
 	}
 	return err
@@ -509,7 +520,19 @@ func (inst *Instance) fill(c labs.Check, out check.Outcome, r *grade.Result, o O
 	}
 	if out.Pass {
 		r.Status, r.Points = grade.StatusPassed, c.Points
-		r.Output = text(c.Pass)
+		var b []string
+		if c.Pass != "" {
+			b = append(b, text(c.Pass))
+		}
+		if out.Actual != "" {
+			// What passed, so a student sees by how much.
+			label := "Measured"
+			if c.Kind == "answer" {
+				label = "Your answer"
+			}
+			b = append(b, label+": "+out.Actual)
+		}
+		r.Output = strings.Join(b, "\n\n")
 		return
 	}
 	r.Status = grade.StatusFailed

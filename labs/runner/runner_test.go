@@ -99,30 +99,51 @@ func TestCourseSolutions(t *testing.T) {
 	}
 }
 
-// TestSameGradeEveryTime: the same submission of the same variant gets
-// the same grade, check by check, five times over.
+// TestSameGradeEveryTime: every course lab's reference solution gets the
+// same grade for the same variant, check by check, five times over.
 func TestSameGradeEveryTime(t *testing.T) {
-	l, err := labs.Find("socket")
+	all, err := labs.Course()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var first []grade.Result
-	for i := range 5 {
-		o := options(t, "carol", "")
-		o.Submission = solution(t, l, "solutions/server-closes-first.sock")
-		rep, err := runner.Grade(context.Background(), l, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			first = rep.Results
-			continue
-		}
-		for k, r := range rep.Results {
-			if r.Status != first[k].Status || r.Points != first[k].Points {
-				t.Errorf("run %d, check %s: %s %g; the first run: %s %g", i+1, r.Name, r.Status, r.Points, first[k].Status, first[k].Points)
+	for _, l := range all {
+		t.Run(l.Name, func(t *testing.T) {
+			ref := ""
+			for _, s := range l.Solutions {
+				if s.Score == "full" {
+					ref = s.File
+					break
+				}
 			}
-		}
+			if ref == "" && l.Submit != labs.SubmitAnswers {
+				t.Fatal("the lab has no reference solution")
+			}
+			var first []grade.Result
+			for i := range 5 {
+				o := options(t, "carol", "")
+				if ref == "" {
+					o.AnswerWithTruth = true // an answers lab's reference is the measured truth
+				} else {
+					o.Submission = solution(t, l, ref)
+				}
+				rep, err := runner.Grade(context.Background(), l, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p := rep.Problem(); p != "" {
+					t.Fatalf("run %d not graded: %s", i+1, p)
+				}
+				if i == 0 {
+					first = rep.Results
+					continue
+				}
+				for k, r := range rep.Results {
+					if r.Status != first[k].Status || r.Points != first[k].Points {
+						t.Errorf("run %d, check %s: %s %g; the first run: %s %g", i+1, r.Name, r.Status, r.Points, first[k].Status, first[k].Points)
+					}
+				}
+			}
+		})
 	}
 }
 
