@@ -16,15 +16,15 @@ import (
 	"github.com/netlab/netlab/topology"
 )
 
-// The keys of lab.yml, and of its parts.
+// The keys of lab.yml, and of its parts (keys.go documents them).
 var (
-	topKeys     = []string{"title", "summary", "version", "author", "topology", "page", "submit", "timeout", "overlay", "params", "steps", "measures", "checks", "solutions"}
-	paramKeys   = []string{"range", "step", "choice"}
-	stepKeys    = []string{"name", "within", "background"}
-	checkKeys   = []string{"name", "points", "visibility", "requires", "within", "pass", "fail"}
-	solKeys     = []string{"file", "score", "fails"}
-	submitKinds = []string{SubmitScript, SubmitAnswers, SubmitProgram, SubmitOverlay, SubmitNone}
-	visibles    = []string{VisibilityVisible, VisibilityHidden, VisibilityAfterDueDate, VisibilityAfterPublished}
+	topKeys     = keyNames(LabKeys())
+	paramKeys   = keyNames(ParamKeys())
+	stepKeys    = keyNames(StepKeys())
+	checkKeys   = keyNames(CheckKeys())
+	solKeys     = keyNames(SolutionKeys())
+	submitKinds = SubmitKinds()
+	visibles    = Visibilities()
 )
 
 // StepActions are the actions a step may name.

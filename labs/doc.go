@@ -34,7 +34,7 @@
 //	  loss: {choice: ["1%", "2%"]}
 //	steps:                        # what the grader does once the lab runs
 //	  - {name: server, serve: {node: h2, port: "${port}"}}
-//	  - {name: calls, script: {node: h1}}          # the submission
+//	  - {name: calls, script: {timeout: 5s}}       # the submission
 //	  - {name: send, send: {node: h1, to: "h2:eth1", port: "${port}", bytes: 100KB}}
 //	measures:                     # answers labs: the truth, from the run
 //	  mss: {mss: {node: h1, side: local}}
@@ -66,6 +66,11 @@
 // are scalars, lists of scalars or mappings of scalars; "${name}" in any of
 // them, in the topology and in the page is replaced by the variant's value
 // of a param, or by lab, version, student, seed (and workdir in steps).
+//
+// schema/lab.schema.json, written by package labs/schema from the same
+// lists, gives editors every key with its doc:
+//
+//	# yaml-language-server: $schema=../../schema/lab.schema.json
 //
 // # Variants
 //

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +17,6 @@ import (
 	"github.com/netlab/netlab/doctor"
 	"github.com/netlab/netlab/internal/workpool"
 	"github.com/netlab/netlab/labs"
-	"github.com/netlab/netlab/labs/check"
 	"github.com/netlab/netlab/labs/grade"
 	"github.com/netlab/netlab/labs/runner"
 )
@@ -588,7 +586,7 @@ func newLabLintCmd(o *options) *cobra.Command {
 			if err != nil {
 				return &exitError{2, err}
 			}
-			if err := lintLab(lab); err != nil {
+			if err := runner.Lint(lab); err != nil {
 				return &exitError{2, err}
 			}
 			return runSolutions(cmd.Context(), o, l, lab, []string{"lint"})
@@ -597,49 +595,6 @@ func newLabLintCmd(o *options) *cobra.Command {
 	addFormatFlag(cmd, &l.topoOptions)
 	cmd.Flags().StringVar(&l.runtime, "runtime", "netns", "netns or docker")
 	return cmd
-}
-
-// lintLab checks what Load leaves to the kinds: every check's and
-// measure's kind and arguments, for the lab's own variant.
-func lintLab(lab *labs.Lab) error {
-	v, err := lab.Variant("")
-	if err != nil {
-		return err
-	}
-	var errs []error
-	kinds := map[string]check.Kind{}
-	for _, k := range check.Kinds() {
-		kinds[k.Name] = k
-	}
-	for _, c := range lab.Checks {
-		k, ok := kinds[c.Kind]
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s:%d:%d: check %q: unknown kind %q", lab.File, c.Pos.Line, c.Pos.Col, c.Name, c.Kind))
-			continue
-		}
-		a, err := v.ExpandArgs(c.Args)
-		if err == nil {
-			_, err = k.New(check.Args(a))
-		}
-		if err != nil {
-			p := c.Pos
-			var ae *check.ArgError
-			if errors.As(err, &ae) {
-				if ap, ok := c.ArgPos[ae.Key]; ok {
-					p = ap
-				}
-			}
-			errs = append(errs, fmt.Errorf("%s:%d:%d: check %q: %v", lab.File, p.Line, p.Col, c.Name, err))
-		}
-	}
-	data, err := lab.TopologyFor(v, "lint")
-	if err == nil && !strings.Contains(string(data), "seed:") {
-		err = fmt.Errorf("%s: give the nodes `seed: ${seed}` (in defaults), so that a variant impairs the same way on every run", lab.Topology)
-	}
-	if err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
 }
 
 // truthSolution names, in `lab solve`, an answers lab's reference: the

@@ -103,6 +103,11 @@ func Grade(ctx context.Context, lab *labs.Lab, o Options) (*grade.Report, error)
 		return rep, nil
 	}
 	rep.Seed, rep.Variant = v.Seed, paramsOf(lab, v)
+	if err := Lint(lab); err != nil {
+		// The teacher's mistake, never the student's.
+		rep.Error = "the lab is not valid (netlab lab lint):\n" + err.Error()
+		return rep, nil
+	}
 	path := o.Submission
 	if o.AnswerWithTruth && lab.Submit == labs.SubmitAnswers {
 		path = "" // the truth, once measured

@@ -166,6 +166,55 @@ func TestNotGradable(t *testing.T) {
 	}
 }
 
+// TestLint: what lab.yml's decoder leaves to the runner and the checks is
+// refused at its line and column, before anything is deployed.
+func TestLint(t *testing.T) {
+	for _, tc := range []struct{ name, steps, checks, want string }{
+		{"a misspelled step argument", "  - {name: s, exec: {node: h1, comand: x}}\n", "",
+			`lab.yml:4:40: step "s": exec takes no "comand"; did you mean "command"?`},
+		{"a missing step argument", "  - {name: s, exec: {node: h1}}\n", "",
+			`lab.yml:4:5: step "s": exec needs command`},
+		{"netem's keys in an impair step", "  - {name: s, impair: {target: wan, delya: 5ms}}\n", "",
+			`lab.yml:4:44: step "s": impair takes no "delya"; did you mean "delay"?`},
+		{"a check's argument", "", "  - {name: c, points: 1, handshake: {node: h1, opts: [mss]}}\n",
+			`lab.yml:7:54: check "c": opts: unknown key`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			checks := tc.checks
+			if checks == "" {
+				checks = "  - {name: c, points: 1, handshake: {node: h1}}\n"
+			}
+			os.WriteFile(filepath.Join(dir, "lab.yml"), []byte("title: t\nversion: 1\nsteps:\n"+
+				orDefault(tc.steps, "  - {name: s, ping: {node: h1, to: h2}}\n")+"\nchecks:\n"+checks), 0o644)
+			os.WriteFile(filepath.Join(dir, "topology.yml"), []byte("name: ${name}\ntopology:\n  defaults: {seed: ${seed}}\n  nodes: {h1: {}, h2: {}}\n  links: [{name: wan, endpoints: [\"h1:eth1\", \"h2:eth1\"]}]\n"), 0o644)
+			os.WriteFile(filepath.Join(dir, "README.md"), []byte("t"), 0o644)
+			l, err := labs.Find(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = runner.Lint(l)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("lint: %v; want %q", err, tc.want)
+			}
+			rep, err := runner.Grade(context.Background(), l, options(t, "erin", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(rep.Problem(), tc.want) || rep.ExitCode() != 2 {
+				t.Errorf("graded: problem %q, exit %d; want not graded, exit 2", rep.Problem(), rep.ExitCode())
+			}
+		})
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 func text(rep *grade.Report) string {
 	var b strings.Builder
 	grade.WriteText(&b, rep, false)
@@ -216,5 +265,25 @@ func wantScore(t *testing.T, rep *grade.Report, s labs.Solution) {
 	fails := slices.Sorted(slices.Values(s.Fails))
 	if got != want || !slices.Equal(failed, fails) {
 		t.Errorf("scored %g of %g failing %q; want %g failing %q\n%s", got, max, failed, want, fails, text(rep))
+	}
+}
+
+// TestStepActionsAgree: the actions lab.yml's decoder accepts are the
+// ones the runner runs and documents.
+func TestStepActionsAgree(t *testing.T) {
+	var names []string
+	for _, a := range runner.StepActions() {
+		names = append(names, a.Name)
+		if a.Doc == "" {
+			t.Errorf("%s has no doc", a.Name)
+		}
+		for _, k := range a.Required {
+			if _, ok := a.Keys[k]; !ok {
+				t.Errorf("%s requires %s, which it does not document", a.Name, k)
+			}
+		}
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(names)), slices.Sorted(slices.Values(labs.StepActions))) {
+		t.Errorf("the runner's actions %v; the decoder's %v", names, labs.StepActions)
 	}
 }
