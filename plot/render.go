@@ -82,6 +82,12 @@ type Options struct {
 	// Width and Height are the image size in pixels (0: DefaultWidth,
 	// DefaultHeight).
 	Width, Height int
+	// Highlight is an event of the connection to point at (a graded
+	// check's offending segment): a line at its time, and on a seq plot a
+	// ring at its sequence number (its ACK number if it flows the other
+	// way), named HighlightLabel in the legend.
+	Highlight      *trace.Event
+	HighlightLabel string
 }
 
 // RenderFile renders the plot to the file at path, in opts.Format or else
@@ -121,9 +127,11 @@ func Render(w io.Writer, kind Kind, events []trace.Event, c trace.Conn, opts Opt
 	}
 	st := newTheme()
 	var f *figure
+	var seq SeqSeries
 	switch kind {
 	case KindSeq:
-		f = seqFigure(TimeSequence(events, c, opts.Dir), st)
+		seq = TimeSequence(events, c, opts.Dir)
+		f = seqFigure(seq, st)
 	case KindCwnd:
 		f = cwndFigure(Congestion(events, c), st)
 	case KindRTT:
@@ -138,6 +146,21 @@ func Render(w io.Writer, kind Kind, events []trace.Event, c trace.Conn, opts Opt
 		f.title += " · " + c.Title()
 	}
 	f.subtitle = opts.Subtitle
+	if e := opts.Highlight; e != nil {
+		m := Mark{T: cn.sec(e.TimeUS), V: f.p.Y.Min}
+		if kind == KindSeq {
+			if v, ok := seqOf(seq, *e); ok {
+				m.V = float64(v) / f.ydiv
+			}
+		}
+		label := opts.HighlightLabel
+		if label == "" {
+			label = "this event"
+		}
+		f.add(label, 0, &vlines{marks: []Mark{m},
+			line:  draw.LineStyle{Color: st.highlight, Width: 1.2, Dashes: []vg.Length{4, 3}},
+			glyph: draw.GlyphStyle{Color: st.highlight, Radius: 6, Shape: draw.RingGlyph{}}})
+	}
 	lost := c.Lost
 	if c.Events == 0 { // a bare 4-tuple: what the whole trace lost
 		lost = trace.LostEvents(events)
@@ -189,6 +212,7 @@ type theme struct {
 	cwnd, ssthresh, inflight, sndwnd           color.Color
 	slowStart, congAvoid, recovery, loss       color.Color
 	srtt, rto, sample, firing, goodput, gpFill color.Color
+	highlight                                  color.Color
 }
 
 func newTheme() theme {
@@ -234,6 +258,8 @@ func newTheme() theme {
 		firing:  color.RGBA{R: 215, G: 25, B: 28, A: 255},
 		goodput: color.RGBA{R: 20, G: 60, B: 190, A: 255},
 		gpFill:  color.RGBA{R: 200, G: 215, B: 245, A: 255},
+
+		highlight: color.RGBA{R: 230, G: 0, B: 120, A: 255},
 	}
 }
 
@@ -243,7 +269,8 @@ type figure struct {
 	p                     *gplot.Plot
 	entries               []legendEntry
 	title, subtitle, note string
-	received              bool // the data plotted flows from the remote end to the traced one
+	received              bool    // the data plotted flows from the remote end to the traced one
+	ydiv                  float64 // what y values were divided by (a seq plot's byte unit)
 }
 
 func newFigure(st theme, title, xlabel, ylabel string) *figure {
@@ -464,7 +491,7 @@ func seqFigure(s SeqSeries, st theme) *figure {
 	}
 	div, unit := byteUnit(maxSeq)
 	f := newFigure(st, "Time–sequence ("+what+")", "time (s)", "relative sequence number ("+unit+")")
-	f.received = s.Dir == DirReceived
+	f.received, f.ydiv = s.Dir == DirReceived, div
 	if len(s.ZeroWindows) > 0 {
 		f.add("zero window", 6, &shades{ivs: s.ZeroWindows, fill: st.zeroWin})
 	}
@@ -617,4 +644,18 @@ func durationString(d time.Duration) string {
 		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', -1, 64) + " ms"
 	}
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
+}
+
+// seqOf places event e on the time–sequence graph s: the relative
+// sequence number of a segment of the direction shown, or the relative ACK
+// number of one flowing the other way.
+func seqOf(s SeqSeries, e trace.Event) (int64, bool) {
+	u := unwrapper{ref: s.ISN}
+	switch e.Kind {
+	case dataKind(s.Dir):
+		return u.peek(e.Seq), true
+	case ackKind(s.Dir):
+		return u.peek(e.Ack), true
+	}
+	return 0, false
 }

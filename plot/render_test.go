@@ -182,3 +182,57 @@ func TestRenderSparse(t *testing.T) {
 		}
 	}
 }
+
+// TestHighlight: the event a check points at is drawn where the series
+// put it — a retransmission at its segment, an ACK on the ACK line — and
+// named in the legend.
+func TestHighlight(t *testing.T) {
+	evA, _ := storyTrace()
+	c := trace.Conns(evA)[0]
+	s := TimeSequence(evA, c, DirSent)
+	var re, ack *trace.Event
+	for i := range evA {
+		e := &evA[i]
+		if re == nil && e.Kind == trace.KindOut && e.Retrans && e.Len > 0 {
+			re = e
+		}
+		if ack == nil && e.Kind == trace.KindIn && e.HasFlag('.') && e.Len == 0 && e.Ack != 0 {
+			ack = e
+		}
+	}
+	if re == nil || ack == nil {
+		t.Fatal("the story trace has no retransmission or no ACK")
+	}
+	cn := newConn(evA, c)
+	found := func(e *trace.Event, want func(v int64, tm float64) bool) {
+		t.Helper()
+		v, ok := seqOf(s, *e)
+		if !ok || !want(v, cn.sec(e.TimeUS)) {
+			t.Errorf("%s event at %d placed at %d (ok %v), not on the series", e.Kind, e.TimeUS, v, ok)
+		}
+	}
+	found(re, func(v int64, tm float64) bool {
+		for _, sg := range s.Segments {
+			if sg.T == tm && sg.Retrans && sg.Start == v {
+				return true
+			}
+		}
+		return false
+	})
+	found(ack, func(v int64, tm float64) bool {
+		for _, p := range s.ACKs {
+			if p.T == tm && int64(p.V) == v {
+				return true
+			}
+		}
+		return false
+	})
+	var buf bytes.Buffer
+	if err := Render(&buf, KindSeq, evA, c, Options{Format: FormatSVG, Highlight: re, HighlightLabel: "check 3: the retransmission"}); err != nil {
+		t.Fatal(err)
+	}
+	checkXML(t, buf.Bytes())
+	if !bytes.Contains(buf.Bytes(), []byte("check 3: the retransmission")) {
+		t.Error("the SVG does not name the highlighted event")
+	}
+}

@@ -556,7 +556,11 @@ func (inst *Instance) fill(c labs.Check, out check.Outcome, r *grade.Result, o O
 	r.Context = out.Lines
 	if o.OutDir != "" && out.Conn != nil && out.Node != "" {
 		f := filepath.Join(o.OutDir, fmt.Sprintf("check-%s-seq.svg", c.Number))
-		if err := plot.RenderFile(f, plot.KindSeq, inst.lastEvents(out.Node), *out.Conn, plot.Options{Subtitle: "check " + c.Number + ": " + c.Name}); err == nil {
+		po := plot.Options{Subtitle: "check " + c.Number + ": " + c.Name}
+		if out.Mark != nil {
+			po.Highlight, po.HighlightLabel = out.Mark, "check "+c.Number+": the segment it failed on"
+		}
+		if err := plot.RenderFile(f, plot.KindSeq, inst.lastEvents(out.Node), *out.Conn, po); err == nil {
 			r.Plot = f
 		}
 	}
