@@ -326,6 +326,19 @@ func TestZeroWindow(t *testing.T) {
 	})
 }
 
+func TestWindow(t *testing.T) {
+	runKindCases(t, "window", []kindCase{
+		{name: "wide enough", run: "clean", args: Args{"node": "a", "min": "256KiB"},
+			pass: true, expected: "at least 262144 bytes", actual: "the largest window the peer advertised was 1048576 bytes"},
+		{name: "too small", run: "zerowin", args: Args{"node": "a", "min": "256KiB"},
+			actual: "the largest window the peer advertised was 16384 bytes, at 2.005s"},
+		{name: "at most", run: "clean", args: Args{"node": "a", "max": "64KiB"},
+			expected: "at most 65536 bytes", actual: "was 1048576 bytes"},
+		{name: "refused", run: "refused", args: Args{"node": "a", "min": "1"},
+			actual: "received no segment after the handshake's SYNs"},
+	})
+}
+
 func TestTimeWait(t *testing.T) {
 	runKindCases(t, "time-wait", []kindCase{
 		{name: "active closer", run: "clean", args: Args{"node": "a", "held": "1s"},

@@ -212,6 +212,17 @@
 //   - held: the least time in TIME-WAIT (e.g. 60s); not checked if the trace
 //     ends first
 //
+// window: the largest window the peer advertised to the node (scaled to
+// bytes, SYNs aside) is at least min and at most max: whether the receiver's
+// buffer and window scale let a window cover the bandwidth-delay product.
+//   - node (required): the Go-stack node whose trace is read
+//   - conn: which of its connections: "#N", part of "local->remote"
+//     (":5001"), "@latest" suffix; default: the only one, else the one that
+//     carried the most data
+//   - max: the most it may be (a size)
+//   - min: the least the largest advertised window may be (a size: 65535,
+//     256KB)
+//
 // zero-window: the peer advertised a zero window, the node sent at least
 // probes persist (zero-window) probes while it stayed closed, and new data
 // went out after it reopened.

@@ -18,6 +18,7 @@ func Kinds() []Kind {
 		ssthreshKind(),
 		stepKind(),
 		timeWaitKind(),
+		windowKind(),
 		zeroWindowKind(),
 	}
 	sort.Slice(ks, func(i, j int) bool { return ks[i].Name < ks[j].Name })

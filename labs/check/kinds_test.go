@@ -18,7 +18,7 @@ func TestKindsShape(t *testing.T) {
 		t.Error("Kinds is not sorted by name")
 	}
 	want := []string{"answer", "counter", "delivered", "fast-retransmit", "handshake", "inflight-bounded", "max-segment",
-		"retransmits", "rto-backoff", "sequence", "ssthresh-halved", "step", "time-wait", "zero-window"}
+		"retransmits", "rto-backoff", "sequence", "ssthresh-halved", "step", "time-wait", "window", "zero-window"}
 	var got []string
 	for _, k := range ks {
 		got = append(got, k.Name)
@@ -91,6 +91,9 @@ func TestArgErrors(t *testing.T) {
 		{"answer", Args{"name": "x", "tolerance": "-1"}, "tolerance", 0, "bad tolerance"},
 		{"step", Args{"step": "s"}, "equals", 0, "give equals, regex or exit"},
 		{"step", Args{"step": "s", "regex": "("}, "regex", 0, "bad regular expression"},
+		{"window", Args{"node": "a"}, "min", 0, "give min, max or both"},
+		{"window", Args{"node": "a", "min": "lots"}, "min", 0, "bad size"},
+		{"window", Args{"node": "a", "min": "64KB", "max": "1KB"}, "max", 0, "below min"},
 	} {
 		t.Run(tc.kind+"/"+tc.key, func(t *testing.T) {
 			k, _ := kindByName(tc.kind)
@@ -136,6 +139,7 @@ func TestEvalNeverPanics(t *testing.T) {
 		"delivered": {"node": "b", "bytes": "30000"},
 		"sequence":  {"expect": []string{"> S", "< S.", "...", "> . retrans", "< . ack=+1448 {2,}"}},
 		"step":      {"step": "send", "field": "sha256", "regex": "^[0-9a-f]{64}$"},
+		"window":    {"min": "64KiB"},
 	}
 	var checks []Check
 	for _, k := range Kinds() {
