@@ -30,6 +30,10 @@ var (
 // StepActions are the actions a step may name.
 var StepActions = []string{"serve", "send", "script", "ping", "impair", "link", "wait-state", "exec", "program", "wait", "file"}
 
+// BackgroundActions are the step actions that may run in the background
+// (`background: true`): those that take a while. The others return at once.
+var BackgroundActions = []string{"exec", "program", "send", "script", "ping"}
+
 // Load reads the lab in fsys (its folder) called name; file is lab.yml's
 // path as errors name it. Every problem is reported, as a
 // topology.ErrorList of file:line:col errors. The kinds of checks and
@@ -430,8 +434,8 @@ func (d *decoder) step(n *yaml.Node, i int) Step {
 			}
 		}
 	}
-	if s.Background && s.Kind != "exec" && s.Kind != "program" {
-		d.errorf(s.Pos, "%s: only exec and program steps run in the background", what)
+	if s.Background && !slices.Contains(BackgroundActions, s.Kind) {
+		d.errorf(s.Pos, "%s: only %s steps run in the background (the others return at once)", what, strings.Join(BackgroundActions, ", "))
 	}
 	if s.Kind != "" && !slices.Contains(StepActions, s.Kind) {
 		if sug := suggest.Closest(s.Kind, StepActions); sug != "" {

@@ -57,9 +57,9 @@
 // A check names exactly one kind (handshake, max-segment, ... see package
 // labs/check) beside the common keys; a step exactly one action (serve,
 // send, script, ping, impair, link, wait-state, exec, program, wait, file;
-// see package labs/runner) beside name, within and background (exec and
-// program steps only: the next step starts at once; `wait: {step: NAME}`
-// or the end of the steps waits for it). exec and program steps run in the
+// see package labs/runner) beside name, within and background (exec,
+// program, send, script and ping steps: the next step starts at once;
+// `wait: {step: NAME}` or the end of the steps waits for it). exec and program steps run in the
 // instance's work directory, ${workdir}, which they may write, and a file
 // step reports a file there (its size and sha256, for a delivered check);
 // a command that prints JSON gives checks its fields (nstat --json). Values

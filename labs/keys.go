@@ -40,7 +40,7 @@ func StepKeys() []KeyDoc {
 	return []KeyDoc{
 		{"name", "the step's name, as checks and wait steps name it (default: its action, numbered)"},
 		{"within", "the step's bound (default: the lab's timeout)"},
-		{"background", "exec and program steps: true starts the step and goes on at once; a wait step, or the end of the steps, waits for it"},
+		{"background", "exec, program, send, script and ping steps: true starts the step and goes on at once; a wait step, or the end of the steps, waits for it"},
 	}
 }
 

@@ -126,7 +126,7 @@ type Step struct {
 	Action
 	// Within bounds the step; 0 means the lab's timeout.
 	Within time.Duration `json:"within,omitempty"`
-	// Background starts an exec or program step and goes on to the next
+	// Background starts a step (one of BackgroundActions) and goes on to the next
 	// step at once; a `wait` step (or the end of the steps) waits for it.
 	Background bool `json:"background,omitempty"`
 }

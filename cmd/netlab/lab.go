@@ -130,7 +130,9 @@ func newLabStartCmd(o *options) *cobra.Command {
 		Short: "Deploy the student's variant of the lab, to explore it with the other verbs",
 		Long: `start writes the variant's topology into the directory (the current one by
 default) and deploys it; then every verb works on it with -t, and
-` + "`netlab destroy -t FILE`" + ` ends it.`,
+` + "`netlab destroy -t FILE`" + ` ends it. For a lab that takes answers, start
+then runs the lab's scenario (its steps), as grading does: the answers are
+read off that run, with the verbs that read traces (trace, sockets, plot).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lab, err := labs.Find(args[0])
@@ -154,8 +156,20 @@ default) and deploys it; then every verb works on it with -t, and
 				return err
 			}
 			res := map[string]any{"lab": lab.Name, "student": l.student, "topology": inst.Topo, "run": inst.State.Run}
+			if lab.Submit == labs.SubmitAnswers && len(lab.Steps) > 0 {
+				// The answers are read off the lab's own run: run it, as
+				// grading does, and leave its traces to read.
+				out, err := inst.Scenario(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("%s is deployed (end it with netlab destroy -t %s), but its scenario failed: %w", inst.Plan.Name, inst.Topo, err)
+				}
+				res["scenario"] = out
+			}
 			return printOut(o, l.format, res, func() {
 				fmt.Fprintf(o.stdout, "%s: %s deployed for %s as %s\n", lab.Name, lab.Title, orDash(l.student), inst.Plan.Name)
+				if _, ok := res["scenario"]; ok {
+					fmt.Fprintf(o.stdout, "the lab's scenario ran (%d steps): read your answers off its run (netlab trace, sockets, plot)\n", len(lab.Steps))
+				}
 				fmt.Fprintf(o.stdout, "use it with -t %s (netlab inspect -t %s); end it with netlab destroy -t %s\n", inst.Topo, inst.Topo, inst.Topo)
 			})
 		},
@@ -638,7 +652,7 @@ func runSolutions(ctx context.Context, o *options, l *labOptions, lab *labs.Lab,
 			}
 		}
 		for _, student := range students {
-			rep, err := runner.Grade(ctx, lab, runner.Options{Runtime: rt, RunDir: runDir(), Student: student, Submission: file, AnswerWithTruth: file == ""})
+			rep, err := runner.Grade(ctx, lab, runner.Options{Runtime: rt, RunDir: runDir(), Student: student, Submission: file, AnswerWithTruth: file == "", Solution: true})
 			if err != nil {
 				return err
 			}

@@ -10,8 +10,8 @@ import (
 	"github.com/netlab/netlab/labs/check"
 )
 
-// background runs the steps that run in the background (exec and program
-// steps with `background: true`) and waits for them.
+// background runs the steps that run in the background (steps of
+// labs.BackgroundActions with `background: true`) and waits for them.
 type background struct {
 	inst   *Instance
 	ctx    context.Context

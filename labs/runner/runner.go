@@ -66,6 +66,13 @@ type Options struct {
 	// answered exactly what the run measured: the reference solution of
 	// every answers lab, which `lab solve` and `lab lint` grade.
 	AnswerWithTruth bool
+	// Solution says the submission is one of the lab's own solutions. In
+	// an answers file of the lab's own, a value written ${truth} stands
+	// for the value the run measured for that answer (${truth.NAME}: the
+	// measure NAME), so that a wrong solution can be right on all but
+	// what it gets wrong in every variant. Never set for a student's
+	// file: theirs are compared as written.
+	Solution bool
 }
 
 // Instance is a deployed lab instance of a variant.
@@ -142,7 +149,7 @@ func Grade(ctx context.Context, lab *labs.Lab, o Options) (*grade.Report, error)
 	}
 	ev := &check.Evidence{Traces: map[string][]trace.Event{}, Steps: map[string]any{}, Answers: sub.answers, Truth: map[string]string{}}
 	var out strings.Builder
-	stepErr := func(name string, err error) {
+	if name, err := inst.runSteps(ctx, sub, o, &out, ev); err != nil {
 		var se *SubmissionError
 		switch {
 		case errors.As(err, &se):
@@ -152,30 +159,6 @@ func Grade(ctx context.Context, lab *labs.Lab, o Options) (*grade.Report, error)
 		default:
 			rep.Error = fmt.Sprintf("step %s: %v", name, err)
 		}
-	}
-	bg := inst.background(ctx)
-	for _, st := range lab.Steps {
-		o.progress("step %s", st.Name)
-		if st.Background {
-			bg.start(st, sub)
-			continue
-		}
-		var res any
-		var err error
-		if st.Kind == "wait" {
-			res, err = bg.wait(st, &out, ev)
-		} else {
-			res, err = inst.runStep(ctx, st, sub, &out)
-		}
-		if err != nil {
-			stepErr(st.Name, err)
-			bg.stop()
-			return rep, nil
-		}
-		ev.Steps[st.Name] = res
-	}
-	if name, err := bg.waitAll(&out, ev); err != nil {
-		stepErr(name, err)
 		return rep, nil
 	}
 	rep.Stdout = out.String()
@@ -192,9 +175,86 @@ func Grade(ctx context.Context, lab *labs.Lab, o Options) (*grade.Report, error)
 			ev.Answers[k] = v
 		}
 	}
+	if o.Solution && lab.Submit == labs.SubmitAnswers {
+		if err := answerTruths(ev); err != nil {
+			rep.Error = fmt.Sprintf("the solution %s: %v", sub.name, err)
+			return rep, nil
+		}
+	}
 	rep.Results = inst.evaluate(ctx, ev, o)
 	rep.RunDigest = digest(ev)
 	return rep, nil
+}
+
+// answerTruths replaces, in a lab's own answers file, the values
+// ${truth} and ${truth.NAME} with what the run measured.
+func answerTruths(ev *check.Evidence) error {
+	for k, v := range ev.Answers {
+		name, ok := "", false
+		switch v = strings.TrimSpace(v); {
+		case v == "${truth}":
+			name, ok = k, true
+		case strings.HasPrefix(v, "${truth.") && strings.HasSuffix(v, "}"):
+			name, ok = strings.TrimSuffix(strings.TrimPrefix(v, "${truth."), "}"), true
+		}
+		if !ok {
+			continue
+		}
+		t, found := ev.Truth[name]
+		if !found {
+			return fmt.Errorf("answer %s: %s names no measure of the lab", k, v)
+		}
+		ev.Answers[k] = t
+	}
+	return nil
+}
+
+// runSteps runs the lab's steps in order, background ones beside the
+// others, into ev.Steps; on an error it names the step at fault.
+func (inst *Instance) runSteps(ctx context.Context, sub *submission, o Options, out *strings.Builder, ev *check.Evidence) (string, error) {
+	bg := inst.background(ctx)
+	for _, st := range inst.Lab.Steps {
+		o.progress("step %s", st.Name)
+		if st.Background {
+			bg.start(st, sub)
+			continue
+		}
+		var res any
+		var err error
+		if st.Kind == "wait" {
+			res, err = bg.wait(st, out, ev)
+		} else {
+			res, err = inst.runStep(ctx, st, sub, out)
+		}
+		if err != nil {
+			bg.stop()
+			return st.Name, err
+		}
+		ev.Steps[st.Name] = res
+	}
+	return bg.waitAll(out, ev)
+}
+
+// Scenario runs the lab's own steps on a started instance, as grading
+// does, for a lab that needs no submission to run them (one that takes
+// answers, or nothing): the run a student reads the answers from. It
+// returns what the steps printed.
+func (inst *Instance) Scenario(ctx context.Context) (string, error) {
+	lab := inst.Lab
+	if lab.Submit != labs.SubmitAnswers && lab.Submit != labs.SubmitNone {
+		return "", fmt.Errorf("lab %s runs the submission (%s) in its steps: grade one with netlab lab check", lab.Name, lab.Submit)
+	}
+	ctx, cancel := context.WithTimeout(ctx, lab.Timeout)
+	defer cancel()
+	if err := inst.makeWorkDir(false); err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	ev := &check.Evidence{Steps: map[string]any{}}
+	if name, err := inst.runSteps(ctx, &submission{answers: map[string]string{}}, Options{}, &out, ev); err != nil {
+		return out.String(), fmt.Errorf("step %s: %w", name, err)
+	}
+	return out.String(), nil
 }
 
 // paramsOf returns the variant's values of the lab's params.

@@ -84,6 +84,7 @@ func TestCourseSolutions(t *testing.T) {
 						o.AnswerWithTruth = true
 					} else {
 						o.Submission = solution(t, l, s.File)
+						o.Solution = true
 					}
 					rep, err := runner.Grade(context.Background(), l, o)
 					if err != nil {
