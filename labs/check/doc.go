@@ -243,6 +243,15 @@
 //     (":5001"), "@latest" suffix; default: the only one, else the one that
 //     carried the most data
 //
+// goodput: the node's goodput, in Mbit/s (decimal, to the kbit/s): the
+// payload bytes the peer acknowledged, over the time from the node's first
+// data segment to the ACK that acknowledged the last of them (the whole data,
+// or as much as was ever acknowledged).
+//   - node (required): the Go-stack node whose trace is read
+//   - conn: which of its connections: "#N", part of "local->remote"
+//     (":5001"), "@latest" suffix; default: the only one, else the one that
+//     carried the most data
+//
 // isn: the initial sequence number (absolute, decimal) of the side's SYN.
 //   - node (required): the Go-stack node whose trace is read
 //   - conn: which of its connections: "#N", part of "local->remote"
@@ -251,6 +260,24 @@
 //   - side: whose SYN: local (the node's, default) or remote (its peer's; not
 //     in a listener's trace)
 //
+// loss-events: the number of congestion events: entries into fast recovery,
+// and retransmission timeouts not already in loss (the losses ssthresh-halved
+// checks).
+//   - node (required): the Go-stack node whose trace is read
+//   - conn: which of its connections: "#N", part of "local->remote"
+//     (":5001"), "@latest" suffix; default: the only one, else the one that
+//     carried the most data
+//
+// mathis: Mathis et al.'s throughput prediction, in Mbit/s (decimal, to the
+// kbit/s): MSS/RTT × sqrt(3/2) / sqrt(p), with MSS the largest data segment
+// the node sent, RTT the smoothed RTT at the connection's last event (srtt's
+// at: last) and p its loss events (loss-events) over the data segments it
+// sent (segments: retransmissions not counted).
+//   - node (required): the Go-stack node whose trace is read
+//   - conn: which of its connections: "#N", part of "local->remote"
+//     (":5001"), "@latest" suffix; default: the only one, else the one that
+//     carried the most data
+//
 // mss: the MSS the side announced in its SYN, in bytes.
 //   - node (required): the Go-stack node whose trace is read
 //   - conn: which of its connections: "#N", part of "local->remote"
@@ -258,6 +285,18 @@
 //     carried the most data
 //   - side: whose SYN: local (the node's, default) or remote (its peer's; not
 //     in a listener's trace)
+//
+// reduction: the multiplicative decrease at a loss (entry into fast recovery,
+// or an RTO not already in loss; the first, or the at-th): the ssthresh set
+// at it over the cwnd (or the flight size) just before it, to 2 decimals.
+//   - node (required): the Go-stack node whose trace is read
+//   - at: which loss: 1 (default, the first), 2...
+//   - conn: which of its connections: "#N", part of "local->remote"
+//     (":5001"), "@latest" suffix; default: the only one, else the one that
+//     carried the most data
+//   - of: what ssthresh is divided by: cwnd (default; what Linux multiplies,
+//     for Reno and CUBIC) or flight, the bytes in flight, the trace's
+//     inflight (RFC 5681 eq. 4's FlightSize)
 //
 // retransmits: the number of segments the node retransmitted (of the kind
 // asked).

@@ -237,6 +237,11 @@ func scenarios() map[string]scenario {
 		"zerowin": {bytes: 60000, tcpB: stack.TCPOptions{ReceiveBuffer: 16384}, pause: [2]time.Duration{0, 2 * time.Second}},
 		// b announces MSS 1000 and no timestamps; a offers no window scaling.
 		"clamped": {bytes: 10000, tcpA: stack.TCPOptions{DisableWS: true}, tcpB: stack.TCPOptions{MSS: 1000, DisableTS: true}},
+		// 400 kB over a link that loses 2% of a's frames at random (20 ms
+		// round trip): a sawtooth of fast recoveries, Reno's and CUBIC's.
+		"lossy": {bytes: 400000, delay: 10 * time.Millisecond, egressA: impair.Config{Loss: impair.RandomLoss(0.02, 0)}},
+		"cubic": {bytes: 400000, delay: 10 * time.Millisecond, egressA: impair.Config{Loss: impair.RandomLoss(0.02, 0)},
+			tcpA: stack.TCPOptions{Congestion: "cubic"}},
 		// nothing listens on the port a connects to: a reset.
 		"refused": {port: 5999, run: time.Second},
 	}

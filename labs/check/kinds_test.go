@@ -127,6 +127,84 @@ func TestMeasuresShape(t *testing.T) {
 	}
 }
 
+// TestMeasureArgErrors: the measures' constructors refuse bad values,
+// naming the key.
+func TestMeasureArgErrors(t *testing.T) {
+	ms := map[string]Measure{}
+	for _, m := range Measures() {
+		ms[m.Name] = m
+	}
+	for _, tc := range []struct {
+		measure string
+		args    Args
+		key     string
+		msg     string
+	}{
+		{"reduction", Args{"node": "a", "at": "0"}, "at", "want 1 (the first loss) or more"},
+		{"reduction", Args{"node": "a", "at": "first"}, "at", "want a whole number"},
+		{"reduction", Args{"node": "a", "of": "flights"}, "of", `"flights" is not one of cwnd, flight (did you mean flight?)`},
+		{"reduction", Args{"node": "a", "of": []string{"cwnd"}}, "of", "want a single value, not a list"},
+		{"goodput", Args{"node": ""}, "node", "name the node"},
+		{"mathis", Args{}, "node", "required"},
+		{"loss-events", Args{"node": "a", "conn": []string{":5001"}}, "conn", "want a single value"},
+	} {
+		t.Run(tc.measure+"/"+tc.key, func(t *testing.T) {
+			_, err := ms[tc.measure].New(tc.args)
+			var ae *ArgError
+			if !errors.As(err, &ae) || ae.Key != tc.key || !strings.Contains(ae.Msg, tc.msg) {
+				t.Errorf("New(%v) = %#v, want ArgError{Key: %q} with %q", tc.args, err, tc.key, tc.msg)
+			}
+		})
+	}
+}
+
+// TestMeasuresNeverPanic measures every measure on every prefix of real
+// traces (cut before the SYN-ACK, in recovery, before the last ACK...) and
+// on odd evidence: a value or an error, never both (nor neither, but for an
+// empty list of SYN options).
+func TestMeasuresNeverPanic(t *testing.T) {
+	evs := evidence(t)
+	odd := []*Evidence{
+		{},
+		{Traces: map[string][]trace.Event{"a": {{Kind: trace.KindLost, Len: 2}}, "b": nil}},
+		{Traces: map[string][]trace.Event{"a": {
+			{Kind: trace.KindOut, Flags: "S", Len: -5, Local: evs["clean"].Traces["a"][1].Local, Remote: evs["clean"].Traces["a"][1].Remote},
+			{Kind: trace.KindIn, Flags: ".", Ack: 1 << 31, SRTTUS: -1, CAState: "loss", Local: evs["clean"].Traces["a"][1].Local, Remote: evs["clean"].Traces["a"][1].Remote},
+			{Kind: trace.KindOut, Flags: "P.", Len: 10, CAState: "loss", Ssthresh: infinite, Local: evs["clean"].Traces["a"][1].Local, Remote: evs["clean"].Traces["a"][1].Remote},
+		}}},
+	}
+	for _, run := range []string{"clean", "loss", "outage", "zerowin", "clamped", "refused", "lossy", "cubic"} {
+		for _, node := range []string{"a", "b"} {
+			full := evs[run].Traces[node]
+			step := max(1, len(full)/25)
+			for n := 0; n <= len(full); n += step {
+				odd = append(odd, &Evidence{Traces: map[string][]trace.Event{node: full[:n]}})
+			}
+		}
+	}
+	for _, m := range Measures() {
+		for _, node := range []string{"a", "b"} {
+			args := []Args{{"node": node}}
+			if m.Name == "reduction" {
+				args = append(args, Args{"node": node, "of": "flight", "at": "2"})
+			}
+			for _, a := range args {
+				f, err := m.New(a)
+				if err != nil {
+					t.Fatalf("%s: New(%v) = %v", m.Name, a, err)
+				}
+				for _, ev := range odd {
+					got, err := f(ev)
+					// A SYN without options has an empty list of them.
+					if got != "" && err != nil || got == "" && err == nil && m.Name != "syn-options" {
+						t.Errorf("%s %v = %q, %v: want a value or an error", m.Name, a, got, err)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestEvalNeverPanics evaluates every kind, with arguments that reach its
 // evaluation, on every prefix of real traces (connections cut anywhere:
 // before the SYN-ACK, in recovery, in TIME-WAIT...) and on odd evidence,
@@ -167,7 +245,7 @@ func TestEvalNeverPanics(t *testing.T) {
 		{Traces: map[string][]trace.Event{"a": {{Kind: trace.KindOut, Flags: "S", Len: -5, Local: evs["clean"].Traces["a"][1].Local, Remote: evs["clean"].Traces["a"][1].Remote}}},
 			Steps: map[string]any{"send": nil, "nstat-a": []any{1.0}}, Answers: map[string]string{"isn": ""}, Truth: map[string]string{"isn": "x"}},
 	}
-	for _, run := range []string{"clean", "loss", "outage", "zerowin", "clamped", "refused"} {
+	for _, run := range []string{"clean", "loss", "outage", "zerowin", "clamped", "refused", "lossy", "cubic"} {
 		for _, node := range []string{"a", "b"} {
 			full := evs[run].Traces[node]
 			step := max(1, len(full)/25) // some 25 cuts a trace

@@ -48,15 +48,21 @@ func Measures() []Measure {
 		connMeasure("segments", "the number of segments the node sent that carried data, retransmissions not counted",
 			nil, func(Args) (func(*view) (string, error), error) {
 				return func(v *view) (string, error) {
-					n := 0
-					for i := range v.events {
-						if e := &v.events[i]; e.Kind == trace.KindOut && e.Len > 0 && !e.Retrans {
-							n++
-						}
-					}
+					n, _ := v.dataSegments()
 					return strconv.Itoa(n), nil
 				}, nil
 			}),
+		connMeasure("goodput", "the node's goodput, in Mbit/s (decimal, to the kbit/s): the payload bytes the peer acknowledged, over the time from the node's first data segment to the ACK that acknowledged the last of them (the whole data, or as much as was ever acknowledged)",
+			nil, goodputMeasure),
+		connMeasure("reduction", "the multiplicative decrease at a loss (entry into fast recovery, or an RTO not already in loss; the first, or the at-th): the ssthresh set at it over the cwnd (or the flight size) just before it, to 2 decimals",
+			map[string]string{
+				"at": "which loss: 1 (default, the first), 2...",
+				"of": "what ssthresh is divided by: cwnd (default; what Linux multiplies, for Reno and CUBIC) or flight, the bytes in flight, the trace's inflight (RFC 5681 eq. 4's FlightSize)",
+			}, reductionMeasure),
+		connMeasure("loss-events", "the number of congestion events: entries into fast recovery, and retransmission timeouts not already in loss (the losses ssthresh-halved checks)",
+			nil, lossEventsMeasure),
+		connMeasure("mathis", "Mathis et al.'s throughput prediction, in Mbit/s (decimal, to the kbit/s): MSS/RTT × sqrt(3/2) / sqrt(p), with MSS the largest data segment the node sent, RTT the smoothed RTT at the connection's last event (srtt's at: last) and p its loss events (loss-events) over the data segments it sent (segments: retransmissions not counted)",
+			nil, mathisMeasure),
 		connMeasure("bytes", "the payload bytes the node received in order on the connection",
 			nil, func(Args) (func(*view) (string, error), error) {
 				return func(v *view) (string, error) { return strconv.FormatInt(v.inOrderReceived(), 10), nil }, nil

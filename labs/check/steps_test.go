@@ -2,9 +2,12 @@ package check
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/netlab/netlab/trace"
 )
 
 // decoded returns a step's JSON result as the grader holds it.
@@ -196,6 +199,32 @@ func TestMeasures(t *testing.T) {
 		{"bytes", "clean", Args{"node": "b"}, "30000", ""},
 		{"bytes", "zerowin", Args{"node": "b"}, "60000", ""},
 		{"bytes", "clean", Args{"node": "c"}, "", "no trace of node c"},
+		// 30000 bytes, the last acknowledged 20 ms after the first left.
+		{"goodput", "clean", Args{"node": "a"}, "12.000", ""},
+		{"goodput", "lossy", Args{"node": "a"}, "17.778", ""}, // 400000 bytes in 180 ms
+		{"goodput", "clean", Args{"node": "b"}, "", "the node sent no data"},
+		// Reno: ssthresh 11380 from a flight of 22761 (cwnd 21720).
+		{"reduction", "loss", Args{"node": "a", "of": "flight"}, "0.50", ""},
+		{"reduction", "loss", Args{"node": "a"}, "0.52", ""},
+		{"reduction", "outage", Args{"node": "a", "of": "flight"}, "0.50", ""}, // an RTO
+		// CUBIC: ssthresh 85142 from a cwnd of 121632 (flight 124528), then
+		// an RTO: 59599 from 85142.
+		{"reduction", "cubic", Args{"node": "a"}, "0.70", ""},
+		{"reduction", "cubic", Args{"node": "a", "of": "flight"}, "0.68", ""},
+		{"reduction", "cubic", Args{"node": "a", "at": "2"}, "0.70", ""},
+		{"reduction", "lossy", Args{"node": "a", "at": "3"}, "", "no loss 3: only 2 losses"},
+		{"reduction", "clean", Args{"node": "a"}, "", "no loss: the connection never entered fast recovery nor had an RTO"},
+		{"loss-events", "clean", Args{"node": "a"}, "0", ""},
+		{"loss-events", "loss", Args{"node": "a"}, "1", ""},
+		{"loss-events", "outage", Args{"node": "a"}, "1", ""}, // 82 retransmissions, 4 RTOs: one event
+		{"loss-events", "lossy", Args{"node": "a"}, "2", ""},
+		{"loss-events", "cubic", Args{"node": "a"}, "2", ""}, // a fast recovery, then an RTO
+		// 1448 bytes × 8 / 14.375 ms × sqrt(3/2 × 21/1)
+		{"mathis", "loss", Args{"node": "a"}, "4.523", ""},
+		// 1448 bytes × 8 / 24.487 ms × sqrt(3/2 × 277/2)
+		{"mathis", "lossy", Args{"node": "a"}, "6.819", ""},
+		{"mathis", "clean", Args{"node": "a"}, "", "no loss event in 21 data segments: the formula needs a loss rate above 0"},
+		{"mathis", "clean", Args{"node": "b"}, "", "the node sent no data"},
 	} {
 		t.Run(tc.measure+"/"+tc.run, func(t *testing.T) {
 			f, err := ms[tc.measure].New(tc.args)
@@ -223,5 +252,68 @@ func TestMeasures(t *testing.T) {
 	ev.Answers["rto2"] = "400"
 	if o := c.Eval(ev); !o.Pass {
 		t.Errorf("answer 400 for an RTO of %s ms: %+v, want a pass", truth, o)
+	}
+
+	// Mathis's prediction without the square root (MSS/RTT × sqrt(3/2)
+	// / p) is far from the truth; with it, and the MSS rounded to 1460,
+	// it is within 5%.
+	f, _ = ms["mathis"].New(Args{"node": "a"})
+	truth, err = f(evs["lossy"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev = &Evidence{Truth: map[string]string{"mathis": truth}, Answers: map[string]string{}}
+	c, _ = k.New(Args{"name": "mathis", "tolerance": "5%"})
+	const mss, rtt, p = 1448 * 8, 0.024487, 2.0 / 277
+	for _, tc := range []struct {
+		answer float64
+		pass   bool
+	}{
+		{mss / rtt * math.Sqrt(1.5) / p / 1e6, false},
+		{1460 * 8 / rtt * math.Sqrt(1.5/p) / 1e6, true},
+	} {
+		ev.Answers["mathis"] = strconv.FormatFloat(tc.answer, 'f', 3, 64)
+		if o := c.Eval(ev); o.Pass != tc.pass {
+			t.Errorf("answer %s for a Mathis prediction of %s: pass %v, want %v", ev.Answers["mathis"], truth, o.Pass, tc.pass)
+		}
+	}
+}
+
+// TestGoodputPartial: a trace that ends before the last byte is
+// acknowledged counts what was: on "clean", the ACK of 14480 bytes came
+// 10 ms after the first data segment left.
+func TestGoodputPartial(t *testing.T) {
+	evs := evidence(t)
+	var m Measure
+	for _, x := range Measures() {
+		if x.Name == "goodput" {
+			m = x
+		}
+	}
+	f, err := m.New(Args{"node": "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := evs["clean"].Traces["a"]
+	for _, tc := range []struct {
+		events int
+		want   string
+	}{
+		{37, "11.584"}, // up to "< . ack 14481", a duplicate of it included
+		{16, ""},       // ten segments sent, none acknowledged
+	} {
+		got, err := f(&Evidence{Traces: map[string][]trace.Event{"a": full[:tc.events]}})
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("goodput of the first %d events = %q, %v; want %q", tc.events, got, err, tc.want)
+		}
+	}
+	// 1000 bytes and a FIN, both acknowledged 1 ms later: 8 Mbit/s, the
+	// FIN's sequence number no payload.
+	syn, fin := full[1], full[0]
+	fin.Kind, fin.Flags, fin.Seq, fin.Len, fin.TimeUS = trace.KindOut, "FP.", syn.Seq+1, 1000, syn.TimeUS+5000
+	ack := fin
+	ack.Kind, ack.Flags, ack.Seq, ack.Len, ack.Ack, ack.TimeUS = trace.KindIn, ".", 0, 0, syn.Seq+1002, fin.TimeUS+1000
+	if got, err := f(&Evidence{Traces: map[string][]trace.Event{"a": {syn, fin, ack}}}); got != "8.000" {
+		t.Errorf("goodput of 1000 bytes and a FIN acknowledged in 1 ms = %q, %v; want 8.000", got, err)
 	}
 }
