@@ -66,7 +66,7 @@ func ParseCall(node string, args []string, size int, timeout time.Duration) (nod
 	case "write":
 		u, most = "FD DATA|--size N", -1
 	case "read":
-		u, most = "FD [N]", 1
+		u, most = "FD [N [all]]", 2
 	case "shutdown":
 		u, most = "FD [rd|wr|rdwr]", 1
 	case "setopt":
@@ -121,6 +121,12 @@ func ParseCall(node string, args []string, size int, timeout time.Duration) (nod
 			if call.Size, err = number("size", rest[0]); err != nil {
 				return call, err
 			}
+		}
+		if len(rest) > 1 {
+			if rest[1] != "all" {
+				return call, fmt.Errorf("read: %q after the size: only all (wait for all N bytes, or the end of the stream) may follow it", rest[1])
+			}
+			call.All = true
 		}
 	case "shutdown":
 		call.How = "wr"

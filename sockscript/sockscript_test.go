@@ -143,6 +143,8 @@ func TestParseCall(t *testing.T) {
 		{args: []string{"write", "3", "a", "b"}, want: nodeagent.SockCall{Call: "write", FD: 3, Data: "a b"}},
 		{args: []string{"write", "3"}, size: 10, want: nodeagent.SockCall{Call: "write", FD: 3, Size: 10}},
 		{args: []string{"read", "4", "100"}, want: nodeagent.SockCall{Call: "read", FD: 4, Size: 100}},
+		{args: []string{"read", "4", "100", "all"}, want: nodeagent.SockCall{Call: "read", FD: 4, Size: 100, All: true}},
+		{args: []string{"read", "4", "100", "some"}, wantErr: `read: "some" after the size: only all`},
 		{args: []string{"read", "4"}, size: 7, want: nodeagent.SockCall{Call: "read", FD: 4, Size: 7}},
 		{args: []string{"shutdown", "3"}, want: nodeagent.SockCall{Call: "shutdown", FD: 3, How: "wr"}},
 		{args: []string{"setopt", "3", "rcvbuf", "65536"}, want: nodeagent.SockCall{Call: "setopt", FD: 3, Opt: "rcvbuf", Value: "65536"}},

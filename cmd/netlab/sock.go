@@ -42,7 +42,8 @@ the node between calls, as in a process, so a person can watch each step in
   netlab sock h1 close 3                # FIN, ACK; TIME-WAIT
 
 Calls: socket [tcp|udp], bind FD [IP]:PORT, listen FD [BACKLOG], accept FD,
-connect FD IP PORT, write FD DATA|--size N, read FD [N], shutdown FD rd|wr|rdwr,
+connect FD IP PORT, write FD DATA|--size N, read FD [N [all]] (all: wait for N
+bytes or the end of the stream, as MSG_WAITALL), shutdown FD rd|wr|rdwr,
 close FD, info FD, setopt FD NAME VALUE. Errors are errno names (ECONNREFUSED,
 ETIMEDOUT, EBADF...); a blocking call gives up after --timeout with EAGAIN.
 
