@@ -326,6 +326,19 @@ func TestZeroWindow(t *testing.T) {
 	})
 }
 
+func TestGoodput(t *testing.T) {
+	runKindCases(t, "goodput", []kindCase{
+		{name: "fast enough", run: "clean", args: Args{"node": "a", "min": "1mbit"},
+			pass: true, expected: "at least 1.000 Mbit/s", actual: "12.000 Mbit/s: 30000 bytes acknowledged in 20ms"},
+		{name: "too slow", run: "zerowin", args: Args{"node": "a", "min": "1mbit"},
+			actual: "0.238 Mbit/s: 60000 bytes acknowledged in 2.02s"},
+		{name: "at most", run: "clean", args: Args{"node": "a", "max": "1kbit"},
+			expected: "at most 0.001 Mbit/s"},
+		{name: "receiver", run: "clean", args: Args{"node": "b", "min": "1kbit"},
+			actual: "the node sent no data"},
+	})
+}
+
 func TestWindow(t *testing.T) {
 	runKindCases(t, "window", []kindCase{
 		{name: "wide enough", run: "clean", args: Args{"node": "a", "min": "256KiB"},

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
+	"github.com/netlab/netlab/internal/units"
 	"github.com/netlab/netlab/trace"
 )
 
@@ -41,54 +43,141 @@ func (v *view) lastSRTT() int64 {
 	return 0
 }
 
-// goodputMeasure: the payload bytes acknowledged over the time from the
-// first data segment sent to the ACK that acknowledged the last of them.
-func goodputMeasure(Args) (func(*view) (string, error), error) {
-	return func(v *view) (string, error) {
-		org := originOf(v.events)
-		first := org.iss + 1 // the first data byte
-		rel := func(x uint32) (uint32, bool) { r := x - first; return r, r < 1<<31 }
-		var (
-			t0       int64
-			sent     bool
-			end      uint32 // bytes sent: the end of the data, relative to first
-			acked    uint32 // bytes acknowledged, at most end
-			ackedAt  int64
-			ackedAny bool
-		)
-		for i := range v.events {
-			e := &v.events[i]
-			switch {
-			case e.Kind == trace.KindOut && e.Len > 0:
-				if !sent {
-					t0, sent = e.TimeUS, true
-				}
-				if r, ok := rel(e.Seq + uint32(e.Len)); ok && r > end {
-					end = r
-				}
-			case e.Kind == trace.KindIn && sent && e.HasFlag('.') && !e.HasFlag('R'):
-				r, ok := rel(e.Ack)
-				if !ok {
-					continue
-				}
-				r = min(r, end) // a FIN's sequence number is no payload
-				if r > acked {
-					acked, ackedAt, ackedAny = r, e.TimeUS, true
-				}
+// goodput returns the payload bytes acknowledged over the time from the
+// first data segment sent to the ACK that acknowledged the last of them,
+// in bits per second, with the bytes and the time.
+func (v *view) goodput() (bps float64, acked uint32, d time.Duration, err error) {
+	org := originOf(v.events)
+	first := org.iss + 1 // the first data byte
+	rel := func(x uint32) (uint32, bool) { r := x - first; return r, r < 1<<31 }
+	var (
+		t0       int64
+		sent     bool
+		end      uint32 // bytes sent: the end of the data, relative to first
+		ackedAt  int64
+		ackedAny bool
+	)
+	for i := range v.events {
+		e := &v.events[i]
+		switch {
+		case e.Kind == trace.KindOut && e.Len > 0:
+			if !sent {
+				t0, sent = e.TimeUS, true
+			}
+			if r, ok := rel(e.Seq + uint32(e.Len)); ok && r > end {
+				end = r
+			}
+		case e.Kind == trace.KindIn && sent && e.HasFlag('.') && !e.HasFlag('R'):
+			r, ok := rel(e.Ack)
+			if !ok {
+				continue
+			}
+			r = min(r, end) // a FIN's sequence number is no payload
+			if r > acked {
+				acked, ackedAt, ackedAny = r, e.TimeUS, true
 			}
 		}
-		if !sent {
-			return "", errors.New("the node sent no data")
+	}
+	if !sent {
+		return 0, 0, 0, errors.New("the node sent no data")
+	}
+	if !ackedAny {
+		return 0, 0, 0, fmt.Errorf("none of the %d bytes the node sent was acknowledged", end)
+	}
+	us := ackedAt - t0
+	if us <= 0 {
+		return 0, 0, 0, fmt.Errorf("%d bytes acknowledged in no time", acked)
+	}
+	return float64(acked) * 8 / (float64(us) / 1e6), acked, time.Duration(us) * time.Microsecond, nil
+}
+
+// goodputMeasure: the connection's goodput in Mbit/s.
+func goodputMeasure(Args) (func(*view) (string, error), error) {
+	return func(v *view) (string, error) {
+		bps, _, _, err := v.goodput()
+		if err != nil {
+			return "", err
 		}
-		if !ackedAny {
-			return "", fmt.Errorf("none of the %d bytes the node sent was acknowledged", end)
-		}
-		d := ackedAt - t0
-		if d <= 0 {
-			return "", fmt.Errorf("%d bytes acknowledged in no time", acked)
-		}
-		return mbps(float64(acked) * 8 / (float64(d) / 1e6)), nil
+		return mbps(bps), nil
 	}, nil
+}
+
+// goodputCheck: the connection's goodput is within bounds.
+type goodputCheck struct {
+	sel    connSel
+	lo, hi float64 // bits per second; hi < 0: no upper bound
+}
+
+func goodputKind() Kind {
+	return kind("goodput",
+		"the node's goodput on the connection (payload acknowledged over the time from its first data segment to the ACK of its last byte) is at least min and at most max: whether windows and buffers let a transfer fill the path",
+		connKeys(map[string]string{
+			"min": "the least goodput, a rate (16mbit, 2.5mbit)",
+			"max": "the most, a rate",
+		}), []string{"node"},
+		func(a Args) (*goodputCheck, error) {
+			sel, err := readConnSel(a)
+			if err != nil {
+				return nil, err
+			}
+			c := &goodputCheck{sel: sel, hi: -1}
+			var okLo, okHi bool
+			if c.lo, okLo, err = rateArg(a, "min"); err != nil {
+				return nil, err
+			}
+			hi, okHi, err := rateArg(a, "max")
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case !okLo && !okHi:
+				return nil, &ArgError{Key: "min", Msg: "give min, max or both"}
+			case okHi && hi < c.lo:
+				return nil, &ArgError{Key: "max", Msg: fmt.Sprintf("max %s is below min %s", mbit(hi), mbit(c.lo))}
+			case okHi:
+				c.hi = hi
+			}
+			return c, nil
+		})
+}
+
+// rateArg reads a rate argument (units.ParseRate: 16mbit) in bits per second.
+func rateArg(a Args, key string) (float64, bool, error) {
+	s, ok, err := scalar(a, key)
+	if err != nil || !ok {
+		return 0, ok, err
+	}
+	n, err := units.ParseRate(s)
+	if err != nil {
+		return 0, true, &ArgError{Key: key, Msg: err.Error()}
+	}
+	return float64(n), true, nil
+}
+
+func mbit(bps float64) string { return mbps(bps) + " Mbit/s" }
+
+func (c *goodputCheck) Eval(ev *Evidence) Outcome {
+	var o Outcome
+	switch {
+	case c.hi < 0:
+		o.Expected = "a goodput of at least " + mbit(c.lo)
+	case c.lo == 0:
+		o.Expected = "a goodput of at most " + mbit(c.hi)
+	default:
+		o.Expected = "a goodput between " + mbit(c.lo) + " and " + mbit(c.hi)
+	}
+	v := c.sel.pick(ev, &o)
+	if v == nil {
+		return o
+	}
+	bps, acked, d, err := v.goodput()
+	if err != nil {
+		o.Actual = v.name() + ": " + err.Error()
+		return o
+	}
+	o.Pass = bps >= c.lo && (c.hi < 0 || bps <= c.hi)
+	o.Actual = fmt.Sprintf("%s: %d bytes acknowledged in %s", mbit(bps), acked, d.Round(time.Millisecond))
+	return o
 }
 
 // reductionMeasure: ssthresh at a loss over the cwnd or flight before it.

@@ -112,6 +112,17 @@
 //     carried the most data
 //   - dupacks: the duplicate ACKs that must come first (default 3, RFC 5681)
 //
+// goodput: the node's goodput on the connection (payload acknowledged over
+// the time from its first data segment to the ACK of its last byte) is at
+// least min and at most max: whether windows and buffers let a transfer fill
+// the path.
+//   - node (required): the Go-stack node whose trace is read
+//   - conn: which of its connections: "#N", part of "local->remote"
+//     (":5001"), "@latest" suffix; default: the only one, else the one that
+//     carried the most data
+//   - max: the most, a rate
+//   - min: the least goodput, a rate (16mbit, 2.5mbit)
+//
 // handshake: the node's three-way handshake completed: SYN, SYN-ACK and ACK
 // in order (sent or received as its role says) and ESTABLISHED reached;
 // optionally with these SYN options on both SYNs and these MSS values.

@@ -9,6 +9,7 @@ func Kinds() []Kind {
 		counterKind(),
 		deliveredKind(),
 		fastRetransmitKind(),
+		goodputKind(),
 		handshakeKind(),
 		inflightKind(),
 		maxSegmentKind(),

@@ -17,7 +17,7 @@ func TestKindsShape(t *testing.T) {
 	if !sort.SliceIsSorted(ks, func(i, j int) bool { return ks[i].Name < ks[j].Name }) {
 		t.Error("Kinds is not sorted by name")
 	}
-	want := []string{"answer", "counter", "delivered", "fast-retransmit", "handshake", "inflight-bounded", "max-segment",
+	want := []string{"answer", "counter", "delivered", "fast-retransmit", "goodput", "handshake", "inflight-bounded", "max-segment",
 		"retransmits", "rto-backoff", "sequence", "ssthresh-halved", "step", "time-wait", "window", "zero-window"}
 	var got []string
 	for _, k := range ks {
@@ -92,6 +92,9 @@ func TestArgErrors(t *testing.T) {
 		{"step", Args{"step": "s"}, "equals", 0, "give equals, regex or exit"},
 		{"step", Args{"step": "s", "regex": "("}, "regex", 0, "bad regular expression"},
 		{"window", Args{"node": "a"}, "min", 0, "give min, max or both"},
+		{"goodput", Args{"node": "a"}, "min", 0, "give min, max or both"},
+		{"goodput", Args{"node": "a", "min": "fast"}, "min", 0, "rate"},
+		{"goodput", Args{"node": "a", "min": "10mbit", "max": "1mbit"}, "max", 0, "below min"},
 		{"window", Args{"node": "a", "min": "lots"}, "min", 0, "bad size"},
 		{"window", Args{"node": "a", "min": "64KB", "max": "1KB"}, "max", 0, "below min"},
 	} {
@@ -218,6 +221,7 @@ func TestEvalNeverPanics(t *testing.T) {
 		"sequence":  {"expect": []string{"> S", "< S.", "...", "> . retrans", "< . ack=+1448 {2,}"}},
 		"step":      {"step": "send", "field": "sha256", "regex": "^[0-9a-f]{64}$"},
 		"window":    {"min": "64KiB"},
+		"goodput":   {"min": "1mbit"},
 	}
 	var checks []Check
 	for _, k := range Kinds() {
