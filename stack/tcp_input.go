@@ -627,6 +627,15 @@ func (c *tcpConn) processData(h *wire.TCPFields, payload []byte) {
 	if len(payload) == 0 && !fin {
 		return
 	}
+	if c.so == nil && (c.state == StateFinWait1 || c.state == StateFinWait2) &&
+		c.rcvNxt.LessThan(seq.Add(seqnum.Size(len(payload)))) {
+		// New data for a connection the application closed: nobody
+		// will read it. Reset, so the peer learns it was lost (RFC 1122
+		// §4.2.2.13; Linux's TCPAbortOnData).
+		c.s.stats.TcpExtTCPAbortOnData++
+		c.abort(ECONNABORTED, true)
+		return
+	}
 	// Trim what we already have.
 	if seq.LessThan(c.rcvNxt) {
 		skip := int(c.rcvNxt - seq)

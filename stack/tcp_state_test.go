@@ -932,6 +932,46 @@ func TestFinWait2OrphanTimesOutThenRST(t *testing.T) {
 	}
 }
 
+// TestDataAfterCloseIsReset: data that reaches a connection the
+// application closed (FIN-WAIT-1 or -2) has no reader: the stack answers it
+// with RST and drops the connection (RFC 1122 §4.2.2.13, Linux's
+// TCPAbortOnData); after shutdown(wr) the same data is received.
+func TestDataAfterCloseIsReset(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		closeFn func(s *Stack, fd int)
+		reset   bool
+	}{
+		{"close", func(s *Stack, fd int) { s.Close(fd) }, true},
+		{"shutdown wr", func(s *Stack, fd int) { s.Shutdown(fd, ShutWR) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newRawPeer(t, Options{})
+			fd, _ := p.connect(t, nil)
+			tc.closeFn(p.s, fd)
+			p.expectFlags(t, flagFA, p.ack, p.seq)
+			p.sendTCP(flagA, p.seq, p.ack+1, nil, nil) // FIN-WAIT-2
+			before := p.s.Stats().TcpExtTCPAbortOnData
+			p.sendTCP(flagPA, p.seq, p.ack+1, []byte("late"), nil)
+			if tc.reset {
+				p.expectFlags(t, flagRA, p.ack+1, p.seq)
+				if n := p.connCount(); n != 0 {
+					t.Fatal("the connection outlived its reset")
+				}
+				if got := p.s.Stats().TcpExtTCPAbortOnData; got != before+1 {
+					t.Fatalf("TcpExtTCPAbortOnData = %d, want %d", got, before+1)
+				}
+				return
+			}
+			p.expectFlags(t, flagA, p.ack+1, p.seq+4)
+			buf := make([]byte, 8)
+			if n, err := p.s.Read(fd, buf); n != 4 || err != nil || string(buf[:n]) != "late" {
+				t.Fatalf("Read after shutdown(wr) = %d %q, %v; want the 4 bytes", n, buf[:n], err)
+			}
+		})
+	}
+}
+
 // ---- window control ----
 
 // TestZeroWindowProbes is packetimpact tcp_zero_window_probe and
