@@ -430,6 +430,10 @@ func (inst *Instance) script(ctx context.Context, a args, sub *submission, out *
 			line += fmt.Sprintf(": %s (%s)", d.Result.Errno, d.Result.Error)
 		case d.Call == "read" && d.Result.EOF:
 			line += ": end of stream"
+		case d.Call == "read" && len(d.Result.Data) > maxShownRead:
+			// The transcript is for people (and for a check's regex on a
+			// message): a bulk read shows its start.
+			line += fmt.Sprintf(": %d bytes %q...", d.Result.N, d.Result.Data[:maxShownRead])
 		case d.Call == "read":
 			line += fmt.Sprintf(": %d bytes %q", d.Result.N, d.Result.Data)
 		case d.Call == "socket" || d.Call == "accept":
@@ -538,6 +542,9 @@ type SubmissionError struct{ Err error }
 
 func (e *SubmissionError) Error() string { return "the submission: " + e.Err.Error() }
 func (e *SubmissionError) Unwrap() error { return e.Err }
+
+// maxShownRead is how much of a read's data a script's transcript shows.
+const maxShownRead = 200
 
 // parseAnswers reads an answers file: name: value lines (YAML).
 func parseAnswers(path string, data []byte) (map[string]string, error) {
