@@ -65,7 +65,9 @@ func TestReadAll(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	got := make(chan SockResult, 1)
-	go func() { got <- b.sockCall(SockCall{Call: "read", FD: s, Size: 100000, All: true, Timeout: 5 * time.Second}) }()
+	go func() {
+		got <- b.sockCall(SockCall{Call: "read", FD: s, Size: 100000, All: true, Timeout: 5 * time.Second})
+	}()
 	call(a, SockCall{Call: "write", FD: c, Size: 60000})
 	if r := <-got; r.N != 100000 || r.Errno != "" {
 		t.Fatalf("read 100000 all = %d bytes (%s), want all 100000", r.N, r.Errno)
