@@ -4,7 +4,7 @@ BIN      := bin/netlab
 PKGS     := ./...
 export CGO_ENABLED := 0
 
-.PHONY: all build test test-short bench fuzz lint cover demo clean
+.PHONY: bench-labs all build test test-short bench fuzz lint cover demo clean
 
 all: build
 
@@ -31,6 +31,18 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./stack/ ./stack/wire/ ./impair/
 	$(GO) run ./cmd/bench
 	$(GO) run ./cmd/bench -impair
+
+# One submission of each course lab graded in a fresh instance (the first
+# solution lab.yml lists: the reference, or for an answers lab a wrong
+# answers file, which costs the same run), one after the other.
+bench-labs: build
+	@printf '| lab | submission | wall time |\n|---|---|---:|\n'
+	@for d in labs/0*/; do \
+	  f=$$(grep -o 'file: solutions/[^,}]*' $$d/lab.yml | head -1 | cut -d' ' -f2); \
+	  s=$$(date +%s.%N); $(BIN) lab check $$d --student alice --submission $$d$$f >/dev/null 2>&1; rc=$$?; \
+	  e=$$(date +%s.%N); \
+	  printf '| %s | %s (exit %d) | %.1f s |\n' $$(basename $$d) $$f $$rc $$(awk "BEGIN{print $$e - $$s}"); \
+	done
 
 # Each fuzz target for FUZZTIME (default 60 s).
 FUZZTIME ?= 60s
