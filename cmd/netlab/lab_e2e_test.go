@@ -55,6 +55,19 @@ func TestLabVerbs(t *testing.T) {
 	netlab(t, "sock", "h2", "bind", "3", ":"+port[1], "-t", topo[1])
 	netlab(t, "destroy", "-t", topo[1])
 
+	// An answers lab: start also runs its scenario, whose run the student
+	// reads.
+	out = netlab(t, "lab", "start", "rtt", "--student", "alice", "--directory", dir)
+	topo = regexp.MustCompile(`-t (\S+\.yml)`).FindStringSubmatch(out)
+	if topo == nil || !strings.Contains(out, "scenario ran") {
+		t.Fatalf("lab start rtt said:\n%s", out)
+	}
+	cleanupLab(t, topo[1], strings.TrimSuffix(filepath.Base(topo[1]), ".yml"))
+	if tr := netlab(t, "trace", "h1", "--replay", "-t", topo[1]); !strings.Contains(tr, "[S.]") || !strings.Contains(tr, "len 1448") {
+		t.Errorf("the trace of the scenario lab start ran has no handshake or data:\n%.2000s", tr)
+	}
+	netlab(t, "destroy", "-t", topo[1])
+
 	// Their script, right and wrong: exit 0, then 1; files for Gradescope
 	// and CI.
 	script := filepath.Join(dir, "mine.sock")
