@@ -532,12 +532,34 @@ func seqFigure(s SeqSeries, st theme) *figure {
 	return f
 }
 
+// windowClip is how far the peer's window may rise above the congestion
+// quantities before the plot stops scaling to it: a 1 MiB receive window
+// over a sawtooth of a few dozen KiB would flatten the sawtooth.
+const windowClip = 3
+
 func cwndFigure(s CwndSeries, st theme) *figure {
-	m := 0.0
-	for _, l := range [][]Point{s.Cwnd, s.Ssthresh, s.InFlight, s.SndWnd} {
+	m, w := 0.0, 0.0
+	for _, l := range [][]Point{s.Cwnd, s.Ssthresh, s.InFlight} {
 		for _, p := range l {
 			m = max(m, p.V)
 		}
+	}
+	for _, p := range s.SndWnd {
+		w = max(w, p.V)
+	}
+	sndWnd, wndLegend := s.SndWnd, "peer receive window (snd_wnd)"
+	if m > 0 && w > windowClip*m {
+		// Scale to the congestion window; the peer's window runs along
+		// the top, and the legend says how high it went.
+		top := m * 1.25
+		sndWnd = make([]Point, len(s.SndWnd))
+		for i, p := range s.SndWnd {
+			sndWnd[i] = Point{T: p.T, V: min(p.V, top)}
+		}
+		wd, wu := byteUnit(w)
+		wndLegend = fmt.Sprintf("peer receive window (snd_wnd), up to %.4g %s: clipped", w/wd, wu)
+	} else {
+		m = max(m, w)
 	}
 	div, unit := byteUnit(m)
 	f := newFigure(st, "Congestion window", "time (s)", "window ("+unit+")")
@@ -562,8 +584,8 @@ func cwndFigure(s CwndSeries, st theme) *figure {
 			f.add(ph.legend, 10, sh)
 		}
 	}
-	if len(s.SndWnd) > 0 {
-		f.add("peer receive window (snd_wnd)", 4, stepLine(s.SndWnd, div, st.sndwnd, 1.2, 2, 2))
+	if len(sndWnd) > 0 {
+		f.add(wndLegend, 4, stepLine(sndWnd, div, st.sndwnd, 1.2, 2, 2))
 	}
 	if len(s.InFlight) > 0 {
 		f.add("bytes in flight", 3, stepLine(s.InFlight, div, st.inflight, 0.8))

@@ -236,3 +236,38 @@ func TestHighlight(t *testing.T) {
 		t.Error("the SVG does not name the highlighted event")
 	}
 }
+
+// TestCwndScaleIgnoresAHugePeerWindow: a sawtooth of a few dozen KiB under
+// a 1 MiB receive window is scaled to the sawtooth, the window clipped at
+// the top and its height in the legend; a window close to the cwnd is
+// drawn as it is.
+func TestCwndScaleIgnoresAHugePeerWindow(t *testing.T) {
+	saw := []Point{{0, 14480}, {1, 40000}, {1.1, 20000}, {2, 40000}}
+	for _, tc := range []struct {
+		name       string
+		wnd        float64
+		maxY       float64 // in the figure's unit (KiB)
+		wantLegend string
+	}{
+		{"huge window", 1 << 20, 60, "up to 1024 KiB: clipped"},
+		{"window near the cwnd", 64 << 10, 70, "peer receive window (snd_wnd)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := CwndSeries{End: 2, Cwnd: saw, SndWnd: []Point{{0, tc.wnd}, {2, tc.wnd}}}
+			f := cwndFigure(s, newTheme())
+			if f.p.Y.Max > tc.maxY {
+				t.Errorf("y axis up to %.1f KiB, want at most %.1f", f.p.Y.Max, tc.maxY)
+			}
+			if f.p.Y.Max < 40 {
+				t.Errorf("y axis up to %.1f KiB: the cwnd (39 KiB) is cut off", f.p.Y.Max)
+			}
+			found := false
+			for _, e := range f.entries {
+				found = found || strings.Contains(e.name, tc.wantLegend)
+			}
+			if !found {
+				t.Errorf("no legend entry with %q: %+v", tc.wantLegend, f.entries)
+			}
+		})
+	}
+}
