@@ -168,7 +168,10 @@ func synOptionsMeasure(a Args) (func(*view) (string, error), error) {
 		if err != nil {
 			return "", err
 		}
-		return optionList(e.Options), nil
+		if l := optionList(e.Options); l != "" {
+			return l, nil
+		}
+		return "none", nil // a SYN without options: an answer, not an empty one
 	}, nil
 }
 

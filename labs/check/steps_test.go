@@ -3,6 +3,7 @@ package check
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -236,6 +237,17 @@ func TestMeasures(t *testing.T) {
 				t.Errorf("%s %v on %s = %q, %v; want %q, %q", tc.measure, tc.args, tc.run, got, err, tc.want, tc.err)
 			}
 		})
+	}
+	// A SYN without options: "none", an answer, not an empty string.
+	bare := slices.Clone(evs["clean"].Traces["a"])
+	for i := range bare {
+		if bare[i].Flags == "S" {
+			bare[i].Options = ""
+		}
+	}
+	f0, _ := ms["syn-options"].New(Args{"node": "a"})
+	if got, err := f0(&Evidence{Traces: map[string][]trace.Event{"a": bare}}); got != "none" || err != nil {
+		t.Errorf("syn-options of a SYN without options = %q, %v; want none", got, err)
 	}
 	// The grader's path: the truth measured, the student's answer graded.
 	f, _ := ms["rto"].New(Args{"node": "a", "backoffs": "1"})
