@@ -124,21 +124,9 @@ func sideSYN(a Args) (func(*view) (*trace.Event, error), error) {
 	}, nil
 }
 
-func isnMeasure(a Args) (func(*view) (string, error), error) {
-	syn, err := sideSYN(a)
-	if err != nil {
-		return nil, err
-	}
-	return func(v *view) (string, error) {
-		e, err := syn(v)
-		if err != nil {
-			return "", err
-		}
-		return strconv.FormatUint(uint64(e.Seq), 10), nil
-	}, nil
-}
-
-func synIntMeasure(opt string) func(Args) (func(*view) (string, error), error) {
+// synMeasure builds a measure of the side's SYN (the side key): f reads
+// the value off it.
+func synMeasure(f func(v *view, e *trace.Event) (string, error)) func(Args) (func(*view) (string, error), error) {
 	return func(a Args) (func(*view) (string, error), error) {
 		syn, err := sideSYN(a)
 		if err != nil {
@@ -149,30 +137,34 @@ func synIntMeasure(opt string) func(Args) (func(*view) (string, error), error) {
 			if err != nil {
 				return "", err
 			}
-			n, ok := optionInt(e.Options, opt)
-			if !ok {
-				return "", fmt.Errorf("the %s at %s carries no %s option (options: %s)", e.Flags, v.at(e), opt, orNone(e.Options))
-			}
-			return strconv.Itoa(n), nil
+			return f(v, e)
 		}, nil
 	}
 }
 
-func synOptionsMeasure(a Args) (func(*view) (string, error), error) {
-	syn, err := sideSYN(a)
-	if err != nil {
-		return nil, err
-	}
-	return func(v *view) (string, error) {
-		e, err := syn(v)
-		if err != nil {
-			return "", err
+func isnMeasure(a Args) (func(*view) (string, error), error) {
+	return synMeasure(func(_ *view, e *trace.Event) (string, error) {
+		return strconv.FormatUint(uint64(e.Seq), 10), nil
+	})(a)
+}
+
+func synIntMeasure(opt string) func(Args) (func(*view) (string, error), error) {
+	return synMeasure(func(v *view, e *trace.Event) (string, error) {
+		n, ok := optionInt(e.Options, opt)
+		if !ok {
+			return "", fmt.Errorf("the %s at %s carries no %s option (options: %s)", e.Flags, v.at(e), opt, orNone(e.Options))
 		}
+		return strconv.Itoa(n), nil
+	})
+}
+
+func synOptionsMeasure(a Args) (func(*view) (string, error), error) {
+	return synMeasure(func(_ *view, e *trace.Event) (string, error) {
 		if l := optionList(e.Options); l != "" {
 			return l, nil
 		}
 		return "none", nil // a SYN without options: an answer, not an empty one
-	}, nil
+	})(a)
 }
 
 func retransmitsMeasure(a Args) (func(*view) (string, error), error) {

@@ -351,16 +351,22 @@ func (inst *Instance) address(s string) (netip.Addr, error) {
 	return i.Addr.Addr(), nil
 }
 
-func (inst *Instance) send(ctx context.Context, a args) (any, error) {
+// fromTo reads a step's node and the address its to names.
+func (inst *Instance) fromTo(a args) (string, netip.Addr, error) {
 	node, err := a.str("node", true)
 	if err != nil {
-		return nil, err
+		return "", netip.Addr{}, err
 	}
 	to, err := a.str("to", true)
 	if err != nil {
-		return nil, err
+		return "", netip.Addr{}, err
 	}
 	addr, err := inst.address(to)
+	return node, addr, err
+}
+
+func (inst *Instance) send(ctx context.Context, a args) (any, error) {
+	node, addr, err := inst.fromTo(a)
 	if err != nil {
 		return nil, err
 	}
@@ -456,15 +462,7 @@ func (inst *Instance) script(ctx context.Context, a args, sub *submission, out *
 }
 
 func (inst *Instance) ping(ctx context.Context, a args) (any, error) {
-	node, err := a.str("node", true)
-	if err != nil {
-		return nil, err
-	}
-	to, err := a.str("to", true)
-	if err != nil {
-		return nil, err
-	}
-	addr, err := inst.address(to)
+	node, addr, err := inst.fromTo(a)
 	if err != nil {
 		return nil, err
 	}
