@@ -138,7 +138,7 @@ func (p ParkingLot) Generate() (*Topology, error) {
 	if p.Cross > 0 {
 		about += fmt.Sprintf(", and each hop N has %d cross-traffic pair(s) xNs*/xNr* (group hop-N) that cross it alone", p.Cross)
 	}
-	return b.done(about+fmt.Sprintf(". Access links: %s.", describe(acc)))
+	return b.done(about + fmt.Sprintf(". Access links: %s.", describe(acc)))
 }
 
 // LeafSpine: every leaf linked to every spine, HostsPerLeaf hosts on each
