@@ -25,7 +25,8 @@ leaf-N, pod-N, branch-N...), and names follow the groups (snd1, rcv1,
 leaf2, h2-1...). Routers and switches are kind router and the file asks
 for auto-routes. --rate, --delay and --queue impair the links between
 routers (the bottleneck of a dumbbell, the hops of a parking lot, the
-fabric of a leaf-spine or fat tree); --access-rate, --access-delay and
+fabric of a leaf-spine or fat tree; a star's host links, having no
+others); --access-rate, --access-delay and
 --access-queue the links of the hosts. 0 or empty means none. --queue is
 frames (100) or bytes with a unit (64KB). The file's header says the
 command that made it; the same command always writes the same bytes.
