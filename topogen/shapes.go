@@ -26,15 +26,7 @@ func (p Dumbbell) Generate() (*Topology, error) {
 	if err := checkNodes(shape, 2*p.Pairs+2, "--pairs "+strconv.Itoa(p.Pairs)); err != nil {
 		return nil, err
 	}
-	bn, err := p.Bottleneck.netem("--")
-	if err != nil {
-		return nil, err
-	}
-	acc, err := p.Access.netem("--access-")
-	if err != nil {
-		return nil, err
-	}
-	b, err := newBuilder(shape, p.Common, fmt.Sprintf("dumbbell-%d", p.Pairs))
+	b, bn, acc, err := start(shape, p.Common, fmt.Sprintf("dumbbell-%d", p.Pairs), p.Bottleneck, p.Access)
 	if err != nil {
 		return nil, err
 	}
@@ -90,15 +82,7 @@ func (p ParkingLot) Generate() (*Topology, error) {
 		fmt.Sprintf("--hops %d --cross %d --pairs %d", p.Hops, p.Cross, p.Pairs)); err != nil {
 		return nil, err
 	}
-	hop, err := p.Hop.netem("--")
-	if err != nil {
-		return nil, err
-	}
-	acc, err := p.Access.netem("--access-")
-	if err != nil {
-		return nil, err
-	}
-	b, err := newBuilder(shape, p.Common, fmt.Sprintf("parking-lot-%d", p.Hops))
+	b, hop, acc, err := start(shape, p.Common, fmt.Sprintf("parking-lot-%d", p.Hops), p.Hop, p.Access)
 	if err != nil {
 		return nil, err
 	}
@@ -167,15 +151,7 @@ func (p LeafSpine) Generate() (*Topology, error) {
 		fmt.Sprintf("--leaves %d --spines %d --hosts-per-leaf %d", p.Leaves, p.Spines, p.HostsPerLeaf)); err != nil {
 		return nil, err
 	}
-	fab, err := p.Fabric.netem("--")
-	if err != nil {
-		return nil, err
-	}
-	acc, err := p.Access.netem("--access-")
-	if err != nil {
-		return nil, err
-	}
-	b, err := newBuilder(shape, p.Common, fmt.Sprintf("leaf-spine-%dx%d", p.Leaves, p.Spines))
+	b, fab, acc, err := start(shape, p.Common, fmt.Sprintf("leaf-spine-%dx%d", p.Leaves, p.Spines), p.Fabric, p.Access)
 	if err != nil {
 		return nil, err
 	}
@@ -229,15 +205,7 @@ func (p FatTree) Generate() (*Topology, error) {
 	if err := checkNodes(shape, h*h+k*k+k*k*k/4, "--k "+strconv.Itoa(k)); err != nil {
 		return nil, err
 	}
-	fab, err := p.Fabric.netem("--")
-	if err != nil {
-		return nil, err
-	}
-	acc, err := p.Access.netem("--access-")
-	if err != nil {
-		return nil, err
-	}
-	b, err := newBuilder(shape, p.Common, fmt.Sprintf("fat-tree-%d", k))
+	b, fab, acc, err := start(shape, p.Common, fmt.Sprintf("fat-tree-%d", k), p.Fabric, p.Access)
 	if err != nil {
 		return nil, err
 	}
@@ -367,15 +335,7 @@ func (p Line) Generate() (*Topology, error) {
 	if err := checkNodes(shape, p.Routers+2*p.Hosts, fmt.Sprintf("--routers %d --hosts %d", p.Routers, p.Hosts)); err != nil {
 		return nil, err
 	}
-	hop, err := p.Hop.netem("--")
-	if err != nil {
-		return nil, err
-	}
-	acc, err := p.Access.netem("--access-")
-	if err != nil {
-		return nil, err
-	}
-	b, err := newBuilder(shape, p.Common, fmt.Sprintf("line-%d", p.Routers))
+	b, hop, acc, err := start(shape, p.Common, fmt.Sprintf("line-%d", p.Routers), p.Hop, p.Access)
 	if err != nil {
 		return nil, err
 	}
@@ -433,15 +393,7 @@ func (p Tree) Generate() (*Topology, error) {
 			return nil, tooBig(shape, fmt.Sprintf("--depth %d --fanout %d", p.Depth, p.Fanout))
 		}
 	}
-	fab, err := p.Fabric.netem("--")
-	if err != nil {
-		return nil, err
-	}
-	acc, err := p.Access.netem("--access-")
-	if err != nil {
-		return nil, err
-	}
-	b, err := newBuilder(shape, p.Common, fmt.Sprintf("tree-%dx%d", p.Depth, p.Fanout))
+	b, fab, acc, err := start(shape, p.Common, fmt.Sprintf("tree-%dx%d", p.Depth, p.Fanout), p.Fabric, p.Access)
 	if err != nil {
 		return nil, err
 	}

@@ -219,6 +219,21 @@ type builder struct {
 	port map[string]int // bridge -> last pN used
 }
 
+// start reads a shape's two classes of links (inner: the flags without a
+// prefix; access: --access-) and makes its builder.
+func start(shape string, c Common, defName string, inner, access LinkSpec) (b *builder, in, acc []string, err error) {
+	if in, err = inner.netem("--"); err != nil {
+		return nil, nil, nil, err
+	}
+	if acc, err = access.netem("--access-"); err != nil {
+		return nil, nil, nil, err
+	}
+	if b, err = newBuilder(shape, c, defName); err != nil {
+		return nil, nil, nil, err
+	}
+	return b, in, acc, nil
+}
+
 func newBuilder(shape string, c Common, defName string) (*builder, error) {
 	name := c.Name
 	if name == "" {

@@ -153,6 +153,20 @@ func boundsText(lo, hi int) string {
 
 func inBounds(n, lo, hi int) bool { return n >= lo && (hi < 0 || n <= hi) }
 
+// sizeArg returns a size argument (units.ParseSize: 65535, 64KiB, 1MB)
+// and whether it was given.
+func sizeArg(a Args, key string) (int64, bool, error) {
+	s, ok, err := scalar(a, key)
+	if err != nil || !ok {
+		return 0, ok, err
+	}
+	n, err := units.ParseSize(s)
+	if err != nil {
+		return 0, true, &ArgError{Key: key, Msg: err.Error()}
+	}
+	return n, true, nil
+}
+
 // duration returns a duration argument (units.ParseDuration: "50ms").
 func duration(a Args, key string) (time.Duration, bool, error) {
 	s, ok, err := scalar(a, key)

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netlab/netlab/internal/units"
 	"github.com/netlab/netlab/trace"
 )
 
@@ -148,12 +147,10 @@ func deliveredKind() Kind {
 			if c.received, err = text(a, "received", ""); err != nil {
 				return nil, err
 			}
-			if s, ok, err := scalar(a, "bytes"); err != nil {
+			if n, ok, err := sizeArg(a, "bytes"); err != nil {
 				return nil, err
 			} else if ok {
-				if c.bytes, err = units.ParseSize(s); err != nil {
-					return nil, &ArgError{Key: "bytes", Msg: err.Error()}
-				}
+				c.bytes = n
 			}
 			_, hasNode := a["node"]
 			switch {

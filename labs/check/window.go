@@ -3,7 +3,6 @@ package check
 import (
 	"fmt"
 
-	"github.com/netlab/netlab/internal/units"
 	"github.com/netlab/netlab/trace"
 )
 
@@ -40,25 +39,12 @@ func windowKind() Kind {
 			case okHi && lo > hi:
 				return nil, &ArgError{Key: "max", Msg: fmt.Sprintf("max %d is below min %d", hi, lo)}
 			}
-			c.lo = lo
+			c.lo = int(lo)
 			if okHi {
-				c.hi = hi
+				c.hi = int(hi)
 			}
 			return c, nil
 		})
-}
-
-// sizeArg reads a size argument (units.ParseSize: 65535, 64KB, 1MB).
-func sizeArg(a Args, key string) (int, bool, error) {
-	s, ok, err := scalar(a, key)
-	if err != nil || !ok {
-		return 0, ok, err
-	}
-	n, err := units.ParseSize(s)
-	if err != nil {
-		return 0, true, &ArgError{Key: key, Msg: err.Error()}
-	}
-	return int(n), true, nil
 }
 
 func (c *window) Eval(ev *Evidence) Outcome {

@@ -125,12 +125,7 @@ func Lint(lab *labs.Lab) error {
 			_, err = k.New(check.Args(a))
 		}
 		if err != nil {
-			var ae *check.ArgError
-			key := ""
-			if errors.As(err, &ae) {
-				key = ae.Key
-			}
-			at(c.Action, key, "check %q: %v", c.Name, err)
+			at(c.Action, argKey(err), "check %q: %v", c.Name, err)
 		}
 	}
 	measures := map[string]check.Measure{}
@@ -148,12 +143,7 @@ func Lint(lab *labs.Lab) error {
 			_, err = k.New(check.Args(a))
 		}
 		if err != nil {
-			var ae *check.ArgError
-			key := ""
-			if errors.As(err, &ae) {
-				key = ae.Key
-			}
-			at(m, key, "measure %q: %v", m.Name, err)
+			at(m, argKey(err), "measure %q: %v", m.Name, err)
 		}
 	}
 	data, err := lab.TopologyFor(v, "lint")
@@ -173,4 +163,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// argKey is the argument an error of a check's or measure's constructor
+// names, or "".
+func argKey(err error) string {
+	var ae *check.ArgError
+	if errors.As(err, &ae) {
+		return ae.Key
+	}
+	return ""
 }
