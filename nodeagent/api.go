@@ -10,11 +10,13 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"syscall"
 	"time"
 )
 
 // API paths, all under /v1/nodes/{node}/: status, sockets, apps (GET list,
-// POST start, DELETE apps/{id}), send, get, ping, trace; and /v1/health.
+// POST start, DELETE apps/{id}, GET apps/{id}/conns), send, flows, get,
+// ping, trace; and /v1/health.
 const apiPrefix = "/v1/"
 
 // Health is what an agent says of itself on GET /v1/health.
@@ -27,6 +29,18 @@ type Health struct {
 	// PID is the agent's process id (in its own PID namespace).
 	PID    int    `json:"pid"`
 	Uptime string `json:"uptime"`
+	// CPU is the processor time the agent used so far (user and system,
+	// all threads): its share of a core over an interval is ΔCPU/Δt.
+	CPU time.Duration `json:"cpu"`
+}
+
+// cpuTime returns the process's user and system time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Handler returns the agent's control API.
@@ -40,7 +54,7 @@ func (a *Agent) Handler() http.Handler {
 		}
 		a.mu.Unlock()
 		sort.Strings(names)
-		writeJSON(w, Health{OK: true, Nodes: names, Relays: len(a.relays), PID: os.Getpid(), Uptime: time.Since(a.start).String()})
+		writeJSON(w, Health{OK: true, Nodes: names, Relays: len(a.relays), PID: os.Getpid(), Uptime: time.Since(a.start).String(), CPU: cpuTime()})
 	})
 	mux.HandleFunc("GET /v1/nodes/{node}/status", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
 		writeJSON(w, n.status())
@@ -86,6 +100,29 @@ func (a *Agent) Handler() http.Handler {
 		}
 		ap.close()
 		writeJSON(w, ap.snapshot())
+	}))
+	mux.HandleFunc("GET /v1/nodes/{node}/apps/{id}/conns", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		id, _ := strconv.Atoi(r.PathValue("id"))
+		n.mu.Lock()
+		ap, ok := n.apps[id]
+		n.mu.Unlock()
+		if !ok {
+			httpError(w, http.StatusNotFound, fmt.Errorf("no app %d on %s", id, n.plan.Name))
+			return
+		}
+		writeJSON(w, ap.records())
+	}))
+	mux.HandleFunc("POST /v1/nodes/{node}/flows", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		var b FlowBatch
+		if !readJSON(w, r, &b) {
+			return
+		}
+		reps, err := runBatch(r.Context(), n.net, b)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, reps)
 	}))
 	mux.HandleFunc("POST /v1/nodes/{node}/send", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
 		var spec SendSpec

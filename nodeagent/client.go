@@ -165,6 +165,19 @@ func (c *Client) StopApp(ctx context.Context, id int) (AppInfo, error) {
 	return out, c.do(ctx, http.MethodDelete, fmt.Sprintf("apps/%d", id), nil, &out)
 }
 
+// AppConns returns the connection records of a recording sink.
+func (c *Client) AppConns(ctx context.Context, id int) ([]ConnRecord, error) {
+	var out []ConnRecord
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("apps/%d/conns", id), nil, &out)
+}
+
+// Flows runs a batch of flows on the node and returns their reports, in
+// the batch's order, when the last one ends. Cancelling ctx ends them.
+func (c *Client) Flows(ctx context.Context, b FlowBatch) ([]FlowReport, error) {
+	var out []FlowReport
+	return out, c.do(ctx, http.MethodPost, "flows", b, &out)
+}
+
 // Send runs a bulk send and returns its report.
 func (c *Client) Send(ctx context.Context, spec SendSpec) (SendReport, error) {
 	var out SendReport

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -21,10 +22,17 @@ import (
 // two stacks can be compared with the same tools.
 type netAPI interface {
 	Listen(addr string) (net.Listener, error)
-	Dial(ctx context.Context, addr netip.AddrPort) (net.Conn, error)
+	Dial(ctx context.Context, addr netip.AddrPort, o DialOptions) (net.Conn, error)
 	Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) (stack.PingResult, error)
 	// Info returns the `ss -ti` view of a connection made by this API.
 	Info(c net.Conn) (stack.TCPInfo, error)
+}
+
+// DialOptions are what a connection needs set before its SYN.
+type DialOptions struct {
+	// CC is the congestion control ("reno", "cubic"); empty keeps the
+	// node's default.
+	CC string
 }
 
 // goNet is a node's Go stack.
@@ -32,8 +40,12 @@ type goNet struct{ s *stack.Stack }
 
 func (g goNet) Listen(addr string) (net.Listener, error) { return gonet.Listen(g.s, addr) }
 
-func (g goNet) Dial(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
-	return gonet.DialAddrPort(ctx, g.s, ap)
+func (g goNet) Dial(ctx context.Context, ap netip.AddrPort, o DialOptions) (net.Conn, error) {
+	var opts []gonet.SocketOption
+	if o.CC != "" {
+		opts = append(opts, gonet.SocketOption{Option: stack.OptCongestion, Value: o.CC})
+	}
+	return gonet.DialOptions(ctx, g.s, ap, opts)
 }
 
 func (g goNet) Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) (stack.PingResult, error) {
@@ -69,9 +81,23 @@ func (k kernelNet) Listen(addr string) (ln net.Listener, err error) {
 	return ln, err
 }
 
-func (k kernelNet) Dial(ctx context.Context, ap netip.AddrPort) (c net.Conn, err error) {
+func (k kernelNet) Dial(ctx context.Context, ap netip.AddrPort, o DialOptions) (c net.Conn, err error) {
 	err = k.in(func() error {
 		var d net.Dialer
+		if o.CC != "" {
+			d.Control = func(_, _ string, rc syscall.RawConn) error {
+				var serr error
+				if err := rc.Control(func(fd uintptr) {
+					serr = unix.SetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION, o.CC)
+				}); err != nil {
+					return err
+				}
+				if serr != nil {
+					return fmt.Errorf("congestion control %s: %w (the kernel may not have it: see /proc/sys/net/ipv4/tcp_available_congestion_control)", o.CC, serr)
+				}
+				return nil
+			}
+		}
 		c, err = d.DialContext(ctx, "tcp4", ap.String())
 		return err
 	})

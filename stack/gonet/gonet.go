@@ -48,9 +48,28 @@ func Dial(ctx context.Context, s *stack.Stack, addr string) (*Conn, error) {
 
 // DialAddrPort connects to ap over s, giving up when ctx ends.
 func DialAddrPort(ctx context.Context, s *stack.Stack, ap netip.AddrPort) (*Conn, error) {
+	return DialOptions(ctx, s, ap, nil)
+}
+
+// SocketOption is a socket option DialOptions sets before the SYN leaves
+// (a congestion control or buffer sizes, which must be in force from the
+// first segment).
+type SocketOption struct {
+	Option stack.Option
+	Value  any
+}
+
+// DialOptions connects to ap over s with opts set on the socket first.
+func DialOptions(ctx context.Context, s *stack.Stack, ap netip.AddrPort, opts []SocketOption) (*Conn, error) {
 	fd, err := s.Socket(stack.SockStream)
 	if err != nil {
 		return nil, opError("dial", ap, err)
+	}
+	for _, o := range opts {
+		if err := s.SetOption(fd, o.Option, o.Value); err != nil {
+			s.Close(fd)
+			return nil, opError("dial", ap, err)
+		}
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		s.SetWriteDeadline(fd, dl)
