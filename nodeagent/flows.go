@@ -31,6 +31,15 @@ type FlowSpec struct {
 	CC string `json:"cc,omitempty"`
 	// NoDelay turns Nagle off.
 	NoDelay bool `json:"nodelay,omitempty"`
+	// Requests, instead of Bytes or Duration, makes the flow ask an rr
+	// app for Response bytes that many times on one connection, a request
+	// Every after the previous (or when its answer came, if later).
+	Requests int           `json:"requests,omitempty"`
+	Response int64         `json:"response,omitempty"`
+	Every    time.Duration `json:"every,omitempty"`
+	// Group names flows of requests that ask together: request k goes out
+	// on all of them at once, when all have their answer to k-1 (incast).
+	Group string `json:"group,omitempty"`
 }
 
 // FlowBatch is the flows one node runs in an experiment cell. The agent
@@ -86,14 +95,33 @@ type FlowReport struct {
 	MinRTT       time.Duration `json:"min_rtt"`
 	MaxCwndSegs  uint32        `json:"max_cwnd"`
 	Samples      []FlowSample  `json:"samples,omitempty"`
+	// Queries are a flow of requests' requests.
+	Queries []QueryReport `json:"queries,omitempty"`
 	// Error says why the flow did not complete.
 	Error string `json:"error,omitempty"`
 }
 
 // runBatch runs every flow of b and reports them in b's order.
 func runBatch(ctx context.Context, n netAPI, b FlowBatch) ([]FlowReport, error) {
+	groups := map[string]*queryGroup{}
 	for _, f := range b.Flows {
-		if f.Bytes <= 0 && f.Duration <= 0 {
+		switch {
+		case f.Requests > 0:
+			if f.Response <= 0 || f.Response > maxResponse {
+				return nil, fmt.Errorf("flow %d: a flow of requests needs a response size from 1 byte to 1 TiB", f.ID)
+			}
+			if f.Bytes > 0 || f.Duration > 0 {
+				return nil, fmt.Errorf("flow %d: a flow of requests has no bytes or duration of its own", f.ID)
+			}
+			if f.Group != "" {
+				if groups[f.Group] == nil {
+					groups[f.Group] = newQueryGroup(0)
+				}
+				groups[f.Group].members++
+			}
+		case f.Group != "":
+			return nil, fmt.Errorf("flow %d: only flows of requests have a group", f.ID)
+		case f.Bytes <= 0 && f.Duration <= 0:
 			return nil, fmt.Errorf("flow %d: say how much to send: bytes or duration", f.ID)
 		}
 		if _, err := netip.ParseAddrPort(f.To); err != nil {
@@ -111,10 +139,18 @@ func runBatch(ctx context.Context, n netAPI, b FlowBatch) ([]FlowReport, error) 
 		wg.Go(func() {
 			t := time.NewTimer(time.Until(b.At.Add(f.Start)))
 			defer t.Stop()
+			g := groups[f.Group]
 			select {
 			case <-t.C:
 			case <-ctx.Done():
 				out[i] = FlowReport{ID: f.ID, To: f.To, Error: "not started: " + ctx.Err().Error()}
+				if g != nil {
+					g.leave(false)
+				}
+				return
+			}
+			if f.Requests > 0 {
+				out[i] = runQueries(ctx, n, f, b.At, g)
 				return
 			}
 			out[i] = runFlow(ctx, n, f, b.At, b.Sample, true)

@@ -134,3 +134,93 @@ func TestFlowBatchErrors(t *testing.T) {
 		t.Errorf("the flow due in an hour: %+v", reps[1])
 	}
 }
+
+func TestIncastQueriesGoOutTogether(t *testing.T) {
+	lab, sock := startAgent(t, "../examples/two-hosts.yml")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h1, h2 := NewClient(sock, "h1"), NewClient(sock, "h2")
+	app, err := h2.StartApp(ctx, AppSpec{Mode: "rr", Port: 5002, Record: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := lab.Node("h2").Interfaces[0].Addr.Addr().String() + ":5002"
+	b := FlowBatch{At: time.Now().Add(50 * time.Millisecond)}
+	for i := range 3 {
+		b.Flows = append(b.Flows, FlowSpec{ID: i + 1, To: to, Requests: 4, Response: 50 << 10, Group: "q"})
+	}
+	b.Flows = append(b.Flows, FlowSpec{ID: 4, To: to, Requests: 2, Response: 1000, Every: 100 * time.Millisecond})
+	reps, err := h1.Flows(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reps {
+		if r.Error != "" || r.End.IsZero() {
+			t.Fatalf("flow %d: %+v", r.ID, r)
+		}
+		for _, q := range r.Queries {
+			if !q.OK || q.Done <= q.Sent {
+				t.Fatalf("flow %d: query %+v", r.ID, q)
+			}
+		}
+	}
+	for k := range 4 {
+		var lastDone time.Duration
+		for _, r := range reps[:3] {
+			if len(r.Queries) != 4 || r.Bytes != 4*50<<10 {
+				t.Fatalf("flow %d: %d queries, %d bytes; want 4 of 50 KiB", r.ID, len(r.Queries), r.Bytes)
+			}
+			lastDone = max(lastDone, r.Queries[k].Done)
+		}
+		if k == 3 {
+			break
+		}
+		for _, r := range reps[:3] {
+			if r.Queries[k+1].Sent < lastDone {
+				t.Errorf("flow %d sent query %d at %v, before the group's query %d was answered (%v)", r.ID, k+2, r.Queries[k+1].Sent, k+1, lastDone)
+			}
+		}
+	}
+	if q := reps[3].Queries; len(q) != 2 || q[1].Sent-q[0].Sent < 100*time.Millisecond {
+		t.Errorf("the paced flow's queries %+v, want two 100 ms apart", q)
+	}
+	var recs []ConnRecord
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if recs, err = h2.AppConns(ctx, app.ID); err != nil {
+			t.Fatal(err)
+		}
+		if eofs(recs) == 4 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	byFrom := map[string]ConnRecord{}
+	for _, r := range recs {
+		byFrom[r.Remote] = r
+	}
+	for _, r := range reps {
+		if rec := byFrom[r.From]; !rec.EOF || rec.Bytes != r.Bytes {
+			t.Errorf("flow %d: the server's record %+v, the client read %d bytes", r.ID, rec, r.Bytes)
+		}
+	}
+}
+
+func TestQueryGroupGoesOnWithoutAFailedMember(t *testing.T) {
+	g := newQueryGroup(3)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan bool, 2)
+	for range 2 {
+		go func() {
+			ok := g.arrive(ctx) && g.answered(ctx) && g.answered(ctx)
+			done <- ok
+		}()
+	}
+	g.leave(false) // the third never connected
+	for range 2 {
+		if !<-done {
+			t.Fatal("a member was held by one that left")
+		}
+	}
+}
