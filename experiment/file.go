@@ -114,9 +114,15 @@ type LinkSetting struct {
 
 // Workload kinds.
 const (
-	KindBulk  = "bulk"
-	KindProbe = "probe"
+	KindBulk    = "bulk"
+	KindProbe   = "probe"
+	KindRR      = "rr"
+	KindIncast  = "incast"
+	KindPoisson = "poisson"
 )
+
+// workloadKinds are the kinds in the order messages list them.
+var workloadKinds = []string{KindBulk, KindRR, KindIncast, KindPoisson, KindProbe}
 
 // Workload is one workload of a cell.
 type Workload struct {
@@ -136,7 +142,17 @@ type Workload struct {
 	Start, Stagger time.Duration
 	// Interval is a probe's gap between echo requests.
 	Interval time.Duration
-	Pos      Pos
+	// Requests is how many requests a connection of rr makes, or how
+	// many queries incast makes; Response the size of each answer (rr)
+	// or of each sender's block (incast); Every the gap between one's
+	// requests (0: as soon as the previous is answered).
+	Requests int
+	Response int64
+	Every    time.Duration
+	// Rate is poisson's flow arrivals per second; Size their sizes.
+	Rate float64
+	Size SizeDist
+	Pos  Pos
 }
 
 // Event is a change at a time in a cell.
@@ -609,39 +625,44 @@ func (ld *loader) links(n *yaml.Node) []LinkSetting {
 }
 
 var workloadKeys = map[string][]string{
-	KindBulk:  {"from", "to", "flows", "cc", "bytes", "start", "stagger"},
-	KindProbe: {"from", "to", "interval", "start"},
+	KindBulk:    {"from", "to", "flows", "cc", "bytes", "start", "stagger"},
+	KindRR:      {"from", "to", "flows", "cc", "requests", "response", "every", "start", "stagger"},
+	KindIncast:  {"from", "to", "block", "queries", "every", "cc", "start"},
+	KindPoisson: {"from", "to", "rate", "size", "cc", "start"},
+	KindProbe:   {"from", "to", "interval", "start"},
 }
 
 func (ld *loader) workloads(n *yaml.Node, x *Experiment) []Workload {
 	if n.Kind != yaml.SequenceNode {
-		ld.errf(n, "workloads: is a list, each item one workload ({bulk: {...}} or {probe: {...}})")
+		ld.errf(n, "workloads: is a list, each item one workload ({bulk: {...}}, {rr: {...}}, {incast: {...}}, {poisson: {...}} or {probe: {...}})")
 		return nil
 	}
 	var out []Workload
 	for _, e := range n.Content {
 		if e.Kind != yaml.MappingNode || len(e.Content) != 2 {
-			ld.errf(e, "a workload is one of bulk: {...} or probe: {...}")
+			ld.errf(e, "a workload is one of %s: {...}", strings.Join(workloadKinds, ", "))
 			continue
 		}
 		k, v := e.Content[0], e.Content[1]
 		keys, ok := workloadKeys[k.Value]
 		if !ok {
-			ld.errf(k, "unknown workload %q (allowed: bulk, probe)", k.Value)
+			ld.errf(k, "unknown workload %q (allowed: %s)", k.Value, strings.Join(workloadKinds, ", "))
 			continue
 		}
 		if v.Kind != yaml.MappingNode {
 			ld.errf(v, "%s: want a mapping (%s)", k.Value, strings.Join(keys, ", "))
 			continue
 		}
-		w := Workload{Kind: k.Value, Pos: Pos{k.Line, k.Column}, Flows: 1, Interval: 100 * time.Millisecond}
+		w := Workload{Kind: k.Value, Pos: Pos{k.Line, k.Column}, Flows: 1, Interval: 100 * time.Millisecond, Requests: 1}
 		flowsGiven := false
+		given := map[string]bool{}
 		for i := 0; i+1 < len(v.Content); i += 2 {
 			fk, fv := v.Content[i], v.Content[i+1]
 			if !slices.Contains(keys, fk.Value) {
 				ld.errf(fk, "%s has no key %q (allowed: %s)", k.Value, fk.Value, strings.Join(keys, ", "))
 				continue
 			}
+			given[fk.Value] = true
 			switch fk.Value {
 			case "from":
 				w.From = ld.str(fv)
@@ -662,12 +683,30 @@ func (ld *loader) workloads(n *yaml.Node, x *Experiment) []Workload {
 				if w.Interval < time.Millisecond {
 					ld.errf(fv, "interval %v: at least 1ms", w.Interval)
 				}
+			case "requests", "queries":
+				w.Requests = ld.count(fv, 1, 1000000)
+			case "response", "block":
+				w.Response = ld.size(fv)
+				if w.Response <= 0 {
+					ld.errf(fv, "%s: at least 1 byte", fk.Value)
+				}
+			case "every":
+				w.Every = ld.duration(fv)
+			case "rate":
+				w.Rate = ld.perSecond(fv)
+			case "size":
+				w.Size = ld.sizeDist(fv, filepath.Dir(ld.file))
+			}
+		}
+		for _, need := range map[string][]string{KindRR: {"response"}, KindIncast: {"block"}, KindPoisson: {"rate", "size"}}[w.Kind] {
+			if !given[need] {
+				ld.errf(k, "%s needs %s:", w.Kind, need)
 			}
 		}
 		if w.From == "" || w.To == "" {
 			ld.errf(k, "%s needs from: and to: (a node, a glob such as snd*, or a label such as group=left)", k.Value)
 		}
-		if w.Kind == KindBulk && !flowsGiven {
+		if (w.Kind == KindBulk || w.Kind == KindRR) && !flowsGiven {
 			w.Flows = 0 // one per sender, once the senders are known
 		}
 		if w.Start >= x.Duration && x.Duration > 0 {
@@ -676,6 +715,19 @@ func (ld *loader) workloads(n *yaml.Node, x *Experiment) []Workload {
 		out = append(out, w)
 	}
 	return out
+}
+
+// perSecond reads a rate of arrivals: 50/s, 50 (per second), 3000/min.
+func (ld *loader) perSecond(v *yaml.Node) float64 {
+	s := ld.str(v)
+	num, unit, _ := strings.Cut(s, "/")
+	f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	mult := map[string]float64{"": 1, "s": 1, "min": 1.0 / 60, "ms": 1000}[strings.TrimSpace(unit)]
+	if err != nil || mult == 0 || f <= 0 || f*mult > 100000 {
+		ld.errf(v, "bad rate %q: arrivals per second, e.g. 50/s or 3000/min (at most 100000/s)", s)
+		return 1
+	}
+	return f * mult
 }
 
 func (ld *loader) events(n *yaml.Node, x *Experiment) []Event {

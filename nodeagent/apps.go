@@ -49,6 +49,7 @@ type ConnRecord struct {
 	Retrans     uint64 `json:"retrans,omitempty"`
 	RTOs        uint64 `json:"rtos,omitempty"`
 	FastRetrans uint64 `json:"fast_retrans,omitempty"`
+	DataSegsOut uint64 `json:"data_segs_out,omitempty"`
 	// Samples are the bytes read by each moment (since Accepted): at most
 	// one per Record interval, plus both ends of every gap longer than it,
 	// so a stall shows as flat.
@@ -78,8 +79,8 @@ type app struct {
 	record time.Duration
 	conns  []*ConnRecord // guarded by mu while their connections run
 	net    netAPI
-	ln   net.Listener
-	srv  *http.Server
+	ln     net.Listener
+	srv    *http.Server
 }
 
 func (a *app) snapshot() AppInfo {
@@ -242,7 +243,7 @@ func (a *app) recordConn(c net.Conn) {
 // countersLocked copies c's retransmission counters into rec.
 func (a *app) countersLocked(rec *ConnRecord, c net.Conn) {
 	if info, err := a.net.Info(c); err == nil {
-		rec.Retrans, rec.RTOs, rec.FastRetrans = info.Retrans, info.Timeouts, info.FastRetrans
+		rec.Retrans, rec.RTOs, rec.FastRetrans, rec.DataSegsOut = info.Retrans, info.Timeouts, info.FastRetrans, info.DataSegsOut
 	}
 }
 

@@ -52,8 +52,8 @@ type FlowBatch struct {
 	// are read (0: only at the end).
 	Sample time.Duration `json:"sample,omitempty"`
 	// Limit ends every flow still running at At+Limit (0: no limit).
-	Limit time.Duration  `json:"limit,omitempty"`
-	Flows []FlowSpec `json:"flows"`
+	Limit time.Duration `json:"limit,omitempty"`
+	Flows []FlowSpec    `json:"flows"`
 }
 
 // FlowSample is a flow's sender state at one moment.
