@@ -71,8 +71,8 @@ type Experiment struct {
 
 // Param is one matrix parameter and its values, as written.
 type Param struct {
-	Name   string
-	Values []string
+	Name   string   `json:"name"`
+	Values []string `json:"values"`
 }
 
 // Cell is one combination of parameter values, with what it runs.

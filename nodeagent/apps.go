@@ -52,7 +52,8 @@ type ConnRecord struct {
 	DataSegsOut uint64 `json:"data_segs_out,omitempty"`
 	// Samples are the bytes read by each moment (since Accepted): at most
 	// one per Record interval, plus both ends of every gap longer than it,
-	// so a stall shows as flat.
+	// so a stall shows as flat and its end as a step (two samples at one
+	// moment, the later one after the read).
 	Samples []ByteSample `json:"samples,omitempty"`
 }
 
@@ -210,9 +211,15 @@ func (a *app) recordConn(c net.Conn) {
 				rec.First = now
 			}
 			at := now.Sub(rec.Accepted)
-			if len(rec.Samples) == 0 || at-last.At >= a.record {
-				if p := prev.Sub(rec.Accepted); len(rec.Samples) > 0 && p > last.At {
-					rec.Samples = append(rec.Samples, ByteSample{At: p, Bytes: bytes})
+			gap := len(rec.Samples) > 0 && now.Sub(prev) >= a.record
+			if len(rec.Samples) == 0 || at-last.At >= a.record || gap {
+				if gap {
+					// Nothing came for a while: flat from the read before
+					// to this one, then a step.
+					if p := prev.Sub(rec.Accepted); p > last.At {
+						rec.Samples = append(rec.Samples, ByteSample{At: p, Bytes: bytes})
+					}
+					rec.Samples = append(rec.Samples, ByteSample{At: at, Bytes: bytes})
 				}
 				last = ByteSample{At: at, Bytes: bytes + int64(k)}
 				rec.Samples = append(rec.Samples, last)

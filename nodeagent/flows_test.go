@@ -77,7 +77,8 @@ func TestFlowBatchAccountsForEveryByte(t *testing.T) {
 			t.Errorf("flow %d: last sample %+v, want %d bytes at %v", f.ID, last, r.Bytes, r.Last.Sub(r.Accepted))
 		}
 		for k := 1; k < len(r.Samples); k++ {
-			if r.Samples[k].At <= r.Samples[k-1].At || r.Samples[k].Bytes < r.Samples[k-1].Bytes {
+			if r.Samples[k].At < r.Samples[k-1].At || r.Samples[k].Bytes < r.Samples[k-1].Bytes ||
+				r.Samples[k].At == r.Samples[k-1].At && r.Samples[k].Bytes == r.Samples[k-1].Bytes {
 				t.Fatalf("flow %d: samples not increasing at %d: %+v", f.ID, k, r.Samples[k-1:k+1])
 			}
 		}
