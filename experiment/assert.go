@@ -70,7 +70,8 @@ var Metrics = []Metric{
 	{"flows_failed", UnitNumber, "flows that did not deliver everything they sent, in time"},
 	{"start_skew_max", UnitSeconds, "the latest a flow connected after its scheduled time"},
 	{"agent_cpu", UnitNumber, "the agents' processor time ÷ the trial's time, in cores (1 = one core busy all along)"},
-	{"rate_achieved", UnitFraction, "bytes the bottleneck passed ÷ what its rate allows, over the time its queue was not empty"},
+	{"agent_mem", UnitNumber, "the agents' peak resident memory so far, summed, in bytes"},
+	{"rate_achieved", UnitFraction, "bytes the bottleneck passed ÷ what its rate allows, over the sample intervals its queue was never empty (measured when that is a quarter of the window or more)"},
 	{"ring_drops", UnitNumber, "frames the kernel dropped because an AF_PACKET receive ring was full"},
 	{"valid", UnitNumber, "1 when the network, not the machine, was the limit (see the health checks); 0 marks the trial invalid"},
 }

@@ -131,7 +131,8 @@ type Workload struct {
 	// or several of these joined by commas.
 	From, To string
 	// Flows is how many flows (bulk): flow j goes from the j-th sender to
-	// the j-th receiver, both taken round-robin.
+	// the j-th receiver, both taken round-robin (the next receiver when
+	// that is the sender itself).
 	Flows int
 	// CC is the flows' congestion control; empty keeps the nodes'.
 	CC string
@@ -149,6 +150,8 @@ type Workload struct {
 	Requests int
 	Response int64
 	Every    time.Duration
+	// Senders, if not 0, takes an incast's first Senders nodes of From.
+	Senders int
 	// Rate is poisson's flow arrivals per second; Size their sizes.
 	Rate float64
 	Size SizeDist
@@ -627,7 +630,7 @@ func (ld *loader) links(n *yaml.Node) []LinkSetting {
 var workloadKeys = map[string][]string{
 	KindBulk:    {"from", "to", "flows", "cc", "bytes", "start", "stagger"},
 	KindRR:      {"from", "to", "flows", "cc", "requests", "response", "every", "start", "stagger"},
-	KindIncast:  {"from", "to", "block", "queries", "every", "cc", "start"},
+	KindIncast:  {"from", "to", "senders", "block", "queries", "every", "cc", "start"},
 	KindPoisson: {"from", "to", "rate", "size", "cc", "start"},
 	KindProbe:   {"from", "to", "interval", "start"},
 }
@@ -692,6 +695,8 @@ func (ld *loader) workloads(n *yaml.Node, x *Experiment) []Workload {
 				}
 			case "every":
 				w.Every = ld.duration(fv)
+			case "senders":
+				w.Senders = ld.count(fv, 1, 100000)
 			case "rate":
 				w.Rate = ld.perSecond(fv)
 			case "size":

@@ -58,6 +58,7 @@ type Direction struct {
 	// The rate queue and the link.
 	q        fifo
 	qBytes   int
+	qChanged int64  // when the queue's length last changed (its integrals are up to then)
 	linkFree int64  // when the link finishes the frame it is sending
 	txRem    uint64 // remainder of the last transmission time, in 1/rate ns
 	codel    codelState
@@ -204,7 +205,27 @@ func (d *Direction) Stats() Stats {
 	defer d.mu.Unlock()
 	s := d.stats
 	s.QueueLen, s.QueueBytes, s.InFlight = d.q.n, d.qBytes, d.dl.len()
+	if !d.closed {
+		// The queue's integrals up to now, not to its last change.
+		if dt := d.now() - d.qChanged; dt > 0 && d.q.n > 0 {
+			s.QueueFrameNanos += float64(d.q.n) * float64(dt)
+			s.QueueByteNanos += float64(d.qBytes) * float64(dt)
+		}
+	}
 	return s
+}
+
+// queueChange brings the queue's integrals up to t, just before its
+// length changes at t (t never goes back: frames leave the queue at the
+// times the link frees, in order, before one arrives at a later time).
+func (d *Direction) queueChange(t int64) {
+	if dt := t - d.qChanged; dt > 0 {
+		if d.q.n > 0 {
+			d.stats.QueueFrameNanos += float64(d.q.n) * float64(dt)
+			d.stats.QueueByteNanos += float64(d.qBytes) * float64(dt)
+		}
+		d.qChanged = t
+	}
 }
 
 // Close stops the timer and discards the frames held; they are not counted
@@ -220,6 +241,7 @@ func (d *Direction) Close() {
 	if d.timer != nil {
 		d.timer.Stop()
 	}
+	d.queueChange(d.now())
 	for d.q.n > 0 {
 		d.putBuf(d.q.pop())
 	}
@@ -242,6 +264,8 @@ func (d *Direction) Send(frame []byte) {
 	if d.passThrough() {
 		// Nothing to decide, nothing held: hand the frame straight on.
 		d.count(1)
+		d.stats.OfferedBytes += uint64(len(frame))
+		d.stats.PassedBytes += uint64(len(frame))
 		d.emitting = true
 		d.mu.Unlock()
 		if d.outMany != nil {
@@ -275,6 +299,10 @@ func (d *Direction) SendBatch(frames [][]byte) {
 	}
 	if d.passThrough() {
 		d.count(uint64(len(frames)))
+		for _, f := range frames {
+			d.stats.OfferedBytes += uint64(len(f))
+			d.stats.PassedBytes += uint64(len(f))
+		}
 		d.emitting = true
 		d.mu.Unlock()
 		if d.outMany != nil {
@@ -316,6 +344,7 @@ func (d *Direction) count(n uint64) {
 // time it used. The caller holds mu, then arms the timer and emits.
 func (d *Direction) offer(frame []byte) int64 {
 	d.stats.Offered++
+	d.stats.OfferedBytes += uint64(len(frame))
 	now := d.lastNow
 	if d.s.needNow || d.s.trace != nil || d.q.n > 0 || d.dl.len() > 0 {
 		now = d.now()
@@ -529,6 +558,7 @@ func (d *Direction) admit(frame []byte, seq uint64, flags uint8, dc *decision, n
 	case useQueue:
 		d.trace(p, EventQueue, DropNone, now)
 		p.enq = now
+		d.queueChange(now)
 		d.q.push(p)
 		d.qBytes += len(p.buf)
 		d.stats.MaxQueueLen = max(d.stats.MaxQueueLen, d.q.n)
@@ -566,6 +596,7 @@ func (d *Direction) service(now int64) {
 			d.linkFree = head.enq
 		}
 		start := d.linkFree
+		d.queueChange(start)
 		var p packet
 		if d.s.codel {
 			var ok bool
@@ -576,6 +607,7 @@ func (d *Direction) service(now int64) {
 			p = d.q.pop()
 			d.qBytes -= len(p.buf)
 		}
+		d.stats.countSojourn(start - p.enq)
 		d.linkFree = start + d.txTime(len(p.buf))
 		p.at = d.linkFree + p.delay
 		if d.s.order == KeepOrder {
@@ -617,6 +649,7 @@ func (d *Direction) txTime(n int) int64 {
 // goroutine.
 func (d *Direction) send(p packet, now int64) {
 	d.stats.Passed++
+	d.stats.PassedBytes += uint64(len(p.buf))
 	if p.seq < d.maxSent {
 		d.stats.Late++
 	} else {

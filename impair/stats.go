@@ -2,6 +2,8 @@ package impair
 
 import (
 	"fmt"
+	"math"
+	"math/bits"
 	"time"
 )
 
@@ -159,6 +161,103 @@ type Stats struct {
 	// InFlight is the number of frames past the rate queue and not yet
 	// passed: on the link or in the delay line.
 	InFlight int `json:"in_flight"`
+	// OfferedBytes and PassedBytes are the bytes of the frames counted in
+	// Offered and Passed: the achieved rate over an interval is the
+	// difference of two PassedBytes ×8 ÷ its length.
+	OfferedBytes uint64 `json:"offered_bytes"`
+	PassedBytes  uint64 `json:"passed_bytes"`
+	// The queueing delay of the frames that left the rate queue for the
+	// link (the sojourn from entering the queue to starting on the link;
+	// frames CoDel dropped are not counted), exact on the direction's
+	// clock: their number, their sum, the largest, and a histogram with
+	// buckets QueueDelayBucketBound (QueueDelayQuantile reads it; the
+	// difference of two snapshots is the histogram of the interval).
+	QueueDelayCount uint64                    `json:"queue_delay_count"`
+	QueueDelaySum   time.Duration             `json:"queue_delay_sum_ns"`
+	QueueDelayMax   time.Duration             `json:"queue_delay_max_ns"`
+	QueueDelayHist  [QueueDelayBuckets]uint64 `json:"queue_delay_hist,omitzero"`
+	// QueueFrameNanos and QueueByteNanos integrate the rate queue's
+	// length over time (frames × nanoseconds, bytes × nanoseconds), up to
+	// the moment of the snapshot: the mean length over an interval is the
+	// difference of two ÷ its length in nanoseconds.
+	QueueFrameNanos float64 `json:"queue_frame_ns"`
+	QueueByteNanos  float64 `json:"queue_byte_ns"`
+}
+
+// QueueDelayBuckets is the number of buckets of Stats.QueueDelayHist:
+// below 1.024 µs, then eight a power of two up to 2^34 ns (17 s), then
+// one open-ended; a bucket spans at most 12.5 % of its values.
+const QueueDelayBuckets = 1 + 24*8 + 1
+
+// queueDelayBucket returns the bucket of a sojourn of ns nanoseconds.
+func queueDelayBucket(ns int64) int {
+	if ns < 1024 {
+		return 0
+	}
+	e := bits.Len64(uint64(ns)) - 1 // 2^e <= ns < 2^(e+1), e >= 10
+	sub := int(ns>>(e-3)) & 7
+	return min(1+(e-10)*8+sub, QueueDelayBuckets-1)
+}
+
+// QueueDelayBucketBound returns the upper bound of bucket i (exclusive);
+// the last bucket's is the largest Duration.
+func QueueDelayBucketBound(i int) time.Duration {
+	switch {
+	case i <= 0:
+		return 1024
+	case i >= QueueDelayBuckets-1:
+		return math.MaxInt64
+	}
+	e, sub := (i-1)/8+10, (i-1)%8
+	return time.Duration(int64(8+sub+1) << (e - 3))
+}
+
+// queueDelayLower returns the lower bound of bucket i.
+func queueDelayLower(i int) time.Duration {
+	if i <= 0 {
+		return 0
+	}
+	return QueueDelayBucketBound(i - 1)
+}
+
+// QueueDelayQuantile returns the q-quantile (0 < q <= 1) of the sojourns a
+// histogram counts, interpolated within its bucket; 0 for an empty one.
+// The open-ended last bucket answers with its lower bound.
+func QueueDelayQuantile(hist [QueueDelayBuckets]uint64, q float64) time.Duration {
+	var total uint64
+	for _, n := range hist {
+		total += n
+	}
+	if total == 0 || q <= 0 {
+		return 0
+	}
+	rank := q * float64(total)
+	var below float64
+	for i, n := range hist {
+		if n == 0 {
+			continue
+		}
+		if below+float64(n) >= rank {
+			lo := queueDelayLower(i)
+			if i == QueueDelayBuckets-1 {
+				return lo
+			}
+			hi := QueueDelayBucketBound(i)
+			frac := (rank - below) / float64(n)
+			return lo + time.Duration(frac*float64(hi-lo))
+		}
+		below += float64(n)
+	}
+	return queueDelayLower(QueueDelayBuckets - 1)
+}
+
+// countSojourn counts a frame that waited d in the rate queue.
+func (s *Stats) countSojourn(d int64) {
+	d = max(d, 0)
+	s.QueueDelayCount++
+	s.QueueDelaySum += time.Duration(d)
+	s.QueueDelayMax = max(s.QueueDelayMax, time.Duration(d))
+	s.QueueDelayHist[queueDelayBucket(d)]++
 }
 
 // Dropped returns the frames dropped for any reason.

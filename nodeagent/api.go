@@ -32,15 +32,18 @@ type Health struct {
 	// CPU is the processor time the agent used so far (user and system,
 	// all threads): its share of a core over an interval is ΔCPU/Δt.
 	CPU time.Duration `json:"cpu"`
+	// MaxRSS is the most memory the agent held resident so far, in bytes.
+	MaxRSS uint64 `json:"max_rss"`
 }
 
-// cpuTime returns the process's user and system time.
-func cpuTime() time.Duration {
+// usage returns the process's user and system time and its peak resident
+// memory.
+func usage() (time.Duration, uint64) {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
+		return 0, 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), uint64(ru.Maxrss) * 1024 // kilobytes on Linux
 }
 
 // Handler returns the agent's control API.
@@ -54,7 +57,8 @@ func (a *Agent) Handler() http.Handler {
 		}
 		a.mu.Unlock()
 		sort.Strings(names)
-		writeJSON(w, Health{OK: true, Nodes: names, Relays: len(a.relays), PID: os.Getpid(), Uptime: time.Since(a.start).String(), CPU: cpuTime()})
+		cpu, rss := usage()
+		writeJSON(w, Health{OK: true, Nodes: names, Relays: len(a.relays), PID: os.Getpid(), Uptime: time.Since(a.start).String(), CPU: cpu, MaxRSS: rss})
 	})
 	mux.HandleFunc("GET /v1/nodes/{node}/status", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
 		writeJSON(w, n.status())

@@ -21,7 +21,8 @@ var quietVerbs = []string{"netlab exec", "netlab graph", "netlab completion", "n
 var fileVerbs = []string{"netlab deploy", "netlab validate", "netlab graph"}
 
 // noLabVerbs work without a lab.
-var noLabVerbs = []string{"netlab version", "netlab completion", "netlab help", "netlab agent", "netlab lab", "netlab doctor", "netlab gen"}
+var noLabVerbs = []string{"netlab version", "netlab completion", "netlab help", "netlab agent", "netlab lab", "netlab doctor", "netlab gen",
+	"netlab experiment"} // an experiment file names its topology and deploys it
 
 // leaves returns every command that runs (not a group), by path.
 func leaves(root *cobra.Command) []*cobra.Command {

@@ -25,7 +25,7 @@ func newRootCmd(o *options) *cobra.Command {
 	}
 	root.SetOut(o.stdout)
 	root.SetErr(o.stderr)
-	root.AddCommand(newVersionCmd(o), newAgentCmd(o), newValidateCmd(o), newGraphCmd(o), newTCPCmd(o), newPingCmd(o), newSocketsCmd(o), newTraceCmd(o), newDeployCmd(o), newDestroyCmd(o), newInspectCmd(o), newExecCmd(o), newPlotCmd(o), newCaptureCmd(o), newImpairCmd(o), newLinkCmd(o), newSockCmd(o), newReportCmd(o), newRunsCmd(o), newLabCmd(o), newDoctorCmd(o), newGenCmd(o))
+	root.AddCommand(newVersionCmd(o), newAgentCmd(o), newValidateCmd(o), newGraphCmd(o), newTCPCmd(o), newPingCmd(o), newSocketsCmd(o), newTraceCmd(o), newDeployCmd(o), newDestroyCmd(o), newInspectCmd(o), newExecCmd(o), newPlotCmd(o), newCaptureCmd(o), newImpairCmd(o), newLinkCmd(o), newSockCmd(o), newReportCmd(o), newRunsCmd(o), newLabCmd(o), newDoctorCmd(o), newGenCmd(o), newExperimentCmd(o))
 	return root
 }
 
@@ -36,13 +36,18 @@ func newVersionCmd(o *options) *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := "devel"
-			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-				v = bi.Main.Version
-			}
+			v := version()
 			return printOut(o, t.format, map[string]string{"version": v}, func() { fmt.Fprintf(o.stdout, "netlab %s\n", v) })
 		},
 	}
 	addFormatFlag(cmd, t)
 	return cmd
+}
+
+// version is netlab's version: the module's, or devel.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }

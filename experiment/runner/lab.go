@@ -1,0 +1,190 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+
+	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/experiment"
+	"github.com/netlab/netlab/impair"
+	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/topology"
+)
+
+// labHandle is the deployed lab as a trial uses it.
+type labHandle struct {
+	plan  *topology.Lab
+	state *deploy.State
+	names []string
+}
+
+func newLabHandle(plan *topology.Lab, st *deploy.State) *labHandle {
+	l := &labHandle{plan: plan, state: st}
+	for _, n := range plan.Nodes {
+		l.names = append(l.names, n.Name)
+	}
+	return l
+}
+
+// client returns the agent client of node.
+func (l *labHandle) client(node string) (*nodeagent.Client, error) {
+	for _, n := range l.state.Nodes {
+		if n.Name == node && n.Socket != "" {
+			return nodeagent.NewClient(n.Socket, node).WithLog(n.Log), nil
+		}
+	}
+	return nil, fmt.Errorf("node %s has no agent", node)
+}
+
+// sideClient returns the client of the agent that applies s.
+func (l *labHandle) sideClient(s topology.ImpairSide) (*nodeagent.Client, error) {
+	if s.Relay {
+		return nodeagent.NewClient(l.state.RelaySocket, s.Node), nil
+	}
+	return l.client(s.Node)
+}
+
+// agents returns one client per agent process (its socket), to read each
+// one's health once.
+func (l *labHandle) agents() map[string]*nodeagent.Client {
+	out := map[string]*nodeagent.Client{}
+	for _, n := range l.state.Nodes {
+		if n.Socket != "" && out[n.Socket] == nil {
+			out[n.Socket] = nodeagent.NewClient(n.Socket, n.Name)
+		}
+	}
+	if l.state.RelaySocket != "" && out[l.state.RelaySocket] == nil && len(l.state.Nodes) > 0 {
+		out[l.state.RelaySocket] = nodeagent.NewClient(l.state.RelaySocket, l.state.Nodes[0].Name)
+	}
+	return out
+}
+
+// selectNodes returns the nodes sel picks.
+func (l *labHandle) selectNodes(sel string) ([]string, error) {
+	return experiment.Select(sel, l.names, func(n string) map[string]string { return l.plan.Node(n).Labels })
+}
+
+// addr returns the address flows to node go to: its first interface's.
+func (l *labHandle) addr(node string) (netip.Addr, error) {
+	n := l.plan.Node(node)
+	for _, ifc := range n.Interfaces {
+		if ifc.Addr.IsValid() {
+			return ifc.Addr.Addr(), nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("node %s has no address to send to", node)
+}
+
+// goStack reports whether node runs the Go stack.
+func (l *labHandle) goStack(node string) bool { return l.plan.Node(node).Stack != topology.StackLinux }
+
+// setLink gives target (a link or NODE:IFACE) the impairment of fields in
+// both directions; nil fields with reset go back to the topology's.
+func (l *labHandle) setLink(ctx context.Context, target string, fields map[string]string, seed uint64) error {
+	sides, err := l.plan.ImpairTargets(target, topology.DirBoth)
+	if err != nil {
+		return err
+	}
+	for i, s := range sides {
+		f := maps.Clone(fields)
+		if _, ok := f["seed"]; !ok {
+			f["seed"] = fmt.Sprint((seed + uint64(i)) % (1 << 62)) // each direction its own stream
+		}
+		im, err := topology.ParseImpairment(f)
+		if err != nil {
+			return fmt.Errorf("link %s: %w", target, err)
+		}
+		c, err := l.sideClient(s)
+		if err != nil {
+			return err
+		}
+		if _, err := c.ChangeImpairment(ctx, nodeagent.ImpairChange{Interface: s.Interface, Dir: s.Dir, Impairment: im}); err != nil {
+			return fmt.Errorf("%s:%s %s: %w", s.Node, s.Interface, s.Dir, err)
+		}
+	}
+	return nil
+}
+
+// setDown takes target down or up at every agent on its path.
+func (l *labHandle) setDown(ctx context.Context, target string, down bool) error {
+	sides, err := l.plan.ImpairTargets(target, topology.DirBoth)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, s := range sides {
+		if seen[s.Node+":"+s.Interface] {
+			continue
+		}
+		seen[s.Node+":"+s.Interface] = true
+		c, err := l.sideClient(s)
+		if err != nil {
+			return err
+		}
+		d := down
+		if _, err := c.ChangeImpairment(ctx, nodeagent.ImpairChange{Interface: s.Interface, Down: &d}); err != nil {
+			return fmt.Errorf("%s:%s: %w", s.Node, s.Interface, err)
+		}
+	}
+	return nil
+}
+
+// resetLink brings target up with the topology file's impairment.
+func (l *labHandle) resetLink(ctx context.Context, target string) error {
+	if err := l.setDown(ctx, target, false); err != nil {
+		return err
+	}
+	sides, err := l.plan.ImpairTargets(target, topology.DirBoth)
+	if err != nil {
+		return err
+	}
+	for _, s := range sides {
+		c, err := l.sideClient(s)
+		if err != nil {
+			return err
+		}
+		if _, err := c.ChangeImpairment(ctx, nodeagent.ImpairChange{Interface: s.Interface, Dir: s.Dir, Reset: true}); err != nil {
+			return fmt.Errorf("%s:%s %s: %w", s.Node, s.Interface, s.Dir, err)
+		}
+	}
+	return nil
+}
+
+// linkReading is one direction of a link's counters and configuration.
+type linkReading struct {
+	side  topology.ImpairSide
+	cfg   *impair.Config
+	stats impair.Stats
+}
+
+// readLink reads every direction of target.
+func (l *labHandle) readLink(ctx context.Context, target string) ([]linkReading, error) {
+	sides, err := l.plan.ImpairTargets(target, topology.DirBoth)
+	if err != nil {
+		return nil, err
+	}
+	var out []linkReading
+	for _, s := range sides {
+		c, err := l.sideClient(s)
+		if err != nil {
+			return nil, err
+		}
+		states, err := c.Impairments(ctx)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(states, func(st nodeagent.ImpairState) bool { return st.Interface == s.Interface })
+		if i < 0 {
+			return nil, fmt.Errorf("%s:%s: its agent reports no impairment", s.Node, s.Interface)
+		}
+		r := linkReading{side: s, cfg: states[i].Egress, stats: states[i].Stats.Egress}
+		if s.Dir == topology.DirIngress {
+			r.cfg, r.stats = states[i].Ingress, states[i].Stats.Ingress
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,0 +1,338 @@
+package runner
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/netlab/netlab/experiment"
+	"github.com/netlab/netlab/experiment/metrics"
+)
+
+func runtimeVersion() string { return goruntime.Version() }
+
+// reportMetrics are the report's per-cell columns.
+var reportMetrics = []string{"goodput", "utilisation", "jain", "rtt_p50", "rtt_p99", "queue_delay_mean", "loss", "retrans_rate", "rtos", "fct_p99"}
+
+// healthMetrics are the health table's columns.
+var healthMetrics = []string{"agent_cpu", "rate_achieved", "start_skew_max", "ring_drops", "flows_failed"}
+
+// Results is a results directory read back.
+type Results struct {
+	Dir    string
+	Meta   Metadata
+	Params []string
+	// Trials are results.csv's trials, in the order they ran.
+	Trials []TrialResults
+}
+
+// TrialResults is one trial's metrics.
+type TrialResults struct {
+	N, Cell, Rep int
+	Values       map[string]string
+	Metrics      map[string]float64
+	Valid        bool
+	// Invalid says why the trial is not valid.
+	Invalid []string
+}
+
+// CellResults is a cell's metrics over its valid trials.
+type CellResults struct {
+	Cell    int
+	Key     string
+	Values  map[string]string
+	Trials  int
+	Invalid int
+	Metrics map[string]metrics.Summary
+}
+
+// Load reads a results directory: metadata.json and results.csv.
+func Load(dir string) (*Results, error) {
+	data, err := os.ReadFile(filepath.Join(dir, MetadataFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a results directory of netlab experiment run: %w", dir, err)
+	}
+	r := &Results{Dir: dir}
+	if err := json.Unmarshal(data, &r.Meta); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, MetadataFile), err)
+	}
+	for _, p := range r.Meta.Params {
+		r.Params = append(r.Params, p.Name)
+	}
+	path := filepath.Join(dir, ResultsFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: empty", path)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, need := range append([]string{"trial", "cell", "rep", "metric", "value", "valid"}, r.Params...) {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("%s: no column %q", path, need)
+		}
+	}
+	why := map[int][]string{}
+	for _, t := range r.Meta.Trials {
+		why[t.N] = t.Invalid
+	}
+	byN := map[int]*TrialResults{}
+	for i, row := range rows[1:] {
+		n, err1 := strconv.Atoi(row[col["trial"]])
+		cell, err2 := strconv.Atoi(row[col["cell"]])
+		rep, err3 := strconv.Atoi(row[col["rep"]])
+		v := math.NaN()
+		var err4 error
+		if s := row[col["value"]]; s != "NA" {
+			v, err4 = strconv.ParseFloat(s, 64)
+		}
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+			return nil, fmt.Errorf("%s:%d: not a row netlab wrote", path, i+2)
+		}
+		t := byN[n]
+		if t == nil {
+			t = &TrialResults{N: n, Cell: cell, Rep: rep, Values: map[string]string{}, Metrics: map[string]float64{},
+				Valid: row[col["valid"]] == "1", Invalid: why[n]}
+			for _, p := range r.Params {
+				t.Values[p] = row[col[p]]
+			}
+			byN[n] = t
+			r.Trials = append(r.Trials, TrialResults{})
+		}
+		t.Metrics[row[col["metric"]]] = v
+	}
+	r.Trials = r.Trials[:0]
+	for _, t := range byN {
+		r.Trials = append(r.Trials, *t)
+	}
+	slices.SortFunc(r.Trials, func(a, b TrialResults) int { return a.N - b.N })
+	return r, nil
+}
+
+// key names a cell by its values, in matrix order ("all" without one).
+func (r *Results) key(values map[string]string) string {
+	if len(r.Params) == 0 {
+		return "all"
+	}
+	parts := make([]string, len(r.Params))
+	for i, p := range r.Params {
+		parts[i] = p + "=" + values[p]
+	}
+	return strings.Join(parts, ",")
+}
+
+// Cells summarizes each cell's valid trials, in the matrix's order.
+func (r *Results) Cells() []CellResults {
+	by := map[int]*CellResults{}
+	vals := map[int]map[string][]float64{}
+	for _, t := range r.Trials {
+		c := by[t.Cell]
+		if c == nil {
+			c = &CellResults{Cell: t.Cell, Key: r.key(t.Values), Values: t.Values, Metrics: map[string]metrics.Summary{}}
+			by[t.Cell] = c
+			vals[t.Cell] = map[string][]float64{}
+		}
+		c.Trials++
+		if !t.Valid {
+			c.Invalid++
+			continue
+		}
+		for k, v := range t.Metrics {
+			vals[t.Cell][k] = append(vals[t.Cell][k], v)
+		}
+	}
+	var out []CellResults
+	for idx, c := range by {
+		for _, d := range experiment.Metrics {
+			c.Metrics[d.Name] = metrics.Summarize(vals[idx][d.Name])
+		}
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b CellResults) int { return a.Cell - b.Cell })
+	return out
+}
+
+// Failed returns a line for every cell × threshold not met; a cell
+// without a valid trial fails every threshold.
+func (r *Results) Failed() ([]string, error) {
+	var failed []string
+	cells := r.Cells()
+	for _, am := range r.Meta.Asserts {
+		a, err := experiment.ParseAssert(am.Text)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d:%d: %w", r.Meta.File, am.Line, am.Col, err)
+		}
+		for _, c := range cells {
+			s := c.Metrics[a.Metric]
+			if !a.Holds(s.Mean) {
+				failed = append(failed, fmt.Sprintf("%s:%d:%d: %s: %s not met: %s is %s (mean of %d valid trials)",
+					r.Meta.File, am.Line, am.Col, c.Key, a.Text, a.Metric, format(a.Metric, s.Mean), s.N))
+			}
+		}
+	}
+	return failed, nil
+}
+
+// Report renders dir's report.md from its results and returns the
+// thresholds not met.
+func Report(dir string) ([]string, error) {
+	r, err := Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	failed, err := r.Failed()
+	if err != nil {
+		return nil, err
+	}
+	return failed, os.WriteFile(filepath.Join(dir, ReportFile), []byte(r.Markdown(failed)), 0o644)
+}
+
+// Markdown is the report.
+func (r *Results) Markdown(failed []string) string {
+	m := r.Meta
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Experiment %s\n\n", m.Experiment)
+	cells := r.Cells()
+	fmt.Fprintf(&b, "%s on %s (lab %s), %d cells × %d repetitions, order %s, seed %d; %s per trial, the first %s left out of the metrics.\n",
+		m.File, m.Topology, m.Lab, len(cells), m.Repetitions, m.Order, m.Seed, m.Duration, m.Warmup)
+	fmt.Fprintf(&b, "netlab %s, Go %s, kernel %v, %v; started %s.\n\n", m.Netlab, m.GoVersion, m.Machine["kernel"], m.Machine["cpu"], m.Started.Format("2006-01-02 15:04:05"))
+	if m.Interrupted {
+		fmt.Fprintf(&b, "**Interrupted** after %d trials: the tables hold the trials that finished.\n\n", len(r.Trials))
+	}
+	fmt.Fprintf(&b, "## Results\n\nMean ± 95 %% confidence half-width over each cell's valid trials (Student t); n is the number of valid trials. Definitions: the README's metrics table; every trial's value is in %s, every flow in %s.\n\n", ResultsFile, FlowsFile)
+	b.WriteString("| cell | n |")
+	for _, name := range reportMetrics {
+		b.WriteString(" " + name + " |")
+	}
+	b.WriteString("\n|---|---|" + strings.Repeat("---|", len(reportMetrics)) + "\n")
+	for _, c := range cells {
+		fmt.Fprintf(&b, "| %s | %d |", c.Key, c.Trials-c.Invalid)
+		for _, name := range reportMetrics {
+			b.WriteString(" " + formatSummary(name, c.Metrics[name]) + " |")
+		}
+		b.WriteString("\n")
+	}
+	lim := m.Limits
+	b.WriteString("\n## Emulation health\n\nA trial is **invalid** — left out of the results above — when the machine, not the network, was the limit: ")
+	fmt.Fprintf(&b, "the agents used more than %.0f%% of the cores, the bottleneck passed less than %.0f%% of its configured rate while backlogged, a flow started more than %v late, or the kernel dropped frames from a full AF_PACKET ring.\n\n",
+		lim.MaxCPU*100, lim.MinRate*100, lim.MaxStartSkew)
+	b.WriteString("| trial | cell | rep |")
+	for _, name := range healthMetrics {
+		b.WriteString(" " + name + " |")
+	}
+	b.WriteString(" valid |\n|---|---|---|" + strings.Repeat("---|", len(healthMetrics)) + "---|\n")
+	for _, t := range r.Trials {
+		fmt.Fprintf(&b, "| %d | %s | %d |", t.N, r.key(t.Values), t.Rep)
+		for _, name := range healthMetrics {
+			v, ok := t.Metrics[name]
+			if !ok {
+				v = math.NaN()
+			}
+			b.WriteString(" " + format(name, v) + " |")
+		}
+		if t.Valid {
+			b.WriteString(" yes |\n")
+		} else {
+			b.WriteString(" **no**: " + strings.Join(t.Invalid, "; ") + " |\n")
+		}
+	}
+	if len(m.Asserts) > 0 {
+		b.WriteString("\n## Thresholds\n\n")
+		if len(failed) == 0 {
+			for _, a := range m.Asserts {
+				fmt.Fprintf(&b, "- `%s`: met in every cell\n", a.Text)
+			}
+		}
+		for _, f := range failed {
+			fmt.Fprintf(&b, "- **not met**: %s\n", f)
+		}
+	}
+	return b.String()
+}
+
+// formatSummary writes a mean and, with two trials or more, its 95 %
+// confidence half-width.
+func formatSummary(metric string, s metrics.Summary) string {
+	out := format(metric, s.Mean)
+	if s.N > 1 && !math.IsNaN(s.CI95) {
+		ci := format(metric, s.CI95)
+		for _, unit := range []string{" Mbit/s", " ms"} {
+			ci = strings.TrimSuffix(ci, unit)
+		}
+		out += " ± " + ci
+	}
+	return out
+}
+
+// Compare is two runs side by side: each cell both have, every metric's
+// means, their difference, and whether the 95 % intervals overlap.
+func Compare(a, b *Results, metricNames []string) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "# %s vs %s\n\nA: %s (%s, %d trials)\nB: %s (%s, %d trials)\n\n", a.Meta.Experiment, b.Meta.Experiment,
+		a.Dir, a.Meta.Started.Format("2006-01-02 15:04"), len(a.Trials), b.Dir, b.Meta.Started.Format("2006-01-02 15:04"), len(b.Trials))
+	s.WriteString("A difference is **marked** when the two 95 % confidence intervals do not overlap.\n\n")
+	s.WriteString("| cell | metric | A | B | B − A | change |\n|---|---|---|---|---|---|\n")
+	bc := map[string]CellResults{}
+	for _, c := range b.Cells() {
+		bc[c.Key] = c
+	}
+	matched := 0
+	for _, ca := range a.Cells() {
+		cb, ok := bc[ca.Key]
+		if !ok {
+			continue
+		}
+		matched++
+		for _, name := range metricNames {
+			sa, sb := ca.Metrics[name], cb.Metrics[name]
+			if math.IsNaN(sa.Mean) && math.IsNaN(sb.Mean) {
+				continue
+			}
+			d := metrics.Diff(sa, sb)
+			change := "n/a"
+			if !math.IsNaN(d.Relative) {
+				change = fmt.Sprintf("%+.1f%%", d.Relative*100)
+			}
+			if !d.Overlap {
+				change = "**" + change + "**"
+			}
+			fmt.Fprintf(&s, "| %s | %s | %s | %s | %s | %s |\n", ca.Key, name, formatSummary(name, sa), formatSummary(name, sb), format(name, d.Delta), change)
+		}
+	}
+	if matched == 0 {
+		s.WriteString("\nNo cell is in both runs (cells are matched by their parameter values).\n")
+	}
+	return s.String()
+}
+
+// MarshalJSON writes a cell's summaries with null for what is not a
+// number (JSON has no NaN).
+func (c CellResults) MarshalJSON() ([]byte, error) {
+	num := func(v float64) any {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return v
+	}
+	ms := map[string]any{}
+	for k, s := range c.Metrics {
+		ms[k] = map[string]any{"n": s.N, "mean": num(s.Mean), "ci95": num(s.CI95), "stddev": num(s.StdDev), "min": num(s.Min), "max": num(s.Max)}
+	}
+	return json.Marshal(map[string]any{"cell": c.Cell, "key": c.Key, "values": c.Values, "trials": c.Trials, "invalid": c.Invalid, "metrics": ms})
+}
