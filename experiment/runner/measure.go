@@ -102,7 +102,7 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 	win := (w1 - w0).Seconds()
 
 	var agg, thr float64
-	var goodputs, rtts, fcts, slows []float64
+	var goodputs, long, rtts, fcts, slows []float64
 	var retrans, segs, rtos, fast, failed float64
 	var skew time.Duration
 	base := time.Duration(math.MaxInt64)
@@ -122,6 +122,9 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 		}
 		if g := r.goodput(x, f); !math.IsNaN(g) {
 			goodputs = append(goodputs, g)
+			if f.spec.Duration > 0 {
+				long = append(long, g)
+			}
 		}
 		if life := f.rep.End.Sub(f.rep.Connected); life > 0 {
 			thr += float64(f.rep.Bytes+int64(f.rep.BytesRetrans)) * 8 / life.Seconds()
@@ -161,6 +164,9 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 	m["flows_failed"] = failed
 	m["goodput"] = agg * 8 / win
 	m["throughput"] = thr
+	if len(long) > 0 {
+		goodputs = long // fairness is among the flows that share the whole cell
+	}
 	m["jain"] = metrics.Jain(goodputs)
 	if len(goodputs) > 0 {
 		m["flow_goodput_min"] = minOf(goodputs)

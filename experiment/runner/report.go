@@ -336,3 +336,65 @@ func (c CellResults) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(map[string]any{"cell": c.Cell, "key": c.Key, "values": c.Values, "trials": c.Trials, "invalid": c.Invalid, "metrics": ms})
 }
+
+// readRows reads a CSV file of dir as maps from its header's names.
+func readRows(path string) ([]map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: empty", path)
+	}
+	out := make([]map[string]string, 0, len(rows)-1)
+	for _, r := range rows[1:] {
+		m := make(map[string]string, len(r))
+		for i, h := range rows[0] {
+			m[h] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Flows reads flows.csv: one map per flow, by column name (see the
+// README's results table; NA where a value does not apply).
+func (r *Results) Flows() ([]map[string]string, error) {
+	return readRows(filepath.Join(r.Dir, FlowsFile))
+}
+
+// SeriesPoint is one row of a trial's timeseries.
+type SeriesPoint struct {
+	T      float64 // seconds since the trial's time zero
+	Series string  // flowN, or the bottleneck's NODE:IFACE>DIR
+	Metric string  // goodput_bps, cwnd, srtt_s, queue_len, passed_bytes
+	Value  float64
+}
+
+// Series reads timeseries/trial-N.csv.
+func (r *Results) Series(trial int) ([]SeriesPoint, error) {
+	path := filepath.Join(r.Dir, SeriesDir, fmt.Sprintf("trial-%d.csv", trial))
+	rows, err := readRows(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SeriesPoint, 0, len(rows))
+	for i, row := range rows {
+		t, err1 := strconv.ParseFloat(row["t_s"], 64)
+		v := math.NaN()
+		var err2 error
+		if row["value"] != "NA" {
+			v, err2 = strconv.ParseFloat(row["value"], 64)
+		}
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("%s:%d: not a row netlab wrote", path, i+2)
+		}
+		out = append(out, SeriesPoint{T: t, Series: row["series"], Metric: row["metric"], Value: v})
+	}
+	return out, nil
+}

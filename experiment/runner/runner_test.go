@@ -45,12 +45,17 @@ func TestMain(m *testing.M) {
 // setup writes a generated dumbbell of pairs pairs and the experiment
 // file body beside it, and loads the experiment.
 func setup(t *testing.T, pairs int, body string) (*experiment.Experiment, runner.Options) {
+	return setupStack(t, pairs, "", body)
+}
+
+// setupStack is setup with every node on stack ("" is the Go stack).
+func setupStack(t *testing.T, pairs int, stack, body string) (*experiment.Experiment, runner.Options) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("experiments deploy labs: needs root, as CI runs")
 	}
 	dir := t.TempDir()
-	db := topogen.Dumbbell{Pairs: pairs, Bottleneck: topogen.LinkSpec{Rate: "20mbit", Delay: "5ms", Queue: "50"}}
+	db := topogen.Dumbbell{Pairs: pairs, Bottleneck: topogen.LinkSpec{Rate: "20mbit", Delay: "5ms", Queue: "50"}, Common: topogen.Common{Stack: stack}}
 	topo, err := db.Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -307,5 +312,85 @@ assert:
 	rep, _ := os.ReadFile(filepath.Join(o.Out, runner.ReportFile))
 	if !strings.Contains(string(rep), "**no**: the agents used") || !strings.Contains(string(rep), "| all | 0 |") {
 		t.Errorf("report.md does not mark the trial invalid:\n%s", rep)
+	}
+}
+
+// TestLinuxStack runs the same workloads over the kernel's TCP (stack:
+// linux nodes): each flow's congestion control is set, every byte
+// accounted for, the relay's impairment measured.
+func TestLinuxStack(t *testing.T) {
+	x, o := setupStack(t, 2, "linux", `
+matrix: {cc: [reno, cubic]}
+duration: 3s
+warmup: 1s
+workloads:
+  - bulk: {from: role=sender, to: role=receiver, cc: "${cc}"}
+  - rr: {from: rcv1, to: snd1, requests: 3, response: 10KB, cc: "${cc}"}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := runner.Run(ctx, x, o); err != nil {
+		t.Fatal(err)
+	}
+	flows := readCSV(t, filepath.Join(o.Out, runner.FlowsFile))
+	if len(flows) != 6 {
+		t.Fatalf("%d flows, want 3 a trial", len(flows))
+	}
+	for _, f := range flows {
+		want := map[string]string{"0": "reno", "1": "cubic"}[f["cell"]]
+		if f["complete"] != "true" || f["cc"] != want {
+			t.Errorf("flow %s of cell %s: complete %s, cc %s (want %s), error %q", f["flow"], f["cell"], f["complete"], f["cc"], want, f["error"])
+		}
+	}
+	res := readCSV(t, filepath.Join(o.Out, runner.ResultsFile))
+	for trial := 1; trial <= 2; trial++ {
+		if g := value(t, res, trial, "goodput"); g < 10e6 || g > 20.4e6 {
+			t.Errorf("trial %d: goodput %.2f Mbit/s through 20 Mbit/s", trial, g/1e6)
+		}
+		if q := value(t, res, trial, "queue_delay_mean"); q <= 0 {
+			t.Errorf("trial %d: the relay's queueing delay %v", trial, q)
+		}
+	}
+}
+
+// TestInterruptKeepsFinishedTrials cancels the run as its second trial
+// starts: the first trial's results stay, the lab is gone.
+func TestInterruptKeepsFinishedTrials(t *testing.T) {
+	x, o := setup(t, 1, `
+repetitions: 3
+duration: 1s
+workloads:
+  - bulk: {from: snd1, to: rcv1}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	progress := o.Progress
+	o.Progress = func(m string) {
+		progress(m)
+		if strings.HasPrefix(m, "trial 2/") {
+			cancel()
+		}
+	}
+	out, err := runner.Run(ctx, x, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Interrupted || out.Trials != 1 {
+		t.Fatalf("outcome %+v: want interrupted after 1 trial", out)
+	}
+	res := readCSV(t, filepath.Join(o.Out, runner.ResultsFile))
+	if len(res) != len(experiment.Metrics) || value(t, res, 1, "goodput") <= 0 {
+		t.Errorf("results.csv has %d rows, want trial 1's %d", len(res), len(experiment.Metrics))
+	}
+	var meta runner.Metadata
+	data, _ := os.ReadFile(filepath.Join(o.Out, runner.MetadataFile))
+	if json.Unmarshal(data, &meta) != nil || !meta.Interrupted || len(meta.Trials) != 1 {
+		t.Errorf("metadata: interrupted %v, %d trials", meta.Interrupted, len(meta.Trials))
+	}
+	if rep, _ := os.ReadFile(filepath.Join(o.Out, runner.ReportFile)); !strings.Contains(string(rep), "**Interrupted** after 1 trials") {
+		t.Errorf("report.md:\n%s", rep)
+	}
+	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), "dumbbell-1-x") {
+		t.Errorf("namespaces left: %s", out)
 	}
 }
