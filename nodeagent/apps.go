@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"net/http"
@@ -40,8 +41,9 @@ type ConnRecord struct {
 	First time.Time `json:"first,omitzero"`
 	Last  time.Time `json:"last,omitzero"`
 	Bytes int64     `json:"bytes"`
-	// EOF says the sender's FIN came; SHA256 is then the digest of all
-	// the bytes.
+	// EOF says the sender's FIN came (not a reset); SHA256 is the digest
+	// of the bytes read, so far while Open (still being read).
+	Open   bool   `json:"open,omitempty"`
 	EOF    bool   `json:"eof"`
 	SHA256 string `json:"sha256,omitempty"`
 	// Retrans, RTOs and FastRetrans are the connection's own at its end:
@@ -79,6 +81,7 @@ type app struct {
 	info   AppInfo
 	record time.Duration
 	conns  []*ConnRecord // guarded by mu while their connections run
+	live   map[*ConnRecord]*liveConn
 	net    netAPI
 	ln     net.Listener
 	srv    *http.Server
@@ -90,11 +93,23 @@ func (a *app) snapshot() AppInfo {
 	return a.info
 }
 
+// liveConn is a recorded connection still being read.
+type liveConn struct {
+	c net.Conn
+	h hash.Hash // of the bytes read so far; guarded by app.mu
+}
+
 func (a *app) close() {
 	if a.srv != nil {
 		a.srv.Close()
 	}
 	a.ln.Close()
+	// A connection whose sender vanished (its reset lost) must not stay.
+	a.mu.Lock()
+	for _, l := range a.live {
+		l.c.Close()
+	}
+	a.mu.Unlock()
 }
 
 // startApp listens on the node and serves spec.Mode until closed.
@@ -193,10 +208,14 @@ func (a *app) acceptLoop(mode string) {
 func (a *app) recordConn(c net.Conn) {
 	defer c.Close()
 	rec := &ConnRecord{Remote: c.RemoteAddr().String(), Accepted: time.Now()}
+	h := sha256.New()
 	a.mu.Lock()
 	a.conns = append(a.conns, rec)
+	if a.live == nil {
+		a.live = map[*ConnRecord]*liveConn{}
+	}
+	a.live[rec] = &liveConn{c: c, h: h}
 	a.mu.Unlock()
-	h := sha256.New()
 	buf := make([]byte, 64<<10)
 	var bytes int64
 	var prev time.Time // the read before this one
@@ -205,8 +224,8 @@ func (a *app) recordConn(c net.Conn) {
 		k, err := c.Read(buf)
 		now := time.Now()
 		if k > 0 {
-			h.Write(buf[:k])
 			a.mu.Lock()
+			h.Write(buf[:k]) // under mu: records may read the digest so far
 			if rec.First.IsZero() {
 				rec.First = now
 			}
@@ -236,9 +255,10 @@ func (a *app) recordConn(c net.Conn) {
 				rec.Samples = append(rec.Samples, ByteSample{At: at, Bytes: bytes})
 			}
 			a.countersLocked(rec, c)
+			rec.SHA256 = hex.EncodeToString(h.Sum(nil))
+			delete(a.live, rec)
 			if errors.Is(err, io.EOF) {
 				rec.EOF = true
-				rec.SHA256 = hex.EncodeToString(h.Sum(nil))
 				a.info.LastSHA256 = rec.SHA256
 			}
 			a.mu.Unlock()
@@ -262,6 +282,10 @@ func (a *app) records() []ConnRecord {
 	for i, r := range a.conns {
 		out[i] = *r
 		out[i].Samples = slices.Clone(r.Samples)
+		if l, ok := a.live[r]; ok && l.h != nil {
+			out[i].Open = true
+			out[i].SHA256 = hex.EncodeToString(l.h.Sum(nil))
+		}
 	}
 	return out
 }

@@ -27,6 +27,10 @@ type FlowSpec struct {
 	Bytes int64 `json:"bytes,omitempty"`
 	// Duration is for how long to send, from Start.
 	Duration time.Duration `json:"duration,omitempty"`
+	// Drain bounds how long a flow of a Duration waits, once it stopped
+	// writing, for the receiver to read what its buffer still held; then
+	// it resets the connection and reports Cut (0: as long as the batch).
+	Drain time.Duration `json:"drain,omitempty"`
 	// CC is the congestion control; empty keeps the node's.
 	CC string `json:"cc,omitempty"`
 	// NoDelay turns Nagle off.
@@ -80,7 +84,10 @@ type FlowReport struct {
 	// End is when the sink's FIN came: everything sent was delivered.
 	End time.Time `json:"end,omitzero"`
 	// Bytes is what the application wrote; SHA256 their digest.
-	Bytes  int64  `json:"bytes"`
+	Bytes int64 `json:"bytes"`
+	// Cut says a flow of a Duration was reset after its Drain: the
+	// receiver has a prefix of Bytes (see PatternDigest).
+	Cut    bool   `json:"cut,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`
 	CC     string `json:"cc,omitempty"`
 	MSS    int    `json:"mss,omitempty"`
@@ -242,11 +249,23 @@ func runFlow(ctx context.Context, n netAPI, f FlowSpec, at time.Time, sample tim
 			cw.CloseWrite()
 		}
 		// The sink's FIN says everything sent was read.
-		c.SetReadDeadline(time.Now().Add(5 * time.Minute))
-		if _, err := io.Copy(io.Discard, c); err != nil {
-			werr = fmt.Errorf("waiting for the receiver to close: %w", err)
-		} else {
+		drain := 5 * time.Minute
+		if f.Duration > 0 && f.Drain > 0 {
+			drain = f.Drain
+		}
+		c.SetReadDeadline(time.Now().Add(drain))
+		_, err := io.Copy(io.Discard, c)
+		switch {
+		case err == nil:
 			rep.End = time.Now()
+		case f.Duration > 0 && f.Drain > 0 && isTimeout(err) && ctx.Err() == nil:
+			// What the buffers still hold is not part of the cell: reset.
+			if l, ok := c.(interface{ SetLinger(int) error }); ok {
+				l.SetLinger(0)
+			}
+			rep.Cut, rep.End = true, time.Now()
+		default:
+			werr = fmt.Errorf("waiting for the receiver to close: %w", err)
 		}
 	}
 	if werr != nil {
@@ -267,6 +286,13 @@ func runFlow(ctx context.Context, n netAPI, f FlowSpec, at time.Time, sample tim
 	rep.MaxCwndSegs = smp.maxCwnd
 	rep.Samples = smp.samples
 	return rep
+}
+
+// PatternDigest is the sha256 of the first n bytes every flow sends: what
+// the receiver of a Cut flow must have, for the n bytes it read.
+func PatternDigest(n int64) string {
+	d := patternDigest(n)
+	return hex.EncodeToString(d[:])
 }
 
 func isTimeout(err error) bool {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netlab/netlab/impair"
 )
 
 func TestFlowBatchAccountsForEveryByte(t *testing.T) {
@@ -223,5 +225,48 @@ func TestQueryGroupGoesOnWithoutAFailedMember(t *testing.T) {
 		if !<-done {
 			t.Fatal("a member was held by one that left")
 		}
+	}
+}
+
+// TestFlowCutAfterItsDrain: a flow of a duration over a slow link stops
+// writing with most of its buffer unsent; after its drain it resets, and
+// the receiver holds an intact prefix of the pattern.
+func TestFlowCutAfterItsDrain(t *testing.T) {
+	lab, sock := startAgent(t, "../examples/two-hosts.yml")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h1, h2 := NewClient(sock, "h1"), NewClient(sock, "h2")
+	if _, err := h1.ChangeImpairment(ctx, ImpairChange{Interface: "eth1", Dir: "egress", Impairment: &impair.Config{Rate: 2_000_000, Limit: 100}}); err != nil {
+		t.Fatal(err)
+	}
+	app, err := h2.StartApp(ctx, AppSpec{Mode: "sink", Port: 5003, Record: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := lab.Node("h2").Interfaces[0].Addr.Addr().String() + ":5003"
+	reps, err := h1.Flows(ctx, FlowBatch{At: time.Now(), Flows: []FlowSpec{{ID: 1, To: to, Duration: 300 * time.Millisecond, Drain: 200 * time.Millisecond}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reps[0]
+	if r.Error != "" || !r.Cut || r.End.IsZero() {
+		t.Fatalf("report %+v: want cut, no error", r)
+	}
+	var rec ConnRecord
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		recs, err := h2.AppConns(ctx, app.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 1 && recs[0].SHA256 != "" {
+			rec = recs[0]
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// 2 Mbit/s for half a second is about 125 KB of the ~1 MB written.
+	if rec.EOF || rec.Bytes == 0 || rec.Bytes >= r.Bytes || rec.SHA256 != PatternDigest(rec.Bytes) {
+		t.Fatalf("receiver %+v (want a reset, a prefix of the %d bytes, digest %s)", rec, r.Bytes, PatternDigest(rec.Bytes))
 	}
 }

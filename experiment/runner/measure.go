@@ -9,6 +9,7 @@ import (
 	"github.com/netlab/netlab/experiment"
 	"github.com/netlab/netlab/experiment/metrics"
 	"github.com/netlab/netlab/impair"
+	"github.com/netlab/netlab/nodeagent"
 )
 
 // Limits are the health checks: a trial beyond one is marked invalid,
@@ -42,9 +43,16 @@ func (r *trialResult) received(f *flow) []metrics.Sample {
 }
 
 // complete reports whether f delivered everything it sent, intact: the
-// same bytes and digest at both ends, or every response whole and right.
+// same bytes and digest at both ends, every response whole and right, or
+// for a flow cut after its drain an intact prefix of what it wrote.
 func (f *flow) complete() bool {
-	if f.rep.Error != "" || f.rep.End.IsZero() || f.rec == nil || !f.rec.EOF || f.rec.Bytes != f.rep.Bytes {
+	if f.rep.Error != "" || f.rep.End.IsZero() || f.rec == nil {
+		return false
+	}
+	if f.rep.Cut {
+		return f.rec.Bytes <= f.rep.Bytes && f.rec.SHA256 == f.digest()
+	}
+	if !f.rec.EOF || f.rec.Bytes != f.rep.Bytes {
 		return false
 	}
 	if f.spec.Requests > 0 {
@@ -59,6 +67,14 @@ func (f *flow) complete() bool {
 		return true
 	}
 	return f.rec.SHA256 == f.rep.SHA256
+}
+
+// digest is the pattern's digest for the bytes f's receiver read.
+func (f *flow) digest() string {
+	if f.prefix == "" {
+		f.prefix = nodeagent.PatternDigest(f.rec.Bytes)
+	}
+	return f.prefix
 }
 
 // fct is f's completion time: from connect to the last byte read by its

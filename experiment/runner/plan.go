@@ -91,6 +91,7 @@ func planTrial(x *experiment.Experiment, l *labHandle, t experiment.Trial) (*tri
 					if spec.Duration = x.Duration - spec.Start; spec.Duration <= 0 {
 						return nil, at("flow %d would start at %v, after the cell's end (%v): fewer flows or a shorter stagger", j+1, spec.Start, x.Duration)
 					}
+					spec.Drain = drain(x)
 				}
 				src, dst := from[j%len(from)], pickReceiver(to, j, from[j%len(from)])
 				if dst == "" {
@@ -161,6 +162,11 @@ func planTrial(x *experiment.Experiment, l *labHandle, t experiment.Trial) (*tri
 	}
 	return p, nil
 }
+
+// drain is how long a flow that sent for the cell's duration may take to
+// deliver what its buffers still hold before it is cut (reset): what the
+// buffers hold at the end is not part of the cell.
+func drain(x *experiment.Experiment) time.Duration { return max(2*time.Second, x.Duration/10) }
 
 // pickReceiver is flow j's receiver: the j-th of to, round-robin; when
 // that is the sender itself, one further on, by one more each round, so

@@ -19,6 +19,7 @@ type flow struct {
 	from, to string // where the data goes from and to
 	rep      nodeagent.FlowReport
 	rec      *nodeagent.ConnRecord // the sink's record; nil if it saw none
+	prefix   string                // the digest a cut flow's receiver must have
 }
 
 // probe is a probe workload's echo replies.
@@ -266,7 +267,7 @@ func collect(ctx context.Context, l *labHandle, apps map[appNeed]int, flows []*f
 			f.rec = nil
 			if r, ok := recs[f.rep.From]; ok && f.rep.From != "" {
 				f.rec = &r
-				if f.rep.End.IsZero() || r.EOF {
+				if f.rep.End.IsZero() || r.EOF || f.rep.Cut && r.SHA256 != "" {
 					continue
 				}
 			}

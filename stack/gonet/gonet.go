@@ -204,6 +204,10 @@ func (c *Conn) SetWriteDeadline(t time.Time) error { return c.s.SetWriteDeadline
 // SetNoDelay turns Nagle off (true) or on, as net.TCPConn.SetNoDelay.
 func (c *Conn) SetNoDelay(on bool) error { return c.s.SetOption(c.fd, stack.OptNoDelay, on) }
 
+// SetLinger sets SO_LINGER: sec 0 makes Close reset the connection,
+// discarding what was not sent; negative turns it off.
+func (c *Conn) SetLinger(sec int) error { return c.s.SetOption(c.fd, stack.OptLinger, sec) }
+
 // Info returns the connection's `ss -ti` snapshot.
 func (c *Conn) Info() (stack.TCPInfo, error) { return c.s.Info(c.fd) }
 
