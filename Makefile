@@ -4,7 +4,7 @@ BIN      := bin/netlab
 PKGS     := ./...
 export CGO_ENABLED := 0
 
-.PHONY: bench-labs all build test test-short bench fuzz lint cover demo clean
+.PHONY: bench-experiments bench-labs all build test test-short bench fuzz lint cover demo clean
 
 all: build
 
@@ -43,6 +43,22 @@ bench-labs: build
 	  e=$$(date +%s.%N); \
 	  printf '| %s | %s (exit %d) | %.1f s |\n' $$(basename $$d) $$f $$rc $$(awk "BEGIN{print $$e - $$s}"); \
 	done
+
+# The load experiments of BENCHMARKS.md §7, one after the other (about an
+# hour on 2 cores): results in bench-results/NAME, a report.md each, and
+# the Go stack against the kernel's side by side in bench-results/cc-compare.md.
+EXPERIMENTS ?= fabric-1000 incast-64 cc-go cc-linux
+bench-experiments: build
+	@mkdir -p bench-results
+	@for x in $(EXPERIMENTS); do \
+	  rm -rf bench-results/$$x; s=$$(date +%s); \
+	  $(BIN) experiment run examples/experiments/$$x.yml -o bench-results/$$x || exit 1; \
+	  echo "$$x: $$(( $$(date +%s) - s )) s, bench-results/$$x/report.md"; \
+	done
+	@if [ -d bench-results/cc-go ] && [ -d bench-results/cc-linux ]; then \
+	  $(BIN) experiment compare bench-results/cc-go bench-results/cc-linux \
+	    --metric goodput,utilisation,jain,rtt_p50,rtt_p99,queue_delay_mean,retrans_rate,agent_cpu > bench-results/cc-compare.md; \
+	  echo "bench-results/cc-compare.md"; fi
 
 # Each fuzz target for FUZZTIME (default 60 s).
 FUZZTIME ?= 60s

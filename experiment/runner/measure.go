@@ -143,7 +143,7 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 			}
 		}
 		if life := f.rep.End.Sub(f.rep.Connected); life > 0 {
-			thr += float64(f.rep.Bytes+int64(f.rep.BytesRetrans)) * 8 / life.Seconds()
+			thr += float64(f.rep.BytesSent) * 8 / life.Seconds()
 		}
 		for _, s := range f.rep.Samples {
 			if s.At >= w0 && s.At <= w1 && s.SRTT > 0 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/netlab/netlab/experiment"
 	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/topology"
 )
 
 // flow is one planned flow of a trial and what became of it.
@@ -185,7 +186,7 @@ func runTrial(ctx context.Context, x *experiment.Experiment, l *labHandle, t exp
 		})
 	}
 	// The bottleneck, sampled from time zero to the end of the cell.
-	if l.plan.Link(x.Bottleneck) != nil {
+	if _, err := l.plan.ImpairTargets(x.Bottleneck, topology.DirBoth); err == nil {
 		wg.Go(func() {
 			if !sleepUntil(tctx, at) {
 				return
