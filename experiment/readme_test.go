@@ -45,3 +45,26 @@ func TestREADMEMetrics(t *testing.T) {
 		t.Errorf("README.md's metrics table is not experiment.Metrics': run go test ./experiment -run TestREADMEMetrics -update\ngot:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestREADMEExample parses the README's example experiment file.
+func TestREADMEExample(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	i := strings.Index(s, "# cc.yml: Reno against CUBIC")
+	if i < 0 {
+		t.Fatal("README.md has no example experiment file")
+	}
+	j := strings.Index(s[i:], "```")
+	dir := t.TempDir()
+	os.WriteFile(dir+"/db.yml", nil, 0o644)
+	x, err := Parse(dir+"/cc.yml", []byte(s[i:i+j]))
+	if err != nil {
+		t.Fatalf("the README's example:\n%v", err)
+	}
+	if len(x.Cells) != 9 || len(x.Cells[0].Workloads) != 6 || len(x.Asserts) != 2 {
+		t.Errorf("the README's example has %d cells, %d workloads, %d thresholds", len(x.Cells), len(x.Cells[0].Workloads), len(x.Asserts))
+	}
+}
