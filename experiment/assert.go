@@ -38,7 +38,7 @@ type Metric struct {
 var Metrics = []Metric{
 	{"goodput", UnitRate, "in-order application bytes read by the receivers during [warmup, duration], ×8 ÷ (duration − warmup), all flows (an rr or incast response counts when read whole)"},
 	{"throughput", UnitRate, "data bytes the senders put on the wire (tcp_info bytes_sent: retransmissions included) ×8 ÷ each flow's lifetime, summed over flows"},
-	{"utilisation", UnitFraction, "goodput ÷ the bottleneck's configured rate"},
+	{"utilisation", UnitFraction, "bytes the bottleneck's busier direction passed after warmup (frames whole, retransmissions included) ×8 ÷ its configured rate × the time"},
 	{"jain", UnitNumber, "Jain's fairness index (Σx)² ÷ (n·Σx²) over the goodputs (over [warmup, duration]) of the flows that send for the whole cell, or without such flows over every flow's (size×8 ÷ FCT, or bytes×8 ÷ lifetime for requests); 1 is equal shares, 1/n one flow takes all"},
 	{"jain_1s", UnitNumber, "Jain's index of each second after warmup over the flows that delivered bytes in it (at the receiver), averaged"},
 	{"flow_goodput_min", UnitRate, "the smallest of the goodputs Jain's index is taken over"},

@@ -214,7 +214,6 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 
 	rate := r.measureBottleneck(x, m)
 	if rate > 0 {
-		m["utilisation"] = m["goodput"] / rate
 		for _, f := range r.flows {
 			if fct := f.fct(); f.spec.Bytes > 0 && fct > 0 && base < math.MaxInt64 {
 				fcts = append(fcts, fct.Seconds())
@@ -402,6 +401,9 @@ func (r *trialResult) measureBottleneck(x *experiment.Experiment, m map[string]f
 		return 0
 	}
 	rate := float64(cfg.Rate)
+	if dt > 0 {
+		m["utilisation"] = float64(b.PassedBytes-a.PassedBytes) * 8 / (rate * dt)
+	}
 	if busyDt > 0 && busyDt >= 0.25*dt {
 		m["rate_achieved"] = float64(busyBytes) * 8 / (rate * busyDt)
 	}
