@@ -59,6 +59,8 @@ type Direction struct {
 	q        fifo
 	qBytes   int
 	qChanged int64  // when the queue's length last changed (its integrals are up to then)
+	qFrameNs acc128 // Σ queue length × dt, frame·ns: Stats.QueueFrameNanos
+	qByteNs  acc128 // Σ queue bytes × dt, byte·ns: Stats.QueueByteNanos
 	linkFree int64  // when the link finishes the frame it is sending
 	txRem    uint64 // remainder of the last transmission time, in 1/rate ns
 	codel    codelState
@@ -199,19 +201,32 @@ func (d *Direction) SetConfig(cfg Config) {
 	d.emitAndUnlock()
 }
 
-// Stats returns the counters.
+// Stats returns the counters as of now on the direction's clock
+// (Stats.Elapsed), or as of Close. Frames whose turn on the link came by
+// now leave the rate queue first, at the times they would have had the
+// timer not been late, as the next Send would make them (this may call
+// Config.Trace for CoDel's drops, never out): the queue's length, its
+// integrals and the queueing delays are exact as of now.
 func (d *Direction) Stats() Stats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := d.stats
-	s.QueueLen, s.QueueBytes, s.InFlight = d.q.n, d.qBytes, d.dl.len()
 	if !d.closed {
-		// The queue's integrals up to now, not to its last change.
-		if dt := d.now() - d.qChanged; dt > 0 && d.q.n > 0 {
-			s.QueueFrameNanos += float64(d.q.n) * float64(dt)
-			s.QueueByteNanos += float64(d.qBytes) * float64(dt)
+		now := d.now()
+		d.service(now)
+		d.arm(now)
+	}
+	frames, bytes := d.qFrameNs, d.qByteNs
+	if !d.closed && d.q.n > 0 {
+		// The integrals up to now, not to the queue's last change.
+		if dt := d.lastNow - d.qChanged; dt > 0 {
+			frames.add(uint64(d.q.n), uint64(dt))
+			bytes.add(uint64(d.qBytes), uint64(dt))
 		}
 	}
+	s := d.stats
+	s.QueueLen, s.QueueBytes, s.InFlight = d.q.n, d.qBytes, d.dl.len()
+	s.QueueFrameNanos, s.QueueByteNanos = frames.float(), bytes.float()
+	s.Elapsed = time.Duration(d.lastNow)
 	return s
 }
 
@@ -221,11 +236,29 @@ func (d *Direction) Stats() Stats {
 func (d *Direction) queueChange(t int64) {
 	if dt := t - d.qChanged; dt > 0 {
 		if d.q.n > 0 {
-			d.stats.QueueFrameNanos += float64(d.q.n) * float64(dt)
-			d.stats.QueueByteNanos += float64(d.qBytes) * float64(dt)
+			d.qFrameNs.add(uint64(d.q.n), uint64(dt))
+			d.qByteNs.add(uint64(d.qBytes), uint64(dt))
 		}
 		d.qChanged = t
 	}
+}
+
+// acc128 is an unsigned 128-bit sum: the queue's integrals, exact however
+// long the direction runs (a 64-bit one would wrap after 18 s of a 1 GB
+// queue in byte·ns).
+type acc128 struct{ hi, lo uint64 }
+
+// add adds x×y.
+func (a *acc128) add(x, y uint64) {
+	hi, lo := bits.Mul64(x, y)
+	var c uint64
+	a.lo, c = bits.Add64(a.lo, lo, 0)
+	a.hi += hi + c
+}
+
+// float returns a rounded to float64.
+func (a acc128) float() float64 {
+	return float64(a.hi)*0x1p64 + float64(a.lo)
 }
 
 // Close stops the timer and discards the frames held; they are not counted
@@ -241,7 +274,9 @@ func (d *Direction) Close() {
 	if d.timer != nil {
 		d.timer.Stop()
 	}
-	d.queueChange(d.now())
+	now := d.now()
+	d.service(now) // what left the queue by now is counted as such
+	d.queueChange(now)
 	for d.q.n > 0 {
 		d.putBuf(d.q.pop())
 	}

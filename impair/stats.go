@@ -161,55 +161,93 @@ type Stats struct {
 	// InFlight is the number of frames past the rate queue and not yet
 	// passed: on the link or in the delay line.
 	InFlight int `json:"in_flight"`
-	// OfferedBytes and PassedBytes are the bytes of the frames counted in
-	// Offered and Passed: the achieved rate over an interval is the
-	// difference of two PassedBytes ×8 ÷ its length.
+	// OfferedBytes is the bytes of the frames counted in Offered.
 	OfferedBytes uint64 `json:"offered_bytes"`
-	PassedBytes  uint64 `json:"passed_bytes"`
-	// The queueing delay of the frames that left the rate queue for the
-	// link (the sojourn from entering the queue to starting on the link;
-	// frames CoDel dropped are not counted), exact on the direction's
-	// clock: their number, their sum, the largest, and a histogram with
-	// buckets QueueDelayBucketBound (QueueDelayQuantile reads it; the
-	// difference of two snapshots is the histogram of the interval).
-	QueueDelayCount uint64                    `json:"queue_delay_count"`
-	QueueDelaySum   time.Duration             `json:"queue_delay_sum_ns"`
-	QueueDelayMax   time.Duration             `json:"queue_delay_max_ns"`
-	QueueDelayHist  [QueueDelayBuckets]uint64 `json:"queue_delay_hist,omitzero"`
-	// QueueFrameNanos and QueueByteNanos integrate the rate queue's
-	// length over time (frames × nanoseconds, bytes × nanoseconds), up to
-	// the moment of the snapshot: the mean length over an interval is the
-	// difference of two ÷ its length in nanoseconds.
+	// PassedBytes is the bytes of the frames counted in Passed, copies
+	// included: the rate achieved over an interval is the difference of
+	// two snapshots' PassedBytes × 8 ÷ the difference of their Elapsed.
+	PassedBytes uint64 `json:"passed_bytes"`
+
+	// The queueing delay: the sojourn in the rate queue of each frame that
+	// left it for the link, from entering the queue (when it was offered)
+	// to the moment the link started sending it, exact on the direction's
+	// clock. Only a direction with a Rate has a rate queue; frames that
+	// leave it otherwise (CoDel drops, Close) are not counted. The interval
+	// between two snapshots has the differences of their counters, and of
+	// their histograms bucket by bucket.
+
+	// QueueDelayCount counts the frames that left the rate queue for the
+	// link.
+	QueueDelayCount uint64 `json:"queue_delay_count"`
+	// QueueDelaySum is the sum of their sojourns (in JSON, nanoseconds);
+	// the mean is QueueDelaySum ÷ QueueDelayCount.
+	QueueDelaySum time.Duration `json:"queue_delay_sum_ns"`
+	// QueueDelayMax is the longest of their sojourns since the direction
+	// was created (in JSON, nanoseconds); an interval's longest is
+	// QueueDelayQuantile(its histogram, 1), within a bucket.
+	QueueDelayMax time.Duration `json:"queue_delay_max_ns"`
+	// QueueDelayHist counts their sojourns by bucket: bucket i holds those
+	// below QueueDelayBucketBound(i) and at or above bucket i-1's bound.
+	// QueueDelayQuantile reads it. JSON leaves it out while it is all zero.
+	QueueDelayHist [QueueDelayBuckets]uint64 `json:"queue_delay_hist,omitzero"`
+
+	// QueueFrameNanos integrates QueueLen over the direction's clock, in
+	// frame·nanoseconds, up to Elapsed: the mean number of frames queued
+	// over an interval is the difference of two snapshots'
+	// QueueFrameNanos ÷ the difference of their Elapsed (in nanoseconds).
+	// It is summed exactly in integers, and rounded to float64 only in the
+	// snapshot (relative error 2⁻⁵³ of the total).
 	QueueFrameNanos float64 `json:"queue_frame_ns"`
-	QueueByteNanos  float64 `json:"queue_byte_ns"`
+	// QueueByteNanos is QueueFrameNanos for QueueBytes, in
+	// byte·nanoseconds.
+	QueueByteNanos float64 `json:"queue_byte_ns"`
+	// Elapsed is the time on the direction's clock, since the direction
+	// was created, as of which the snapshot counts (the time of Close for
+	// a closed direction): the exact length of the interval between two
+	// snapshots of one direction is the difference of their Elapsed. (In
+	// JSON, nanoseconds.)
+	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
-// QueueDelayBuckets is the number of buckets of Stats.QueueDelayHist:
-// below 1.024 µs, then eight a power of two up to 2^34 ns (17 s), then
-// one open-ended; a bucket spans at most 12.5 % of its values.
-const QueueDelayBuckets = 1 + 24*8 + 1
+// QueueDelayBuckets is the number of buckets of Stats.QueueDelayHist.
+// Bucket 0 counts the frames that did not wait (a sojourn of 0), bucket 1
+// the sojourns below 1.024 µs, then each power of two from 2¹⁰ ns (1.024
+// µs) to 2³⁴ ns (17.2 s) is split into 8 equal buckets, and the last
+// bucket counts the sojourns of 2³⁴ ns and more. Above 1.024 µs a bucket is
+// at most 12.5 % wider than its lower bound (6.7 % at the least), so its
+// midpoint is within 6.25 % of any sojourn it holds.
+const QueueDelayBuckets = 2 + 24*8 + 1
 
-// queueDelayBucket returns the bucket of a sojourn of ns nanoseconds.
+// queueDelayBucket returns the bucket of a sojourn of ns nanoseconds: a
+// few bit operations, no table.
 func queueDelayBucket(ns int64) int {
-	if ns < 1024 {
+	switch {
+	case ns <= 0:
 		return 0
+	case ns < 1024:
+		return 1
 	}
 	e := bits.Len64(uint64(ns)) - 1 // 2^e <= ns < 2^(e+1), e >= 10
 	sub := int(ns>>(e-3)) & 7
-	return min(1+(e-10)*8+sub, QueueDelayBuckets-1)
+	return min(2+(e-10)*8+sub, QueueDelayBuckets-1)
 }
 
-// QueueDelayBucketBound returns the upper bound of bucket i (exclusive);
-// the last bucket's is the largest Duration.
+// QueueDelayBucketBound returns the upper bound (exclusive) of bucket i of
+// Stats.QueueDelayHist: 1 ns for bucket 0 (only zero sojourns), 1.024 µs
+// for bucket 1, then (9+i%8)×2^(i/8+7) ns for bucket i+2 up to 2³⁴ ns, and
+// the largest Duration for the last, open-ended bucket. The bounds
+// increase with i.
 func QueueDelayBucketBound(i int) time.Duration {
 	switch {
 	case i <= 0:
+		return 1
+	case i == 1:
 		return 1024
 	case i >= QueueDelayBuckets-1:
 		return math.MaxInt64
 	}
-	e, sub := (i-1)/8+10, (i-1)%8
-	return time.Duration(int64(8+sub+1) << (e - 3))
+	e, sub := (i-2)/8+10, (i-2)%8
+	return time.Duration(int64(9+sub) << (e - 3))
 }
 
 // queueDelayLower returns the lower bound of bucket i.
@@ -220,18 +258,22 @@ func queueDelayLower(i int) time.Duration {
 	return QueueDelayBucketBound(i - 1)
 }
 
-// QueueDelayQuantile returns the q-quantile (0 < q <= 1) of the sojourns a
-// histogram counts, interpolated within its bucket; 0 for an empty one.
-// The open-ended last bucket answers with its lower bound.
+// QueueDelayQuantile returns the q-quantile of the sojourns a histogram
+// counts (Stats.QueueDelayHist, or the difference of two snapshots'): the
+// smallest sojourn with at least q of them at or below it, interpolated
+// linearly within its bucket, so within the bucket's width (12.5 %) of the
+// true one. q is clamped to (0, 1]; an empty histogram gives 0, and so
+// does the zero bucket. The open-ended last bucket gives its lower bound,
+// 2³⁴ ns (Stats.QueueDelayMax says how far it goes).
 func QueueDelayQuantile(hist [QueueDelayBuckets]uint64, q float64) time.Duration {
 	var total uint64
 	for _, n := range hist {
 		total += n
 	}
-	if total == 0 || q <= 0 {
+	if total == 0 || !(q > 0) {
 		return 0
 	}
-	rank := q * float64(total)
+	rank := min(q, 1) * float64(total)
 	var below float64
 	for i, n := range hist {
 		if n == 0 {
@@ -239,7 +281,7 @@ func QueueDelayQuantile(hist [QueueDelayBuckets]uint64, q float64) time.Duration
 		}
 		if below+float64(n) >= rank {
 			lo := queueDelayLower(i)
-			if i == QueueDelayBuckets-1 {
+			if i == 0 || i == QueueDelayBuckets-1 {
 				return lo
 			}
 			hi := QueueDelayBucketBound(i)
@@ -248,7 +290,15 @@ func QueueDelayQuantile(hist [QueueDelayBuckets]uint64, q float64) time.Duration
 		}
 		below += float64(n)
 	}
-	return queueDelayLower(QueueDelayBuckets - 1)
+	// Only rounding of a huge total gets here: the last non-empty bucket.
+	i := QueueDelayBuckets - 1
+	for hist[i] == 0 {
+		i--
+	}
+	if i == 0 || i == QueueDelayBuckets-1 {
+		return queueDelayLower(i)
+	}
+	return QueueDelayBucketBound(i)
 }
 
 // countSojourn counts a frame that waited d in the rate queue.
