@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"sync"
 
 	"github.com/netlab/netlab/deploy"
 	"github.com/netlab/netlab/experiment"
@@ -19,6 +20,26 @@ type labHandle struct {
 	plan  *topology.Lab
 	state *deploy.State
 	names []string
+	// clients are reused: each holds its agent connections open, and a
+	// new one per request would leave them behind.
+	mu      sync.Mutex
+	clients map[string]*nodeagent.Client // by socket and node
+}
+
+// cached returns the one client of node through socket.
+func (l *labHandle) cached(socket, node, log string) *nodeagent.Client {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.clients == nil {
+		l.clients = map[string]*nodeagent.Client{}
+	}
+	k := socket + "\x00" + node
+	c := l.clients[k]
+	if c == nil {
+		c = nodeagent.NewClient(socket, node).WithLog(log)
+		l.clients[k] = c
+	}
+	return c
 }
 
 func newLabHandle(plan *topology.Lab, st *deploy.State) *labHandle {
@@ -33,7 +54,7 @@ func newLabHandle(plan *topology.Lab, st *deploy.State) *labHandle {
 func (l *labHandle) client(node string) (*nodeagent.Client, error) {
 	for _, n := range l.state.Nodes {
 		if n.Name == node && n.Socket != "" {
-			return nodeagent.NewClient(n.Socket, node).WithLog(n.Log), nil
+			return l.cached(n.Socket, node, n.Log), nil
 		}
 	}
 	return nil, fmt.Errorf("node %s has no agent", node)
@@ -42,7 +63,7 @@ func (l *labHandle) client(node string) (*nodeagent.Client, error) {
 // sideClient returns the client of the agent that applies s.
 func (l *labHandle) sideClient(s topology.ImpairSide) (*nodeagent.Client, error) {
 	if s.Relay {
-		return nodeagent.NewClient(l.state.RelaySocket, s.Node), nil
+		return l.cached(l.state.RelaySocket, s.Node, ""), nil
 	}
 	return l.client(s.Node)
 }
@@ -53,11 +74,11 @@ func (l *labHandle) agents() map[string]*nodeagent.Client {
 	out := map[string]*nodeagent.Client{}
 	for _, n := range l.state.Nodes {
 		if n.Socket != "" && out[n.Socket] == nil {
-			out[n.Socket] = nodeagent.NewClient(n.Socket, n.Name)
+			out[n.Socket] = l.cached(n.Socket, n.Name, n.Log)
 		}
 	}
 	if l.state.RelaySocket != "" && out[l.state.RelaySocket] == nil && len(l.state.Nodes) > 0 {
-		out[l.state.RelaySocket] = nodeagent.NewClient(l.state.RelaySocket, l.state.Nodes[0].Name)
+		out[l.state.RelaySocket] = l.cached(l.state.RelaySocket, l.state.Nodes[0].Name, "")
 	}
 	return out
 }
