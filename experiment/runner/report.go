@@ -3,7 +3,10 @@ package runner
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,8 +14,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/netlab/netlab/experiment"
+	"github.com/netlab/netlab/experiment/figures"
 	"github.com/netlab/netlab/experiment/metrics"
 )
 
@@ -200,11 +205,80 @@ func Report(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return failed, os.WriteFile(filepath.Join(dir, ReportFile), []byte(r.Markdown(failed)), 0o644)
+	in, err := r.FigureInput()
+	if err != nil {
+		return nil, err
+	}
+	figs, err := figures.Render(dir, in)
+	if err != nil {
+		return nil, err
+	}
+	return failed, os.WriteFile(filepath.Join(dir, ReportFile), []byte(r.Markdown(failed, figs)), 0o644)
 }
 
-// Markdown is the report.
-func (r *Results) Markdown(failed []string) string {
+// FigureInput is what the report's figures are drawn from: every cell's
+// summaries, the completed sized flows of valid trials, and the
+// timeseries and events of each cell's first valid trial (its first trial
+// when none is valid).
+func (r *Results) FigureInput() (figures.Input, error) {
+	in := figures.Input{Params: r.Params}
+	for _, c := range r.Cells() {
+		fc := figures.Cell{Key: c.Key, Values: c.Values, Metrics: map[string]figures.Stat{}}
+		for name, s := range c.Metrics {
+			fc.Metrics[name] = figures.Stat{Mean: s.Mean, CI95: s.CI95, N: s.N}
+		}
+		in.Cells = append(in.Cells, fc)
+	}
+	valid := map[int]bool{}
+	chosen := map[int]TrialResults{}
+	for _, t := range r.Trials {
+		valid[t.N] = t.Valid
+		if c, ok := chosen[t.Cell]; !ok || (!c.Valid && t.Valid) {
+			chosen[t.Cell] = t
+		}
+	}
+	flows, err := r.Flows()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return in, err
+	}
+	for _, f := range flows {
+		n, _ := strconv.Atoi(f["trial"])
+		size, err1 := strconv.ParseInt(f["size"], 10, 64)
+		fct, err2 := strconv.ParseFloat(f["fct_s"], 64)
+		if !valid[n] || f["complete"] != "true" || err1 != nil || err2 != nil || size <= 0 {
+			continue
+		}
+		in.Flows = append(in.Flows, figures.Flow{Cell: r.key(f), Size: size, FCT: fct})
+	}
+	events := map[int][]EventMeta{}
+	for _, t := range r.Meta.Trials {
+		events[t.N] = t.Events
+	}
+	warmup, _ := time.ParseDuration(r.Meta.Warmup)
+	cells := slices.Sorted(maps.Keys(chosen))
+	for _, c := range cells {
+		t := chosen[c]
+		pts, err := r.Series(t.N)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return in, err
+		}
+		ft := figures.Trial{N: t.N, Cell: r.key(t.Values), Rep: t.Rep, Warmup: warmup.Seconds()}
+		for _, p := range pts {
+			ft.Points = append(ft.Points, figures.Point{T: p.T, Series: p.Series, Metric: p.Metric, Value: p.Value})
+		}
+		for _, e := range events[t.N] {
+			ft.Events = append(ft.Events, figures.Event{T: e.At, Label: e.Link + " " + e.Action})
+		}
+		in.Trials = append(in.Trials, ft)
+	}
+	return in, nil
+}
+
+// Markdown is the report, with figs (as Render returned them) linked.
+func (r *Results) Markdown(failed []string, figs []figures.Figure) string {
 	m := r.Meta
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Experiment %s\n\n", m.Experiment)
@@ -227,6 +301,12 @@ func (r *Results) Markdown(failed []string) string {
 			b.WriteString(" " + formatSummary(name, c.Metrics[name]) + " |")
 		}
 		b.WriteString("\n")
+	}
+	if len(figs) > 0 {
+		b.WriteString("\n## Figures\n\nEach figure is also a PNG beside its SVG.\n\n")
+		for _, f := range figs {
+			fmt.Fprintf(&b, "![%s](%s)\n\n*%s*\n\n", f.Title, f.File, f.Title)
+		}
 	}
 	lim := m.Limits
 	b.WriteString("\n## Emulation health\n\nA trial is **invalid** — left out of the results above — when the machine, not the network, was the limit: ")

@@ -15,7 +15,8 @@ func writeResults(t *testing.T, goodputs [4]string) string {
 	dir := t.TempDir()
 	meta := Metadata{Experiment: "cc", File: "cc.yml", Params: nil, Repetitions: 2, Limits: DefaultLimits,
 		Asserts: []AssertMeta{{Text: "goodput > 15mbit", Line: 9, Col: 5}},
-		Trials:  []TrialMeta{{N: 4, Invalid: []string{"a flow started 300ms late"}}}}
+		Trials: []TrialMeta{{N: 1, Events: []EventMeta{{At: 1.5, Link: "bottleneck", Action: "down"}}},
+			{N: 4, Invalid: []string{"a flow started 300ms late"}}}}
 	meta.Params = append(meta.Params, struct {
 		Name   string   `json:"name"`
 		Values []string `json:"values"`
@@ -29,6 +30,58 @@ func writeResults(t *testing.T, goodputs [4]string) string {
 		"4,1,2,14,cubic,goodput," + goodputs[3] + ",bit/s,0\n"
 	os.WriteFile(filepath.Join(dir, ResultsFile), []byte(csv), 0o644)
 	return dir
+}
+
+// TestReportFigures: the report draws its figures from the directory's
+// files — FCTs of valid trials' completed flows, each cell's first valid
+// trial over time with its events — and links them.
+func TestReportFigures(t *testing.T) {
+	dir := writeResults(t, [4]string{"16e6", "14e6", "18e6", "30e6"})
+	flows := "trial,cell,rep,cc,flow,size,fct_s,complete\n" +
+		"1,0,1,reno,1,100000,0.05,true\n1,0,1,reno,2,200000,0.09,true\n" +
+		"2,1,1,cubic,1,100000,0.04,true\n" +
+		"4,1,2,cubic,1,100000,9.99,true\n" + // an invalid trial: left out
+		"3,0,2,reno,1,100000,NA,false\n" // incomplete: left out
+	os.WriteFile(filepath.Join(dir, FlowsFile), []byte(flows), 0o644)
+	os.MkdirAll(filepath.Join(dir, SeriesDir), 0o755)
+	for _, n := range []string{"1", "2", "4"} {
+		ts := "t_s,series,metric,value\n0.1,flow1,goodput_bps,1e6\n0.2,flow1,goodput_bps,2e6\n0.1,r1:eth1>egress,queue_len,3\n0.2,r1:eth1>egress,queue_len,5\n"
+		os.WriteFile(filepath.Join(dir, SeriesDir, "trial-"+n+".csv"), []byte(ts), 0o644)
+	}
+	r, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := r.FigureInput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Flows) != 3 {
+		t.Errorf("flows %+v, want the 3 complete ones of valid trials", in.Flows)
+	}
+	if len(in.Trials) != 2 || in.Trials[0].N != 1 || in.Trials[1].N != 2 {
+		t.Fatalf("trials %+v, want 1 and 2 (cubic's first valid)", in.Trials)
+	}
+	if ev := in.Trials[0].Events; len(ev) != 1 || ev[0].T != 1.5 || ev[0].Label != "bottleneck down" {
+		t.Errorf("trial 1 events %+v", ev)
+	}
+	if _, err := Report(dir); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, ReportFile))
+	for _, f := range []string{"figures/fct-cdf", "figures/goodput-trial-1", "figures/goodput-trial-2"} {
+		if !strings.Contains(string(md), "]("+f+".svg)") {
+			t.Errorf("report.md does not link %s.svg:\n%s", f, md)
+		}
+		for _, ext := range []string{".svg", ".png"} {
+			if st, err := os.Stat(filepath.Join(dir, f+ext)); err != nil || st.Size() == 0 {
+				t.Errorf("%s%s: %v", f, ext, err)
+			}
+		}
+	}
+	if strings.Contains(string(md), "goodput-trial-4") {
+		t.Error("report.md draws the invalid trial 4")
+	}
 }
 
 func TestReportFromDirectory(t *testing.T) {

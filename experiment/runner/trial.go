@@ -50,7 +50,7 @@ type trialResult struct {
 	cpuWin time.Duration // the time cpu was measured over
 	ring   uint64        // AF_PACKET ring drops in the trial
 	rss    uint64        // the agents' peak memory
-	events []string      // what the schedule did, with when
+	events []EventMeta   // what the schedule did, with when
 	m      map[string]float64
 	why    []string // why the trial is invalid; empty when valid
 }
@@ -181,7 +181,7 @@ func runTrial(ctx context.Context, x *experiment.Experiment, l *labHandle, t exp
 				return
 			}
 			evMu.Lock()
-			res.events = append(res.events, fmt.Sprintf("%.3f %s %s", time.Since(at).Seconds(), ev.Link, ev.Action))
+			res.events = append(res.events, EventMeta{At: time.Since(at).Seconds(), Link: ev.Link, Action: ev.Action})
 			evMu.Unlock()
 		})
 	}

@@ -69,7 +69,15 @@ type TrialMeta struct {
 	Start   time.Time         `json:"start"`
 	Valid   bool              `json:"valid"`
 	Invalid []string          `json:"invalid,omitempty"`
-	Events  []string          `json:"events,omitempty"`
+	Events  []EventMeta       `json:"events,omitempty"`
+}
+
+// EventMeta is a scheduled event as it happened: when, in seconds since
+// the trial's time zero, on which link, and what ("down", "up", "set").
+type EventMeta struct {
+	At     float64 `json:"at_s"`
+	Link   string  `json:"link"`
+	Action string  `json:"action"`
 }
 
 type writer struct {
