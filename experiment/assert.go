@@ -72,6 +72,8 @@ var Metrics = []Metric{
 	{"agent_cpu", UnitNumber, "the agents' processor time ÷ the trial's time, in cores (1 = one core busy all along)"},
 	{"agent_mem", UnitNumber, "the agents' peak resident memory so far, summed, in bytes"},
 	{"rate_achieved", UnitFraction, "bytes the bottleneck passed ÷ what its rate allows, over the sample intervals its queue was never empty (measured when that is a quarter of the window or more)"},
+	{"timer_late_mean", UnitSeconds, "how late, on average, the bottleneck handed a frame on after the time it was due, after warmup: the machine's timer and scheduler lateness (zero on a virtual clock)"},
+	{"timer_late_p99", UnitSeconds, "99th percentile of the same (within 12.5 %)"},
 	{"ring_drops", UnitNumber, "frames the kernel dropped because an AF_PACKET receive ring was full"},
 	{"valid", UnitNumber, "1 when the network, not the machine, was the limit (see the health checks); 0 marks the trial invalid"},
 }

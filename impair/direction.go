@@ -585,6 +585,7 @@ func (d *Direction) admit(frame []byte, seq uint64, flags uint8, dc *decision, n
 	}
 	switch {
 	case dc.ahead:
+		p.at = now
 		p.flags |= flagAhead
 		d.stats.Reordered++
 		d.send(p, now)
@@ -685,6 +686,7 @@ func (d *Direction) txTime(n int) int64 {
 func (d *Direction) send(p packet, now int64) {
 	d.stats.Passed++
 	d.stats.PassedBytes += uint64(len(p.buf))
+	d.stats.countRelease(now - p.at)
 	if p.seq < d.maxSent {
 		d.stats.Late++
 	} else {

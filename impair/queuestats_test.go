@@ -403,3 +403,37 @@ func TestStatsJSON(t *testing.T) {
 		t.Errorf("the histogram does not survive JSON: %s, %v", b, err)
 	}
 }
+
+// TestReleaseLateness: a frame handed out after its time counts how late
+// it was; on a manual clock, whose timers fire on time, none is late.
+func TestReleaseLateness(t *testing.T) {
+	clk := &lazyClock{now: clock.Epoch}
+	passed := 0
+	d := New(Config{Delay: 10 * time.Millisecond}, clk, func([]byte) { passed++ })
+	for i := range 3 {
+		d.Send(udpFrame(uint64(i), 100, 0))
+	}
+	clk.set(25 * time.Millisecond)
+	d.Send(udpFrame(3, 100, 0)) // the three due at 10 ms leave now, 15 ms late
+	s := d.Stats()
+	if passed != 3 || s.Passed != 3 || s.ReleaseLateSum != 45*time.Millisecond {
+		t.Errorf("%d passed (stats %d), lateness %v; want 3, 45ms", passed, s.Passed, s.ReleaseLateSum)
+	}
+	if q := QueueDelayQuantile(s.ReleaseLateHist, 0.99); q < 14*time.Millisecond || q > 16*time.Millisecond {
+		t.Errorf("p99 lateness %v, want about 15ms", q)
+	}
+	d.Close()
+
+	m := clock.NewManual(clock.Epoch)
+	d = New(Config{Delay: 10 * time.Millisecond, Rate: 1_000_000}, m, func([]byte) {})
+	for i := range 20 {
+		d.Send(udpFrame(uint64(i), 1250, 0))
+		m.Advance(3 * time.Millisecond)
+	}
+	m.Advance(time.Second)
+	s = d.Stats()
+	if s.Passed != 20 || s.ReleaseLateSum != 0 || s.ReleaseLateHist[0] != 20 {
+		t.Errorf("manual clock: %d passed, lateness %v, %d on time; want 20, 0, 20", s.Passed, s.ReleaseLateSum, s.ReleaseLateHist[0])
+	}
+	d.Close()
+}

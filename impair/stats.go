@@ -201,6 +201,17 @@ type Stats struct {
 	// QueueByteNanos is QueueFrameNanos for QueueBytes, in
 	// byte·nanoseconds.
 	QueueByteNanos float64 `json:"queue_byte_ns"`
+	// ReleaseLateSum is how late, summed over the frames counted in Passed,
+	// each was handed to out after the time it was due on the direction's
+	// clock (in JSON, nanoseconds): zero on a manual clock; on the real
+	// clock the lateness of timers and of the scheduler, which delays
+	// frames but not the schedule (rates stay exact). The mean is
+	// ReleaseLateSum ÷ Passed.
+	ReleaseLateSum time.Duration `json:"release_late_sum_ns"`
+	// ReleaseLateHist counts those latenesses in QueueDelayHist's buckets
+	// (QueueDelayQuantile reads it). JSON leaves it out while it is all
+	// zero.
+	ReleaseLateHist [QueueDelayBuckets]uint64 `json:"release_late_hist,omitzero"`
 	// Elapsed is the time on the direction's clock, since the direction
 	// was created, as of which the snapshot counts (the time of Close for
 	// a closed direction): the exact length of the interval between two
@@ -308,6 +319,14 @@ func (s *Stats) countSojourn(d int64) {
 	s.QueueDelaySum += time.Duration(d)
 	s.QueueDelayMax = max(s.QueueDelayMax, time.Duration(d))
 	s.QueueDelayHist[queueDelayBucket(d)]++
+}
+
+// countRelease counts a frame handed out late nanoseconds after it was
+// due.
+func (s *Stats) countRelease(late int64) {
+	late = max(late, 0)
+	s.ReleaseLateSum += time.Duration(late)
+	s.ReleaseLateHist[queueDelayBucket(late)]++
 }
 
 // Dropped returns the frames dropped for any reason.

@@ -22,10 +22,14 @@ type Limits struct {
 	MinRate float64 `json:"min_rate"`
 	// MaxStartSkew is the latest a flow may start.
 	MaxStartSkew time.Duration `json:"max_start_skew"`
+	// MaxTimerLate is the most the bottleneck may hand out a frame after
+	// the time it was due, at the 99th percentile: beyond it the machine's
+	// timers, not the emulated link, shape the delays.
+	MaxTimerLate time.Duration `json:"max_timer_late"`
 }
 
 // DefaultLimits are the limits of Options' zero value.
-var DefaultLimits = Limits{MaxCPU: 0.9, MinRate: 0.9, MaxStartSkew: 100 * time.Millisecond}
+var DefaultLimits = Limits{MaxCPU: 0.9, MinRate: 0.9, MaxStartSkew: 100 * time.Millisecond, MaxTimerLate: 2 * time.Millisecond}
 
 // received returns what f's sink read, as a cumulative counter over the
 // trial's time (0 when it accepted the connection).
@@ -248,6 +252,9 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 	if skew > lim.MaxStartSkew {
 		r.why = append(r.why, fmt.Sprintf("a flow started %v late", skew.Round(time.Millisecond)))
 	}
+	if v := m["timer_late_p99"]; lim.MaxTimerLate > 0 && v > lim.MaxTimerLate.Seconds() {
+		r.why = append(r.why, fmt.Sprintf("the bottleneck handed out 1%% of its frames %v or more after they were due", time.Duration(v*1e9).Round(10*time.Microsecond)))
+	}
 	if r.ring > 0 {
 		r.why = append(r.why, fmt.Sprintf("the kernel dropped %d frames from full AF_PACKET rings", r.ring))
 	}
@@ -341,6 +348,16 @@ func (r *trialResult) jainPerSecond(x *experiment.Experiment) float64 {
 	return sum / float64(n)
 }
 
+// elapsed is the time between two snapshots of one direction in seconds:
+// exact on the direction's clock, or the sampler's interval when a
+// snapshot lacks it.
+func elapsed(a, b impair.Stats, sampled time.Duration) float64 {
+	if b.Elapsed > a.Elapsed && a.Elapsed > 0 {
+		return (b.Elapsed - a.Elapsed).Seconds()
+	}
+	return sampled.Seconds()
+}
+
 // measureBottleneck fills the bottleneck's metrics from its samples in the
 // measured window, and returns its configured rate (0: none). The data
 // direction is the one that passed the most bytes.
@@ -364,7 +381,7 @@ func (r *trialResult) measureBottleneck(x *experiment.Experiment, m map[string]f
 		}
 	}
 	a, b := first.links[dir].stats, last.links[dir].stats
-	dt := (last.at - first.at).Seconds()
+	dt := elapsed(a, b, last.at-first.at)
 	if off := b.Offered - a.Offered; off > 0 {
 		m["loss"] = float64(b.Dropped()-a.Dropped()) / float64(off)
 	}
@@ -375,6 +392,14 @@ func (r *trialResult) measureBottleneck(x *experiment.Experiment, m map[string]f
 			h[i] = b.QueueDelayHist[i] - a.QueueDelayHist[i]
 		}
 		m["queue_delay_p99"] = impair.QueueDelayQuantile(h, 0.99).Seconds()
+	}
+	if n := b.Passed - a.Passed; n > 0 {
+		m["timer_late_mean"] = (b.ReleaseLateSum - a.ReleaseLateSum).Seconds() / float64(n)
+		var h [impair.QueueDelayBuckets]uint64
+		for i := range h {
+			h[i] = b.ReleaseLateHist[i] - a.ReleaseLateHist[i]
+		}
+		m["timer_late_p99"] = impair.QueueDelayQuantile(h, 0.99).Seconds()
 	}
 	if dt > 0 {
 		m["queue_len_mean"] = (b.QueueFrameNanos - a.QueueFrameNanos) / (dt * 1e9)
@@ -390,7 +415,7 @@ func (r *trialResult) measureBottleneck(x *experiment.Experiment, m map[string]f
 		if k > 0 {
 			prev := win[k-1].links[dir].stats
 			if prev.QueueLen > 0 && st.QueueLen > 0 {
-				busyDt += (smp.at - win[k-1].at).Seconds()
+				busyDt += elapsed(prev, st, smp.at-win[k-1].at)
 				busyBytes += st.PassedBytes - prev.PassedBytes
 			}
 		}

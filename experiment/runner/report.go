@@ -27,7 +27,7 @@ func runtimeVersion() string { return goruntime.Version() }
 var reportMetrics = []string{"goodput", "utilisation", "jain", "rtt_p50", "rtt_p99", "queue_delay_mean", "loss", "retrans_rate", "rtos", "fct_p99"}
 
 // healthMetrics are the health table's columns.
-var healthMetrics = []string{"agent_cpu", "rate_achieved", "start_skew_max", "ring_drops", "flows_failed"}
+var healthMetrics = []string{"agent_cpu", "rate_achieved", "start_skew_max", "timer_late_p99", "ring_drops", "flows_failed"}
 
 // Results is a results directory read back.
 type Results struct {
@@ -310,8 +310,12 @@ func (r *Results) Markdown(failed []string, figs []figures.Figure) string {
 	}
 	lim := m.Limits
 	b.WriteString("\n## Emulation health\n\nA trial is **invalid** — left out of the results above — when the machine, not the network, was the limit: ")
-	fmt.Fprintf(&b, "the agents used more than %.0f%% of the cores, the bottleneck passed less than %.0f%% of its configured rate while backlogged, a flow started more than %v late, or the kernel dropped frames from a full AF_PACKET ring.\n\n",
+	fmt.Fprintf(&b, "the agents used more than %.0f%% of the cores, the bottleneck passed less than %.0f%% of its configured rate while backlogged, a flow started more than %v late, ",
 		lim.MaxCPU*100, lim.MinRate*100, lim.MaxStartSkew)
+	if lim.MaxTimerLate > 0 {
+		fmt.Fprintf(&b, "the bottleneck handed 1 %% of its frames on %v or more after they were due, ", lim.MaxTimerLate)
+	}
+	b.WriteString("or the kernel dropped frames from a full AF_PACKET ring.\n\n")
 	b.WriteString("| trial | cell | rep |")
 	for _, name := range healthMetrics {
 		b.WriteString(" " + name + " |")

@@ -98,7 +98,7 @@ func TestReportFromDirectory(t *testing.T) {
 	for _, want := range []string{
 		"| cc=reno | 2 | 17.00 Mbit/s ± 12.71 |", // t(0.975, 1) = 12.706 × sd 1.414/√2
 		"| cc=cubic | 1 | 14.00 Mbit/s |",
-		"| 4 | cc=cubic | 2 | n/a | n/a | n/a | n/a | n/a | **no**: a flow started 300ms late |",
+		"| 4 | cc=cubic | 2 | n/a | n/a | n/a | n/a | n/a | n/a | **no**: a flow started 300ms late |",
 		"- **not met**: cc.yml:9:5: cc=cubic",
 	} {
 		if !strings.Contains(string(md), want) {
