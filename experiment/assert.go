@@ -57,6 +57,7 @@ var Metrics = []Metric{
 	{"retrans_rate", UnitFraction, "segments retransmitted ÷ data segments sent, all flows, both ends"},
 	{"rtos", UnitNumber, "retransmission timeouts, all flows, both ends (an incast's are its senders')"},
 	{"fast_retrans", UnitNumber, "fast retransmissions, all flows, both ends"},
+	{"spurious_retrans", UnitNumber, "retransmitted segments found unnecessary, all flows, both ends: on the Go stack by Eifel detection (RFC 3522: the ACK for an episode's first retransmission echoes an older timestamp; every segment of that episode counts), on `stack: linux` the duplicates the receiver reported with D-SACK (`tcpi_dsack_dups`)"},
 	{"fct_p50", UnitSeconds, "median flow completion time of the flows with bytes: from connect to their last byte read by the receiver"},
 	{"fct_p99", UnitSeconds, "99th percentile of the same"},
 	{"slowdown_p50", UnitNumber, "median of FCT ÷ (base RTT + size·8 ÷ bottleneck rate), at least 1"},

@@ -51,6 +51,9 @@ type ConnRecord struct {
 	Retrans     uint64 `json:"retrans,omitempty"`
 	RTOs        uint64 `json:"rtos,omitempty"`
 	FastRetrans uint64 `json:"fast_retrans,omitempty"`
+	// Spurious counts retransmissions found unnecessary (see
+	// stack.TCPInfo.SpuriousRetrans).
+	Spurious    uint64 `json:"spurious_retrans,omitempty"`
 	DataSegsOut uint64 `json:"data_segs_out,omitempty"`
 	// Samples are the bytes read by each moment (since Accepted): at most
 	// one per Record interval, plus both ends of every gap longer than it,
@@ -271,6 +274,7 @@ func (a *app) recordConn(c net.Conn) {
 func (a *app) countersLocked(rec *ConnRecord, c net.Conn) {
 	if info, err := a.net.Info(c); err == nil {
 		rec.Retrans, rec.RTOs, rec.FastRetrans, rec.DataSegsOut = info.Retrans, info.Timeouts, info.FastRetrans, info.DataSegsOut
+		rec.Spurious = info.SpuriousRetrans
 	}
 }
 

@@ -97,6 +97,7 @@ type FlowReport struct {
 	Retrans      uint64        `json:"retrans"`
 	RTOs         uint64        `json:"rtos"`
 	FastRetrans  uint64        `json:"fast_retrans"`
+	Spurious     uint64        `json:"spurious_retrans"`
 	BytesRetrans uint64        `json:"bytes_retrans"`
 	SRTT         time.Duration `json:"srtt"`
 	MinRTT       time.Duration `json:"min_rtt"`
@@ -280,6 +281,7 @@ func runFlow(ctx context.Context, n netAPI, f FlowSpec, at time.Time, sample tim
 		rep.MSS, rep.CC = info.MSS, info.Congestion
 		rep.DataSegsOut, rep.BytesSent = info.DataSegsOut, info.BytesSent
 		rep.Retrans, rep.RTOs, rep.FastRetrans, rep.BytesRetrans = info.Retrans, info.Timeouts, info.FastRetrans, info.BytesRetrans
+		rep.Spurious = info.SpuriousRetrans
 		rep.SRTT, rep.MinRTT = info.SRTT, info.MinRTT
 		smp.maxCwnd = max(smp.maxCwnd, info.CwndSegs)
 	}

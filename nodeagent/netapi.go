@@ -150,7 +150,8 @@ func (k kernelNet) Info(c net.Conn) (stack.TCPInfo, error) {
 		BytesReceived: ti.Bytes_received, SegsOut: uint64(ti.Segs_out), SegsIn: uint64(ti.Segs_in),
 		DataSegsOut: uint64(ti.Data_segs_out), DataSegsIn: uint64(ti.Data_segs_in),
 		Unacked: ti.Unacked, Retrans: uint64(ti.Total_retrans), Lost: uint64(ti.Lost), Sacked: ti.Sacked,
-		DeliveryRate: ti.Delivery_rate * 8, Backoff: int(ti.Backoff),
+		SpuriousRetrans: uint64(ti.Dsack_dups),
+		DeliveryRate:    ti.Delivery_rate * 8, Backoff: int(ti.Backoff),
 		Timestamps: ti.Options&1 != 0, SACK: ti.Options&2 != 0, // TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK
 	}, nil
 }

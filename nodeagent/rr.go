@@ -239,6 +239,7 @@ func runQueries(ctx context.Context, n netAPI, f FlowSpec, at time.Time, g *quer
 		rep.MSS, rep.CC = info.MSS, info.Congestion
 		rep.DataSegsOut, rep.BytesSent = info.DataSegsOut, info.BytesSent
 		rep.Retrans, rep.RTOs, rep.FastRetrans, rep.BytesRetrans = info.Retrans, info.Timeouts, info.FastRetrans, info.BytesRetrans
+		rep.Spurious = info.SpuriousRetrans
 		rep.SRTT, rep.MinRTT, rep.MaxCwndSegs = info.SRTT, info.MinRTT, info.CwndSegs
 	}
 	return rep

@@ -169,9 +169,20 @@ type connStats struct {
 	segsOut, segsIn, dataSegsOut, dataSegsIn           uint64
 	retrans, timeouts, fastRetrans, lost               uint64
 	probes                                             uint64
-	deliveredAt                                        time.Time
-	deliveryRate                                       uint64 // bytes/s
-	lastDelivered                                      uint64
+	// spurious counts retransmitted segments found unnecessary (Eifel
+	// detection, RFC 3522): those of an episode whose first retransmission
+	// was answered by an ACK echoing an earlier timestamp.
+	spurious uint64
+	// The retransmission episode being judged: the first retransmitted
+	// segment's start and timestamp, and how many segments the episode
+	// retransmitted. eifelOn is false between episodes.
+	eifelOn       bool
+	eifelSeq      seqnum.Value
+	eifelTS       uint32
+	eifelSegs     uint64
+	deliveredAt   time.Time
+	deliveryRate  uint64 // bytes/s
+	lastDelivered uint64
 }
 
 // seqRange is [start, end) in sequence space.

@@ -53,11 +53,17 @@ type TCPInfo struct {
 	DupAcks       int            `json:"dupacks"`
 	Timeouts      uint64         `json:"timeouts"`
 	FastRetrans   uint64         `json:"fast_retransmits"`
-	Probes        uint64         `json:"probes"`
-	DeliveryRate  uint64         `json:"delivery_rate"` // bits/s
-	NotSent       int            `json:"notsent"`
-	RecvQ         int            `json:"recv_q"`
-	Timer         string         `json:"timer,omitempty"`
+	// SpuriousRetrans counts retransmitted segments found unnecessary: on
+	// the Go stack by Eifel detection (RFC 3522, with timestamps: the
+	// episode's first retransmission answered by an ACK echoing an older
+	// timestamp counts all of the episode's); from the kernel, the
+	// duplicates the receiver reported with D-SACK (tcpi_dsack_dups).
+	SpuriousRetrans uint64 `json:"spurious_retrans"`
+	Probes          uint64 `json:"probes"`
+	DeliveryRate    uint64 `json:"delivery_rate"` // bits/s
+	NotSent         int    `json:"notsent"`
+	RecvQ           int    `json:"recv_q"`
+	Timer           string `json:"timer,omitempty"`
 }
 
 // Info returns the `ss -ti` view of fd's connection.
@@ -105,7 +111,7 @@ func (c *tcpConn) info() TCPInfo {
 		DataSegsOut: c.stats.dataSegsOut, DataSegsIn: c.stats.dataSegsIn,
 		Unacked: c.inFlight() / mss, Retrans: c.stats.retrans, Lost: c.stats.lost,
 		Sacked: c.sacked.sackedBytes() / mss, DupAcks: c.dupAcks, Timeouts: c.stats.timeouts,
-		FastRetrans: c.stats.fastRetrans, Probes: c.stats.probes, DeliveryRate: c.stats.deliveryRate * 8,
+		FastRetrans: c.stats.fastRetrans, SpuriousRetrans: c.stats.spurious, Probes: c.stats.probes, DeliveryRate: c.stats.deliveryRate * 8,
 		NotSent: max(0, int(int32(c.sndBase.Add(sizeOf(c.sndBuf.n))-c.sndNxt))), RecvQ: c.rcvBuf.n,
 	}
 	if c.wsOK {
@@ -151,6 +157,9 @@ func (i TCPInfo) String() string {
 	}
 	fmt.Fprintf(&b, " unacked:%d retrans:%d lost:%d sacked:%d rcv_wnd:%d snd_wnd:%d notsent:%d minrtt:%g ca_state:%s",
 		i.Unacked, i.Retrans, i.Lost, i.Sacked, i.RcvWnd, i.SndWnd, i.NotSent, ms(i.MinRTT), i.CAState)
+	if i.SpuriousRetrans > 0 {
+		fmt.Fprintf(&b, " spurious_retrans:%d", i.SpuriousRetrans)
+	}
 	if i.Timer != "" {
 		fmt.Fprintf(&b, " timer:(%s)", i.Timer)
 	}

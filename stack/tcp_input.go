@@ -380,6 +380,7 @@ func (c *tcpConn) processACK(h *wire.TCPFields, seq, ack seqnum.Value, dataLen i
 	}
 
 	// New data acknowledged.
+	c.eifelJudge(ack, h)
 	c.takeRTTSample(ack, h)
 	finAcked := c.finSent && ack.GreaterThan(c.finSeq)
 	dataAcked := acked
@@ -535,6 +536,36 @@ func (c *tcpConn) retransmitHead() {
 	c.sendSegment(c.sndUna, n, flags, true)
 	if c.highRxt.LessThan(c.sndUna.Add(seqnum.Size(n))) {
 		c.highRxt = c.sndUna.Add(seqnum.Size(n))
+	}
+}
+
+// eifelRetransmitted notes a retransmitted segment for Eifel detection
+// (RFC 3522): the first of an episode keeps its start and timestamp.
+// Without timestamps nothing is judged.
+func (c *tcpConn) eifelRetransmitted(seq seqnum.Value, f *wire.TCPFields) {
+	st := &c.stats
+	if !c.tsOK || !f.Options.HasTimestamps {
+		return
+	}
+	if !st.eifelOn {
+		st.eifelOn, st.eifelSeq, st.eifelTS, st.eifelSegs = true, seq, f.Options.TSVal, 0
+	}
+	st.eifelSegs++
+}
+
+// eifelJudge ends the episode on the first ACK for its first
+// retransmitted segment: an echoed timestamp older than the
+// retransmission's says the original arrived, so the episode's
+// retransmissions were spurious. The connection's response is unchanged
+// (no undo); the verdict is counted.
+func (c *tcpConn) eifelJudge(ack seqnum.Value, h *wire.TCPFields) {
+	st := &c.stats
+	if !st.eifelOn || !ack.GreaterThan(st.eifelSeq) {
+		return
+	}
+	st.eifelOn = false
+	if h.Options.HasTimestamps && h.Options.TSEcr != 0 && int32(h.Options.TSEcr-st.eifelTS) < 0 {
+		st.spurious += st.eifelSegs
 	}
 }
 

@@ -131,6 +131,7 @@ func (c *tcpConn) sendSegment(seq seqnum.Value, n int, extra wire.TCPFlags, retr
 	c.emit(&f, n, retrans)
 	if n > 0 || extra&wire.TCPFlagFIN != 0 {
 		if retrans {
+			c.eifelRetransmitted(seq, &f)
 			c.s.stats.TcpRetransSegs++
 			c.stats.retrans++
 			c.stats.bytesRetrans += uint64(n)

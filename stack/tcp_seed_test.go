@@ -271,6 +271,9 @@ func TestFastRetransmitOnThreeDupAcks(t *testing.T) {
 				t.Fatalf("fast retransmits %d, timeouts %d, retransmitted segments %d; want 1 0 1",
 					st.TcpExtTCPFastRetrans, st.TcpExtTCPTimeouts, st.TcpRetransSegs)
 			}
+			if info, _ := n.a.Info(cfd); info.SpuriousRetrans != 0 {
+				t.Fatalf("a needed retransmission counted spurious (%d)", info.SpuriousRetrans)
+			}
 		})
 	}
 }
@@ -289,6 +292,9 @@ func TestSACKRecoversSeveralLossesWithoutRTO(t *testing.T) {
 	if st.TcpExtTCPTimeouts != 0 || st.TcpRetransSegs != 3 || st.TcpExtTCPSackRecovery != 1 {
 		t.Fatalf("timeouts %d, retransmitted %d, SACK recoveries %d; want 0 3 1",
 			st.TcpExtTCPTimeouts, st.TcpRetransSegs, st.TcpExtTCPSackRecovery)
+	}
+	if info, _ := n.a.Info(cfd); info.SpuriousRetrans != 0 {
+		t.Fatalf("needed retransmissions counted spurious (%d)", info.SpuriousRetrans)
 	}
 }
 

@@ -123,7 +123,7 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 
 	var agg, thr float64
 	var goodputs, long, rtts, fcts, slows []float64
-	var retrans, segs, rtos, fast, failed float64
+	var retrans, segs, rtos, fast, spurious, failed float64
 	var skew time.Duration
 	base := time.Duration(math.MaxInt64)
 	var rcts []float64
@@ -161,11 +161,13 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 		segs += float64(f.rep.DataSegsOut)
 		rtos += float64(f.rep.RTOs)
 		fast += float64(f.rep.FastRetrans)
+		spurious += float64(f.rep.Spurious)
 		if f.rec != nil { // the other end's
 			retrans += float64(f.rec.Retrans)
 			segs += float64(f.rec.DataSegsOut)
 			rtos += float64(f.rec.RTOs)
 			fast += float64(f.rec.FastRetrans)
+			spurious += float64(f.rec.Spurious)
 		}
 		if !f.complete() {
 			failed++
@@ -202,7 +204,7 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 	if segs > 0 {
 		m["retrans_rate"] = retrans / segs
 	}
-	m["rtos"], m["fast_retrans"] = rtos, fast
+	m["rtos"], m["fast_retrans"], m["spurious_retrans"] = rtos, fast, spurious
 	m["start_skew_max"] = skew.Seconds()
 
 	var probeRTTs []float64

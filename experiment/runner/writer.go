@@ -129,7 +129,7 @@ func newWriter(x *experiment.Experiment, o Options, lab *topology.Lab) (*writer,
 	}
 	if w.flows, err = newCSV(filepath.Join(o.Out, FlowsFile), append(append([]string{"trial", "cell", "rep"}, params...),
 		"flow", "workload", "from", "to", "cc", "size", "bytes", "start_s", "skew_s", "fct_s", "goodput_bps",
-		"retrans", "rtos", "fast_retrans", "srtt_s", "min_rtt_s", "max_cwnd", "complete", "cut", "error")); err != nil {
+		"retrans", "rtos", "fast_retrans", "spurious_retrans", "srtt_s", "min_rtt_s", "max_cwnd", "complete", "cut", "error")); err != nil {
 		return nil, err
 	}
 	return w, w.writeMeta()
@@ -202,6 +202,7 @@ func (w *writer) add(r *trialResult) error {
 			strconv.Itoa(f.spec.ID), strconv.Itoa(f.workload+1), f.from, f.to, f.rep.CC, size, strconv.FormatInt(f.rep.Bytes, 10),
 			start, secs(f.rep.Skew), fct, num(r.goodput(w.x, f)),
 			strconv.FormatUint(f.rep.Retrans, 10), strconv.FormatUint(f.rep.RTOs, 10), strconv.FormatUint(f.rep.FastRetrans, 10),
+			strconv.FormatUint(f.rep.Spurious, 10),
 			secs(f.rep.SRTT), secs(f.rep.MinRTT), strconv.FormatUint(uint64(f.rep.MaxCwndSegs), 10),
 			strconv.FormatBool(f.complete()), strconv.FormatBool(f.rep.Cut), f.rep.Error)
 		rows = append(rows, row)
