@@ -161,10 +161,13 @@ type Workload struct {
 // Event is a change at a time in a cell.
 type Event struct {
 	At time.Duration
-	// Link is the link (name or NODE:IFACE) it changes.
+	// Link is the link (name or NODE:IFACE) it changes; empty for a
+	// node's event.
 	Link string
+	// Node is the node a "stop" or "start" changes.
+	Node string
 	// Action is "down", "up" or "set" (Fields then give the new netem
-	// values, as LinkSetting's).
+	// values, as LinkSetting's) for a link, "stop" or "start" for a node.
 	Action string
 	Fields map[string]string
 	Pos    Pos
@@ -737,7 +740,7 @@ func (ld *loader) perSecond(v *yaml.Node) float64 {
 
 func (ld *loader) events(n *yaml.Node, x *Experiment) []Event {
 	if n.Kind != yaml.SequenceNode {
-		ld.errf(n, "events: is a list ({at: 5s, link: bottleneck, down: true})")
+		ld.errf(n, "events: is a list ({at: 5s, link: bottleneck, down: true}, {at: 8s, node: r1, stop: true})")
 		return nil
 	}
 	var out []Event
@@ -755,16 +758,19 @@ func (ld *loader) events(n *yaml.Node, x *Experiment) []Event {
 				ev.At, atGiven = ld.duration(v), true
 			case "link":
 				ev.Link = ld.str(v)
-			case "down", "up":
+			case "node":
+				ev.Node = ld.str(v)
+			case "down", "up", "stop", "start":
 				if v.Value != "true" {
-					ld.errf(v, "%s: true is the only value (write up: true to bring the link back)", k.Value)
+					ld.errf(v, "%s: true is the only value (write %s: true to undo it)", k.Value,
+						map[string]string{"down": "up", "up": "down", "stop": "start", "start": "stop"}[k.Value])
 				}
 				ld.setAction(&ev, k, k.Value)
 			case "set":
 				ev.Fields = ld.fields(v)
 				ld.setAction(&ev, k, "set")
 			default:
-				ld.errf(k, "an event has no key %q (allowed: at, link, down, up, set)", k.Value)
+				ld.errf(k, "an event has no key %q (allowed: at, link, down, up, set; node, stop, start)", k.Value)
 			}
 		}
 		switch {
@@ -773,11 +779,14 @@ func (ld *loader) events(n *yaml.Node, x *Experiment) []Event {
 		case ev.At >= x.Duration && x.Duration > 0:
 			ld.errf(e, "the event at %v is not before the cell ends (duration %v)", ev.At, x.Duration)
 		}
-		if ev.Link == "" {
-			ld.errf(e, "the event needs link: (a link's name or NODE:IFACE)")
-		}
-		if ev.Action == "" {
-			ld.errf(e, "the event needs what to do: down: true, up: true or set: {netem values}")
+		nodeEvent := ev.Action == "stop" || ev.Action == "start"
+		switch {
+		case ev.Action == "":
+			ld.errf(e, "the event needs what to do: down: true, up: true or set: {netem values} for a link:, stop: true or start: true for a node:")
+		case nodeEvent && (ev.Node == "" || ev.Link != ""):
+			ld.errf(e, "%s is a node's event: give node: (a node's name) and no link:", ev.Action)
+		case !nodeEvent && (ev.Link == "" || ev.Node != ""):
+			ld.errf(e, "%s is a link's event: give link: (a link's name or NODE:IFACE) and no node:", ev.Action)
 		}
 		out = append(out, ev)
 	}

@@ -96,9 +96,10 @@ type node struct {
 	ring    *captureRing
 	ktaps   []*tap // kernel capture sockets a ring keeps open (stack: linux)
 
-	mu     sync.Mutex
-	apps   map[int]*app
-	nextID int
+	mu      sync.Mutex
+	apps    map[int]*app
+	nextID  int
+	stopped bool // by setPower
 }
 
 // New attaches stacks to every node of cfg and returns the agent. On error

@@ -78,18 +78,25 @@ func (a *Agent) Handler() http.Handler {
 		if !readJSON(w, r, &spec) {
 			return
 		}
+		// Under the node's lock: a stop cannot come between the check
+		// and the new server's place among the node's apps.
 		n.mu.Lock()
+		if n.stopped {
+			n.mu.Unlock()
+			httpError(w, http.StatusConflict, fmt.Errorf("node %s is stopped: start it first", n.plan.Name))
+			return
+		}
 		n.nextID++
 		id := n.nextID
-		n.mu.Unlock()
 		ap, err := startApp(n.net, id, spec)
+		if err == nil {
+			n.apps[id] = ap
+		}
+		n.mu.Unlock()
 		if err != nil {
 			httpError(w, http.StatusBadRequest, err)
 			return
 		}
-		n.mu.Lock()
-		n.apps[id] = ap
-		n.mu.Unlock()
 		writeJSON(w, ap.snapshot())
 	}))
 	mux.HandleFunc("DELETE /v1/nodes/{node}/apps/{id}", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
@@ -185,6 +192,18 @@ func (a *Agent) Handler() http.Handler {
 		}
 		writeJSON(w, st)
 	})
+	mux.HandleFunc("POST /v1/nodes/{node}/power", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
+		var ch PowerChange
+		if !readJSON(w, r, &ch) {
+			return
+		}
+		st, err := n.setPower(ch)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, st)
+	}))
 	mux.HandleFunc("GET /v1/nodes/{node}/capture", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
 		n.serveCapture(w, r)
 	}))

@@ -81,13 +81,14 @@ type AppInfo struct {
 
 type app struct {
 	mu     sync.Mutex
+	spec   AppSpec
 	info   AppInfo
 	record time.Duration
 	conns  []*ConnRecord // guarded by mu while their connections run
 	live   map[*ConnRecord]*liveConn
 	net    netAPI
-	ln     net.Listener
-	srv    *http.Server
+	ln     net.Listener // guarded by mu; nil while stopped
+	srv    *http.Server // guarded by mu
 }
 
 func (a *app) snapshot() AppInfo {
@@ -102,17 +103,23 @@ type liveConn struct {
 	h hash.Hash // of the bytes read so far; guarded by app.mu
 }
 
+// close stops serving: the listener and every connection it serves are
+// closed; what was recorded stays. serve starts it again.
 func (a *app) close() {
-	if a.srv != nil {
-		a.srv.Close()
-	}
-	a.ln.Close()
-	// A connection whose sender vanished (its reset lost) must not stay.
 	a.mu.Lock()
+	ln, srv := a.ln, a.srv
+	a.ln, a.srv = nil, nil
+	// A connection whose sender vanished (its reset lost) must not stay.
 	for _, l := range a.live {
 		l.c.Close()
 	}
 	a.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+	if ln != nil {
+		ln.Close()
+	}
 }
 
 // startApp listens on the node and serves spec.Mode until closed.
@@ -131,18 +138,31 @@ func startApp(n netAPI, id int, spec AppSpec) (*app, error) {
 			return nil, fmt.Errorf("directory %s: not a directory the agent can serve (%v)", spec.Dir, errOrNotDir(err))
 		}
 	}
-	ln, err := n.Listen(fmt.Sprintf(":%d", spec.Port))
-	if err != nil {
-		return nil, fmt.Errorf("listen on port %d: %w", spec.Port, err)
+	switch spec.Mode {
+	case "sink", "echo", "rr", "http":
+	default:
+		return nil, fmt.Errorf("unknown mode %q: want sink, echo, rr or http", spec.Mode)
 	}
 	if spec.Record < 0 || spec.Record > 0 && spec.Mode != "sink" && spec.Mode != "rr" {
-		ln.Close()
 		return nil, fmt.Errorf("record needs sink or rr mode and an interval > 0")
 	}
-	a := &app{info: AppInfo{ID: id, Mode: spec.Mode, Port: spec.Port}, ln: ln, record: spec.Record, net: n}
+	a := &app{spec: spec, info: AppInfo{ID: id, Mode: spec.Mode, Port: spec.Port}, record: spec.Record, net: n}
+	return a, a.serve()
+}
+
+// serve listens on the app's port and serves its mode until closed.
+func (a *app) serve() error {
+	spec := a.spec
+	ln, err := a.net.Listen(fmt.Sprintf(":%d", spec.Port))
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w", spec.Port, err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ln = ln
 	switch spec.Mode {
 	case "sink", "echo", "rr":
-		go a.acceptLoop(spec.Mode)
+		go a.acceptLoop(ln, spec.Mode)
 	case "http":
 		mux := http.NewServeMux()
 		if spec.Dir != "" {
@@ -166,17 +186,14 @@ func startApp(n netAPI, id int, spec AppSpec) (*app, error) {
 		})
 		a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 		go a.srv.Serve(ln)
-	default:
-		ln.Close()
-		return nil, fmt.Errorf("unknown mode %q: want sink, echo, rr or http", spec.Mode)
 	}
-	return a, nil
+	return nil
 }
 
-func (a *app) acceptLoop(mode string) {
+func (a *app) acceptLoop(ln net.Listener, mode string) {
 	echo := mode == "echo"
 	for {
-		c, err := a.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}

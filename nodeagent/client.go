@@ -308,6 +308,12 @@ func (c *Client) ChangeImpairment(ctx context.Context, ch ImpairChange) (ImpairS
 	return out, c.do(ctx, http.MethodPost, "impair", ch, &out)
 }
 
+// SetPower stops or starts the node (see PowerChange).
+func (c *Client) SetPower(ctx context.Context, ch PowerChange) (PowerState, error) {
+	var out PowerState
+	return out, c.do(ctx, http.MethodPost, "power", ch, &out)
+}
+
 // Sock makes one socket call on the node's Go stack.
 func (c *Client) Sock(ctx context.Context, call SockCall) (SockResult, error) {
 	var out SockResult

@@ -21,11 +21,14 @@ func planImpairments(ifc *topology.Interface) (egress, ingress *impair.Config) {
 // ImpairState is one interface's impairment as `netlab impair show` prints
 // it: the impairment in force each way, and the engine's counters.
 type ImpairState struct {
-	Interface string               `json:"interface"`
-	Egress    *impair.Config       `json:"egress,omitempty"`
-	Ingress   *impair.Config       `json:"ingress,omitempty"`
-	Down      bool                 `json:"down,omitempty"`
-	Stats     impair.EndpointStats `json:"stats"`
+	Interface string         `json:"interface"`
+	Egress    *impair.Config `json:"egress,omitempty"`
+	Ingress   *impair.Config `json:"ingress,omitempty"`
+	Down      bool           `json:"down,omitempty"`
+	// Stopped says the node is stopped: the interface passes nothing,
+	// whatever Down says, until the node starts.
+	Stopped bool                 `json:"stopped,omitempty"`
+	Stats   impair.EndpointStats `json:"stats"`
 }
 
 // ImpairChange changes one interface's impairment. Dir is "egress",
@@ -48,6 +51,7 @@ type impairIfc struct {
 	planEg, planIn *impair.Config // from the plan; never changed
 	curEg, curIn   *impair.Config
 	down           bool
+	stopped        bool // the node is stopped: down whatever down says
 }
 
 func (ii *impairIfc) apply() {
@@ -62,7 +66,7 @@ func (ii *impairIfc) apply() {
 			in.Trace = ii.tap.ingressVerdict
 		}
 	}
-	if ii.down {
+	if ii.down || ii.stopped {
 		if eg == nil {
 			eg = &impair.Config{}
 		}
@@ -78,7 +82,7 @@ func (ii *impairIfc) apply() {
 }
 
 func (ii *impairIfc) state() ImpairState {
-	return ImpairState{Interface: ii.name, Egress: ii.curEg, Ingress: ii.curIn, Down: ii.down, Stats: ii.ep.Stats()}
+	return ImpairState{Interface: ii.name, Egress: ii.curEg, Ingress: ii.curIn, Down: ii.down, Stopped: ii.stopped, Stats: ii.ep.Stats()}
 }
 
 func (n *node) impairIfc(name string) (*impairIfc, error) {

@@ -640,3 +640,21 @@ func (c *tcpConn) icmpError(errno error, seq uint32) {
 	}
 	c.softErr = errno
 }
+
+// Crash ends every TCP connection of the stack at once, without a word on
+// the wire, as a machine that loses power does: blocked callers return
+// ECONNABORTED, the descriptors stay until closed, and a peer that later
+// sends to a lost connection gets a reset. Listening sockets are left to
+// their owners to close. It returns how many connections were lost.
+func (s *Stack) Crash() int {
+	s.mu.Lock()
+	defer s.unlock()
+	n := 0
+	for _, c := range s.tcpConn {
+		if c.state != StateClosed {
+			n++
+		}
+		c.abort(ECONNABORTED, false)
+	}
+	return n
+}

@@ -153,6 +153,19 @@ func (l *labHandle) setDown(ctx context.Context, target string, down bool) error
 	return nil
 }
 
+// setPower stops or starts node (a Go-stack node; see
+// nodeagent.PowerChange).
+func (l *labHandle) setPower(ctx context.Context, node string, up bool) error {
+	c, err := l.client(node)
+	if err != nil {
+		return err
+	}
+	if _, err := c.SetPower(ctx, nodeagent.PowerChange{Up: up}); err != nil {
+		return fmt.Errorf("node %s: %w", node, err)
+	}
+	return nil
+}
+
 // resetLink brings target up with the topology file's impairment.
 func (l *labHandle) resetLink(ctx context.Context, target string) error {
 	if err := l.setDown(ctx, target, false); err != nil {

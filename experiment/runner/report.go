@@ -270,7 +270,7 @@ func (r *Results) FigureInput() (figures.Input, error) {
 			ft.Points = append(ft.Points, figures.Point{T: p.T, Series: p.Series, Metric: p.Metric, Value: p.Value})
 		}
 		for _, e := range events[t.N] {
-			ft.Events = append(ft.Events, figures.Event{T: e.At, Label: e.Link + " " + e.Action})
+			ft.Events = append(ft.Events, figures.Event{T: e.At, Label: e.Label()})
 		}
 		in.Trials = append(in.Trials, ft)
 	}

@@ -165,6 +165,17 @@ func check(x *experiment.Experiment, l *labHandle) error {
 			}
 		}
 		for _, ev := range c.Events {
+			if ev.Node != "" {
+				switch n := l.plan.Node(ev.Node); {
+				case seen["node "+ev.Node]:
+				case n == nil:
+					at(ev.Pos, "no node %q in %s", ev.Node, x.Topology)
+				case !l.goStack(ev.Node):
+					at(ev.Pos, "%s %s: a stack: linux node cannot be stopped and started (its sockets are the kernel's, not the agent's)", ev.Action, ev.Node)
+				}
+				seen["node "+ev.Node] = true
+				continue
+			}
 			if _, err := l.plan.ImpairTargets(ev.Link, topology.DirBoth); err != nil && !seen[ev.Link] {
 				seen[ev.Link] = true
 				at(ev.Pos, "%v", err)

@@ -439,3 +439,44 @@ workloads:
 		})
 	}
 }
+
+// TestNodeStopStart: a receiver stopped for a second loses its flow (the
+// sender is reset once the node is back), the other flow goes on, and the
+// events are in metadata.json as they happened.
+func TestNodeStopStart(t *testing.T) {
+	x, o := setup(t, 2, `
+duration: 4s
+events:
+  - {at: 1s, node: rcv1, stop: true}
+  - {at: 2s, node: rcv1, start: true}
+workloads:
+  - bulk: {from: role=sender, to: role=receiver}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := runner.Run(ctx, x, o); err != nil {
+		t.Fatal(err)
+	}
+	flows := readCSV(t, filepath.Join(o.Out, runner.FlowsFile))
+	if len(flows) != 2 {
+		t.Fatalf("%d flows, want 2", len(flows))
+	}
+	for _, f := range flows {
+		switch f["to"] {
+		case "rcv1":
+			if f["complete"] != "false" || !strings.Contains(f["error"], "reset") {
+				t.Errorf("the flow to the stopped node: complete %s, error %q; want it reset", f["complete"], f["error"])
+			}
+		default:
+			if f["complete"] != "true" {
+				t.Errorf("the flow to %s: complete %s, error %q", f["to"], f["complete"], f["error"])
+			}
+		}
+	}
+	var meta runner.Metadata
+	data, _ := os.ReadFile(filepath.Join(o.Out, runner.MetadataFile))
+	json.Unmarshal(data, &meta)
+	if len(meta.Trials) != 1 || len(meta.Trials[0].Events) != 2 || meta.Trials[0].Events[0].Label() != "rcv1 stop" {
+		t.Errorf("metadata's events: %+v", meta.Trials)
+	}
+}

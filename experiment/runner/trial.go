@@ -75,7 +75,12 @@ func runTrial(ctx context.Context, x *experiment.Experiment, l *labHandle, t exp
 		}
 		touched[ls.Link] = true
 	}
+	stopped := map[string]bool{}
 	for _, ev := range c.Events {
+		if ev.Node != "" {
+			stopped[ev.Node] = true
+			continue
+		}
 		touched[ev.Link] = true
 	}
 	defer func() {
@@ -83,6 +88,9 @@ func runTrial(ctx context.Context, x *experiment.Experiment, l *labHandle, t exp
 		defer cancel()
 		for link := range touched {
 			l.resetLink(rctx, link)
+		}
+		for node := range stopped {
+			l.setPower(rctx, node, true)
 		}
 	}()
 
@@ -175,13 +183,15 @@ func runTrial(ctx context.Context, x *experiment.Experiment, l *labHandle, t exp
 				err = l.setDown(tctx, ev.Link, false)
 			case "set":
 				err = l.setLink(tctx, ev.Link, ev.Fields, t.Seed+uint64(ev.At))
+			case "stop", "start":
+				err = l.setPower(tctx, ev.Node, ev.Action == "start")
 			}
 			if err != nil {
 				fail(fmt.Errorf("%s:%d:%d: event at %v: %w", x.File, ev.Pos.Line, ev.Pos.Col, ev.At, err))
 				return
 			}
 			evMu.Lock()
-			res.events = append(res.events, EventMeta{At: time.Since(at).Seconds(), Link: ev.Link, Action: ev.Action})
+			res.events = append(res.events, EventMeta{At: time.Since(at).Seconds(), Link: ev.Link, Node: ev.Node, Action: ev.Action})
 			evMu.Unlock()
 		})
 	}

@@ -73,12 +73,17 @@ type TrialMeta struct {
 }
 
 // EventMeta is a scheduled event as it happened: when, in seconds since
-// the trial's time zero, on which link, and what ("down", "up", "set").
+// the trial's time zero, on which link ("down", "up", "set") or node
+// ("stop", "start"), and what.
 type EventMeta struct {
 	At     float64 `json:"at_s"`
-	Link   string  `json:"link"`
+	Link   string  `json:"link,omitempty"`
+	Node   string  `json:"node,omitempty"`
 	Action string  `json:"action"`
 }
+
+// Label is "LINK ACTION" or "NODE ACTION".
+func (e EventMeta) Label() string { return strings.TrimSpace(e.Link+e.Node) + " " + e.Action }
 
 type writer struct {
 	x       *experiment.Experiment
