@@ -1,6 +1,7 @@
 package nodeagent
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/netlab/netlab/impair"
@@ -120,4 +121,26 @@ func (ii *impairIfc) change(ch ImpairChange) (ImpairState, error) {
 	}
 	ii.apply()
 	return ii.state(), nil
+}
+
+// SetDown takes the interfaces of sides (a link's or an interface's, as
+// topology.Lab.ImpairTargets gives them) down or up, each once, through
+// the agent that applies it (clientOf).
+func SetDown(ctx context.Context, sides []topology.ImpairSide, down bool, clientOf func(topology.ImpairSide) (*Client, error)) error {
+	seen := map[string]bool{}
+	for _, s := range sides {
+		if seen[s.Node+":"+s.Interface] {
+			continue
+		}
+		seen[s.Node+":"+s.Interface] = true
+		c, err := clientOf(s)
+		if err != nil {
+			return err
+		}
+		d := down
+		if _, err := c.ChangeImpairment(ctx, ImpairChange{Interface: s.Interface, Down: &d}); err != nil {
+			return fmt.Errorf("%s:%s: %w", s.Node, s.Interface, err)
+		}
+	}
+	return nil
 }

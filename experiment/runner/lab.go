@@ -135,22 +135,7 @@ func (l *labHandle) setDown(ctx context.Context, target string, down bool) error
 	if err != nil {
 		return err
 	}
-	seen := map[string]bool{}
-	for _, s := range sides {
-		if seen[s.Node+":"+s.Interface] {
-			continue
-		}
-		seen[s.Node+":"+s.Interface] = true
-		c, err := l.sideClient(s)
-		if err != nil {
-			return err
-		}
-		d := down
-		if _, err := c.ChangeImpairment(ctx, nodeagent.ImpairChange{Interface: s.Interface, Down: &d}); err != nil {
-			return fmt.Errorf("%s:%s: %w", s.Node, s.Interface, err)
-		}
-	}
-	return nil
+	return nodeagent.SetDown(ctx, sides, down, l.sideClient)
 }
 
 // setPower stops or starts node (a Go-stack node; see
