@@ -124,6 +124,7 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 	var agg, thr float64
 	var goodputs, long, rtts, fcts, slows []float64
 	var retrans, segs, rtos, fast, spurious, failed float64
+	goEnds := 0 // the flows' ends on the Go stack, which count RTOs
 	var skew time.Duration
 	base := time.Duration(math.MaxInt64)
 	var rcts []float64
@@ -159,15 +160,21 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 		}
 		retrans += float64(f.rep.Retrans)
 		segs += float64(f.rep.DataSegsOut)
-		rtos += float64(f.rep.RTOs)
-		fast += float64(f.rep.FastRetrans)
 		spurious += float64(f.rep.Spurious)
+		if !f.kernelFrom {
+			rtos += float64(f.rep.RTOs)
+			fast += float64(f.rep.FastRetrans)
+			goEnds++
+		}
 		if f.rec != nil { // the other end's
 			retrans += float64(f.rec.Retrans)
 			segs += float64(f.rec.DataSegsOut)
-			rtos += float64(f.rec.RTOs)
-			fast += float64(f.rec.FastRetrans)
 			spurious += float64(f.rec.Spurious)
+			if !f.kernelTo {
+				rtos += float64(f.rec.RTOs)
+				fast += float64(f.rec.FastRetrans)
+				goEnds++
+			}
 		}
 		if !f.complete() {
 			failed++
@@ -205,6 +212,10 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 		m["retrans_rate"] = retrans / segs
 	}
 	m["rtos"], m["fast_retrans"], m["spurious_retrans"] = rtos, fast, spurious
+	if goEnds == 0 && len(r.flows) > 0 {
+		// The kernel keeps no per-socket count of either.
+		m["rtos"], m["fast_retrans"] = math.NaN(), math.NaN()
+	}
 	m["start_skew_max"] = skew.Seconds()
 
 	var probeRTTs []float64

@@ -54,7 +54,8 @@ func planTrial(x *experiment.Experiment, l *labHandle, t experiment.Trial) (*tri
 			need[a] = true
 			p.apps = append(p.apps, a)
 		}
-		p.flows = append(p.flows, &flow{spec: spec, workload: wi, kind: kind, from: src, to: dst})
+		p.flows = append(p.flows, &flow{spec: spec, workload: wi, kind: kind, from: src, to: dst,
+			kernelFrom: !l.goStack(src), kernelTo: !l.goStack(dst)})
 		b := p.batches[batchOn]
 		if b == nil {
 			b = &nodeagent.FlowBatch{Sample: x.Sample}

@@ -18,9 +18,12 @@ type flow struct {
 	workload int
 	kind     string // the workload's kind
 	from, to string // where the data goes from and to
-	rep      nodeagent.FlowReport
-	rec      *nodeagent.ConnRecord // the sink's record; nil if it saw none
-	prefix   string                // the digest a cut flow's receiver must have
+	// kernelFrom and kernelTo say an end runs stack: linux, whose
+	// sockets do not count RTOs and fast retransmits.
+	kernelFrom, kernelTo bool
+	rep                  nodeagent.FlowReport
+	rec                  *nodeagent.ConnRecord // the sink's record; nil if it saw none
+	prefix               string                // the digest a cut flow's receiver must have
 }
 
 // probe is a probe workload's echo replies.
