@@ -59,6 +59,7 @@ type Direction struct {
 	q        fifo
 	qBytes   int
 	qChanged int64  // when the queue's length last changed (its integrals are up to then)
+	qBusyNs  int64  // how long the queue held a frame, up to qChanged: Stats.BackloggedTime
 	qFrameNs acc128 // Σ queue length × dt, frame·ns: Stats.QueueFrameNanos
 	qByteNs  acc128 // Σ queue bytes × dt, byte·ns: Stats.QueueByteNanos
 	linkFree int64  // when the link finishes the frame it is sending
@@ -215,17 +216,19 @@ func (d *Direction) Stats() Stats {
 		d.service(now)
 		d.arm(now)
 	}
-	frames, bytes := d.qFrameNs, d.qByteNs
+	frames, bytes, busy := d.qFrameNs, d.qByteNs, d.qBusyNs
 	if !d.closed && d.q.n > 0 {
 		// The integrals up to now, not to the queue's last change.
 		if dt := d.lastNow - d.qChanged; dt > 0 {
 			frames.add(uint64(d.q.n), uint64(dt))
 			bytes.add(uint64(d.qBytes), uint64(dt))
+			busy += dt
 		}
 	}
 	s := d.stats
 	s.QueueLen, s.QueueBytes, s.InFlight = d.q.n, d.qBytes, d.dl.len()
 	s.QueueFrameNanos, s.QueueByteNanos = frames.float(), bytes.float()
+	s.BackloggedTime = time.Duration(busy)
 	s.Elapsed = time.Duration(d.lastNow)
 	return s
 }
@@ -238,6 +241,7 @@ func (d *Direction) queueChange(t int64) {
 		if d.q.n > 0 {
 			d.qFrameNs.add(uint64(d.q.n), uint64(dt))
 			d.qByteNs.add(uint64(d.qBytes), uint64(dt))
+			d.qBusyNs += dt
 		}
 		d.qChanged = t
 	}

@@ -167,6 +167,15 @@ func TestQueueStatsInterval(t *testing.T) {
 	if n, sum := b.QueueDelayCount-a.QueueDelayCount, b.QueueDelaySum-a.QueueDelaySum; n != 3 || sum != 180*time.Millisecond {
 		t.Errorf("%d sojourns summing %v in the interval, want 3 summing 180ms", n, sum)
 	}
+	// The queue held frames all along so far; the last one started on
+	// the link at 90 ms.
+	if a.BackloggedTime != 45*time.Millisecond || b.BackloggedTime != 75*time.Millisecond {
+		t.Errorf("backlogged %v at 45 ms and %v at 75 ms, want all along", a.BackloggedTime, b.BackloggedTime)
+	}
+	h.clk.Advance(125 * time.Millisecond)
+	if c := h.d.Stats(); c.BackloggedTime != 90*time.Millisecond || c.Elapsed != 200*time.Millisecond {
+		t.Errorf("at %v backlogged %v, want 90ms (the queue emptied then)", c.Elapsed, c.BackloggedTime)
+	}
 	var diff [QueueDelayBuckets]uint64
 	for i := range diff {
 		diff[i] = b.QueueDelayHist[i] - a.QueueDelayHist[i]

@@ -201,6 +201,11 @@ type Stats struct {
 	// QueueByteNanos is QueueFrameNanos for QueueBytes, in
 	// byte·nanoseconds.
 	QueueByteNanos float64 `json:"queue_byte_ns"`
+	// BackloggedTime is how long, on the direction's clock up to Elapsed,
+	// the rate queue held at least one frame (in JSON, nanoseconds): an
+	// interval between two snapshots whose BackloggedTime grew by as much
+	// as their Elapsed had the link busy throughout.
+	BackloggedTime time.Duration `json:"backlogged_ns"`
 	// ReleaseLateSum is how late, summed over the frames counted in Passed,
 	// each was handed to out after the time it was due on the direction's
 	// clock (in JSON, nanoseconds): zero on a manual clock; on the real

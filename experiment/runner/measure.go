@@ -361,6 +361,16 @@ func (r *trialResult) jainPerSecond(x *experiment.Experiment) float64 {
 	return sum / float64(n)
 }
 
+// backloggedThroughout tells whether the queue held a frame all the time
+// between two snapshots: exactly, from the engine's backlogged time, or
+// (a snapshot without it) from the queue being non-empty at both.
+func backloggedThroughout(a, b impair.Stats) bool {
+	if b.Elapsed > a.Elapsed && a.Elapsed > 0 {
+		return b.BackloggedTime-a.BackloggedTime >= b.Elapsed-a.Elapsed
+	}
+	return a.QueueLen > 0 && b.QueueLen > 0
+}
+
 // elapsed is the time between two snapshots of one direction in seconds:
 // exact on the direction's clock, or the sampler's interval when a
 // snapshot lacks it.
@@ -427,7 +437,7 @@ func (r *trialResult) measureBottleneck(x *experiment.Experiment, m map[string]f
 		maxLen = max(maxLen, st.QueueLen)
 		if k > 0 {
 			prev := win[k-1].links[dir].stats
-			if prev.QueueLen > 0 && st.QueueLen > 0 {
+			if backloggedThroughout(prev, st) {
 				busyDt += elapsed(prev, st, smp.at-win[k-1].at)
 				busyBytes += st.PassedBytes - prev.PassedBytes
 			}
