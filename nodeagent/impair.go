@@ -123,10 +123,16 @@ func (ii *impairIfc) change(ch ImpairChange) (ImpairState, error) {
 	return ii.state(), nil
 }
 
+// ImpairChanger changes an interface's impairment: a Client, or anything
+// that stands for an agent (a lab on a virtual clock).
+type ImpairChanger interface {
+	ChangeImpairment(ctx context.Context, ch ImpairChange) (ImpairState, error)
+}
+
 // SetDown takes the interfaces of sides (a link's or an interface's, as
 // topology.Lab.ImpairTargets gives them) down or up, each once, through
 // the agent that applies it (clientOf).
-func SetDown(ctx context.Context, sides []topology.ImpairSide, down bool, clientOf func(topology.ImpairSide) (*Client, error)) error {
+func SetDown(ctx context.Context, sides []topology.ImpairSide, down bool, clientOf func(topology.ImpairSide) (ImpairChanger, error)) error {
 	seen := map[string]bool{}
 	for _, s := range sides {
 		if seen[s.Node+":"+s.Interface] {

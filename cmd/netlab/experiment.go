@@ -76,7 +76,7 @@ func newExperimentValidateCmd(o *options) *cobra.Command {
 
 func newExperimentRunCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
-	var out, rtName string
+	var out, rtName, clockName string
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Deploy the experiment's topology, run every trial, write the results, destroy",
@@ -89,13 +89,24 @@ func newExperimentRunCmd(o *options) *cobra.Command {
 			if out == "" {
 				out = x.Name + "-results"
 			}
-			rt, err := newRuntime(cmd.Context(), rtName)
-			if err != nil {
-				return err
-			}
-			opts := runner.Options{Runtime: rt, RunDir: runDir(), Out: out, Version: version()}
-			if rt.Name() == "docker" {
-				opts.AgentArgs = func(n *topology.Node) []string { return docker.AgentArgs(n.Name) }
+			opts := runner.Options{RunDir: runDir(), Out: out, Version: version()}
+			switch clockName {
+			case "virtual":
+				if cmd.Flags().Changed("runtime") {
+					return fmt.Errorf("--runtime %s: a virtual clock deploys nothing (the lab runs in this process); leave out --runtime or --clock", rtName)
+				}
+				opts.Virtual = true
+			case "real":
+				rt, err := newRuntime(cmd.Context(), rtName)
+				if err != nil {
+					return err
+				}
+				opts.Runtime = rt
+				if rt.Name() == "docker" {
+					opts.AgentArgs = func(n *topology.Node) []string { return docker.AgentArgs(n.Name) }
+				}
+			default:
+				return fmt.Errorf("--clock %q: real (deploy the lab, real time) or virtual (in this process, reproducible exactly)", clockName)
 			}
 			if t.format != "json" && interactive() {
 				opts.Progress = func(msg string) { fmt.Fprintln(o.stderr, msg) }
@@ -121,6 +132,7 @@ func newExperimentRunCmd(o *options) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "results directory, new or empty (default NAME-results)")
 	cmd.Flags().StringVar(&rtName, "runtime", "netns", "netns (network namespaces, no daemon) or docker")
+	cmd.Flags().StringVar(&clockName, "clock", "real", "real (deploy the lab) or virtual (every node a Go stack in this process on a virtual clock: the same seed, the same results exactly)")
 	addFormatFlag(cmd, t)
 	return cmd
 }

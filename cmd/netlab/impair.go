@@ -417,7 +417,10 @@ func setDown(ctx context.Context, r *labRef, target string, down bool) error {
 	if err != nil {
 		return err
 	}
-	return nodeagent.SetDown(ctx, sides, down, r.sideClient)
+	return nodeagent.SetDown(ctx, sides, down, func(s topology.ImpairSide) (nodeagent.ImpairChanger, error) {
+		c, err := r.sideClient(s)
+		return c, err
+	})
 }
 
 func impStr(im *impair.Config) string {

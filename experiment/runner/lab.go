@@ -10,15 +10,31 @@ import (
 
 	"github.com/netlab/netlab/deploy"
 	"github.com/netlab/netlab/experiment"
+	"github.com/netlab/netlab/experiment/sim"
 	"github.com/netlab/netlab/impair"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/topology"
 )
 
+// agentAPI is what a trial asks of a node's agent, wherever the node
+// runs: a deployed lab's agent (nodeagent.Client), or a lab on a virtual
+// clock (simNode).
+type agentAPI interface {
+	ChangeImpairment(ctx context.Context, ch nodeagent.ImpairChange) (nodeagent.ImpairState, error)
+	Impairments(ctx context.Context) ([]nodeagent.ImpairState, error)
+	SetPower(ctx context.Context, ch nodeagent.PowerChange) (nodeagent.PowerState, error)
+	StartApp(ctx context.Context, spec nodeagent.AppSpec) (nodeagent.AppInfo, error)
+	StopApp(ctx context.Context, id int) (nodeagent.AppInfo, error)
+	AppConns(ctx context.Context, id int) ([]nodeagent.ConnRecord, error)
+}
+
 // labHandle is the deployed lab as a trial uses it.
 type labHandle struct {
 	plan  *topology.Lab
 	state *deploy.State
+	// vlab, when set, is the trial's lab on a virtual clock: it stands
+	// for every agent and state is nil.
+	vlab  *sim.Lab
 	names []string
 	// clients are reused: each holds its agent connections open, and a
 	// new one per request would leave them behind.
@@ -66,6 +82,22 @@ func (l *labHandle) sideClient(s topology.ImpairSide) (*nodeagent.Client, error)
 		return l.cached(l.state.RelaySocket, s.Node, ""), nil
 	}
 	return l.client(s.Node)
+}
+
+// agent returns node's agent: its client, or the virtual lab's.
+func (l *labHandle) agent(node string) (agentAPI, error) {
+	if l.vlab != nil {
+		return simNode{l.vlab, node}, nil
+	}
+	return l.client(node)
+}
+
+// side returns the agent that applies s.
+func (l *labHandle) side(s topology.ImpairSide) (agentAPI, error) {
+	if l.vlab != nil {
+		return simNode{l.vlab, s.Node}, nil
+	}
+	return l.sideClient(s)
 }
 
 // agents returns one client per agent process (its socket), to read each
@@ -118,7 +150,7 @@ func (l *labHandle) setLink(ctx context.Context, target string, fields map[strin
 		if err != nil {
 			return fmt.Errorf("link %s: %w", target, err)
 		}
-		c, err := l.sideClient(s)
+		c, err := l.side(s)
 		if err != nil {
 			return err
 		}
@@ -135,13 +167,15 @@ func (l *labHandle) setDown(ctx context.Context, target string, down bool) error
 	if err != nil {
 		return err
 	}
-	return nodeagent.SetDown(ctx, sides, down, l.sideClient)
+	return nodeagent.SetDown(ctx, sides, down, func(s topology.ImpairSide) (nodeagent.ImpairChanger, error) {
+		return l.side(s)
+	})
 }
 
 // setPower stops or starts node (a Go-stack node; see
 // nodeagent.PowerChange).
 func (l *labHandle) setPower(ctx context.Context, node string, up bool) error {
-	c, err := l.client(node)
+	c, err := l.agent(node)
 	if err != nil {
 		return err
 	}
@@ -161,7 +195,7 @@ func (l *labHandle) resetLink(ctx context.Context, target string) error {
 		return err
 	}
 	for _, s := range sides {
-		c, err := l.sideClient(s)
+		c, err := l.side(s)
 		if err != nil {
 			return err
 		}
@@ -187,7 +221,7 @@ func (l *labHandle) readLink(ctx context.Context, target string) ([]linkReading,
 	}
 	var out []linkReading
 	for _, s := range sides {
-		c, err := l.sideClient(s)
+		c, err := l.side(s)
 		if err != nil {
 			return nil, err
 		}
@@ -206,4 +240,36 @@ func (l *labHandle) readLink(ctx context.Context, target string) ([]linkReading,
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// simNode is a node of a lab on a virtual clock, as a trial asks of its
+// agent. The lab is driven by the trial's goroutine alone.
+type simNode struct {
+	lab  *sim.Lab
+	node string
+}
+
+func (n simNode) ChangeImpairment(_ context.Context, ch nodeagent.ImpairChange) (nodeagent.ImpairState, error) {
+	return n.lab.ChangeImpairment(n.node, ch)
+}
+
+func (n simNode) Impairments(context.Context) ([]nodeagent.ImpairState, error) {
+	return n.lab.Impairments(n.node)
+}
+
+func (n simNode) SetPower(_ context.Context, ch nodeagent.PowerChange) (nodeagent.PowerState, error) {
+	return n.lab.SetPower(n.node, ch.Up)
+}
+
+func (n simNode) StartApp(_ context.Context, spec nodeagent.AppSpec) (nodeagent.AppInfo, error) {
+	id, err := n.lab.StartApp(n.node, spec)
+	return nodeagent.AppInfo{ID: id, Mode: spec.Mode, Port: spec.Port}, err
+}
+
+func (n simNode) StopApp(_ context.Context, id int) (nodeagent.AppInfo, error) {
+	return nodeagent.AppInfo{ID: id}, n.lab.StopApp(n.node, id)
+}
+
+func (n simNode) AppConns(_ context.Context, id int) ([]nodeagent.ConnRecord, error) {
+	return n.lab.AppConns(n.node, id)
 }

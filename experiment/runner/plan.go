@@ -203,13 +203,13 @@ func startApps(ctx context.Context, x *experiment.Experiment, l *labHandle, apps
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		for a, id := range ids {
-			if cl, err := l.client(a.node); err == nil {
+			if cl, err := l.agent(a.node); err == nil {
 				cl.StopApp(sctx, id)
 			}
 		}
 	}
 	for _, a := range apps {
-		cl, err := l.client(a.node)
+		cl, err := l.agent(a.node)
 		if err != nil {
 			stop()
 			return nil, nil, err

@@ -44,6 +44,11 @@ type Options struct {
 	Progress func(msg string)
 	// Limits are the health checks; the zero value is DefaultLimits.
 	Limits Limits
+	// Virtual runs every trial on a virtual clock, in this process (see
+	// package sim), instead of deploying the lab: the same seed gives
+	// the same results byte for byte. Every node must run the Go stack,
+	// and there is no probe workload. Runtime is not used.
+	Virtual bool
 }
 
 func (o Options) limits() Limits {
@@ -79,7 +84,7 @@ func Run(ctx context.Context, x *experiment.Experiment, o Options) (_ *Outcome, 
 	if err != nil {
 		return nil, err
 	}
-	if err := check(x, newLabHandle(orig, nil)); err != nil {
+	if err := check(x, newLabHandle(orig, nil), o.Virtual); err != nil {
 		return nil, err
 	}
 	if err := makeOut(o.Out); err != nil {
@@ -100,6 +105,12 @@ func Run(ctx context.Context, x *experiment.Experiment, o Options) (_ *Outcome, 
 		}
 	}()
 
+	if o.Virtual {
+		o.progress("%s (%d nodes, %d links) on a virtual clock", lab.Name, len(lab.Nodes), len(lab.Links))
+		return out, trials(ctx, x, o, w, out, func(t experiment.Trial, n int) (*trialResult, error) {
+			return runVirtualTrial(ctx, x, lab, t, n, o)
+		})
+	}
 	o.progress("deploy %s (%d nodes, %d links)", lab.Name, len(lab.Nodes), len(lab.Links))
 	st, err := deploy.Deploy(ctx, deploy.Options{Lab: lab, Runtime: o.Runtime,
 		Agent: deploy.Agents{Runtime: o.Runtime.Name(), Exe: o.Exe}, AgentArgs: o.AgentArgs, RunDir: o.RunDir, MaxRunBytes: -1})
@@ -117,6 +128,14 @@ func Run(ctx context.Context, x *experiment.Experiment, o Options) (_ *Outcome, 
 		}
 	}()
 	l := newLabHandle(lab, st)
+	return out, trials(ctx, x, o, w, out, func(t experiment.Trial, n int) (*trialResult, error) {
+		return runTrial(ctx, x, l, t, n, o)
+	})
+}
+
+// trials runs every trial of x with run, writing each as it ends; an
+// interruption keeps what finished.
+func trials(ctx context.Context, x *experiment.Experiment, o Options, w *writer, out *Outcome, run func(experiment.Trial, int) (*trialResult, error)) error {
 	trials := x.Trials()
 	for i, t := range trials {
 		if ctx.Err() != nil {
@@ -124,32 +143,46 @@ func Run(ctx context.Context, x *experiment.Experiment, o Options) (_ *Outcome, 
 			break
 		}
 		o.progress("trial %d/%d: %s rep %d", i+1, len(trials), t.Cell.Key(x.Params), t.Rep)
-		res, err := runTrial(ctx, x, l, t, i+1, o)
+		res, err := run(t, i+1)
 		if err != nil {
 			if ctx.Err() != nil {
 				out.Interrupted = true
 				break
 			}
-			return out, fmt.Errorf("trial %d (%s rep %d): %w", i+1, t.Cell.Key(x.Params), t.Rep, err)
+			return fmt.Errorf("trial %d (%s rep %d): %w", i+1, t.Cell.Key(x.Params), t.Rep, err)
 		}
 		out.Trials++
 		if !res.valid() {
 			out.Invalid++
 		}
 		if err := w.add(res); err != nil {
-			return out, err
+			return err
 		}
 		o.progress("  %s", res.line())
 	}
-	return out, nil
+	return nil
 }
 
 // check finds, before anything is deployed, what the topology cannot do
 // for the experiment: links and nodes it does not have.
-func check(x *experiment.Experiment, l *labHandle) error {
+func check(x *experiment.Experiment, l *labHandle, virtual bool) error {
 	var errs []error
 	at := func(p experiment.Pos, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s:%d:%d: %s", x.File, p.Line, p.Col, fmt.Sprintf(format, args...)))
+	}
+	if virtual {
+		for _, n := range l.plan.Nodes {
+			if !l.goStack(n.Name) {
+				errs = append(errs, fmt.Errorf("%s: node %s runs stack: linux: a virtual clock needs every node on the Go stack (the kernel keeps its own time); run it without --clock virtual", x.Topology, n.Name))
+			}
+		}
+		for _, c := range x.Cells[:min(1, len(x.Cells))] {
+			for _, w := range c.Workloads {
+				if w.Kind == experiment.KindProbe {
+					at(w.Pos, "probe: not on a virtual clock (the echo probe waits on the real clock); run it without --clock virtual")
+				}
+			}
+		}
 	}
 	if x.Bottleneck != experiment.DefaultBottleneck {
 		if _, err := l.plan.ImpairTargets(x.Bottleneck, topology.DirBoth); err != nil {

@@ -264,7 +264,7 @@ func collect(ctx context.Context, l *labHandle, apps map[appNeed]int, flows []*f
 	for {
 		recs := map[string]nodeagent.ConnRecord{}
 		for a, id := range apps {
-			cl, err := l.client(a.node)
+			cl, err := l.agent(a.node)
 			if err != nil {
 				return err
 			}

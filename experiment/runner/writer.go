@@ -42,14 +42,16 @@ type Metadata struct {
 	Warmup      string             `json:"warmup"`
 	Sample      string             `json:"sample"`
 	Bottleneck  string             `json:"bottleneck"`
-	Asserts     []AssertMeta       `json:"asserts,omitempty"`
-	Limits      Limits             `json:"limits"`
-	Machine     map[string]any     `json:"machine"`
-	GoVersion   string             `json:"go"`
-	Started     time.Time          `json:"started"`
-	Ended       time.Time          `json:"ended,omitzero"`
-	Interrupted bool               `json:"interrupted"`
-	Trials      []TrialMeta        `json:"trials"`
+	// Clock is "real" (a deployed lab) or "virtual" (package sim).
+	Clock       string         `json:"clock"`
+	Asserts     []AssertMeta   `json:"asserts,omitempty"`
+	Limits      Limits         `json:"limits"`
+	Machine     map[string]any `json:"machine"`
+	GoVersion   string         `json:"go"`
+	Started     time.Time      `json:"started"`
+	Ended       time.Time      `json:"ended,omitzero"`
+	Interrupted bool           `json:"interrupted"`
+	Trials      []TrialMeta    `json:"trials"`
 }
 
 // AssertMeta is a threshold in metadata.json, with where the file gave it.
@@ -118,7 +120,7 @@ func newWriter(x *experiment.Experiment, o Options, lab *topology.Lab) (*writer,
 	w.meta = Metadata{Netlab: o.Version, Experiment: x.Name, File: x.File, FileSHA256: fileHash(x.File),
 		Topology: x.Topology, TopoSHA256: fileHash(x.Topology), Lab: lab.Name, Seed: x.Seed, Params: x.Params,
 		Repetitions: x.Repetitions, Order: x.Order, Duration: x.Duration.String(), Warmup: x.Warmup.String(),
-		Sample: x.Sample.String(), Bottleneck: x.Bottleneck, Machine: machine(), GoVersion: goVersion(), Started: time.Now(),
+		Sample: x.Sample.String(), Bottleneck: x.Bottleneck, Clock: clockName(o.Virtual), Machine: machine(), GoVersion: goVersion(), Started: time.Now(),
 		Limits: o.limits()}
 	for _, a := range x.Asserts {
 		w.meta.Asserts = append(w.meta.Asserts, AssertMeta{a.Text, a.Pos.Line, a.Pos.Col})
@@ -138,6 +140,13 @@ func newWriter(x *experiment.Experiment, o Options, lab *topology.Lab) (*writer,
 		return nil, err
 	}
 	return w, w.writeMeta()
+}
+
+func clockName(virtual bool) string {
+	if virtual {
+		return "virtual"
+	}
+	return "real"
 }
 
 func paramNames(x *experiment.Experiment) []string {
