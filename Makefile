@@ -55,6 +55,13 @@ bench-experiments: build
 	  $(BIN) experiment run examples/experiments/$$x.yml -o bench-results/$$x || exit 1; \
 	  echo "$$x: $$(( $$(date +%s) - s )) s, bench-results/$$x/report.md"; \
 	done
+	@if [ -d bench-results/cc-go ]; then \
+	  rm -rf bench-results/cc-go-virtual; s=$$(date +%s); \
+	  $(BIN) experiment run examples/experiments/cc-go.yml --clock virtual -o bench-results/cc-go-virtual || exit 1; \
+	  echo "cc-go on the virtual clock: $$(( $$(date +%s) - s )) s"; \
+	  $(BIN) experiment compare bench-results/cc-go bench-results/cc-go-virtual \
+	    --metric goodput,jain,rtt_p50,retrans_rate > bench-results/cc-virtual-compare.md; \
+	  echo "bench-results/cc-virtual-compare.md"; fi
 	@if [ -d bench-results/cc-go ] && [ -d bench-results/cc-linux ]; then \
 	  $(BIN) experiment compare bench-results/cc-go bench-results/cc-linux \
 	    --metric goodput,utilisation,jain,rtt_p50,rtt_p99,queue_delay_mean,retrans_rate,agent_cpu > bench-results/cc-compare.md; \
