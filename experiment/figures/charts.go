@@ -306,6 +306,21 @@ func jainFigure(in Input, st theme) *figure {
 // fctFigure is the CDF of the completed flows' completion times, a step
 // line per cell, on a log time axis.
 func fctFigure(in Input, st theme) *figure {
+	return cdfFigure(in, st, func(f Flow) float64 { return f.FCT * 1e3 },
+		"flow completion time (ms, log scale)", "Flow completion time CDF")
+}
+
+// slowdownFigure is the CDF of the completed flows' slowdowns (FCT ÷ the
+// ideal FCT), a step line per cell, on a log axis.
+func slowdownFigure(in Input, st theme) *figure {
+	return cdfFigure(in, st, func(f Flow) float64 { return f.Slowdown },
+		"slowdown (FCT ÷ (base RTT + size·8 ÷ rate), log scale)", "Flow slowdown CDF")
+}
+
+// cdfFigure is the CDF of value over the completed flows with a size, a
+// step line per cell, on a log axis; nil when no flow has a positive
+// value.
+func cdfFigure(in Input, st theme, value func(Flow) float64, xlabel, title string) *figure {
 	var g groups[float64]
 	for _, c := range in.Cells { // cells in matrix order first
 		if _, ok := g.items[c.Key]; !ok {
@@ -320,15 +335,15 @@ func fctFigure(in Input, st theme) *figure {
 	total := 0
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, f := range in.Flows {
-		if f.Size <= 0 || !known(f.FCT) || f.FCT <= 0 {
+		v := value(f)
+		if f.Size <= 0 || !known(f.FCT) || f.FCT <= 0 || !known(v) || v <= 0 {
 			continue
 		}
 		if _, ok := g.items[f.Cell]; !ok {
 			unknown = append(unknown, f.Cell)
 		}
-		ms := f.FCT * 1e3
-		g.add(f.Cell, ms)
-		lo, hi = min(lo, ms), max(hi, ms)
+		g.add(f.Cell, v)
+		lo, hi = min(lo, v), max(hi, v)
 		total++
 	}
 	if total == 0 {
@@ -339,7 +354,7 @@ func fctFigure(in Input, st theme) *figure {
 	names := slices.DeleteFunc(slices.Clone(g.names), func(n string) bool { return len(g.items[n]) == 0 || slices.Contains(unknown, n) })
 	names = append(names, slices.Compact(unknown)...)
 
-	pn := newPanel(st, "flow completion time (ms, log scale)", "fraction of flows")
+	pn := newPanel(st, xlabel, "fraction of flows")
 	for i, name := range names {
 		v := slices.Clone(g.items[name])
 		slices.Sort(v)
@@ -358,8 +373,8 @@ func fctFigure(in Input, st theme) *figure {
 	pn.xlog = true
 	pn.p.Y.Min, pn.p.Y.Max = 0, 1
 	return &figure{
-		caption:  "Flow completion time CDF",
-		title:    "Flow completion time CDF",
+		caption:  title,
+		title:    title,
 		subtitle: fmt.Sprintf("%d completed flows with a size, by cell (flows in brackets)", total),
 		panels:   []*panel{pn},
 	}

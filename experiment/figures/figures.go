@@ -35,11 +35,14 @@ type Cell struct {
 }
 
 // Flow is one flow of flows.csv that has a size (Size > 0) and completed:
-// its cell's key, size in bytes, FCT in seconds.
+// its cell's key, size in bytes, FCT in seconds, and its slowdown.
 type Flow struct {
 	Cell string  // the key of the flow's cell
 	Size int64   // bytes
 	FCT  float64 // flow completion time, seconds
+	// Slowdown is FCT ÷ the ideal FCT (base RTT + size·8 ÷ rate); NaN
+	// or 0 when unknown (no slowdown figure then).
+	Slowdown float64
 }
 
 // Point is one timeseries value of a trial: T seconds since the trial's
@@ -97,7 +100,7 @@ const subdir = "figures"
 //
 // The order is: figures/tput-delay (goodput vs delay), figures/jain
 // (fairness vs the first numeric parameter), figures/fct-cdf (flow
-// completion times), then figures/goodput-trial-N for each trial in the
+// completion times), figures/slowdown-cdf (their slowdowns), then figures/goodput-trial-N for each trial in the
 // order of in.Trials; each is written as .svg and .png, and the list names
 // the .svg. A trial's bottleneck queue, when it has one, is the lower panel
 // of its goodput figure.
@@ -123,6 +126,9 @@ func Render(dir string, in Input) ([]Figure, error) {
 	}
 	if f := fctFigure(in, st); f != nil {
 		jobs = append(jobs, job{"fct-cdf", f})
+	}
+	if f := slowdownFigure(in, st); f != nil {
+		jobs = append(jobs, job{"slowdown-cdf", f})
 	}
 	for _, t := range in.Trials {
 		if f := trialFigure(t, st); f != nil {

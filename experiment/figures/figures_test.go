@@ -131,7 +131,11 @@ func files(figs []Figure) []string {
 func TestRenderAll(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	figs, err := Render(dir, sample())
+	in := sample()
+	for i := range in.Flows {
+		in.Flows[i].Slowdown = in.Flows[i].FCT / 0.008 // an ideal FCT of 8 ms
+	}
+	figs, err := Render(dir, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +143,7 @@ func TestRenderAll(t *testing.T) {
 		{"figures/tput-delay.svg", "Goodput vs delay"},
 		{"figures/jain.svg", "Jain's fairness index vs queue"},
 		{"figures/fct-cdf.svg", "Flow completion time CDF"},
+		{"figures/slowdown-cdf.svg", "Flow slowdown CDF"},
 		{"figures/goodput-trial-3.svg", "Goodput over time, trial 3 (cc=reno,queue=50, repetition 1)"},
 	}
 	if !slices.Equal(figs, want) {
@@ -147,8 +152,9 @@ func TestRenderAll(t *testing.T) {
 	texts := map[string][]string{
 		"figures/tput-delay.svg": {"Goodput vs delay", "cc=reno", "cc=cubic", "queue=50", "queue=200 *",
 			"better →", "goodput (Mbit/s)"},
-		"figures/jain.svg":    {"Jain's fairness index vs queue", "cc=reno", "cc=cubic", "Jain's fairness index"},
-		"figures/fct-cdf.svg": {"Flow completion time CDF", "cc=reno,queue=50 (8)", "cc=cubic,queue=200 (7)", "log scale", "fraction of flows"},
+		"figures/jain.svg":         {"Jain's fairness index vs queue", "cc=reno", "cc=cubic", "Jain's fairness index"},
+		"figures/fct-cdf.svg":      {"Flow completion time CDF", "cc=reno,queue=50 (8)", "cc=cubic,queue=200 (7)", "log scale", "fraction of flows"},
+		"figures/slowdown-cdf.svg": {"Flow slowdown CDF", "cc=reno,queue=50 (8)", "slowdown", "log scale"},
 		"figures/goodput-trial-3.svg": {"Goodput over time · trial 3", "bottleneck down", "bottleneck up", "flow1", "flow10",
 			"sum of 3 flows", "warm-up (1 s)", "scheduled event", "r1:eth1>egress", "queue (frames)"},
 	}

@@ -234,7 +234,8 @@ func measure(x *experiment.Experiment, r *trialResult, lim Limits) {
 		for _, f := range r.flows {
 			if fct := f.fct(); f.spec.Bytes > 0 && fct > 0 && base < math.MaxInt64 {
 				fcts = append(fcts, fct.Seconds())
-				slows = append(slows, metrics.Slowdown(fct, f.spec.Bytes, base, rate))
+				f.slowdown = metrics.Slowdown(fct, f.spec.Bytes, base, rate)
+				slows = append(slows, f.slowdown)
 			}
 		}
 	} else {

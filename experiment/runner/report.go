@@ -248,7 +248,11 @@ func (r *Results) FigureInput() (figures.Input, error) {
 		if !valid[n] || f["complete"] != "true" || err1 != nil || err2 != nil || size <= 0 {
 			continue
 		}
-		in.Flows = append(in.Flows, figures.Flow{Cell: r.key(f), Size: size, FCT: fct})
+		slow, err := strconv.ParseFloat(f["slowdown"], 64)
+		if err != nil {
+			slow = math.NaN()
+		}
+		in.Flows = append(in.Flows, figures.Flow{Cell: r.key(f), Size: size, FCT: fct, Slowdown: slow})
 	}
 	events := map[int][]EventMeta{}
 	for _, t := range r.Meta.Trials {
@@ -277,6 +281,52 @@ func (r *Results) FigureInput() (figures.Input, error) {
 	return in, nil
 }
 
+// sizeRow is one cell's completed flows of one size bucket.
+type sizeRow struct {
+	cell, bucket string
+	fcts, slows  []float64 // seconds; slowdowns (those known)
+}
+
+// bySize pools each cell's completed sized flows of valid trials by size
+// bucket, cells in matrix order and buckets from small to large.
+func (r *Results) bySize() []sizeRow {
+	flows, err := r.Flows()
+	if err != nil {
+		return nil
+	}
+	valid := map[string]bool{}
+	for _, t := range r.Trials {
+		valid[strconv.Itoa(t.N)] = t.Valid
+	}
+	rows := map[[2]string]*sizeRow{}
+	for _, f := range flows {
+		size, err1 := strconv.ParseInt(f["size"], 10, 64)
+		fct, err2 := strconv.ParseFloat(f["fct_s"], 64)
+		if !valid[f["trial"]] || f["complete"] != "true" || err1 != nil || err2 != nil || size <= 0 {
+			continue
+		}
+		k := [2]string{r.key(f), metrics.SizeBucket(size)}
+		row := rows[k]
+		if row == nil {
+			row = &sizeRow{cell: k[0], bucket: k[1]}
+			rows[k] = row
+		}
+		row.fcts = append(row.fcts, fct)
+		if s, err := strconv.ParseFloat(f["slowdown"], 64); err == nil {
+			row.slows = append(row.slows, s)
+		}
+	}
+	var out []sizeRow
+	for _, c := range r.Cells() {
+		for _, bucket := range metrics.SizeBuckets() {
+			if row := rows[[2]string{c.Key, bucket}]; row != nil {
+				out = append(out, *row)
+			}
+		}
+	}
+	return out
+}
+
 // Markdown is the report, with figs (as Render returned them) linked.
 func (r *Results) Markdown(failed []string, figs []figures.Figure) string {
 	m := r.Meta
@@ -301,6 +351,16 @@ func (r *Results) Markdown(failed []string, figs []figures.Figure) string {
 			b.WriteString(" " + formatSummary(name, c.Metrics[name]) + " |")
 		}
 		b.WriteString("\n")
+	}
+	if rows := r.bySize(); len(rows) > 0 {
+		b.WriteString("\n## Flow completion by size\n\nThe completed flows with a size of each cell's valid trials, pooled, by size (PIAS buckets: KB and MB decimal); slowdown = FCT ÷ (base RTT + size·8 ÷ bottleneck rate).\n\n")
+		b.WriteString("| cell | size | flows | FCT p50 | FCT p99 | FCT p99.9 | slowdown p50 | slowdown p99 | slowdown p99.9 |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, row := range rows {
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", row.cell, row.bucket, len(row.fcts),
+				format("fct_p50", metrics.Percentile(row.fcts, 50)), format("fct_p50", metrics.Percentile(row.fcts, 99)),
+				format("fct_p50", metrics.Percentile(row.fcts, 99.9)), format("slowdown_p50", metrics.Percentile(row.slows, 50)),
+				format("slowdown_p50", metrics.Percentile(row.slows, 99)), format("slowdown_p50", metrics.Percentile(row.slows, 99.9)))
+		}
 	}
 	if len(figs) > 0 {
 		b.WriteString("\n## Figures\n\nEach figure is also a PNG beside its SVG.\n\n")

@@ -37,11 +37,11 @@ func writeResults(t *testing.T, goodputs [4]string) string {
 // trial over time with its events — and links them.
 func TestReportFigures(t *testing.T) {
 	dir := writeResults(t, [4]string{"16e6", "14e6", "18e6", "30e6"})
-	flows := "trial,cell,rep,cc,flow,size,fct_s,complete\n" +
-		"1,0,1,reno,1,100000,0.05,true\n1,0,1,reno,2,200000,0.09,true\n" +
-		"2,1,1,cubic,1,100000,0.04,true\n" +
-		"4,1,2,cubic,1,100000,9.99,true\n" + // an invalid trial: left out
-		"3,0,2,reno,1,100000,NA,false\n" // incomplete: left out
+	flows := "trial,cell,rep,cc,flow,size,fct_s,slowdown,complete\n" +
+		"1,0,1,reno,1,100000,0.05,2.5,true\n1,0,1,reno,2,200000,0.09,3,true\n" +
+		"2,1,1,cubic,1,100000,0.04,2,true\n" +
+		"4,1,2,cubic,1,100000,9.99,500,true\n" + // an invalid trial: left out
+		"3,0,2,reno,1,100000,NA,NA,false\n" // incomplete: left out
 	os.WriteFile(filepath.Join(dir, FlowsFile), []byte(flows), 0o644)
 	os.MkdirAll(filepath.Join(dir, SeriesDir), 0o755)
 	for _, n := range []string{"1", "2", "4"} {
@@ -69,7 +69,16 @@ func TestReportFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, ReportFile))
-	for _, f := range []string{"figures/fct-cdf", "figures/goodput-trial-1", "figures/goodput-trial-2"} {
+	for _, row := range []string{
+		"| cc=reno | <=100KB | 1 | 50.00 ms | 50.00 ms | 50.00 ms | 2.5 | 2.5 | 2.5 |",
+		"| cc=reno | <=10MB | 1 | 90.00 ms |",
+		"| cc=cubic | <=100KB | 1 | 40.00 ms | 40.00 ms | 40.00 ms | 2 | 2 | 2 |",
+	} {
+		if !strings.Contains(string(md), row) {
+			t.Errorf("report.md lacks the size row %q:\n%s", row, md)
+		}
+	}
+	for _, f := range []string{"figures/fct-cdf", "figures/slowdown-cdf", "figures/goodput-trial-1", "figures/goodput-trial-2"} {
 		if !strings.Contains(string(md), "]("+f+".svg)") {
 			t.Errorf("report.md does not link %s.svg:\n%s", f, md)
 		}

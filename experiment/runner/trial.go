@@ -24,6 +24,7 @@ type flow struct {
 	rep                  nodeagent.FlowReport
 	rec                  *nodeagent.ConnRecord // the sink's record; nil if it saw none
 	prefix               string                // the digest a cut flow's receiver must have
+	slowdown             float64               // FCT ÷ ideal FCT; 0 until measured
 }
 
 // probe is a probe workload's echo replies.

@@ -135,7 +135,7 @@ func newWriter(x *experiment.Experiment, o Options, lab *topology.Lab) (*writer,
 		return nil, err
 	}
 	if w.flows, err = newCSV(filepath.Join(o.Out, FlowsFile), append(append([]string{"trial", "cell", "rep"}, params...),
-		"flow", "workload", "from", "to", "cc", "size", "bytes", "start_s", "skew_s", "fct_s", "goodput_bps",
+		"flow", "workload", "from", "to", "cc", "size", "bytes", "start_s", "skew_s", "fct_s", "slowdown", "goodput_bps",
 		"retrans", "rtos", "fast_retrans", "spurious_retrans", "srtt_s", "min_rtt_s", "max_cwnd", "complete", "cut", "error")); err != nil {
 		return nil, err
 	}
@@ -208,13 +208,17 @@ func (w *writer) add(r *trialResult) error {
 		if d := f.fct(); d > 0 {
 			fct = secs(d)
 		}
+		slowdown := "NA"
+		if f.slowdown > 0 {
+			slowdown = num(f.slowdown)
+		}
 		start := "NA"
 		if !f.rep.Start.IsZero() {
 			start = secs(f.rep.Start.Sub(r.at))
 		}
 		row := append(append([]string{strconv.Itoa(r.n), strconv.Itoa(c.Index), strconv.Itoa(r.trial.Rep)}, vals...),
 			strconv.Itoa(f.spec.ID), strconv.Itoa(f.workload+1), f.from, f.to, f.rep.CC, size, strconv.FormatInt(f.rep.Bytes, 10),
-			start, secs(f.rep.Skew), fct, num(r.goodput(w.x, f)),
+			start, secs(f.rep.Skew), fct, slowdown, num(r.goodput(w.x, f)),
 			strconv.FormatUint(f.rep.Retrans, 10), strconv.FormatUint(f.rep.RTOs, 10), strconv.FormatUint(f.rep.FastRetrans, 10),
 			strconv.FormatUint(f.rep.Spurious, 10),
 			secs(f.rep.SRTT), secs(f.rep.MinRTT), strconv.FormatUint(uint64(f.rep.MaxCwndSegs), 10),
