@@ -751,6 +751,7 @@ func (ld *loader) events(n *yaml.Node, x *Experiment) []Event {
 		}
 		ev := Event{Pos: Pos{e.Line, e.Column}}
 		atGiven := false
+		var fl flap
 		for i := 0; i+1 < len(e.Content); i += 2 {
 			k, v := e.Content[i], e.Content[i+1]
 			switch k.Value {
@@ -769,8 +770,11 @@ func (ld *loader) events(n *yaml.Node, x *Experiment) []Event {
 			case "set":
 				ev.Fields = ld.fields(v)
 				ld.setAction(&ev, k, "set")
+			case "flap":
+				fl = ld.flap(v)
+				ld.setAction(&ev, k, "flap")
 			default:
-				ld.errf(k, "an event has no key %q (allowed: at, link, down, up, set; node, stop, start)", k.Value)
+				ld.errf(k, "an event has no key %q (allowed: at, link, down, up, set, flap; node, stop, start)", k.Value)
 			}
 		}
 		switch {
@@ -782,16 +786,72 @@ func (ld *loader) events(n *yaml.Node, x *Experiment) []Event {
 		nodeEvent := ev.Action == "stop" || ev.Action == "start"
 		switch {
 		case ev.Action == "":
-			ld.errf(e, "the event needs what to do: down: true, up: true or set: {netem values} for a link:, stop: true or start: true for a node:")
+			ld.errf(e, "the event needs what to do: down: true, up: true, set: {netem values} or flap: {down: 2s, up: 3s, count: 3} for a link:, stop: true or start: true for a node:")
 		case nodeEvent && (ev.Node == "" || ev.Link != ""):
 			ld.errf(e, "%s is a node's event: give node: (a node's name) and no link:", ev.Action)
 		case !nodeEvent && (ev.Link == "" || ev.Node != ""):
 			ld.errf(e, "%s is a link's event: give link: (a link's name or NODE:IFACE) and no node:", ev.Action)
 		}
-		out = append(out, ev)
+		if ev.Action != "flap" {
+			out = append(out, ev)
+			continue
+		}
+		// A flap is its outages: down, then up after fl.down, count
+		// times, fl.up apart.
+		for k := range fl.count {
+			down := ev
+			down.Action, down.At = "down", ev.At+time.Duration(k)*(fl.down+fl.up)
+			up := down
+			up.Action, up.At = "up", down.At+fl.down
+			if up.At >= x.Duration && x.Duration > 0 {
+				ld.errf(e, "the flap's outage %d ends at %v, not before the cell ends (duration %v)", k+1, up.At, x.Duration)
+				break
+			}
+			out = append(out, down, up)
+		}
 	}
 	slices.SortStableFunc(out, func(a, b Event) int { return cmp.Compare(a.At, b.At) })
 	return out
+}
+
+// flap is an event's flap: count outages of down each, up apart.
+type flap struct {
+	down, up time.Duration
+	count    int
+}
+
+// flap reads {down: 2s, up: 3s, count: 3}; every key is needed.
+func (ld *loader) flap(n *yaml.Node) flap {
+	var f flap
+	if n.Kind != yaml.MappingNode {
+		ld.errf(n, "flap: is a mapping, {down: 2s, up: 3s, count: 3}: each outage, the time up between them, how many")
+		return f
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch k.Value {
+		case "down":
+			f.down = ld.duration(v)
+		case "up":
+			f.up = ld.duration(v)
+		case "count":
+			f.count = ld.count(v, 1, 1000)
+		default:
+			ld.errf(k, "flap has no key %q (allowed: down, up, count)", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+	}
+	for _, need := range []string{"down", "up", "count"} {
+		if !seen[need] {
+			ld.errf(n, "flap needs %s: ({down: 2s, up: 3s, count: 3})", need)
+		}
+	}
+	if seen["down"] && f.down <= 0 {
+		ld.errf(n, "flap: down: must be more than 0")
+	}
+	return f
 }
 
 func (ld *loader) setAction(ev *Event, k *yaml.Node, a string) {

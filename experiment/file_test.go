@@ -54,7 +54,9 @@ func TestLoadExample(t *testing.T) {
 	for _, e := range c.Events {
 		evs = append(evs, e.At.String()+" "+e.Action)
 	}
-	if !slices.Equal(evs, []string{"2s down", "2.5s up", "3s set"}) || c.Events[2].Fields["delay"] != "25ms" {
+	// The flap is its outages.
+	if !slices.Equal(evs, []string{"500ms down", "700ms up", "1s down", "1.2s up", "2s down", "2.5s up", "3s set"}) ||
+		c.Events[6].Fields["delay"] != "25ms" || c.Events[0].Link != "r1:eth1" {
 		t.Errorf("events %v %+v", evs, c.Events)
 	}
 	if len(x.Asserts) != 3 || x.Asserts[1].Value != 0.2 || x.Asserts[2].Value != 15e6 || x.Asserts[0].Op != ">=" {
@@ -174,6 +176,8 @@ func TestErrorsArePositioned(t *testing.T) {
 		{"event late", base + "duration: 2s\nevents: [{at: 2s, link: b, down: true}]\n", "x.yml:5:10: the event at 2s is not before the cell ends"},
 		{"node event on a link", base + "events: [{at: 1s, link: b, stop: true}]\n", "x.yml:4:10: stop is a node's event: give node:"},
 		{"link event on a node", base + "events: [{at: 1s, node: r1, down: true}]\n", "x.yml:4:10: down is a link's event: give link:"},
+		{"flap without count", base + "events: [{at: 1s, link: b, flap: {down: 1s, up: 1s}}]\n", "x.yml:4:34: flap needs count:"},
+		{"flap too long", base + "duration: 4s\nevents: [{at: 1s, link: b, flap: {down: 1s, up: 1s, count: 2}}]\n", "x.yml:5:10: the flap's outage 2 ends at 4s, not before the cell ends"},
 		{"stop false", base + "events: [{at: 1s, node: r1, stop: false}]\n", "x.yml:4:35: stop: true is the only value (write start: true to undo it)"},
 		{"assert metric", base + "assert: [jian >= 0.9]\n", `x.yml:4:10: "jian >= 0.9": no metric "jian"; did you mean "jain"?`},
 		{"assert op", base + "assert: [jain 0.9]\n", `x.yml:4:10: "jain 0.9": want METRIC OP VALUE`},
