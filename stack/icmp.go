@@ -162,8 +162,33 @@ type PingResult struct {
 // Ping sends one ICMP echo request with size bytes of data to dst and waits
 // for the reply or for ctx to end.
 func (s *Stack) Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) (PingResult, error) {
+	e, err := s.SendPing(dst, seq, size)
+	if err != nil {
+		return PingResult{}, err
+	}
+	select {
+	case <-e.w.done:
+		r, _ := e.Result()
+		return r, nil
+	case <-ctx.Done():
+		e.Cancel()
+		return PingResult{}, fmt.Errorf("ping %v seq %d: %w", dst, seq, ctx.Err())
+	}
+}
+
+// Echo is an echo request sent by SendPing: its reply, when it came.
+type Echo struct {
+	s  *Stack
+	id uint16
+	w  *pingWaiter
+}
+
+// SendPing sends one ICMP echo request with size bytes of data to dst and
+// returns at once; Result tells whether the reply came. It never blocks,
+// for callers that drive the stack from one goroutine (a virtual clock).
+func (s *Stack) SendPing(dst netip.Addr, seq uint16, size int) (*Echo, error) {
 	if size < 0 || size > 65507-wire.ICMPHeaderLen {
-		return PingResult{}, fmt.Errorf("ping %v: size %d out of range", dst, size)
+		return nil, fmt.Errorf("ping %v: size %d out of range", dst, size)
 	}
 	s.mu.Lock()
 	s.pingID++
@@ -181,20 +206,33 @@ func (s *Stack) Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) 
 	s.stats.IcmpOutMsgs++
 	s.stats.IcmpOutEchos++
 	_, err := s.sendIPv4Locked(wire.ProtoICMP, netip.Addr{}, dst, len(msg), 0)
-	s.unlock()
 	if err != nil {
-		s.mu.Lock()
 		delete(s.pings, id)
 		s.unlock()
-		return PingResult{}, fmt.Errorf("ping %v: %w", dst, err)
+		return nil, fmt.Errorf("ping %v: %w", dst, err)
 	}
+	s.unlock()
+	return &Echo{s: s, id: id, w: w}, nil
+}
+
+// Result returns the reply's round-trip time (on the stack's clock) and
+// TTL, and whether it came.
+func (e *Echo) Result() (PingResult, bool) {
+	e.s.mu.Lock()
+	defer e.s.mu.Unlock()
 	select {
-	case <-w.done:
-		return PingResult{RTT: w.rtt, TTL: w.ttl}, nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		delete(s.pings, id)
-		s.unlock()
-		return PingResult{}, fmt.Errorf("ping %v seq %d: %w", dst, seq, ctx.Err())
+	case <-e.w.done:
+		return PingResult{RTT: e.w.rtt, TTL: e.w.ttl}, true
+	default:
+		return PingResult{}, false
 	}
+}
+
+// Cancel forgets the request: a reply that comes later is ignored.
+func (e *Echo) Cancel() {
+	e.s.mu.Lock()
+	if e.s.pings[e.id] == e.w {
+		delete(e.s.pings, e.id)
+	}
+	e.s.unlock()
 }
