@@ -449,22 +449,34 @@ type PingReply struct {
 	Err  string        `json:"error,omitempty"`
 }
 
+// WithDefaults fills what spec leaves out: 4 requests, 1 s apart, of 56
+// bytes of data.
+func (s PingSpec) WithDefaults() PingSpec {
+	if s.Count <= 0 {
+		s.Count = 4
+	}
+	if s.Interval <= 0 {
+		s.Interval = time.Second
+	}
+	if s.Size == 0 {
+		s.Size = 56
+	}
+	return s
+}
+
+// Timeout is how long a request waits for its reply before it counts as
+// lost: an interval, and at least a second. The next request goes out an
+// interval after this one, or when its reply came if that is later.
+func (s PingSpec) Timeout() time.Duration { return max(s.Interval, time.Second) }
+
 func runPing(ctx context.Context, n netAPI, spec PingSpec, each func(PingReply)) error {
 	dst, err := netip.ParseAddr(spec.To)
 	if err != nil {
 		return fmt.Errorf("bad address %q", spec.To)
 	}
-	if spec.Count <= 0 {
-		spec.Count = 4
-	}
-	if spec.Interval <= 0 {
-		spec.Interval = time.Second
-	}
-	if spec.Size == 0 {
-		spec.Size = 56
-	}
+	spec = spec.WithDefaults()
 	for i := 1; i <= spec.Count; i++ {
-		pctx, cancel := context.WithTimeout(ctx, max(spec.Interval, time.Second))
+		pctx, cancel := context.WithTimeout(ctx, spec.Timeout())
 		r, err := n.Ping(pctx, dst, uint16(i), spec.Size)
 		cancel()
 		rep := PingReply{Seq: i, RTT: r.RTT, TTL: r.TTL}

@@ -176,13 +176,6 @@ func check(x *experiment.Experiment, l *labHandle, virtual bool) error {
 				errs = append(errs, fmt.Errorf("%s: node %s runs stack: linux: a virtual clock needs every node on the Go stack (the kernel keeps its own time); run it without --clock virtual", x.Topology, n.Name))
 			}
 		}
-		for _, c := range x.Cells[:min(1, len(x.Cells))] {
-			for _, w := range c.Workloads {
-				if w.Kind == experiment.KindProbe {
-					at(w.Pos, "probe: not on a virtual clock (the echo probe waits on the real clock); run it without --clock virtual")
-				}
-			}
-		}
 	}
 	if x.Bottleneck != experiment.DefaultBottleneck {
 		if _, err := l.plan.ImpairTargets(x.Bottleneck, topology.DirBoth); err != nil {

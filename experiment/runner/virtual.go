@@ -11,6 +11,7 @@ import (
 
 	"github.com/netlab/netlab/experiment"
 	"github.com/netlab/netlab/experiment/sim"
+	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/topology"
 )
 
@@ -38,9 +39,6 @@ func runVirtualTrial(ctx context.Context, x *experiment.Experiment, plan *topolo
 		return nil, err
 	}
 	res.flows, res.probes = tp.flows, tp.probes
-	if len(res.probes) > 0 {
-		return nil, errors.New("probe: not on a virtual clock")
-	}
 	apps, stopApps, err := startApps(ctx, x, l, tp.apps)
 	if err != nil {
 		return nil, err
@@ -57,6 +55,17 @@ func runVirtualTrial(ctx context.Context, x *experiment.Experiment, plan *topolo
 		b.At, b.Limit = at, limit
 		if err := vl.Flows(node, *b); err != nil {
 			return nil, fmt.Errorf("flows on %s: %w", node, err)
+		}
+	}
+	for _, p := range res.probes {
+		dst, err := l.addr(p.to)
+		if err != nil {
+			return nil, err
+		}
+		count := int((x.Duration - p.start) / p.interval)
+		if err := vl.Ping(p.from, at.Add(p.start), nodeagent.PingSpec{To: dst.String(), Count: count, Interval: p.interval},
+			func(r nodeagent.PingReply) { p.replies = append(p.replies, r) }); err != nil {
+			return nil, fmt.Errorf("probe from %s: %w", p.from, err)
 		}
 	}
 	var evErrs []error
