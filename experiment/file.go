@@ -155,7 +155,11 @@ type Workload struct {
 	// Rate is poisson's flow arrivals per second; Size their sizes.
 	Rate float64
 	Size SizeDist
-	Pos  Pos
+	// SndBuf and RcvBuf are the socket buffers (SO_SNDBUF, SO_RCVBUF) of
+	// the data's sender and receiver — for rr and incast the server and
+	// the asking client — in bytes; 0 keeps the stacks' defaults.
+	SndBuf, RcvBuf int
+	Pos            Pos
 }
 
 // Event is a change at a time in a cell.
@@ -631,10 +635,10 @@ func (ld *loader) links(n *yaml.Node) []LinkSetting {
 }
 
 var workloadKeys = map[string][]string{
-	KindBulk:    {"from", "to", "flows", "cc", "bytes", "start", "stagger"},
-	KindRR:      {"from", "to", "flows", "cc", "requests", "response", "every", "start", "stagger"},
-	KindIncast:  {"from", "to", "senders", "block", "queries", "every", "cc", "start"},
-	KindPoisson: {"from", "to", "rate", "size", "cc", "start"},
+	KindBulk:    {"from", "to", "flows", "cc", "bytes", "start", "stagger", "sndbuf", "rcvbuf"},
+	KindRR:      {"from", "to", "flows", "cc", "requests", "response", "every", "start", "stagger", "sndbuf", "rcvbuf"},
+	KindIncast:  {"from", "to", "senders", "block", "queries", "every", "cc", "start", "sndbuf", "rcvbuf"},
+	KindPoisson: {"from", "to", "rate", "size", "cc", "start", "sndbuf", "rcvbuf"},
 	KindProbe:   {"from", "to", "interval", "start"},
 }
 
@@ -704,6 +708,16 @@ func (ld *loader) workloads(n *yaml.Node, x *Experiment) []Workload {
 				w.Rate = ld.perSecond(fv)
 			case "size":
 				w.Size = ld.sizeDist(fv, filepath.Dir(ld.file))
+			case "sndbuf", "rcvbuf":
+				b := ld.size(fv)
+				if b < 1024 || b > 1<<30 {
+					ld.errf(fv, "%s %d: a socket buffer of 1KiB to 1GiB", fk.Value, b)
+				}
+				if fk.Value == "sndbuf" {
+					w.SndBuf = int(b)
+				} else {
+					w.RcvBuf = int(b)
+				}
 			}
 		}
 		for _, need := range map[string][]string{KindRR: {"response"}, KindIncast: {"block"}, KindPoisson: {"rate", "size"}}[w.Kind] {

@@ -29,6 +29,10 @@ type AppSpec struct {
 	// connection, a sink's with its bytes sampled at this interval (0: no
 	// records).
 	Record time.Duration `json:"record,omitempty"`
+	// SndBuf and RcvBuf size the buffers of every connection the app
+	// accepts (bytes; 0: the stack's default).
+	SndBuf int `json:"sndbuf,omitempty"`
+	RcvBuf int `json:"rcvbuf,omitempty"`
 }
 
 // ConnRecord is what a recording sink saw of one connection: the
@@ -146,6 +150,9 @@ func startApp(n netAPI, id int, spec AppSpec) (*app, error) {
 	if spec.Record < 0 || spec.Record > 0 && spec.Mode != "sink" && spec.Mode != "rr" {
 		return nil, fmt.Errorf("record needs sink or rr mode and an interval > 0")
 	}
+	if spec.SndBuf < 0 || spec.RcvBuf < 0 {
+		return nil, fmt.Errorf("buffer sizes %d and %d: bytes, or 0 for the stack's default", spec.SndBuf, spec.RcvBuf)
+	}
 	a := &app{spec: spec, info: AppInfo{ID: id, Mode: spec.Mode, Port: spec.Port}, record: spec.Record, net: n}
 	return a, a.serve()
 }
@@ -153,7 +160,7 @@ func startApp(n netAPI, id int, spec AppSpec) (*app, error) {
 // serve listens on the app's port and serves its mode until closed.
 func (a *app) serve() error {
 	spec := a.spec
-	ln, err := a.net.Listen(fmt.Sprintf(":%d", spec.Port))
+	ln, err := a.net.Listen(fmt.Sprintf(":%d", spec.Port), SocketOptions{SndBuf: spec.SndBuf, RcvBuf: spec.RcvBuf})
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w", spec.Port, err)
 	}
@@ -408,7 +415,7 @@ func runGet(ctx context.Context, n netAPI, url string, w io.Writer) (GetReport, 
 			if err != nil {
 				return nil, fmt.Errorf("netlab get needs an IP address in the URL, not %q", addr)
 			}
-			return n.Dial(ctx, ap, DialOptions{})
+			return n.Dial(ctx, ap, SocketOptions{})
 		},
 		DisableKeepAlives: true,
 	}

@@ -35,6 +35,10 @@ type FlowSpec struct {
 	CC string `json:"cc,omitempty"`
 	// NoDelay turns Nagle off.
 	NoDelay bool `json:"nodelay,omitempty"`
+	// SndBuf and RcvBuf size the connecting socket's buffers (bytes; 0:
+	// the stack's default).
+	SndBuf int `json:"sndbuf,omitempty"`
+	RcvBuf int `json:"rcvbuf,omitempty"`
 	// Requests, instead of Bytes or Duration, makes the flow ask an rr
 	// app for Response bytes that many times on one connection, a request
 	// Every after the previous (or when its answer came, if later).
@@ -185,7 +189,7 @@ func runFlow(ctx context.Context, n netAPI, f FlowSpec, at time.Time, sample tim
 		at = rep.Start
 	}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	c, err := n.Dial(dctx, ap, DialOptions{CC: f.CC})
+	c, err := n.Dial(dctx, ap, SocketOptions{CC: f.CC, SndBuf: f.SndBuf, RcvBuf: f.RcvBuf})
 	cancel()
 	if err != nil {
 		rep.Error = fmt.Sprintf("connect to %v: %v", ap, err)

@@ -21,31 +21,49 @@ import (
 // namespace) for `stack: linux` nodes. The apps are the same on both, so the
 // two stacks can be compared with the same tools.
 type netAPI interface {
-	Listen(addr string) (net.Listener, error)
-	Dial(ctx context.Context, addr netip.AddrPort, o DialOptions) (net.Conn, error)
+	Listen(addr string, o SocketOptions) (net.Listener, error)
+	Dial(ctx context.Context, addr netip.AddrPort, o SocketOptions) (net.Conn, error)
 	Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) (stack.PingResult, error)
 	// Info returns the `ss -ti` view of a connection made by this API.
 	Info(c net.Conn) (stack.TCPInfo, error)
 }
 
-// DialOptions are what a connection needs set before its SYN.
-type DialOptions struct {
+// SocketOptions are what a connection needs set before its SYN (on a
+// listener: what every connection it accepts starts with).
+type SocketOptions struct {
 	// CC is the congestion control ("reno", "cubic"); empty keeps the
 	// node's default.
 	CC string
+	// SndBuf and RcvBuf are SO_SNDBUF and SO_RCVBUF in bytes; 0 keeps the
+	// stack's default. (The kernel doubles what it is given and sizes its
+	// window scale from the receive buffer set before the SYN.)
+	SndBuf, RcvBuf int
+}
+
+// goOptions are o as the Go stack's socket options.
+func goOptions(o SocketOptions) []gonet.SocketOption {
+	var opts []gonet.SocketOption
+	if o.CC != "" {
+		opts = append(opts, gonet.SocketOption{Option: stack.OptCongestion, Value: o.CC})
+	}
+	if o.SndBuf > 0 {
+		opts = append(opts, gonet.SocketOption{Option: stack.OptSendBuffer, Value: o.SndBuf})
+	}
+	if o.RcvBuf > 0 {
+		opts = append(opts, gonet.SocketOption{Option: stack.OptReceiveBuffer, Value: o.RcvBuf})
+	}
+	return opts
 }
 
 // goNet is a node's Go stack.
 type goNet struct{ s *stack.Stack }
 
-func (g goNet) Listen(addr string) (net.Listener, error) { return gonet.Listen(g.s, addr) }
+func (g goNet) Listen(addr string, o SocketOptions) (net.Listener, error) {
+	return gonet.ListenOptions(g.s, addr, goOptions(o))
+}
 
-func (g goNet) Dial(ctx context.Context, ap netip.AddrPort, o DialOptions) (net.Conn, error) {
-	var opts []gonet.SocketOption
-	if o.CC != "" {
-		opts = append(opts, gonet.SocketOption{Option: stack.OptCongestion, Value: o.CC})
-	}
-	return gonet.DialOptions(ctx, g.s, ap, opts)
+func (g goNet) Dial(ctx context.Context, ap netip.AddrPort, o SocketOptions) (net.Conn, error) {
+	return gonet.DialOptions(ctx, g.s, ap, goOptions(o))
 }
 
 func (g goNet) Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) (stack.PingResult, error) {
@@ -73,35 +91,49 @@ func (k kernelNet) in(fn func() error) error {
 	return linuxnet.InNamespace(k.ns, fn)
 }
 
-func (k kernelNet) Listen(addr string) (ln net.Listener, err error) {
+func (k kernelNet) Listen(addr string, o SocketOptions) (ln net.Listener, err error) {
 	err = k.in(func() error {
-		ln, err = net.Listen("tcp4", addr)
+		lc := net.ListenConfig{Control: o.control}
+		ln, err = lc.Listen(context.Background(), "tcp4", addr)
 		return err
 	})
 	return ln, err
 }
 
-func (k kernelNet) Dial(ctx context.Context, ap netip.AddrPort, o DialOptions) (c net.Conn, err error) {
+func (k kernelNet) Dial(ctx context.Context, ap netip.AddrPort, o SocketOptions) (c net.Conn, err error) {
 	err = k.in(func() error {
-		var d net.Dialer
-		if o.CC != "" {
-			d.Control = func(_, _ string, rc syscall.RawConn) error {
-				var serr error
-				if err := rc.Control(func(fd uintptr) {
-					serr = unix.SetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION, o.CC)
-				}); err != nil {
-					return err
-				}
-				if serr != nil {
-					return fmt.Errorf("congestion control %s: %w (the kernel may not have it: see /proc/sys/net/ipv4/tcp_available_congestion_control)", o.CC, serr)
-				}
-				return nil
-			}
-		}
+		d := net.Dialer{Control: o.control}
 		c, err = d.DialContext(ctx, "tcp4", ap.String())
 		return err
 	})
 	return c, err
+}
+
+// control sets o on a kernel socket before it connects or listens.
+func (o SocketOptions) control(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		if o.CC != "" {
+			if err := unix.SetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION, o.CC); err != nil {
+				serr = fmt.Errorf("congestion control %s: %w (the kernel may not have it: see /proc/sys/net/ipv4/tcp_available_congestion_control)", o.CC, err)
+				return
+			}
+		}
+		if o.SndBuf > 0 {
+			if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, o.SndBuf); err != nil {
+				serr = fmt.Errorf("SO_SNDBUF %d: %w", o.SndBuf, err)
+				return
+			}
+		}
+		if o.RcvBuf > 0 {
+			if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, o.RcvBuf); err != nil {
+				serr = fmt.Errorf("SO_RCVBUF %d: %w", o.RcvBuf, err)
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 func (k kernelNet) Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) (stack.PingResult, error) {

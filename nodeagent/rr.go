@@ -162,7 +162,7 @@ func runQueries(ctx context.Context, n netAPI, f FlowSpec, at time.Time, g *quer
 		return rep
 	}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	c, err := n.Dial(dctx, ap, DialOptions{CC: f.CC})
+	c, err := n.Dial(dctx, ap, SocketOptions{CC: f.CC, SndBuf: f.SndBuf, RcvBuf: f.RcvBuf})
 	cancel()
 	if err != nil {
 		rep.Error = fmt.Sprintf("connect to %v: %v", ap, err)

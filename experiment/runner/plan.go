@@ -22,9 +22,19 @@ type trialPlan struct {
 
 // appNeed is a server app a trial needs on a node.
 type appNeed struct {
-	node string
-	mode string // sink or rr
-	port uint16
+	node           string
+	mode           string // sink or rr
+	port           uint16
+	sndbuf, rcvbuf int // its connections' socket buffers (0: the stack's)
+}
+
+// serverKind is a kind of server: its mode and buffers. Each kind has its
+// own port: x.Port for sinks, the next for rr servers, with the stacks'
+// buffers; the ports after those for the kinds with buffers set, in the
+// order the trial first needs them.
+type serverKind struct {
+	mode           string
+	sndbuf, rcvbuf int
 }
 
 // sinkPort and rrPort are the ports of a trial's sinks and rr servers.
@@ -37,12 +47,23 @@ func rrPort(x *experiment.Experiment) uint16   { return uint16(x.Port + 1) }
 func planTrial(x *experiment.Experiment, l *labHandle, t experiment.Trial) (*trialPlan, error) {
 	p := &trialPlan{batches: map[string]*nodeagent.FlowBatch{}}
 	need := map[appNeed]bool{}
+	ports := map[serverKind]uint16{{mode: "sink"}: sinkPort(x), {mode: "rr"}: rrPort(x)}
+	nextPort := rrPort(x) + 1
 	id := 0
-	add := func(wi int, kind, src, dst string, spec nodeagent.FlowSpec, batchOn string) error {
-		mode, port := "sink", sinkPort(x)
-		server := dst
+	add := func(w experiment.Workload, wi int, src, dst string, spec nodeagent.FlowSpec, batchOn string) error {
+		// The data goes from src to dst: a sink receives it from the
+		// connecting sender; an rr server sends it to the connecting
+		// client.
+		sk, server := serverKind{mode: "sink", rcvbuf: w.RcvBuf}, dst
+		spec.SndBuf = w.SndBuf
 		if spec.Requests > 0 {
-			mode, port, server = "rr", rrPort(x), src
+			sk, server = serverKind{mode: "rr", sndbuf: w.SndBuf}, src
+			spec.SndBuf, spec.RcvBuf = 0, w.RcvBuf
+		}
+		port, ok := ports[sk]
+		if !ok {
+			port, nextPort = nextPort, nextPort+1
+			ports[sk] = port
 		}
 		addr, err := l.addr(server)
 		if err != nil {
@@ -50,11 +71,11 @@ func planTrial(x *experiment.Experiment, l *labHandle, t experiment.Trial) (*tri
 		}
 		id++
 		spec.ID, spec.To = id, netip.AddrPortFrom(addr, port).String()
-		if a := (appNeed{server, mode, port}); !need[a] {
+		if a := (appNeed{server, sk.mode, port, sk.sndbuf, sk.rcvbuf}); !need[a] {
 			need[a] = true
 			p.apps = append(p.apps, a)
 		}
-		p.flows = append(p.flows, &flow{spec: spec, workload: wi, kind: kind, from: src, to: dst,
+		p.flows = append(p.flows, &flow{spec: spec, workload: wi, kind: w.Kind, from: src, to: dst,
 			kernelFrom: !l.goStack(src), kernelTo: !l.goStack(dst)})
 		b := p.batches[batchOn]
 		if b == nil {
@@ -98,7 +119,7 @@ func planTrial(x *experiment.Experiment, l *labHandle, t experiment.Trial) (*tri
 				if dst == "" {
 					return nil, at("%s is the only receiver and the sender: a flow needs two nodes", src)
 				}
-				if err := add(wi, w.Kind, src, dst, spec, src); err != nil {
+				if err := add(w, wi, src, dst, spec, src); err != nil {
 					return nil, err
 				}
 			}
@@ -116,7 +137,7 @@ func planTrial(x *experiment.Experiment, l *labHandle, t experiment.Trial) (*tri
 					return nil, at("%s is the only server and the client: a flow needs two nodes", client)
 				}
 				spec := nodeagent.FlowSpec{Start: w.Start + time.Duration(j)*w.Stagger, Requests: w.Requests, Response: w.Response, Every: w.Every, CC: w.CC}
-				if err := add(wi, w.Kind, server, client, spec, client); err != nil {
+				if err := add(w, wi, server, client, spec, client); err != nil {
 					return nil, err
 				}
 			}
@@ -136,7 +157,7 @@ func planTrial(x *experiment.Experiment, l *labHandle, t experiment.Trial) (*tri
 				}
 				spec := nodeagent.FlowSpec{Start: w.Start, Requests: w.Requests, Response: w.Response, Every: w.Every, CC: w.CC,
 					Group: fmt.Sprintf("incast-%d", wi+1)}
-				if err := add(wi, w.Kind, sender, to[0], spec, to[0]); err != nil {
+				if err := add(w, wi, sender, to[0], spec, to[0]); err != nil {
 					return nil, err
 				}
 			}
@@ -152,7 +173,7 @@ func planTrial(x *experiment.Experiment, l *labHandle, t experiment.Trial) (*tri
 					continue // a flow needs two nodes
 				}
 				spec := nodeagent.FlowSpec{Start: s, Bytes: w.Size.Sample(r), CC: w.CC}
-				if err := add(wi, w.Kind, src, dst, spec, src); err != nil {
+				if err := add(w, wi, src, dst, spec, src); err != nil {
 					return nil, err
 				}
 				if len(p.flows) > 100000 {
@@ -214,7 +235,7 @@ func startApps(ctx context.Context, x *experiment.Experiment, l *labHandle, apps
 			stop()
 			return nil, nil, err
 		}
-		app, err := cl.StartApp(ctx, nodeagent.AppSpec{Mode: a.mode, Port: a.port, Record: x.Sample})
+		app, err := cl.StartApp(ctx, nodeagent.AppSpec{Mode: a.mode, Port: a.port, Record: x.Sample, SndBuf: a.sndbuf, RcvBuf: a.rcvbuf})
 		if err != nil {
 			stop()
 			return nil, nil, fmt.Errorf("%s server on %s: %w", a.mode, a.node, err)

@@ -480,3 +480,44 @@ workloads:
 		t.Errorf("metadata's events: %+v", meta.Trials)
 	}
 }
+
+// socketBuffersBody is a bulk flow whose receiver's buffer is 8 KB or
+// 1 MB: on a 10 ms RTT the small one holds the window to about 6.5
+// Mbit/s, the large one lets the flow fill the 20 Mbit/s bottleneck.
+const socketBuffersBody = `
+matrix: {rcvbuf: [8KB, 1MB]}
+duration: 3s
+warmup: 1s
+workloads:
+  - bulk: {from: snd1, to: rcv1, rcvbuf: "${rcvbuf}", sndbuf: 1MB}
+`
+
+// checkSocketBuffers: the 8 KB receive buffer held the flow back, the
+// 1 MB one did not.
+func checkSocketBuffers(t *testing.T, out string) {
+	t.Helper()
+	res := readCSV(t, filepath.Join(out, runner.ResultsFile))
+	small, large := value(t, res, 1, "goodput"), value(t, res, 2, "goodput")
+	t.Logf("goodput with an 8 KB receive buffer %.2f Mbit/s, with 1 MB %.2f Mbit/s", small/1e6, large/1e6)
+	if small <= 0 || small > 0.6*large || small > 10e6 || large < 15e6 {
+		t.Errorf("goodput with an 8 KB receive buffer %.2f Mbit/s, with 1 MB %.2f Mbit/s; want about 6.5 and 19",
+			small/1e6, large/1e6)
+	}
+}
+
+// TestSocketBuffers: rcvbuf: and sndbuf: reach the sockets, on the Go
+// stack and on the kernel's.
+func TestSocketBuffers(t *testing.T) {
+	for _, stack := range []string{"", "linux"} {
+		name := map[string]string{"": "go", "linux": "linux"}[stack]
+		t.Run(name, func(t *testing.T) {
+			x, o := setupStack(t, 1, stack, socketBuffersBody)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			if _, err := runner.Run(ctx, x, o); err != nil {
+				t.Fatal(err)
+			}
+			checkSocketBuffers(t, o.Out)
+		})
+	}
+}

@@ -146,3 +146,16 @@ func TestVirtualClockRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestVirtualSocketBuffers: the buffers reach the sockets of the virtual
+// lab as they do the agents'.
+func TestVirtualSocketBuffers(t *testing.T) {
+	x, o := virtualSetup(t, "", `
+links:
+  bottleneck: {rate: 20mbit, delay: 5ms, limit: 64}
+`+socketBuffersBody)
+	if _, err := runner.Run(context.Background(), x, o); err != nil {
+		t.Fatal(err)
+	}
+	checkSocketBuffers(t, o.Out)
+}

@@ -73,7 +73,7 @@ func (l *Lab) StartApp(node string, spec nodeagent.AppSpec) (int, error) {
 	if err := checkApp(spec); err != nil {
 		return 0, fmt.Errorf("sim: app on %s: %w", node, err)
 	}
-	fd, err := listen(n.st, spec.Port)
+	fd, err := listen(n.st, spec.Port, spec)
 	if err != nil {
 		return 0, fmt.Errorf("sim: app on %s: listen on port %d: %w", node, spec.Port, err)
 	}
@@ -100,16 +100,37 @@ func checkApp(spec nodeagent.AppSpec) error {
 	if spec.Record < 0 || spec.Record > 0 && spec.Mode != "sink" && spec.Mode != "rr" {
 		return errors.New("record needs sink or rr mode and an interval > 0")
 	}
+	if spec.SndBuf < 0 || spec.RcvBuf < 0 {
+		return fmt.Errorf("buffer sizes %d and %d: bytes, or 0 for the stack's default", spec.SndBuf, spec.RcvBuf)
+	}
 	return nil
 }
 
-// listen opens a non-blocking listening socket on port, all addresses.
-func listen(s *stack.Stack, port uint16) (int, error) {
+// setBuffers sets fd's SO_SNDBUF and SO_RCVBUF where given (> 0), as the
+// agent does (nodeagent.SocketOptions).
+func setBuffers(s *stack.Stack, fd, sndbuf, rcvbuf int) error {
+	if sndbuf > 0 {
+		if err := s.SetOption(fd, stack.OptSendBuffer, sndbuf); err != nil {
+			return err
+		}
+	}
+	if rcvbuf > 0 {
+		return s.SetOption(fd, stack.OptReceiveBuffer, rcvbuf)
+	}
+	return nil
+}
+
+// listen opens a non-blocking listening socket on port, all addresses,
+// whose connections start with spec's buffer sizes.
+func listen(s *stack.Stack, port uint16, spec nodeagent.AppSpec) (int, error) {
 	fd, err := s.Socket(stack.SockStream)
 	if err != nil {
 		return -1, err
 	}
 	err = s.SetNonblock(fd, true)
+	if err == nil {
+		err = setBuffers(s, fd, spec.SndBuf, spec.RcvBuf)
+	}
 	if err == nil {
 		err = s.Bind(fd, netip.AddrPortFrom(netip.IPv4Unspecified(), port))
 	}
@@ -211,7 +232,7 @@ func (a *app) restart() error {
 	if a.lfd >= 0 {
 		return nil
 	}
-	fd, err := listen(a.n.st, a.spec.Port)
+	fd, err := listen(a.n.st, a.spec.Port, a.spec)
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w", a.spec.Port, err)
 	}

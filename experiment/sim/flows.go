@@ -233,6 +233,9 @@ func (f *flow) begin(l *Lab) {
 		err = s.SetOption(fd, stack.OptCongestion, f.spec.CC)
 	}
 	if err == nil {
+		err = setBuffers(s, fd, f.spec.SndBuf, f.spec.RcvBuf)
+	}
+	if err == nil {
 		err = s.Connect(fd, f.ap.Addr(), f.ap.Port())
 	}
 	if err != nil && !errors.Is(err, stack.EINPROGRESS) {

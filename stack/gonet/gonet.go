@@ -222,6 +222,13 @@ var _ net.Listener = (*Listener)(nil)
 
 // Listen listens on addr (":80" or "10.0.0.2:80") over s.
 func Listen(s *stack.Stack, addr string) (*Listener, error) {
+	return ListenOptions(s, addr, nil)
+}
+
+// ListenOptions is Listen with opts set on the listening socket first:
+// every connection it accepts starts with them (buffer sizes, congestion
+// control).
+func ListenOptions(s *stack.Stack, addr string, opts []SocketOption) (*Listener, error) {
 	ap, err := parseListenAddr(addr)
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: "tcp", Err: err}
@@ -229,6 +236,12 @@ func Listen(s *stack.Stack, addr string) (*Listener, error) {
 	fd, err := s.Socket(stack.SockStream)
 	if err != nil {
 		return nil, opError("listen", ap, err)
+	}
+	for _, o := range opts {
+		if err := s.SetOption(fd, o.Option, o.Value); err != nil {
+			s.Close(fd)
+			return nil, opError("listen", ap, err)
+		}
 	}
 	if err := s.Bind(fd, ap); err != nil {
 		s.Close(fd)
