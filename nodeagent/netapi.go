@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/stack"
 	"github.com/netlab/netlab/stack/gonet"
+	"github.com/netlab/netlab/stack/wire"
 )
 
 // netAPI is how the built-in apps reach a node's network: the Go stack for
@@ -136,8 +138,60 @@ func (o SocketOptions) control(_, _ string, rc syscall.RawConn) error {
 	return serr
 }
 
+// Ping sends one ICMP echo request from the node's namespace through a
+// raw socket of the kernel's and waits for its reply or for ctx to end.
 func (k kernelNet) Ping(ctx context.Context, dst netip.Addr, seq uint16, size int) (stack.PingResult, error) {
-	return stack.PingResult{}, fmt.Errorf("ping from a stack: linux node: use `netlab exec NODE -- ping %v`", dst)
+	if !dst.Is4() || size < 0 || size > 65507-wire.ICMPHeaderLen {
+		return stack.PingResult{}, fmt.Errorf("ping %v: an IPv4 address and 0 to %d bytes", dst, 65507-wire.ICMPHeaderLen)
+	}
+	var fd int
+	if err := k.in(func() (err error) {
+		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
+		return err
+	}); err != nil {
+		return stack.PingResult{}, fmt.Errorf("ping %v: a raw ICMP socket in the node's namespace: %w", dst, err)
+	}
+	defer unix.Close(fd)
+	id := uint16(rand.Uint32())
+	rest := uint32(id)<<16 | uint32(seq)
+	msg := make([]byte, wire.ICMPHeaderLen+size)
+	for i := range msg[wire.ICMPHeaderLen:] {
+		msg[wire.ICMPHeaderLen+i] = byte(i)
+	}
+	wire.EncodeICMPv4(msg, &wire.ICMPv4Fields{Type: wire.ICMPEchoRequest, Rest: rest})
+	sent := time.Now()
+	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrInet4{Addr: dst.As4()}); err != nil {
+		return stack.PingResult{}, fmt.Errorf("ping %v: %w", dst, err)
+	}
+	buf := make([]byte, 65536)
+	for {
+		// Wait in slices, so that ctx's end is seen within 50 ms.
+		tv := unix.NsecToTimeval(int64(50 * time.Millisecond))
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			return stack.PingResult{}, fmt.Errorf("ping %v: %w", dst, err)
+		}
+		n, _, err := unix.Recvfrom(fd, buf, 0)
+		if err := ctx.Err(); err != nil {
+			return stack.PingResult{}, fmt.Errorf("ping %v seq %d: %w", dst, seq, err)
+		}
+		if err != nil {
+			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return stack.PingResult{}, fmt.Errorf("ping %v: %w", dst, err)
+		}
+		// A raw socket reads whole IP packets: every ICMP message to the
+		// namespace; ours is the echo reply from dst with our id and seq.
+		ip, payload, err := wire.ParseIPv4(buf[:n])
+		if err != nil || ip.Src != dst {
+			continue
+		}
+		h, _, err := wire.ParseICMPv4(payload)
+		if err != nil || h.Type != wire.ICMPEchoReply || h.Rest != rest {
+			continue
+		}
+		return stack.PingResult{RTT: time.Since(sent), TTL: ip.TTL}, nil
+	}
 }
 
 // Info reads the kernel's struct tcp_info (getsockopt TCP_INFO) into the

@@ -326,6 +326,7 @@ warmup: 1s
 workloads:
   - bulk: {from: role=sender, to: role=receiver, cc: "${cc}"}
   - rr: {from: rcv1, to: snd1, requests: 3, response: 10KB, cc: "${cc}"}
+  - probe: {from: rcv2, to: snd2, interval: 100ms}
 `)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -349,6 +350,11 @@ workloads:
 		}
 		if q := value(t, res, trial, "queue_delay_mean"); q <= 0 {
 			t.Errorf("trial %d: the relay's queueing delay %v", trial, q)
+		}
+		// The kernel's echo requests from a linux node: the base RTT
+		// (10 ms) and the queue the flows keep.
+		if p := value(t, res, trial, "probe_rtt_p50"); p < 0.010 || p > 0.2 {
+			t.Errorf("trial %d: probe RTT p50 %v s from a stack: linux node", trial, p)
 		}
 	}
 }
