@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,22 +20,17 @@ import (
 	"github.com/netlab/netlab/wiring"
 )
 
-// Names of the agent processes in the state directory's process records.
-const (
-	agentRecord = "agent" // the netns lab's shared agent
-	relayRecord = "relay" // the docker lab's relay agent
-)
+// agentRecord names the lab's agent in the state directory's process
+// records.
+const agentRecord = "agent"
 
-// Agents starts and stops netlab's node agents (the hidden `netlab agent`
-// verb) for Deploy and Destroy. On the netns runtime it runs one agent
-// process for the whole lab, detached, which also runs the lab's relays;
-// on docker every container runs its own agent (see Options.AgentArgs),
-// and Start waits for them, and starts a host agent for the relays only
-// when the lab has any. Agents read the resolved plan from the state
-// directory; they never parse the topology file.
+// Agents starts and stops netlab's node agent (the hidden `netlab agent`
+// verb) for Deploy and Destroy: one process for the whole lab, detached,
+// on this machine, serving every node through its network namespace (a
+// named namespace on netns, a container's on docker, so that any image can
+// be a node) and running the lab's relays. The agent reads the resolved
+// plan from the state directory; it never parses the topology file.
 type Agents struct {
-	// Runtime is "netns" or "docker".
-	Runtime string
 	// Exe is the netlab binary; empty means the running one.
 	Exe string
 	// Timeout bounds the wait for the agents to answer; 0 means 30 s plus
@@ -72,27 +66,6 @@ func (st Agents) Start(ctx context.Context, lab *topology.Lab, nodes map[string]
 		}
 		cfg.SwitchNS = p
 	}
-	if st.Runtime == "docker" {
-		// The plan in a node's control directory tells its agent, which
-		// started with the container, that its interfaces are wired.
-		for _, n := range sortedNames(nodes) {
-			pn := lab.Node(n)
-			if err := linkOrCopy(dirs.State(labdir.PlanFile), filepath.Join(dirs.NodeControlDir(pn.Index), labdir.PlanFile)); err != nil {
-				return fmt.Errorf("node %s: plan: %w", n, err)
-			}
-		}
-		for _, n := range sortedNames(nodes) {
-			if err := waitHealthy(wctx, dirs.NodeSocket(lab.Node(n).Index), nil); err != nil {
-				return fmt.Errorf("agent of node %s: %w", n, err)
-			}
-		}
-		if cfg.SwitchNS != "" {
-			if err := st.startShared(wctx, cfg, dirs, run, relayRecord, labdir.RelaySocketName, labdir.RelayLogName); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	for _, n := range sortedNames(nodes) {
 		cfg.Nodes = append(cfg.Nodes, nodeagent.NodeRef{Name: n, NSPath: nodes[n].NSPath})
 	}
@@ -102,8 +75,7 @@ func (st Agents) Start(ctx context.Context, lab *topology.Lab, nodes map[string]
 	return nil
 }
 
-// AgentProcess returns the pid of the lab's shared agent (netns) while
-// it runs.
+// AgentProcess returns the pid of the lab's agent while it runs.
 func AgentProcess(dirs labdir.Lab) (pid int, ok bool) {
 	pr, ok, err := readRecord(dirs.StateDir(), agentRecord)
 	if err != nil || !ok || !pr.alive() {
@@ -115,28 +87,13 @@ func AgentProcess(dirs labdir.Lab) (pid int, ok bool) {
 // NodeEndpoint returns the control socket of the agent that serves node
 // n, and where it logs.
 func (st Agents) NodeEndpoint(dirs labdir.Lab, run labdir.Run, n *topology.Node) (socket, log string) {
-	if st.Runtime == "docker" {
-		return dirs.NodeSocket(n.Index), "`docker logs " + n.LongName + "`"
-	}
 	return dirs.State(labdir.AgentSocketName), run.Path(labdir.LogsDir, labdir.AgentLogName)
 }
 
 // RelayEndpoint returns the control socket of the agent that runs the
 // lab's relays, and where it logs.
 func (st Agents) RelayEndpoint(dirs labdir.Lab, run labdir.Run) (socket, log string) {
-	if st.Runtime == "docker" {
-		return dirs.State(labdir.RelaySocketName), run.Path(labdir.LogsDir, labdir.RelayLogName)
-	}
 	return dirs.State(labdir.AgentSocketName), run.Path(labdir.LogsDir, labdir.AgentLogName)
-}
-
-// linkOrCopy makes dst a hard link of src, or a copy where links fail.
-func linkOrCopy(src, dst string) error {
-	os.Remove(dst)
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	return copyFile(src, dst)
 }
 
 // startShared starts an agent process that serves cfg from the host
@@ -192,23 +149,18 @@ func (st Agents) startShared(wctx context.Context, cfg AgentConfig, dirs labdir.
 // SIGTERM, then SIGKILL. Container agents end with their containers.
 func (st Agents) Stop(ctx context.Context, dirs labdir.Lab) error {
 	var prs []procRecord
-	for _, name := range []string{agentRecord, relayRecord} {
-		pr, ok, err := readRecord(dirs.StateDir(), name)
-		if err != nil {
-			return err
-		}
-		if ok {
-			prs = append(prs, pr)
-		}
+	pr, ok, err := readRecord(dirs.StateDir(), agentRecord)
+	if err != nil {
+		return err
+	}
+	if ok {
+		prs = append(prs, pr)
 	}
 	if err := stopProcesses(ctx, prs); err != nil {
 		return err
 	}
-	for _, name := range []string{agentRecord, relayRecord} {
-		os.Remove(filepath.Join(dirs.StateDir(), labdir.PIDDir, name+".json"))
-	}
+	os.Remove(filepath.Join(dirs.StateDir(), labdir.PIDDir, agentRecord+".json"))
 	os.Remove(dirs.State(labdir.AgentSocketName))
-	os.Remove(dirs.State(labdir.RelaySocketName))
 	return nil
 }
 
@@ -243,23 +195,6 @@ func logTail(path string) string {
 		b = b[len(b)-2000:]
 	}
 	return "\nagent log (" + path + "):\n" + string(b)
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func sortedNames(m map[string]runtime.Node) []string {

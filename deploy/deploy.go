@@ -127,11 +127,6 @@ type Options struct {
 	Progress ProgressFunc
 	// Agent starts the node agents; nil means none.
 	Agent AgentStarter
-	// AgentArgs, if set, gives each node's NodeSpec.AgentArgs: the command
-	// of a runtime that runs one agent per node (docker). Such a node also
-	// gets a control directory (labdir.Lab.NodeControlDir) for its
-	// agent's socket.
-	AgentArgs func(n *topology.Node) []string
 	// RunDir holds the registry of running labs, the locks and the state
 	// directories; empty means labdir.DefaultRunDir.
 	RunDir string
@@ -179,6 +174,7 @@ func Deploy(ctx context.Context, o Options) (*State, error) {
 	if err := preflight(lab); err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
+	warnContainerKeys(o, lab)
 	if err := checkExec(o, lab); err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
@@ -290,6 +286,53 @@ func readWords(path string) []string {
 }
 
 // notice tells f, if not nil, of a message.
+// ContainerKeys returns the keys of n that only a container runtime
+// (docker) acts on: its image and what runs from it.
+func ContainerKeys(n *topology.Node) []string {
+	var keys []string
+	for _, k := range []struct {
+		key string
+		set bool
+	}{
+		{"image", n.Image != ""}, {"entrypoint", n.Entrypoint != nil}, {"cmd", n.Cmd != nil}, {"user", n.User != ""},
+		{"binds", len(n.Binds) > 0}, {"memory", n.Memory > 0}, {"cpu", n.CPUs > 0}, {"cap-add", len(n.CapAdd) > 0},
+	} {
+		if k.set {
+			keys = append(keys, k.key)
+		}
+	}
+	return keys
+}
+
+// warnContainerKeys tells the user, once per set of keys, that a runtime
+// without containers ignores them: nothing written is dropped silently.
+func warnContainerKeys(o Options, lab *topology.Lab) {
+	if o.Runtime.Name() == "docker" {
+		return
+	}
+	byKeys := map[string][]string{}
+	var order []string
+	for _, n := range lab.Nodes {
+		keys := strings.Join(ContainerKeys(n), ", ")
+		if keys == "" {
+			continue
+		}
+		if byKeys[keys] == nil {
+			order = append(order, keys)
+		}
+		byKeys[keys] = append(byKeys[keys], n.Name)
+	}
+	for _, keys := range order {
+		names := byKeys[keys]
+		list := strings.Join(names, ", ")
+		if len(names) > 5 {
+			list = fmt.Sprintf("%s and %d more", strings.Join(names[:5], ", "), len(names)-5)
+		}
+		notice(o.Notice, "warning: %s of node %s ignored on the %s runtime (its nodes are network namespaces, with no image); deploy with --runtime docker to run them",
+			keys, list, o.Runtime.Name())
+	}
+}
+
 func notice(f func(string), format string, args ...any) {
 	if f != nil {
 		f(fmt.Sprintf(format, args...))
@@ -491,13 +534,7 @@ func (d *deployer) createNode(ctx context.Context, n *topology.Node) error {
 	if err := d.jr.add(record{Op: opNode, Node: n.Name, LongName: n.LongName}); err != nil {
 		return err
 	}
-	spec := d.spec(n)
-	if spec.ControlDir != "" {
-		if err := os.MkdirAll(spec.ControlDir, 0o700); err != nil {
-			return fmt.Errorf("node %s: control directory: %w", n.Name, err)
-		}
-	}
-	node, err := d.o.Runtime.Create(ctx, spec)
+	node, err := d.o.Runtime.Create(ctx, d.spec(n))
 	if err != nil {
 		return err
 	}
@@ -531,23 +568,21 @@ func (d *deployer) spec(n *topology.Node) runtime.NodeSpec {
 		}
 		sysctls[k] = v
 	}
-	var args []string
-	var ctl string
-	if d.o.AgentArgs != nil {
-		args = d.o.AgentArgs(n)
-		ctl = d.dirs.NodeControlDir(n.Index)
-	}
 	return runtime.NodeSpec{
 		Lab:        d.lab.Name,
 		Name:       n.Name,
 		LongName:   n.LongName,
 		Image:      n.Image,
+		Entrypoint: n.Entrypoint,
+		Cmd:        n.Cmd,
+		User:       n.User,
+		Binds:      n.Binds,
+		Memory:     n.Memory,
+		CPUs:       n.CPUs,
+		CapAdd:     n.CapAdd,
 		Env:        n.Env,
 		Labels:     labels,
 		Sysctls:    sysctls,
-		ControlDir: ctl,
-		RunDir:     d.lrun.Dir,
-		AgentArgs:  args,
 	}
 }
 

@@ -36,19 +36,41 @@ func ExecCommands(lab *topology.Lab) []NodeCommand {
 	return out
 }
 
-// checkExec refuses a lab with exec: commands unless they are allowed,
-// and one whose runtime cannot run them inside its nodes.
+// HostBinds lists the host paths lab binds into its containers, as
+// "bind HOST:CONTAINER[:MODE]" commands: like exec: commands, they give a
+// node's programs what is on this machine, so they are allowed the same way.
+func HostBinds(lab *topology.Lab) []NodeCommand {
+	var out []NodeCommand
+	for _, n := range lab.Nodes {
+		for _, b := range n.Binds {
+			out = append(out, NodeCommand{Node: n.Name, Command: "bind " + b})
+		}
+	}
+	return out
+}
+
+// checkExec refuses a lab with exec: commands (or, on docker, binds of
+// host paths) unless they are allowed, and one whose runtime cannot run
+// them inside its nodes.
 func checkExec(o Options, lab *topology.Lab) error {
 	cmds := ExecCommands(lab)
-	if len(cmds) == 0 {
+	var binds []NodeCommand
+	if o.Runtime.Name() == "docker" {
+		binds = HostBinds(lab)
+	}
+	if len(cmds)+len(binds) == 0 {
 		return nil
 	}
 	if !o.AllowExec {
-		lines := make([]string, len(cmds))
-		for i, c := range cmds {
-			lines[i] = "  " + c.Node + ": " + c.Command
+		var lines []string
+		for _, c := range append(cmds, binds...) {
+			lines = append(lines, "  "+c.Node+": "+c.Command)
 		}
-		return fmt.Errorf("%w: the topology asks to run %d commands in its nodes:\n%s", ErrExecNotAllowed, len(cmds), strings.Join(lines, "\n"))
+		return fmt.Errorf("%w: the topology asks to run %d commands in its nodes and to bind %d host paths into them:\n%s",
+			ErrExecNotAllowed, len(cmds), len(binds), strings.Join(lines, "\n"))
+	}
+	if len(cmds) == 0 {
+		return nil
 	}
 	if _, ok := o.Runtime.(runtime.Execer); !ok {
 		return fmt.Errorf("the %s runtime cannot run exec: commands inside its nodes", o.Runtime.Name())

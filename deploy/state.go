@@ -96,8 +96,7 @@ type NodeState struct {
 	// Socket is the control socket of the agent that serves the node;
 	// empty without agents.
 	Socket string `json:"socket,omitempty"`
-	// Log is where the agent that serves the node logs: a file, or how
-	// to see it ("docker logs ...").
+	// Log is the file the agent that serves the node logs to.
 	Log string `json:"log,omitempty"`
 	// Interfaces are the node's data interfaces.
 	Interfaces []InterfaceState `json:"interfaces,omitempty"`

@@ -27,7 +27,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"path/filepath"
-	"strconv"
 )
 
 // DefaultRunDir is where netlab keeps what must not outlive the machine's
@@ -43,19 +42,12 @@ const (
 	StateFile = "state.json"
 	// JournalFile is deploy's intent log, one JSON record per line.
 	JournalFile = "journal.jsonl"
-	// AgentConfigFile lists the nodes a shared agent serves.
+	// AgentConfigFile lists the nodes the lab's agent serves.
 	AgentConfigFile = "agent.json"
-	// AgentSocketName is the control socket of the lab's shared agent
-	// (netns), or of a node's own agent inside its control directory
-	// (docker).
+	// AgentSocketName is the control socket of the lab's agent.
 	AgentSocketName = "agent.sock"
-	// RelaySocketName is the control socket of a docker lab's relay agent.
-	RelaySocketName = "relay.sock"
 	// PIDDir holds the records of processes that belong to the lab.
 	PIDDir = "pids"
-	// NodeDir holds one control directory per node whose agent runs in
-	// the node (docker), by node index.
-	NodeDir = "n"
 )
 
 // Names inside the lab directory and a run's folder.
@@ -74,8 +66,6 @@ const (
 	LogsDir = "logs"
 	// AgentLogName is the shared agent's log in LogsDir.
 	AgentLogName = "agent.log"
-	// RelayLogName is a docker lab's relay agent's log in LogsDir.
-	RelayLogName = "relay.log"
 )
 
 // Lab names the directories of one lab.
@@ -125,18 +115,6 @@ func RegistryDir(runDir string) string {
 
 // State returns the path of name in the state directory.
 func (l Lab) State(name string) string { return filepath.Join(l.StateDir(), name) }
-
-// NodeControlDir is the control directory of the node with index i (its
-// position in the plan) when its agent runs inside the node: the agent's
-// socket and the plan it serves. Short whatever the node's name.
-func (l Lab) NodeControlDir(i int) string {
-	return filepath.Join(l.StateDir(), NodeDir, strconv.Itoa(i))
-}
-
-// NodeSocket is the control socket of the agent inside node i.
-func (l Lab) NodeSocket(i int) string {
-	return filepath.Join(l.NodeControlDir(i), AgentSocketName)
-}
 
 // Run returns run id's folder.
 func (l Lab) Run(id string) Run {

@@ -7,12 +7,11 @@
 // root-only state directory — never on a data interface. It serves the
 // resolved plan deploy wrote (topology.DecodePlan), never the YAML.
 //
-// One agent may serve many nodes: the netns runtime runs a single agent for
-// the whole lab (a stack per node, each on sockets bound inside its node's
-// namespace), the docker runtime one per container. The lab's relays, which
-// impair the frames of `stack: linux` interfaces that no Go stack sees, run
-// in one agent on the host: the netns runtime's shared agent, or on docker
-// one that serves only them.
+// One agent serves a whole lab from the host, on every runtime: a stack per
+// node, each on sockets bound inside its node's namespace (a named
+// namespace, or a container's, so that any image can be a node). It also
+// runs the lab's relays, which impair the frames of `stack: linux`
+// interfaces that no Go stack sees.
 package nodeagent
 
 import (
@@ -307,10 +306,10 @@ func (n *node) close() {
 	n.trace.closeAll()
 }
 
-// Orphaned is closed when every node the agent serves in a named namespace
-// is gone (the lab was destroyed, perhaps by hand), or, for an agent that
-// serves only relays (docker), the switch namespace: the agent then has
-// nothing left to do and its process should exit.
+// Orphaned is closed when every node the agent serves is gone (the lab was
+// destroyed, perhaps by hand), or, for an agent that serves only relays,
+// the switch namespace: the agent then has nothing left to do and its
+// process should exit.
 func (a *Agent) Orphaned(ctx context.Context, every time.Duration) <-chan struct{} {
 	done := make(chan struct{})
 	var paths []string
@@ -325,7 +324,7 @@ func (a *Agent) Orphaned(ctx context.Context, every time.Duration) <-chan struct
 		paths = append(paths, a.switchNS)
 	}
 	if len(paths) == 0 {
-		return done // a container's agent: the container's end is its end
+		return done // nothing to watch: the caller ends it
 	}
 	go func() {
 		t := time.NewTicker(every)

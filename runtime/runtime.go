@@ -25,20 +25,27 @@ type NodeSpec struct {
 	Lab      string // lab name
 	Name     string // node name in the topology
 	LongName string // unique name: the netns name or container name (<prefix>-<lab>-<node>)
-	Image    string // docker: the image; empty means netlab's own node image
-	Env      map[string]string
-	Labels   map[string]string // user labels plus the Label* ones
-	Sysctls  map[string]string // net.* sysctls for the node's namespace
-	// ControlDir is the directory of the control socket of an agent that
-	// runs inside the node (docker mounts it at /netlab/ctl); empty
-	// without one.
-	ControlDir string
-	// RunDir is the folder of the lab's run, where the node's agent
-	// writes traces and captures (docker mounts it at /netlab/run).
-	RunDir string
-	// AgentArgs are the arguments of the node agent process when the
-	// runtime starts one per node (docker: the container's command).
-	AgentArgs []string
+	// Image is the container image (docker); empty means netlab's own
+	// node image. The other fields up to Labels are the container's too;
+	// a runtime without containers ignores them.
+	Image string
+	// Entrypoint and Cmd replace the image's when not nil.
+	Entrypoint, Cmd []string
+	// User is the user the container's processes run as ("" the image's).
+	User string
+	// Binds are bind mounts, "host-path:container-path[:ro|rw]", the host
+	// path absolute.
+	Binds []string
+	// Memory limits the container's memory (bytes; 0 no limit).
+	Memory int64
+	// CPUs limits the container's CPU (cores; 0 no limit).
+	CPUs float64
+	// CapAdd are capabilities added to the container's.
+	CapAdd []string
+	Env    map[string]string
+	Labels map[string]string // user labels plus the Label* ones
+	// Sysctls are net.* sysctls for the node's namespace.
+	Sysctls map[string]string
 }
 
 // Node is a node that exists.

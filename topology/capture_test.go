@@ -59,7 +59,7 @@ func TestCapture(t *testing.T) {
     capture: {file-size: 1MiB}
   kinds:
     edge: {kind: router, capture: {interfaces: [eth1], files: 2}}
-    quiet: {capture: false}
+    quiet: {kind: host, capture: false}
   nodes:
     r1: {kind: edge}
     r2: {kind: edge, capture: true}

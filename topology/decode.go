@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net/netip"
 	"os"
@@ -69,7 +70,15 @@ type nodeSpec struct {
 	kind       opt[string]
 	stack      opt[Stack]
 	image      opt[string]
+	entrypoint opt[[]string]
+	cmd        opt[[]string]
+	user       opt[string]
+	binds      opt[[]string]
+	memory     opt[int64]
+	cpus       opt[float64]
+	capAdd     opt[[]string]
 	exec       opt[[]string]
+	envFiles   []kvSpec // the variables of env-files, before env's
 	env        []kvSpec
 	labels     []kvSpec
 	sysctls    []kvSpec
@@ -582,6 +591,36 @@ func (d *decoder) decodeNode(n *yaml.Node, name string, p Pos, s *shape, ctx str
 				}
 			}
 			ns.exec = some(cmds, e.vpos())
+		case "entrypoint":
+			ns.entrypoint = d.words(e)
+		case "cmd":
+			ns.cmd = d.words(e)
+		case "user":
+			ns.user = d.str(e)
+		case "binds":
+			ns.binds = d.binds(e)
+		case "env-files":
+			ns.envFiles = d.envFiles(e)
+		case "memory":
+			ns.memory = parsed(d, e, "a size", parseMemory)
+		case "cpu":
+			ns.cpus = parsed(d, e, "a number of CPUs", parseCPUs)
+		case "cap-add":
+			var caps []string
+			for _, c := range d.list(e) {
+				if v, ok := d.scalar(c, "cap-add", "a capability name"); ok {
+					if err := checkCapability(v); err != nil {
+						d.errorf(posOf(c), "cap-add: %v", err)
+						continue
+					}
+					caps = append(caps, v)
+				}
+			}
+			ns.capAdd = some(caps, e.vpos())
+		case "network-mode":
+			if m := d.str(e); m.ok && m.v != "none" {
+				d.errorf(m.pos, "network-mode %q: netlab nodes have no network but the lab's links (allowed: none); a node never shares the host's or another container's network", m.v)
+			}
 		case "env":
 			ns.env = d.decodeKV(e, checkEnvKey)
 		case "labels":
@@ -611,14 +650,17 @@ func (d *decoder) decodeNode(n *yaml.Node, name string, p Pos, s *shape, ctx str
 	return ns
 }
 
+// checkEnvKey checks an environment variable name as Docker takes it: any
+// name without '=', blanks or NUL (dotted names such as Elasticsearch's
+// node.name included).
 func checkEnvKey(k string) error {
-	for i, r := range k {
-		if !(isAlnum(r) || r == '_') || i == 0 && r >= '0' && r <= '9' {
-			return fmt.Errorf("bad environment variable name %q (allowed: letters, digits and '_', not starting with a digit)", k)
-		}
-	}
 	if k == "" {
 		return errors.New("empty environment variable name")
+	}
+	for _, r := range k {
+		if r == '=' || r == 0 || r == ' ' || r == '\t' || r == '\n' {
+			return fmt.Errorf("bad environment variable name %q (allowed: any name without '=' or blanks, e.g. PATH or node.name)", k)
+		}
 	}
 	return nil
 }
@@ -889,6 +931,20 @@ func (d *decoder) decodeLink(n *yaml.Node, s *shape) *linkSpec {
 	}
 	hasEndpoints := false
 	before := len(d.errs)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		// containerlab's other link types carry other keys (endpoint,
+		// host-interface, remote, vni): say why the type is refused,
+		// not that those keys are unknown.
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Value != "type" || v.Kind != yaml.ScalarNode {
+			continue
+		}
+		if why, ok := refusedLinkTypes[v.Value]; ok {
+			d.errorf(posOf(v), "type: %s links: %s", v.Value, why)
+			l.bad = true
+			return l
+		}
+	}
 	for _, e := range d.object(n, s, "a link") {
 		switch e.key {
 		case "name":
@@ -901,7 +957,7 @@ func (d *decoder) decodeLink(n *yaml.Node, s *shape) *linkSpec {
 			}
 		case "type":
 			if t := d.str(e); t.ok && t.v != "veth" {
-				d.errorf(t.pos, "type: netlab links are veth pairs (allowed: veth); a LAN is a link with more than two endpoints, or links to a kind: bridge node")
+				d.errorf(t.pos, "type %q: netlab links are veth pairs (allowed: veth); a LAN is a link with more than two endpoints, or links to a kind: bridge node", t.v)
 			}
 		case "mtu":
 			l.mtu = d.intIn(e, minMTU, maxMTU)
@@ -941,6 +997,10 @@ func (d *decoder) decodeEndpoint(n *yaml.Node, s *shape) *endpointSpec {
 		node, iface, ok := strings.Cut(n.Value, ":")
 		if !ok || node == "" || iface == "" || strings.Contains(iface, ":") {
 			d.errorf(ep.pos, `malformed endpoint %q (allowed: "node:interface", e.g. "h1:eth1")`, n.Value)
+			return nil
+		}
+		if why, ok := refusedLinkTypes[node]; ok {
+			d.errorf(ep.pos, "endpoint %q: containerlab's %s links: %s", n.Value, node, why)
 			return nil
 		}
 		ep.node, ep.nodePos = node, ep.pos
@@ -1107,4 +1167,127 @@ func (d *decoder) loadTable(name string) (impair.DistTable, string, error) {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	return t, name, nil
+}
+
+// refusedLinkTypes are containerlab's link types netlab does not make,
+// with the reason: each would connect the lab to the host or its network.
+var refusedLinkTypes = map[string]string{
+	"host":         "netlab does not do them: they put a lab interface in the host's namespace, and a lab never touches the host's network",
+	"mgmt-net":     "netlab does not do them: netlab has no management network (a lab never touches the host's); reach a node with `netlab exec`",
+	"macvlan":      "netlab does not do them: they attach a node to a host interface, and a lab never touches the host's network",
+	"vxlan":        "netlab does not do them: they tunnel to another machine over the host's network; labs larger than one machine run on Kubernetes",
+	"vxlan-stitch": "netlab does not do them: they tunnel to another machine over the host's network; labs larger than one machine run on Kubernetes",
+	"dummy":        "netlab does not do them: an interface with no peer; give the node a link, or add a dummy interface with exec: on a Linux node",
+}
+
+// words reads a command: a string split into words as a shell would
+// (containerlab's form), or a list of words (Docker's).
+func (d *decoder) words(e entry) opt[[]string] {
+	if e.v.Kind == yaml.SequenceNode {
+		var ws []string
+		for _, c := range d.list(e) {
+			if w, ok := d.scalar(c, e.key, "a word"); ok {
+				ws = append(ws, w)
+			}
+		}
+		return some(ws, e.vpos())
+	}
+	s, ok := d.scalar(e.v, e.key, "a command line or a list of words")
+	if !ok {
+		return opt[[]string]{}
+	}
+	ws, err := splitWords(s)
+	if err != nil {
+		d.errorf(e.vpos(), "%s: %v", e.key, err)
+		return opt[[]string]{}
+	}
+	if len(ws) == 0 {
+		d.errorf(e.vpos(), "%s: empty command (leave the key out to keep the image's)", e.key)
+		return opt[[]string]{}
+	}
+	return some(ws, e.vpos())
+}
+
+// path makes a path of the file absolute: relative ones are relative to
+// the topology file's directory.
+func (d *decoder) path(p string) string {
+	if !filepath.IsAbs(p) && d.dir != "" {
+		p = filepath.Join(d.dir, p)
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	return p
+}
+
+// binds reads bind mounts "host-path:container-path[:ro|rw]", as
+// containerlab writes them; relative host paths are relative to the
+// topology file.
+func (d *decoder) binds(e entry) opt[[]string] {
+	var out []string
+	for _, c := range d.list(e) {
+		b, ok := d.scalar(c, "binds", `"host-path:container-path[:ro|rw]"`)
+		if !ok {
+			continue
+		}
+		parts := strings.Split(b, ":")
+		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !strings.HasPrefix(parts[1], "/") ||
+			len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw" {
+			d.errorf(posOf(c), `binds: %q: want "host-path:/container/path", optionally ":ro" or ":rw"`, b)
+			continue
+		}
+		written := parts[0]
+		parts[0] = d.path(parts[0])
+		if _, err := os.Stat(parts[0]); err != nil {
+			d.errorf(posOf(c), "binds: %q: %s: %v (a relative host path is relative to the topology file's folder)", b, written, pathErr(err))
+			continue
+		}
+		out = append(out, strings.Join(parts, ":"))
+	}
+	return some(out, e.vpos())
+}
+
+// envFiles reads the environment files a node names: KEY=VALUE lines,
+// blank lines and # comments, as Docker's --env-file reads them.
+func (d *decoder) envFiles(e entry) []kvSpec {
+	var out []kvSpec
+	for _, c := range d.list(e) {
+		name, ok := d.scalar(c, "env-files", "a file name")
+		if !ok {
+			continue
+		}
+		path := d.path(name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			d.errorf(posOf(c), "env-files: %s: %v (a relative path is relative to the topology file's folder)", name, pathErr(err))
+			continue
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			k, v, ok := strings.Cut(line, "=")
+			if !ok {
+				d.errorf(posOf(c), "env-files: %s:%d: want KEY=VALUE, got %q", name, i+1, line)
+				continue
+			}
+			if err := checkEnvKey(k); err != nil {
+				d.errorf(posOf(c), "env-files: %s:%d: %v", name, i+1, err)
+				continue
+			}
+			out = append(out, kvSpec{key: k, value: v, pos: posOf(c)})
+		}
+	}
+	return out
+}
+
+// pathErr is what went wrong with a path, without the path (the message
+// names it as the user wrote it).
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -494,6 +494,7 @@ name: anchors
 topology:
   kinds:
     fast: &fast
+      kind: host
       tcp: {cc: cubic}
       env: {A: "1"}
   nodes:
@@ -585,7 +586,7 @@ func TestErrors(t *testing.T) {
 		t.Errorf("errors.As(*Error) = %+v, want the first error at 3:21", first)
 	}
 	want := []*Error{
-		{File: "x.yml", Line: 3, Col: 21, Msg: `unknown kind "nope" (allowed: host, router, bridge)`},
+		{File: "x.yml", Line: 3, Col: 21, Msg: `unknown kind "nope" (allowed: host, router, linux, bridge)`},
 		{File: "x.yml", Line: 3, Col: 39, Msg: `stack: unknown stack "nope" (allowed: go, linux)`},
 	}
 	if diff := cmp.Diff(want, list.Errors()); diff != "" {

@@ -39,6 +39,11 @@ const (
 	KindHost Kind = "host"
 	// KindRouter forwards packets between its interfaces.
 	KindRouter Kind = "router"
+	// KindLinux is containerlab's most common kind: a Linux host whose
+	// programs use the kernel's TCP/IP stack (stack: linux unless the file
+	// says otherwise); on docker, a container of the node's image running
+	// its own entrypoint and command.
+	KindLinux Kind = "linux"
 	// KindBridge is a LAN segment made as a Linux bridge. Bridge nodes do not
 	// appear in Lab.Nodes; each becomes a Segment.
 	KindBridge Kind = "bridge"
@@ -154,13 +159,30 @@ type Node struct {
 	LongName string `json:"long-name"`
 	// Kind is the node's kind as written: a builtin kind or a `kinds:` entry.
 	Kind string `json:"kind"`
-	// Base is the builtin kind Kind is based on (host or router).
+	// Base is the builtin kind Kind is based on (host, router or linux).
 	Base Kind `json:"base"`
 	// Stack is the stack serving the node's interfaces.
 	Stack Stack `json:"stack"`
 	// Image is the container image (docker runtime only; other runtimes
 	// ignore it). Empty means the runtime's own node image.
 	Image string `json:"image,omitempty"`
+	// Entrypoint and Cmd replace the image's entrypoint and command
+	// (docker); nil keeps the image's. The file gives them as one string
+	// each, split into words as a shell would (quotes, no expansion).
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	Cmd        []string `json:"cmd,omitempty"`
+	// User is the user the container's processes run as (docker).
+	User string `json:"user,omitempty"`
+	// Binds are bind mounts of the container (docker),
+	// "host-path:container-path[:ro|rw]"; the file's relative host paths
+	// are made absolute from the topology file's directory.
+	Binds []string `json:"binds,omitempty"`
+	// Memory is the container's memory limit in bytes (docker; 0 none).
+	Memory int64 `json:"memory,omitempty"`
+	// CPUs is the container's CPU limit in cores (docker; 0 none).
+	CPUs float64 `json:"cpus,omitempty"`
+	// CapAdd are capabilities added to the container's (docker).
+	CapAdd []string `json:"cap-add,omitempty"`
 	// Exec are commands to run, in order, once the node is up.
 	Exec []string `json:"exec,omitempty"`
 	// Env is the environment of the node's processes.

@@ -158,7 +158,7 @@ func (r *resolver) resolve() {
 
 func isBuiltin(kind string) bool {
 	switch Kind(kind) {
-	case KindHost, KindRouter, KindBridge:
+	case KindHost, KindRouter, KindLinux, KindBridge:
 		return true
 	}
 	return false
@@ -170,13 +170,23 @@ func (r *resolver) resolveKinds() {
 			r.errorf(k.pos, "%v", err)
 			continue
 		}
-		if k.kind.ok {
-			switch {
-			case isBuiltin(k.name):
-				r.errorf(k.kind.pos, "kind: the builtin kind %q keeps its base; leave kind out of it", k.name)
-			case !isBuiltin(k.kind.v):
-				r.errorf(k.kind.pos, "kind: a kinds entry is based on a builtin kind (allowed: host, router, bridge), got %q", k.kind.v)
+		if msg, ok := refusedKinds(k.name); ok {
+			r.errorf(k.pos, "kinds: %s", msg)
+			continue
+		}
+		switch {
+		case k.kind.ok && isBuiltin(k.name):
+			r.errorf(k.kind.pos, "kind: the builtin kind %q keeps its base; leave kind out of it", k.name)
+		case k.kind.ok && !isBuiltin(k.kind.v):
+			if msg, ok := refusedKinds(k.kind.v); ok {
+				r.errorf(k.kind.pos, "kind: %s", msg)
+			} else {
+				r.errorf(k.kind.pos, "kind: a kinds entry is based on a builtin kind (allowed: %s), got %q", builtinKinds, k.kind.v)
 			}
+		case !k.kind.ok && !isBuiltin(k.name):
+			// containerlab's kinds: holds settings of kinds that exist;
+			// a new name needs a base, or it would quietly be a host.
+			r.errorf(k.pos, "kinds: %q is not a kind netlab knows (builtin: %s); to define a kind of your own, give it a base, e.g. kind: linux", k.name, builtinKinds)
 		}
 		r.kinds[k.name] = k
 	}
@@ -200,13 +210,13 @@ func (r *resolver) base(kind string) (Kind, *nodeSpec, bool) {
 }
 
 func (r *resolver) kindNames() []string {
-	names := []string{string(KindHost), string(KindRouter), string(KindBridge)}
+	names := []string{string(KindHost), string(KindRouter), string(KindLinux), string(KindBridge)}
 	for k := range r.kinds {
 		if !isBuiltin(k) {
 			names = append(names, k)
 		}
 	}
-	slices.Sort(names[3:])
+	slices.Sort(names[4:])
 	return names
 }
 
@@ -270,7 +280,9 @@ func (r *resolver) resolveNodes() {
 			kind.v = string(KindHost)
 		}
 		base, ks, ok := r.base(kind.v)
-		if !ok {
+		if msg, refused := refusedKinds(kind.v); !ok && refused {
+			r.errorf(kind.pos, "%s", msg)
+		} else if !ok {
 			names := r.kindNames()
 			if sug := suggest.Closest(kind.v, names); sug != "" {
 				r.errorf(kind.pos, "unknown kind %q; did you mean %q? (allowed: %s)", kind.v, sug, strings.Join(names, ", "))
@@ -288,17 +300,27 @@ func (r *resolver) resolveNodes() {
 			continue
 		}
 		n := &Node{
-			Name:     ns.name,
-			LongName: r.longName(ns.name),
-			Kind:     kind.v,
-			Base:     base,
-			Stack:    StackGo,
-			Image:    chainPick(chain, func(s *nodeSpec) opt[string] { return s.image }).v,
-			Exec:     chainPick(chain, func(s *nodeSpec) opt[[]string] { return s.exec }).v,
-			Env:      chainMap(chain, func(s *nodeSpec) []kvSpec { return s.env }),
-			Labels:   chainMap(chain, func(s *nodeSpec) []kvSpec { return s.labels }),
-			Sysctls:  chainMap(chain, func(s *nodeSpec) []kvSpec { return s.sysctls }),
-			Pos:      ns.pos,
+			Name:       ns.name,
+			LongName:   r.longName(ns.name),
+			Kind:       kind.v,
+			Base:       base,
+			Stack:      StackGo,
+			Image:      chainPick(chain, func(s *nodeSpec) opt[string] { return s.image }).v,
+			Entrypoint: chainPick(chain, func(s *nodeSpec) opt[[]string] { return s.entrypoint }).v,
+			Cmd:        chainPick(chain, func(s *nodeSpec) opt[[]string] { return s.cmd }).v,
+			User:       chainPick(chain, func(s *nodeSpec) opt[string] { return s.user }).v,
+			Binds:      chainPick(chain, func(s *nodeSpec) opt[[]string] { return s.binds }).v,
+			Memory:     chainPick(chain, func(s *nodeSpec) opt[int64] { return s.memory }).v,
+			CPUs:       chainPick(chain, func(s *nodeSpec) opt[float64] { return s.cpus }).v,
+			CapAdd:     chainPick(chain, func(s *nodeSpec) opt[[]string] { return s.capAdd }).v,
+			Exec:       chainPick(chain, func(s *nodeSpec) opt[[]string] { return s.exec }).v,
+			Env:        chainMap(chain, func(s *nodeSpec) []kvSpec { return append(slices.Clip(s.envFiles), s.env...) }),
+			Labels:     chainMap(chain, func(s *nodeSpec) []kvSpec { return s.labels }),
+			Sysctls:    chainMap(chain, func(s *nodeSpec) []kvSpec { return s.sysctls }),
+			Pos:        ns.pos,
+		}
+		if base == KindLinux {
+			n.Stack = StackLinux // the programs of a Linux node use the kernel
 		}
 		if st := chainPick(chain, func(s *nodeSpec) opt[Stack] { return s.stack }); st.ok {
 			n.Stack = st.v

@@ -99,12 +99,39 @@ func nodeShape() *shape {
 	tcp := &shape{fields: fields("mss", "sndbuf", "rcvbuf", "cc", "nagle", "delayed-ack",
 		"time-wait", "rto-initial", "rto-min", "sack", "timestamps", "window-scaling")}
 	route := &shape{fields: fields("dst", "via", "dev")}
-	return &shape{fields: append(fields("kind", "stack", "image", "exec", "env", "labels",
+	return &shape{fields: append(fields("kind", "stack", "image", "entrypoint", "cmd", "user", "binds",
+		"env-files", "memory", "cpu", "cap-add", "network-mode", "exec", "env", "labels",
 		"sysctls", "forwarding", "seed"),
 		field{key: "routes", each: route},
 		field{key: "tcp", obj: tcp},
 		field{key: keyCapture, obj: &shape{fields: fields("interfaces", "file-size", "files")}},
-	)}
+	), rejected: nodeRejected()}
+}
+
+// nodeRejected are containerlab's node keys that netlab does not take, each
+// with the reason and what to do instead.
+func nodeRejected() []rejectedKey {
+	noMgmt := "netlab has no management network (a lab never touches the host's); reach a node with `netlab exec`"
+	vendor := "configures a vendor network operating system, which netlab does not run; on a Linux node, put the file in place with binds:"
+	return []rejectedKey{
+		{"ports", noMgmt},
+		{"mgmt-ipv4", noMgmt},
+		{"mgmt-ipv6", noMgmt},
+		{"publish", noMgmt},
+		{"startup-config", vendor},
+		{"startup-delay", "netlab starts the nodes together; order work after deploy with exec:"},
+		{"enforce-startup-config", vendor},
+		{"suppress-startup-config", vendor},
+		{"license", vendor},
+		{"type", "selects a vendor platform's model, which netlab does not run"},
+		{"runtime", "a lab runs on one runtime, chosen with `netlab deploy --runtime`"},
+		{"cpu-set", "not supported: limit a node with cpu: (a number of CPUs)"},
+		{"wait-for", "netlab starts the nodes together; order work after deploy with exec:"},
+		{"stages", "netlab starts the nodes together; order work after deploy with exec:"},
+		{"network-aliases", noMgmt},
+		{"dns", noMgmt},
+		{"extras", "containerlab's per-kind extras are for vendor platforms, which netlab does not run"},
+	}
 }
 
 func linkShape() *shape {

@@ -3,9 +3,12 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
+
+	dockerunits "github.com/docker/go-units"
 )
 
 // Limits of the values the file may hold.
@@ -178,4 +181,104 @@ func cmpInt(a, b int) int {
 		return 1
 	}
 	return 0
+}
+
+// splitWords splits a command line into words as a POSIX shell would,
+// without expanding anything: blanks separate words, single quotes keep
+// everything, double quotes keep everything but \" and \\, and a
+// backslash outside quotes keeps the next character.
+func splitWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, fmt.Errorf("a single quote at byte %d is not closed", i+1)
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case c == '"':
+			closed := false
+			for i++; i < len(s); i++ {
+				if s[i] == '"' {
+					closed = true
+					break
+				}
+				if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
+					i++
+				}
+				cur.WriteByte(s[i])
+			}
+			if !closed {
+				return nil, errors.New("a double quote is not closed")
+			}
+			inWord = true
+		case c == '\\':
+			if i+1 < len(s) {
+				i++
+				cur.WriteByte(s[i])
+			}
+			inWord = true
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// parseMemory parses a container memory limit as Docker reads it: a
+// number of bytes or with a unit b, k, m, g (powers of 1024; "1Gb" and
+// "1g" are both 1 GiB).
+func parseMemory(s string) (int64, error) {
+	n, err := dockerunits.RAMInBytes(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("bad memory limit %q (allowed: bytes, or with a unit as Docker reads it: 512m, 1Gb = 1 GiB)", s)
+	}
+	if n < 6<<20 {
+		return 0, fmt.Errorf("memory limit %q is below the 6 MiB Docker allows", s)
+	}
+	return n, nil
+}
+
+// parseCPUs parses a container CPU limit: a positive number of CPUs.
+func parseCPUs(s string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 || v > 1024 || math.IsNaN(v) {
+		return 0, fmt.Errorf("bad cpu limit %q (allowed: a number of CPUs above 0, e.g. 0.5 or 2)", s)
+	}
+	return v, nil
+}
+
+// checkCapability checks a Linux capability name as Docker takes it
+// (NET_ADMIN or CAP_NET_ADMIN). ALL is refused: it is privileged mode by
+// another name.
+func checkCapability(s string) error {
+	name := strings.TrimPrefix(strings.ToUpper(s), "CAP_")
+	if name == "ALL" {
+		return errors.New("ALL would make the node privileged; name the capabilities it needs")
+	}
+	if name == "" {
+		return errors.New("empty capability name")
+	}
+	for _, r := range name {
+		if !(r >= 'A' && r <= 'Z' || r == '_') {
+			return fmt.Errorf("bad capability name %q (allowed: e.g. NET_ADMIN, SYS_ADMIN)", s)
+		}
+	}
+	return nil
 }

@@ -65,7 +65,7 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		b.agent = deploy.Agents{Runtime: "netns", Exe: exe}
+		b.agent = deploy.Agents{Exe: exe}
 	}
 	dir, err := os.MkdirTemp("", "benchdeploy")
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,8 +21,8 @@ import (
 )
 
 type agentOptions struct {
-	plan, runDir, config, node, socket string
-	cpuProfile                         string
+	plan, runDir, config, socket string
+	cpuProfile                   string
 }
 
 // newAgentCmd is the hidden verb that runs inside a lab: the node agent.
@@ -41,36 +43,22 @@ func newAgentCmd(o *options) *cobra.Command {
 				pprof.StartCPUProfile(f)
 				defer func() { pprof.StopCPUProfile(); f.Close() }()
 			}
-			if a.node != "" {
-				// A container's agent starts with the container, before
-				// deploy wired its interfaces; deploy puts the plan in
-				// its control directory once they are there.
-				if err := waitForFile(cmd.Context(), a.plan, 5*time.Minute); err != nil {
-					return err
-				}
-			}
 			lab, err := topology.ReadPlan(a.plan)
 			if err != nil {
 				return err
 			}
-			var refs []nodeagent.NodeRef
-			var switchNS string
-			switch {
-			case a.config != "":
-				b, err := os.ReadFile(a.config)
-				if err != nil {
-					return err
-				}
-				var af deploy.AgentConfig
-				if err := json.Unmarshal(b, &af); err != nil {
-					return fmt.Errorf("%s: %w", a.config, err)
-				}
-				refs, switchNS = af.Nodes, af.SwitchNS
-			case a.node != "":
-				refs = []nodeagent.NodeRef{{Name: a.node}} // inside the node's own namespace
-			default:
-				return fmt.Errorf("agent needs --config or --node")
+			if a.config == "" {
+				return fmt.Errorf("agent needs --config")
 			}
+			b, err := os.ReadFile(a.config)
+			if err != nil {
+				return err
+			}
+			var af deploy.AgentConfig
+			if err := json.Unmarshal(b, &af); err != nil {
+				return fmt.Errorf("%s: %w", a.config, err)
+			}
+			refs, switchNS := af.Nodes, af.SwitchNS
 			sock := a.socket
 			os.Remove(sock)
 			ln, err := net.Listen("unix", sock)
@@ -118,29 +106,31 @@ func newAgentCmd(o *options) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&a.plan, "plan", "", "the resolved plan (plan.json) to serve")
 	f.StringVar(&a.runDir, "run-dir", "", "the run's folder: traces and captures go there")
-	f.StringVar(&a.config, "config", "", "agent.json listing the nodes to serve (netns)")
-	f.StringVar(&a.node, "node", "", "serve this one node, in the agent's own namespace (docker)")
+	f.StringVar(&a.config, "config", "", "agent.json listing the nodes to serve and their namespaces")
 	f.StringVar(&a.socket, "socket", "", "control socket path")
 	f.StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile of the agent to this file (debugging)")
 	cmd.MarkFlagRequired("plan")
 	cmd.MarkFlagRequired("run-dir")
 	cmd.MarkFlagRequired("socket")
+	cmd.MarkFlagRequired("config")
 	return cmd
 }
 
-func waitForFile(ctx context.Context, path string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		if _, err := os.Stat(path); err == nil {
+// newPauseCmd is the hidden verb netlab's node image runs: it holds the
+// container's namespaces until the container is stopped (SIGTERM or
+// SIGINT), as a pause container does. The node agent serves the node from
+// outside.
+func newPauseCmd(o *options) *cobra.Command {
+	return &cobra.Command{
+		Use:    "pause",
+		Short:  "Hold a node container's namespaces until stopped (netlab's node image runs it)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			<-ctx.Done()
 			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not appear within %v", path, limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+		},
 	}
 }

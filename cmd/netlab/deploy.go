@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,7 @@ import (
 	"github.com/netlab/netlab/internal/units"
 	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
-	"github.com/netlab/netlab/runtime/docker"
+	"github.com/netlab/netlab/runtime"
 	"github.com/netlab/netlab/topology"
 )
 
@@ -50,7 +51,7 @@ func newDeployCmd(o *options) *cobra.Command {
 	f.BoolVar(&d.reconfigure, "reconfigure", false, "destroy the lab first if it is running")
 	f.BoolVar(&d.noAgent, "no-agent", false, "make nodes and links only, start no node agent")
 	addNoWaitFlag(cmd, &d.noWait)
-	f.BoolVar(&d.allowExec, "allow-exec", false, "run the topology's exec: commands although the file is not yours (deploy lists them first)")
+	f.BoolVar(&d.allowExec, "allow-exec", false, "run the topology's exec: commands and, on docker, its binds of host paths although the file is not yours (deploy lists them first)")
 	f.StringVar(&d.keepRuns, "keep-runs", "1GiB", "what the lab's earlier runs (traces, captures, logs) may keep in the lab directory; the oldest go first (0: keep none)")
 	return cmd
 }
@@ -86,14 +87,11 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 	}
 	opts := deploy.Options{Lab: lab, Runtime: rt, MaxWorkers: d.maxWorkers, Reconfigure: d.reconfigure, RunDir: runDir(),
 		NoWait: d.noWait, MaxRunBytes: keep, Notice: func(msg string) { fmt.Fprintln(o.stderr, msg) }}
-	if opts.AllowExec, err = allowExec(o, lab, d.allowExec); err != nil {
+	if opts.AllowExec, err = allowExec(o, lab, rt.Name(), d.allowExec); err != nil {
 		return err
 	}
 	if !d.noAgent {
-		opts.Agent = deploy.Agents{Runtime: rt.Name()}
-	}
-	if rt.Name() == "docker" {
-		opts.AgentArgs = func(n *topology.Node) []string { return docker.AgentArgs(n.Name) }
+		opts.Agent = deploy.Agents{}
 	}
 	if d.format != "json" && interactive() {
 		opts.Progress = deploy.ProgressLine(o.stderr, "deploy")
@@ -115,14 +113,26 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 // they may when the topology file is the caller's own, with --allow-exec,
 // or when the caller says so at a terminal. Otherwise deploying someone
 // else's file would run their commands on this machine unread.
-func allowExec(o *options, lab *topology.Lab, flag bool) (bool, error) {
+func allowExec(o *options, lab *topology.Lab, rtName string, flag bool) (bool, error) {
 	cmds := deploy.ExecCommands(lab)
-	if len(cmds) == 0 {
+	var binds []deploy.NodeCommand
+	if rtName == "docker" {
+		binds = deploy.HostBinds(lab)
+	}
+	if len(cmds)+len(binds) == 0 {
 		return false, nil
 	}
-	fmt.Fprintf(o.stderr, "the topology runs these commands in its nodes once they are up (%s):\n", execConfinement)
-	for _, c := range cmds {
-		fmt.Fprintf(o.stderr, "  %s: %s\n", c.Node, c.Command)
+	if len(cmds) > 0 {
+		fmt.Fprintf(o.stderr, "the topology runs these commands in its nodes once they are up (%s):\n", execConfinement)
+		for _, c := range cmds {
+			fmt.Fprintf(o.stderr, "  %s: %s\n", c.Node, c.Command)
+		}
+	}
+	if len(binds) > 0 {
+		fmt.Fprintf(o.stderr, "the topology gives its containers these paths of this machine (what a node's programs can then read, or write unless :ro):\n")
+		for _, c := range binds {
+			fmt.Fprintf(o.stderr, "  %s: %s\n", c.Node, c.Command)
+		}
 	}
 	owner, caller, err := fileOwner(lab.File)
 	if err != nil {
@@ -139,9 +149,9 @@ func allowExec(o *options, lab *topology.Lab, flag bool) (bool, error) {
 		if a := strings.ToLower(strings.TrimSpace(answer)); a == "y" || a == "yes" {
 			return true, nil
 		}
-		return false, errors.New("not deployed: the exec: commands were not allowed")
+		return false, errors.New("not deployed: the exec: commands and binds were not allowed")
 	}
-	return false, fmt.Errorf("%s: read the commands above, and deploy with --allow-exec if they may run", why)
+	return false, fmt.Errorf("%s: read the commands and binds above, and deploy with --allow-exec if they may run", why)
 }
 
 // execConfinement says where exec: commands run, for the list deploy
@@ -224,7 +234,7 @@ func newDestroyCmd(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := deploy.DestroyOptions{All: d.all, Runtime: rt, Cleanup: d.cleanup, Agent: deploy.Agents{Runtime: rt.Name()}, RunDir: runDir(),
+			opts := deploy.DestroyOptions{All: d.all, Runtime: rt, Cleanup: d.cleanup, Agent: deploy.Agents{}, RunDir: runDir(),
 				NoWait: d.noWait, Notice: func(msg string) { fmt.Fprintln(o.stderr, msg) }}
 			switch {
 			case d.all && (d.file != "" || d.name != ""), d.file != "" && d.name != "":
@@ -306,7 +316,7 @@ func newExecCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
 	cmd := &cobra.Command{
 		Use:   "exec [-t FILE] NODE -- COMMAND [ARGS...]",
-		Short: "Run a command inside a node's network namespace (host binaries: ping, ss, ip, curl)",
+		Short: "Run a command inside a node: in its container on docker (as docker exec -i), in its network namespace with this machine's programs on netns",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := findLab(t)
@@ -316,6 +326,26 @@ func newExecCmd(o *options) *cobra.Command {
 			n, err := r.node(args[0])
 			if err != nil {
 				return err
+			}
+			if r.state.Runtime == "docker" {
+				rt, err := newRuntime(cmd.Context(), "docker")
+				if err != nil {
+					return err
+				}
+				d, ok := rt.(interface {
+					Attach(context.Context, runtime.Node, []string, io.Reader, io.Writer, io.Writer) (int, error)
+				})
+				if !ok {
+					return fmt.Errorf("the docker runtime cannot attach to a container")
+				}
+				code, err := d.Attach(cmd.Context(), runtime.Node{Name: n.Name, LongName: n.LongName, ID: n.ID}, args[1:], os.Stdin, o.stdout, o.stderr)
+				if err != nil {
+					return err
+				}
+				if code != 0 {
+					os.Exit(code)
+				}
+				return nil
 			}
 			if n.NSPath == "" {
 				return fmt.Errorf("node %s has no network namespace (is the lab still being deployed?)", n.Name)

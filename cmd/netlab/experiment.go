@@ -10,8 +10,6 @@ import (
 
 	"github.com/netlab/netlab/experiment"
 	"github.com/netlab/netlab/experiment/runner"
-	"github.com/netlab/netlab/runtime/docker"
-	"github.com/netlab/netlab/topology"
 )
 
 const experimentLong = `experiment runs load experiments: a topology, a parameter matrix with
@@ -102,9 +100,6 @@ func newExperimentRunCmd(o *options) *cobra.Command {
 					return err
 				}
 				opts.Runtime = rt
-				if rt.Name() == "docker" {
-					opts.AgentArgs = func(n *topology.Node) []string { return docker.AgentArgs(n.Name) }
-				}
 			default:
 				return fmt.Errorf("--clock %q: real (deploy the lab, real time) or virtual (in this process, reproducible exactly)", clockName)
 			}

@@ -51,7 +51,7 @@ SIGTERM, or (with an error) when the lab is destroyed or its agent dies.`,
 			if fg && stop > 0 {
 				return fmt.Errorf("--foreground starts a server; --stop stops one: not both")
 			}
-			r, c, err := nodeClient(t, args[0])
+			_, c, err := nodeClient(t, args[0])
 			if err != nil {
 				return err
 			}
@@ -62,7 +62,7 @@ SIGTERM, or (with an error) when the lab is destroyed or its agent dies.`,
 				}
 				return printOut(o, t.format, info, func() { fmt.Fprintf(o.stdout, "stopped %s on port %d\n", info.Mode, info.Port) })
 			}
-			if spec.Dir != "" && r.state.Runtime != "docker" {
+			if spec.Dir != "" {
 				// The agent runs on this machine: a path means what it
 				// means here, from here.
 				if spec.Dir, err = filepath.Abs(spec.Dir); err != nil {

@@ -31,9 +31,6 @@ type Options struct {
 	Runtime runtime.Runtime
 	// Exe is the netlab binary the agents run; empty means this one.
 	Exe string
-	// AgentArgs is deploy.Options.AgentArgs: the agent command of a
-	// runtime that runs one agent per node (docker).
-	AgentArgs func(n *topology.Node) []string
 	// RunDir is netlab's run directory ("" for the default).
 	RunDir string
 	// Out is the results directory; it must not exist or be empty.
@@ -113,7 +110,7 @@ func Run(ctx context.Context, x *experiment.Experiment, o Options) (_ *Outcome, 
 	}
 	o.progress("deploy %s (%d nodes, %d links)", lab.Name, len(lab.Nodes), len(lab.Links))
 	st, err := deploy.Deploy(ctx, deploy.Options{Lab: lab, Runtime: o.Runtime,
-		Agent: deploy.Agents{Runtime: o.Runtime.Name(), Exe: o.Exe}, AgentArgs: o.AgentArgs, RunDir: o.RunDir, MaxRunBytes: -1})
+		Agent: deploy.Agents{Exe: o.Exe}, RunDir: o.RunDir, MaxRunBytes: -1})
 	if err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", x.Topology, err)
 	}
@@ -122,7 +119,7 @@ func Run(ctx context.Context, x *experiment.Experiment, o Options) (_ *Outcome, 
 		defer cancel()
 		o.progress("destroy %s", lab.Name)
 		derr := deploy.Destroy(dctx, deploy.DestroyOptions{LabName: lab.Name, Runtime: o.Runtime,
-			Agent: deploy.Agents{Runtime: o.Runtime.Name()}, RunDir: o.RunDir, Cleanup: true})
+			Agent: deploy.Agents{}, RunDir: o.RunDir, Cleanup: true})
 		if derr != nil && err == nil {
 			err = fmt.Errorf("destroy %s: %w", lab.Name, derr)
 		}

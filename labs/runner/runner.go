@@ -370,7 +370,7 @@ func Start(ctx context.Context, lab *labs.Lab, v *labs.Variant, o Options) (_ *I
 		return nil, fmt.Errorf("the lab's topology: %w", err)
 	}
 	o.progress("deploy %s", name)
-	st, err := deploy.Deploy(ctx, deploy.Options{Lab: plan, Runtime: o.Runtime, Agent: deploy.Agents{Runtime: o.Runtime.Name(), Exe: o.Exe},
+	st, err := deploy.Deploy(ctx, deploy.Options{Lab: plan, Runtime: o.Runtime, Agent: deploy.Agents{Exe: o.Exe},
 		RunDir: o.RunDir, AllowExec: true, MaxRunBytes: -1})
 	if err != nil {
 		return nil, err
@@ -410,7 +410,7 @@ func (inst *Instance) makeWorkDir(own bool) error {
 func (inst *Instance) Stop(o Options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err := deploy.Destroy(ctx, deploy.DestroyOptions{LabName: inst.Plan.Name, Runtime: o.Runtime, Agent: deploy.Agents{Runtime: o.Runtime.Name()},
+	err := deploy.Destroy(ctx, deploy.DestroyOptions{LabName: inst.Plan.Name, Runtime: o.Runtime, Agent: deploy.Agents{},
 		RunDir: o.RunDir, Cleanup: true})
 	if o.WorkDir == "" {
 		os.RemoveAll(filepath.Dir(inst.Topo))

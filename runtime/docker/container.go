@@ -19,10 +19,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/pkg/stdcopy"
 
-	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime"
 )
@@ -31,27 +29,6 @@ import (
 // agent's AF_PACKET endpoints) and network administration (addresses,
 // routes, links). All others are dropped.
 func nodeCaps() []string { return []string{"CAP_NET_ADMIN", "CAP_NET_RAW"} }
-
-// Where a node's container sees the directories deploy gives it
-// (bind-mounted; the image has empty directories there).
-const (
-	// ContainerLabDir holds the others.
-	ContainerLabDir = "/netlab"
-	// ContainerControlDir is the node's control directory
-	// (runtime.NodeSpec.ControlDir): its agent's socket and plan.
-	ContainerControlDir = ContainerLabDir + "/ctl"
-	// ContainerRunDir is the run's folder (runtime.NodeSpec.RunDir):
-	// traces and captures.
-	ContainerRunDir = ContainerLabDir + "/run"
-)
-
-// AgentArgs returns the arguments of the agent of node in its container:
-// the plan and socket in its control directory, traces and captures in
-// the run's folder, as the container sees them.
-func AgentArgs(node string) []string {
-	return []string{"--plan", path.Join(ContainerControlDir, labdir.PlanFile), "--node", node,
-		"--socket", path.Join(ContainerControlDir, labdir.AgentSocketName), "--run-dir", ContainerRunDir}
-}
 
 // cleanupTimeout bounds the removal of a half-made node after a failed
 // Create, which runs even when the caller's context is done.
@@ -62,18 +39,24 @@ const cleanupTimeout = 30 * time.Second
 const listInspectWorkers = 4
 
 // Create makes the node's container: named spec.LongName, from spec.Image
-// or else netlab's node image (built if missing, see EnsureImage), network
-// mode none, capabilities NET_RAW and NET_ADMIN only, no new privileges,
-// restart policy no, labels spec.Labels (plus runtime.LabelLab and
-// runtime.LabelNode from spec.Lab and spec.Name when missing), spec.Env,
-// spec.Sysctls (net.* only), spec.ControlDir and spec.RunDir bind-mounted at
-// ContainerControlDir and ContainerRunDir, and
-// spec.AgentArgs as its command (for a node with an image of its own, the
-// arguments of that image's entrypoint: the netlab binary is only in
-// netlab's node image). It starts the container, links its network
-// namespace as /run/netns/<LongName> (a symbolic link to /proc/<pid>/ns/net,
-// as containerlab does) and returns the node with NSPath /proc/<pid>/ns/net.
-// On error the container is removed (the link, made last, is not there).
+// or else netlab's node image (built if missing, see EnsureImage), running
+// the image's own entrypoint and command unless spec.Entrypoint or
+// spec.Cmd replace them, network mode none (the lab's interfaces are
+// veths, wired afterwards), restart policy no, labels spec.Labels (plus
+// runtime.LabelLab and runtime.LabelNode from spec.Lab and spec.Name when
+// missing), spec.Env, spec.Sysctls (net.* only), spec.Binds, spec.User and
+// the memory and CPU limits. netlab's own node image runs with
+// capabilities NET_RAW and NET_ADMIN only and no new privileges; a user's
+// image gets the engine's default capabilities plus NET_ADMIN and
+// spec.CapAdd (the services people bring drop privileges, bind low ports
+// and set up their interfaces), and a standard input kept open, as
+// containerlab does, so an image whose command is a shell stays up. No node
+// is ever privileged. The node agent does not run in the container: it
+// serves the container's network namespace from outside. Create starts the
+// container, links its network namespace as /run/netns/<LongName> (a
+// symbolic link to /proc/<pid>/ns/net, as containerlab does) and returns
+// the node with NSPath /proc/<pid>/ns/net. On error the container is
+// removed (the link, made last, is not there).
 func (r *Runtime) Create(ctx context.Context, spec runtime.NodeSpec) (node runtime.Node, err error) {
 	if err := validateSpec(spec); err != nil {
 		return runtime.Node{}, err
@@ -156,10 +139,19 @@ func validateSpec(spec runtime.NodeSpec) error {
 			return fmt.Errorf("create node %s: invalid environment variable name %q", spec.LongName, k)
 		}
 	}
-	for _, d := range []string{spec.ControlDir, spec.RunDir} {
-		if d != "" && !filepath.IsAbs(d) {
-			return fmt.Errorf("create node %s: directory %s is not an absolute path", spec.LongName, d)
+	for _, b := range spec.Binds {
+		parts := strings.Split(b, ":")
+		if len(parts) < 2 || len(parts) > 3 || !filepath.IsAbs(parts[0]) || !path.IsAbs(parts[1]) ||
+			len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw" {
+			return fmt.Errorf("create node %s: bind %q: want /host/path:/container/path[:ro|rw]", spec.LongName, b)
 		}
+		if _, err := os.Stat(parts[0]); err != nil {
+			// The engine would make a missing source an empty directory.
+			return fmt.Errorf("create node %s: bind %q: %w", spec.LongName, b, err)
+		}
+	}
+	if spec.Memory < 0 || spec.CPUs < 0 {
+		return fmt.Errorf("create node %s: memory %d and cpus %g: limits are positive, or 0 for none", spec.LongName, spec.Memory, spec.CPUs)
 	}
 	return nil
 }
@@ -193,12 +185,16 @@ func (r *Runtime) containerConfig(spec runtime.NodeSpec, ref string) (*container
 		env = append(env, k+"="+spec.Env[k])
 	}
 	stop := r.stopTimeout
+	own := spec.Image == ""
 	cfg := &container.Config{
 		Image:       ref,
-		Cmd:         spec.AgentArgs,
+		Entrypoint:  spec.Entrypoint,
+		Cmd:         spec.Cmd,
+		User:        spec.User,
 		Env:         env,
 		Labels:      labels,
 		StopTimeout: &stop,
+		OpenStdin:   !own,
 	}
 	if validHostname(spec.Name) {
 		cfg.Hostname = spec.Name
@@ -212,19 +208,20 @@ func (r *Runtime) containerConfig(spec runtime.NodeSpec, ref string) (*container
 	}
 	hc := &container.HostConfig{
 		NetworkMode:   container.NetworkMode("none"),
-		CapDrop:       []string{"ALL"},
-		CapAdd:        nodeCaps(),
 		Privileged:    false,
-		SecurityOpt:   []string{"no-new-privileges"},
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Sysctls:       sysctls,
+		Binds:         spec.Binds,
 	}
-	if spec.ControlDir != "" {
-		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.ControlDir, Target: ContainerControlDir})
+	if own {
+		hc.CapDrop = []string{"ALL"}
+		hc.CapAdd = append(nodeCaps(), spec.CapAdd...)
+		hc.SecurityOpt = []string{"no-new-privileges"}
+	} else {
+		hc.CapAdd = append([]string{"CAP_NET_ADMIN"}, spec.CapAdd...)
 	}
-	if spec.RunDir != "" {
-		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.RunDir, Target: ContainerRunDir})
-	}
+	hc.Resources.Memory = spec.Memory
+	hc.Resources.NanoCPUs = int64(spec.CPUs * 1e9)
 	return cfg, hc
 }
 

@@ -82,7 +82,7 @@ func TestImageBuildAndReuse(t *testing.T) {
 	if info.ID != img1.ID {
 		t.Errorf("image id %s; EnsureImage said %s", info.ID, img1.ID)
 	}
-	if got, want := info.Config.Entrypoint, []string{docker.ImageBinaryPath, "agent"}; !slices.Equal(got, want) {
+	if got, want := info.Config.Entrypoint, []string{docker.ImageBinaryPath, "pause"}; !slices.Equal(got, want) {
 		t.Errorf("entrypoint %q; want %q", got, want)
 	}
 	if got := info.Config.Labels[docker.LabelBinarySHA256]; got != sum1 {
@@ -207,8 +207,8 @@ func TestCreateWireListDelete(t *testing.T) {
 		if !slices.Contains(hc.SecurityOpt, "no-new-privileges") {
 			t.Errorf("%s: security options %q lack no-new-privileges", n.Name, hc.SecurityOpt)
 		}
-		if len(info.Mounts) != 1 || info.Mounts[0].Source != e.labDir || info.Mounts[0].Destination != docker.ContainerRunDir {
-			t.Errorf("%s: mounts %+v; want %s at %s", n.Name, info.Mounts, e.labDir, docker.ContainerRunDir)
+		if len(info.Mounts) != 1 || info.Mounts[0].Source != e.labDir || info.Mounts[0].Destination != "/netlab/run" {
+			t.Errorf("%s: mounts %+v; want %s at /netlab/run", n.Name, info.Mounts, e.labDir)
 		}
 
 		// From inside: exactly NET_ADMIN (12) and NET_RAW (13), a raw
@@ -347,13 +347,13 @@ func TestCreateFailuresLeaveNothing(t *testing.T) {
 		spec.Image = "netlab-no-such-image:" + e.lab
 		check(t, spec, "does not pull images")
 	})
-	t.Run("missing run dir", func(t *testing.T) {
+	t.Run("missing bind source", func(t *testing.T) {
 		spec := e.spec("nodir")
-		spec.RunDir = filepath.Join(e.labDir, "missing")
-		check(t, spec, "create container")
+		spec.Binds = []string{filepath.Join(e.labDir, "missing") + ":/x"}
+		check(t, spec, "no such file or directory")
 	})
-	t.Run("agent exits at once", func(t *testing.T) {
-		// The agent may still be running when Create inspects it; what
+	t.Run("command exits at once", func(t *testing.T) {
+		// The command may still be running when Create inspects it; what
 		// matters is that Create either fails cleanly or returns a node
 		// that Delete removes.
 		n, err := rt.Create(ctx, e.spec("exits", "exit", "3"))

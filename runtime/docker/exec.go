@@ -68,3 +68,51 @@ func (r *Runtime) Exec(ctx context.Context, n runtime.Node, argv []string, env m
 	}
 	return nil
 }
+
+// Attach runs argv inside the node's container as `docker exec -i` does:
+// stdin, when not nil, is copied to the command (and closed at its end),
+// stdout and stderr are the command's own. It returns the command's exit
+// code once it ended; an error means it could not run.
+func (r *Runtime) Attach(ctx context.Context, n runtime.Node, argv []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	ref := n.ID
+	if ref == "" {
+		ref = n.LongName
+	}
+	created, err := r.cli.ContainerExecCreate(ctx, ref, container.ExecOptions{
+		Cmd: argv, AttachStdin: stdin != nil, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return 0, r.engineErr(err, "exec in node "+n.Name)
+	}
+	hj, err := r.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return 0, r.engineErr(err, "exec in node "+n.Name)
+	}
+	defer hj.Close()
+	if stdin != nil {
+		go func() {
+			io.Copy(hj.Conn, stdin)
+			hj.CloseWrite()
+		}()
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(stdout, stderr, hj.Reader)
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		hj.Close()
+		<-done
+		return 0, ctx.Err()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("exec in node %s: %w", n.Name, err)
+	}
+	info, err := r.cli.ContainerExecInspect(ctx, created.ID)
+	if err != nil {
+		return 0, r.engineErr(err, "exec in node "+n.Name)
+	}
+	return info.ExitCode, nil
+}

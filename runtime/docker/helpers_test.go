@@ -26,20 +26,20 @@ import (
 
 // engine is what a test that needs the Docker engine works with: a client
 // of its own (to look behind the runtime's back), a unique lab name, a lab
-// directory, the stand-in agent binary and a test-only image repository.
+// directory, the stand-in node binary and a test-only image repository.
 // Everything the test makes carries the lab's label or the repository's
 // name, and is removed when the test ends, also on failure.
 type engine struct {
 	cli    *client.Client
 	lab    string // unique lab name, the value of runtime.LabelLab
 	labDir string
-	bin    string // static stand-in agent (testdata/nodebin), variant 1
+	bin    string // static stand-in node binary (testdata/nodebin), variant 1
 	repo   string // image repository of this test only
 }
 
 // needEngine returns an engine for the test. It skips the test when no
 // Docker engine answers, and fails it when one does but the test cannot
-// work (not root, no Go toolchain to build the stand-in agent).
+// work (not root, no Go toolchain to build the stand-in node binary).
 func needEngine(t testing.TB) *engine {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -116,8 +116,10 @@ func (e *engine) runtime(t testing.TB, bin string) *docker.Runtime {
 	return rt
 }
 
-// spec returns the spec of node name of the test's lab.
-func (e *engine) spec(name string, agentArgs ...string) runtime.NodeSpec {
+// spec returns the spec of node name of the test's lab, with cmd as the
+// container's command (the stand-in's arguments after "pause") and the
+// lab directory bound at /netlab/run.
+func (e *engine) spec(name string, cmd ...string) runtime.NodeSpec {
 	return runtime.NodeSpec{
 		Lab:      e.lab,
 		Name:     name,
@@ -127,8 +129,8 @@ func (e *engine) spec(name string, agentArgs ...string) runtime.NodeSpec {
 			runtime.LabelNode:   name,
 			runtime.LabelLabDir: e.labDir,
 		},
-		RunDir:    e.labDir,
-		AgentArgs: agentArgs,
+		Binds: []string{e.labDir + ":/netlab/run"},
+		Cmd:   cmd,
 	}
 }
 

@@ -21,9 +21,8 @@ import (
 )
 
 // ImageBinaryPath is where the node image keeps the netlab binary; the
-// image's entrypoint is [ImageBinaryPath, "agent"]. It is not under
-// /netlab: that is where deploy's directories are mounted
-// (ContainerLabDir).
+// image's entrypoint is [ImageBinaryPath, "pause"]: the container only
+// holds the node's namespaces, served by the lab's agent from outside.
 const ImageBinaryPath = "/bin/netlab"
 
 // Labels of the node image. An image under the binary's tag whose labels do
@@ -39,7 +38,7 @@ const (
 // imageRecipe is the version of the build context below; change it when the
 // Dockerfile or the file layout changes, so images built by older netlab
 // binaries with the same hash are not reused.
-const imageRecipe = "1"
+const imageRecipe = "2"
 
 // tagHashLen is how many hex digits of the binary's SHA-256 make the tag.
 const tagHashLen = 16
@@ -47,7 +46,7 @@ const tagHashLen = 16
 // dockerfile builds the node image from the context made by writeContext.
 const dockerfile = "FROM scratch\n" +
 	"COPY rootfs/ /\n" +
-	`ENTRYPOINT ["` + ImageBinaryPath + `", "agent"]` + "\n"
+	`ENTRYPOINT ["` + ImageBinaryPath + `", "pause"]` + "\n"
 
 // contextModTime is the modification time (Unix seconds) of every entry of
 // the build context, so that the same binary gives the same context.
@@ -240,8 +239,7 @@ func (r *Runtime) buildImage(ctx context.Context, img Image, latest string) (str
 
 // writeContext writes the build context of the node image as a tar stream
 // to w: the Dockerfile, and rootfs/ holding the binary (read from bin, size
-// bytes, and also written to sum), an empty /tmp and the /netlab mount
-// point.
+// bytes, and also written to sum) and an empty /tmp.
 func writeContext(w io.Writer, bin io.Reader, size int64, sum hash.Hash) error {
 	tw := tar.NewWriter(w)
 	hdr := func(name string, typ byte, mode, size int64) *tar.Header {
@@ -254,9 +252,6 @@ func writeContext(w io.Writer, bin io.Reader, size int64, sum hash.Hash) error {
 		{"rootfs/", 0o755},
 		{"rootfs/bin/", 0o755},
 		{"rootfs/tmp/", 0o1777},
-		{"rootfs" + ContainerLabDir + "/", 0o755},
-		{"rootfs" + ContainerControlDir + "/", 0o755},
-		{"rootfs" + ContainerRunDir + "/", 0o755},
 	}
 	if err := tw.WriteHeader(hdr("Dockerfile", tar.TypeReg, 0o644, int64(len(dockerfile)))); err != nil {
 		return fmt.Errorf("write Dockerfile: %w", err)

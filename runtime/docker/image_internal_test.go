@@ -34,14 +34,11 @@ func TestWriteContext(t *testing.T) {
 		body string
 	}
 	want := map[string]entry{
-		"Dockerfile":         {tar.TypeReg, 0o644, "FROM scratch\nCOPY rootfs/ /\nENTRYPOINT [\"/bin/netlab\", \"agent\"]\n"},
-		"rootfs/":            {tar.TypeDir, 0o755, ""},
-		"rootfs/bin/":        {tar.TypeDir, 0o755, ""},
-		"rootfs/tmp/":        {tar.TypeDir, 0o1777, ""},
-		"rootfs/netlab/":     {tar.TypeDir, 0o755, ""},
-		"rootfs/netlab/ctl/": {tar.TypeDir, 0o755, ""},
-		"rootfs/netlab/run/": {tar.TypeDir, 0o755, ""},
-		"rootfs/bin/netlab":  {tar.TypeReg, 0o755, string(bin)},
+		"Dockerfile":        {tar.TypeReg, 0o644, "FROM scratch\nCOPY rootfs/ /\nENTRYPOINT [\"/bin/netlab\", \"pause\"]\n"},
+		"rootfs/":           {tar.TypeDir, 0o755, ""},
+		"rootfs/bin/":       {tar.TypeDir, 0o755, ""},
+		"rootfs/tmp/":       {tar.TypeDir, 0o1777, ""},
+		"rootfs/bin/netlab": {tar.TypeReg, 0o755, string(bin)},
 	}
 	tr := tar.NewReader(&buf)
 	seen := 0
@@ -139,7 +136,7 @@ func TestCheckBinary(t *testing.T) {
 }
 
 func TestValidateSpec(t *testing.T) {
-	good := runtime.NodeSpec{Name: "h1", LongName: "nl-lab-h1", RunDir: "/tmp/x", Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}, Env: map[string]string{"A": "b"}}
+	good := runtime.NodeSpec{Name: "h1", LongName: "nl-lab-h1", Binds: []string{"/tmp:/x:ro"}, Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}, Env: map[string]string{"A": "b"}}
 	if err := validateSpec(good); err != nil {
 		t.Errorf("validateSpec(good): %v", err)
 	}
@@ -152,8 +149,10 @@ func TestValidateSpec(t *testing.T) {
 		{"slash", func(s *runtime.NodeSpec) { s.LongName = "a/b" }, "invalid long name"},
 		{"kernel sysctl", func(s *runtime.NodeSpec) { s.Sysctls = map[string]string{"kernel.pid_max": "1"} }, "only net.*"},
 		{"env name", func(s *runtime.NodeSpec) { s.Env = map[string]string{"A=B": "c"} }, "environment variable"},
-		{"relative run dir", func(s *runtime.NodeSpec) { s.RunDir = "lab" }, "not an absolute path"},
-		{"relative control dir", func(s *runtime.NodeSpec) { s.ControlDir = "ctl" }, "not an absolute path"},
+		{"relative bind", func(s *runtime.NodeSpec) { s.Binds = []string{"lab:/x"} }, "want /host/path:/container/path"},
+		{"bind mode", func(s *runtime.NodeSpec) { s.Binds = []string{"/lab:/x:rx"} }, "want /host/path:/container/path"},
+		{"bind without target", func(s *runtime.NodeSpec) { s.Binds = []string{"/lab"} }, "want /host/path:/container/path"},
+		{"negative memory", func(s *runtime.NodeSpec) { s.Memory = -1 }, "limits are positive"},
 	}
 	for _, tc := range tests {
 		s := good
@@ -166,8 +165,8 @@ func TestValidateSpec(t *testing.T) {
 
 func TestContainerConfig(t *testing.T) {
 	r := &Runtime{stopTimeout: 2}
-	spec := runtime.NodeSpec{Lab: "lab", Name: "h_1", LongName: "nl-lab-h_1", ControlDir: "/run/x/n/1", RunDir: "/labs/lab/runs/1",
-		Labels: map[string]string{"x": "y"}, Env: map[string]string{"B": "2", "A": "1"}, AgentArgs: []string{"--node", "h_1"}}
+	spec := runtime.NodeSpec{Lab: "lab", Name: "h_1", LongName: "nl-lab-h_1", Binds: []string{"/labs/lab/cfg:/etc/x:ro"},
+		Labels: map[string]string{"x": "y"}, Env: map[string]string{"B": "2", "A": "1"}, Cmd: []string{"-v"}}
 	cfg, hc := r.containerConfig(spec, "img:1")
 	if cfg.Labels[runtime.LabelLab] != "lab" || cfg.Labels[runtime.LabelNode] != "h_1" || cfg.Labels["x"] != "y" {
 		t.Errorf("labels %v", cfg.Labels)
@@ -181,12 +180,22 @@ func TestContainerConfig(t *testing.T) {
 	if cfg.Hostname != "" {
 		t.Errorf("hostname %q for a name that is not a host name", cfg.Hostname)
 	}
-	if hc.NetworkMode != "none" || hc.Privileged || len(hc.PortBindings) > 0 || strings.Join(hc.CapDrop, ",") != "ALL" || strings.Join(hc.CapAdd, ",") != "CAP_NET_ADMIN,CAP_NET_RAW" {
+	// netlab's own image: the fewest capabilities, no new privileges.
+	if hc.NetworkMode != "none" || hc.Privileged || len(hc.PortBindings) > 0 || strings.Join(hc.CapDrop, ",") != "ALL" ||
+		strings.Join(hc.CapAdd, ",") != "CAP_NET_ADMIN,CAP_NET_RAW" || strings.Join(hc.SecurityOpt, ",") != "no-new-privileges" || cfg.OpenStdin {
 		t.Errorf("host config %+v", hc)
 	}
-	if len(hc.Mounts) != 2 || hc.Mounts[0].Source != "/run/x/n/1" || hc.Mounts[0].Target != "/netlab/ctl" ||
-		hc.Mounts[1].Source != "/labs/lab/runs/1" || hc.Mounts[1].Target != "/netlab/run" {
-		t.Errorf("mounts %+v", hc.Mounts)
+	if strings.Join(hc.Binds, ",") != "/labs/lab/cfg:/etc/x:ro" || strings.Join(cfg.Cmd, " ") != "-v" || cfg.Entrypoint != nil {
+		t.Errorf("binds %q, cmd %q, entrypoint %q", hc.Binds, cfg.Cmd, cfg.Entrypoint)
+	}
+	// A user's image: the engine's default capabilities plus NET_ADMIN
+	// and what the file adds, stdin kept open, limits; never privileged.
+	spec.Image, spec.User, spec.Memory, spec.CPUs = "frr:1", "frr", 256<<20, 0.5
+	spec.Entrypoint, spec.CapAdd = []string{"/usr/lib/frr/docker-start"}, []string{"SYS_ADMIN"}
+	cfg, hc = r.containerConfig(spec, "frr:1")
+	if hc.Privileged || len(hc.CapDrop) != 0 || strings.Join(hc.CapAdd, ",") != "CAP_NET_ADMIN,SYS_ADMIN" || len(hc.SecurityOpt) != 0 ||
+		!cfg.OpenStdin || cfg.User != "frr" || hc.Memory != 256<<20 || hc.NanoCPUs != 5e8 || cfg.Entrypoint[0] != "/usr/lib/frr/docker-start" {
+		t.Errorf("user image: config %+v, host config %+v", cfg, hc)
 	}
 }
 

@@ -1,8 +1,8 @@
-// Command nodebin stands in for the netlab agent in the docker runtime's
+// Command nodebin stands in for the netlab binary in the docker runtime's
 // tests: a tiny static binary put into a test node image. It waits for
 // SIGTERM or SIGINT and exits 0.
 //
-// Its arguments (after the image's "agent") choose what else it does:
+// Its arguments (after the image's "pause") choose what else it does:
 //
 //	status      write /netlab/run/<hostname>.status: effective capabilities,
 //	            whether a raw AF_PACKET socket opens (NET_RAW), the variant
@@ -25,7 +25,7 @@ var variant = "1"
 
 func main() {
 	args := os.Args[1:]
-	if len(args) > 0 && args[0] == "agent" {
+	if len(args) > 0 && args[0] == "pause" {
 		args = args[1:]
 	}
 	sig := make(chan os.Signal, 1)

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/netlab/netlab/topology"
+)
+
+// needDocker skips the test when no Docker engine answers.
+func needDocker(t *testing.T) {
+	t.Helper()
+	needRoot(t)
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		t.Skip("no Docker engine answers `docker info`")
+	}
+}
+
+// busyboxImage builds a user's image that is not netlab's: Debian's
+// static busybox in a FROM-scratch image, entrypoint busybox, command sh.
+// It is removed when the test ends. Without busybox the test fails in CI
+// (.ci/run installs busybox-static) and is skipped elsewhere.
+func busyboxImage(t *testing.T) string {
+	t.Helper()
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("busybox is not installed; .ci/run installs busybox-static")
+		}
+		t.Skip("busybox not installed (apt-get install busybox-static)")
+	}
+	ctx := t.TempDir()
+	os.MkdirAll(filepath.Join(ctx, "bin"), 0o755)
+	b, err := os.ReadFile(bb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(ctx, "bin", "busybox"), b, 0o755)
+	os.Symlink("busybox", filepath.Join(ctx, "bin", "sh"))
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM scratch\nCOPY bin/ /bin/\nENTRYPOINT [\"/bin/busybox\"]\nCMD [\"sh\"]\n"), 0o644)
+	ref := "netlab-test/busybox:" + filepath.Base(ctx)
+	ref = strings.ToLower(strings.NewReplacer("_", "-").Replace(ref))
+	if out, err := exec.Command("docker", "build", "-q", "-t", ref, ctx).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", ref).Run() })
+	return ref
+}
+
+// TestDockerUserImage: a kind: linux node of a user's image runs that
+// image's own entrypoint with the file's cmd, binds, limits and environment;
+// netlab's agent serves the Go-stack host beside it from outside; a
+// transfer crosses an impaired link between them; exec runs inside the
+// container; destroy leaves nothing.
+func TestDockerUserImage(t *testing.T) {
+	needDocker(t)
+	img := busyboxImage(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "www"), 0o755)
+	os.WriteFile(filepath.Join(dir, "www", "index.html"), []byte("served by busybox httpd\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "web.env"), []byte("# from a file\nROLE=web\n"), 0o644)
+	topo, name := writeLab(t, dir, `topology:
+  nodes:
+    web:
+      kind: linux
+      image: `+img+`
+      cmd: httpd -f -p 8080 -h /www
+      binds: [www:/www:ro]
+      env-files: [web.env]
+      env: {node.name: web-1}
+      memory: 64m
+      exec: ["echo started as $(id -u)"]
+    h1: {}
+  links:
+    - endpoints: ["web:eth1", "h1:eth1"]
+      netem: {delay: 2ms}
+`)
+	cleanupLab(t, topo, name)
+	// Someone else's file: its binds, like its commands, are listed and
+	// need --allow-exec.
+	if err := os.Chown(topo, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := netlabErr(t, "deploy", "-t", topo, "--runtime", "docker")
+	if err == nil || !strings.Contains(stderr, "web: bind "+filepath.Join(dir, "www")+":/www:ro") || !strings.Contains(stderr, "--allow-exec") {
+		t.Fatalf("deploy of someone else's file with binds: %v\n%s", err, stderr)
+	}
+	netlab(t, "deploy", "-t", topo, "--runtime", "docker", "--allow-exec")
+	st := inspectJSON(t, topo)
+	var webLong string
+	for _, n := range st.Nodes {
+		if n.Name == "web" {
+			webLong = n.LongName
+		}
+	}
+	// The container runs the image's entrypoint with the file's cmd.
+	out, err := exec.Command("docker", "inspect", "-f", "{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.HostConfig.Memory}} {{.State.Running}}", webLong).CombinedOutput()
+	if want := `["/bin/busybox"] ["httpd","-f","-p","8080","-h","/www"] 67108864 true`; err != nil || strings.TrimSpace(string(out)) != want {
+		t.Errorf("docker inspect web: %v %s; want %s", err, out, want)
+	}
+	// exec runs inside the container: its files and the environment of
+	// its command (a dotted name too, which shells do not pass on).
+	if out := netlab(t, "exec", "web", "-t", topo, "--", "sh", "-c", "tr '\\0' '\\n' </proc/1/environ; cat /www/index.html"); !strings.Contains(out, "node.name=web-1") ||
+		!strings.Contains(out, "ROLE=web") || !strings.Contains(out, "served by busybox httpd") {
+		t.Errorf("exec in web:\n%s", out)
+	}
+	// The Go-stack host fetches from the container's kernel-stack httpd.
+	lab := loadLab(t, topo)
+	url := "http://" + lab.Node("web").Interfaces[0].Addr.Addr().String() + ":8080/index.html"
+	if out := netlab(t, "tcp", "get", "h1", url, "-o", "-", "-t", topo); !strings.Contains(out, "served by busybox httpd") {
+		t.Errorf("tcp get %s:\n%s", url, out)
+	}
+	netlab(t, "destroy", "-t", topo, "--cleanup")
+	assertGone(t, name)
+}
+
+// writeLab writes a topology file of a uniquely named lab into dir, body
+// being everything after its name line, and returns its path and name.
+func writeLab(t *testing.T, dir, body string) (string, string) {
+	t.Helper()
+	var rnd [3]byte
+	rand.Read(rnd[:])
+	name := "e2e" + hex.EncodeToString(rnd[:])
+	path := filepath.Join(dir, name+".yml")
+	if err := os.WriteFile(path, []byte("name: "+name+"\n"+body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, name
+}
+
+func loadLab(t *testing.T, topo string) *topology.Lab {
+	t.Helper()
+	lab, err := topology.Load(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lab
+}
