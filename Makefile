@@ -4,12 +4,18 @@ BIN      := bin/netlab
 PKGS     := ./...
 export CGO_ENABLED := 0
 
-.PHONY: bench-experiments bench-labs all build test test-short bench fuzz lint cover demo clean
+.PHONY: images bench-experiments bench-labs all build test test-short bench fuzz lint cover demo clean
 
 all: build
 
 build: ## the static netlab binary in ./bin
 	$(GO) build -trimpath -o $(BIN) ./cmd/netlab
+
+# The Debian-based node images (netlab image list), built on the local
+# Docker engine from Debian's packages; each is rebuilt only when its
+# recipe changes. Needs root, Docker and debootstrap.
+images: build
+	$(BIN) image build debian frr nginx iperf3 python
 
 # Every test the project has, under the race detector (the stack, the link
 # endpoints and the agent are concurrent). Tests that need root create their

@@ -616,7 +616,7 @@ func (d *deployer) state(status string) *State {
 			ns.LongName, ns.ID, ns.NSPath, ns.PID = rn.LongName, rn.ID, rn.NSPath, rn.PID
 		}
 		for _, ifc := range n.Interfaces {
-			is := InterfaceState{Name: ifc.Name, MAC: ifc.MAC.String(), Net: ifc.Net()}
+			is := InterfaceState{Name: ifc.Name, Written: ifc.Written, MAC: ifc.MAC.String(), Net: ifc.Net()}
 			if ifc.Addr.IsValid() {
 				is.IPv4 = ifc.Addr.String() // the kernel's or the Go stack's
 			}

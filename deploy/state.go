@@ -106,6 +106,9 @@ type NodeState struct {
 type InterfaceState struct {
 	// Name is the interface name inside the node.
 	Name string `json:"name"`
+	// Written is the name the topology file gave it when Name is its
+	// Linux mapping (containerlab's ethernet-1/1 is e1-1).
+	Written string `json:"written,omitempty"`
 	// MAC is the plan's Ethernet address.
 	MAC string `json:"mac"`
 	// IPv4 is the plan's address with its prefix length: the kernel's on

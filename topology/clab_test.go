@@ -3,6 +3,7 @@ package topology
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -40,7 +41,20 @@ func TestContainerlabLinuxNodes(t *testing.T) {
 		}
 	}
 	if len(lab.Links) != 2 || lab.Links[0].A.Node.Name != "web" {
-		t.Errorf("links %+v", lab.Links)
+		t.Fatalf("links %+v", lab.Links)
+	}
+	if a := lab.Links[0].A; a.Name != "e1-1" || a.Written != "ethernet-1/1" || lab.Links[0].B.Written != "" {
+		t.Errorf("web's interface %q written %q; want e1-1 written ethernet-1/1", a.Name, a.Written)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"ethernet-1/1", "e1-1"}, {"e1-1", "e1-1"}, {"Ethernet1", "Ethernet1"}, {"ge-0/0/0", "ge-0-0-0"}, {"1/1/c1", "1-1-c1"},
+	} {
+		if got, err := linuxIfName(tc.in); err != nil || got != tc.want {
+			t.Errorf("linuxIfName(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := linuxIfName("port-channel-1/1/1"); err == nil {
+		t.Errorf("a mapping longer than 15 characters is accepted")
 	}
 }
 
@@ -80,6 +94,51 @@ func TestSplitWords(t *testing.T) {
 		got, err := splitWords(tc.in)
 		if (err != nil) != tc.bad || !slices.Equal(got, tc.want) {
 			t.Errorf("splitWords(%q) = %q, %v; want %q (error %v)", tc.in, got, err, tc.want, tc.bad)
+		}
+	}
+}
+
+// TestEnvSubstitution: ${NAME} and its defaults as containerlab writes
+// them, typed again where plain, escaped with $${, and an unset variable
+// reported at its line and column.
+func TestEnvSubstitution(t *testing.T) {
+	env := map[string]string{"LAB": "envlab", "IMG": "alpine:3", "EMPTY": ""}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	parse := func(src string) (*Lab, error) { return parseEnv("x.yml", "", []byte(src), lookup) }
+	lab, err := parse(`name: ${LAB}
+topology:
+  nodes:
+    h1:
+      kind: linux
+      image: "${IMG}"
+      env:
+        A: "${EMPTY:-dflt}"
+        B: "${EMPTY=kept-empty}x"
+        C: "$${HOME}"
+        D: ${MISSING:=7}
+    h2: {}
+  links:
+    - endpoints: ["h1:eth1", "h2:eth1"]
+      mtu: ${MTU:=9000}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1 := lab.Node("h1")
+	if lab.Name != "envlab" || h1.Image != "alpine:3" || lab.Links[0].MTU != 9000 {
+		t.Errorf("name %q image %q mtu %d", lab.Name, h1.Image, lab.Links[0].MTU)
+	}
+	if want := map[string]string{"A": "dflt", "B": "x", "C": "${HOME}", "D": "7"}; !equalAny(h1.Env, want) {
+		t.Errorf("env %v; want %v", h1.Env, want)
+	}
+	_, err = parse("name: lab\ntopology:\n  nodes:\n    h1:\n      image: \"x-${NOPE}\"\n      env:\n        A: a ${1BAD}\n        B: ${OPEN\n")
+	for _, want := range []string{
+		"x.yml:5:17: ${NOPE} is not set: set NOPE in the environment, or give a default: ${NOPE:=value}",
+		"x.yml:7:14: ${1BAD}: not a variable",
+		"x.yml:8:12: \"${OPEN\": ${ without its }",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors:\n%v\nwant %q", err, want)
 		}
 	}
 }

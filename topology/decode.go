@@ -146,6 +146,7 @@ type endpointSpec struct {
 	nodePos  Pos
 	iface    string
 	ifacePos Pos
+	written  string // the interface's name as written, when iface is its mapping
 	ipv4     opt[netip.Prefix]
 	mac      opt[MAC]
 }
@@ -180,6 +181,11 @@ func posOf(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
 type decoder struct {
 	*diag
 	dir string // the topology file's directory, for relative paths
+	// lookupEnv finds environment variables for ${NAME}; nil means the
+	// process's environment.
+	lookupEnv func(string) (string, bool)
+	// compat, when not nil, notes how each feature was taken.
+	compat *compatLog
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -206,6 +212,10 @@ func (d *decoder) parseYAML(data []byte) *yaml.Node {
 		d.errorf(Pos{Line: 1, Col: 1}, "the file expands to more than %d values once its aliases are followed", maxExpanded)
 		return nil
 	}
+	if d.lookupEnv == nil {
+		d.lookupEnv = os.LookupEnv
+	}
+	d.expandEnv(&doc, map[*yaml.Node]bool{})
 	return &doc
 }
 
@@ -567,6 +577,7 @@ func (d *decoder) decodeNode(n *yaml.Node, name string, p Pos, s *shape, ctx str
 	ns := &nodeSpec{name: name, pos: p}
 	ns.set = d.object(n, s, ctx)
 	for _, e := range ns.set {
+		d.noteNodeKey(e)
 		switch e.key {
 		case "kind":
 			ns.kind = d.str(e)
@@ -759,12 +770,13 @@ func (d *decoder) decodeRoute(n *yaml.Node, s *shape) (routeSpec, bool) {
 				ok = false
 				continue
 			}
-			if err := checkIfName(o.v); err != nil {
+			name, err := linuxIfName(o.v)
+			if err != nil {
 				d.errorf(o.pos, "dev: %v", err)
 				ok = false
 				continue
 			}
-			r.dev, r.devPos = o.v, o.pos
+			r.dev, r.devPos = name, o.pos
 		default:
 			d.unhandled(e)
 		}
@@ -815,7 +827,8 @@ func (d *decoder) decodeCapture(ce entry, s *shape) opt[*captureSpec] {
 					ok = false
 					continue
 				}
-				if err := checkIfName(name); err != nil {
+				name, err := linuxIfName(name)
+				if err != nil {
 					d.errorf(posOf(item), "capture.interfaces: %v", err)
 					ok = false
 					continue
@@ -1004,11 +1017,17 @@ func (d *decoder) decodeEndpoint(n *yaml.Node, s *shape) *endpointSpec {
 			return nil
 		}
 		ep.node, ep.nodePos = node, ep.pos
-		ep.iface, ep.ifacePos = iface, ep.pos
-		if err := checkIfName(iface); err != nil {
+		name, err := linuxIfName(iface)
+		if err != nil {
 			d.errorf(ep.pos, "endpoint %q: %v", n.Value, err)
 			return nil
 		}
+		ep.iface, ep.ifacePos = name, ep.pos
+		if name != iface {
+			ep.written = iface
+			d.noteIfName(iface, name, ep.pos)
+		}
+		d.compat.add(CompatAsIs, "link endpoints, brief (\"node:interface\")", ep.pos, "")
 		return ep
 	case yaml.MappingNode:
 		ok := true
@@ -1021,9 +1040,13 @@ func (d *decoder) decodeEndpoint(n *yaml.Node, s *shape) *endpointSpec {
 			case "interface":
 				o := d.str(e)
 				if o.ok {
-					if err := checkIfName(o.v); err != nil {
+					name, err := linuxIfName(o.v)
+					if err != nil {
 						d.errorf(o.pos, "interface: %v", err)
 						o.ok = false
+					} else if name != o.v {
+						d.noteIfName(o.v, name, o.pos)
+						ep.written, o.v = o.v, name
 					}
 				}
 				ok = ok && o.ok
@@ -1047,6 +1070,7 @@ func (d *decoder) decodeEndpoint(n *yaml.Node, s *shape) *endpointSpec {
 		if !ok {
 			return nil
 		}
+		d.compat.add(CompatAsIs, "link endpoints, extended ({node, interface})", ep.pos, "")
 		return ep
 	}
 	d.errorf(ep.pos, `endpoints: want "node:interface" or {node: ..., interface: ...}, got %s`, describe(n))
@@ -1290,4 +1314,26 @@ func pathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// noteNodeKey notes how a node key was taken (see Compat).
+func (d *decoder) noteNodeKey(e entry) {
+	if d.compat == nil {
+		return
+	}
+	switch e.key {
+	case "kind":
+		return // noted with the node's kind
+	case "exec":
+		d.compat.add(CompatMapped, "node key exec", e.kpos(), "run with sh -c once the lab is up: inside the container on docker; on netns with this machine's programs, as user nobody, in the node's namespace")
+	case "stack", "forwarding", "seed", "routes", "tcp", keyCapture:
+		d.compat.add(CompatAsIs, "node key "+e.key, e.kpos(), "netlab's own key")
+	default:
+		d.compat.add(CompatAsIs, "node key "+e.key, e.kpos(), "")
+	}
+}
+
+// noteIfName notes an interface name netlab mapped to a Linux one.
+func (d *decoder) noteIfName(written, name string, p Pos) {
+	d.compat.add(CompatMapped, "interface "+written, p, "named "+name+" in Linux (ethernet- → e, / → -)")
 }

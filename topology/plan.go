@@ -280,6 +280,10 @@ type Interface struct {
 	Node *Node `json:"-"`
 	// Name is the interface name inside the node (at most 15 characters).
 	Name string `json:"name"`
+	// Written is the name the file gave the interface when Name is its
+	// Linux mapping (containerlab's ethernet-1/1 is e1-1); empty when the
+	// file wrote Name.
+	Written string `json:"written,omitempty"`
 	// Index is the interface's position in Node.Interfaces.
 	Index int `json:"index"`
 	// MAC is the interface's Ethernet address, from the file or derived from

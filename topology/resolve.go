@@ -51,14 +51,26 @@ func Parse(name string, data []byte) (*Lab, error) {
 }
 
 func parse(name, dir string, data []byte) (*Lab, error) {
+	return parseEnv(name, dir, data, os.LookupEnv)
+}
+
+// parseEnv is parse with the environment ${NAME} is looked up in.
+func parseEnv(name, dir string, data []byte, lookupEnv func(string) (string, bool)) (*Lab, error) {
+	return parseWith(name, dir, data, lookupEnv, nil)
+}
+
+// parseWith is parseEnv that also notes, in compat when not nil, how each
+// feature of the file was taken.
+func parseWith(name, dir string, data []byte, lookupEnv func(string) (string, bool), compat *compatLog) (*Lab, error) {
 	dg := &diag{file: name}
-	dec := &decoder{diag: dg, dir: dir}
+	dec := &decoder{diag: dg, dir: dir, lookupEnv: lookupEnv, compat: compat}
 	doc := dec.parseYAML(data)
 	if doc == nil {
 		return nil, dg.err()
 	}
 	spec := dec.decodeFile(doc)
 	r := &resolver{
+		compat:   compat,
 		diag:     dg,
 		spec:     spec,
 		lab:      &Lab{File: name, Nodes: []*Node{}, Links: []*Link{}, Segments: []*Segment{}, byName: map[string]*Node{}},
@@ -79,6 +91,7 @@ func parse(name, dir string, data []byte) (*Lab, error) {
 
 // resolver turns a fileSpec into a Lab.
 type resolver struct {
+	compat *compatLog // notes how features were taken; nil when not asked
 	*diag
 	spec     *fileSpec
 	lab      *Lab
@@ -288,6 +301,18 @@ func (r *resolver) resolveNodes() {
 				r.errorf(kind.pos, "unknown kind %q; did you mean %q? (allowed: %s)", kind.v, sug, strings.Join(names, ", "))
 			} else {
 				r.errorf(kind.pos, "unknown kind %q (allowed: %s)", kind.v, strings.Join(names, ", "))
+			}
+		}
+		if kind.ok && ok {
+			switch {
+			case kind.v == string(KindLinux):
+				r.compat.add(CompatAsIs, "kind linux", kind.pos, "a Linux node on the kernel's stack; on docker, its image runs its own entrypoint")
+			case kind.v == string(KindBridge):
+				r.compat.add(CompatMapped, "kind bridge", kind.pos, "a LAN segment made as a Linux bridge inside the lab (containerlab's is one on the host)")
+			case isBuiltin(kind.v):
+				r.compat.add(CompatAsIs, "kind "+kind.v, kind.pos, "netlab's own kind")
+			default:
+				r.compat.add(CompatAsIs, "kind "+kind.v, kind.pos, "a kinds: entry based on "+string(base))
 			}
 		}
 		chain := []*nodeSpec{ns}
@@ -534,7 +559,7 @@ func (r *resolver) resolveLinks() {
 }
 
 func (r *resolver) newIface(n *Node, es *endpointSpec, mtu int) *Interface {
-	ifc := &Interface{Node: n, Name: es.iface, MTU: mtu, Pos: es.pos}
+	ifc := &Interface{Node: n, Name: es.iface, Written: es.written, MTU: mtu, Pos: es.pos}
 	n.Interfaces = append(n.Interfaces, ifc)
 	r.userAddr[ifc] = es.ipv4
 	r.userMAC[ifc] = es.mac

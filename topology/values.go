@@ -54,6 +54,27 @@ func checkName(what, s string) error {
 	return nil
 }
 
+// linuxIfName returns the Linux name of an interface name written in the
+// file. containerlab's users write names with '/' (SR Linux's
+// ethernet-1/1), which Linux does not allow; netlab maps them by one rule,
+// as SR Linux itself does: a leading "ethernet-" becomes "e", and every
+// '/' becomes '-' (ethernet-1/1 → e1-1, 1/1/c1 → 1-1-c1). Every other name
+// is kept as written, and must be a valid Linux name.
+func linuxIfName(s string) (string, error) {
+	if !strings.Contains(s, "/") {
+		return s, checkIfName(s)
+	}
+	name := s
+	if rest, ok := strings.CutPrefix(name, "ethernet-"); ok {
+		name = "e" + rest
+	}
+	name = strings.ReplaceAll(name, "/", "-")
+	if err := checkIfName(name); err != nil {
+		return "", fmt.Errorf("interface %q maps to %q (ethernet- → e, / → -), which Linux does not take: %v", s, name, err)
+	}
+	return name, nil
+}
+
 // checkIfName checks a Linux interface name.
 func checkIfName(s string) error {
 	const allowed = "allowed: letters, digits, '_', '.', '-'"

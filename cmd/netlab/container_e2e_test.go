@@ -3,12 +3,16 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/topology"
 )
 
@@ -140,4 +144,74 @@ func loadLab(t *testing.T, topo string) *topology.Lab {
 		t.Fatal(err)
 	}
 	return lab
+}
+
+// TestFRROSPF runs examples/frr-ospf.yml on docker: FRR routers of the
+// locally built netlab/frr image (kind: linux, their own entrypoint)
+// between two Go-stack hosts. OSPF converges; a transfer crosses the
+// lossy WAN with retransmissions; the WAN goes down and OSPF routes round
+// it by r3; a transfer then still gets through.
+func TestFRROSPF(t *testing.T) {
+	needDocker(t)
+	out := netlab(t, "image", "build", "frr")
+	t.Logf("%s", out)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "frr-ospf"), 0o755)
+	conf, err := os.ReadFile("../../examples/frr-ospf/frr.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "frr-ospf", "frr.conf"), conf, 0o644)
+	b, err := os.ReadFile("../../examples/frr-ospf.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := regexp.MustCompile(`(?s)^.*?\nname: frr-ospf\n`).ReplaceAllString(string(b), "")
+	topo, name := writeLab(t, dir, body)
+	cleanupLab(t, topo, name)
+	netlab(t, "deploy", "-t", topo, "--runtime", "docker")
+
+	route := func() string {
+		out, _, _ := netlabErr(t, "exec", "r1", "-t", topo, "--", "vtysh", "-c", "show ip route 10.1.2.0/24")
+		return out
+	}
+	waitForSaying(t, 90*time.Second, "OSPF to route 10.1.2.0/24 over the WAN (r1 eth2)", func() (bool, string) {
+		r := route()
+		return strings.Contains(r, `"ospf"`) && strings.Contains(r, "eth2"), r
+	})
+	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
+	var rep nodeagent.SendReport
+	if err := json.Unmarshal([]byte(netlab(t, "tcp", "send", "h1", "--to", "10.1.2.2:5001", "--bytes", "2MB", "-t", topo, "--format", "json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Bytes != 2e6 || rep.Retransmits == 0 {
+		t.Errorf("over the lossy WAN: %d bytes, %d retransmissions; want 2 MB with some retransmitted", rep.Bytes, rep.Retransmits)
+	}
+	netlab(t, "link", "down", "wan", "-t", topo)
+	waitForSaying(t, 60*time.Second, "OSPF to route 10.1.2.0/24 round by r3 (r1 eth3)", func() (bool, string) {
+		r := route()
+		return strings.Contains(r, `"ospf"`) && strings.Contains(r, "eth3") && !strings.Contains(r, "eth2"), r
+	})
+	if err := json.Unmarshal([]byte(netlab(t, "tcp", "send", "h1", "--to", "10.1.2.2:5001", "--bytes", "500KB", "-t", topo, "--format", "json")), &rep); err != nil || rep.Bytes != 5e5 {
+		t.Errorf("round by r3: %v %+v", err, rep)
+	}
+	netlab(t, "destroy", "-t", topo, "--cleanup")
+	assertGone(t, name)
+}
+
+// waitForSaying polls cond until it holds or limit passes; the test then
+// fails with cond's last word.
+func waitForSaying(t *testing.T, limit time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		ok, last := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s; last:\n%s", limit, what, last)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }

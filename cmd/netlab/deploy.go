@@ -191,7 +191,11 @@ func printNodes(o *options, st *deploy.State, withAddrs bool) {
 		var ifs []string
 		if withAddrs {
 			for _, i := range n.Interfaces {
-				ifs = append(ifs, i.Name+" "+i.IPv4)
+				name := i.Name
+				if i.Written != "" {
+					name += " (" + i.Written + ")"
+				}
+				ifs = append(ifs, name+" "+i.IPv4)
 			}
 		} else {
 			ifs = []string{fmt.Sprintf("%d", len(n.Interfaces))}

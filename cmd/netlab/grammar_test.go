@@ -15,13 +15,13 @@ import (
 // passes the command's output through, graph prints a drawing in the
 // syntax --syntax picks, completion prints a shell script, help is cobra's,
 // agent is not for people.
-var quietVerbs = []string{"netlab exec", "netlab graph", "netlab completion", "netlab help", "netlab agent"}
+var quietVerbs = []string{"netlab exec", "netlab graph", "netlab completion", "netlab help", "netlab agent", "netlab pause"}
 
 // fileVerbs read the topology file itself: -t is required there.
 var fileVerbs = []string{"netlab deploy", "netlab validate", "netlab graph"}
 
 // noLabVerbs work without a lab.
-var noLabVerbs = []string{"netlab version", "netlab completion", "netlab help", "netlab agent", "netlab lab", "netlab doctor", "netlab gen",
+var noLabVerbs = []string{"netlab version", "netlab completion", "netlab help", "netlab agent", "netlab pause", "netlab lab", "netlab doctor", "netlab gen", "netlab image",
 	"netlab experiment"} // an experiment file names its topology and deploys it
 
 // leaves returns every command that runs (not a group), by path.

@@ -12,11 +12,15 @@ import (
 
 func newValidateCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
+	var clab bool
 	cmd := &cobra.Command{
-		Use:   "validate -t FILE",
+		Use:   "validate -t FILE [--clab]",
 		Short: "Check a topology file and say what is wrong, at which line and column",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if clab {
+				return compatReport(o, t)
+			}
 			lab, err := topology.Load(t.file)
 			if err != nil {
 				var el topology.ErrorList
@@ -47,7 +51,48 @@ func newValidateCmd(o *options) *cobra.Command {
 	}
 	addTopoFileFlag(cmd, t)
 	cmd.Flags().StringVar(&t.format, "format", "text", "text, or json for the resolved plan")
+	cmd.Flags().BoolVar(&clab, "clab", false, "report how each containerlab feature of the file was taken: as-is, mapped, or refused (exit 1 when one is refused)")
 	return cmd
+}
+
+// compatReport prints how netlab took each containerlab feature of the
+// file (topology.Compat), failing when one is refused.
+func compatReport(o *options, t *topoOptions) error {
+	notes, err := topology.Compat(t.file)
+	if notes == nil && err != nil {
+		return err
+	}
+	refused := 0
+	for _, n := range notes {
+		if n.How == topology.CompatRefused {
+			refused++
+		}
+	}
+	perr := printOut(o, t.format, notes, func() {
+		for _, n := range notes {
+			line := fmt.Sprintf("%-8s %s:%s", n.How, t.file, n.Pos)
+			if n.Feature != "" {
+				line += " " + n.Feature
+			}
+			if n.Count > 1 {
+				line += fmt.Sprintf(" (%d times)", n.Count)
+			}
+			switch {
+			case n.Detail != "" && n.Feature != "":
+				line += ": " + n.Detail
+			case n.Detail != "":
+				line += " " + n.Detail
+			}
+			fmt.Fprintln(o.stdout, line)
+		}
+	})
+	if perr != nil {
+		return perr
+	}
+	if refused > 0 {
+		return fmt.Errorf("%s: %d feature(s) refused", t.file, refused)
+	}
+	return nil
 }
 
 func newGraphCmd(o *options) *cobra.Command {

@@ -358,7 +358,13 @@ func (r *Runtime) checkImage(ctx context.Context, ref string) error {
 	case err == nil:
 		return nil
 	case cerrdefs.IsNotFound(err):
-		return fmt.Errorf("image %s is not on the Docker engine at %s and netlab does not pull images: build or load it first (docker build, docker load)", ref, r.host)
+		repo, _, _ := strings.Cut(ref, ":")
+		for _, rec := range DebianRecipes() {
+			if repo == DebianRepo(rec.Name) {
+				return fmt.Errorf("image %s is not on the Docker engine at %s: build it with `netlab image build %s` (from Debian's packages; netlab does not pull images)", ref, r.host, rec.Name)
+			}
+		}
+		return fmt.Errorf("image %s is not on the Docker engine at %s and netlab does not pull images: build or load it first (docker build, docker load; `netlab image build` makes Debian-based ones)", ref, r.host)
 	default:
 		return r.engineErr(err, "inspect image "+ref)
 	}
