@@ -63,6 +63,21 @@ func TestExamples(t *testing.T) {
 		"fabric-100.yml": func(t *testing.T, lab *Lab) {
 			wantCounts(t, lab, 100, 10, 10)
 		},
+		"frr-ospf.yml": func(t *testing.T, lab *Lab) {
+			wantCounts(t, lab, 5, 5, 0)
+			for _, r := range []string{"r1", "r2", "r3"} {
+				if n := lab.Node(r); n.Base != KindLinux || n.Stack != StackLinux || !n.Forwarding || n.Image != "netlab/frr" ||
+					len(n.Binds) != 1 || !strings.HasSuffix(n.Binds[0], "/examples/frr-ospf/frr.conf:/etc/frr/frr.conf:ro") {
+					t.Errorf("router %s: %+v; want an FRR container that forwards, its config bound", r, n)
+				}
+			}
+			if h := lab.Node("h1"); h.Stack != StackGo || len(h.Routes) != 1 {
+				t.Errorf("h1: stack %s routes %v; want a Go-stack host with a default route", h.Stack, h.Routes)
+			}
+			if wan := lab.Link("wan"); wan == nil || wan.A.Egress == nil {
+				t.Errorf("the WAN link is not impaired")
+			}
+		},
 		"linux-wan.yml": func(t *testing.T, lab *Lab) {
 			wantCounts(t, lab, 4, 2, 1)
 			var relays []string
