@@ -215,3 +215,71 @@ func waitForSaying(t *testing.T, limit time.Duration, what string, cond func() (
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// TestDockerDebianImages builds the nginx, iperf3 and Python images on the
+// Debian base and runs each as a node: a Go-stack host fetches nginx's
+// page; an iperf3 client crosses an impaired link to an iperf3 server (the
+// kernel's TCP on both ends); Python runs in its node. A second build of
+// the same recipe finds the image instead of making it; a missing
+// netlab/NAME image is refused at deploy with the command that builds it.
+func TestDockerDebianImages(t *testing.T) {
+	needDocker(t)
+	netlab(t, "image", "build", "nginx", "iperf3", "python")
+	var again []struct {
+		Name  string
+		Built bool
+	}
+	if err := json.Unmarshal([]byte(netlab(t, "image", "build", "nginx", "--format", "json")), &again); err != nil || len(again) != 1 || again[0].Built {
+		t.Errorf("a second build of nginx: %v %+v; want it found, not built", err, again)
+	}
+	dir := t.TempDir()
+	topo, name := writeLab(t, dir, `topology:
+  nodes:
+    web: {kind: linux, image: netlab/nginx}
+    srv: {kind: linux, image: netlab/iperf3}
+    cli: {kind: linux, image: netlab/iperf3, cmd: sleep infinity}
+    py: {kind: linux, image: netlab/python}
+    h1: {}
+  links:
+    - endpoints: ["h1:eth1", "web:eth1"]
+    - endpoints: ["cli:eth1", "srv:eth1"]
+      netem: {delay: 5ms, loss: 0.5%}
+    - endpoints: ["py:eth1", "h1:eth2"]
+`)
+	cleanupLab(t, topo, name)
+	netlab(t, "deploy", "-t", topo, "--runtime", "docker")
+	lab := loadLab(t, topo)
+	addr := func(n string) string { return lab.Node(n).Interfaces[0].Addr.Addr().String() }
+	if out := netlab(t, "tcp", "get", "h1", "http://"+addr("web")+"/", "-o", "-", "-t", topo); !strings.Contains(out, "nginx") {
+		t.Errorf("nginx's page: %.300s", out)
+	}
+	var ip struct {
+		End struct {
+			SumSent struct {
+				Bytes       int64
+				Retransmits int
+			} `json:"sum_sent"`
+		} `json:"end"`
+	}
+	var out string
+	waitForSaying(t, 30*time.Second, "iperf3's server to answer", func() (bool, string) {
+		o, e, err := netlabErr(t, "exec", "cli", "-t", topo, "--", "iperf3", "-c", addr("srv"), "-n", "2M", "-J")
+		out = o
+		return err == nil, o + e
+	})
+	if err := json.Unmarshal([]byte(out), &ip); err != nil || ip.End.SumSent.Bytes < 2<<20 || ip.End.SumSent.Retransmits == 0 {
+		t.Errorf("iperf3 across the lossy link: %v, sent %d bytes, %d retransmissions; want 2 MiB, some retransmitted",
+			err, ip.End.SumSent.Bytes, ip.End.SumSent.Retransmits)
+	}
+	if out := netlab(t, "exec", "py", "-t", topo, "--", "python3", "-c", "print(6*7)"); strings.TrimSpace(out) != "42" {
+		t.Errorf("python3 in its node: %q", out)
+	}
+	netlab(t, "destroy", "-t", topo, "--cleanup")
+	assertGone(t, name)
+
+	topo, name = writeLab(t, dir, "topology:\n  nodes:\n    n1: {kind: linux, image: netlab/nginx:no-such-recipe}\n")
+	cleanupLab(t, topo, name)
+	if _, errs, err := netlabErr(t, "deploy", "-t", topo, "--runtime", "docker"); err == nil || !strings.Contains(errs, "build it with `netlab image build nginx`") {
+		t.Errorf("deploy of a missing netlab image: %v\n%s", err, errs)
+	}
+}
