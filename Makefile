@@ -4,7 +4,7 @@ BIN      := bin/netlab
 PKGS     := ./...
 export CGO_ENABLED := 0
 
-.PHONY: images bench-experiments bench-labs all build test test-short bench fuzz lint cover demo clean
+.PHONY: images bench-docker bench-experiments bench-labs all build test test-short bench fuzz lint cover demo clean
 
 all: build
 
@@ -102,3 +102,24 @@ demo: build
 
 clean:
 	rm -rf bin cover.out
+
+# Docker deploy/destroy (BENCHMARKS.md, docker runtime): generated line labs
+# of 10, 50 and 100 nodes of netlab's own image, and of 50 nodes of a user
+# image (the Debian base, kind: linux, the kernel's stack and routes); the
+# floor beside them: the same number of containers of that image started
+# and removed by the docker CLI alone (no wiring, no agent). Root, Docker.
+bench-docker: build
+	@$(BIN) image build debian >/dev/null
+	@d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; \
+	printf '| nodes | image | deploy | destroy |\n|---:|---|---:|---:|\n'; \
+	for n in 10 50 100 u50; do \
+	  k=$${n#u}; $(BIN) gen line --routers $$((k-2)) --hosts 1 --name dk$$n -o $$d/dk$$n.yml >/dev/null; img="netlab/node (own)"; \
+	  if [ "$$n" != "$$k" ]; then img="netlab/debian (user, kind: linux)"; \
+	    sed -i -e 's/{kind: router,/{kind: linux, forwarding: true, image: netlab\/debian,/' -e 's/{kind: host,/{kind: linux, image: netlab\/debian,/' $$d/dk$$n.yml; fi; \
+	  t0=$$(date +%s.%N); $(BIN) deploy -t $$d/dk$$n.yml --runtime docker >/dev/null || exit 1; t1=$$(date +%s.%N); \
+	  $(BIN) destroy -t $$d/dk$$n.yml --cleanup >/dev/null || exit 1; t2=$$(date +%s.%N); \
+	  printf '| %s | %s | %.1f s | %.1f s |\n' $$k "$$img" $$(awk "BEGIN{print $$t1-$$t0}") $$(awk "BEGIN{print $$t2-$$t1}"); \
+	done; \
+	t0=$$(date +%s.%N); for i in $$(seq 50); do docker run -d -i --network none --label netlab-bench=floor --name nlfloor$$i netlab/debian >/dev/null || exit 1; done; t1=$$(date +%s.%N); \
+	docker rm -f $$(docker ps -aq --filter label=netlab-bench=floor) >/dev/null; t2=$$(date +%s.%N); \
+	printf '| 50 | netlab/debian, docker run/rm alone (floor) | %.1f s | %.1f s |\n' $$(awk "BEGIN{print $$t1-$$t0}") $$(awk "BEGIN{print $$t2-$$t1}")

@@ -31,9 +31,12 @@ import (
 // DefaultImageRepo:<binary hash> and DefaultImageRepo:latest.
 const DefaultImageRepo = "netlab/node"
 
-// DefaultStopTimeout is how long Delete waits for a node's agent to exit
-// after SIGTERM before the engine kills it.
-const DefaultStopTimeout = 2 * time.Second
+// DefaultStopTimeout is how long Delete waits for a node's processes to
+// exit after SIGTERM before the engine kills them: none, as containerlab's
+// destroy does. A lab's processes have nothing to save (the agent that
+// records runs outside the containers), and many images' first process
+// (a shell) ignores SIGTERM, so a grace period would only be waited out.
+const DefaultStopTimeout = 0
 
 // pingTimeout bounds New's first contact with the engine, so an engine that
 // does not answer is reported rather than waited for.
@@ -53,8 +56,8 @@ type Options struct {
 	// DefaultImageRepo. Tests use a repository of their own.
 	ImageRepo string
 	// StopTimeout is how long Delete lets a node's processes exit after
-	// SIGTERM before they are killed; 0 means DefaultStopTimeout. It is
-	// rounded up to whole seconds, the engine's unit.
+	// SIGTERM before they are killed; 0 means DefaultStopTimeout (killed
+	// at once). It is rounded up to whole seconds, the engine's unit.
 	StopTimeout time.Duration
 }
 

@@ -203,7 +203,7 @@ func TestStopSeconds(t *testing.T) {
 	for _, tc := range []struct {
 		d    time.Duration
 		want int
-	}{{0, 2}, {-time.Second, 2}, {time.Millisecond, 1}, {time.Second, 1}, {1500 * time.Millisecond, 2}, {10 * time.Second, 10}} {
+	}{{0, 0}, {-time.Second, 0}, {time.Millisecond, 1}, {time.Second, 1}, {1500 * time.Millisecond, 2}, {10 * time.Second, 10}} {
 		if got := stopSeconds(tc.d); got != tc.want {
 			t.Errorf("stopSeconds(%v) = %d; want %d", tc.d, got, tc.want)
 		}
