@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,5 +59,35 @@ func TestCompat(t *testing.T) {
 	}
 	if refused != len(err.(ErrorList).Errors()) || refused == 0 {
 		t.Errorf("%d refused notes for %d errors", refused, len(err.(ErrorList).Errors()))
+	}
+}
+
+// TestContainerlabCollection: realistic containerlab-style files, written
+// for this project, are taken, mapped or refused exactly as their golden
+// files say (testdata/clab/*.golden; go test -update rewrites them).
+func TestContainerlabCollection(t *testing.T) {
+	files, err := filepath.Glob("testdata/clab/*.yml")
+	if err != nil || len(files) < 6 {
+		t.Fatalf("the collection: %v %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			notes, err := Compat(f)
+			if notes == nil {
+				t.Fatalf("Compat: %v", err)
+			}
+			var b strings.Builder
+			refused := 0
+			for _, n := range notes {
+				fmt.Fprintf(&b, "%s %s %s (%d): %s\n", n.How, n.Pos, n.Feature, n.Count, n.Detail)
+				if n.How == CompatRefused {
+					refused++
+				}
+			}
+			if (err != nil) != (refused > 0) {
+				t.Errorf("error %v with %d refused notes", err, refused)
+			}
+			golden(t, strings.TrimSuffix(f, ".yml")+".golden", b.String())
+		})
 	}
 }
