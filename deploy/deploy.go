@@ -322,6 +322,10 @@ func warnContainerKeys(o Options, lab *topology.Lab) {
 		}
 		byKeys[keys] = append(byKeys[keys], n.Name)
 	}
+	if lab.Mgmt != nil {
+		notice(o.Notice, "warning: %s:%s: mgmt: ignored on the %s runtime (it has no management network); deploy with --runtime docker to have one",
+			lab.File, lab.Mgmt.Pos, o.Runtime.Name())
+	}
 	for _, keys := range order {
 		names := byKeys[keys]
 		list := strings.Join(names, ", ")
@@ -427,6 +431,16 @@ func (d *deployer) run(ctx context.Context) (*State, error) {
 			return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 		}
 		d.step("switch namespace " + d.entry.SwitchNS)
+	}
+
+	if nw, ok := d.o.Runtime.(runtime.Networker); ok && lab.Mgmt != nil {
+		spec := runtime.NetworkSpec{Name: lab.Mgmt.Network, Labels: map[string]string{runtime.LabelLab: lab.Name}}
+		if lab.Mgmt.IPv4Subnet.IsValid() {
+			spec.IPv4Subnet = lab.Mgmt.IPv4Subnet.String()
+		}
+		if err := nw.EnsureNetwork(ctx, spec); err != nil {
+			return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
+		}
 	}
 
 	workers := d.o.MaxWorkers
@@ -568,21 +582,30 @@ func (d *deployer) spec(n *topology.Node) runtime.NodeSpec {
 		}
 		sysctls[k] = v
 	}
+	var mgmt, mgmtAddr string
+	if _, ok := d.o.Runtime.(runtime.Networker); ok && d.lab.Mgmt != nil {
+		mgmt = d.lab.Mgmt.Network
+		if n.MgmtIPv4.IsValid() {
+			mgmtAddr = n.MgmtIPv4.String()
+		}
+	}
 	return runtime.NodeSpec{
-		Lab:        d.lab.Name,
-		Name:       n.Name,
-		LongName:   n.LongName,
-		Image:      n.Image,
-		Entrypoint: n.Entrypoint,
-		Cmd:        n.Cmd,
-		User:       n.User,
-		Binds:      n.Binds,
-		Memory:     n.Memory,
-		CPUs:       n.CPUs,
-		CapAdd:     n.CapAdd,
-		Env:        n.Env,
-		Labels:     labels,
-		Sysctls:    sysctls,
+		MgmtNetwork: mgmt,
+		MgmtIPv4:    mgmtAddr,
+		Lab:         d.lab.Name,
+		Name:        n.Name,
+		LongName:    n.LongName,
+		Image:       n.Image,
+		Entrypoint:  n.Entrypoint,
+		Cmd:         n.Cmd,
+		User:        n.User,
+		Binds:       n.Binds,
+		Memory:      n.Memory,
+		CPUs:        n.CPUs,
+		CapAdd:      n.CapAdd,
+		Env:         n.Env,
+		Labels:      labels,
+		Sysctls:     sysctls,
 	}
 }
 
@@ -613,7 +636,7 @@ func (d *deployer) state(status string) *State {
 			ns.Socket, ns.Log = ae.NodeEndpoint(d.dirs, d.lrun, n)
 		}
 		if rn, ok := d.nodes[n.Name]; ok {
-			ns.LongName, ns.ID, ns.NSPath, ns.PID = rn.LongName, rn.ID, rn.NSPath, rn.PID
+			ns.LongName, ns.ID, ns.NSPath, ns.PID, ns.MgmtIPv4 = rn.LongName, rn.ID, rn.NSPath, rn.PID, rn.MgmtIPv4
 		}
 		for _, ifc := range n.Interfaces {
 			is := InterfaceState{Name: ifc.Name, Written: ifc.Written, MAC: ifc.MAC.String(), Net: ifc.Net()}

@@ -220,6 +220,11 @@ func destroyLab(ctx context.Context, e *entry, d destroyer) error {
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)
 	}
+	if nw, ok := d.rt.(runtime.Networker); ok && len(errs) == 0 {
+		if err := nw.DeleteNetworks(ctx, map[string]string{runtime.LabelLab: e.Lab}); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if switchNS != "" {
 		if err := wiring.DeleteSwitchNS(switchNS); err != nil {
 			errs = append(errs, err)

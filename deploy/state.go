@@ -84,6 +84,8 @@ type NodeState struct {
 	NSPath string `json:"ns-path,omitempty"`
 	// PID is a process in the node, if the runtime has one.
 	PID int `json:"pid,omitempty"`
+	// MgmtIPv4 is the node's address on the lab's management network.
+	MgmtIPv4 string `json:"mgmt-ipv4,omitempty"`
 	// Alive reports whether the node can be used: the runtime lists it
 	// running with its namespace, and its agent, where it has one,
 	// answers for it (set by Inspect).

@@ -42,6 +42,10 @@ type NodeSpec struct {
 	CPUs float64
 	// CapAdd are capabilities added to the container's.
 	CapAdd []string
+	// MgmtNetwork is the management network (see Networker) the node's
+	// eth0 joins; empty for none. MgmtIPv4 is its address there, empty
+	// for one the runtime picks.
+	MgmtNetwork, MgmtIPv4 string
 	Env    map[string]string
 	Labels map[string]string // user labels plus the Label* ones
 	// Sysctls are net.* sysctls for the node's namespace.
@@ -62,6 +66,27 @@ type Node struct {
 	// Status is the runtime's word for the node's state, for people
 	// ("Exited (137) 2 minutes ago"); may be empty.
 	Status string
+	// MgmtIPv4 is its address on the management network, if it has one.
+	MgmtIPv4 string
+}
+
+// NetworkSpec is a lab's management network.
+type NetworkSpec struct {
+	Name       string            // the network's name
+	IPv4Subnet string            // its subnet; empty: the runtime picks one
+	Labels     map[string]string // runtime.LabelLab at least
+}
+
+// Networker is a Runtime that can give a lab's nodes a management network:
+// an internal bridge with no route and no NAT beyond this machine, apart
+// from the lab's links.
+type Networker interface {
+	// EnsureNetwork makes the network, or finds it made by an earlier
+	// call with the same spec.
+	EnsureNetwork(ctx context.Context, spec NetworkSpec) error
+	// DeleteNetworks removes the networks carrying every one of labels;
+	// none is not an error.
+	DeleteNetworks(ctx context.Context, labels map[string]string) error
 }
 
 // Runtime makes, finds and deletes nodes. Implementations are safe for

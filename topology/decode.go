@@ -50,6 +50,7 @@ func pick[T any](opts ...opt[T]) opt[T] {
 // fileSpec is the file as written, values parsed, nothing resolved.
 type fileSpec struct {
 	root       Pos
+	mgmt       *mgmtSpec
 	name       opt[string]
 	prefix     opt[string]
 	defaults   *nodeSpec
@@ -70,6 +71,7 @@ type nodeSpec struct {
 	kind       opt[string]
 	stack      opt[Stack]
 	image      opt[string]
+	mgmtIPv4   opt[netip.Addr]
 	entrypoint opt[[]string]
 	cmd        opt[[]string]
 	user       opt[string]
@@ -518,6 +520,8 @@ func (d *decoder) decodeFile(doc *yaml.Node) *fileSpec {
 		case "topology":
 			hasTopology = true
 			d.decodeTopology(e, s.field("topology").obj, f)
+		case keyMgmt:
+			f.mgmt = d.decodeMgmt(e, s.field(keyMgmt).obj)
 		default:
 			d.unhandled(e)
 		}
@@ -602,6 +606,14 @@ func (d *decoder) decodeNode(n *yaml.Node, name string, p Pos, s *shape, ctx str
 				}
 			}
 			ns.exec = some(cmds, e.vpos())
+		case "mgmt-ipv4":
+			ns.mgmtIPv4 = parsed(d, e, "an IPv4 address", func(v string) (netip.Addr, error) {
+				a, err := netip.ParseAddr(v)
+				if err != nil || !a.Is4() {
+					return netip.Addr{}, fmt.Errorf("bad address %q (allowed: an IPv4 address in mgmt's ipv4-subnet, e.g. 172.20.20.10)", v)
+				}
+				return a, nil
+			})
 		case "entrypoint":
 			ns.entrypoint = d.words(e)
 		case "cmd":
@@ -1336,4 +1348,40 @@ func (d *decoder) noteNodeKey(e entry) {
 // noteIfName notes an interface name netlab mapped to a Linux one.
 func (d *decoder) noteIfName(written, name string, p Pos) {
 	d.compat.add(CompatMapped, "interface "+written, p, "named "+name+" in Linux (ethernet- → e, / → -)")
+}
+
+// mgmtSpec is the file's mgmt: block.
+type mgmtSpec struct {
+	pos     Pos
+	network opt[string]
+	subnet  opt[netip.Prefix]
+}
+
+func (d *decoder) decodeMgmt(me entry, s *shape) *mgmtSpec {
+	m := &mgmtSpec{pos: me.kpos()}
+	if isNull(me.v) {
+		return m
+	}
+	for _, e := range d.object(me.v, s, "mgmt") {
+		switch e.key {
+		case "network":
+			m.network = d.str(e)
+			if m.network.ok {
+				if err := checkName("network name", m.network.v); err != nil {
+					d.errorf(m.network.pos, "network: %v", err)
+				}
+			}
+		case "ipv4-subnet":
+			m.subnet = parsed(d, e, "an IPv4 prefix", func(v string) (netip.Prefix, error) {
+				p, err := netip.ParsePrefix(v)
+				if err != nil || !p.Addr().Is4() || p.Bits() > 29 || p.Masked() != p {
+					return netip.Prefix{}, fmt.Errorf("bad subnet %q (allowed: an IPv4 prefix of /29 or shorter, e.g. 172.20.20.0/24)", v)
+				}
+				return p, nil
+			})
+		default:
+			d.unhandled(e)
+		}
+	}
+	return m
 }

@@ -95,6 +95,9 @@ type Lab struct {
 	// Segments are the LAN segments (one Linux bridge each): bridge nodes and
 	// links with more than two endpoints, in file order; Segments[i].Index == i.
 	Segments []*Segment `json:"segments"`
+	// Mgmt is the lab's management network, nil without one (the file's
+	// mgmt:). A runtime with containers attaches every node to it.
+	Mgmt *Mgmt `json:"mgmt,omitempty"`
 	// Warnings are problems that do not stop a deploy, sorted by position.
 	Warnings []*Error `json:"warnings,omitempty"`
 
@@ -145,6 +148,19 @@ func (l *Lab) Relays() []*Interface {
 	return out
 }
 
+// Mgmt is a lab's management network: an internal bridge (no route, no
+// NAT) that joins the nodes and this machine, apart from the lab's links;
+// each node's first interface (eth0) is on it. Lab traffic never crosses it.
+type Mgmt struct {
+	// Network is the network's name (the file's network:, or
+	// "<long name prefix>-<lab>-mgmt").
+	Network string `json:"network"`
+	// IPv4Subnet is the network's subnet; invalid when the runtime picks.
+	IPv4Subnet netip.Prefix `json:"ipv4-subnet,omitzero"`
+	// Pos is where the file's mgmt: is.
+	Pos Pos `json:"pos"`
+}
+
 // Node is one node that runs: a network namespace or container with an
 // agent in it.
 type Node struct {
@@ -166,6 +182,9 @@ type Node struct {
 	// Image is the container image (docker runtime only; other runtimes
 	// ignore it). Empty means the runtime's own node image.
 	Image string `json:"image,omitempty"`
+	// MgmtIPv4 is the node's address on the management network; invalid
+	// when the runtime picks one (or there is no management network).
+	MgmtIPv4 netip.Addr `json:"mgmt-ipv4,omitzero"`
 	// Entrypoint and Cmd replace the image's entrypoint and command
 	// (docker); nil keeps the image's. The file gives them as one string
 	// each, split into words as a shell would (quotes, no expansion).

@@ -80,6 +80,7 @@ func parseWith(name, dir string, data []byte, lookupEnv func(string) (string, bo
 		userAddr: map[*Interface]opt[netip.Prefix]{},
 		userMAC:  map[*Interface]opt[MAC]{},
 		captures: map[*Node]opt[*captureSpec]{},
+		mgmtPos:  map[*Node]Pos{},
 	}
 	r.resolve()
 	if err := dg.err(); err != nil {
@@ -91,7 +92,8 @@ func parseWith(name, dir string, data []byte, lookupEnv func(string) (string, bo
 
 // resolver turns a fileSpec into a Lab.
 type resolver struct {
-	compat *compatLog // notes how features were taken; nil when not asked
+	compat  *compatLog    // notes how features were taken; nil when not asked
+	mgmtPos map[*Node]Pos // where each node's mgmt-ipv4 is written
 	*diag
 	spec     *fileSpec
 	lab      *Lab
@@ -132,11 +134,19 @@ func (r *resolver) resolve() {
 	}
 	l.AutoRoutes = f.autoRoutes.v
 	r.resolveKinds()
+	if f.mgmt != nil {
+		l.Mgmt = &Mgmt{Network: r.longName("mgmt"), Pos: f.mgmt.pos}
+		if f.mgmt.network.ok {
+			l.Mgmt.Network = f.mgmt.network.v
+		}
+		l.Mgmt.IPv4Subnet = f.mgmt.subnet.v
+	}
 	r.resolveNodes()
 	if len(f.nodes) == 0 {
 		r.warnf(f.root, "the topology has no nodes")
 	}
 	r.resolveLinks()
+	r.checkMgmt()
 	for _, n := range l.Nodes {
 		slices.SortStableFunc(n.Interfaces, func(a, b *Interface) int { return natCompare(a.Name, b.Name) })
 		for i, ifc := range n.Interfaces {
@@ -353,6 +363,10 @@ func (r *resolver) resolveNodes() {
 		n.Forwarding = base == KindRouter
 		if fw := chainPick(chain, func(s *nodeSpec) opt[bool] { return s.forwarding }); fw.ok {
 			n.Forwarding = fw.v
+		}
+		if a := chainPick(chain, func(s *nodeSpec) opt[netip.Addr] { return s.mgmtIPv4 }); a.ok {
+			n.MgmtIPv4 = a.v
+			r.mgmtPos[n] = a.pos
 		}
 		n.Seed = deriveSeed(0, "node", r.lab.Name, n.Name)
 		if sd := chainPick(chain, func(s *nodeSpec) opt[uint64] { return s.seed }); sd.ok {
@@ -685,5 +699,37 @@ func (r *resolver) bridgeLink(ls *linkSpec, eps []endpoint, nBridges, mtu int) {
 	r.captureLink(ls, ifc)
 	if s.MTU == 0 || mtu < s.MTU {
 		s.MTU = mtu
+	}
+}
+
+// checkMgmt checks the management addresses against the mgmt: network, and
+// that no lab interface takes eth0, the management interface.
+func (r *resolver) checkMgmt() {
+	m := r.lab.Mgmt
+	taken := map[netip.Addr]string{}
+	for _, n := range r.lab.Nodes {
+		if m != nil {
+			for _, ifc := range n.Interfaces {
+				if ifc.Name == "eth0" {
+					r.errorf(ifc.Pos, "interface eth0 of node %s: with mgmt:, eth0 is every node's management interface (lab links use eth1 and up)", n.Name)
+				}
+			}
+		}
+		if !n.MgmtIPv4.IsValid() {
+			continue
+		}
+		p := r.mgmtPos[n]
+		switch {
+		case m == nil:
+			r.errorf(p, "mgmt-ipv4 of node %s: the file has no management network (add mgmt: {ipv4-subnet: ...})", n.Name)
+		case !m.IPv4Subnet.IsValid():
+			r.errorf(p, "mgmt-ipv4 of node %s: give mgmt: an ipv4-subnet to choose addresses in", n.Name)
+		case !m.IPv4Subnet.Contains(n.MgmtIPv4) || n.MgmtIPv4 == m.IPv4Subnet.Addr() || n.MgmtIPv4 == m.IPv4Subnet.Addr().Next():
+			r.errorf(p, "mgmt-ipv4 %s of node %s: not a host address of mgmt's ipv4-subnet %s (its first address is the network's, its second this machine's)", n.MgmtIPv4, n.Name, m.IPv4Subnet)
+		case taken[n.MgmtIPv4] != "" && taken[n.MgmtIPv4] != n.Name:
+			r.errorf(p, "mgmt-ipv4 %s of node %s: node %s has it too", n.MgmtIPv4, n.Name, taken[n.MgmtIPv4])
+		default:
+			taken[n.MgmtIPv4] = n.Name
+		}
 	}
 }

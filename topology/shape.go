@@ -86,11 +86,16 @@ func fileShape() *shape {
 		{key: "nodes", each: node},
 		{key: "links", each: linkShape()},
 	}, fields("auto-routes", "ipv4-pool", "p2p-prefix", "lan-prefix")...)}
+	mgmt := &shape{fields: fields("network", "ipv4-subnet"), rejected: []rejectedKey{
+		{"ipv6-subnet", "not supported: netlab's labs are IPv4-only for now"},
+		{"ipv4-gw", "the management network has no gateway: it leads nowhere but to this machine"},
+		{"ipv6-gw", "the management network has no gateway: it leads nowhere but to this machine"},
+		{"bridge", "netlab names the management network's bridge (Docker does, from network:)"},
+		{"external-access", "never: the management network is internal, with no route or NAT to the host's interfaces"},
+		{"mtu", "not supported on the management network"},
+	}}
 	return &shape{
-		fields: append(fields("name", "prefix"), field{key: "topology", obj: topo}),
-		rejected: []rejectedKey{
-			{keyMgmt, "not supported by netlab, nodes are reached through `netlab exec`"},
-		},
+		fields: append(fields("name", "prefix"), field{key: "topology", obj: topo}, field{key: keyMgmt, obj: mgmt}),
 	}
 }
 
@@ -99,7 +104,7 @@ func nodeShape() *shape {
 	tcp := &shape{fields: fields("mss", "sndbuf", "rcvbuf", "cc", "nagle", "delayed-ack",
 		"time-wait", "rto-initial", "rto-min", "sack", "timestamps", "window-scaling")}
 	route := &shape{fields: fields("dst", "via", "dev")}
-	return &shape{fields: append(fields("kind", "stack", "image", "entrypoint", "cmd", "user", "binds",
+	return &shape{fields: append(fields("kind", "stack", "image", "entrypoint", "cmd", "user", "binds", "mgmt-ipv4",
 		"env-files", "memory", "cpu", "cap-add", "network-mode", "exec", "env", "labels",
 		"sysctls", "forwarding", "seed"),
 		field{key: "routes", each: route},
@@ -111,12 +116,11 @@ func nodeShape() *shape {
 // nodeRejected are containerlab's node keys that netlab does not take, each
 // with the reason and what to do instead.
 func nodeRejected() []rejectedKey {
-	noMgmt := "netlab has no management network (a lab never touches the host's); reach a node with `netlab exec`"
+	noMgmt := "netlab does not do it: its management network (mgmt:) is internal, and a lab never touches the host's network; reach a node with `netlab exec`"
 	vendor := "configures a vendor network operating system, which netlab does not run; on a Linux node, put the file in place with binds:"
 	return []rejectedKey{
-		{"ports", noMgmt},
-		{"mgmt-ipv4", noMgmt},
-		{"mgmt-ipv6", noMgmt},
+		{"ports", "no port of this machine leads into a lab: the management network (mgmt:) is internal; reach a node at its management address, or with `netlab exec`"},
+		{"mgmt-ipv6", "not supported: netlab's labs are IPv4-only for now"},
 		{"publish", noMgmt},
 		{"startup-config", vendor},
 		{"startup-delay", "netlab starts the nodes together; order work after deploy with exec:"},

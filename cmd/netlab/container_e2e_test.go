@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -281,5 +283,62 @@ func TestDockerDebianImages(t *testing.T) {
 	cleanupLab(t, topo, name)
 	if _, errs, err := netlabErr(t, "deploy", "-t", topo, "--runtime", "docker"); err == nil || !strings.Contains(errs, "build it with `netlab image build nginx`") {
 		t.Errorf("deploy of a missing netlab image: %v\n%s", err, errs)
+	}
+}
+
+// TestDockerMgmtNetwork: with mgmt:, every node's eth0 is on an internal
+// bridge that this machine reaches (a fixed address where the file gives
+// one) and that has no route beyond; lab traffic keeps to the lab's links;
+// destroy removes the network.
+func TestDockerMgmtNetwork(t *testing.T) {
+	needDocker(t)
+	img := busyboxImage(t)
+	dir := t.TempDir()
+	var rnd [2]byte
+	rand.Read(rnd[:])
+	subnet := fmt.Sprintf("172.31.%d.0/24", 100+int(rnd[0])%100)
+	fixed := strings.TrimSuffix(subnet, "0/24") + "10"
+	topo, name := writeLab(t, dir, `mgmt:
+  ipv4-subnet: `+subnet+`
+topology:
+  nodes:
+    web: {kind: linux, image: `+img+`, cmd: httpd -f -p 8080 -h /, mgmt-ipv4: `+fixed+`}
+    h1: {}
+  links:
+    - endpoints: ["web:eth1", "h1:eth1"]
+`)
+	cleanupLab(t, topo, name)
+	netlab(t, "deploy", "-t", topo, "--runtime", "docker")
+	st := inspectJSON(t, topo)
+	addrs := map[string]string{}
+	for _, n := range st.Nodes {
+		addrs[n.Name] = n.MgmtIPv4
+	}
+	if addrs["web"] != fixed || addrs["h1"] == "" {
+		t.Fatalf("management addresses %v; want web at %s and h1 at one of the subnet's", addrs, fixed)
+	}
+	if out := netlab(t, "inspect", "-t", topo); !strings.Contains(out, "eth0 (mgmt) "+fixed) {
+		t.Errorf("inspect does not show the management address:\n%s", out)
+	}
+	// This machine reaches the node on it.
+	waitForSaying(t, 20*time.Second, "web's httpd on its management address", func() (bool, string) {
+		c, err := net.DialTimeout("tcp", fixed+":8080", time.Second)
+		if err != nil {
+			return false, err.Error()
+		}
+		c.Close()
+		return true, ""
+	})
+	// No route leads beyond it; the lab's link is still the lab's.
+	if out, _, _ := netlabErr(t, "exec", "web", "-t", topo, "--", "ip", "route"); strings.Contains(out, "default") {
+		t.Errorf("web has a default route on the management network:\n%s", out)
+	}
+	lab := loadLab(t, topo)
+	url := "http://" + lab.Node("web").Interfaces[0].Addr.Addr().String() + ":8080/"
+	netlab(t, "tcp", "get", "h1", url, "-o", "-", "-t", topo)
+	netlab(t, "destroy", "-t", topo, "--cleanup")
+	assertGone(t, name)
+	if out, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "label=netlab-lab="+name).Output(); len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("the management network is left: %s", out)
 	}
 }

@@ -190,6 +190,9 @@ func printNodes(o *options, st *deploy.State, withAddrs bool) {
 	for _, n := range st.Nodes {
 		var ifs []string
 		if withAddrs {
+			if n.MgmtIPv4 != "" {
+				ifs = append(ifs, "eth0 (mgmt) "+n.MgmtIPv4)
+			}
 			for _, i := range n.Interfaces {
 				name := i.Name
 				if i.Written != "" {

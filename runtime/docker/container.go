@@ -19,6 +19,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/netlab/netlab/linuxnet"
@@ -69,8 +70,9 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.NodeSpec) (node runti
 		return runtime.Node{}, fmt.Errorf("create node %s: %w", spec.LongName, err)
 	}
 	cfg, hc := r.containerConfig(spec, ref)
+	nc := mgmtConfig(spec)
 
-	created, err := r.cli.ContainerCreate(ctx, cfg, hc, nil, nil, spec.LongName)
+	created, err := r.cli.ContainerCreate(ctx, cfg, hc, nc, nil, spec.LongName)
 	if err != nil && nodeImage && cerrdefs.IsNotFound(err) {
 		// The node image was removed since EnsureImage: build it again.
 		r.forgetImage()
@@ -78,7 +80,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.NodeSpec) (node runti
 			return runtime.Node{}, fmt.Errorf("create node %s: %w", spec.LongName, err)
 		}
 		cfg.Image = ref
-		created, err = r.cli.ContainerCreate(ctx, cfg, hc, nil, nil, spec.LongName)
+		created, err = r.cli.ContainerCreate(ctx, cfg, hc, nc, nil, spec.LongName)
 	}
 	if err != nil {
 		if cerrdefs.IsConflict(err) {
@@ -111,6 +113,10 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.NodeSpec) (node runti
 	if err := linkNetns(spec.LongName, pid); err != nil {
 		return runtime.Node{}, fmt.Errorf("create node %s: %w", spec.LongName, err)
 	}
+	var mgmtAddr string
+	if ep := info.NetworkSettings; spec.MgmtNetwork != "" && ep != nil && ep.Networks[spec.MgmtNetwork] != nil {
+		mgmtAddr = ep.Networks[spec.MgmtNetwork].IPAddress
+	}
 	return runtime.Node{
 		Name:     spec.Name,
 		LongName: spec.LongName,
@@ -118,6 +124,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.NodeSpec) (node runti
 		ID:       created.ID,
 		PID:      pid,
 		Labels:   cfg.Labels,
+		MgmtIPv4: mgmtAddr,
 	}, nil
 }
 
@@ -220,9 +227,25 @@ func (r *Runtime) containerConfig(spec runtime.NodeSpec, ref string) (*container
 	} else {
 		hc.CapAdd = append([]string{"CAP_NET_ADMIN"}, spec.CapAdd...)
 	}
+	if spec.MgmtNetwork != "" {
+		hc.NetworkMode = container.NetworkMode(spec.MgmtNetwork)
+	}
 	hc.Resources.Memory = spec.Memory
 	hc.Resources.NanoCPUs = int64(spec.CPUs * 1e9)
 	return cfg, hc
+}
+
+// mgmtConfig returns the container's endpoint on its management network,
+// nil without one.
+func mgmtConfig(spec runtime.NodeSpec) *network.NetworkingConfig {
+	if spec.MgmtNetwork == "" {
+		return nil
+	}
+	ep := &network.EndpointSettings{}
+	if spec.MgmtIPv4 != "" {
+		ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: spec.MgmtIPv4}
+	}
+	return &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{spec.MgmtNetwork: ep}}
 }
 
 // validHostname reports whether s can be a container's host name (one
