@@ -46,8 +46,8 @@ type NodeSpec struct {
 	// eth0 joins; empty for none. MgmtIPv4 is its address there, empty
 	// for one the runtime picks.
 	MgmtNetwork, MgmtIPv4 string
-	Env    map[string]string
-	Labels map[string]string // user labels plus the Label* ones
+	Env                   map[string]string
+	Labels                map[string]string // user labels plus the Label* ones
 	// Sysctls are net.* sysctls for the node's namespace.
 	Sysctls map[string]string
 }
