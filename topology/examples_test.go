@@ -67,7 +67,7 @@ func TestExamples(t *testing.T) {
 			wantCounts(t, lab, 5, 5, 0)
 			for _, r := range []string{"r1", "r2", "r3"} {
 				if n := lab.Node(r); n.Base != KindLinux || n.Stack != StackLinux || !n.Forwarding || n.Image != "netlab/frr" ||
-					len(n.Binds) != 1 || !strings.HasSuffix(n.Binds[0], "/examples/frr-ospf/frr.conf:/etc/frr/frr.conf:ro") {
+					len(n.Binds) != 1 || !strings.HasSuffix(n.Binds[0], "/examples/frr-ospf/"+r+".conf:/etc/frr/frr.conf:ro") {
 					t.Errorf("router %s: %+v; want an FRR container that forwards, its config bound", r, n)
 				}
 			}

@@ -159,11 +159,13 @@ func TestFRROSPF(t *testing.T) {
 	t.Logf("%s", out)
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "frr-ospf"), 0o755)
-	conf, err := os.ReadFile("../../examples/frr-ospf/frr.conf")
-	if err != nil {
-		t.Fatal(err)
+	for _, r := range []string{"r1", "r2", "r3"} {
+		conf, err := os.ReadFile("../../examples/frr-ospf/" + r + ".conf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "frr-ospf", r+".conf"), conf, 0o644)
 	}
-	os.WriteFile(filepath.Join(dir, "frr-ospf", "frr.conf"), conf, 0o644)
 	b, err := os.ReadFile("../../examples/frr-ospf.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +179,14 @@ func TestFRROSPF(t *testing.T) {
 		out, _, _ := netlabErr(t, "exec", "r1", "-t", topo, "--", "vtysh", "-c", "show ip route 10.1.2.0/24")
 		return out
 	}
+	defer func() {
+		if t.Failed() {
+			for _, r := range []string{"r1", "r2", "r3"} {
+				out, errs, _ := netlabErr(t, "exec", r, "-t", topo, "--", "sh", "-c", "ps ax; vtysh -c 'show ip ospf neighbor' -c 'show ip route' -c 'show interface brief'")
+				t.Logf("%s:\n%s%s", r, out, errs)
+			}
+		}
+	}()
 	waitForSaying(t, 90*time.Second, "OSPF to route 10.1.2.0/24 over the WAN (r1 eth2)", func() (bool, string) {
 		r := route()
 		return strings.Contains(r, `"ospf"`) && strings.Contains(r, "eth2"), r

@@ -117,13 +117,17 @@ func TestImageBuildAndReuse(t *testing.T) {
 	if latest, err := e.cli.ImageInspect(ctx, e.repo+":latest"); err != nil || latest.ID != img2.ID {
 		t.Errorf("latest = %s, %v; want %s", latest.ID, err, img2.ID)
 	}
-	// Back to binary 1: reused, and latest moves back.
-	back, err := e.runtime(t, e.bin).EnsureImage(ctx)
-	if err != nil || back.Built || back.ID != img1.ID {
-		t.Errorf("EnsureImage (binary 1 again) = %+v, %v; want image %s reused", back, err, img1.ID)
+	// The older binary's image went with the build: no image per build.
+	if _, err := e.cli.ImageInspect(ctx, img1.Ref); err == nil {
+		t.Errorf("%s is still there after binary 2's image was built", img1.Ref)
 	}
-	if latest, err := e.cli.ImageInspect(ctx, e.repo+":latest"); err != nil || latest.ID != img1.ID {
-		t.Errorf("latest = %s, %v; want %s", latest.ID, err, img1.ID)
+	// Back to binary 1: built again under its tag, and latest moves back.
+	back, err := e.runtime(t, e.bin).EnsureImage(ctx)
+	if err != nil || !back.Built || back.Ref != img1.Ref {
+		t.Errorf("EnsureImage (binary 1 again) = %+v, %v; want %s built again", back, err, img1.Ref)
+	}
+	if latest, err := e.cli.ImageInspect(ctx, e.repo+":latest"); err != nil || latest.ID != back.ID {
+		t.Errorf("latest = %s, %v; want %s", latest.ID, err, back.ID)
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 )
 
 // ImageBinaryPath is where the node image keeps the netlab binary; the
@@ -127,7 +129,29 @@ func (r *Runtime) ensureImage(ctx context.Context) (Image, error) {
 	}
 	img.ID = id
 	img.Built = true
+	r.pruneNodeImages(ctx, img.ID)
 	return img, nil
+}
+
+// pruneNodeImages removes the node images of other binaries (older
+// builds), so that a binary rebuilt many times does not leave an image per
+// build. Images a container still uses stay (the engine refuses to remove
+// them); failures are not errors: the images are a cache.
+func (r *Runtime) pruneNodeImages(ctx context.Context, keep string) {
+	list, err := r.cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", r.imageRepo))})
+	if err != nil {
+		return
+	}
+	for _, im := range list {
+		if im.ID == keep || im.Labels[LabelBinarySHA256] == "" {
+			continue
+		}
+		for _, tag := range im.RepoTags {
+			if strings.HasPrefix(tag, r.imageRepo+":") && tag != r.imageRepo+":latest" {
+				r.cli.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true})
+			}
+		}
+	}
 }
 
 // tagLatest points <repo>:latest at img unless it already does.
