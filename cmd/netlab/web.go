@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/web"
+)
+
+func newWebCmd(o *options) *cobra.Command {
+	t := &topoOptions{}
+	var listen string
+	var allowRemote bool
+	cmd := &cobra.Command{
+		Use:   "web [-t FILE] [--listen 127.0.0.1:PORT]",
+		Short: "Serve a live page of the lab: topology with link counters, sockets, a connection's segments, impairment controls",
+		Long: `Serve a live page of a deployed lab from assets built into netlab
+(nothing is fetched from elsewhere). It listens on loopback unless told
+otherwise, and every request needs the random token in the address it
+prints; listening on another address needs --allow-remote.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			host, _, err := net.SplitHostPort(listen)
+			if err != nil {
+				return fmt.Errorf("--listen %s: want HOST:PORT, e.g. 127.0.0.1:8080", listen)
+			}
+			ip := net.ParseIP(host)
+			loopback := host == "localhost" || ip != nil && ip.IsLoopback()
+			if !loopback && !allowRemote {
+				return fmt.Errorf("--listen %s is not a loopback address: the page controls the lab, so say --allow-remote to serve it there", listen)
+			}
+			r, err := findLab(t)
+			if err != nil {
+				return err
+			}
+			tok, err := web.NewToken()
+			if err != nil {
+				return err
+			}
+			h, err := web.Handler(web.Options{Plan: r.lab, Token: tok, Agent: func(node string) (web.Agent, error) {
+				return r.client(node)
+			}})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			if !loopback {
+				fmt.Fprintf(o.stderr, "warning: serving on %s, beyond this machine: anyone with the address below can change the lab\n", ln.Addr())
+			}
+			url := fmt.Sprintf("http://%s/?token=%s", ln.Addr(), tok)
+			if t.format == "json" {
+				// One line, printed at once: scripts read it and go on.
+				b, _ := json.Marshal(map[string]string{"lab": r.lab.Name, "url": url, "token": tok})
+				fmt.Fprintf(o.stdout, "%s\n", b)
+			} else {
+				fmt.Fprintf(o.stdout, "lab %s: %s\n", r.lab.Name, url)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				<-ctx.Done()
+				sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				srv.Shutdown(sctx)
+				srv.Close()
+			}()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	addTopoFlag(cmd, t)
+	addFormatFlag(cmd, t)
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "HOST:PORT to serve on (port 0: any free one)")
+	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address that is not loopback")
+	return cmd
+}

@@ -1,0 +1,412 @@
+// Package web serves the live page of a deployed lab (`netlab web`): the
+// topology with live link counters and impairments, a node's sockets, a
+// connection's segments as they happen, and impairment and link controls.
+// The page's assets are embedded: nothing is fetched from elsewhere. Every
+// request, the event stream and every control included, needs the
+// server's random token; there are no CORS headers, and a control from
+// another origin is refused.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/stack"
+	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/trace"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Agent is what the page asks of the agent that serves a node: a
+// *nodeagent.Client.
+type Agent interface {
+	Sockets(ctx context.Context) ([]stack.TCPInfo, error)
+	Impairments(ctx context.Context) ([]nodeagent.ImpairState, error)
+	ChangeImpairment(ctx context.Context, ch nodeagent.ImpairChange) (nodeagent.ImpairState, error)
+	Trace(ctx context.Context, each func(trace.Event)) error
+}
+
+var _ Agent = (*nodeagent.Client)(nil)
+
+// Options configure a Handler.
+type Options struct {
+	// Plan is the deployed lab's resolved plan.
+	Plan *topology.Lab
+	// Agent returns the agent that serves node (for a relay's side, the
+	// node the side names).
+	Agent func(node string) (Agent, error)
+	// Token is required on every request (?token= or Authorization:
+	// Bearer); see NewToken.
+	Token string
+	// StreamBuffer is how many events a slow page may fall behind before
+	// the stream drops events for it (and says so); 0 means 4096.
+	StreamBuffer int
+}
+
+// NewToken returns a random token: 128 bits, hex.
+func NewToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// Handler returns the page's HTTP handler.
+func Handler(o Options) (http.Handler, error) {
+	if o.Plan == nil || o.Agent == nil || len(o.Token) < 16 {
+		return nil, errors.New("web: a plan, an agent lookup and a token of at least 16 characters are needed")
+	}
+	if o.StreamBuffer <= 0 {
+		o.StreamBuffer = 4096
+	}
+	s := &server{o: o}
+	static, err := fs.Sub(assets, "assets")
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /", http.FileServerFS(static))
+	mux.HandleFunc("GET /api/lab", s.lab)
+	mux.HandleFunc("GET /api/impairments", s.impairments)
+	mux.HandleFunc("GET /api/nodes/{node}/sockets", s.sockets)
+	mux.HandleFunc("POST /api/impair", s.impair)
+	mux.HandleFunc("GET /api/events", s.events)
+	return s.guard(mux), nil
+}
+
+type server struct {
+	o Options
+}
+
+// guard lets through only requests that carry the token; a change must
+// also come from the page's own origin (or name none).
+func (s *server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("token")
+		if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			tok = h
+		}
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.o.Token)) != 1 {
+			httpError(w, http.StatusUnauthorized, "a token is needed: open the address `netlab web` printed")
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if origin := r.Header.Get("Origin"); origin != "" {
+				if u, err := url.Parse(origin); err != nil || u.Host != r.Host {
+					httpError(w, http.StatusForbidden, "a change must come from the page itself")
+					return
+				}
+			}
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+// Lab is the topology as the page draws it.
+type Lab struct {
+	Name     string    `json:"name"`
+	Nodes    []Node    `json:"nodes"`
+	Links    []Link    `json:"links"`
+	Segments []Segment `json:"segments"`
+}
+
+// Node is a node of the page's topology.
+type Node struct {
+	Name       string      `json:"name"`
+	Kind       string      `json:"kind"`
+	Stack      string      `json:"stack"`
+	Interfaces []Interface `json:"interfaces"`
+}
+
+// Interface is a node's interface.
+type Interface struct {
+	Name string `json:"name"`
+	IPv4 string `json:"ipv4,omitempty"`
+}
+
+// Link is a point-to-point link: its ends as "node:interface".
+type Link struct {
+	Name string `json:"name"`
+	A    string `json:"a"`
+	B    string `json:"b"`
+}
+
+// Segment is a LAN and its members, "node:interface".
+type Segment struct {
+	Name    string   `json:"name"`
+	Members []string `json:"members"`
+}
+
+// PageLab returns the topology of plan as the page draws it.
+func PageLab(plan *topology.Lab) Lab {
+	l := Lab{Name: plan.Name, Nodes: []Node{}, Links: []Link{}, Segments: []Segment{}}
+	for _, n := range plan.Nodes {
+		pn := Node{Name: n.Name, Kind: n.Kind, Stack: string(n.Stack), Interfaces: []Interface{}}
+		for _, ifc := range n.Interfaces {
+			i := Interface{Name: ifc.Name}
+			if ifc.Addr.IsValid() {
+				i.IPv4 = ifc.Addr.String()
+			}
+			pn.Interfaces = append(pn.Interfaces, i)
+		}
+		l.Nodes = append(l.Nodes, pn)
+	}
+	end := func(ifc *topology.Interface) string { return ifc.Node.Name + ":" + ifc.Name }
+	for _, k := range plan.Links {
+		l.Links = append(l.Links, Link{Name: k.Name, A: end(k.A), B: end(k.B)})
+	}
+	for _, sg := range plan.Segments {
+		seg := Segment{Name: sg.Name}
+		for _, m := range sg.Members {
+			seg.Members = append(seg.Members, end(m))
+		}
+		l.Segments = append(l.Segments, seg)
+	}
+	return l
+}
+
+func (s *server) lab(w http.ResponseWriter, r *http.Request) { writeJSON(w, PageLab(s.o.Plan)) }
+
+// impairments answers every impaired interface's state and counters, by
+// "node:interface".
+func (s *server) impairments(w http.ResponseWriter, r *http.Request) {
+	out := map[string]nodeagent.ImpairState{}
+	asked := map[string]bool{}
+	for _, side := range s.o.Plan.ImpairedInterfaces() {
+		if asked[side.Node] {
+			continue
+		}
+		asked[side.Node] = true
+		a, err := s.o.Agent(side.Node)
+		if err != nil {
+			httpError(w, http.StatusBadGateway, err.Error())
+			return
+		}
+		states, err := a.Impairments(r.Context())
+		if err != nil {
+			httpError(w, http.StatusBadGateway, fmt.Sprintf("node %s: %v", side.Node, err))
+			return
+		}
+		for _, st := range states {
+			out[side.Node+":"+st.Interface] = st
+		}
+	}
+	writeJSON(w, out)
+}
+
+func (s *server) sockets(w http.ResponseWriter, r *http.Request) {
+	node := r.PathValue("node")
+	if s.o.Plan.Node(node) == nil {
+		httpError(w, http.StatusNotFound, "no node "+node)
+		return
+	}
+	a, err := s.o.Agent(node)
+	if err != nil {
+		httpError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	socks, err := a.Sockets(r.Context())
+	if err != nil {
+		httpError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	if socks == nil {
+		socks = []stack.TCPInfo{}
+	}
+	writeJSON(w, socks)
+}
+
+// ImpairRequest is a control of the page: the same operations as `netlab
+// impair` and `netlab link`, on a link name or a "node:interface".
+type ImpairRequest struct {
+	Target string `json:"target"`
+	// Dir is egress, ingress or both (the default).
+	Dir string `json:"dir,omitempty"`
+	// Set are netem values (delay, loss, rate, ...) for the direction(s).
+	Set map[string]string `json:"set,omitempty"`
+	// Clear removes the impairment; Reset goes back to the file's.
+	Clear bool `json:"clear,omitempty"`
+	Reset bool `json:"reset,omitempty"`
+	// Down takes the link down (true) or up (false).
+	Down *bool `json:"down,omitempty"`
+}
+
+func (s *server) impair(w http.ResponseWriter, r *http.Request) {
+	var req ImpairRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		httpError(w, http.StatusBadRequest, "want {target, dir, set|clear|reset|down}: "+err.Error())
+		return
+	}
+	if req.Dir == "" {
+		req.Dir = topology.DirBoth
+	}
+	sides, err := s.o.Plan.ImpairTargets(req.Target, req.Dir)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	clientOf := func(side topology.ImpairSide) (nodeagent.ImpairChanger, error) { return s.o.Agent(side.Node) }
+	ctx := r.Context()
+	if req.Down != nil {
+		if len(req.Set) > 0 || req.Clear || req.Reset {
+			httpError(w, http.StatusBadRequest, "down is alone: take the link down or up, then change it")
+			return
+		}
+		if err := nodeagent.SetDown(ctx, sides, *req.Down, clientOf); err != nil {
+			httpError(w, http.StatusBadGateway, err.Error())
+			return
+		}
+		writeJSON(w, map[string]any{"target": req.Target, "down": *req.Down})
+		return
+	}
+	ch := nodeagent.ImpairChange{Reset: req.Reset}
+	switch {
+	case req.Reset && (req.Clear || len(req.Set) > 0), req.Clear && len(req.Set) > 0:
+		httpError(w, http.StatusBadRequest, "one of set, clear and reset")
+		return
+	case len(req.Set) > 0:
+		im, err := topology.ParseImpairment(req.Set)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		ch.Impairment = im
+	case !req.Clear && !req.Reset:
+		httpError(w, http.StatusBadRequest, "say what to change: set, clear, reset or down")
+		return
+	}
+	var out []nodeagent.ImpairState
+	for _, side := range sides {
+		a, err := clientOf(side)
+		if err != nil {
+			httpError(w, http.StatusBadGateway, err.Error())
+			return
+		}
+		c := ch
+		c.Interface, c.Dir = side.Interface, side.Dir
+		st, err := a.ChangeImpairment(ctx, c)
+		if err != nil {
+			httpError(w, http.StatusBadGateway, fmt.Sprintf("%s: %v", side, err))
+			return
+		}
+		out = append(out, st)
+	}
+	writeJSON(w, out)
+}
+
+// events streams the trace events of the nodes asked (?node=, repeated;
+// all Go-stack nodes without one) as server-sent events: "trace" with an
+// event, and "dropped" with how many events a slow page has missed. The
+// lab never waits for the page: events it cannot take are dropped.
+func (s *server) events(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		httpError(w, http.StatusInternalServerError, "streaming not supported")
+		return
+	}
+	nodes := r.URL.Query()["node"]
+	if len(nodes) == 0 {
+		for _, n := range s.o.Plan.Nodes {
+			if n.Stack == topology.StackGo {
+				nodes = append(nodes, n.Name)
+			}
+		}
+	}
+	sort.Strings(nodes)
+	for _, n := range nodes {
+		if s.o.Plan.Node(n) == nil {
+			httpError(w, http.StatusNotFound, "no node "+n)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	type ev struct {
+		Node  string      `json:"node"`
+		Event trace.Event `json:"event"`
+	}
+	ch := make(chan ev, s.o.StreamBuffer)
+	var dropped atomic.Int64
+	done := make(chan struct{}, len(nodes))
+	for _, n := range nodes {
+		a, err := s.o.Agent(n)
+		if err != nil {
+			fmt.Fprintf(w, "event: error\ndata: %q\n\n", err.Error())
+			fl.Flush()
+			return
+		}
+		go func() {
+			defer func() { done <- struct{}{} }()
+			a.Trace(ctx, func(e trace.Event) {
+				select {
+				case ch <- ev{n, e}:
+				default:
+					dropped.Add(1)
+				}
+			})
+		}()
+	}
+	defer func() {
+		cancel()
+		for range nodes {
+			<-done
+		}
+	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	reported := int64(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-ch:
+			b, _ := json.Marshal(e)
+			fmt.Fprintf(w, "event: trace\ndata: %s\n\n", b)
+			if len(ch) == 0 {
+				fl.Flush()
+			}
+		case <-tick.C:
+			if d := dropped.Load(); d != reported {
+				fmt.Fprintf(w, "event: dropped\ndata: %d\n\n", d)
+				reported = d
+			}
+			fmt.Fprint(w, ": alive\n\n")
+			fl.Flush()
+		}
+	}
+}
