@@ -81,8 +81,18 @@ func Handler(o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	index, err := fs.ReadFile(static, "index.html")
+	if err != nil {
+		return nil, err
+	}
+	// The page asks for its script and style with the token too.
+	page := []byte(strings.ReplaceAll(string(index), "__TOKEN__", o.Token))
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(static))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	})
 	mux.HandleFunc("GET /api/lab", s.lab)
 	mux.HandleFunc("GET /api/impairments", s.impairments)
 	mux.HandleFunc("GET /api/nodes/{node}/sockets", s.sockets)

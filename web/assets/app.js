@@ -109,6 +109,7 @@ async function refreshSockets() {
 // The ladder: one connection's segments as arrows between its two ends,
 // time going down; retransmissions red; timers as marks on the left.
 const conns = new Map();
+let autoPick = true;
 function addEvent(node, e) {
   if (!e.local || !e.remote || e.local.startsWith("invalid")) return;
   const key = node + " " + e.local + " → " + e.remote;
@@ -116,6 +117,13 @@ function addEvent(node, e) {
     conns.set(key, []);
     $("conn").add(new Option(key, key));
     if (conns.size === 1) $("conn").value = key;
+  }
+  // Until the user picks one, show the first connection opened from its
+  // client's side (its first event a SYN sent): the ladder of a handshake.
+  if (autoPick && e.kind === "out" && e.flags === "S" && conns.get(key).length === 0) {
+    $("conn").value = key;
+    autoPick = false;
+    scheduleLadder();
   }
   const list = conns.get(key);
   list.push(e);
@@ -134,8 +142,9 @@ function drawLadder() {
   const defs = el("defs", {}, svg);
   const m = el("marker", { id: "head", markerWidth: 8, markerHeight: 8, refX: 8, refY: 4, orient: "auto" }, defs);
   el("path", { d: "M0,0 L8,4 L0,8 z" }, m);
-  const left = 120, right = 520, top = 30, rowH = 18;
-  const shown = evs.slice(-20);
+  const left = 120, right = 520, top = 30, rowH = 18, maxRows = 400;
+  const shown = evs.slice(0, maxRows);
+  $("ladder-more").textContent = evs.length > maxRows ? `(${evs.length - maxRows} more events not drawn)` : "";
   svg.setAttribute("height", top + rowH * (shown.length + 1));
   el("line", { x1: left, y1: top - 10, x2: left, y2: top + rowH * shown.length, stroke: "#000" }, svg);
   el("line", { x1: right, y1: top - 10, x2: right, y2: top + rowH * shown.length, stroke: "#000" }, svg);
@@ -146,7 +155,7 @@ function drawLadder() {
   const t0 = evs.length ? evs[0].t_us : 0;
   shown.forEach((e, i) => {
     const y = top + rowH * i + 8;
-    const label = `${e.flags || ""} seq ${e.seq} ack ${e.ack} len ${e.len || 0} win ${e.wnd || 0}${e.retrans ? " retransmission" : ""}`;
+    const label = `${e.flags || ""} seq ${e.seq ?? 0}${e.ack !== undefined ? " ack " + e.ack : ""} len ${e.len || 0} win ${e.wnd || 0}${e.opts ? " <" + e.opts + ">" : ""}${e.retrans ? " retransmission" : ""}`;
     if (e.kind === "timer") {
       el("text", { x: 4, y, class: "ladder-label" }, svg).textContent = `${((e.t_us - t0) / 1000).toFixed(1)} ms ${e.timer}`;
       return;
@@ -186,7 +195,7 @@ $("impair").addEventListener("submit", ev => {
 $("clear").addEventListener("click", () => control({ target: $("target").value, clear: true }));
 $("down").addEventListener("click", () => control({ target: $("target").value, down: true }));
 $("up").addEventListener("click", () => control({ target: $("target").value, down: false }));
-$("conn").addEventListener("change", drawLadder);
+$("conn").addEventListener("change", () => { autoPick = false; drawLadder(); });
 $("search").addEventListener("input", () => {
   const q = $("search").value.trim();
   for (const g of document.querySelectorAll("g.node")) g.classList.toggle("dim", q !== "" && !g.dataset.node.includes(q));
