@@ -86,9 +86,13 @@ func testServer(t *testing.T, buffer, events int) (*httptest.Server, *fakeAgent,
 // page, the API, the stream and the controls.
 func TestToken(t *testing.T) {
 	ts, fa, tok := testServer(t, 0, 3)
+	wrong := tok[:len(tok)-1] + "0" // the token with its last digit changed
+	if wrong == tok {
+		wrong = tok[:len(tok)-1] + "1"
+	}
 	for _, tc := range []struct{ method, path, auth string }{
 		{"GET", "/", ""}, {"GET", "/app.js", ""}, {"GET", "/api/lab", ""}, {"GET", "/api/events", ""},
-		{"POST", "/api/impair", ""}, {"GET", "/api/lab?token=" + tok[:len(tok)-1] + "0", ""}, {"GET", "/api/lab", "Bearer nope"},
+		{"POST", "/api/impair", ""}, {"GET", "/api/lab?token=" + wrong, ""}, {"GET", "/api/lab", "Bearer nope"},
 	} {
 		req, _ := http.NewRequest(tc.method, ts.URL+tc.path, strings.NewReader(`{"target":"wan","down":true}`))
 		if tc.auth != "" {

@@ -255,7 +255,7 @@ func TestDockerDebianImages(t *testing.T) {
   links:
     - endpoints: ["h1:eth1", "web:eth1"]
     - endpoints: ["cli:eth1", "srv:eth1"]
-      netem: {delay: 5ms, loss: 0.5%}
+      netem: {delay: 5ms, loss: 2%}
     - endpoints: ["py:eth1", "h1:eth2"]
 `)
 	cleanupLab(t, topo, name)
