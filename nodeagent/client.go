@@ -340,7 +340,14 @@ func (c *Client) Ping(ctx context.Context, spec PingSpec, each func(PingReply)) 
 // nil). The agent never ends the stream itself: if it ends, the agent
 // stopped, and the error is Stopped's.
 func (c *Client) Trace(ctx context.Context, each func(trace.Event)) error {
-	return c.stream(ctx, http.MethodGet, "trace", nil, "the trace", true, func(line []byte) error {
+	return c.TraceFrom(ctx, nil, each)
+}
+
+// TraceFrom is Trace, calling subscribed (when not nil) once the agent has
+// subscribed the stream: every event after that is in it, unless the
+// stream falls behind (then a KindLost event says how many it missed).
+func (c *Client) TraceFrom(ctx context.Context, subscribed func(), each func(trace.Event)) error {
+	return c.streamFrom(ctx, http.MethodGet, "trace", nil, "the trace", true, subscribed, func(line []byte) error {
 		var e trace.Event
 		if err := json.Unmarshal(line, &e); err != nil {
 			return err
@@ -355,12 +362,21 @@ func (c *Client) Trace(ctx context.Context, each func(trace.Event)) error {
 // given). It returns nil when ctx ends; a stream cut by the agent's end,
 // or any end of an endless one, is Stopped's error.
 func (c *Client) stream(ctx context.Context, method, p string, in any, what string, endless bool, each func([]byte) error) error {
+	return c.streamFrom(ctx, method, p, in, what, endless, nil, each)
+}
+
+// streamFrom is stream, calling started (when not nil) once the agent has
+// answered, before the first line.
+func (c *Client) streamFrom(ctx context.Context, method, p string, in any, what string, endless bool, started func(), each func([]byte) error) error {
 	resp, err := c.send(ctx, method, p, in)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
+	}
+	if started != nil {
+		started()
 	}
 	defer resp.Body.Close()
 	br := bufio.NewReaderSize(resp.Body, 64<<10)

@@ -97,6 +97,12 @@ func readCSV(t *testing.T, path string) []map[string]string {
 	return out
 }
 
+// goodputCeiling is the most a cell's measured goodput may show through a
+// bottleneck of rate bit/s: the rate, plus what out-of-order data held at
+// the receivers when the window opened can add to a 2 s window (see
+// TestEveryFlowAccountedFor).
+func goodputCeiling(rate float64) float64 { return rate * 1.05 }
+
 // value returns a trial's metric from results.csv rows.
 func value(t *testing.T, rows []map[string]string, trial int, metric string) float64 {
 	t.Helper()
@@ -177,8 +183,13 @@ workloads:
 		t.Fatalf("%d rows in results.csv, want %d", len(res), 2*len(experiment.Metrics))
 	}
 	for trial := 1; trial <= 2; trial++ {
+		// Goodput is in-order delivery at the receivers over the 2 s
+		// window: data that crossed the bottleneck before the window but
+		// waited out of order for a retransmission (17 % of segments are
+		// retransmitted here) reaches the application inside it, so a
+		// window may exceed the link's rate by a few percent of it.
 		g := value(t, res, trial, "goodput")
-		if g < 10e6 || g > 20e6*1.02 {
+		if g < 10e6 || g > goodputCeiling(20e6) {
 			t.Errorf("trial %d: goodput %.2f Mbit/s through a 20 Mbit/s bottleneck", trial, g/1e6)
 		}
 		if u := value(t, res, trial, "utilisation"); u < 0.5 || u > 1.02 {
@@ -345,7 +356,7 @@ workloads:
 	}
 	res := readCSV(t, filepath.Join(o.Out, runner.ResultsFile))
 	for trial := 1; trial <= 2; trial++ {
-		if g := value(t, res, trial, "goodput"); g < 10e6 || g > 20.4e6 {
+		if g := value(t, res, trial, "goodput"); g < 10e6 || g > goodputCeiling(20e6) {
 			t.Errorf("trial %d: goodput %.2f Mbit/s through 20 Mbit/s", trial, g/1e6)
 		}
 		if q := value(t, res, trial, "queue_delay_mean"); q <= 0 {
