@@ -24,23 +24,32 @@ func (n *nullEndpoint) receive(frame []byte) { n.d.DeliverFrame(frame) }
 func discard([]byte) {}
 
 // TestAllocs: in steady state no path allocates per frame: pass-through,
-// delay, delay with jitter, rate and queue, and the Endpoint wrapper.
+// delay, delay with jitter, rate and queue, drops with and without a drop
+// hook, and the Endpoint wrapper.
 func TestAllocs(t *testing.T) {
+	drops := Config{Loss: RandomLoss(0.2, 0), DropEveryNth: 5, Rate: 50_000_000, Limit: 5, CoDel: true}
 	for _, tc := range []struct {
 		name string
 		cfg  Config
 		gap  time.Duration
+		hook bool // set a drop hook
 	}{
-		{"passthrough", Config{}, 0},
-		{"delay", Config{Delay: 10 * time.Millisecond}, 100 * time.Microsecond},
-		{"delay jitter table", Config{Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond, Distribution: NormalTable()}, 100 * time.Microsecond},
-		{"rate queue codel", Config{Rate: 100_000_000, Limit: 100, CoDel: true, Delay: time.Millisecond}, 80 * time.Microsecond},
-		{"loss dup corrupt ecn", Config{Loss: GELoss(0.1, 0.5), Duplicate: 0.1, Corrupt: 0.1, ECN: true, Delay: time.Millisecond}, 100 * time.Microsecond},
-		{"schedule match", Config{DropMatch: []Match{{Proto: 6}}, DropEveryNth: 3}, 0},
+		{"passthrough", Config{}, 0, false},
+		{"delay", Config{Delay: 10 * time.Millisecond}, 100 * time.Microsecond, false},
+		{"delay jitter table", Config{Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond, Distribution: NormalTable()}, 100 * time.Microsecond, false},
+		{"rate queue codel", Config{Rate: 100_000_000, Limit: 100, CoDel: true, Delay: time.Millisecond}, 80 * time.Microsecond, false},
+		{"loss dup corrupt ecn", Config{Loss: GELoss(0.1, 0.5), Duplicate: 0.1, Corrupt: 0.1, ECN: true, Delay: time.Millisecond}, 100 * time.Microsecond, false},
+		{"schedule match", Config{DropMatch: []Match{{Proto: 6}}, DropEveryNth: 3}, 0, false},
+		{"drops no hook", drops, 100 * time.Microsecond, false},
+		{"drops with hook", drops, 100 * time.Microsecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clock.NewManual(clock.Epoch)
 			d := New(tc.cfg, clk, discard)
+			var hooked int
+			if tc.hook {
+				d.SetDropHook(func([]byte, DropReason) { hooked++ })
+			}
 			frame := udpFrame(1, 1000, tosECT0)
 			step := func() {
 				d.Send(frame)
@@ -53,6 +62,9 @@ func TestAllocs(t *testing.T) {
 			t.Logf("%s: %.2f allocs per frame", tc.name, allocs)
 			if allocs != 0 {
 				t.Errorf("%.2f allocs per frame, want 0", allocs)
+			}
+			if s := d.Stats(); tc.hook && (s.Dropped() == 0 || uint64(hooked) != s.Dropped()) {
+				t.Errorf("%d hook calls, %d drops", hooked, s.Dropped())
 			}
 		})
 	}

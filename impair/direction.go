@@ -27,6 +27,9 @@ const minBuf = 2048
 // must not keep the frames after it returns. It may be called from Send or
 // SendBatch (for frames that leave at once, possibly some queued by another
 // goroutine), from the clock's timer, or from SetConfig.
+//
+// SetDropHook adds a function called for every frame the Direction drops,
+// handed out as out's frames are (see SetDropHook).
 type Direction struct {
 	clk     clock.Clock
 	out     func([]byte)
@@ -80,11 +83,22 @@ type Direction struct {
 	bufs [][]byte
 	one  [1][]byte
 
+	// The drop hook and the drops waiting for it: filled under mu only
+	// while the hook is set, handed to it by the emitting goroutine.
+	dropHook         func(frame []byte, r DropReason)
+	drops, dropSpare []dropNote
+
 	timer   clock.Timer
 	armed   bool
 	armedAt int64
 
 	stats Stats
+}
+
+// dropNote is a dropped frame waiting for the drop hook; buf is pooled.
+type dropNote struct {
+	buf    []byte
+	reason DropReason
 }
 
 // decision is what the random draws decided for one frame.
@@ -206,11 +220,11 @@ func (d *Direction) SetConfig(cfg Config) {
 // (Stats.Elapsed), or as of Close. Frames whose turn on the link came by
 // now leave the rate queue first, at the times they would have had the
 // timer not been late, as the next Send would make them (this may call
-// Config.Trace for CoDel's drops, never out): the queue's length, its
+// Config.Trace and the drop hook for CoDel's drops, never out): the queue's length, its
 // integrals and the queueing delays are exact as of now.
 func (d *Direction) Stats() Stats {
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	defer d.emitAndUnlock() // CoDel's drops to the drop hook, if any
 	if !d.closed {
 		now := d.now()
 		d.service(now)
@@ -267,7 +281,8 @@ func (a acc128) float() float64 {
 
 // Close stops the timer and discards the frames held; they are not counted
 // as drops. Later Sends do nothing. A frame being handed to out when Close
-// is called still is.
+// is called still is, and so are drops being handed to the drop hook; those
+// still waiting for it are not.
 func (d *Direction) Close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -290,6 +305,8 @@ func (d *Direction) Close() {
 		d.putBuf(p)
 	}
 	d.outbox = d.outbox[:0]
+	d.clearDrops(d.drops)
+	d.drops = d.drops[:0]
 }
 
 // Send offers one frame to the direction. The frame is copied if it is held
@@ -367,7 +384,7 @@ func (d *Direction) SendBatch(frames [][]byte) {
 // passThrough reports whether an offered frame can be handed straight on:
 // the Config does nothing and nothing is held or being handed out.
 func (d *Direction) passThrough() bool {
-	return d.s.trivial && d.q.n == 0 && d.dl.len() == 0 && len(d.outbox) == 0 && !d.emitting
+	return d.s.trivial && d.q.n == 0 && d.dl.len() == 0 && len(d.outbox) == 0 && len(d.drops) == 0 && !d.emitting
 }
 
 // count counts n frames offered and passed straight through.
@@ -704,13 +721,61 @@ func (d *Direction) send(p packet, now int64) {
 func (d *Direction) dropNew(frame []byte, seq uint64, flags uint8, r DropReason, now int64) {
 	d.stats.countDrop(r)
 	d.trace(packet{buf: frame, seq: seq, flags: flags}, EventDrop, r, now)
+	if d.dropHook != nil && len(d.drops) < MaxHeld {
+		// The caller's frame is gone by the time the hook may run.
+		d.drops = append(d.drops, dropNote{buf: d.getBuf(frame), reason: r})
+	}
 }
 
 // dropHeld drops a frame the Direction holds.
 func (d *Direction) dropHeld(p packet, r DropReason, now int64) {
 	d.stats.countDrop(r)
 	d.trace(p, EventDrop, r, now)
+	if d.dropHook != nil && len(d.drops) < MaxHeld {
+		if p.flags&flagPooled == 0 {
+			p.buf = d.getBuf(p.buf)
+		}
+		d.drops = append(d.drops, dropNote{buf: p.buf, reason: r})
+		return
+	}
 	d.putBuf(p)
+}
+
+// SetDropHook sets (or, with nil, removes) a function called for every
+// frame the Direction drops from then on, whatever the reason: DropSchedule,
+// DropLoss, DropOutage, DropQueue or DropCoDel (not frames discarded by
+// Close, which are not drops). Each copy Duplicate made is a frame of its
+// own. Unlike Config.Trace, the hook stays through SetConfig.
+//
+// The hook is called as out is: by one goroutine at a time (the one that
+// hands frames to out, which may be another Send's or the clock's timer's),
+// in the order the frames were dropped, never with the Direction's lock
+// held; a drop decided in Send is normally reported before Send returns.
+// It may call the Direction's methods (Stats, Config, SetConfig; a Send
+// from the hook is handed out after the hook returns). It should return
+// quickly, as frames wait for it to leave, and must not keep frame, a copy
+// of the dropped frame that is reused once it returns. Stats may call it,
+// for CoDel's drops up to now.
+//
+// With no hook set, drops cost nothing more; with one, each dropped frame
+// is copied into a pooled buffer (steady state allocates nothing). At most
+// MaxHeld drops wait for the hook; more are not reported to it.
+func (d *Direction) SetDropHook(hook func(frame []byte, r DropReason)) {
+	d.mu.Lock()
+	d.dropHook = hook
+	if hook == nil {
+		d.clearDrops(d.drops)
+		d.drops = d.drops[:0]
+	}
+	d.mu.Unlock()
+}
+
+// clearDrops returns the buffers of drops to the pool and clears them.
+func (d *Direction) clearDrops(drops []dropNote) {
+	for i := range drops {
+		d.putBuf(packet{buf: drops[i].buf, flags: flagPooled})
+		drops[i] = dropNote{}
+	}
 }
 
 func (d *Direction) trace(p packet, e Event, r DropReason, now int64) {
@@ -770,27 +835,39 @@ func (d *Direction) onTimer() {
 	d.emitAndUnlock()
 }
 
-// emitAndUnlock hands the outbox to out unless another goroutine already
-// does, and unlocks d.mu. The emitting goroutine drains the outbox until it
-// stays empty, so frames leave in outbox order, out is never called by two
-// goroutines at once, and mu is not held while it runs.
+// emitAndUnlock hands the outbox to out and the drops to the drop hook
+// unless another goroutine already does, and unlocks d.mu. The emitting
+// goroutine drains both until they stay empty, so frames leave in outbox
+// order, out and the hook are never called by two goroutines at once, and
+// mu is not held while they run.
 func (d *Direction) emitAndUnlock() {
-	if d.emitting || len(d.outbox) == 0 {
+	if d.emitting || len(d.outbox) == 0 && len(d.drops) == 0 {
 		d.mu.Unlock()
 		return
 	}
 	d.emitting = true
-	for len(d.outbox) > 0 {
+	for len(d.outbox) > 0 || len(d.drops) > 0 {
 		batch := d.outbox
 		d.outbox, d.spare = d.spare[:0], nil
+		drops, hook := d.drops, d.dropHook
+		d.drops, d.dropSpare = d.dropSpare[:0], nil
 		d.mu.Unlock()
-		d.emit(batch)
+		if hook != nil {
+			for i := range drops {
+				hook(drops[i].buf, drops[i].reason)
+			}
+		}
+		if len(batch) > 0 {
+			d.emit(batch)
+		}
 		d.mu.Lock()
 		for i := range batch {
 			d.putBuf(batch[i])
 			batch[i] = packet{}
 		}
 		d.spare = batch[:0]
+		d.clearDrops(drops)
+		d.dropSpare = drops[:0]
 	}
 	d.emitting = false
 	d.mu.Unlock()

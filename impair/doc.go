@@ -137,7 +137,8 @@
 //     the queue limit (netem counts after it), so that the draws never
 //     depend on time.
 //   - Beyond netem: DropEveryNth, DropPackets, DropMatch, Outage, Down, the
-//     Late counter (RFC 4737 reordering from any cause) and the Trace hook.
+//     Late counter (RFC 4737 reordering from any cause), the Trace hook
+//     and the drop hook (SetDropHook).
 //   - Not done: netem's slot (bursty MAC aggregation) and GSO segmentation
 //     (a frame is a frame).
 //
@@ -154,8 +155,11 @@
 // goroutine at a time, in departure order, without any lock held, so it may
 // call back into the Direction or into the stack. A frame that leaves at
 // once leaves before Send returns unless another goroutine is handing frames
-// out at that moment, in which case that goroutine sends it. Steady-state
-// operation allocates nothing: buffers come from a per-Direction pool.
+// out at that moment, in which case that goroutine sends it. The drop hook
+// (Direction.SetDropHook, Endpoint.SetDropHooks), which tells an observer
+// of every frame dropped and why, is called the same way, by the same
+// goroutine. Steady-state operation allocates nothing: buffers come from a
+// per-Direction pool.
 //
 // # Runtime changes
 //

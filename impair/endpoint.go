@@ -30,7 +30,7 @@ type Endpoint struct {
 	batch link.BatchWriter // inner, if it is one
 	clk   clock.Clock
 
-	mu      sync.Mutex // serializes SetConfig and Close
+	mu      sync.Mutex // serializes SetConfig, SetDropHooks and Close
 	egress  atomic.Pointer[Direction]
 	ingress atomic.Pointer[Direction]
 	disp    atomic.Pointer[dispatcherBox]
@@ -39,6 +39,8 @@ type Endpoint struct {
 	// EndBatch: frames the ingress Direction releases meanwhile join
 	// that batch.
 	inBatch atomic.Bool
+	// The drop hooks, given to the Directions (guarded by mu).
+	egressDrop, ingressDrop func(frame []byte, r DropReason)
 
 	writeErrors atomic.Uint64
 }
@@ -96,7 +98,7 @@ func (e *Endpoint) SetConfig(egress, ingress *Config) {
 	if e.closed.Load() {
 		return
 	}
-	set := func(p *atomic.Pointer[Direction], cfg *Config, out func([][]byte)) {
+	set := func(p *atomic.Pointer[Direction], cfg *Config, out func([][]byte), hook func([]byte, DropReason)) {
 		d := p.Load()
 		switch {
 		case d != nil && cfg != nil:
@@ -104,11 +106,30 @@ func (e *Endpoint) SetConfig(egress, ingress *Config) {
 		case d != nil:
 			d.SetConfig(Config{})
 		case cfg != nil:
-			p.Store(NewBatch(*cfg, e.clk, out))
+			d = NewBatch(*cfg, e.clk, out)
+			if hook != nil {
+				d.SetDropHook(hook)
+			}
+			p.Store(d)
 		}
 	}
-	set(&e.egress, egress, e.writeOut)
-	set(&e.ingress, ingress, e.deliverUp)
+	set(&e.egress, egress, e.writeOut, e.egressDrop)
+	set(&e.ingress, ingress, e.deliverUp, e.ingressDrop)
+}
+
+// SetDropHooks sets the drop hook (see Direction.SetDropHook) of each
+// direction, egress and ingress, including a Direction that SetConfig
+// creates later; nil removes it. A direction never impaired drops nothing.
+func (e *Endpoint) SetDropHooks(egress, ingress func(frame []byte, r DropReason)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.egressDrop, e.ingressDrop = egress, ingress
+	if d := e.egress.Load(); d != nil {
+		d.SetDropHook(egress)
+	}
+	if d := e.ingress.Load(); d != nil {
+		d.SetDropHook(ingress)
+	}
 }
 
 // Egress returns the egress Direction, or nil if egress was never impaired.
