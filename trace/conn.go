@@ -27,15 +27,20 @@ type Conn struct {
 	// SYN tells whether ISN is a SYN's sequence number.
 	SYN bool
 	// First and Last are the times of the connection's first and last
-	// event, on the tracing stack's clock (Event.TimeUS).
+	// event, drop events included, on the tracing stack's clock
+	// (Event.TimeUS).
 	First, Last time.Duration
 	// BytesSent and BytesReceived add up the payload of the segments sent
-	// and received, retransmissions included.
+	// and received, retransmissions included (not drop events: a segment
+	// sent and then dropped is counted once, as sent).
 	BytesSent, BytesReceived int64
 	// Retransmits counts the segments sent that were retransmissions.
 	Retransmits int
-	// Events counts the connection's events.
+	// Events counts the connection's events, drop events included.
 	Events int
+	// Drops counts its drop events: segments the impairment layer of the
+	// node's interfaces dropped, sent or on their way in.
+	Drops int
 	// Lost adds up the events the trace lost (KindLost markers) between the
 	// connection's first and last event: some of them may have been its own.
 	Lost int
@@ -60,9 +65,9 @@ func (c Conn) Label() string {
 
 func (c *Conn) sameTuple(e *Event) bool { return e.Local == c.Local && e.Remote == c.Remote }
 
-// Conns lists the connection instances of a trace in the order of their
-// first event in the trace. Events with no valid local or remote address
-// (KindLost markers) are part of no connection.
+// Conns lists the connection instances of a trace in the order they begin
+// in the trace. Events with no valid local or remote address (KindLost
+// markers) are part of no connection.
 //
 // The events of one 4-tuple, in trace order, start a new instance at:
 //   - a state event out of CLOSED or LISTEN (the stack opening a
@@ -80,6 +85,15 @@ func (c *Conn) sameTuple(e *Event) bool { return e.Local == c.Local && e.Remote 
 // A SYN-ACK never starts an instance (it is retransmitted when its ACK is
 // lost), and a SYN that a connection in TIME-WAIT receives stays with it:
 // the new connection starts at the listener's CLOSED -> SYN-RECEIVED.
+//
+// A drop event (KindDrop) never starts an instance nor changes what the
+// rules above see: it joins the current instance of its 4-tuple, unless it
+// cannot be part of it (it is earlier than the instance's last event, or
+// it is a SYN without ACK that differs from the instance's SYN in its
+// direction or comes after CLOSED), in which case, as when its 4-tuple has
+// no instance yet, it joins the next instance of its 4-tuple, the one the
+// retransmission of the dropped SYN opens, if its time is not after that
+// instance's beginning; otherwise it is part of no connection.
 func Conns(events []Event) []Conn {
 	conns, _ := split(events, nil)
 	return conns
@@ -115,8 +129,9 @@ func Filter(events []Event, c Conn) []Event {
 // first event and, for each event, the index of its instance (-1: none).
 func split(events []Event, only func(*Event) bool) ([]Conn, []int) {
 	type open struct {
-		t   tracker
-		cur int // index of the current instance in conns
+		t       tracker
+		cur     int   // index of the current instance in conns
+		pending []int // drop events waiting for the next instance
 	}
 	tuples := map[[2]netip.AddrPort]*open{}
 	var conns []Conn
@@ -140,6 +155,19 @@ func split(events []Event, only func(*Event) bool) ([]Conn, []int) {
 			o = &open{}
 			tuples[k] = o
 		}
+		if e.Kind == KindDrop {
+			if o.t.n == 0 || o.t.dropIsNext(e) {
+				o.pending = append(o.pending, i)
+				continue
+			}
+			of[i] = o.cur
+			c := &conns[o.cur]
+			c.Events++
+			c.Drops++
+			c.Last = max(c.Last, usec(e.TimeUS))
+			c.Lost = lost - lostAt[o.cur]
+			continue
+		}
 		before := o.t.maxRank
 		if o.t.step(e) {
 			before = 0
@@ -148,6 +176,15 @@ func split(events []Event, only func(*Event) bool) ([]Conn, []int) {
 			conns = append(conns, Conn{Local: e.Local, Remote: e.Remote, Instance: o.t.n - 1, First: t, Last: t})
 			lostAt = append(lostAt, lost)
 			isns = append(isns, isnFinder{})
+			for _, p := range o.pending {
+				if events[p].TimeUS <= e.TimeUS {
+					of[p] = o.cur
+					conns[o.cur].Events++
+					conns[o.cur].Drops++
+					conns[o.cur].First = min(conns[o.cur].First, usec(events[p].TimeUS))
+				}
+			}
+			o.pending = o.pending[:0]
 		}
 		of[i] = o.cur
 		c := &conns[o.cur]
@@ -217,6 +254,22 @@ func (t *tracker) step(e *Event) bool {
 		t.syn[d].seq, t.syn[d].ok = e.Seq, true
 	}
 	return begins
+}
+
+// dropIsNext reports whether drop event e cannot belong to the current
+// instance (see Conns).
+func (t *tracker) dropIsNext(e *Event) bool {
+	if e.TimeUS < t.lastUS {
+		return true
+	}
+	if !e.HasFlag('S') || e.HasFlag('.') {
+		return false
+	}
+	d := 0
+	if e.Dir == DirIngress {
+		d = 1
+	}
+	return t.maxRank == rank("CLOSED") || t.syn[d].ok && t.syn[d].seq != e.Seq
 }
 
 // opens reports whether e cannot belong to the current instance.
