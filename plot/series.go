@@ -72,7 +72,9 @@ type conn struct {
 }
 
 func newConn(events []trace.Event, c trace.Conn) conn {
-	cn := conn{evs: trace.Filter(events, c)}
+	// Drop events (the impairment layer's) are not the stack's: no plot
+	// draws them, nor starts its time axis at one.
+	cn := conn{evs: slices.DeleteFunc(trace.Filter(events, c), func(e trace.Event) bool { return e.Kind == trace.KindDrop })}
 	if len(cn.evs) == 0 {
 		return cn
 	}

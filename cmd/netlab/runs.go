@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -84,7 +85,9 @@ func recordedSockets(events []trace.Event) []recordedSocket {
 	conns := trace.Conns(events)
 	out := make([]recordedSocket, 0, len(conns))
 	for _, c := range conns {
-		ev := trace.Filter(events, c)
+		// The last event of the stack's: a drop event (the impairment
+		// layer's) has no state.
+		ev := slices.DeleteFunc(trace.Filter(events, c), func(e trace.Event) bool { return e.Kind == trace.KindDrop })
 		if len(ev) == 0 {
 			continue
 		}

@@ -546,6 +546,13 @@ func formatEvent(e trace.Event) string {
 		return fmt.Sprintf("%s timer %v %v: %s (rto %dms, cwnd %d, %s)", ts, e.Local, e.Remote, e.Timer, e.RTOMS, e.Cwnd, e.State)
 	case trace.KindLost:
 		return fmt.Sprintf("%s (%d events lost: the reader fell behind)", ts, e.Len)
+	case trace.KindDrop:
+		src, dst := e.Local, e.Remote
+		if e.Dir == trace.DirIngress {
+			src, dst = e.Remote, e.Local
+		}
+		return fmt.Sprintf("%s drop %v > %v [%s] seq %d ack %d win %d len %d | dropped by the impairment of %s (%s): %s",
+			ts, src, dst, e.Flags, e.Seq, e.Ack, e.Window, e.Len, e.Ifname, e.Dir, e.Reason)
 	}
 	return ts + " " + e.Kind
 }

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/netlab/netlab/trace"
@@ -77,7 +78,10 @@ func (s connSel) pick(ev *Evidence, o *Outcome) *view {
 	}
 	c := conns[i]
 	o.Conn = &c
-	return &view{node: s.node, conn: c, events: trace.Filter(events, c)}
+	// The checks read the stack's events: drop events (the impairment
+	// layer's) carry no connection state.
+	evs := slices.DeleteFunc(trace.Filter(events, c), func(e trace.Event) bool { return e.Kind == trace.KindDrop })
+	return &view{node: s.node, conn: c, events: evs}
 }
 
 // name names the connection in messages: "a 10.0.0.1:40000->10.0.0.2:5001".
