@@ -39,7 +39,8 @@ type Agent interface {
 	Sockets(ctx context.Context) ([]stack.TCPInfo, error)
 	Impairments(ctx context.Context) ([]nodeagent.ImpairState, error)
 	ChangeImpairment(ctx context.Context, ch nodeagent.ImpairChange) (nodeagent.ImpairState, error)
-	Trace(ctx context.Context, each func(trace.Event)) error
+	TraceFrom(ctx context.Context, subscribed func(), each func(trace.Event)) error
+	Status(ctx context.Context) (nodeagent.NodeStatus, error)
 }
 
 var _ Agent = (*nodeagent.Client)(nil)
@@ -49,8 +50,14 @@ type Options struct {
 	// Plan is the deployed lab's resolved plan.
 	Plan *topology.Lab
 	// Agent returns the agent that serves node (for a relay's side, the
-	// node the side names).
+	// node the side names). Nil replays a run that is over: the page shows
+	// what its traces recorded, and nothing live (no stream, sockets,
+	// node state or controls).
 	Agent func(node string) (Agent, error)
+	// TraceFile returns where node's trace of the run shown is recorded.
+	TraceFile func(node string) string
+	// Run names the run shown, for the page's title.
+	Run string
 	// Token is required on every request (?token= or Authorization:
 	// Bearer); see NewToken.
 	Token string
@@ -70,13 +77,13 @@ func NewToken() (string, error) {
 
 // Handler returns the page's HTTP handler.
 func Handler(o Options) (http.Handler, error) {
-	if o.Plan == nil || o.Agent == nil || len(o.Token) < 16 {
-		return nil, errors.New("web: a plan, an agent lookup and a token of at least 16 characters are needed")
+	if o.Plan == nil || o.TraceFile == nil || len(o.Token) < 16 {
+		return nil, errors.New("web: a plan, the traces' paths and a token of at least 16 characters are needed")
 	}
 	if o.StreamBuffer <= 0 {
 		o.StreamBuffer = 4096
 	}
-	s := &server{o: o}
+	s := &server{o: o, traces: newTraces(o.TraceFile)}
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {
 		return nil, err
@@ -94,15 +101,29 @@ func Handler(o Options) (http.Handler, error) {
 		w.Write(page)
 	})
 	mux.HandleFunc("GET /api/lab", s.lab)
-	mux.HandleFunc("GET /api/impairments", s.impairments)
-	mux.HandleFunc("GET /api/nodes/{node}/sockets", s.sockets)
-	mux.HandleFunc("POST /api/impair", s.impair)
-	mux.HandleFunc("GET /api/events", s.events)
+	mux.HandleFunc("GET /api/conns", s.conns)
+	mux.HandleFunc("GET /api/conn/events", s.connEvents)
+	mux.HandleFunc("GET /api/conn/series", s.series)
+	live := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if s.o.Agent == nil {
+				httpError(w, http.StatusConflict, "this page replays run "+s.o.Run+", which is over: nothing in it is live")
+				return
+			}
+			h(w, r)
+		}
+	}
+	mux.HandleFunc("GET /api/impairments", live(s.impairments))
+	mux.HandleFunc("GET /api/nodes", live(s.nodes))
+	mux.HandleFunc("GET /api/nodes/{node}/sockets", live(s.sockets))
+	mux.HandleFunc("POST /api/impair", live(s.impair))
+	mux.HandleFunc("GET /api/events", live(s.events))
 	return s.guard(mux), nil
 }
 
 type server struct {
-	o Options
+	o      Options
+	traces *traces
 }
 
 // guard lets through only requests that carry the token; a change must
@@ -144,7 +165,11 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // Lab is the topology as the page draws it.
 type Lab struct {
-	Name     string    `json:"name"`
+	Name string `json:"name"`
+	// Live tells a deployed lab from the replay of a run that is over.
+	Live bool `json:"live"`
+	// Run is the run shown.
+	Run      string    `json:"run,omitempty"`
 	Nodes    []Node    `json:"nodes"`
 	Links    []Link    `json:"links"`
 	Segments []Segment `json:"segments"`
@@ -161,7 +186,11 @@ type Node struct {
 // Interface is a node's interface.
 type Interface struct {
 	Name string `json:"name"`
-	IPv4 string `json:"ipv4,omitempty"`
+	// Written is the name the file gave it, when Name is its Linux mapping.
+	Written string `json:"written,omitempty"`
+	IPv4    string `json:"ipv4,omitempty"`
+	MAC     string `json:"mac,omitempty"`
+	MTU     int    `json:"mtu,omitempty"`
 }
 
 // Link is a point-to-point link: its ends as "node:interface".
@@ -183,7 +212,7 @@ func PageLab(plan *topology.Lab) Lab {
 	for _, n := range plan.Nodes {
 		pn := Node{Name: n.Name, Kind: n.Kind, Stack: string(n.Stack), Interfaces: []Interface{}}
 		for _, ifc := range n.Interfaces {
-			i := Interface{Name: ifc.Name}
+			i := Interface{Name: ifc.Name, Written: ifc.Written, MAC: ifc.MAC.String(), MTU: ifc.MTU}
 			if ifc.Addr.IsValid() {
 				i.IPv4 = ifc.Addr.String()
 			}
@@ -205,7 +234,73 @@ func PageLab(plan *topology.Lab) Lab {
 	return l
 }
 
-func (s *server) lab(w http.ResponseWriter, r *http.Request) { writeJSON(w, PageLab(s.o.Plan)) }
+func (s *server) lab(w http.ResponseWriter, r *http.Request) {
+	l := PageLab(s.o.Plan)
+	l.Live, l.Run = s.o.Agent != nil, s.o.Run
+	writeJSON(w, l)
+}
+
+// NodeState is a node as the page shows it: alive (its agent answers for
+// it) or not, and what the agent says of it.
+type NodeState struct {
+	Name   string                `json:"name"`
+	Alive  bool                  `json:"alive"`
+	Error  string                `json:"error,omitempty"`
+	Status *nodeagent.NodeStatus `json:"status,omitempty"`
+}
+
+// nodeStatusTimeout bounds how long one node's agent may take to answer.
+const nodeStatusTimeout = 2 * time.Second
+
+// nodes answers the state of the nodes asked (?node=, repeated; all of
+// them without one), asking their agents at most 16 at a time.
+func (s *server) nodes(w http.ResponseWriter, r *http.Request) {
+	names := r.URL.Query()["node"]
+	if len(names) == 0 {
+		for _, n := range s.o.Plan.Nodes {
+			names = append(names, n.Name)
+		}
+	}
+	for _, n := range names {
+		if s.o.Plan.Node(n) == nil {
+			httpError(w, http.StatusNotFound, "no node "+n)
+			return
+		}
+	}
+	out := make([]NodeState, len(names))
+	sem := make(chan struct{}, 16)
+	done := make(chan struct{})
+	for i, n := range names {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = s.nodeState(r.Context(), n)
+		}()
+	}
+	for range names {
+		<-done
+	}
+	writeJSON(w, out)
+}
+
+func (s *server) nodeState(ctx context.Context, name string) NodeState {
+	ns := NodeState{Name: name}
+	a, err := s.o.Agent(name)
+	if err != nil {
+		ns.Error = err.Error()
+		return ns
+	}
+	ctx, cancel := context.WithTimeout(ctx, nodeStatusTimeout)
+	defer cancel()
+	st, err := a.Status(ctx)
+	if err != nil {
+		ns.Error = err.Error()
+		return ns
+	}
+	ns.Alive, ns.Status = true, &st
+	return ns
+}
 
 // impairments answers every impaired interface's state and counters, by
 // "node:interface".
@@ -373,6 +468,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	ch := make(chan ev, s.o.StreamBuffer)
 	var dropped atomic.Int64
 	done := make(chan struct{}, len(nodes))
+	subscribed := make(chan struct{}, len(nodes))
 	for _, n := range nodes {
 		a, err := s.o.Agent(n)
 		if err != nil {
@@ -382,7 +478,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		go func() {
 			defer func() { done <- struct{}{} }()
-			a.Trace(ctx, func(e trace.Event) {
+			a.TraceFrom(ctx, func() { subscribed <- struct{}{} }, func(e trace.Event) {
 				select {
 				case ch <- ev{n, e}:
 				default:
@@ -400,10 +496,27 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	reported := int64(0)
+	// "ready" says that every event from then on is in the stream (or
+	// counted as dropped); what came before is in the traces. A
+	// subscription is counted before any event that came after it.
+	waiting := len(nodes) + 1
+	made := func() {
+		if waiting--; waiting == 0 {
+			fmt.Fprintf(w, "event: ready\ndata: %d\n\n", len(nodes))
+			fl.Flush()
+		}
+	}
+	made()
 	for {
+		for waiting > 0 && len(subscribed) > 0 {
+			<-subscribed
+			made()
+		}
 		select {
 		case <-ctx.Done():
 			return
+		case <-subscribed:
+			made()
 		case e := <-ch:
 			b, _ := json.Marshal(e)
 			fmt.Fprintf(w, "event: trace\ndata: %s\n\n", b)

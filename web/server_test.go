@@ -8,6 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +27,8 @@ import (
 type fakeAgent struct {
 	mu      sync.Mutex
 	changes []nodeagent.ImpairChange
-	events  int // how many trace events Trace sends
+	events  int             // how many trace events Trace sends
+	dead    map[string]bool // nodes whose Status fails
 }
 
 func (f *fakeAgent) Sockets(context.Context) ([]stack.TCPInfo, error) {
@@ -41,7 +46,8 @@ func (f *fakeAgent) ChangeImpairment(_ context.Context, ch nodeagent.ImpairChang
 	return nodeagent.ImpairState{Interface: ch.Interface, Egress: ch.Impairment}, nil
 }
 
-func (f *fakeAgent) Trace(ctx context.Context, each func(trace.Event)) error {
+func (f *fakeAgent) TraceFrom(ctx context.Context, subscribed func(), each func(trace.Event)) error {
+	subscribed()
 	l, r := netip.MustParseAddrPort("10.0.0.0:40000"), netip.MustParseAddrPort("10.0.0.1:5001")
 	for i := 0; i < f.events; i++ {
 		fl, kind := ".", trace.KindOut
@@ -57,7 +63,41 @@ func (f *fakeAgent) Trace(ctx context.Context, each func(trace.Event)) error {
 	return nil
 }
 
+// nodeAgent is the fake agent as one node's: dead when the fake says so.
+type nodeAgent struct {
+	*fakeAgent
+	node string
+}
+
+// TraceFrom streams the fake's events as node h1's; the other nodes'
+// streams stay quiet.
+func (n nodeAgent) TraceFrom(ctx context.Context, subscribed func(), each func(trace.Event)) error {
+	if n.node != "h1" {
+		subscribed()
+		<-ctx.Done()
+		return nil
+	}
+	return n.fakeAgent.TraceFrom(ctx, subscribed, each)
+}
+
+func (n nodeAgent) Status(context.Context) (nodeagent.NodeStatus, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.dead[n.node] {
+		return nodeagent.NodeStatus{}, errors.New("the agent of node " + n.node + " does not answer")
+	}
+	return nodeagent.NodeStatus{Name: n.node, Stack: "go", Routes: []string{"default via 10.0.0.1"}}, nil
+}
+
 func testServer(t *testing.T, buffer, events int) (*httptest.Server, *fakeAgent, string) {
+	t.Helper()
+	ts, fa, tok, _ := testServerIn(t, buffer, events, true)
+	return ts, fa, tok
+}
+
+// testServerIn serves the two-node lab, live or as the replay of a run,
+// with the nodes' traces in the directory it returns (NODE.jsonl).
+func testServerIn(t *testing.T, buffer, events int, live bool) (*httptest.Server, *fakeAgent, string, string) {
 	t.Helper()
 	plan, err := topology.Parse("x.yml", []byte("name: web\ntopology:\n  nodes:\n    h1: {}\n    h2: {}\n  links:\n    - name: wan\n      endpoints: [\"h1:eth1\", \"h2:eth1\"]\n      netem: {delay: 5ms}\n"))
 	if err != nil {
@@ -67,19 +107,25 @@ func testServer(t *testing.T, buffer, events int) (*httptest.Server, *fakeAgent,
 	if err != nil {
 		t.Fatal(err)
 	}
-	fa := &fakeAgent{events: events}
-	h, err := Handler(Options{Plan: plan, Token: tok, StreamBuffer: buffer, Agent: func(node string) (Agent, error) {
-		if plan.Node(node) == nil {
-			return nil, errors.New("no node " + node)
+	fa := &fakeAgent{events: events, dead: map[string]bool{}}
+	dir := t.TempDir()
+	o := Options{Plan: plan, Token: tok, StreamBuffer: buffer, Run: "r1",
+		TraceFile: func(node string) string { return filepath.Join(dir, node+".jsonl") }}
+	if live {
+		o.Agent = func(node string) (Agent, error) {
+			if plan.Node(node) == nil {
+				return nil, errors.New("no node " + node)
+			}
+			return nodeAgent{fa, node}, nil
 		}
-		return fa, nil
-	}})
+	}
+	h, err := Handler(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return ts, fa, tok
+	return ts, fa, tok, dir
 }
 
 // TestToken: every request without the token is refused with 401: the
@@ -214,5 +260,199 @@ func TestEvents(t *testing.T) {
 	// of the others are dropped, and the page is told.
 	if len(flags) == 0 || flags[0] != "S" || !dropped {
 		t.Errorf("events %q, dropped said %v; want the SYN first and the drops reported", flags, dropped)
+	}
+}
+
+// getJSON asks the server for path with the token and decodes the answer
+// into v; it returns the status code.
+func getJSON(t *testing.T, ts *httptest.Server, tok, path string, v any) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", ts.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if v != nil {
+		json.NewDecoder(resp.Body).Decode(v)
+	}
+	return resp.StatusCode
+}
+
+// transfer returns the client's events of a small transfer: handshake,
+// three segments of 1000 bytes acknowledged, a retransmission after an RTO.
+func transfer() []trace.Event {
+	l, r := netip.MustParseAddrPort("10.0.0.0:40000"), netip.MustParseAddrPort("10.0.0.1:5001")
+	ev := func(us int64, kind, flags string, seq, ack uint32, n int) trace.Event {
+		return trace.Event{TimeUS: us, Kind: kind, Local: l, Remote: r, Flags: flags, Seq: seq, Ack: ack, Len: n,
+			State: "ESTABLISHED", Cwnd: 10 * 1460, Ssthresh: 1 << 31, SRTTUS: 10000, RTOMS: 200, CAState: "open"}
+	}
+	syn := ev(1000, trace.KindOut, "S", 100, 0, 0)
+	syn.State, syn.OldState = "SYN-SENT", "CLOSED"
+	synack := ev(11000, trace.KindIn, "S.", 900, 101, 0)
+	return []trace.Event{
+		syn, synack,
+		ev(11010, trace.KindOut, ".", 101, 901, 0),
+		ev(11020, trace.KindOut, "P.", 101, 901, 1000),
+		ev(11030, trace.KindOut, "P.", 1101, 901, 1000),
+		ev(21000, trace.KindIn, ".", 901, 1101, 0),
+		{TimeUS: 221000, Kind: trace.KindTimer, Local: l, Remote: r, Timer: "rto", State: "ESTABLISHED"},
+		func() trace.Event { e := ev(221010, trace.KindOut, "P.", 1101, 901, 1000); e.Retrans = true; return e }(),
+		ev(231000, trace.KindIn, ".", 901, 2101, 0),
+	}
+}
+
+func writeTrace(t *testing.T, path string, evs []trace.Event, tail string) {
+	t.Helper()
+	var b strings.Builder
+	for _, e := range evs {
+		j, _ := json.Marshal(e)
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	b.WriteString(tail)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(b.String()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRecordedConnection: the page's connections, a connection's events
+// and its plots come from the node's recorded trace, read as it grows (a
+// line the recorder has not finished is read once it is), and again whole
+// when the recorder rotates the file.
+func TestRecordedConnection(t *testing.T) {
+	ts, _, tok, dir := testServerIn(t, 0, 0, true)
+	path := filepath.Join(dir, "h1.jsonl")
+	var conns []ConnInfo
+	if code := getJSON(t, ts, tok, "/api/conns", &conns); code != 200 || len(conns) != 0 {
+		t.Fatalf("before anything was recorded: %d %+v", code, conns)
+	}
+	evs := transfer()
+	j, _ := json.Marshal(evs[4])
+	cut := len(j) / 2
+	writeTrace(t, path, evs[:4], string(j[:cut]))
+	if getJSON(t, ts, tok, "/api/conns", &conns); len(conns) != 1 || conns[0].Conn != "10.0.0.0:40000->10.0.0.1:5001" || !conns[0].SYN || conns[0].Node != "h1" {
+		t.Fatalf("conns %+v; want h1's one connection, with its SYN", conns)
+	}
+	q := "?node=h1&conn=" + url.QueryEscape(conns[0].Conn)
+	var got []trace.Event
+	if getJSON(t, ts, tok, "/api/conn/events"+q, &got); len(got) != 4 || got[0].Flags != "S" {
+		t.Fatalf("%d events %+v; want the 4 complete lines, the SYN first", len(got), got)
+	}
+	// The recorder finishes its line and goes on.
+	writeTrace(t, path, nil, string(j[cut:])+"\n")
+	writeTrace(t, path, evs[5:], "")
+	if getJSON(t, ts, tok, "/api/conn/events"+q, &got); len(got) != len(evs) {
+		t.Fatalf("%d events after the recorder went on; want %d", len(got), len(evs))
+	}
+	var s Series
+	if code := getJSON(t, ts, tok, "/api/conn/series"+q, &s); code != 200 {
+		t.Fatalf("series: %d", code)
+	}
+	retrans := 0
+	for _, seg := range s.Seq.Segments {
+		if seg.Retrans {
+			retrans++
+		}
+	}
+	if len(s.Seq.Segments) < 3 || retrans != 1 || len(s.Cwn.Cwnd) == 0 || len(s.RTT.Firings) != 1 || s.T0 != 1000 {
+		t.Errorf("series: %d segments (%d retransmitted), %d cwnd points, %d RTO firings, t0 %d µs; want ≥ 3 (1), some, 1, 1000",
+			len(s.Seq.Segments), retrans, len(s.Cwn.Cwnd), len(s.RTT.Firings), s.T0)
+	}
+	// Rotation: the file becomes the rotated part, a new one starts.
+	if err := os.Rename(path, trace.RotatedPath(path)); err != nil {
+		t.Fatal(err)
+	}
+	more := transfer()
+	for i := range more {
+		more[i].TimeUS += 1e6
+		more[i].Local = netip.MustParseAddrPort("10.0.0.0:40001")
+	}
+	writeTrace(t, path, more, "")
+	if getJSON(t, ts, tok, "/api/conns", &conns); len(conns) != 2 {
+		t.Errorf("after a rotation: %+v; want both connections", conns)
+	}
+	for _, bad := range []string{"?node=h1&conn=1.2.3.4:1->5.6.7.8:2", "?node=nope&conn=x", q + "&instance=x"} {
+		if code := getJSON(t, ts, tok, "/api/conn/events"+bad, nil); code == 200 {
+			t.Errorf("events%s: 200; want an error", bad)
+		}
+	}
+}
+
+// TestReady: the stream says "ready" once the agents have subscribed it,
+// before their first event.
+func TestReady(t *testing.T) {
+	ts, _, tok := testServer(t, 0, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/events?node=h1&token="+tok, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	var kinds []string
+	for sc.Scan() && len(kinds) < 3 {
+		if k, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) < 2 || kinds[0] != "ready" || !slices.Contains(kinds, "trace") {
+		t.Errorf("first events %q; want ready before any trace event", kinds)
+	}
+}
+
+// TestNodesAlive: a node whose agent answers is alive, one whose agent
+// does not is not, with why.
+func TestNodesAlive(t *testing.T) {
+	ts, fa, tok := testServer(t, 0, 0)
+	fa.mu.Lock()
+	fa.dead["h2"] = true
+	fa.mu.Unlock()
+	var states []NodeState
+	if code := getJSON(t, ts, tok, "/api/nodes", &states); code != 200 || len(states) != 2 {
+		t.Fatalf("%d %+v", code, states)
+	}
+	for _, s := range states {
+		want := s.Name == "h1"
+		if s.Alive != want || (s.Error == "") != want || want && (s.Status == nil || s.Status.Routes[0] != "default via 10.0.0.1") {
+			t.Errorf("node %s: %+v; want alive %v", s.Name, s, want)
+		}
+	}
+}
+
+// TestReplay: without agents the page replays a run: the lab and what the
+// traces recorded are there; nothing live is, and no control goes through.
+func TestReplay(t *testing.T) {
+	ts, _, tok, dir := testServerIn(t, 0, 0, false)
+	writeTrace(t, filepath.Join(dir, "h1.jsonl"), transfer(), "")
+	var lab Lab
+	if getJSON(t, ts, tok, "/api/lab", &lab); lab.Live || lab.Run != "r1" || len(lab.Nodes) != 2 {
+		t.Errorf("lab %+v; want the replay of run r1", lab)
+	}
+	var conns []ConnInfo
+	if getJSON(t, ts, tok, "/api/conns", &conns); len(conns) != 1 {
+		t.Errorf("conns %+v", conns)
+	}
+	for _, p := range []string{"/api/events", "/api/nodes", "/api/impairments", "/api/nodes/h1/sockets"} {
+		if code := getJSON(t, ts, tok, p, nil); code != http.StatusConflict {
+			t.Errorf("GET %s: %d; want 409 (nothing is live)", p, code)
+		}
+	}
+	req, _ := http.NewRequest("POST", ts.URL+"/api/impair?token="+tok, strings.NewReader(`{"target":"wan","down":true}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("a control in a replay: %d; want 409", resp.StatusCode)
 	}
 }

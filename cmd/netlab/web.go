@@ -18,15 +18,25 @@ import (
 
 func newWebCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
-	var listen string
+	var listen, runSpec string
 	var allowRemote bool
 	cmd := &cobra.Command{
-		Use:   "web [-t FILE] [--listen 127.0.0.1:PORT]",
-		Short: "Serve a live page of the lab: topology with link counters, sockets, a connection's segments, impairment controls",
+		Use:   "web [-t FILE] [--run ID] [--listen 127.0.0.1:PORT]",
+		Short: "Serve a live page of the lab: topology, nodes, link counters, a connection's segments and plots, impairment controls",
 		Long: `Serve a live page of a deployed lab from assets built into netlab
-(nothing is fetched from elsewhere). It listens on loopback unless told
-otherwise, and every request needs the random token in the address it
-prints; listening on another address needs --allow-remote.`,
+(nothing is fetched from elsewhere): the topology with each node alive or
+not and each link's counters and impairments, a node's interfaces and
+sockets, a connection's segments as a ladder and its time-sequence,
+cwnd/ssthresh/in-flight and RTT/RTO plots (the data of ` + "`netlab plot`" + `), which
+can be paused, scrubbed back and replayed; and controls to impair a link
+or take it down.
+
+With --run the page replays a run that is over (the lab need not be
+deployed any more) from what its traces recorded.
+
+It listens on loopback unless told otherwise, and every request needs the
+random token in the address it prints; listening on another address needs
+--allow-remote.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			host, _, err := net.SplitHostPort(listen)
@@ -38,17 +48,30 @@ prints; listening on another address needs --allow-remote.`,
 			if !loopback && !allowRemote {
 				return fmt.Errorf("--listen %s is not a loopback address: the page controls the lab, so say --allow-remote to serve it there", listen)
 			}
-			r, err := findLab(t)
-			if err != nil {
-				return err
-			}
 			tok, err := web.NewToken()
 			if err != nil {
 				return err
 			}
-			h, err := web.Handler(web.Options{Plan: r.lab, Token: tok, Agent: func(node string) (web.Agent, error) {
-				return r.client(node)
-			}})
+			wo := web.Options{Token: tok}
+			if runSpec != "" {
+				run, err := openRun(t, runSpec)
+				if err != nil {
+					return err
+				}
+				wo.Plan, wo.Run, wo.TraceFile = run.lab, run.run.ID, run.run.Trace
+			} else {
+				r, err := findLab(t)
+				if err != nil {
+					return err
+				}
+				run, err := openRun(t, "")
+				if err != nil {
+					return err
+				}
+				wo.Plan, wo.Run, wo.TraceFile = r.lab, run.run.ID, run.run.Trace
+				wo.Agent = func(node string) (web.Agent, error) { return r.client(node) }
+			}
+			h, err := web.Handler(wo)
 			if err != nil {
 				return err
 			}
@@ -62,10 +85,12 @@ prints; listening on another address needs --allow-remote.`,
 			url := fmt.Sprintf("http://%s/?token=%s", ln.Addr(), tok)
 			if t.format == "json" {
 				// One line, printed at once: scripts read it and go on.
-				b, _ := json.Marshal(map[string]string{"lab": r.lab.Name, "url": url, "token": tok})
+				b, _ := json.Marshal(map[string]any{"lab": wo.Plan.Name, "run": wo.Run, "live": wo.Agent != nil, "url": url, "token": tok})
 				fmt.Fprintf(o.stdout, "%s\n", b)
+			} else if wo.Agent == nil {
+				fmt.Fprintf(o.stdout, "lab %s, run %s (replay): %s\n", wo.Plan.Name, wo.Run, url)
 			} else {
-				fmt.Fprintf(o.stdout, "lab %s: %s\n", r.lab.Name, url)
+				fmt.Fprintf(o.stdout, "lab %s: %s\n", wo.Plan.Name, url)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
@@ -85,6 +110,7 @@ prints; listening on another address needs --allow-remote.`,
 	}
 	addTopoFlag(cmd, t)
 	addFormatFlag(cmd, t)
+	addRunFlag(cmd, &runSpec)
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "HOST:PORT to serve on (port 0: any free one)")
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address that is not loopback")
 	return cmd

@@ -31,18 +31,11 @@ func needChromium(t *testing.T) string {
 	return ""
 }
 
-// TestWebInBrowser opens `netlab web` of a deployed two-host lab in
-// headless chromium: the topology shows both nodes and the link; a
-// transfer's ladder shows SYN, SYN+ACK, ACK in order; an impairment set in
-// the page's form is what the agent's `impair show` says. With
-// NETLAB_SCREENSHOTS=DIR it leaves PNG screenshots there (the README's).
-func TestWebInBrowser(t *testing.T) {
-	needRoot(t)
-	chrome := needChromium(t)
-	topo, _ := deployLab(t, "two-hosts.yml")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	web := exec.CommandContext(ctx, netlabBin, "web", "-t", topo, "--format", "json")
+// serveWeb starts `netlab web` with args until ctx ends and returns the
+// address it prints.
+func serveWeb(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	web := exec.CommandContext(ctx, netlabBin, append([]string{"web", "--format", "json"}, args...)...)
 	out, err := web.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -50,26 +43,69 @@ func TestWebInBrowser(t *testing.T) {
 	if err := web.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { web.Process.Kill(); web.Wait() }()
+	t.Cleanup(func() { web.Process.Kill(); web.Wait() })
 	var started struct{ URL, Token string }
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil || json.Unmarshal([]byte(line), &started) != nil {
-		t.Fatalf("netlab web said %q: %v", line, err)
+		t.Fatalf("netlab web %q said %q: %v", args, line, err)
 	}
-	if resp, err := http.Get(strings.Split(started.URL, "?")[0]); err != nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("the page without its token: %v %v; want 401", resp, err)
-	}
+	return started.URL
+}
 
+// openPage opens url in a headless chromium.
+func openPage(t *testing.T, ctx context.Context, chrome, url string) context.Context {
+	t.Helper()
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
 		chromedp.WindowSize(1400, 1000), chromedp.UserDataDir(t.TempDir()))...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	bctx, cancelB := chromedp.NewContext(alloc)
-	defer cancelB()
+	t.Cleanup(cancelB)
+	if err := chromedp.Do(bctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("open the page: %v", err)
+	}
+	return bctx
+}
 
+// pageWait polls a JavaScript condition in the page until it holds.
+func pageWait(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({status: $("status").textContent, conn: $("conn").value,
+		arrows: document.querySelectorAll("#ladder line.arrow").length, bars: document.querySelectorAll("#plot-seq line.bar").length,
+		lines: [...document.querySelectorAll(".plot path")].map(p => p.dataset.series + ":" + p.dataset.points),
+		events: current() ? current().events.length : -1, series: !!(current() && current().series)})`))
+	t.Fatalf("waited 30 s for %s (%s); the page: %s", what, js, state)
+}
+
+// TestWebInBrowser opens `netlab web` of a deployed two-host lab in
+// headless chromium: the topology shows both nodes and the link; a
+// transfer's ladder shows SYN, SYN+ACK, ACK in order and its plots every
+// segment; a node shows its interfaces and is alive; an impairment set in
+// the page's form is what the agent's `impair show` says. Once the lab is
+// destroyed, `netlab web --run` replays the run. With
+// NETLAB_SCREENSHOTS=DIR it leaves PNG screenshots there (the README's).
+func TestWebInBrowser(t *testing.T) {
+	needRoot(t)
+	chrome := needChromium(t)
+	topo, _ := deployLab(t, "two-hosts.yml")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	url := serveWeb(t, ctx, "-t", topo)
+	if resp, err := http.Get(strings.Split(url, "?")[0]); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the page without its token: %v %v; want 401", resp, err)
+	}
+	bctx := openPage(t, ctx, chrome, url)
 	if err := chromedp.Do(bctx,
-		chromedp.Navigate(started.URL),
 		chromedp.WaitVisible(chromedp.CSS(`g.node[data-node="h2"]`)),
+		// The stream is subscribed: what happens from now on is in it.
+		chromedp.WaitReady(chromedp.CSS(`body[data-stream="ready"]`)),
 	); err != nil {
 		t.Fatalf("open the page: %v", err)
 	}
@@ -81,21 +117,22 @@ func TestWebInBrowser(t *testing.T) {
 
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "50KB", "-t", topo)
-	var flags []string
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		flags, err = chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#ladder line.arrow")].slice(0, 3).map(a => a.dataset.flags)`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(flags) == 3 {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
+	pageWait(t, bctx, "the handshake in the ladder", `document.querySelectorAll("#ladder line.arrow").length >= 3`)
+	flags, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#ladder line.arrow")].slice(0, 3).map(a => a.dataset.flags)`))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if strings.Join(flags, " ") != "S S. ." {
-		t.Errorf("the ladder's first arrows are %q; want S, S., . (SYN, SYN+ACK, ACK)", flags)
+		state, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`$("conn").value + ": " + JSON.stringify(current() && current().events.slice(0, 6).map(e => [e.t_us, e.kind, e.flags]))`))
+		t.Errorf("the ladder's first arrows are %q; want S, S., . (SYN, SYN+ACK, ACK); the page holds %s", flags, state)
 	}
+	// 50 KB (50 000 bytes) in 1448-byte segments: 35 of data and the SYN,
+	// each a bar of the time-sequence plot; the cwnd and RTT lines drawn.
+	pageWait(t, bctx, "every segment in the time-sequence plot", `document.querySelectorAll("#plot-seq line.bar").length >= 36 && document.querySelectorAll('#plot-cwnd path[data-series="cwnd"]').length === 1 && document.querySelectorAll('#plot-rtt path[data-series="srtt"]').length === 1`)
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`g.node[data-node="h1"]`))); err != nil {
+		t.Fatal(err)
+	}
+	pageWait(t, bctx, "h1's interfaces, and h1 alive", `document.querySelector("#ifaces tbody td:nth-child(2)")?.textContent === "10.0.0.0/31" && document.getElementById("node-state").textContent.startsWith("alive")`)
 
 	shot(t, bctx, "web-lab.png")
 	if err := chromedp.Do(bctx,
@@ -108,6 +145,15 @@ func TestWebInBrowser(t *testing.T) {
 		show := netlab(t, "impair", "show", "-t", topo)
 		return strings.Contains(show, "delay 40ms"), show
 	})
+
+	// The lab is gone; its run is still there to replay.
+	netlab(t, "destroy", "-t", topo)
+	rctx := openPage(t, ctx, chrome, serveWeb(t, ctx, "-t", topo, "--run", "latest"))
+	pageWait(t, rctx, "the run's transfer replayed", `document.getElementById("status").textContent.startsWith("replay of run") && document.querySelectorAll("#plot-seq line.bar").length >= 36`)
+	flags, err = chromedp.Run(rctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#ladder line.arrow")].slice(0, 3).map(a => a.dataset.flags)`))
+	if err != nil || strings.Join(flags, " ") != "S S. ." {
+		t.Errorf("the replay's ladder starts %q (%v); want S, S., .", flags, err)
+	}
 }
 
 // shot saves a screenshot of the page when NETLAB_SCREENSHOTS names a

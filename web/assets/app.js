@@ -18,51 +18,159 @@ const el = (name, attrs, parent) => {
   if (parent) parent.appendChild(e);
   return e;
 };
+const q = (o) => Object.entries(o).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+const natural = (a, b) => a.localeCompare(b, undefined, { numeric: true });
+const nodeOf = end => end.split(":")[0];
 
-let lab = null, pos = {}, selectedNode = null;
+let lab = null, live = true, pos = {}, spacing = 40, selectedNode = null;
 
-// A readable layout without a library: nodes on concentric rings by
-// degree (routers and switches inside, hosts outside).
+// ---------------------------------------------------------------------
+// Topology: a layered layout that reads like a fabric. A node's layer is
+// how many hops it is from the nearest edge node (a host: one neighbour),
+// so hosts sit at the bottom, leaves above them, spines above those. Each
+// row is ordered by where its neighbours in the row above and below are
+// (barycentres), so a leaf's hosts sit under it. Long rows are staggered.
 function layout(lab) {
-  const deg = {};
-  for (const n of lab.nodes) deg[n.name] = 0;
-  for (const l of lab.links) { deg[l.a.split(":")[0]]++; deg[l.b.split(":")[0]]++; }
-  const inner = lab.nodes.filter(n => deg[n.name] > 1), outer = lab.nodes.filter(n => deg[n.name] <= 1);
-  const ring = (list, r) => list.forEach((n, i) => {
-    const a = 2 * Math.PI * i / Math.max(list.length, 1);
-    pos[n.name] = [400 + r * Math.cos(a), 300 + r * Math.sin(a)];
+  pos = {};
+  const adj = new Map();
+  for (const n of lab.nodes) adj.set(n.name, new Set());
+  for (const s of lab.segments) adj.set("seg:" + s.name, new Set());
+  const join = (a, b) => { adj.get(a).add(b); adj.get(b).add(a); };
+  for (const l of lab.links) join(nodeOf(l.a), nodeOf(l.b));
+  for (const s of lab.segments) for (const m of s.members) join("seg:" + s.name, nodeOf(m));
+  const names = [...adj.keys()].sort(natural);
+  const layer = {}, queue = [];
+  for (const n of names) if (adj.get(n).size <= 1) { layer[n] = 0; queue.push(n); }
+  if (queue.length === 0 && names.length) { layer[names[0]] = 0; queue.push(names[0]); } // a ring
+  for (let i = 0; i < queue.length; i++) {
+    for (const m of adj.get(queue[i])) if (layer[m] === undefined) { layer[m] = layer[queue[i]] + 1; queue.push(m); }
+  }
+  for (const n of names) if (layer[n] === undefined) layer[n] = 0;
+  const top = Math.max(0, ...names.map(n => layer[n]));
+  const rows = Array.from({ length: top + 1 }, () => []);
+  for (const n of names) rows[layer[n]].push(n);
+  const at = {};
+  const place = row => row.forEach((n, i) => { at[n] = (i + 0.5) / row.length; });
+  rows.forEach(place);
+  const bary = (n, ref) => {
+    let s = 0, k = 0;
+    for (const m of adj.get(n)) if (layer[m] === ref) { s += at[m]; k++; }
+    return k ? s / k : at[n];
+  };
+  const sweep = (from, to, step) => {
+    for (let l = from; l !== to; l += step) {
+      const ref = l - step;
+      if (ref < 0 || ref > top) continue;
+      rows[l].sort((a, b) => bary(a, ref) - bary(b, ref) || natural(a, b));
+      place(rows[l]);
+    }
+  };
+  for (let pass = 0; pass < 2; pass++) { sweep(top - 1, -1, -1); sweep(1, top + 1, 1); }
+  sweep(top - 1, -1, -1);
+  const perRow = 60, gap = 36;
+  const width = Math.max(400, gap * Math.min(perRow, Math.max(2, ...rows.map(r => r.length))));
+  spacing = Infinity;
+  let y = 40;
+  for (let l = top; l >= 0; l--) {
+    const row = rows[l], stagger = Math.ceil(row.length / perRow);
+    row.forEach((n, i) => { pos[n] = [width * (i + 0.5) / row.length, y + 28 * (i % stagger)]; });
+    if (row.length > 1) spacing = Math.min(spacing, width / row.length * stagger);
+    y += 110 + 28 * (stagger - 1);
+  }
+  if (!isFinite(spacing)) spacing = gap;
+}
+
+// The view: a viewBox the wheel zooms and a drag pans.
+let vb = { x: 0, y: 0, w: 800, h: 600 };
+function setView(v) {
+  vb = v;
+  const svg = $("topo");
+  svg.setAttribute("viewBox", `${vb.x} ${vb.y} ${vb.w} ${vb.h}`);
+  const ppu = svg.clientWidth / vb.w; // screen pixels per unit
+  svg.classList.toggle("small", spacing * ppu < 34);
+}
+function fit() {
+  const svg = $("topo"), pts = Object.values(pos);
+  if (!pts.length) return;
+  const xs = pts.map(p => p[0]), ys = pts.map(p => p[1]);
+  const x0 = Math.min(...xs) - 40, x1 = Math.max(...xs) + 40, y0 = Math.min(...ys) - 30, y1 = Math.max(...ys) + 40;
+  const aspect = (svg.clientHeight || 520) / (svg.clientWidth || 800);
+  let w = Math.max(x1 - x0, 700), h = y1 - y0; // a few nodes are not drawn huge
+  if (h / w > aspect) w = h / aspect; else h = w * aspect;
+  setView({ x: (x0 + x1 - w) / 2, y: (y0 + y1 - h) / 2, w, h });
+}
+function zoomAt(cx, cy, f) {
+  setView({ x: cx - (cx - vb.x) * f, y: cy - (cy - vb.y) * f, w: vb.w * f, h: vb.h * f });
+}
+function svgPoint(ev) {
+  const r = $("topo").getBoundingClientRect();
+  return [vb.x + (ev.clientX - r.left) / r.width * vb.w, vb.y + (ev.clientY - r.top) / r.height * vb.h];
+}
+function panZoom() {
+  const svg = $("topo");
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.addEventListener("wheel", ev => {
+    ev.preventDefault();
+    const [x, y] = svgPoint(ev);
+    zoomAt(x, y, ev.deltaY > 0 ? 1.2 : 1 / 1.2);
+  }, { passive: false });
+  let drag = null;
+  svg.addEventListener("pointerdown", ev => { drag = { x: ev.clientX, y: ev.clientY, vb: { ...vb } }; svg.classList.add("panning"); });
+  window.addEventListener("pointermove", ev => {
+    if (!drag) return;
+    const r = svg.getBoundingClientRect();
+    setView({ ...drag.vb, x: drag.vb.x - (ev.clientX - drag.x) / r.width * vb.w, y: drag.vb.y - (ev.clientY - drag.y) / r.height * vb.h });
   });
-  ring(inner, inner.length > 1 ? 140 : 0);
-  ring(outer, 250);
-  lab.segments.forEach((s, i) => { pos["seg:" + s.name] = [400 + 60 * i, 300]; });
+  window.addEventListener("pointerup", () => { drag = null; svg.classList.remove("panning"); });
+  $("fit").addEventListener("click", fit);
 }
 
 function drawTopology() {
-  const svg = $("topo");
-  svg.textContent = "";
+  const world = $("topo-world");
+  world.textContent = "";
   for (const l of lab.links) {
-    const [a, b] = [pos[l.a.split(":")[0]], pos[l.b.split(":")[0]]];
-    const line = el("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1], class: "link", "data-link": l.name }, svg);
+    const [a, b] = [pos[nodeOf(l.a)], pos[nodeOf(l.b)]];
+    const line = el("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1], class: "link", "data-link": l.name }, world);
     el("title", {}, line).textContent = `${l.name}: ${l.a} — ${l.b}`;
   }
   for (const s of lab.segments) {
     const p = pos["seg:" + s.name];
     for (const m of s.members) {
-      const q = pos[m.split(":")[0]];
-      el("line", { x1: p[0], y1: p[1], x2: q[0], y2: q[1], class: "link", "data-link": s.name }, svg);
+      const q = pos[nodeOf(m)];
+      el("line", { x1: p[0], y1: p[1], x2: q[0], y2: q[1], class: "link", "data-link": s.name }, world);
     }
-    el("rect", { x: p[0] - 8, y: p[1] - 8, width: 16, height: 16, class: "seg" }, svg);
+    el("rect", { x: p[0] - 8, y: p[1] - 8, width: 16, height: 16, class: "seg" }, world);
   }
   for (const n of lab.nodes) {
     const [x, y] = pos[n.name];
-    const g = el("g", { class: "node " + n.stack, "data-node": n.name, transform: `translate(${x},${y})` }, svg);
-    el("circle", { r: 12 }, g);
-    el("text", { y: 26 }, g).textContent = n.name;
+    const g = el("g", { class: "node " + n.stack, "data-node": n.name, transform: `translate(${x},${y})` }, world);
+    el("circle", { r: 10 }, g);
+    el("text", { y: 24 }, g).textContent = n.name;
+    el("title", {}, g).textContent = `${n.name} (${n.kind}, ${n.stack} stack)`;
     g.addEventListener("click", () => selectNode(n.name));
+    g.addEventListener("pointerdown", ev => ev.stopPropagation());
   }
+  $("topo-info").textContent = `${lab.nodes.length} nodes, ${lab.links.length} links`;
   const target = $("target");
   target.textContent = "";
   for (const l of lab.links) target.add(new Option(`${l.name} (${l.a} — ${l.b})`, l.name));
+}
+
+function search(go) {
+  const text = $("search").value.trim().toLowerCase();
+  let first = null, n = 0;
+  for (const g of document.querySelectorAll("g.node")) {
+    const hit = text !== "" && g.dataset.node.toLowerCase().includes(text);
+    g.classList.toggle("match", hit);
+    g.classList.toggle("dim", text !== "" && !hit);
+    if (hit) { n++; first = first || g.dataset.node; }
+  }
+  $("topo-info").textContent = text ? `${n} of ${lab.nodes.length} nodes match` : `${lab.nodes.length} nodes, ${lab.links.length} links`;
+  if (go && first) {
+    const [x, y] = pos[first], w = Math.min(vb.w, 400), h = w * vb.h / vb.w;
+    setView({ x: x - w / 2, y: y - h / 2, w, h });
+    selectNode(first);
+  }
 }
 
 async function refreshLinks() {
@@ -88,14 +196,52 @@ async function refreshLinks() {
   }
 }
 
-async function selectNode(name) {
+// Nodes: alive when their agent answers for them.
+const nodeState = {};
+async function refreshNodes() {
+  const states = await api("/api/nodes");
+  for (const s of states) {
+    nodeState[s.name] = s;
+    const g = document.querySelector(`g.node[data-node="${CSS.escape(s.name)}"]`);
+    if (g) { g.classList.toggle("dead", !s.alive); g.dataset.alive = s.alive; }
+  }
+  if (selectedNode) showNodeState();
+}
+
+function showNodeState() {
+  const s = nodeState[selectedNode];
+  if (!live) { $("node-state").textContent = `run ${lab.run} (over)`; return; }
+  if (!s) { $("node-state").textContent = ""; return; }
+  $("node-state").textContent = s.alive
+    ? `alive · routes: ${(s.status.routes || []).join("; ") || "none"}`
+    : `not answering: ${s.error}`;
+}
+
+function selectNode(name) {
   selectedNode = name;
+  for (const g of document.querySelectorAll("g.node")) g.classList.toggle("selected", g.dataset.node === name);
   $("node-title").textContent = "Node " + name;
+  const node = lab.nodes.find(n => n.name === name);
+  const body = $("ifaces").tBodies[0];
+  body.textContent = "";
+  for (const i of node.interfaces) {
+    const end = name + ":" + i.name;
+    let link = "", peer = "";
+    for (const l of lab.links) {
+      if (l.a === end) { link = l.name; peer = l.b; }
+      if (l.b === end) { link = l.name; peer = l.a; }
+    }
+    for (const s of lab.segments) if (s.members.includes(end)) { link = s.name; peer = s.members.filter(m => m !== end).join(", "); }
+    const tr = body.insertRow();
+    const label = i.written && i.written !== i.name ? `${i.name} (${i.written})` : i.name;
+    for (const v of [label, i.ipv4, link, peer]) tr.insertCell().textContent = v || "";
+  }
+  showNodeState();
   refreshSockets();
 }
 
 async function refreshSockets() {
-  if (!selectedNode) return;
+  if (!selectedNode || !live) return;
   const socks = await api(`/api/nodes/${encodeURIComponent(selectedNode)}/sockets`);
   const body = $("sockets").tBodies[0];
   body.textContent = "";
@@ -106,74 +252,271 @@ async function refreshSockets() {
   }
 }
 
-// The ladder: one connection's segments as arrows between its two ends,
-// time going down; retransmissions red; timers as marks on the left.
-const conns = new Map();
+// ---------------------------------------------------------------------
+// Connections: the events of each, from the live stream and from what the
+// node's trace recorded; one is shown as a ladder and three plots.
+const conns = new Map(); // "node|local->remote" → {node, conn, events}
 let autoPick = true;
-function addEvent(node, e) {
-  if (!e.local || !e.remote || e.local.startsWith("invalid")) return;
-  const key = node + " " + e.local + " → " + e.remote;
+const keyOf = (node, conn) => node + "|" + conn;
+function ensureConn(node, conn, label) {
+  const key = keyOf(node, conn);
   if (!conns.has(key)) {
-    conns.set(key, []);
-    $("conn").add(new Option(key, key));
+    conns.set(key, { node, conn, events: [], series: null, loaded: false });
+    $("conn").add(new Option(label || `${node}: ${conn.replace("->", " → ")}`, key));
     if (conns.size === 1) $("conn").value = key;
   }
+  return conns.get(key);
+}
+function addEvent(node, e) {
+  if (!e.local || !e.remote || e.local.startsWith("invalid")) return;
+  const c = ensureConn(node, e.local + "->" + e.remote);
   // Until the user picks one, show the first connection opened from its
   // client's side (its first event a SYN sent): the ladder of a handshake.
-  if (autoPick && e.kind === "out" && e.flags === "S" && conns.get(key).length === 0) {
-    $("conn").value = key;
+  if (autoPick && e.kind === "out" && e.flags === "S" && !c.events.some(x => x.kind === "in" || x.kind === "out")) {
     autoPick = false;
-    scheduleLadder();
+    c.events.push(e);
+    pick(keyOf(c.node, c.conn));
+    return;
   }
-  const list = conns.get(key);
-  list.push(e);
-  if (list.length > 2000) list.shift();
-  if ($("conn").value === key) scheduleLadder();
+  const last = c.events[c.events.length - 1];
+  if (last && e.t_us < last.t_us) c.events = []; // the node's stack started again
+  c.events.push(e);
+  if (c.events.length > 50000) c.events.splice(0, 10000);
+  if ($("conn").value === keyOf(c.node, c.conn)) { seriesStale = true; redraw(); }
 }
-let ladderPending = false;
-function scheduleLadder() {
-  if (ladderPending) return;
-  ladderPending = true;
-  requestAnimationFrame(() => { ladderPending = false; drawLadder(); });
+function current() { return conns.get($("conn").value); }
+
+// pick shows a connection: what its trace recorded, then the stream.
+async function pick(key) {
+  $("conn").value = key;
+  const c = conns.get(key);
+  cursor = null; following = true; replaying = false;
+  redraw();
+  try {
+    const hist = await api("/api/conn/events?" + q({ node: c.node, conn: c.conn }));
+    // The stream's events the trace did not have yet go after it.
+    const lastHist = hist.length ? hist[hist.length - 1].t_us : -1;
+    const atLast = new Set(hist.filter(e => e.t_us === lastHist).map(e => JSON.stringify(e)));
+    c.events = hist.concat(c.events.filter(e => e.t_us > lastHist || (e.t_us === lastHist && !atLast.has(JSON.stringify(e)))));
+    c.loaded = true;
+  } catch (e) { /* not recorded yet: the stream's events are all there is */ }
+  await loadSeries(c);
+  redraw();
 }
-function drawLadder() {
-  const svg = $("ladder"), evs = (conns.get($("conn").value) || []).filter(e => e.kind === "in" || e.kind === "out" || e.kind === "timer");
+
+let seriesStale = false, seriesBusy = false;
+async function loadSeries(c) {
+  if (seriesBusy) return;
+  seriesBusy = true;
+  try {
+    c.series = await api("/api/conn/series?" + q({ node: c.node, conn: c.conn }));
+    seriesStale = false;
+  } catch (e) {
+    c.series = null;
+  } finally { seriesBusy = false; }
+}
+
+async function loadConns() {
+  const list = await api("/api/conns");
+  for (const ci of list) ensureConn(ci.node, ci.conn, `${ci.node}: ${ci.label}`);
+  if (!live && autoPick && list.length) {
+    autoPick = false;
+    const first = list.find(ci => ci.syn && ci.bytes_sent > 0) || list[0];
+    pick(keyOf(first.node, first.conn));
+  }
+}
+
+// ---------------------------------------------------------------------
+// Time: the view follows the stream, or stops at a cursor (pause, the
+// slider), or plays the connection again from its start (replay).
+let cursor = null, following = true, replaying = false, lastFrame = 0;
+function t0Of(c) { return c.series ? c.series.t0_us : (c.events.length ? c.events[0].t_us : 0); }
+function endOf(c) { return c.events.length ? (c.events[c.events.length - 1].t_us - t0Of(c)) / 1e6 : 0; }
+function now(c) { return cursor === null ? endOf(c) : cursor; }
+
+function setPaused(p) {
+  following = !p;
+  if (!p) { cursor = null; replaying = false; }
+  else if (cursor === null) { const c = current(); cursor = c ? endOf(c) : 0; }
+  $("pause").textContent = following ? "pause" : "live";
+  status();
+  redraw();
+}
+function status() {
+  if (!live) $("status").textContent = `replay of run ${lab.run}` + (cursor !== null ? ` at ${cursor.toFixed(3)} s` : "");
+  else if (following) $("status").textContent = "live";
+  else $("status").textContent = replaying ? "replaying" : `paused at ${(cursor || 0).toFixed(3)} s`;
+}
+function frame(ts) {
+  if (!replaying) return;
+  const c = current();
+  const dt = lastFrame ? (ts - lastFrame) / 1000 : 0;
+  lastFrame = ts;
+  cursor = Math.min(endOf(c), (cursor || 0) + dt * Number($("speed").value));
+  redraw();
+  status();
+  if (cursor >= endOf(c)) { replaying = false; status(); return; }
+  requestAnimationFrame(frame);
+}
+
+let pending = false;
+function redraw() {
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => {
+    pending = false;
+    const c = current();
+    if (!c) return;
+    const end = endOf(c), t = now(c);
+    $("scrub").max = end.toFixed(3);
+    $("scrub").value = t.toFixed(3);
+    $("cursor-label").textContent = `${(t * 1000).toFixed(1)} ms of ${(end * 1000).toFixed(1)} ms`;
+    drawLadder(c, t);
+    drawPlots(c, t);
+  });
+}
+
+// The ladder: one connection's segments as arrows between its two ends,
+// time going down, up to the cursor; retransmissions red, segments the
+// impairment dropped stopped with a cross, timers as dashed lines.
+function drawLadder(c, t) {
+  const svg = $("ladder"), t0 = t0Of(c);
+  const all = c.events.filter(e => ["in", "out", "timer", "drop", "lost"].includes(e.kind) && (e.t_us - t0) / 1e6 <= t + 1e-9);
   svg.textContent = "";
   const defs = el("defs", {}, svg);
   const m = el("marker", { id: "head", markerWidth: 8, markerHeight: 8, refX: 8, refY: 4, orient: "auto" }, defs);
   el("path", { d: "M0,0 L8,4 L0,8 z" }, m);
-  const left = 120, right = 520, top = 30, rowH = 18, maxRows = 400;
-  const shown = evs.slice(0, maxRows);
-  $("ladder-more").textContent = evs.length > maxRows ? `(${evs.length - maxRows} more events not drawn)` : "";
+  const left = 150, right = 560, top = 30, rowH = 18, maxRows = 400;
+  const shown = all.slice(-maxRows);
+  $("ladder-more").textContent = all.length > maxRows ? `(the ${all.length - maxRows} events before these are not drawn: scrub back to see them)` : "";
   svg.setAttribute("height", top + rowH * (shown.length + 1));
   el("line", { x1: left, y1: top - 10, x2: left, y2: top + rowH * shown.length, stroke: "#000" }, svg);
   el("line", { x1: right, y1: top - 10, x2: right, y2: top + rowH * shown.length, stroke: "#000" }, svg);
-  if (shown.length) {
-    el("text", { x: left, y: 14, "text-anchor": "middle" }, svg).textContent = shown[0].local;
-    el("text", { x: right, y: 14, "text-anchor": "middle" }, svg).textContent = shown[0].remote;
+  const [local, remote] = c.conn.split("->");
+  // Sequence numbers relative to each end's ISN, as tcpdump prints them.
+  let isnL, isnR;
+  for (const e of c.events) {
+    if (e.flags && e.flags.startsWith("S")) {
+      if (e.kind === "out" && isnL === undefined) isnL = e.seq;
+      if (e.kind === "in" && isnR === undefined) isnR = e.seq;
+    }
   }
-  const t0 = evs.length ? evs[0].t_us : 0;
+  const rel = (v, isn) => isn === undefined || v === undefined ? v : (v - isn) >>> 0;
+  el("text", { x: left, y: 14, "text-anchor": "middle" }, svg).textContent = `${c.node} ${local}`;
+  el("text", { x: right, y: 14, "text-anchor": "middle" }, svg).textContent = remote;
   shown.forEach((e, i) => {
     const y = top + rowH * i + 8;
-    const label = `${e.flags || ""} seq ${e.seq ?? 0}${e.ack !== undefined ? " ack " + e.ack : ""} len ${e.len || 0} win ${e.wnd || 0}${e.opts ? " <" + e.opts + ">" : ""}${e.retrans ? " retransmission" : ""}`;
-    if (e.kind === "timer") {
-      el("text", { x: 4, y, class: "ladder-label" }, svg).textContent = `${((e.t_us - t0) / 1000).toFixed(1)} ms ${e.timer}`;
+    const when = `${((e.t_us - t0) / 1000).toFixed(1)} ms`;
+    const [sIsn, aIsn] = e.kind === "in" || (e.kind === "drop" && e.dir === "ingress") ? [isnR, isnL] : [isnL, isnR];
+    const seg = `${e.flags || ""} seq ${rel(e.seq ?? 0, sIsn)}${e.ack !== undefined ? " ack " + rel(e.ack, aIsn) : ""} len ${e.len || 0} win ${e.wnd || 0}`;
+    if (e.kind === "timer" || e.kind === "lost") {
+      const what = e.kind === "timer" ? `${e.timer} timer fired` : `${e.len} events lost`;
+      el("line", { x1: left, y1: y, x2: right, y2: y, class: "timer-line" }, svg);
+      const tl = el("text", { x: 4, y: y + 3, class: "timer-label" }, svg);
+      tl.textContent = `${when} ${what}`;
+      tl.dataset.timer = e.timer || "lost";
+      return;
+    }
+    el("text", { x: 4, y, class: "ladder-label" }, svg).textContent = when;
+    if (e.kind === "drop") {
+      const [x1, x2] = e.dir === "ingress" ? [right, left + 40] : [left, (left + right) / 2];
+      const a = el("line", { x1, y1: y - 6, x2, y2: y + 6, class: "arrow drop" }, svg);
+      a.dataset.flags = e.flags || "";
+      a.dataset.reason = e.reason || "";
+      el("path", { d: `M${x2 - 5},${y + 1} l10,10 m0,-10 l-10,10`, class: "drop-x" }, svg);
+      el("text", { x: (left + right) / 2 + 10, y: y - 2, class: "ladder-label drop" }, svg).textContent = `${seg} dropped (${e.reason || "?"}) on ${e.ifname || "?"} ${e.dir || ""}`;
       return;
     }
     const [x1, x2] = e.kind === "out" ? [left, right] : [right, left];
     const a = el("line", { x1, y1: y - 6, x2, y2: y + 6, class: "arrow" + (e.retrans ? " retrans" : "") }, svg);
     a.dataset.flags = e.flags || "";
-    el("text", { x: (left + right) / 2, y: y - 2, "text-anchor": "middle", class: "ladder-label" }, svg).textContent = label;
-    el("text", { x: 4, y, class: "ladder-label" }, svg).textContent = `${((e.t_us - t0) / 1000).toFixed(1)} ms`;
+    el("text", { x: (left + right) / 2, y: y - 2, "text-anchor": "middle", class: "ladder-label" }, svg).textContent =
+      `${seg}${e.opts ? " <" + e.opts + ">" : ""}${e.retrans ? " retransmission" : ""}`;
   });
+  if (following && live) $("ladder-box").scrollTop = $("ladder-box").scrollHeight;
 }
 
+// ---------------------------------------------------------------------
+// Plots: the series `netlab plot` draws, up to the cursor.
+const nice = (max) => {
+  if (!(max > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(max))), f = max / p;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
+};
+function plot(svg, title, unit, t, items) {
+  svg.textContent = "";
+  const W = +svg.getAttribute("width"), H = +svg.getAttribute("height");
+  const L = 60, R = W - 12, T = 18, B = H - 24;
+  const xmax = nice(Math.max(t, 0.001));
+  let ymax = 0;
+  const upTo = pts => (pts || []).filter(p => p.T <= t + 1e-9);
+  for (const it of items) if (!it.unscaled) for (const p of upTo(it.pts)) ymax = Math.max(ymax, it.bars ? p.End : p.V);
+  ymax = nice(ymax * 1.05);
+  const X = v => L + (R - L) * v / xmax, Y = v => B - (B - T) * v / ymax;
+  // What lies above the scale (the advertised window) is cut at the top.
+  const clip = "clip-" + svg.id;
+  el("rect", { x: L, y: T, width: R - L, height: B - T }, el("clipPath", { id: clip }, el("defs", {}, svg)));
+  const area = el("g", { "clip-path": `url(#${clip})` }, svg);
+  el("text", { x: L, y: 12, class: "title" }, svg).textContent = title;
+  el("line", { x1: L, y1: B, x2: R, y2: B, class: "axis" }, svg);
+  el("line", { x1: L, y1: T, x2: L, y2: B, class: "axis" }, svg);
+  for (let i = 0; i <= 4; i++) {
+    el("text", { x: X(xmax * i / 4), y: B + 12, "text-anchor": "middle", class: "tick" }, svg).textContent = `${+(xmax * i / 4).toPrecision(3)} s`;
+    el("text", { x: L - 4, y: Y(ymax * i / 4) + 3, "text-anchor": "end", class: "tick" }, svg).textContent = `${+(ymax * i / 4).toPrecision(3)}${unit}`;
+  }
+  let lx = L + 8;
+  for (const it of items) {
+    const pts = upTo(it.pts);
+    if (it.bars) {
+      for (const s of pts) el("line", { x1: X(s.T), y1: Y(s.Start), x2: X(s.T), y2: Y(s.End), stroke: s.Retrans ? "#c00" : it.color, "stroke-width": 2, class: "bar" }, area);
+    } else if (it.dots) {
+      for (const p of pts) el("circle", { cx: X(p.T), cy: Y(p.V), r: it.r || 1.5, fill: it.color, class: "dot" }, area);
+    } else if (pts.length) {
+      let d = `M${X(pts[0].T)},${Y(pts[0].V)}`;
+      for (let i = 1; i < pts.length; i++) d += ` H${X(pts[i].T)} V${Y(pts[i].V)}`;
+      d += ` H${X(Math.min(t, it.end ?? t))}`;
+      const path = el("path", { d, stroke: it.color, class: "line" }, area);
+      path.dataset.series = it.name;
+      path.dataset.points = pts.length;
+    }
+    el("text", { x: lx, y: T + 10, fill: it.color, class: "tick" }, svg).textContent = it.name;
+    lx += 8 + 6 * it.name.length;
+  }
+  el("line", { x1: X(t), y1: T, x2: X(t), y2: B, class: "cursor" }, svg);
+}
+function drawPlots(c, t) {
+  const s = c.series;
+  if (!s) {
+    for (const id of ["plot-seq", "plot-cwnd", "plot-rtt"]) $(id).textContent = "";
+    return;
+  }
+  const seq = s.seq, cw = s.cwnd, rtt = s.rtt;
+  plot($("plot-seq"), `time–sequence (${seq.Dir === 2 ? "received" : "sent"} data)`, " B", t, [
+    { name: "segments", pts: seq.Segments, bars: true, color: "#1f4e79" },
+    { name: "ACK", pts: seq.ACKs, color: "#38761d", end: seq.End },
+    { name: "window", pts: seq.Window, color: "#b45f06", end: seq.End, unscaled: true },
+  ]);
+  plot($("plot-cwnd"), "congestion window", " B", t, [
+    { name: "cwnd", pts: cw.Cwnd, color: "#1f4e79", end: cw.End },
+    { name: "ssthresh", pts: cw.Ssthresh, color: "#c00", end: cw.End },
+    { name: "in flight", pts: cw.InFlight, color: "#6aa84f", end: cw.End },
+  ]);
+  plot($("plot-rtt"), "RTT and RTO", " ms", t, [
+    { name: "srtt", pts: rtt.SRTT, color: "#1f4e79", end: rtt.End },
+    { name: "rto", pts: rtt.RTO, color: "#c00", end: rtt.End },
+    { name: "samples", pts: rtt.Samples, dots: true, color: "#888" },
+    { name: "rto fired", pts: rtt.Firings, dots: true, r: 4, color: "#c00" },
+  ]);
+}
+
+// ---------------------------------------------------------------------
 function stream() {
   const es = new EventSource("/api/events?token=" + encodeURIComponent(token));
   es.addEventListener("trace", m => { const d = JSON.parse(m.data); addEvent(d.node, d.event); });
+  es.addEventListener("ready", () => { document.body.dataset.stream = "ready"; status(); });
   es.addEventListener("dropped", m => { $("dropped").textContent = `(${m.data} events dropped: the page fell behind)`; });
-  es.onopen = () => { $("status").textContent = "live"; };
-  es.onerror = () => { $("status").textContent = "reconnecting…"; };
+  es.onopen = () => status();
+  es.onerror = () => { document.body.dataset.stream = ""; $("status").textContent = "reconnecting…"; };
 }
 
 async function control(body) {
@@ -195,18 +538,45 @@ $("impair").addEventListener("submit", ev => {
 $("clear").addEventListener("click", () => control({ target: $("target").value, clear: true }));
 $("down").addEventListener("click", () => control({ target: $("target").value, down: true }));
 $("up").addEventListener("click", () => control({ target: $("target").value, down: false }));
-$("conn").addEventListener("change", () => { autoPick = false; drawLadder(); });
-$("search").addEventListener("input", () => {
-  const q = $("search").value.trim();
-  for (const g of document.querySelectorAll("g.node")) g.classList.toggle("dim", q !== "" && !g.dataset.node.includes(q));
+$("conn").addEventListener("change", () => { autoPick = false; pick($("conn").value); });
+$("conns-reload").addEventListener("click", () => loadConns().catch(e => { $("status").textContent = e.message; }));
+$("search").addEventListener("input", () => search(false));
+$("search").addEventListener("keydown", ev => { if (ev.key === "Enter") search(true); });
+$("pause").addEventListener("click", () => setPaused(following));
+$("scrub").addEventListener("input", () => { replaying = false; setPaused(true); cursor = Number($("scrub").value); status(); redraw(); });
+$("replay").addEventListener("click", () => {
+  if (!current()) return;
+  setPaused(true);
+  cursor = 0; replaying = true; lastFrame = 0;
+  status();
+  requestAnimationFrame(frame);
 });
 
 (async () => {
   lab = await api("/api/lab");
-  $("title").textContent = "netlab: " + lab.name;
+  live = lab.live;
+  document.body.classList.toggle("replay", !live);
+  $("title").textContent = "netlab: " + lab.name + (live ? "" : ` (run ${lab.run})`);
   layout(lab);
   drawTopology();
+  panZoom();
+  fit();
+  window.addEventListener("resize", fit);
+  if (!live) {
+    status();
+    $("pause").disabled = true;
+    await loadConns();
+    return;
+  }
   stream();
-  setInterval(() => { refreshLinks().catch(() => {}); refreshSockets().catch(() => {}); }, 1000);
+  setInterval(() => {
+    refreshLinks().catch(() => {});
+    refreshSockets().catch(() => {});
+    const c = current();
+    if (c && following && seriesStale) loadSeries(c).then(redraw);
+  }, 1000);
+  setInterval(() => refreshNodes().catch(() => {}), 3000);
+  refreshNodes().catch(() => {});
   refreshLinks().catch(e => { $("status").textContent = e.message; });
+  loadConns().catch(() => {});
 })();
