@@ -2,16 +2,19 @@
 // stack to every data interface of a `stack: go` node (AF_PACKET inside the
 // node's namespace), applies the plan's addresses, routes and TCP options,
 // runs the built-in apps (sink, echo, HTTP, bulk send, get, ping) on Go and
-// Linux nodes alike, records each Go-stack node's probe stream in the run's
-// folder, and serves a control API over a unix socket in the lab's
-// root-only state directory — never on a data interface. It serves the
-// resolved plan deploy wrote (topology.DecodePlan), never the YAML.
+// Linux nodes alike, records each Go-stack node's probe stream (with the
+// drop events of its impaired interfaces) in the run's folder, and serves a
+// control API over a unix socket in the lab's root-only state directory —
+// never on a data interface. It serves the resolved plan deploy wrote
+// (topology.DecodePlan), never the YAML.
 //
 // One agent serves a whole lab from the host, on every runtime: a stack per
 // node, each on sockets bound inside its node's namespace (a named
 // namespace, or a container's, so that any image can be a node). It also
 // runs the lab's relays, which impair the frames of `stack: linux`
-// interfaces that no Go stack sees.
+// interfaces that no Go stack sees; the relays' drop events are the trace
+// stream of the node they relay for (not recorded: that node has no
+// connection of a stack for them to join).
 package nodeagent
 
 import (
@@ -32,6 +35,7 @@ import (
 	"github.com/netlab/netlab/stack/link"
 	"github.com/netlab/netlab/stack/link/afpacket"
 	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/trace"
 	"github.com/netlab/netlab/wiring"
 )
 
@@ -80,6 +84,10 @@ type Agent struct {
 	switchNS string
 	relays   []*relay   // set by New, then only read
 	relayMu  sync.Mutex // guards the relays' impairment changes
+	// relayTraces carry the drop events of the relays, by relayed node
+	// (set by New, then only read): a `stack: linux` node has no probe
+	// stream of its own, and may not be served by this agent.
+	relayTraces map[string]*tracer
 }
 
 type node struct {
@@ -164,12 +172,22 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	if cfg.SwitchNS != "" {
 		a.switchNS = cfg.SwitchNS
+		a.relayTraces = map[string]*tracer{}
+		// A relay's drop events are timed from the agent's start: the
+		// node has no Go stack whose clock would time other events.
+		sinceStart := func() int64 { return time.Since(a.start).Microseconds() }
 		for _, rp := range wiring.Layout(cfg.Lab).Relays {
 			r, err := openRelay(rp, cfg.SwitchNS, open, a.impairClock)
 			if err != nil {
 				a.Close()
 				return nil, err
 			}
+			t := a.relayTraces[r.node]
+			if t == nil {
+				t = newTracer()
+				a.relayTraces[r.node] = t
+			}
+			r.ii.ep.SetDropHooks(t.dropHook(r.ii.name, trace.DirEgress, sinceStart), t.dropHook(r.ii.name, trace.DirIngress, sinceStart))
 			a.relays = append(a.relays, r)
 			a.log.Info("relay ready", "interface", rp.Interface.String(), "ports", rp.Near+","+rp.Far)
 		}
@@ -239,6 +257,10 @@ func attach(pn *topology.Node, nsPath string, open func(node, nsPath, ifname str
 		// stack -> capture tap -> impairment -> wire: a capture shows what
 		// the stack sent and what reached it.
 		ie := impair.Wrap(ep, eg, in, clk)
+		// What the impairment drops goes into the node's probe stream,
+		// timed on the stack's clock as the stack's own events.
+		now := func() int64 { return s.Elapsed().Microseconds() }
+		ie.SetDropHooks(n.trace.dropHook(ifc.Name, trace.DirEgress, now), n.trace.dropHook(ifc.Name, trace.DirIngress, now))
 		ii := &impairIfc{name: ifc.Name, ep: ie, planEg: eg, planIn: in, curEg: eg, curIn: in}
 		n.impairs = append(n.impairs, ii)
 		t := &tap{Endpoint: ie, name: ifc.Name, ii: ii}
@@ -379,6 +401,9 @@ func (a *Agent) Close() {
 	})
 	for _, r := range a.relays {
 		r.close()
+	}
+	for _, t := range a.relayTraces {
+		t.closeAll()
 	}
 	a.impairClock.Close()
 }

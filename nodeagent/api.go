@@ -225,14 +225,15 @@ func (a *Agent) Handler() http.Handler {
 			enc.Encode(map[string]string{"error": err.Error()})
 		}
 	}))
-	mux.HandleFunc("GET /v1/nodes/{node}/trace", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
-		if n.stack == nil {
-			httpError(w, http.StatusBadRequest, fmt.Errorf("node %s runs the Linux stack: trace needs the Go stack", n.plan.Name))
+	mux.HandleFunc("GET /v1/nodes/{node}/trace", func(w http.ResponseWriter, r *http.Request) {
+		t, status, err := a.tracerOf(r.PathValue("node"))
+		if err != nil {
+			httpError(w, status, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
-		sub := n.trace.subscribe()
-		defer n.trace.unsubscribe(sub)
+		sub := t.subscribe()
+		defer t.unsubscribe(sub)
 		enc := json.NewEncoder(w)
 		fl, _ := w.(http.Flusher)
 		if fl != nil {
@@ -262,8 +263,26 @@ func (a *Agent) Handler() http.Handler {
 				return
 			}
 		}
-	}))
+	})
 	return mux
+}
+
+// tracerOf returns the probe stream of node: its Go stack's (with the
+// drop events of its impaired interfaces), or for a `stack: linux` node
+// the drop events of the relays this agent runs for it. It fails, with the
+// HTTP status to answer, for a node with neither.
+func (a *Agent) tracerOf(name string) (*tracer, int, error) {
+	n, err := a.node(name)
+	if err == nil && n.stack != nil {
+		return n.trace, 0, nil
+	}
+	if t := a.relayTraces[name]; t != nil {
+		return t, 0, nil
+	}
+	if err != nil {
+		return nil, http.StatusNotFound, err
+	}
+	return nil, http.StatusBadRequest, fmt.Errorf("node %s runs the Linux stack: trace needs the Go stack, or a link of it impaired by a relay of this agent (whose drops are traced)", n.plan.Name)
 }
 
 func (a *Agent) withNode(h func(http.ResponseWriter, *http.Request, *node)) http.HandlerFunc {

@@ -337,8 +337,10 @@ func (c *Client) Ping(ctx context.Context, spec PingSpec, each func(PingReply)) 
 }
 
 // Trace streams the node's probe events until ctx ends (then it returns
-// nil). The agent never ends the stream itself: if it ends, the agent
-// stopped, and the error is Stopped's.
+// nil), with the drop events (trace.KindDrop) of its impaired interfaces;
+// for a `stack: linux` node whose links the agent's relays impair, the
+// relays' drop events only. The agent never ends the stream itself: if it
+// ends, the agent stopped, and the error is Stopped's.
 func (c *Client) Trace(ctx context.Context, each func(trace.Event)) error {
 	return c.TraceFrom(ctx, nil, each)
 }

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/netlab/netlab/impair"
 	"github.com/netlab/netlab/stack"
 	"github.com/netlab/netlab/trace"
 )
@@ -12,10 +13,18 @@ import (
 // stack: a subscriber that does not keep up loses events, counted for it
 // alone (so that a slow `netlab trace` reader does not mark the recorded
 // file as lossy, nor the other way round).
+//
+// Besides the stack's probe events it carries the drop events of the
+// node's impaired interfaces (dropHook).
 type tracer struct {
 	mu   sync.Mutex
 	subs map[*subscription]struct{}
 	n    atomic.Int32
+	// last is the latest TimeUS published: a drop event is never stamped
+	// earlier than an event before it in the stream (its time is read
+	// outside the stack's lock), so that readers see the times of one run
+	// never go back (trace.Conns takes that for a new run).
+	last int64
 }
 
 // subscription is one reader of a tracer: its events and how many it lost.
@@ -45,6 +54,35 @@ func (t *tracer) publish(e stack.ProbeEvent) {
 	}
 	te := trace.FromProbe(e)
 	t.mu.Lock()
+	t.last = max(t.last, te.TimeUS)
+	t.fanOut(te)
+	t.mu.Unlock()
+}
+
+// dropHook returns the impairment's drop hook for one direction (dir,
+// trace.DirEgress or trace.DirIngress) of interface ifname: each TCP
+// segment dropped becomes a drop event, timed by nowUS, on the tracer.
+// Like publish, it never blocks and costs next to nothing with no
+// subscriber.
+func (t *tracer) dropHook(ifname, dir string, nowUS func() int64) func([]byte, impair.DropReason) {
+	return func(frame []byte, r impair.DropReason) {
+		if t.n.Load() == 0 {
+			return
+		}
+		e, ok := trace.FromDroppedFrame(frame, nowUS(), ifname, dir, r.String())
+		if !ok {
+			return
+		}
+		t.mu.Lock()
+		e.TimeUS = max(e.TimeUS, t.last)
+		t.last = e.TimeUS
+		t.fanOut(e)
+		t.mu.Unlock()
+	}
+}
+
+// fanOut hands te to every subscriber that has room; t.mu is held.
+func (t *tracer) fanOut(te trace.Event) {
 	for s := range t.subs {
 		select {
 		case s.ch <- te:
@@ -52,7 +90,6 @@ func (t *tracer) publish(e stack.ProbeEvent) {
 			s.dropped.Add(1)
 		}
 	}
-	t.mu.Unlock()
 }
 
 func (t *tracer) subscribe() *subscription {

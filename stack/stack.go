@@ -252,6 +252,11 @@ func (s *Stack) unlock() {
 // timestamps.
 func (s *Stack) elapsed() time.Duration { return s.clock.Now().Sub(s.start) }
 
+// Elapsed returns the time since the stack was created, on its clock: the
+// time base of ProbeEvent.Time, for events an observer of the stack's
+// links adds to its probe stream. It takes no lock.
+func (s *Stack) Elapsed() time.Duration { return s.elapsed() }
+
 // rateLimiter allows max events per period.
 type rateLimiter struct {
 	per   time.Duration
