@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/netlab/netlab/trace"
 )
 
 // API paths, all under /v1/nodes/{node}/: status, sockets, apps (GET list,
@@ -231,6 +233,14 @@ func (a *Agent) Handler() http.Handler {
 			httpError(w, status, err)
 			return
 		}
+		// ?conn=local->remote and ?kind=in,out,... narrow the stream here,
+		// before anything is encoded: a reader that follows one connection
+		// costs the agent that connection's events only.
+		sel, err := trace.ParseSelector(r.URL.Query().Get("conn"), r.URL.Query().Get("kind"))
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err)
+			return
+		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		sub := t.subscribe()
 		defer t.unsubscribe(sub)
@@ -247,6 +257,9 @@ func (a *Agent) Handler() http.Handler {
 			case e, ok := <-sub.ch:
 				if !ok {
 					return
+				}
+				if !sel.Selects(&e) {
+					continue
 				}
 				if err := enc.Encode(e); err != nil {
 					return

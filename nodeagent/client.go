@@ -342,14 +342,25 @@ func (c *Client) Ping(ctx context.Context, spec PingSpec, each func(PingReply)) 
 // relays' drop events only. The agent never ends the stream itself: if it
 // ends, the agent stopped, and the error is Stopped's.
 func (c *Client) Trace(ctx context.Context, each func(trace.Event)) error {
-	return c.TraceFrom(ctx, nil, each)
+	return c.TraceFrom(ctx, trace.Selector{}, nil, each)
 }
 
-// TraceFrom is Trace, calling subscribed (when not nil) once the agent has
+// TraceFrom is Trace for the events sel picks (the agent leaves the
+// others out), calling subscribed (when not nil) once the agent has
 // subscribed the stream: every event after that is in it, unless the
 // stream falls behind (then a KindLost event says how many it missed).
-func (c *Client) TraceFrom(ctx context.Context, subscribed func(), each func(trace.Event)) error {
-	return c.streamFrom(ctx, http.MethodGet, "trace", nil, "the trace", true, subscribed, func(line []byte) error {
+func (c *Client) TraceFrom(ctx context.Context, sel trace.Selector, subscribed func(), each func(trace.Event)) error {
+	p := "trace"
+	if q := (url.Values{}); sel.Local.IsValid() || len(sel.Kinds) > 0 {
+		if sel.Local.IsValid() {
+			q.Set("conn", sel.Conn())
+		}
+		if len(sel.Kinds) > 0 {
+			q.Set("kind", strings.Join(sel.Kinds, ","))
+		}
+		p += "?" + q.Encode()
+	}
+	return c.streamFrom(ctx, http.MethodGet, p, nil, "the trace", true, subscribed, func(line []byte) error {
 		var e trace.Event
 		if err := json.Unmarshal(line, &e); err != nil {
 			return err

@@ -25,7 +25,7 @@ func traceStream(t *testing.T, ctx context.Context, c *Client) <-chan trace.Even
 	subscribed := make(chan struct{})
 	errc := make(chan error, 1)
 	go func() {
-		errc <- c.TraceFrom(ctx, func() { close(subscribed) }, func(e trace.Event) {
+		errc <- c.TraceFrom(ctx, trace.Selector{}, func() { close(subscribed) }, func(e trace.Event) {
 			select {
 			case ch <- e:
 			default:
@@ -233,4 +233,71 @@ func tcpSegment(src, dst netip.AddrPort, flags wire.TCPFlags, seq uint32, n int)
 	})
 	copy(b[wire.EthernetHeaderLen+wire.IPv4MinHeaderLen:], l4)
 	return b
+}
+
+// TestTraceSelector: a reader that asks for state events only, or for
+// one connection only, gets those and nothing else from the agent.
+func TestTraceSelector(t *testing.T) {
+	lab, sock := startAgent(t, "../examples/two-hosts.yml")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h1, h2 := NewClient(sock, "h1"), NewClient(sock, "h2")
+	if _, err := h2.StartApp(ctx, AppSpec{Mode: "sink", Port: 5001}); err != nil {
+		t.Fatal(err)
+	}
+	dst := netip.AddrPortFrom(lab.Node("h2").Interfaces[0].Addr.Addr(), 5001)
+	stream := func(sel trace.Selector) <-chan trace.Event {
+		ch := make(chan trace.Event, 4096)
+		subscribed := make(chan struct{})
+		go h1.TraceFrom(ctx, sel, func() { close(subscribed) }, func(e trace.Event) {
+			select {
+			case ch <- e:
+			default:
+			}
+		})
+		<-subscribed
+		return ch
+	}
+	states := stream(trace.Selector{Kinds: []string{trace.KindState}})
+	all := traceStream(t, ctx, h1)
+	if _, err := h1.Send(ctx, SendSpec{To: dst.String(), Bytes: 20000}); err != nil {
+		t.Fatal(err)
+	}
+	// The whole stream shows the connection's first segment and its
+	// closing; by then the state stream has its state changes.
+	first := expect(t, ctx, all, "h1's whole trace", func(e trace.Event) bool { return e.Kind == trace.KindOut })[0]
+	one := stream(trace.Selector{Local: first.Local, Remote: first.Remote})
+	expect(t, ctx, all, "h1's whole trace", func(e trace.Event) bool { return e.Kind == trace.KindState && e.State == "FIN-WAIT-1" })
+	got := expect(t, ctx, states, "the state stream",
+		func(e trace.Event) bool { return e.State == "SYN-SENT" },
+		func(e trace.Event) bool { return e.State == "ESTABLISHED" },
+		func(e trace.Event) bool { return e.State == "FIN-WAIT-1" })
+	for len(states) > 0 {
+		got = append(got, <-states)
+	}
+	for _, e := range got {
+		if e.Kind != trace.KindState {
+			t.Errorf("the state stream gave a %s event", e.Kind)
+		}
+	}
+	// A second connection: the first one's stream stays silent about it.
+	if _, err := h1.Send(ctx, SendSpec{To: dst.String(), Bytes: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ctx, states, "the state stream", func(e trace.Event) bool { return e.State == "SYN-SENT" && e.Local != first.Local })
+	for len(one) > 0 {
+		if e := <-one; e.Local != first.Local && e.Kind != trace.KindLost {
+			t.Errorf("the stream of %s gave an event of %s", first.Local, e.Local)
+		}
+	}
+	if _, err := trace.ParseSelector("", "bogus"); err == nil {
+		t.Error("a bogus kind is accepted")
+	}
+	resp, err := h1.send(ctx, "GET", "trace?kind=bogus", nil)
+	if err == nil {
+		resp.Body.Close()
+		t.Error("the agent streams a trace of kind bogus")
+	} else if !strings.Contains(err.Error(), "bogus") {
+		t.Errorf("the agent's answer to kind=bogus: %v; want it named", err)
+	}
 }

@@ -221,10 +221,13 @@ func TestPageConnection(t *testing.T) {
 	ctx := browser(t, ts.URL+"/?token="+tok)
 	// The stream's SYN picks the connection; its recorded events replace
 	// the stream's.
-	waitJS(t, ctx, "the recorded connection in the ladder", `document.querySelectorAll("#ladder line.arrow").length === 8`)
-	flags := eval[[]string](t, ctx, `[...document.querySelectorAll("#ladder line.arrow")].map(a => a.dataset.flags)`)
-	if strings.Join(flags, " ") != "S S. . P. P. . P. ." {
-		t.Errorf("ladder %q", flags)
+	waitJS(t, ctx, "the recorded connection in the ladder", `document.querySelectorAll("#ladder line.arrow").length === 9`)
+	flags := eval[[]string](t, ctx, `[...document.querySelectorAll("#ladder line.arrow")].map(a => a.dataset.flags + (a.dataset.reason ? "/" + a.dataset.reason : ""))`)
+	if strings.Join(flags, " ") != "S S. . P. P. P./loss . P. ." {
+		t.Errorf("ladder %q; want the drop (by loss) of the second data segment after it", flags)
+	}
+	if label := eval[string](t, ctx, `document.querySelector("#ladder text.drop").textContent`); !strings.Contains(label, "dropped (loss) on eth1 egress") || !strings.Contains(label, "seq 1001") {
+		t.Errorf("the drop's label %q", label)
 	}
 	if n := eval[int](t, ctx, `document.querySelectorAll("#ladder line.arrow.retrans").length`); n != 1 {
 		t.Errorf("%d retransmissions in red; want 1", n)
@@ -257,7 +260,7 @@ func TestPageConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, "the replay under way", `document.getElementById("status").textContent === "replaying"`)
-	waitJS(t, ctx, "the replay at its end", `document.getElementById("status").textContent.startsWith("paused") && document.querySelectorAll("#ladder line.arrow").length === 8`)
+	waitJS(t, ctx, "the replay at its end", `document.getElementById("status").textContent.startsWith("paused") && document.querySelectorAll("#ladder line.arrow").length === 9`)
 	// Live again.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#pause"))); err != nil {
 		t.Fatal(err)
@@ -271,7 +274,7 @@ func TestPageReplaysRun(t *testing.T) {
 	ts, _, tok, dir := testServerIn(t, 0, 0, false)
 	writeTrace(t, filepath.Join(dir, "h1.jsonl"), transfer(), "")
 	ctx := browser(t, ts.URL+"/?token="+tok)
-	waitJS(t, ctx, "the run's connection", `document.querySelectorAll("#ladder line.arrow").length === 8 && document.querySelectorAll("#plot-seq line.bar").length === 4`)
+	waitJS(t, ctx, "the run's connection", `document.querySelectorAll("#ladder line.arrow").length === 9 && document.querySelectorAll("#plot-seq line.bar").length === 4`)
 	if st := eval[string](t, ctx, `document.getElementById("status").textContent`); !strings.HasPrefix(st, "replay of run r1") {
 		t.Errorf("status %q", st)
 	}

@@ -39,11 +39,12 @@ type Agent interface {
 	Sockets(ctx context.Context) ([]stack.TCPInfo, error)
 	Impairments(ctx context.Context) ([]nodeagent.ImpairState, error)
 	ChangeImpairment(ctx context.Context, ch nodeagent.ImpairChange) (nodeagent.ImpairState, error)
-	TraceFrom(ctx context.Context, subscribed func(), each func(trace.Event)) error
+	// TraceFrom streams the node's trace events sel picks, calling
+	// subscribed once the agent has subscribed the stream.
+	TraceFrom(ctx context.Context, sel trace.Selector, subscribed func(), each func(trace.Event)) error
 	Status(ctx context.Context) (nodeagent.NodeStatus, error)
 }
 
-var _ Agent = (*nodeagent.Client)(nil)
 
 // Options configure a Handler.
 type Options struct {
@@ -432,9 +433,13 @@ func (s *server) impair(w http.ResponseWriter, r *http.Request) {
 }
 
 // events streams the trace events of the nodes asked (?node=, repeated;
-// all Go-stack nodes without one) as server-sent events: "trace" with an
-// event, and "dropped" with how many events a slow page has missed. The
-// lab never waits for the page: events it cannot take are dropped.
+// all Go-stack nodes without one) as server-sent events: "ready" once
+// every agent has subscribed the stream, "trace" with an event, and
+// "dropped" with how many events a slow page has missed. ?conn=
+// (local->remote) and ?kind= (comma-separated) narrow the events, at the
+// agents: a page follows the state changes of every connection and the
+// segments of the one it shows, not every segment of the lab. The lab
+// never waits for the page: events it cannot take are dropped.
 func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -455,6 +460,11 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 			httpError(w, http.StatusNotFound, "no node "+n)
 			return
 		}
+	}
+	sel, err := trace.ParseSelector(r.URL.Query().Get("conn"), r.URL.Query().Get("kind"))
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
@@ -478,7 +488,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		go func() {
 			defer func() { done <- struct{}{} }()
-			a.TraceFrom(ctx, func() { subscribed <- struct{}{} }, func(e trace.Event) {
+			a.TraceFrom(ctx, sel, func() { subscribed <- struct{}{} }, func(e trace.Event) {
 				select {
 				case ch <- ev{n, e}:
 				default:

@@ -46,9 +46,12 @@ func (f *fakeAgent) ChangeImpairment(_ context.Context, ch nodeagent.ImpairChang
 	return nodeagent.ImpairState{Interface: ch.Interface, Egress: ch.Impairment}, nil
 }
 
-func (f *fakeAgent) TraceFrom(ctx context.Context, subscribed func(), each func(trace.Event)) error {
+func (f *fakeAgent) TraceFrom(ctx context.Context, sel trace.Selector, subscribed func(), each func(trace.Event)) error {
 	subscribed()
 	l, r := netip.MustParseAddrPort("10.0.0.0:40000"), netip.MustParseAddrPort("10.0.0.1:5001")
+	if st := (trace.Event{Kind: trace.KindState, Local: l, Remote: r, State: "SYN-SENT", OldState: "CLOSED"}); f.events > 0 && sel.Selects(&st) {
+		each(st)
+	}
 	for i := 0; i < f.events; i++ {
 		fl, kind := ".", trace.KindOut
 		switch i {
@@ -57,7 +60,9 @@ func (f *fakeAgent) TraceFrom(ctx context.Context, subscribed func(), each func(
 		case 1:
 			fl, kind = "S.", trace.KindIn
 		}
-		each(trace.Event{TimeUS: int64(i), Kind: kind, Local: l, Remote: r, Flags: fl})
+		if e := (trace.Event{TimeUS: int64(i), Kind: kind, Local: l, Remote: r, Flags: fl}); sel.Selects(&e) {
+			each(e)
+		}
 	}
 	<-ctx.Done()
 	return nil
@@ -71,13 +76,13 @@ type nodeAgent struct {
 
 // TraceFrom streams the fake's events as node h1's; the other nodes'
 // streams stay quiet.
-func (n nodeAgent) TraceFrom(ctx context.Context, subscribed func(), each func(trace.Event)) error {
+func (n nodeAgent) TraceFrom(ctx context.Context, sel trace.Selector, subscribed func(), each func(trace.Event)) error {
 	if n.node != "h1" {
 		subscribed()
 		<-ctx.Done()
 		return nil
 	}
-	return n.fakeAgent.TraceFrom(ctx, subscribed, each)
+	return n.fakeAgent.TraceFrom(ctx, sel, subscribed, each)
 }
 
 func (n nodeAgent) Status(context.Context) (nodeagent.NodeStatus, error) {
@@ -232,7 +237,7 @@ func TestEvents(t *testing.T) {
 	ts, _, tok := testServer(t, 1, 5000)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/events?node=h1&token="+tok, nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/events?node=h1&kind=in,out&token="+tok, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +286,8 @@ func getJSON(t *testing.T, ts *httptest.Server, tok, path string, v any) int {
 }
 
 // transfer returns the client's events of a small transfer: handshake,
-// three segments of 1000 bytes acknowledged, a retransmission after an RTO.
+// three segments of 1000 bytes, the second dropped by the impairment and
+// retransmitted after an RTO.
 func transfer() []trace.Event {
 	l, r := netip.MustParseAddrPort("10.0.0.0:40000"), netip.MustParseAddrPort("10.0.0.1:5001")
 	ev := func(us int64, kind, flags string, seq, ack uint32, n int) trace.Event {
@@ -296,6 +302,7 @@ func transfer() []trace.Event {
 		ev(11010, trace.KindOut, ".", 101, 901, 0),
 		ev(11020, trace.KindOut, "P.", 101, 901, 1000),
 		ev(11030, trace.KindOut, "P.", 1101, 901, 1000),
+		{TimeUS: 11031, Kind: trace.KindDrop, Local: l, Remote: r, Flags: "P.", Seq: 1101, Ack: 901, Len: 1000, Reason: "loss", Ifname: "eth1", Dir: trace.DirEgress},
 		ev(21000, trace.KindIn, ".", 901, 1101, 0),
 		{TimeUS: 221000, Kind: trace.KindTimer, Local: l, Remote: r, Timer: "rto", State: "ESTABLISHED"},
 		func() trace.Event { e := ev(221010, trace.KindOut, "P.", 1101, 901, 1000); e.Retrans = true; return e }(),

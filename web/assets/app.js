@@ -267,17 +267,22 @@ function ensureConn(node, conn, label) {
   }
   return conns.get(key);
 }
+// opened is a state event of the whole lab's stream: a connection opens
+// (or changes state). Until the user picks one, the page shows the first
+// connection opened from its client's side: the ladder of a handshake.
+function opened(node, e) {
+  if (!e.local || !e.remote || e.local.startsWith("invalid")) return;
+  const c = ensureConn(node, e.local + "->" + e.remote);
+  if (autoPick && e.state === "SYN-SENT" && e.old_state === "CLOSED") {
+    autoPick = false;
+    pick(keyOf(c.node, c.conn));
+  }
+}
+
+// addEvent is an event of the shown connection's own stream.
 function addEvent(node, e) {
   if (!e.local || !e.remote || e.local.startsWith("invalid")) return;
   const c = ensureConn(node, e.local + "->" + e.remote);
-  // Until the user picks one, show the first connection opened from its
-  // client's side (its first event a SYN sent): the ladder of a handshake.
-  if (autoPick && e.kind === "out" && e.flags === "S" && !c.events.some(x => x.kind === "in" || x.kind === "out")) {
-    autoPick = false;
-    c.events.push(e);
-    pick(keyOf(c.node, c.conn));
-    return;
-  }
   const last = c.events[c.events.length - 1];
   if (last && e.t_us < last.t_us) c.events = []; // the node's stack started again
   c.events.push(e);
@@ -286,12 +291,15 @@ function addEvent(node, e) {
 }
 function current() { return conns.get($("conn").value); }
 
-// pick shows a connection: what its trace recorded, then the stream.
+// pick shows a connection: its own stream is subscribed first, then what
+// its trace recorded is read, so that no event falls between the two.
+let connStream = null;
 async function pick(key) {
   $("conn").value = key;
   const c = conns.get(key);
   cursor = null; following = true; replaying = false;
   redraw();
+  if (live) await follow(c);
   try {
     const hist = await api("/api/conn/events?" + q({ node: c.node, conn: c.conn }));
     // The stream's events the trace did not have yet go after it.
@@ -510,13 +518,29 @@ function drawPlots(c, t) {
 }
 
 // ---------------------------------------------------------------------
+// stream follows the state changes of every connection of the lab: its
+// connections as they open and close, never their segments.
 function stream() {
-  const es = new EventSource("/api/events?token=" + encodeURIComponent(token));
-  es.addEventListener("trace", m => { const d = JSON.parse(m.data); addEvent(d.node, d.event); });
+  const es = new EventSource("/api/events?" + q({ kind: "state", token }));
+  es.addEventListener("trace", m => { const d = JSON.parse(m.data); opened(d.node, d.event); });
   es.addEventListener("ready", () => { document.body.dataset.stream = "ready"; status(); });
-  es.addEventListener("dropped", m => { $("dropped").textContent = `(${m.data} events dropped: the page fell behind)`; });
   es.onopen = () => status();
   es.onerror = () => { document.body.dataset.stream = ""; $("status").textContent = "reconnecting…"; };
+}
+
+// follow streams every event of connection c (and only c), resolving
+// once the agent has subscribed it.
+function follow(c) {
+  if (connStream) connStream.close();
+  $("dropped").textContent = "";
+  return new Promise(resolve => {
+    const es = new EventSource("/api/events?" + q({ node: c.node, conn: c.conn, token }));
+    connStream = es;
+    es.addEventListener("trace", m => { const d = JSON.parse(m.data); addEvent(d.node, d.event); });
+    es.addEventListener("ready", () => resolve());
+    es.addEventListener("dropped", m => { $("dropped").textContent = `(${m.data} events dropped: the page fell behind)`; });
+    es.onerror = () => resolve();
+  });
 }
 
 async function control(body) {
