@@ -45,7 +45,6 @@ type Agent interface {
 	Status(ctx context.Context) (nodeagent.NodeStatus, error)
 }
 
-
 // Options configure a Handler.
 type Options struct {
 	// Plan is the deployed lab's resolved plan.
