@@ -242,7 +242,7 @@ func (a *Agent) Handler() http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
-		sub := t.subscribe()
+		sub := t.subscribe(sel)
 		defer t.unsubscribe(sub)
 		enc := json.NewEncoder(w)
 		fl, _ := w.(http.Flusher)
@@ -257,9 +257,6 @@ func (a *Agent) Handler() http.Handler {
 			case e, ok := <-sub.ch:
 				if !ok {
 					return
-				}
-				if !sel.Selects(&e) {
-					continue
 				}
 				if err := enc.Encode(e); err != nil {
 					return

@@ -41,7 +41,7 @@ func startRecorder(t *tracer, path string, max int64) (*recorder, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("trace directory: %w", err)
 	}
-	r := &recorder{path: path, max: max, t: t, sub: t.subscribe()}
+	r := &recorder{path: path, max: max, t: t, sub: t.subscribe(trace.Selector{})}
 	r.wg.Add(1)
 	go r.run()
 	return r, nil

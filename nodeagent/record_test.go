@@ -188,7 +188,7 @@ func mustJSON(t *testing.T, v any) []byte {
 // events; the others do not hear of it.
 func TestTracerCountsLossPerSubscriber(t *testing.T) {
 	tr := newTracer()
-	fast, slow := tr.subscribe(), tr.subscribe()
+	fast, slow := tr.subscribe(trace.Selector{}), tr.subscribe(trace.Selector{})
 	n := cap(slow.ch) + 10
 	for i := range n {
 		tr.publish(stack.ProbeEvent{Kind: stack.ProbeTimer, Time: time.Duration(i) * time.Microsecond})

@@ -31,6 +31,9 @@ type tracer struct {
 type subscription struct {
 	ch      chan trace.Event
 	dropped atomic.Uint64
+	// sel picks the events handed to ch: the others never wake the reader
+	// up, nor count as lost.
+	sel trace.Selector
 }
 
 // lostSince returns a KindLost marker for the events lost since the count
@@ -84,6 +87,9 @@ func (t *tracer) dropHook(ifname, dir string, nowUS func() int64) func([]byte, i
 // fanOut hands te to every subscriber that has room; t.mu is held.
 func (t *tracer) fanOut(te trace.Event) {
 	for s := range t.subs {
+		if !s.sel.Selects(&te) {
+			continue
+		}
 		select {
 		case s.ch <- te:
 		default:
@@ -92,8 +98,9 @@ func (t *tracer) fanOut(te trace.Event) {
 	}
 }
 
-func (t *tracer) subscribe() *subscription {
-	s := &subscription{ch: make(chan trace.Event, 4096)}
+// subscribe adds a reader of the events sel picks.
+func (t *tracer) subscribe(sel trace.Selector) *subscription {
+	s := &subscription{ch: make(chan trace.Event, 4096), sel: sel}
 	t.mu.Lock()
 	t.subs[s] = struct{}{}
 	t.n.Store(int32(len(t.subs)))

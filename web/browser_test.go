@@ -235,13 +235,16 @@ func TestPageConnection(t *testing.T) {
 	if tm := eval[[]string](t, ctx, `[...document.querySelectorAll("#ladder .timer-label")].map(e => e.dataset.timer)`); len(tm) != 1 || tm[0] != "rto" {
 		t.Errorf("timer marks %q; want the RTO", tm)
 	}
-	waitJS(t, ctx, "the plots", `document.querySelectorAll("#plot-seq line.bar").length === 4`)
+	waitJS(t, ctx, "the plots", `[...document.querySelectorAll("#plot-seq path.bars")].reduce((a, p) => a + +p.dataset.count, 0) === 4`)
+	if n := eval[int](t, ctx, `+document.querySelector('#plot-seq path.bars[data-series="segments retransmitted"]').dataset.count`); n != 1 {
+		t.Errorf("%d retransmissions in the time-sequence plot; want 1", n)
+	}
 	for _, sel := range []string{`#plot-cwnd path[data-series="cwnd"]`, `#plot-rtt path[data-series="srtt"]`, `#plot-rtt path[data-series="rto"]`, `#plot-seq path[data-series="ACK"]`} {
 		if n := eval[int](t, ctx, `document.querySelectorAll('`+sel+`').length`); n != 1 {
 			t.Errorf("%s: %d; want the line", sel, n)
 		}
 	}
-	if n := eval[int](t, ctx, `document.querySelectorAll('#plot-rtt circle.dot[fill="#c00"]').length`); n != 1 {
+	if n := eval[int](t, ctx, `+document.querySelector('#plot-rtt path.dots[data-series="rto fired"]').dataset.count`); n != 1 {
 		t.Errorf("%d RTO firings on the RTT plot; want 1", n)
 	}
 	screenshot(t, ctx, "web-connection.png")
@@ -252,7 +255,7 @@ func TestPageConnection(t *testing.T) {
 	if st := eval[string](t, ctx, `document.getElementById("status").textContent`); !strings.HasPrefix(st, "paused at 0.005") {
 		t.Errorf("status %q; want paused at 0.005 s", st)
 	}
-	if n := eval[int](t, ctx, `document.querySelectorAll("#plot-seq line.bar").length`); n != 1 {
+	if n := eval[int](t, ctx, `[...document.querySelectorAll("#plot-seq path.bars")].reduce((a, p) => a + +p.dataset.count, 0)`); n != 1 {
 		t.Errorf("%d segments plotted at 5 ms; want the SYN alone", n)
 	}
 	// Replay at 10×: from the start to the end.
@@ -274,7 +277,7 @@ func TestPageReplaysRun(t *testing.T) {
 	ts, _, tok, dir := testServerIn(t, 0, 0, false)
 	writeTrace(t, filepath.Join(dir, "h1.jsonl"), transfer(), "")
 	ctx := browser(t, ts.URL+"/?token="+tok)
-	waitJS(t, ctx, "the run's connection", `document.querySelectorAll("#ladder line.arrow").length === 9 && document.querySelectorAll("#plot-seq line.bar").length === 4`)
+	waitJS(t, ctx, "the run's connection", `document.querySelectorAll("#ladder line.arrow").length === 9 && [...document.querySelectorAll("#plot-seq path.bars")].reduce((a, p) => a + +p.dataset.count, 0) === 4`)
 	if st := eval[string](t, ctx, `document.getElementById("status").textContent`); !strings.HasPrefix(st, "replay of run r1") {
 		t.Errorf("status %q", st)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/plot"
 	"github.com/netlab/netlab/stack"
 	"github.com/netlab/netlab/topology"
 	"github.com/netlab/netlab/trace"
@@ -461,5 +462,42 @@ func TestReplay(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusConflict {
 		t.Errorf("a control in a replay: %d; want 409", resp.StatusCode)
+	}
+}
+
+// TestThin: a long connection's lines are cut to the limit, keeping every
+// retransmission, the first and last items, and each run's extremes.
+func TestThin(t *testing.T) {
+	var s Series
+	for i := range 10000 {
+		s.Seq.Segments = append(s.Seq.Segments, plot.Segment{T: float64(i), Start: int64(i), End: int64(i + 1), Retrans: i == 4321, Flags: "."})
+		v := float64(i % 7)
+		if i == 5555 {
+			v = 1e6 // a spike
+		}
+		s.Cwn.Cwnd = append(s.Cwn.Cwnd, plot.Point{T: float64(i), V: v})
+	}
+	s.Seq.Segments[0].Flags = "S"
+	s.thin(MaxPlotted)
+	if !s.Thinned || len(s.Seq.Segments) > MaxPlotted+2 || len(s.Cwn.Cwnd) > MaxPlotted+1 {
+		t.Fatalf("%d segments, %d cwnd points (thinned %v); want at most about %d", len(s.Seq.Segments), len(s.Cwn.Cwnd), s.Thinned, MaxPlotted)
+	}
+	retrans, spike := false, false
+	for _, sg := range s.Seq.Segments {
+		retrans = retrans || sg.Retrans
+	}
+	for i, p := range s.Cwn.Cwnd {
+		spike = spike || p.V == 1e6
+		if i > 0 && p.T <= s.Cwn.Cwnd[i-1].T {
+			t.Fatalf("cwnd points out of order at %d", i)
+		}
+	}
+	if !retrans || !spike || s.Seq.Segments[0].Flags != "S" || s.Cwn.Cwnd[len(s.Cwn.Cwnd)-1].T != 9999 {
+		t.Errorf("retransmission kept %v, spike kept %v, SYN first %v, last point %v", retrans, spike, s.Seq.Segments[0].Flags, s.Cwn.Cwnd[len(s.Cwn.Cwnd)-1])
+	}
+	var short Series
+	short.Cwn.Cwnd = []plot.Point{{T: 0, V: 1}, {T: 1, V: 2}}
+	if short.thin(MaxPlotted); short.Thinned || len(short.Cwn.Cwnd) != 2 {
+		t.Errorf("a short line was thinned: %+v", short.Cwn.Cwnd)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/netlab/netlab/plot"
@@ -243,15 +244,83 @@ type Series struct {
 	Seq plot.SeqSeries  `json:"seq"`
 	Cwn plot.CwndSeries `json:"cwnd"`
 	RTT plot.RTTSeries  `json:"rtt"`
+	// Thinned says some lines hold fewer items than the trace: see
+	// MaxPlotted.
+	Thinned bool `json:"thinned,omitempty"`
 }
 
-// series answers a connection's plot data.
+// series answers a connection's plot data, thinned to MaxPlotted items a
+// line.
 func (s *server) series(w http.ResponseWriter, r *http.Request) {
 	evs, c, ok := s.connOf(w, r)
 	if !ok {
 		return
 	}
 	seq := plot.TimeSequence(evs, c, plot.DirAuto)
-	writeJSON(w, Series{Conn: c.String(), T0: seq.T0.Microseconds(), Seq: seq,
-		Cwn: plot.Congestion(evs, c), RTT: plot.RTT(evs, c)})
+	out := Series{Conn: c.String(), T0: seq.T0.Microseconds(), Seq: seq, Cwn: plot.Congestion(evs, c), RTT: plot.RTT(evs, c)}
+	out.thin(MaxPlotted)
+	writeJSON(w, out)
+}
+
+// MaxPlotted is how many items a line of the page's plots holds at most
+// (a plot is a few hundred pixels wide: more would only weigh on the page
+// and the lab). `netlab plot` draws every one.
+const MaxPlotted = 1000
+
+// thin cuts every line of s to at most max items: segments keep every
+// retransmission, SYN and FIN and one in k of the others; step lines keep
+// the lowest and highest point of each run of k, in time order.
+func (s *Series) thin(limit int) {
+	before := len(s.Seq.Segments) + len(s.Seq.ACKs) + len(s.Cwn.Cwnd) + len(s.RTT.Samples)
+	s.Seq.Segments = thinSegments(s.Seq.Segments, limit)
+	for _, p := range []*[]plot.Point{&s.Seq.ACKs, &s.Seq.Window, &s.Cwn.Cwnd, &s.Cwn.Ssthresh, &s.Cwn.InFlight,
+		&s.Cwn.SndWnd, &s.RTT.SRTT, &s.RTT.RTO, &s.RTT.Samples} {
+		*p = thinPoints(*p, limit)
+	}
+	if len(s.Seq.SACKBlocks) > limit {
+		s.Seq.SACKBlocks = s.Seq.SACKBlocks[:0]
+	}
+	s.Thinned = len(s.Seq.Segments)+len(s.Seq.ACKs)+len(s.Cwn.Cwnd)+len(s.RTT.Samples) < before
+}
+
+func thinSegments(segs []plot.Segment, limit int) []plot.Segment {
+	if len(segs) <= limit {
+		return segs
+	}
+	k := (len(segs) + limit - 1) / limit
+	out := make([]plot.Segment, 0, limit*2)
+	for i, sg := range segs {
+		if i%k == 0 || sg.Retrans || strings.ContainsAny(sg.Flags, "SF") || i == len(segs)-1 {
+			out = append(out, sg)
+		}
+	}
+	return out
+}
+
+func thinPoints(pts []plot.Point, limit int) []plot.Point {
+	if len(pts) <= limit {
+		return pts
+	}
+	k := (len(pts) + limit/2 - 1) / (limit / 2)
+	out := make([]plot.Point, 0, limit+1)
+	for i := 0; i < len(pts); i += k {
+		run := pts[i:min(i+k, len(pts))]
+		lo, hi := 0, 0
+		for j, p := range run {
+			if p.V < run[lo].V {
+				lo = j
+			}
+			if p.V > run[hi].V {
+				hi = j
+			}
+		}
+		out = append(out, run[min(lo, hi)])
+		if lo != hi {
+			out = append(out, run[max(lo, hi)])
+		}
+	}
+	if last := pts[len(pts)-1]; out[len(out)-1] != last {
+		out = append(out, last)
+	}
+	return out
 }

@@ -78,7 +78,7 @@ func pageWait(t *testing.T, ctx context.Context, what, js string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({status: $("status").textContent, conn: $("conn").value,
-		arrows: document.querySelectorAll("#ladder line.arrow").length, bars: document.querySelectorAll("#plot-seq line.bar").length,
+		arrows: document.querySelectorAll("#ladder line.arrow").length, bars: [...document.querySelectorAll("#plot-seq path.bars")].reduce((a, p) => a + +p.dataset.count, 0),
 		lines: [...document.querySelectorAll(".plot path")].map(p => p.dataset.series + ":" + p.dataset.points),
 		events: current() ? current().events.length : -1, series: !!(current() && current().series)})`))
 	t.Fatalf("waited 30 s for %s (%s); the page: %s", what, js, state)
@@ -128,7 +128,7 @@ func TestWebInBrowser(t *testing.T) {
 	}
 	// 50 KB (50 000 bytes) in 1448-byte segments: 35 of data and the SYN,
 	// each a bar of the time-sequence plot; the cwnd and RTT lines drawn.
-	pageWait(t, bctx, "every segment in the time-sequence plot", `document.querySelectorAll("#plot-seq line.bar").length >= 36 && document.querySelectorAll('#plot-cwnd path[data-series="cwnd"]').length === 1 && document.querySelectorAll('#plot-rtt path[data-series="srtt"]').length === 1`)
+	pageWait(t, bctx, "every segment in the time-sequence plot", `[...document.querySelectorAll("#plot-seq path.bars")].reduce((a, p) => a + +p.dataset.count, 0) >= 36 && document.querySelectorAll('#plot-cwnd path[data-series="cwnd"]').length === 1 && document.querySelectorAll('#plot-rtt path[data-series="srtt"]').length === 1`)
 	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`g.node[data-node="h1"]`))); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestWebInBrowser(t *testing.T) {
 	// The lab is gone; its run is still there to replay.
 	netlab(t, "destroy", "-t", topo)
 	rctx := openPage(t, ctx, chrome, serveWeb(t, ctx, "-t", topo, "--run", "latest"))
-	pageWait(t, rctx, "the run's transfer replayed", `document.getElementById("status").textContent.startsWith("replay of run") && document.querySelectorAll("#plot-seq line.bar").length >= 36`)
+	pageWait(t, rctx, "the run's transfer replayed", `document.getElementById("status").textContent.startsWith("replay of run") && [...document.querySelectorAll("#plot-seq path.bars")].reduce((a, p) => a + +p.dataset.count, 0) >= 36`)
 	flags, err = chromedp.Run(rctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#ladder line.arrow")].slice(0, 3).map(a => a.dataset.flags)`))
 	if err != nil || strings.Join(flags, " ") != "S S. ." {
 		t.Errorf("the replay's ladder starts %q (%v); want S, S., .", flags, err)

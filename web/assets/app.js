@@ -318,14 +318,20 @@ async function loadSeries(c) {
   seriesBusy = true;
   try {
     c.series = await api("/api/conn/series?" + q({ node: c.node, conn: c.conn }));
+    c.seriesGen = (c.seriesGen || 0) + 1;
     seriesStale = false;
   } catch (e) {
     c.series = null;
   } finally { seriesBusy = false; }
 }
 
+// loadConns lists the connections the traces recorded: of the selected
+// node, or of every node in a replay or a small lab (reading every trace
+// of a big running lab would weigh on it).
 async function loadConns() {
-  const list = await api("/api/conns");
+  const nodeQ = selectedNode && (live || lab.nodes.length > 20) ? "?" + q({ node: selectedNode }) : "";
+  if (live && !nodeQ && lab.nodes.length > 20) { $("status").textContent = "select a node to list its recorded connections"; return; }
+  const list = await api("/api/conns" + nodeQ);
   for (const ci of list) ensureConn(ci.node, ci.conn, `${ci.node}: ${ci.label}`);
   if (!live && autoPick && list.length) {
     autoPick = false;
@@ -367,12 +373,20 @@ function frame(ts) {
   requestAnimationFrame(frame);
 }
 
-let pending = false;
+// redraw draws the shown connection again: at the next frame when the
+// user moves in time, at most four times a second while following the
+// stream (a busy connection sends thousands of events a second, and the
+// browser shares the lab's processors).
+// Following the stream, the plots are drawn when their data comes (once a
+// second) and the ladder at most once a second.
+let pending = false, lastDraw = 0, plotsKey = "";
 function redraw() {
   if (pending) return;
   pending = true;
-  requestAnimationFrame(() => {
+  const wait = following && live ? Math.max(0, lastDraw + 1000 - performance.now()) : 0;
+  setTimeout(() => requestAnimationFrame(() => {
     pending = false;
+    lastDraw = performance.now();
     const c = current();
     if (!c) return;
     const end = endOf(c), t = now(c);
@@ -380,8 +394,11 @@ function redraw() {
     $("scrub").value = t.toFixed(3);
     $("cursor-label").textContent = `${(t * 1000).toFixed(1)} ms of ${(end * 1000).toFixed(1)} ms`;
     drawLadder(c, t);
-    drawPlots(c, t);
-  });
+    // Live, the plots go as far as their data; stopped, to the cursor.
+    const tp = following && live ? (c.series ? c.series.seq.End || t : t) : t;
+    const key = `${keyOf(c.node, c.conn)}|${c.seriesGen || 0}|${following && live ? "live" : t}`;
+    if (key !== plotsKey) { plotsKey = key; drawPlots(c, tp); }
+  }), wait);
 }
 
 // The ladder: one connection's segments as arrows between its two ends,
@@ -394,9 +411,11 @@ function drawLadder(c, t) {
   const defs = el("defs", {}, svg);
   const m = el("marker", { id: "head", markerWidth: 8, markerHeight: 8, refX: 8, refY: 4, orient: "auto" }, defs);
   el("path", { d: "M0,0 L8,4 L0,8 z" }, m);
-  const left = 150, right = 560, top = 30, rowH = 18, maxRows = 400;
+  // Following a live connection the ladder shows its latest events (a
+  // screenful); stopped in time, the 400 up to the cursor.
+  const left = 150, right = 560, top = 30, rowH = 18, maxRows = following && live ? 60 : 400;
   const shown = all.slice(-maxRows);
-  $("ladder-more").textContent = all.length > maxRows ? `(the ${all.length - maxRows} events before these are not drawn: scrub back to see them)` : "";
+  $("ladder-more").textContent = all.length > maxRows ? `(the ${all.length - maxRows} events before these are not drawn: pause or scrub back to see them)` : "";
   svg.setAttribute("height", top + rowH * (shown.length + 1));
   el("line", { x1: left, y1: top - 10, x2: left, y2: top + rowH * shown.length, stroke: "#000" }, svg);
   el("line", { x1: right, y1: top - 10, x2: right, y2: top + rowH * shown.length, stroke: "#000" }, svg);
@@ -475,10 +494,18 @@ function plot(svg, title, unit, t, items) {
   let lx = L + 8;
   for (const it of items) {
     const pts = upTo(it.pts);
+    // Thousands of segments or samples are one path each, not thousands
+    // of elements: the browser shares the lab's processors.
     if (it.bars) {
-      for (const s of pts) el("line", { x1: X(s.T), y1: Y(s.Start), x2: X(s.T), y2: Y(s.End), stroke: s.Retrans ? "#c00" : it.color, "stroke-width": 2, class: "bar" }, area);
+      for (const [name, list, color] of [[it.name, pts.filter(p => !p.Retrans), it.color], [it.name + " retransmitted", pts.filter(p => p.Retrans), "#c00"]]) {
+        const path = el("path", { d: list.map(s => `M${X(s.T).toFixed(1)},${Y(s.Start).toFixed(1)}V${Y(s.End).toFixed(1)}`).join(""), stroke: color, "stroke-width": 2, class: "bars" }, area);
+        path.dataset.series = name;
+        path.dataset.count = list.length;
+      }
     } else if (it.dots) {
-      for (const p of pts) el("circle", { cx: X(p.T), cy: Y(p.V), r: it.r || 1.5, fill: it.color, class: "dot" }, area);
+      const path = el("path", { d: pts.map(p => `M${X(p.T).toFixed(1)},${Y(p.V).toFixed(1)}h0`).join(""), stroke: it.color, "stroke-width": 2 * (it.r || 1.5), "stroke-linecap": "round", class: "dots" }, area);
+      path.dataset.series = it.name;
+      path.dataset.count = pts.length;
     } else if (pts.length) {
       let d = `M${X(pts[0].T)},${Y(pts[0].V)}`;
       for (let i = 1; i < pts.length; i++) d += ` H${X(pts[i].T)} V${Y(pts[i].V)}`;
@@ -498,8 +525,8 @@ function drawPlots(c, t) {
     for (const id of ["plot-seq", "plot-cwnd", "plot-rtt"]) $(id).textContent = "";
     return;
   }
-  const seq = s.seq, cw = s.cwnd, rtt = s.rtt;
-  plot($("plot-seq"), `time–sequence (${seq.Dir === 2 ? "received" : "sent"} data)`, " B", t, [
+  const seq = s.seq, cw = s.cwnd, rtt = s.rtt, thin = s.thinned ? " — thinned to 1000 points a line (netlab plot draws all)" : "";
+  plot($("plot-seq"), `time–sequence (${seq.Dir === 2 ? "received" : "sent"} data)${thin}`, " B", t, [
     { name: "segments", pts: seq.Segments, bars: true, color: "#1f4e79" },
     { name: "ACK", pts: seq.ACKs, color: "#38761d", end: seq.End },
     { name: "window", pts: seq.Window, color: "#b45f06", end: seq.End, unscaled: true },
@@ -593,14 +620,17 @@ $("replay").addEventListener("click", () => {
     return;
   }
   stream();
+  // Every node's agent is asked for its links' counters and its state:
+  // in a big lab less often, so that the page never weighs on the lab.
+  const every = (min, perNode) => Math.max(min, lab.nodes.length * perNode) * 1000;
   setInterval(() => {
-    refreshLinks().catch(() => {});
     refreshSockets().catch(() => {});
     const c = current();
     if (c && following && seriesStale) loadSeries(c).then(redraw);
   }, 1000);
-  setInterval(() => refreshNodes().catch(() => {}), 3000);
+  setInterval(() => refreshLinks().catch(() => {}), every(1, 0.05));
+  setInterval(() => refreshNodes().catch(() => {}), every(3, 0.05));
   refreshNodes().catch(() => {});
   refreshLinks().catch(e => { $("status").textContent = e.message; });
-  loadConns().catch(() => {});
+  if (lab.nodes.length <= 20) loadConns().catch(() => {});
 })();
