@@ -4,7 +4,7 @@ BIN      := bin/netlab
 PKGS     := ./...
 export CGO_ENABLED := 0
 
-.PHONY: images bench-docker bench-experiments bench-labs all build test test-short bench fuzz lint cover demo clean
+.PHONY: images bench-docker bench-web bench-experiments bench-labs all build test test-short bench fuzz lint cover demo clean
 
 all: build
 
@@ -123,3 +123,13 @@ bench-docker: build
 	t0=$$(date +%s.%N); for i in $$(seq 50); do docker run -d -i --network none --label netlab-bench=floor --name nlfloor$$i netlab/debian >/dev/null || exit 1; done; t1=$$(date +%s.%N); \
 	docker rm -f $$(docker ps -aq --filter label=netlab-bench=floor) >/dev/null; t2=$$(date +%s.%N); \
 	printf '| 50 | netlab/debian, docker run/rm alone (floor) | %.1f s | %.1f s |\n' $$(awk "BEGIN{print $$t1-$$t0}") $$(awk "BEGIN{print $$t2-$$t1}")
+
+# netlab web on a 212-node leaf-spine with 100 connections streaming
+# (BENCHMARKS.md §8): page load, the server's memory and CPU, and the
+# lab's goodput with the page open against without it, once with the
+# access links within what 2 cores carry (1 Mbit/s each) and once past it
+# (5 Mbit/s each: the lab is then bound by the processors, and every
+# cycle the page takes is goodput lost). Root and Debian's chromium.
+bench-web: build
+	$(GO) run ./cmd/benchweb -netlab $(BIN) -rate 1mbit
+	$(GO) run ./cmd/benchweb -netlab $(BIN) -rate 5mbit

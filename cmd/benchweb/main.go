@@ -1,0 +1,308 @@
+// Command benchweb measures `netlab web` on a 200-node lab with 100 TCP
+// connections streaming: how long the page takes to load (every node
+// drawn, the event stream subscribed), how much memory the server holds,
+// and the lab's goodput with the page open against without it (the
+// transfers alternate: without, with, without). It drives the netlab
+// binary as a user does, and headless chromium; it needs root.
+//
+//	go run ./cmd/benchweb -netlab bin/netlab
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/netlab/netlab/topogen"
+	"github.com/netlab/netlab/topology"
+)
+
+type bench struct {
+	netlab, topo string
+	flows        int
+	duration     time.Duration
+}
+
+func main() {
+	// fail panics: the deferred destroy runs, then this reports and exits.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintln(os.Stderr, "benchweb:", r)
+			os.Exit(1)
+		}
+	}()
+	bin := flag.String("netlab", "bin/netlab", "the netlab binary")
+	leaves := flag.Int("leaves", 8, "leaves of the leaf-spine fabric")
+	hosts := flag.Int("hosts-per-leaf", 25, "hosts on each leaf")
+	flows := flag.Int("flows", 100, "TCP connections streaming, each between hosts on different leaves")
+	rate := flag.String("rate", "5mbit", "access links' rate")
+	duration := flag.Duration("duration", 15*time.Second, "how long each transfer runs")
+	flag.Parse()
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "benchweb: needs root to deploy the lab: run it with sudo")
+		os.Exit(2)
+	}
+	if *flows*2 > *leaves**hosts {
+		fmt.Fprintf(os.Stderr, "benchweb: %d flows need %d hosts; the fabric has %d\n", *flows, 2**flows, *leaves**hosts)
+		os.Exit(2)
+	}
+	chrome, err := exec.LookPath("chromium")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchweb: needs Debian's chromium (apt-get install chromium)")
+		os.Exit(2)
+	}
+	exe, err := filepath.Abs(*bin)
+	if err != nil {
+		fail(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	dir, err := os.MkdirTemp("", "benchweb")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+	gen, err := topogen.LeafSpine{Common: topogen.Common{Name: fmt.Sprintf("benchweb-%d", os.Getpid())},
+		Leaves: *leaves, Spines: 4, HostsPerLeaf: *hosts, Access: topogen.LinkSpec{Rate: *rate}}.Generate()
+	if err != nil {
+		fail(err)
+	}
+	b := &bench{netlab: exe, topo: filepath.Join(dir, "lab.yml"), flows: *flows, duration: *duration}
+	if err := os.WriteFile(b.topo, gen.YAML(), 0o644); err != nil {
+		fail(err)
+	}
+	nodes := *leaves**hosts + *leaves + 4
+	fmt.Printf("netlab web: a %d-node leaf-spine lab (%d leaves × %d hosts, 4 spines; access links %s), %d connections of %v each\n\n",
+		nodes, *leaves, *hosts, *rate, *flows, *duration)
+	start := time.Now()
+	if out, err := b.run(ctx, "deploy", "-t", b.topo); err != nil {
+		fail(fmt.Errorf("deploy: %v\n%s", err, out))
+	}
+	fmt.Printf("deployed in %.1f s\n", time.Since(start).Seconds())
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if out, err := b.run(dctx, "destroy", "-t", b.topo); err != nil {
+			fmt.Fprintf(os.Stderr, "destroy: %v\n%s", err, out)
+		}
+	}()
+	// Flow i: from host i of its leaf to the same host of the next leaf.
+	var pairs [][2]string
+	for i := 0; len(pairs) < *flows; i++ {
+		l, h := i%*leaves+1, i / *leaves + 1
+		from := fmt.Sprintf("h%s-%s", num(l, *leaves), num(h, *hosts))
+		to := fmt.Sprintf("h%s-%s", num(l%*leaves+1, *leaves), num(h, *hosts))
+		pairs = append(pairs, [2]string{from, to})
+	}
+	servers := map[string]bool{}
+	for _, p := range pairs {
+		if !servers[p[1]] {
+			servers[p[1]] = true
+			if out, err := b.run(ctx, "tcp", "serve", p[1], "--port", "5001", "-t", b.topo); err != nil {
+				fail(fmt.Errorf("serve on %s: %v\n%s", p[1], err, out))
+			}
+		}
+	}
+	plan, err := topology.Load(b.topo)
+	if err != nil {
+		fail(err)
+	}
+	addrs := map[string]string{}
+	for _, n := range plan.Nodes {
+		if len(n.Interfaces) > 0 {
+			addrs[n.Name] = n.Interfaces[0].Addr.Addr().String()
+		}
+	}
+
+	without1, err := b.transfers(ctx, pairs, addrs)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Printf("without the page: %.1f Mbit/s\n", without1)
+
+	// The page.
+	wctx, cancelWeb := context.WithCancel(ctx)
+	defer cancelWeb()
+	web := exec.CommandContext(wctx, b.netlab, "web", "-t", b.topo, "--format", "json")
+	out, err := web.StdoutPipe()
+	if err != nil {
+		fail(err)
+	}
+	if err := web.Start(); err != nil {
+		fail(err)
+	}
+	defer web.Wait()
+	var started struct{ URL string }
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || json.Unmarshal([]byte(line), &started) != nil {
+		fail(fmt.Errorf("netlab web said %q: %v", line, err))
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(wctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+		chromedp.WindowSize(1400, 1000), chromedp.UserDataDir(filepath.Join(dir, "chrome")))...)
+	defer cancelAlloc()
+	bctx, cancelB := chromedp.NewContext(alloc)
+	defer cancelB()
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil { // the browser started
+		fail(err)
+	}
+	load := time.Now()
+	if err := chromedp.Do(bctx, chromedp.Navigate(started.URL),
+		chromedp.WaitReady(chromedp.CSS(`body[data-stream="ready"]`)),
+	); err != nil {
+		fail(fmt.Errorf("load the page: %w", err))
+	}
+	for {
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("g.node").length`))
+		if err != nil {
+			fail(err)
+		}
+		if n == nodes {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	loaded := time.Since(load)
+	rssLoaded := rss(web.Process.Pid, "VmRSS")
+	fmt.Printf("page loaded in %.0f ms; server %s resident\n", loaded.Seconds()*1000, mib(rssLoaded))
+
+	cpuWeb0, cpuChrome0, t0 := cpu(web.Process.Pid), cpuOf("chromium"), time.Now()
+	with, err := b.transfers(ctx, pairs, addrs)
+	if err != nil {
+		fail(err)
+	}
+	span := time.Since(t0).Seconds()
+	cpuWeb, cpuChrome := (cpu(web.Process.Pid)-cpuWeb0)/span, (cpuOf("chromium")-cpuChrome0)/span
+	fmt.Printf("during the transfers: the server used %.0f %% of a core, chromium %.0f %%\n", cpuWeb*100, cpuChrome*100)
+	peak := rss(web.Process.Pid, "VmHWM")
+	dropped, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("dropped").textContent`))
+	events, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`[...conns.values()].reduce((a, c) => a + c.events.length, 0)`))
+	fmt.Printf("with the page: %.1f Mbit/s; server peak %s resident; the page holds %d events %s\n", with, mib(peak), events, dropped)
+	cancelB()
+	cancelAlloc()
+	cancelWeb()
+
+	without2, err := b.transfers(ctx, pairs, addrs)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Printf("without the page again: %.1f Mbit/s\n\n", without2)
+	ref := (without1 + without2) / 2
+	fmt.Printf("| measure | value |\n|---|---:|\n")
+	fmt.Printf("| page load, %d nodes (every node drawn, stream subscribed) | %.0f ms |\n", nodes, loaded.Seconds()*1000)
+	fmt.Printf("| server resident memory after load | %s |\n", mib(rssLoaded))
+	fmt.Printf("| server peak resident memory, %d connections streaming | %s |\n", *flows, mib(peak))
+	fmt.Printf("| CPU while streaming: server, chromium (share of one core) | %.0f %%, %.0f %% |\n", cpuWeb*100, cpuChrome*100)
+	fmt.Printf("| lab goodput without the page (before, after) | %.1f, %.1f Mbit/s |\n", without1, without2)
+	fmt.Printf("| lab goodput with the page open | %.1f Mbit/s |\n", with)
+	fmt.Printf("| ratio with / without | %.3f |\n", with/ref)
+}
+
+// transfers runs every flow at once for the bench's duration and returns
+// their goodputs' sum in Mbit/s.
+func (b *bench) transfers(ctx context.Context, pairs [][2]string, addrs map[string]string) (float64, error) {
+	var mu sync.Mutex
+	var sum float64
+	var errs []error
+	var wg sync.WaitGroup
+	for _, p := range pairs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := b.run(ctx, "tcp", "send", p[0], "--to", addrs[p[1]]+":5001", "--duration", b.duration.String(), "--format", "json", "-t", b.topo)
+			var rep struct {
+				GoodputMbps float64 `json:"goodput_mbps"`
+			}
+			if err == nil {
+				err = json.Unmarshal(out, &rep)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s → %s: %v: %s", p[0], p[1], err, out))
+				return
+			}
+			sum += rep.GoodputMbps
+		}()
+	}
+	wg.Wait()
+	return sum, errors.Join(errs...)
+}
+
+func (b *bench) run(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, b.netlab, args...)
+	cmd.Env = append(os.Environ(), "CI=true") // no progress on a terminal
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	out, err := cmd.Output()
+	if err != nil {
+		return append(out, errb.String()...), err
+	}
+	return out, nil
+}
+
+// rss reads a memory figure of a process (VmRSS, VmHWM) in bytes.
+func rss(pid int, field string) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// cpu returns the processor time a process used so far, in seconds (user
+// and system, all its threads; its children are not counted).
+func cpu(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// After the command's closing parenthesis: field 14 is utime, 15 stime.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return (u + s) / 100 // USER_HZ
+}
+
+// cpuOf adds up cpu of every process whose command line holds name.
+func cpuOf(name string) float64 {
+	out, _ := exec.Command("pgrep", "-f", name).Output()
+	var sum float64
+	for _, f := range strings.Fields(string(out)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			sum += cpu(pid)
+		}
+	}
+	return sum
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// num writes i with as many digits as n has, as topogen names nodes.
+func num(i, n int) string { return fmt.Sprintf("%0*d", len(strconv.Itoa(n)), i) }
+
+// fail ends the bench; main's deferred functions clean up first.
+func fail(err error) { panic(err) }
