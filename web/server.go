@@ -302,10 +302,18 @@ func (s *server) nodeState(ctx context.Context, name string) NodeState {
 	return ns
 }
 
+// LinkState is an impaired interface as the page shows it: the agent's
+// state and counters, and each direction's impairment in netem's words.
+type LinkState struct {
+	nodeagent.ImpairState
+	EgressText  string `json:"egress_text,omitempty"`
+	IngressText string `json:"ingress_text,omitempty"`
+}
+
 // impairments answers every impaired interface's state and counters, by
 // "node:interface".
 func (s *server) impairments(w http.ResponseWriter, r *http.Request) {
-	out := map[string]nodeagent.ImpairState{}
+	out := map[string]LinkState{}
 	asked := map[string]bool{}
 	for _, side := range s.o.Plan.ImpairedInterfaces() {
 		if asked[side.Node] {
@@ -323,7 +331,14 @@ func (s *server) impairments(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, st := range states {
-			out[side.Node+":"+st.Interface] = st
+			ls := LinkState{ImpairState: st}
+			if st.Egress != nil {
+				ls.EgressText = st.Egress.String()
+			}
+			if st.Ingress != nil {
+				ls.IngressText = st.Ingress.String()
+			}
+			out[side.Node+":"+st.Interface] = ls
 		}
 	}
 	writeJSON(w, out)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -499,5 +500,34 @@ func TestThin(t *testing.T) {
 	short.Cwn.Cwnd = []plot.Point{{T: 0, V: 1}, {T: 1, V: 2}}
 	if short.thin(MaxPlotted); short.Thinned || len(short.Cwn.Cwnd) != 2 {
 		t.Errorf("a short line was thinned: %+v", short.Cwn.Cwnd)
+	}
+}
+
+// TestConnEventsCapped: a connection of more events than the page is sent
+// comes as its first events and its latest, with how many were left out.
+func TestConnEventsCapped(t *testing.T) {
+	ts, _, tok, dir := testServerIn(t, 0, 0, true)
+	evs := transfer()[:3] // the handshake
+	last := evs[2]
+	for i := range MaxConnEvents + 5000 {
+		e := last
+		e.TimeUS += int64(i + 1)
+		e.Kind, e.Flags, e.Len = trace.KindOut, ".", 1000
+		evs = append(evs, e)
+	}
+	writeTrace(t, filepath.Join(dir, "h1.jsonl"), evs, "")
+	req, _ := http.NewRequest("GET", ts.URL+"/api/conn/events?node=h1&conn="+url.QueryEscape("10.0.0.0:40000->10.0.0.1:5001"), nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got []trace.Event
+	json.NewDecoder(resp.Body).Decode(&got)
+	omitted, _ := strconv.Atoi(resp.Header.Get("X-Netlab-Omitted"))
+	if len(got) != MaxConnEvents || omitted != len(evs)-MaxConnEvents || got[0].Flags != "S" || got[len(got)-1].TimeUS != evs[len(evs)-1].TimeUS {
+		t.Errorf("%d events (omitted %d), first %q, last at %d; want %d, %d omitted, the SYN first, the latest last",
+			len(got), omitted, got[0].Flags, got[len(got)-1].TimeUS, MaxConnEvents, len(evs)-MaxConnEvents)
 	}
 }

@@ -221,7 +221,18 @@ func (s *server) connOf(w http.ResponseWriter, r *http.Request) ([]trace.Event, 
 	return evs, *found, true
 }
 
-// connEvents answers a connection's recorded events (for its ladder).
+// MaxConnEvents is how many of a connection's recorded events the page
+// is sent at most: its first ConnEventsHead (the handshake) and its
+// latest. A ladder shows a few hundred; a fast transfer records hundreds
+// of thousands.
+const (
+	MaxConnEvents  = 20000
+	ConnEventsHead = 500
+)
+
+// connEvents answers a connection's recorded events (for its ladder), at
+// most MaxConnEvents of them; the header X-Netlab-Omitted says how many
+// were left out between the first ones and the latest.
 func (s *server) connEvents(w http.ResponseWriter, r *http.Request) {
 	evs, c, ok := s.connOf(w, r)
 	if !ok {
@@ -230,6 +241,11 @@ func (s *server) connEvents(w http.ResponseWriter, r *http.Request) {
 	out := trace.Filter(evs, c)
 	if out == nil {
 		out = []trace.Event{}
+	}
+	if n := len(out); n > MaxConnEvents {
+		cut := n - MaxConnEvents
+		out = append(out[:ConnEventsHead:ConnEventsHead], out[ConnEventsHead+cut:]...)
+		w.Header().Set("X-Netlab-Omitted", strconv.Itoa(cut))
 	}
 	writeJSON(w, out)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,10 @@ func pageWait(t *testing.T, ctx context.Context, what, js string) {
 	state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({status: $("status").textContent, conn: $("conn").value,
 		arrows: document.querySelectorAll("#ladder line.arrow").length, bars: [...document.querySelectorAll("#plot-seq path.bars")].reduce((a, p) => a + +p.dataset.count, 0),
 		lines: [...document.querySelectorAll(".plot path")].map(p => p.dataset.series + ":" + p.dataset.points),
-		events: current() ? current().events.length : -1, series: !!(current() && current().series)})`))
+		events: current() ? current().events.length : -1, series: !!(current() && current().series),
+		srtt: current() && current().series ? (current().series.rtt.SRTT || []).slice(-5) : null,
+		rttEnd: current() && current().series ? current().series.rtt.End : null, end: current() ? endOf(current()) : null,
+		lastSrttUs: current() ? current().events[current().events.length - 1].srtt_us : null})`))
 	t.Fatalf("waited 30 s for %s (%s); the page: %s", what, js, state)
 }
 
@@ -135,6 +139,25 @@ func TestWebInBrowser(t *testing.T) {
 	pageWait(t, bctx, "h1's interfaces, and h1 alive", `document.querySelector("#ifaces tbody td:nth-child(2)")?.textContent === "10.0.0.0/31" && document.getElementById("node-state").textContent.startsWith("alive")`)
 
 	shot(t, bctx, "web-lab.png")
+
+	// A longer transfer, picked in the page; a delay set in the page's form
+	// is in the agent's `impair show`, in the links table, and in the
+	// connection's RTT plot seconds later.
+	// (At 20 Mbit/s with a short queue: the page follows it, it lasts, and
+	// its RTT stays low until the delay.)
+	netlab(t, "impair", "h1:eth1", "--rate", "20mbit", "--limit", "10", "-t", topo)
+	long := exec.CommandContext(ctx, netlabBin, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--duration", "60s", "-t", topo)
+	if err := long.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { long.Process.Kill(); long.Wait() }()
+	h1conns := `[...$("conn").options].filter(o => o.value.startsWith("h1|"))`
+	pageWait(t, bctx, "h1's second connection listed", h1conns+`.length >= 2`)
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { const s = $("conn"), o = `+h1conns+`; s.value = o[o.length - 1].value; s.dispatchEvent(new Event("change")); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	srtt := `(current() && current().series && current().series.rtt.SRTT && current().series.rtt.SRTT.length ? current().series.rtt.SRTT[current().series.rtt.SRTT.length - 1].V : -1)`
+	pageWait(t, bctx, "the second connection's RTT plotted, below 10 ms", srtt+` >= 0 && `+srtt+` < 10`)
 	if err := chromedp.Do(bctx,
 		chromedp.SetValue(chromedp.CSS(`#delay`), "40ms"),
 		chromedp.Click(chromedp.CSS(`#set`)),
@@ -145,6 +168,14 @@ func TestWebInBrowser(t *testing.T) {
 		show := netlab(t, "impair", "show", "-t", topo)
 		return strings.Contains(show, "delay 40ms"), show
 	})
+	pageWait(t, bctx, "the delay in the RTT plot", srtt+` >= 40`)
+	pageWait(t, bctx, "the delay in the links table", `[...document.querySelectorAll("#links tbody tr")].some(r => r.cells[2].textContent.includes("delay 40ms") && +r.cells[3].textContent > 0)`)
+	// The ladder still numbers from the ISNs: the recorded history and the
+	// stream that overlapped it are one.
+	if label, err := chromedp.Run(bctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#ladder text.ladder-label")].slice(-1)[0].textContent`)); err != nil || !regexp.MustCompile(`seq 1 ack|ack 1 len`).MatchString(label) {
+		t.Errorf("the ladder's last label %q (%v); want its sequence numbers relative (h2 sends nothing: seq 1 or ack 1)", label, err)
+	}
+	shot(t, bctx, "web-delay.png")
 
 	// The lab is gone; its run is still there to replay.
 	netlab(t, "destroy", "-t", topo)

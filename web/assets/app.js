@@ -181,8 +181,12 @@ async function refreshLinks() {
     for (const dir of ["egress", "ingress"]) {
       const c = st.stats[dir] || {};
       const tr = body.insertRow();
-      const dropped = ["dropped_loss", "dropped_queue", "dropped_codel", "dropped_schedule", "dropped_outage"].reduce((a, k) => a + (c[k] || 0), 0);
-      for (const v of [ifc, dir, st.down ? "DOWN" : (st[dir] ? JSON.stringify(st[dir]) : "-"), c.passed || 0, dropped, c.queue_len || 0]) {
+      tr.dataset.iface = ifc;
+      tr.dataset.dir = dir;
+      // Drops by reason: "loss 3, queue 1".
+      const dropped = ["loss", "queue", "codel", "schedule", "outage"].filter(k => c["dropped_" + k]).map(k => `${k} ${c["dropped_" + k]}`).join(", ") || "0";
+      const queue = c.queue_len ? `${c.queue_len} (${c.queue_bytes} B)` : "0";
+      for (const v of [ifc, dir, st.down ? "DOWN" : (st[dir + "_text"] || "-"), c.passed || 0, c.passed_bytes || 0, dropped, queue]) {
         tr.insertCell().textContent = v;
       }
     }
@@ -284,7 +288,13 @@ function addEvent(node, e) {
   if (!e.local || !e.remote || e.local.startsWith("invalid")) return;
   const c = ensureConn(node, e.local + "->" + e.remote);
   const last = c.events[c.events.length - 1];
-  if (last && e.t_us < last.t_us) c.events = []; // the node's stack started again
+  if (last && e.t_us < last.t_us) {
+    // Older than what the page holds: a duplicate of the recorded history
+    // the stream overlapped, unless the 4-tuple opens anew (the node's
+    // stack started again, its clock with it).
+    if (!(e.kind === "state" && e.old_state === "CLOSED")) return;
+    c.events = [];
+  }
   c.events.push(e);
   if (c.events.length > 50000) c.events.splice(0, 10000);
   if ($("conn").value === keyOf(c.node, c.conn)) { seriesStale = true; redraw(); }
@@ -301,7 +311,10 @@ async function pick(key) {
   redraw();
   if (live) await follow(c);
   try {
-    const hist = await api("/api/conn/events?" + q({ node: c.node, conn: c.conn }));
+    const r = await fetch("/api/conn/events?" + q({ node: c.node, conn: c.conn }), { headers: { "Authorization": "Bearer " + token } });
+    if (!r.ok) throw new Error(r.statusText);
+    const hist = await r.json();
+    c.omitted = +(r.headers.get("X-Netlab-Omitted") || 0);
     // The stream's events the trace did not have yet go after it.
     const lastHist = hist.length ? hist[hist.length - 1].t_us : -1;
     const atLast = new Set(hist.filter(e => e.t_us === lastHist).map(e => JSON.stringify(e)));
@@ -411,11 +424,14 @@ function drawLadder(c, t) {
   const defs = el("defs", {}, svg);
   const m = el("marker", { id: "head", markerWidth: 8, markerHeight: 8, refX: 8, refY: 4, orient: "auto" }, defs);
   el("path", { d: "M0,0 L8,4 L0,8 z" }, m);
-  // Following a live connection the ladder shows its latest events (a
-  // screenful); stopped in time, the 400 up to the cursor.
-  const left = 150, right = 560, top = 30, rowH = 18, maxRows = following && live ? 60 : 400;
+  // Following a live connection that is still open, the ladder shows its
+  // latest events (a screenful); otherwise the 400 up to the cursor.
+  const last = c.events[c.events.length - 1];
+  const open = last && !["TIME-WAIT", "CLOSED", "LAST-ACK", "CLOSING"].includes(last.state);
+  const left = 150, right = 560, top = 30, rowH = 18, maxRows = following && live && open ? 60 : 400;
   const shown = all.slice(-maxRows);
-  $("ladder-more").textContent = all.length > maxRows ? `(the ${all.length - maxRows} events before these are not drawn: pause or scrub back to see them)` : "";
+  $("ladder-more").textContent = (all.length > maxRows ? `(the ${all.length - maxRows} events before these are not drawn: pause or scrub back to see them) ` : "") +
+    (c.omitted ? `(${c.omitted} recorded events after the first ${500} were not loaded: netlab trace ${c.node} --replay has them all)` : "");
   svg.setAttribute("height", top + rowH * (shown.length + 1));
   el("line", { x1: left, y1: top - 10, x2: left, y2: top + rowH * shown.length, stroke: "#000" }, svg);
   el("line", { x1: right, y1: top - 10, x2: right, y2: top + rowH * shown.length, stroke: "#000" }, svg);
