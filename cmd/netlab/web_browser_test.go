@@ -120,15 +120,22 @@ func TestWebInBrowser(t *testing.T) {
 	}
 
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
+	// The impairment drops h1's first SYN: the ladder shows it stopped,
+	// then the SYN again after the RTO, and the handshake.
+	netlab(t, "impair", "set", "h1:eth1", "--direction", "egress", "--drop-match", `["syn first"]`, "-t", topo)
 	netlab(t, "tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", "50KB", "-t", topo)
-	pageWait(t, bctx, "the handshake in the ladder", `document.querySelectorAll("#ladder line.arrow").length >= 3`)
-	flags, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#ladder line.arrow")].slice(0, 3).map(a => a.dataset.flags)`))
+	netlab(t, "impair", "set", "h1:eth1", "--direction", "egress", "--clear", "-t", topo)
+	pageWait(t, bctx, "the handshake in the ladder", `document.querySelectorAll("#ladder line.arrow").length >= 5`)
+	flags, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#ladder line.arrow")].slice(0, 5).map(a => a.dataset.flags + (a.dataset.reason ? "/" + a.dataset.reason : "") + (a.classList.contains("retrans") ? "/retrans" : ""))`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(flags, " ") != "S S. ." {
-		state, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`$("conn").value + ": " + JSON.stringify(current() && current().events.slice(0, 6).map(e => [e.t_us, e.kind, e.flags]))`))
-		t.Errorf("the ladder's first arrows are %q; want S, S., . (SYN, SYN+ACK, ACK); the page holds %s", flags, state)
+	if strings.Join(flags, " ") != "S S/schedule S/retrans S. ." {
+		state, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`$("conn").value + ": " + JSON.stringify(current() && current().events.slice(0, 8).map(e => [e.t_us, e.kind, e.flags]))`))
+		t.Errorf("the ladder's first arrows are %q; want S, its drop by the schedule, S again (retransmitted), S., . ; the page holds %s", flags, state)
+	}
+	if n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#ladder .timer-label[data-timer="rto"]').length`)); err != nil || n < 1 {
+		t.Errorf("%d RTO marks on the ladder (%v); want the SYN's", n, err)
 	}
 	// 50 KB (50 000 bytes) in 1448-byte segments: 35 of data and the SYN,
 	// each a bar of the time-sequence plot; the cwnd and RTT lines drawn.
@@ -138,7 +145,10 @@ func TestWebInBrowser(t *testing.T) {
 	}
 	pageWait(t, bctx, "h1's interfaces, and h1 alive", `document.querySelector("#ifaces tbody td:nth-child(2)")?.textContent === "10.0.0.0/31" && document.getElementById("node-state").textContent.startsWith("alive")`)
 
+	// For the README: the ladder from its first event (the dropped SYN).
+	chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { setPaused(true); $("ladder-box").scrollTop = 0; return true; })()`))
 	shot(t, bctx, "web-lab.png")
+	chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { setPaused(false); return true; })()`))
 
 	// A longer transfer, picked in the page; a delay set in the page's form
 	// is in the agent's `impair show`, in the links table, and in the
@@ -181,9 +191,9 @@ func TestWebInBrowser(t *testing.T) {
 	netlab(t, "destroy", "-t", topo)
 	rctx := openPage(t, ctx, chrome, serveWeb(t, ctx, "-t", topo, "--run", "latest"))
 	pageWait(t, rctx, "the run's transfer replayed", `document.getElementById("status").textContent.startsWith("replay of run") && [...document.querySelectorAll("#plot-seq path.bars")].reduce((a, p) => a + +p.dataset.count, 0) >= 36`)
-	flags, err = chromedp.Run(rctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#ladder line.arrow")].slice(0, 3).map(a => a.dataset.flags)`))
-	if err != nil || strings.Join(flags, " ") != "S S. ." {
-		t.Errorf("the replay's ladder starts %q (%v); want S, S., .", flags, err)
+	flags, err = chromedp.Run(rctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#ladder line.arrow")].slice(0, 5).map(a => a.dataset.flags)`))
+	if err != nil || strings.Join(flags, " ") != "S S S S. ." {
+		t.Errorf("the replay's ladder starts %q (%v); want S, its drop, S, S., .", flags, err)
 	}
 }
 

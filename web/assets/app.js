@@ -467,7 +467,7 @@ function drawLadder(c, t) {
       a.dataset.flags = e.flags || "";
       a.dataset.reason = e.reason || "";
       el("path", { d: `M${x2 - 5},${y + 1} l10,10 m0,-10 l-10,10`, class: "drop-x" }, svg);
-      el("text", { x: (left + right) / 2 + 10, y: y - 2, class: "ladder-label drop" }, svg).textContent = `${seg} dropped (${e.reason || "?"}) on ${e.ifname || "?"} ${e.dir || ""}`;
+      el("text", { x: (left + right) / 2, y: y - 2, "text-anchor": "middle", class: "ladder-label drop" }, svg).textContent = `${seg} dropped (${e.reason || "?"}) on ${e.ifname || "?"} ${e.dir || ""}`;
       return;
     }
     const [x1, x2] = e.kind === "out" ? [left, right] : [right, left];
