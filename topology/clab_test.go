@@ -142,3 +142,89 @@ topology:
 		}
 	}
 }
+
+// TestEnvVarForms: every form of ${...} as shells and Compose read it: a
+// variable set to "" is set, defaults nest and are expanded only when
+// used, :? and ? fail with their message, :+ and + give their word.
+func TestEnvVarForms(t *testing.T) {
+	env := map[string]string{"LAB": "envlab", "IMG": "alpine:3", "EMPTY": ""}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	for _, tc := range []struct {
+		in, want string
+		err      string // a part of the only error; "" for none
+	}{
+		{"${EMPTY}", "", ""},
+		{"x${EMPTY}y", "xy", ""},
+		{"${LAB}", "envlab", ""},
+		{"${NOPE:-${IMG}}", "alpine:3", ""},
+		{"${EMPTY:-${IMG}}", "alpine:3", ""},
+		{"${NOPE:-a${NOPE2:-b${IMG}c}d}", "abalpine:3cd", ""},
+		{"${LAB:-${NOPE}}", "envlab", ""}, // a default not used is not expanded
+		{"${NOPE:-${NOPE2}}", "", "${NOPE2} is not set"},
+		{"${NOPE:-${IMG}", "", "${ without its }"},
+		{"${NOPE:?set NOPE to the image}", "", "${NOPE:?...}: NOPE is not set: set NOPE to the image"},
+		{"${EMPTY:?need it}", "", "${EMPTY:?...}: EMPTY is empty: need it"},
+		{"${NOPE?}", "", "NOPE is not set: it is required"},
+		{"${EMPTY?msg}", "", ""},
+		{"${LAB:?msg}", "envlab", ""},
+		{"${LAB:+on}", "on", ""},
+		{"${EMPTY:+on}", "", ""},
+		{"${EMPTY+on}", "on", ""},
+		{"${NOPE+on}", "", ""},
+		{"${LAB:+${IMG}}", "alpine:3", ""},
+		{"$${LAB:-x}", "${LAB:-x}", ""},
+		{"${LAB^^}", "", "not a variable"},
+		{"${${LAB}}", "", "not a variable"},
+	} {
+		got, errs, _ := expandVars(tc.in, lookup)
+		switch {
+		case tc.err == "" && len(errs) > 0:
+			t.Errorf("expandVars(%q): errors %v", tc.in, errs)
+		case tc.err != "" && (len(errs) != 1 || !strings.Contains(errs[0].msg, tc.err)):
+			t.Errorf("expandVars(%q): errors %v; want one with %q", tc.in, errs, tc.err)
+		case tc.err == "" && got != tc.want:
+			t.Errorf("expandVars(%q) = %q; want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestEnvVarPositions: a variable's error is at its own column, counted in
+// characters as yaml.v3 counts them, where the scalar is written as it
+// reads; at the scalar's position otherwise (escapes, tags, blocks, more
+// than one line), the message naming the variable.
+func TestEnvVarPositions(t *testing.T) {
+	src := "name: lab\n" +
+		"topology:\n" +
+		"  nodes:\n" +
+		"    h1:\n" +
+		"      image: \"é-${N0}\"\n" + // 5: quoted, non-ASCII before
+		"      labels:\n" +
+		"        a: éé${N1}\n" + // 7: plain
+		"        b: \"x\\t${N2}\"\n" + // 8: an escape
+		"        c: !!str ${N3}\n" + // 9: tagged
+		"        d: |\n" + // 10: a block
+		"          ${N4}\n" +
+		"        e: 'it''s ${N5}'\n" + // 12: a quote escaped
+		"        f: \"a\n" + // 13: two lines
+		"          ${N6}\"\n" +
+		"        ${N7}: ü${N8}\n" // 15: a key, then its value
+	_, err := parseEnv("x.yml", "", []byte(src), func(string) (string, bool) { return "", false })
+	if err == nil {
+		t.Fatal("no errors")
+	}
+	for _, want := range []string{
+		"x.yml:5:17: ${N0} is not set",
+		"x.yml:7:14: ${N1} is not set",
+		"x.yml:8:12: ${N2} is not set",
+		"x.yml:9:12: ${N3} is not set",
+		"x.yml:10:12: ${N4} is not set",
+		"x.yml:12:12: ${N5} is not set",
+		"x.yml:13:12: ${N6} is not set",
+		"x.yml:15:9: ${N7} is not set",
+		"x.yml:15:17: ${N8} is not set",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors:\n%v\nwant %q", err, want)
+		}
+	}
+}

@@ -188,6 +188,8 @@ type decoder struct {
 	lookupEnv func(string) (string, bool)
 	// compat, when not nil, notes how each feature was taken.
 	compat *compatLog
+	// lines are the file's lines, to place variables in scalars.
+	lines []string
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -196,6 +198,7 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // values at the line yaml.v3 names.
 func (d *decoder) parseYAML(data []byte) *yaml.Node {
 	var doc yaml.Node
+	d.lines = strings.Split(string(data), "\n")
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {

@@ -15,7 +15,7 @@ import (
 type Pos struct {
 	// Line is the 1-based line.
 	Line int `json:"line"`
-	// Col is the 1-based column, in bytes.
+	// Col is the 1-based column, in characters (as yaml.v3 counts them).
 	Col int `json:"col"`
 }
 
