@@ -228,3 +228,38 @@ func TestEnvVarPositions(t *testing.T) {
 		}
 	}
 }
+
+// TestNodesNamedLikeLinkTypes: a node may be called host or dummy (or
+// mgmt-net, macvlan...): "host:eth1" is then its interface; without such
+// a node it is containerlab's host link, refused with its reason.
+func TestNodesNamedLikeLinkTypes(t *testing.T) {
+	lab, err := Parse("x.yml", []byte(`name: lab
+topology:
+  links:
+    - endpoints: ["host:eth1", "dummy:eth1"]
+    - endpoints: ["host:ethernet-1/2", "mgmt-net:eth1"]
+  nodes:
+    host: {}
+    dummy: {}
+    mgmt-net: {}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lab.Links[0].Name; got != "host:eth1--dummy:eth1" {
+		t.Errorf("link %s; want host:eth1--dummy:eth1", got)
+	}
+	if i := lab.Node("host").Interface("e1-2"); i == nil || i.Written != "ethernet-1/2" {
+		t.Errorf("host's e1-2 = %+v; want it written ethernet-1/2", i)
+	}
+	for _, tc := range []struct{ src, want string }{
+		{`["h1:eth1", "host:h1-eth1"]`, `x.yml:5:30: endpoint "host:h1-eth1": containerlab's host links: netlab does not do them`},
+		{`["h1:eth1", "dummy:d0"]`, `x.yml:5:30: endpoint "dummy:d0": containerlab's dummy links`},
+		{`["h1:eth1", "macvlan:a/very/long/name/0"]`, `x.yml:5:30: endpoint "macvlan:a/very/long/name/0": containerlab's macvlan links`},
+	} {
+		_, err := Parse("x.yml", []byte("name: lab\ntopology:\n  nodes: {h1: {}}\n  links:\n    - endpoints: "+tc.src+"\n"))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v; want %q", tc.src, err, tc.want)
+		}
+	}
+}

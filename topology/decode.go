@@ -149,6 +149,11 @@ type endpointSpec struct {
 	iface    string
 	ifacePos Pos
 	written  string // the interface's name as written, when iface is its mapping
+	// clab is the endpoint as written when its node part is one of
+	// containerlab's link types (host:eth1): refused unless a node has
+	// that name. ifaceErr is what is wrong with its interface part then.
+	clab     string
+	ifaceErr error
 	ipv4     opt[netip.Prefix]
 	mac      opt[MAC]
 }
@@ -1027,22 +1032,28 @@ func (d *decoder) decodeEndpoint(n *yaml.Node, s *shape) *endpointSpec {
 			d.errorf(ep.pos, `malformed endpoint %q (allowed: "node:interface", e.g. "h1:eth1")`, n.Value)
 			return nil
 		}
-		if why, ok := refusedLinkTypes[node]; ok {
-			d.errorf(ep.pos, "endpoint %q: containerlab's %s links: %s", n.Value, node, why)
-			return nil
-		}
 		ep.node, ep.nodePos = node, ep.pos
 		name, err := linuxIfName(iface)
-		if err != nil {
+		_, clab := refusedLinkTypes[node]
+		switch {
+		case clab && err != nil:
+			ep.ifaceErr = fmt.Errorf("endpoint %q: %v", n.Value, err)
+		case err != nil:
 			d.errorf(ep.pos, "endpoint %q: %v", n.Value, err)
 			return nil
 		}
 		ep.iface, ep.ifacePos = name, ep.pos
 		if name != iface {
 			ep.written = iface
-			d.noteIfName(iface, name, ep.pos)
 		}
-		d.compat.add(CompatAsIs, "link endpoints, brief (\"node:interface\")", ep.pos, "")
+		if clab {
+			// containerlab's host:, mgmt-net:, macvlan:... unless the
+			// lab has a node of that name: the resolver knows, and notes
+			// the endpoint.
+			ep.clab = n.Value
+			return ep
+		}
+		d.noteBriefEndpoint(ep)
 		return ep
 	case yaml.MappingNode:
 		ok := true
@@ -1210,9 +1221,11 @@ func (d *decoder) loadTable(name string) (impair.DistTable, string, error) {
 
 // refusedLinkTypes are containerlab's link types netlab does not make,
 // with the reason: each would connect the lab to the host or its network.
+// In the brief form ("host:eth1") a name is one only when no node of the
+// lab has it.
 var refusedLinkTypes = map[string]string{
 	"host":         "netlab does not do them: they put a lab interface in the host's namespace, and a lab never touches the host's network",
-	"mgmt-net":     "netlab does not do them: netlab has no management network (a lab never touches the host's); reach a node with `netlab exec`",
+	"mgmt-net":     "netlab does not do them: they put a node's interface on a management bridge of the host; a lab's mgmt: network (docker) already gives every node eth0 on an internal bridge, and lab links join nodes to each other",
 	"macvlan":      "netlab does not do them: they attach a node to a host interface, and a lab never touches the host's network",
 	"vxlan":        "netlab does not do them: they tunnel to another machine over the host's network; labs larger than one machine run on Kubernetes",
 	"vxlan-stitch": "netlab does not do them: they tunnel to another machine over the host's network; labs larger than one machine run on Kubernetes",
@@ -1346,6 +1359,14 @@ func (d *decoder) noteNodeKey(e entry) {
 	default:
 		d.compat.add(CompatAsIs, "node key "+e.key, e.kpos(), "")
 	}
+}
+
+// noteBriefEndpoint notes how an endpoint of the brief form was taken.
+func (d *decoder) noteBriefEndpoint(ep *endpointSpec) {
+	if ep.written != "" {
+		d.noteIfName(ep.written, ep.iface, ep.pos)
+	}
+	d.compat.add(CompatAsIs, "link endpoints, brief (\"node:interface\")", ep.pos, "")
 }
 
 // noteIfName notes an interface name netlab mapped to a Linux one.

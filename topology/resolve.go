@@ -508,9 +508,23 @@ func (r *resolver) resolveLinks() {
 		var eps []endpoint
 		for _, es := range ls.eps {
 			ep := endpoint{spec: es, node: r.lab.byName[es.node], bridge: r.bridges[es.node]}
+			_, declared := r.nodePos[es.node]
+			if es.clab != "" && !declared {
+				bad = true
+				r.errorf(es.pos, "endpoint %q: containerlab's %s links: %s", es.clab, es.node, refusedLinkTypes[es.node])
+				continue
+			}
+			if es.ifaceErr != nil {
+				bad = true
+				r.errorf(es.pos, "%v", es.ifaceErr)
+				continue
+			}
+			if es.clab != "" {
+				(&decoder{compat: r.compat}).noteBriefEndpoint(es)
+			}
 			if ep.node == nil && ep.bridge == nil {
 				bad = true
-				if _, declared := r.nodePos[es.node]; declared {
+				if declared {
 					continue // the node itself is in error
 				}
 				if sug := suggest.Closest(es.node, r.names()); sug != "" {
