@@ -2,7 +2,6 @@ package topology
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/netlab/netlab/internal/suggest"
 )
@@ -107,16 +106,19 @@ func (r *resolver) planCaptures() {
 // unknownCaptureIface reports an interface in capture.interfaces that node n
 // does not have.
 func (r *resolver) unknownCaptureIface(n *Node, ref ifaceRef) {
-	names := make([]string, len(n.Interfaces))
-	for i, ifc := range n.Interfaces {
-		names[i] = ifc.Name
+	names := make([]string, 0, 2*len(n.Interfaces))
+	for _, ifc := range n.Interfaces {
+		names = append(names, ifc.Name)
+		if ifc.Written != "" {
+			names = append(names, ifc.Written)
+		}
 	}
 	have := "it has none: it ends no link"
-	if len(names) > 0 {
-		have = "its interfaces: " + strings.Join(names, ", ")
+	if len(n.Interfaces) > 0 {
+		have = "its interfaces: " + ifaceList(n)
 	}
-	msg := fmt.Sprintf("capture: node %q has no interface %q", n.Name, ref.name)
-	if sug := suggest.Closest(ref.name, names); sug != "" {
+	msg := fmt.Sprintf("capture: node %q has no interface %s", n.Name, ifQuote(ref.name, ref.written))
+	if sug := suggest.Closest(ifWritten(ref.name, ref.written), names); sug != "" {
 		msg += fmt.Sprintf("; did you mean %q?", sug)
 	}
 	r.errorf(ref.pos, "%s (%s)", msg, have)

@@ -102,10 +102,12 @@ type captureSpec struct {
 	files    opt[int]
 }
 
-// ifaceRef is an interface name written in the file.
+// ifaceRef is an interface name written in the file: name is its Linux
+// name, written the name as written when it was mapped.
 type ifaceRef struct {
-	name string
-	pos  Pos
+	name    string
+	written string
+	pos     Pos
 }
 
 type kvSpec struct {
@@ -121,6 +123,8 @@ type routeSpec struct {
 	viaPos Pos
 	dev    string
 	devPos Pos
+	// devWritten is dev as written when dev is its Linux mapping.
+	devWritten string
 }
 
 type tcpSpec struct {
@@ -797,6 +801,9 @@ func (d *decoder) decodeRoute(n *yaml.Node, s *shape) (routeSpec, bool) {
 				continue
 			}
 			r.dev, r.devPos = name, o.pos
+			if name != o.v {
+				r.devWritten = o.v
+			}
 		default:
 			d.unhandled(e)
 		}
@@ -842,23 +849,27 @@ func (d *decoder) decodeCapture(ce entry, s *shape) opt[*captureSpec] {
 				ok = false
 			}
 			for _, item := range items {
-				name, good := d.scalar(item, "capture.interfaces", "an interface name")
+				w, good := d.scalar(item, "capture.interfaces", "an interface name")
 				if !good {
 					ok = false
 					continue
 				}
-				name, err := linuxIfName(name)
+				name, err := linuxIfName(w)
 				if err != nil {
 					d.errorf(posOf(item), "capture.interfaces: %v", err)
 					ok = false
 					continue
 				}
+				ref := ifaceRef{name: name, pos: posOf(item)}
+				if w != name {
+					ref.written = w
+				}
 				if p, dup := first[name]; dup {
-					d.errorf(posOf(item), "capture.interfaces: %q is listed twice (first at %s)", name, p)
+					d.errorf(posOf(item), "capture.interfaces: %s is listed twice (first at %s)", ifQuote(name, ref.written), p)
 					continue
 				}
 				first[name] = posOf(item)
-				c.ifaces = append(c.ifaces, ifaceRef{name: name, pos: posOf(item)})
+				c.ifaces = append(c.ifaces, ref)
 			}
 		case "file-size":
 			o := parsed(d, e, "a size", units.ParseSize)

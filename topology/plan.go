@@ -246,11 +246,22 @@ type Capture struct {
 	Files int `json:"files"`
 }
 
-// Interface returns the node's interface called name, or nil.
+// Interface returns the node's interface called name, or nil. name is
+// its Linux name (Interface.Name), the name the file wrote (Written), or
+// any name that maps to it by the file's rule (ethernet-1/1 is e1-1).
 func (n *Node) Interface(name string) *Interface {
 	for _, i := range n.Interfaces {
-		if i.Name == name {
+		if i.Name == name || i.Written != "" && i.Written == name {
 			return i
+		}
+	}
+	if strings.Contains(name, "/") {
+		if mapped, err := linuxIfName(name); err == nil {
+			for _, i := range n.Interfaces {
+				if i.Name == mapped {
+					return i
+				}
+			}
 		}
 	}
 	return nil

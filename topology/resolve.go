@@ -483,7 +483,11 @@ func (r *resolver) names() []string {
 
 func (r *resolver) resolveLinks() {
 	type ifKey struct{ node, iface string }
-	used := map[ifKey]Pos{}
+	type use struct {
+		pos     Pos
+		written string
+	}
+	used := map[ifKey]use{}
 	taken := map[string]string{} // name -> what has it, for messages
 	for name, p := range r.nodePos {
 		taken[name] = fmt.Sprintf("node %q (at %s)", name, p)
@@ -535,12 +539,16 @@ func (r *resolver) resolveLinks() {
 				continue
 			}
 			k := ifKey{es.node, es.iface}
-			if p, dup := used[k]; dup {
-				r.errorf(es.ifacePos, "interface %s:%s is used twice (first at %s); each interface ends one link", es.node, es.iface, p)
+			if u, dup := used[k]; dup {
+				first := u.pos.String()
+				if u.written != es.written {
+					first += " as " + ifWritten(es.iface, u.written)
+				}
+				r.errorf(es.ifacePos, "interface %s:%s is used twice (first at %s); each interface ends one link", es.node, ifDisplay(es.iface, es.written), first)
 				bad = true
 				continue
 			}
-			used[k] = es.pos
+			used[k] = use{es.pos, es.written}
 			eps = append(eps, ep)
 		}
 		if bad {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -29,7 +30,7 @@ func (r *resolver) checkRoutes() {
 			var dev *Interface
 			if rt.dev != "" {
 				if dev = n.Interface(rt.dev); dev == nil {
-					r.errorf(rt.devPos, "dev %q: node %q has no interface %q (it has: %s)", rt.dev, n.Name, rt.dev, ifaceList(n))
+					r.errorf(rt.devPos, "dev %q: node %q has no interface %s (it has: %s)", ifWritten(rt.dev, rt.devWritten), n.Name, ifQuote(rt.dev, rt.devWritten), ifaceList(n))
 					continue
 				}
 			}
@@ -80,9 +81,35 @@ func ifaceList(n *Node) string {
 	}
 	names := make([]string, len(n.Interfaces))
 	for i, ifc := range n.Interfaces {
-		names[i] = ifc.Name
+		names[i] = ifDisplay(ifc.Name, ifc.Written)
 	}
 	return strings.Join(names, ", ")
+}
+
+// ifWritten is an interface's name as the file wrote it: written when the
+// name was mapped, name otherwise.
+func ifWritten(name, written string) string {
+	if written != "" {
+		return written
+	}
+	return name
+}
+
+// ifQuote is ifDisplay with the name as written quoted.
+func ifQuote(name, written string) string {
+	if written != "" {
+		return strconv.Quote(written) + " (" + name + " in Linux)"
+	}
+	return strconv.Quote(name)
+}
+
+// ifDisplay names an interface for messages: its name, or the name written
+// with its Linux mapping ("ethernet-1/1 (e1-1 in Linux)").
+func ifDisplay(name, written string) string {
+	if written != "" {
+		return written + " (" + name + " in Linux)"
+	}
+	return name
 }
 
 func subnetList(n *Node) string {

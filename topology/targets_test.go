@@ -74,3 +74,46 @@ topology:
 		t.Errorf("ImpairedInterfaces() = %q\nwant %q", got, want)
 	}
 }
+
+// TestWrittenInterfaceNames: an interface the file names as containerlab
+// does (ethernet-1/1, e1-1 in Linux) is found by either name, and by any
+// name of the same mapping, wherever a user names one after deploy; the
+// messages about such a name say how it was written.
+func TestWrittenInterfaceNames(t *testing.T) {
+	lab := mustParse(t, `name: wn
+topology:
+  nodes: {r1: {}, r2: {}}
+  links:
+    - endpoints: ["r1:ethernet-1/1", "r2:eth1"]
+`)
+	r1 := lab.Node("r1")
+	for _, name := range []string{"e1-1", "ethernet-1/1", "e1/1"} {
+		if i := r1.Interface(name); i == nil || i.Name != "e1-1" {
+			t.Errorf("Interface(%q) = %v; want r1:e1-1", name, i)
+		}
+	}
+	for _, name := range []string{"ethernet-1/2", "eth1", "e1-1/"} {
+		if i := r1.Interface(name); i != nil {
+			t.Errorf("Interface(%q) = %v; want none", name, i)
+		}
+	}
+	for _, target := range []string{"r1:ethernet-1/1", "r1:e1-1"} {
+		sides, err := lab.ImpairTargets(target, DirEgress)
+		if err != nil || len(sides) != 1 || sides[0].String() != "r1:e1-1 egress" {
+			t.Errorf("ImpairTargets(%q) = %v, %v; want r1:e1-1 egress", target, sides, err)
+		}
+	}
+	for _, tc := range []struct{ src, want string }{
+		{`{nodes: {r1: {}, r2: {}}, links: [{endpoints: ["r1:e1-1", "r2:eth1"]}, {endpoints: ["r1:ethernet-1/1", "r2:eth2"]}]}`,
+			`interface r1:ethernet-1/1 (e1-1 in Linux) is used twice (first at 2:58 as e1-1)`},
+		{`{nodes: {r1: {capture: {interfaces: [ethernet-1/9]}}, r2: {}}, links: [{endpoints: ["r1:ethernet-1/1", "r2:eth1"]}]}`,
+			`capture: node "r1" has no interface "ethernet-1/9" (e1-9 in Linux); did you mean "ethernet-1/1"? (its interfaces: ethernet-1/1 (e1-1 in Linux))`},
+		{`{nodes: {r1: {routes: [{dst: 10.9.0.0/16, dev: ethernet-1/9}]}, r2: {}}, links: [{endpoints: ["r1:ethernet-1/1", "r2:eth1"]}]}`,
+			`dev "ethernet-1/9": node "r1" has no interface "ethernet-1/9" (e1-9 in Linux) (it has: ethernet-1/1 (e1-1 in Linux))`},
+	} {
+		_, err := Parse("x.yml", []byte("name: wn\ntopology: "+tc.src+"\n"))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error:\n%v\nwant %q", err, tc.want)
+		}
+	}
+}

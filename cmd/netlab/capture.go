@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/topology"
 )
 
 type captureOptions struct {
@@ -57,20 +58,9 @@ func runCapture(ctx context.Context, o *options, c *captureOptions, args []strin
 	if err != nil {
 		return err
 	}
-	ifaces := map[string][]string{}
-	var nodes []string
-	for _, a := range args {
-		node, ifc, _ := strings.Cut(a, ":")
-		if r.lab.Node(node) == nil {
-			return fmt.Errorf("lab %s has no node %q", r.lab.Name, node)
-		}
-		if _, seen := ifaces[node]; !seen {
-			nodes = append(nodes, node)
-			ifaces[node] = nil
-		}
-		if ifc != "" {
-			ifaces[node] = append(ifaces[node], ifc)
-		}
+	nodes, ifaces, err := captureTargets(r.lab, args)
+	if err != nil {
+		return err
 	}
 	clients := map[string]*nodeagent.Client{}
 	for _, node := range nodes {
@@ -108,6 +98,33 @@ func runCapture(ctx context.Context, o *options, c *captureOptions, args []strin
 		return err // with -w -, stdout holds the capture and nothing else
 	}
 	return printOut(o, c.format, map[string]any{"frames": m.frames, "file": c.out}, func() {})
+}
+
+// captureTargets reads NODE[:IFACE] arguments: the nodes in the order
+// given, and each one's interfaces by their Linux names (what its agent
+// knows; the user may write ethernet-1/1 as the file did), nil for all.
+// An interface the node does not have is left for its agent to refuse.
+func captureTargets(lab *topology.Lab, args []string) ([]string, map[string][]string, error) {
+	ifaces := map[string][]string{}
+	var nodes []string
+	for _, a := range args {
+		node, ifc, _ := strings.Cut(a, ":")
+		n := lab.Node(node)
+		if n == nil {
+			return nil, nil, fmt.Errorf("lab %s has no node %q", lab.Name, node)
+		}
+		if i := n.Interface(ifc); ifc != "" && i != nil {
+			ifc = i.Name
+		}
+		if _, seen := ifaces[node]; !seen {
+			nodes = append(nodes, node)
+			ifaces[node] = nil
+		}
+		if ifc != "" {
+			ifaces[node] = append(ifaces[node], ifc)
+		}
+	}
+	return nodes, ifaces, nil
 }
 
 // captureNodes streams the capture of every node into m until ctx ends
