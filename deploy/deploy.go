@@ -583,7 +583,7 @@ func (d *deployer) spec(n *topology.Node) runtime.NodeSpec {
 		sysctls[k] = v
 	}
 	var mgmt, mgmtAddr string
-	if _, ok := d.o.Runtime.(runtime.Networker); ok && d.lab.Mgmt != nil {
+	if _, ok := d.o.Runtime.(runtime.Networker); ok && d.lab.OnMgmt(n) {
 		mgmt = d.lab.Mgmt.Network
 		if n.MgmtIPv4.IsValid() {
 			mgmtAddr = n.MgmtIPv4.String()

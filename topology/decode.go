@@ -72,6 +72,7 @@ type nodeSpec struct {
 	stack      opt[Stack]
 	image      opt[string]
 	mgmtIPv4   opt[netip.Addr]
+	netMode    opt[string]
 	entrypoint opt[[]string]
 	cmd        opt[[]string]
 	user       opt[string]
@@ -653,8 +654,10 @@ func (d *decoder) decodeNode(n *yaml.Node, name string, p Pos, s *shape, ctx str
 			}
 			ns.capAdd = some(caps, e.vpos())
 		case "network-mode":
-			if m := d.str(e); m.ok && m.v != "none" {
-				d.errorf(m.pos, "network-mode %q: netlab nodes have no network but the lab's links (allowed: none); a node never shares the host's or another container's network", m.v)
+			if m := d.str(e); m.ok && m.v != NetworkModeNone {
+				d.errorf(m.pos, "network-mode %q: netlab nodes have no network but the lab's links and its mgmt: network (allowed: none, which keeps the node off the management network); a node never shares the host's or another container's network", m.v)
+			} else if m.ok {
+				ns.netMode = m
 			}
 		case "env":
 			ns.env = d.decodeKV(e, checkEnvKey)

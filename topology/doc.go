@@ -25,8 +25,10 @@
 //	      netem: {delay: 20ms, jitter: 5ms, loss: 2%, rate: 10mbit}
 //
 // The JSON Schema in schema/netlab.schema.json describes every key; a test
-// keeps it and the parser in step. `mgmt` is refused: netlab has no
-// management network, nodes are reached through `netlab exec`.
+// keeps it and the parser in step. `mgmt:` asks for a management network
+// (docker): every node's eth0 on an internal bridge, apart from the lab's
+// addresses; with its ipv4-subnet, netlab picks the addresses mgmt-ipv4
+// does not fix, at plan time. `network-mode: none` keeps a node off it.
 //
 // # Inheritance
 //

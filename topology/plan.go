@@ -104,6 +104,14 @@ type Lab struct {
 	byName map[string]*Node
 }
 
+// OnMgmt reports whether node n is on the lab's management network: the
+// lab has one, and n's network-mode is not none.
+func (l *Lab) OnMgmt(n *Node) bool { return l.Mgmt != nil && n.NetworkMode != NetworkModeNone }
+
+// NetworkModeNone is the network-mode that keeps a node off the
+// management network.
+const NetworkModeNone = "none"
+
 // Node returns the node called name, or nil. Bridges are segments, not
 // nodes: see Segment.
 func (l *Lab) Node(name string) *Node { return l.byName[name] }
@@ -182,9 +190,19 @@ type Node struct {
 	// Image is the container image (docker runtime only; other runtimes
 	// ignore it). Empty means the runtime's own node image.
 	Image string `json:"image,omitempty"`
-	// MgmtIPv4 is the node's address on the management network; invalid
-	// when the runtime picks one (or there is no management network).
+	// MgmtIPv4 is the node's address on the management network: the
+	// file's mgmt-ipv4, or one netlab picked when the file gives mgmt's
+	// ipv4-subnet (AutoMgmtIPv4); invalid when the runtime picks (mgmt:
+	// without a subnet) or the node is not on a management network.
 	MgmtIPv4 netip.Addr `json:"mgmt-ipv4,omitzero"`
+	// AutoMgmtIPv4 reports whether netlab picked MgmtIPv4: the lowest
+	// address of the subnet that is not the network's, the gateway's (the
+	// second), the broadcast or another node's, nodes taken by name.
+	AutoMgmtIPv4 bool `json:"auto-mgmt-ipv4,omitempty"`
+	// NetworkMode is the file's network-mode: NetworkModeNone keeps the
+	// node off the lab's management network (it has no eth0 there); ""
+	// puts it on the network when the lab has one.
+	NetworkMode string `json:"network-mode,omitempty"`
 	// Entrypoint and Cmd replace the image's entrypoint and command
 	// (docker); nil keeps the image's. The file gives them as one string
 	// each, split into words as a shell would (quotes, no expansion).

@@ -364,6 +364,7 @@ func (r *resolver) resolveNodes() {
 		if fw := chainPick(chain, func(s *nodeSpec) opt[bool] { return s.forwarding }); fw.ok {
 			n.Forwarding = fw.v
 		}
+		n.NetworkMode = chainPick(chain, func(s *nodeSpec) opt[string] { return s.netMode }).v
 		if a := chainPick(chain, func(s *nodeSpec) opt[netip.Addr] { return s.mgmtIPv4 }); a.ok {
 			n.MgmtIPv4 = a.v
 			r.mgmtPos[n] = a.pos
@@ -724,16 +725,27 @@ func (r *resolver) bridgeLink(ls *linkSpec, eps []endpoint, nBridges, mtu int) {
 	}
 }
 
-// checkMgmt checks the management addresses against the mgmt: network, and
-// that no lab interface takes eth0, the management interface.
+// checkMgmt checks the management network against the lab: its subnet
+// apart from the lab's addresses (the ipv4-pool, every address and route
+// the file writes), each mgmt-ipv4 a host address of it that no other node
+// has, and no lab interface taking eth0, the management interface, on a
+// node that is on it. Then, with the subnet known, it picks the address of
+// every node on the network that has none (see Node.AutoMgmtIPv4): the
+// runtime never picks one, so no picked address can take a fixed one while
+// nodes are made in parallel.
 func (r *resolver) checkMgmt() {
 	m := r.lab.Mgmt
+	if m != nil && m.IPv4Subnet.IsValid() && r.mgmtOverlaps(m.IPv4Subnet) {
+		return
+	}
 	taken := map[netip.Addr]string{}
+	bad := false
 	for _, n := range r.lab.Nodes {
-		if m != nil {
+		on := r.lab.OnMgmt(n)
+		if on {
 			for _, ifc := range n.Interfaces {
 				if ifc.Name == "eth0" {
-					r.errorf(ifc.Pos, "interface eth0 of node %s: with mgmt:, eth0 is every node's management interface (lab links use eth1 and up)", n.Name)
+					r.errorf(ifc.Pos, "interface eth0 of node %s: with mgmt:, eth0 is every node's management interface (lab links use eth1 and up; network-mode: none keeps a node off the management network)", n.Name)
 				}
 			}
 		}
@@ -741,17 +753,121 @@ func (r *resolver) checkMgmt() {
 			continue
 		}
 		p := r.mgmtPos[n]
+		sub := m.subnetOrZero()
+		bad = true
 		switch {
 		case m == nil:
 			r.errorf(p, "mgmt-ipv4 of node %s: the file has no management network (add mgmt: {ipv4-subnet: ...})", n.Name)
-		case !m.IPv4Subnet.IsValid():
+		case !on:
+			r.errorf(p, "mgmt-ipv4 of node %s: its network-mode: none keeps it off the management network (leave out one or the other)", n.Name)
+		case !sub.IsValid():
 			r.errorf(p, "mgmt-ipv4 of node %s: give mgmt: an ipv4-subnet to choose addresses in", n.Name)
-		case !m.IPv4Subnet.Contains(n.MgmtIPv4) || n.MgmtIPv4 == m.IPv4Subnet.Addr() || n.MgmtIPv4 == m.IPv4Subnet.Addr().Next():
-			r.errorf(p, "mgmt-ipv4 %s of node %s: not a host address of mgmt's ipv4-subnet %s (its first address is the network's, its second this machine's)", n.MgmtIPv4, n.Name, m.IPv4Subnet)
+		case !sub.Contains(n.MgmtIPv4) || n.MgmtIPv4 == sub.Addr() || n.MgmtIPv4 == sub.Addr().Next() || n.MgmtIPv4 == lastAddr(sub):
+			r.errorf(p, "mgmt-ipv4 %s of node %s: not a host address of mgmt's ipv4-subnet %s (allowed: %s to %s; the first address is the network's, the second this machine's, the last the broadcast)",
+				n.MgmtIPv4, n.Name, sub, sub.Addr().Next().Next(), lastAddr(sub).Prev())
 		case taken[n.MgmtIPv4] != "" && taken[n.MgmtIPv4] != n.Name:
 			r.errorf(p, "mgmt-ipv4 %s of node %s: node %s has it too", n.MgmtIPv4, n.Name, taken[n.MgmtIPv4])
 		default:
 			taken[n.MgmtIPv4] = n.Name
+			bad = false
 		}
 	}
+	if bad || m == nil || !m.IPv4Subnet.IsValid() {
+		return
+	}
+	sub, last := m.IPv4Subnet, lastAddr(m.IPv4Subnet)
+	next := sub.Addr().Next().Next()
+	for _, n := range r.lab.Nodes {
+		if !r.lab.OnMgmt(n) || n.MgmtIPv4.IsValid() {
+			continue
+		}
+		for next != last && taken[next] != "" {
+			next = next.Next()
+		}
+		if next == last {
+			on := 0
+			for _, n := range r.lab.Nodes {
+				if r.lab.OnMgmt(n) {
+					on++
+				}
+			}
+			r.errorf(r.spec.mgmt.subnet.pos, "ipv4-subnet %s has room for %d nodes (its first two addresses are the network's and this machine's, its last the broadcast), the lab puts %d on the management network (allowed: a larger subnet)",
+				sub, hostsIn(sub.Bits())-1, on)
+			return
+		}
+		n.MgmtIPv4, n.AutoMgmtIPv4 = next, true
+		taken[next] = n.Name
+		next = next.Next()
+	}
+}
+
+// subnetOrZero is m's subnet, the zero prefix for no m.
+func (m *Mgmt) subnetOrZero() netip.Prefix {
+	if m == nil {
+		return netip.Prefix{}
+	}
+	return m.IPv4Subnet
+}
+
+// mgmtOverlaps reports, at mgmt's ipv4-subnet, whether sub overlaps the
+// lab's addresses: the ipv4-pool, written or default, the addresses the
+// file writes on interfaces and the destinations of its routes inside sub.
+// The management network must be apart from them, or a node could not
+// tell its management peers from its lab peers.
+func (r *resolver) mgmtOverlaps(sub netip.Prefix) bool {
+	at := r.spec.mgmt.subnet.pos
+	pool, where := netip.MustParsePrefix(defaultPool), "netlab's default ipv4-pool"
+	if r.spec.pool.ok {
+		pool, where = r.spec.pool.v, "the ipv4-pool (at "+r.spec.pool.pos.String()+")"
+	}
+	allowed := "allowed: a subnet apart from the lab's addresses"
+	if eg := netip.MustParsePrefix("172.20.20.0/24"); !eg.Overlaps(pool) {
+		allowed += ", e.g. " + eg.String()
+	}
+	if sub.Overlaps(pool) {
+		r.errorf(at, "ipv4-subnet %s overlaps %s %s, which lab addresses come from: the management network must be apart from the lab's (%s; or move topology.ipv4-pool)", sub, where, pool, allowed)
+		return true
+	}
+	type clash struct {
+		what string
+		pos  Pos
+	}
+	var clashes []clash
+	for _, n := range r.lab.Nodes {
+		for _, ifc := range n.Interfaces {
+			if a := r.userAddr[ifc]; a.ok && sub.Overlaps(a.v.Masked()) {
+				clashes = append(clashes, clash{fmt.Sprintf("%s of %s:%s", a.v, n.Name, ifWritten(ifc.Name, ifc.Written)), a.pos})
+			}
+		}
+		if rs := r.routes[n]; rs.ok {
+			for _, rt := range rs.v {
+				if rt.dst.Bits() >= sub.Bits() && sub.Contains(rt.dst.Addr()) {
+					clashes = append(clashes, clash{fmt.Sprintf("the route to %s of node %s", rt.dst, n.Name), rt.dstPos})
+				}
+			}
+		}
+	}
+	if len(clashes) == 0 {
+		return false
+	}
+	slices.SortFunc(clashes, func(a, b clash) int {
+		if a.pos.before(b.pos) {
+			return -1
+		}
+		return 1
+	})
+	more := ""
+	if len(clashes) > 1 {
+		more = fmt.Sprintf(" and %d more", len(clashes)-1)
+	}
+	r.errorf(at, "ipv4-subnet %s overlaps %s (at %s)%s written in the file: the management network must be apart from the lab's addresses (%s)", sub, clashes[0].what, clashes[0].pos, more, allowed)
+	return true
+}
+
+// lastAddr is the last address of p: its broadcast address.
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	v |= 1<<(32-p.Bits()) - 1
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
