@@ -370,7 +370,7 @@ func checkNotRunning(ctx context.Context, o Options, reg registry, lab *topology
 	if e.Runtime != o.Runtime.Name() {
 		return fmt.Errorf("deploy %s: %w on the %s runtime: destroy it with --runtime %s first", lab.Name, ErrRunning, e.Runtime, e.Runtime)
 	}
-	if err := destroyLab(ctx, e, destroyer{rt: o.Runtime, agent: o.Agent, workers: o.MaxWorkers, reg: reg}); err != nil {
+	if err := destroyLab(ctx, e, destroyer{rt: o.Runtime, agent: o.Agent, workers: o.MaxWorkers, reg: reg, notice: o.Notice}); err != nil {
 		return fmt.Errorf("deploy %s: reconfigure: %w", lab.Name, err)
 	}
 	return nil
@@ -434,7 +434,7 @@ func (d *deployer) run(ctx context.Context) (*State, error) {
 	}
 
 	if nw, ok := d.o.Runtime.(runtime.Networker); ok && lab.Mgmt != nil {
-		spec := runtime.NetworkSpec{Name: lab.Mgmt.Network, Labels: map[string]string{runtime.LabelLab: lab.Name}}
+		spec := runtime.NetworkSpec{Name: lab.Mgmt.Network, Labels: map[string]string{runtime.LabelLab: lab.Name, runtime.LabelLabDir: d.dirs.Dir}}
 		if lab.Mgmt.IPv4Subnet.IsValid() {
 			spec.IPv4Subnet = lab.Mgmt.IPv4Subnet.String()
 		}
@@ -592,6 +592,7 @@ func (d *deployer) spec(n *topology.Node) runtime.NodeSpec {
 	return runtime.NodeSpec{
 		MgmtNetwork: mgmt,
 		MgmtIPv4:    mgmtAddr,
+		Interfaces:  len(n.Interfaces),
 		Lab:         d.lab.Name,
 		Name:        n.Name,
 		LongName:    n.LongName,

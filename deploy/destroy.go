@@ -49,7 +49,9 @@ type DestroyOptions struct {
 	// NoWait makes Destroy fail at once for a lab another command holds
 	// the lock of (an error wrapping labdir.ErrLocked), rather than wait.
 	NoWait bool
-	// Notice, if not nil, is told that Destroy waits for another command.
+	// Notice, if not nil, is told that Destroy waits for another command,
+	// and of what it could not remove but did not stop for (a management
+	// network something else is connected to, with the commands to run).
 	Notice func(msg string)
 }
 
@@ -108,7 +110,7 @@ func destroyLocked(ctx context.Context, reg registry, e *entry, o DestroyOptions
 	}
 	return destroyLab(ctx, e, destroyer{
 		rt: o.Runtime, agent: o.Agent, workers: o.MaxWorkers, reg: reg,
-		progress: o.Progress, cleanup: o.Cleanup,
+		progress: o.Progress, cleanup: o.Cleanup, notice: o.Notice,
 	})
 }
 
@@ -120,6 +122,7 @@ type destroyer struct {
 	reg      registry
 	progress ProgressFunc
 	cleanup  bool
+	notice   func(string) // told of what destroy leaves behind; may be nil
 }
 
 // destroyLab removes everything of the lab of e (see Destroy). The caller
@@ -221,8 +224,14 @@ func destroyLab(ctx context.Context, e *entry, d destroyer) error {
 		errs = append(errs, err)
 	}
 	if nw, ok := d.rt.(runtime.Networker); ok && len(errs) == 0 {
-		if err := nw.DeleteNetworks(ctx, map[string]string{runtime.LabelLab: e.Lab}); err != nil {
-			errs = append(errs, err)
+		labels := map[string]string{runtime.LabelLab: e.Lab}
+		if e.LabDir != "" {
+			labels[runtime.LabelLabDir] = e.LabDir
+		}
+		// A network left behind holds no node of the lab any more: say
+		// how to remove it, and finish destroying the lab.
+		if err := nw.DeleteNetworks(ctx, labels); err != nil {
+			notice(d.notice, "warning: destroy %s: %v", e.Lab, err)
 		}
 	}
 	if switchNS != "" {

@@ -46,7 +46,12 @@ type NodeSpec struct {
 	// eth0 joins; empty for none. MgmtIPv4 is its address there, empty
 	// for one the runtime picks.
 	MgmtNetwork, MgmtIPv4 string
-	Env                   map[string]string
+	// Interfaces is the number of lab interfaces the node gets once it
+	// is wired, after Create (the management interface, eth0, not
+	// counted): a container of a user's image finds it in CLAB_INTFS,
+	// as containerlab sets it, to wait for them.
+	Interfaces int
+	Env        map[string]string
 	Labels                map[string]string // user labels plus the Label* ones
 	// Sysctls are net.* sysctls for the node's namespace.
 	Sysctls map[string]string
@@ -74,7 +79,7 @@ type Node struct {
 type NetworkSpec struct {
 	Name       string            // the network's name
 	IPv4Subnet string            // its subnet; empty: the runtime picks one
-	Labels     map[string]string // runtime.LabelLab at least
+	Labels     map[string]string // runtime.LabelLab and runtime.LabelLabDir at least
 }
 
 // Networker is a Runtime that can give a lab's nodes a management network:
@@ -85,7 +90,8 @@ type Networker interface {
 	// call with the same spec.
 	EnsureNetwork(ctx context.Context, spec NetworkSpec) error
 	// DeleteNetworks removes the networks carrying every one of labels;
-	// none is not an error.
+	// none is not an error. Whatever is still connected to one (a
+	// container someone attached by hand) is disconnected first.
 	DeleteNetworks(ctx context.Context, labels map[string]string) error
 }
 

@@ -87,3 +87,20 @@ func TestMgmtChecks(t *testing.T) {
 	// A /29 holds five nodes.
 	mustParse(t, "name: mc\nmgmt: {ipv4-subnet: 172.20.20.0/29}\ntopology: {nodes: {a: {}, b: {}, c: {}, d: {}, e: {}}}")
 }
+
+// TestMgmtNetworkName: the default network name says whose it is, also
+// without a prefix; the file's network: is kept.
+func TestMgmtNetworkName(t *testing.T) {
+	for _, tc := range []struct{ head, want string }{
+		{"mgmt: {}", "netlab-nm-mgmt"},
+		{"prefix: lab\nmgmt: {}", "lab-nm-mgmt"},
+		{"prefix: \"\"\nmgmt: {}", "nm-mgmt"},
+		{"prefix: __lab-name\nmgmt: {}", "nm-mgmt"},
+		{"prefix: \"\"\nmgmt: {network: clab}", "clab"},
+	} {
+		lab := mustParse(t, "name: nm\n"+tc.head+"\ntopology: {nodes: {a: {}}}\n")
+		if lab.Mgmt.Network != tc.want {
+			t.Errorf("%q: network %q; want %q", tc.head, lab.Mgmt.Network, tc.want)
+		}
+	}
+}

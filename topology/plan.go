@@ -160,8 +160,9 @@ func (l *Lab) Relays() []*Interface {
 // NAT) that joins the nodes and this machine, apart from the lab's links;
 // each node's first interface (eth0) is on it. Lab traffic never crosses it.
 type Mgmt struct {
-	// Network is the network's name (the file's network:, or
-	// "<long name prefix>-<lab>-mgmt").
+	// Network is the network's name: the file's network:, or
+	// "<prefix>-<lab>-mgmt", "<lab>-mgmt" when the prefix is "" or
+	// "__lab-name".
 	Network string `json:"network"`
 	// IPv4Subnet is the network's subnet; invalid when the runtime picks.
 	IPv4Subnet netip.Prefix `json:"ipv4-subnet,omitzero"`

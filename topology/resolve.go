@@ -136,6 +136,11 @@ func (r *resolver) resolve() {
 	r.resolveKinds()
 	if f.mgmt != nil {
 		l.Mgmt = &Mgmt{Network: r.longName("mgmt"), Pos: f.mgmt.pos}
+		if l.Prefix == "" {
+			// A network is the engine's, not the lab's: its name says
+			// whose it is even without a prefix.
+			l.Mgmt.Network = l.Name + "-mgmt"
+		}
 		if f.mgmt.network.ok {
 			l.Mgmt.Network = f.mgmt.network.v
 		}

@@ -46,7 +46,9 @@ const listInspectWorkers = 4
 // veths, wired afterwards), restart policy no, labels spec.Labels (plus
 // runtime.LabelLab and runtime.LabelNode from spec.Lab and spec.Name when
 // missing), spec.Env, spec.Sysctls (net.* only), spec.Binds, spec.User and
-// the memory and CPU limits. netlab's own node image runs with
+// the memory and CPU limits; a user's image also gets CLAB_INTFS, the
+// number of its lab interfaces (spec.Interfaces), unless spec.Env sets
+// it. netlab's own node image runs with
 // capabilities NET_RAW and NET_ADMIN only and no new privileges; a user's
 // image gets the engine's default capabilities plus NET_ADMIN and
 // spec.CapAdd (the services people bring drop privileges, bind low ports
@@ -175,6 +177,10 @@ func (r *Runtime) nodeImage(ctx context.Context, spec runtime.NodeSpec) (ref str
 	return img.Ref, true, nil
 }
 
+// envIntfs is the variable that tells a user image's container how many
+// lab interfaces it gets (containerlab's name).
+const envIntfs = "CLAB_INTFS"
+
 // containerConfig returns the container's configuration for spec.
 func (r *Runtime) containerConfig(spec runtime.NodeSpec, ref string) (*container.Config, *container.HostConfig) {
 	labels := make(map[string]string, len(spec.Labels)+2)
@@ -187,12 +193,22 @@ func (r *Runtime) containerConfig(spec runtime.NodeSpec, ref string) (*container
 	if _, ok := labels[runtime.LabelNode]; !ok {
 		labels[runtime.LabelNode] = spec.Name
 	}
-	env := make([]string, 0, len(spec.Env))
-	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
-		env = append(env, k+"="+spec.Env[k])
+	own := spec.Image == ""
+	vars := spec.Env
+	if _, set := vars[envIntfs]; !own && !set {
+		// As containerlab does, so that an entrypoint can wait for the
+		// lab's interfaces; a value the file gives is the file's.
+		vars = maps.Clone(vars)
+		if vars == nil {
+			vars = map[string]string{}
+		}
+		vars[envIntfs] = strconv.Itoa(spec.Interfaces)
+	}
+	env := make([]string, 0, len(vars))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		env = append(env, k+"="+vars[k])
 	}
 	stop := r.stopTimeout
-	own := spec.Image == ""
 	cfg := &container.Config{
 		Image:       ref,
 		Entrypoint:  spec.Entrypoint,

@@ -192,10 +192,33 @@ func TestContainerConfig(t *testing.T) {
 	// and what the file adds, stdin kept open, limits; never privileged.
 	spec.Image, spec.User, spec.Memory, spec.CPUs = "frr:1", "frr", 256<<20, 0.5
 	spec.Entrypoint, spec.CapAdd = []string{"/usr/lib/frr/docker-start"}, []string{"SYS_ADMIN"}
+	spec.Interfaces = 3
 	cfg, hc = r.containerConfig(spec, "frr:1")
 	if hc.Privileged || len(hc.CapDrop) != 0 || strings.Join(hc.CapAdd, ",") != "CAP_NET_ADMIN,SYS_ADMIN" || len(hc.SecurityOpt) != 0 ||
 		!cfg.OpenStdin || cfg.User != "frr" || hc.Memory != 256<<20 || hc.NanoCPUs != 5e8 || cfg.Entrypoint[0] != "/usr/lib/frr/docker-start" {
 		t.Errorf("user image: config %+v, host config %+v", cfg, hc)
+	}
+	if len(spec.Env) != 2 {
+		t.Errorf("containerConfig changed the spec's environment: %v", spec.Env)
+	}
+	// CLAB_INTFS: the lab interfaces a user image's entrypoint may wait
+	// for, as containerlab sets it; the file's own value wins; netlab's
+	// image does without.
+	for _, tc := range []struct {
+		image string
+		env   map[string]string
+		want  string
+	}{
+		{"frr:1", map[string]string{"B": "2", "A": "1"}, "A=1,B=2,CLAB_INTFS=3"},
+		{"frr:1", nil, "CLAB_INTFS=3"},
+		{"frr:1", map[string]string{"CLAB_INTFS": "8"}, "CLAB_INTFS=8"},
+		{"", nil, ""},
+	} {
+		spec.Image, spec.Env = tc.image, tc.env
+		cfg, _ := r.containerConfig(spec, "ref")
+		if got := strings.Join(cfg.Env, ","); got != tc.want {
+			t.Errorf("image %q, env %v: container env %q; want %q", tc.image, tc.env, got, tc.want)
+		}
 	}
 }
 
