@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -114,6 +115,17 @@ func TestDockerUserImage(t *testing.T) {
 	if out := netlab(t, "exec", "web", "-t", topo, "--", "sh", "-c", "tr '\\0' '\\n' </proc/1/environ; cat /www/index.html"); !strings.Contains(out, "node.name=web-1") ||
 		!strings.Contains(out, "ROLE=web") || !strings.Contains(out, "served by busybox httpd") {
 		t.Errorf("exec in web:\n%s", out)
+	}
+	// h1 runs netlab's own image, which holds nothing but netlab: exec
+	// runs this machine's programs in its namespace, as on netns.
+	if out := netlab(t, "exec", "h1", "-t", topo, "--", "ip", "-br", "link"); !strings.Contains(out, "eth1") {
+		t.Errorf("exec ip in h1 (netlab's image):\n%s", out)
+	}
+	// A program the image lacks: the engine's 127, and why.
+	_, stderr, err = netlabErr(t, "exec", "web", "-t", topo, "--", "no-such-program")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 127 && ee.ExitCode() != 126 || !strings.Contains(stderr, "netlab: exit status 12") || !strings.Contains(stderr, "give the node an `image:` that has no-such-program") {
+		t.Errorf("exec of a program web's image lacks: %v\n%s", err, stderr)
 	}
 	// The Go-stack host fetches from the container's kernel-stack httpd.
 	lab := loadLab(t, topo)

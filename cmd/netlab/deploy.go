@@ -323,7 +323,7 @@ func newExecCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
 	cmd := &cobra.Command{
 		Use:   "exec [-t FILE] NODE -- COMMAND [ARGS...]",
-		Short: "Run a command inside a node: in its container on docker (as docker exec -i), in its network namespace with this machine's programs on netns",
+		Short: "Run a command inside a node: in its container on docker when the node has an image: (as docker exec -i), else in its network namespace with this machine's programs",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := findLab(t)
@@ -334,7 +334,10 @@ func newExecCmd(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if r.state.Runtime == "docker" {
+			// A node of netlab's own image (no image: in the file) has
+			// nothing in its container but netlab: this machine's
+			// programs run in its network namespace, as on netns.
+			if r.state.Runtime == "docker" && r.lab.Node(n.Name).Image != "" {
 				rt, err := newRuntime(cmd.Context(), "docker")
 				if err != nil {
 					return err

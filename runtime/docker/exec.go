@@ -59,9 +59,8 @@ func (r *Runtime) Exec(ctx context.Context, n runtime.Node, argv []string, env m
 	if err != nil {
 		return r.engineErr(err, "exec in node "+n.Name)
 	}
-	if info.ExitCode == 126 || info.ExitCode == 127 {
-		return fmt.Errorf("exit status %d: %s cannot be run in the node's container (netlab's own node image holds nothing but netlab; give the node an `image:` that has %s)",
-			info.ExitCode, argv[0], argv[0])
+	if hint := execHint(info.ExitCode, argv[0]); hint != "" {
+		return fmt.Errorf("exit status %d: %s", info.ExitCode, hint)
 	}
 	if info.ExitCode != 0 {
 		return fmt.Errorf("exit status %d", info.ExitCode)
@@ -69,10 +68,20 @@ func (r *Runtime) Exec(ctx context.Context, n runtime.Node, argv []string, env m
 	return nil
 }
 
+// execHint says why exit status 126 or 127 (the shell's and the engine's
+// "cannot execute" and "not found") may have come, "" for another status.
+func execHint(code int, prog string) string {
+	if code != 126 && code != 127 {
+		return ""
+	}
+	return fmt.Sprintf("%s cannot be run in the node's container, or is not found there (netlab's own node image holds nothing but netlab): give the node an `image:` that has %s", prog, prog)
+}
+
 // Attach runs argv inside the node's container as `docker exec -i` does:
 // stdin, when not nil, is copied to the command (and closed at its end),
 // stdout and stderr are the command's own. It returns the command's exit
-// code once it ended; an error means it could not run.
+// code once it ended; an error means it could not run. For exit status
+// 126 or 127 it also writes to stderr why that may be (as Exec says).
 func (r *Runtime) Attach(ctx context.Context, n runtime.Node, argv []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	ref := n.ID
 	if ref == "" {
@@ -113,6 +122,9 @@ func (r *Runtime) Attach(ctx context.Context, n runtime.Node, argv []string, std
 	info, err := r.cli.ContainerExecInspect(ctx, created.ID)
 	if err != nil {
 		return 0, r.engineErr(err, "exec in node "+n.Name)
+	}
+	if hint := execHint(info.ExitCode, argv[0]); hint != "" {
+		fmt.Fprintf(stderr, "netlab: exit status %d: %s\n", info.ExitCode, hint)
 	}
 	return info.ExitCode, nil
 }
