@@ -52,7 +52,7 @@ type NodeSpec struct {
 	// as containerlab sets it, to wait for them.
 	Interfaces int
 	Env        map[string]string
-	Labels                map[string]string // user labels plus the Label* ones
+	Labels     map[string]string // user labels plus the Label* ones
 	// Sysctls are net.* sysctls for the node's namespace.
 	Sysctls map[string]string
 }
