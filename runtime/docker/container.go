@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -21,6 +22,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime"
@@ -57,7 +60,9 @@ const listInspectWorkers = 4
 // is ever privileged. The node agent does not run in the container: it
 // serves the container's network namespace from outside. Create starts the
 // container, links its network namespace as /run/netns/<LongName> (a
-// symbolic link to /proc/<pid>/ns/net, as containerlab does) and returns
+// symbolic link to /proc/<pid>/ns/net, as containerlab does), removes the
+// default route the engine gives a container on the management network
+// (see dropDefaultRoute) and returns
 // the node with NSPath /proc/<pid>/ns/net. On error the container is
 // removed (the link, made last, is not there).
 func (r *Runtime) Create(ctx context.Context, spec runtime.NodeSpec) (node runtime.Node, err error) {
@@ -115,6 +120,11 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.NodeSpec) (node runti
 	if err := linkNetns(spec.LongName, pid); err != nil {
 		return runtime.Node{}, fmt.Errorf("create node %s: %w", spec.LongName, err)
 	}
+	if spec.MgmtNetwork != "" {
+		if err := dropDefaultRoute(procNetns(pid)); err != nil {
+			return runtime.Node{}, fmt.Errorf("create node %s: %w", spec.LongName, err)
+		}
+	}
 	var mgmtAddr string
 	if ep := info.NetworkSettings; spec.MgmtNetwork != "" && ep != nil && ep.Networks[spec.MgmtNetwork] != nil {
 		mgmtAddr = ep.Networks[spec.MgmtNetwork].IPAddress
@@ -128,6 +138,40 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.NodeSpec) (node runti
 		Labels:   cfg.Labels,
 		MgmtIPv4: mgmtAddr,
 	}, nil
+}
+
+// dropDefaultRoute removes the default routes of the network namespace at
+// nsPath: the engine gives a container on a network, even an internal
+// one, a default route through that network's gateway (this machine), so
+// a node would send whatever its lab has no route for there. The
+// management network has no route beyond this machine; a default route a
+// node needs is the file's (routes:), set when the node is wired.
+func dropDefaultRoute(nsPath string) error {
+	return linuxnet.InNamespace(nsPath, func() error {
+		routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		if err != nil {
+			return fmt.Errorf("list routes: %w", err)
+		}
+		for _, r := range routes {
+			if !isDefault(r.Dst) {
+				continue
+			}
+			if err := netlink.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("remove the engine's default route: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// isDefault reports whether dst is that of a default route (netlink
+// gives nil or 0.0.0.0/0).
+func isDefault(dst *net.IPNet) bool {
+	if dst == nil {
+		return true
+	}
+	ones, _ := dst.Mask.Size()
+	return ones == 0 && dst.IP.IsUnspecified()
 }
 
 // validateSpec checks what the engine would reject late or not at all.
