@@ -1,9 +1,11 @@
 // Command benchweb measures `netlab web` on a 200-node lab with 100 TCP
 // connections streaming: how long the page takes to load (every node
 // drawn, the event stream subscribed), how much memory the server holds,
-// and the lab's goodput with the page open against without it (the
-// transfers alternate: without, with, without). It drives the netlab
-// binary as a user does, and headless chromium; it needs root.
+// and the lab's goodput with the page open against without it. Rounds
+// alternate: without, with, without, with ... without; the server runs
+// throughout, and the browser shows a blank page in the rounds without.
+// It drives the netlab binary as a user does, and headless chromium; it
+// needs root.
 //
 //	go run ./cmd/benchweb -netlab bin/netlab
 package main
@@ -25,6 +27,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/chromedp"
 
 	"github.com/netlab/netlab/topogen"
@@ -50,7 +54,8 @@ func main() {
 	hosts := flag.Int("hosts-per-leaf", 25, "hosts on each leaf")
 	flows := flag.Int("flows", 100, "TCP connections streaming, each between hosts on different leaves")
 	rate := flag.String("rate", "5mbit", "access links' rate")
-	duration := flag.Duration("duration", 15*time.Second, "how long each transfer runs")
+	duration := flag.Duration("duration", 10*time.Second, "how long each transfer runs")
+	rounds := flag.Int("rounds", 3, "rounds with the page open, each between two without")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "benchweb: needs root to deploy the lab: run it with sudo")
@@ -128,13 +133,9 @@ func main() {
 		}
 	}
 
-	without1, err := b.transfers(ctx, pairs, addrs)
-	if err != nil {
-		fail(err)
-	}
-	fmt.Printf("without the page: %.1f Mbit/s\n", without1)
-
-	// The page.
+	// The server runs throughout; the browser shows the page in the "with"
+	// rounds and a blank page in the others, which alternate, starting and
+	// ending without.
 	wctx, cancelWeb := context.WithCancel(ctx)
 	defer cancelWeb()
 	web := exec.CommandContext(wctx, b.netlab, "web", "-t", b.topo, "--format", "json")
@@ -145,7 +146,7 @@ func main() {
 	if err := web.Start(); err != nil {
 		fail(err)
 	}
-	defer web.Wait()
+	defer func() { cancelWeb(); web.Wait() }()
 	var started struct{ URL string }
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil || json.Unmarshal([]byte(line), &started) != nil {
@@ -157,59 +158,97 @@ func main() {
 	defer cancelAlloc()
 	bctx, cancelB := chromedp.NewContext(alloc)
 	defer cancelB()
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil { // the browser started
-		fail(err)
+	blank := func() {
+		if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+			fail(err)
+		}
 	}
-	load := time.Now()
-	if err := chromedp.Do(bctx, chromedp.Navigate(started.URL),
-		chromedp.WaitReady(chromedp.CSS(`body[data-stream="ready"]`)),
-	); err != nil {
-		fail(fmt.Errorf("load the page: %w", err))
-	}
-	for {
-		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("g.node").length`))
+	blank()
+	var withouts, withs, loads, cpuWeb, cpuChrome []float64
+	var rssLoaded, events int
+	var m0, m1 map[string]float64
+	var span float64
+	without := func() {
+		g, err := b.transfers(ctx, pairs, addrs)
 		if err != nil {
 			fail(err)
 		}
-		if n == nodes {
-			break
+		withouts = append(withouts, g)
+		fmt.Printf("without the page: %.1f Mbit/s\n", g)
+	}
+	for r := 0; r < *rounds; r++ {
+		blank()
+		without()
+		load := time.Now()
+		if err := chromedp.Do(bctx, chromedp.Navigate(started.URL), chromedp.WaitReady(chromedp.CSS(`body[data-stream="ready"]`))); err != nil {
+			fail(fmt.Errorf("load the page: %w", err))
 		}
-		time.Sleep(10 * time.Millisecond)
+		for {
+			n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("g.node").length`))
+			if err != nil {
+				fail(err)
+			}
+			if n == nodes {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		loads = append(loads, time.Since(load).Seconds()*1000)
+		rssLoaded = max(rssLoaded, int(rss(web.Process.Pid, "VmRSS")))
+		chromedp.Call(bctx, performance.Enable, performance.EnableParams{})
+		m0 = pageMetrics(bctx)
+		w0, c0, t0 := cpu(web.Process.Pid), cpuOf("chromium"), time.Now()
+		g, err := b.transfers(ctx, pairs, addrs)
+		if err != nil {
+			fail(err)
+		}
+		span = time.Since(t0).Seconds()
+		cpuWeb = append(cpuWeb, (cpu(web.Process.Pid)-w0)/span)
+		cpuChrome = append(cpuChrome, (cpuOf("chromium")-c0)/span)
+		m1 = pageMetrics(bctx)
+		withs = append(withs, g)
+		events, _ = chromedp.Run(bctx, chromedp.Evaluate[int](`[...conns.values()].reduce((a, c) => a + c.events.length, 0)`))
+		dropped, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("dropped").textContent`))
+		fmt.Printf("with the page: %.1f Mbit/s (loaded in %.0f ms; the server used %.0f %% of a core, chromium %.0f %%; the page holds %d events %s)\n",
+			g, loads[len(loads)-1], cpuWeb[len(cpuWeb)-1]*100, cpuChrome[len(cpuChrome)-1]*100, events, dropped)
 	}
-	loaded := time.Since(load)
-	rssLoaded := rss(web.Process.Pid, "VmRSS")
-	fmt.Printf("page loaded in %.0f ms; server %s resident\n", loaded.Seconds()*1000, mib(rssLoaded))
-
-	cpuWeb0, cpuChrome0, t0 := cpu(web.Process.Pid), cpuOf("chromium"), time.Now()
-	with, err := b.transfers(ctx, pairs, addrs)
-	if err != nil {
-		fail(err)
-	}
-	span := time.Since(t0).Seconds()
-	cpuWeb, cpuChrome := (cpu(web.Process.Pid)-cpuWeb0)/span, (cpuOf("chromium")-cpuChrome0)/span
-	fmt.Printf("during the transfers: the server used %.0f %% of a core, chromium %.0f %%\n", cpuWeb*100, cpuChrome*100)
+	blank()
+	without()
 	peak := rss(web.Process.Pid, "VmHWM")
-	dropped, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("dropped").textContent`))
-	events, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`[...conns.values()].reduce((a, c) => a + c.events.length, 0)`))
-	fmt.Printf("with the page: %.1f Mbit/s; server peak %s resident; the page holds %d events %s\n", with, mib(peak), events, dropped)
-	cancelB()
-	cancelAlloc()
-	cancelWeb()
+	fmt.Printf("the page's main thread in the last round, share of the time: tasks %.1f %%, script %.1f %%, style %.1f %%, layout %.1f %%\n\n",
+		(m1["TaskDuration"]-m0["TaskDuration"])/span*100, (m1["ScriptDuration"]-m0["ScriptDuration"])/span*100,
+		(m1["RecalcStyleDuration"]-m0["RecalcStyleDuration"])/span*100, (m1["LayoutDuration"]-m0["LayoutDuration"])/span*100)
 
-	without2, err := b.transfers(ctx, pairs, addrs)
-	if err != nil {
-		fail(err)
+	ratio := mean(withs) / mean(withouts)
+	lo, hi := 10.0, 0.0
+	for i, w := range withs { // each round against the rounds without on either side
+		r := w / ((withouts[i] + withouts[i+1]) / 2)
+		lo, hi = min(lo, r), max(hi, r)
 	}
-	fmt.Printf("without the page again: %.1f Mbit/s\n\n", without2)
-	ref := (without1 + without2) / 2
 	fmt.Printf("| measure | value |\n|---|---:|\n")
-	fmt.Printf("| page load, %d nodes (every node drawn, stream subscribed) | %.0f ms |\n", nodes, loaded.Seconds()*1000)
-	fmt.Printf("| server resident memory after load | %s |\n", mib(rssLoaded))
+	fmt.Printf("| page load, %d nodes (every node drawn, stream subscribed), mean of %d | %.0f ms |\n", nodes, len(loads), mean(loads))
+	fmt.Printf("| server resident memory after load | %s |\n", mib(uint64(rssLoaded)))
 	fmt.Printf("| server peak resident memory, %d connections streaming | %s |\n", *flows, mib(peak))
-	fmt.Printf("| CPU while streaming: server, chromium (share of one core) | %.0f %%, %.0f %% |\n", cpuWeb*100, cpuChrome*100)
-	fmt.Printf("| lab goodput without the page (before, after) | %.1f, %.1f Mbit/s |\n", without1, without2)
-	fmt.Printf("| lab goodput with the page open | %.1f Mbit/s |\n", with)
-	fmt.Printf("| ratio with / without | %.3f |\n", with/ref)
+	fmt.Printf("| CPU while streaming: server, chromium (share of one core, mean) | %.0f %%, %.0f %% |\n", mean(cpuWeb)*100, mean(cpuChrome)*100)
+	fmt.Printf("| lab goodput without the page (%d rounds) | %s Mbit/s |\n", len(withouts), list(withouts))
+	fmt.Printf("| lab goodput with the page open (%d rounds) | %s Mbit/s |\n", len(withs), list(withs))
+	fmt.Printf("| ratio with / without (means; each round against its neighbours) | %.3f (%.3f–%.3f) |\n", ratio, lo, hi)
+}
+
+func mean(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func list(v []float64) string {
+	var out []string
+	for _, x := range v {
+		out = append(out, fmt.Sprintf("%.1f", x))
+	}
+	return strings.Join(out, ", ")
 }
 
 // transfers runs every flow at once for the bench's duration and returns
@@ -268,6 +307,20 @@ func rss(pid int, field string) uint64 {
 		}
 	}
 	return 0
+}
+
+// pageMetrics returns the page's run-time metrics (Chrome's Performance
+// domain): durations in seconds, counts.
+func pageMetrics(ctx context.Context) map[string]float64 {
+	out := map[string]float64{}
+	r, err := chromedp.Call(ctx, performance.GetMetrics, cdp.Empty{})
+	if err != nil {
+		return out
+	}
+	for _, m := range r.Metrics {
+		out[m.Name] = m.Value
+	}
+	return out
 }
 
 // cpu returns the processor time a process used so far, in seconds (user
