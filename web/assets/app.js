@@ -310,19 +310,27 @@ async function pick(key) {
   cursor = null; following = true; replaying = false;
   redraw();
   if (live) await follow(c);
+  await loadHistory(c);
+  await loadSeries(c);
+  redraw();
+}
+
+// loadHistory reads what the node's trace recorded of c and puts the
+// stream's events it does not have yet after it. It is tried again every
+// second until it works: a connection just opened may not be recorded yet.
+async function loadHistory(c) {
   try {
     const r = await fetch("/api/conn/events?" + q({ node: c.node, conn: c.conn }), { headers: { "Authorization": "Bearer " + token } });
     if (!r.ok) throw new Error(r.statusText);
     const hist = await r.json();
+    if (!hist.length) return;
     c.omitted = +(r.headers.get("X-Netlab-Omitted") || 0);
     // The stream's events the trace did not have yet go after it.
-    const lastHist = hist.length ? hist[hist.length - 1].t_us : -1;
+    const lastHist = hist[hist.length - 1].t_us;
     const atLast = new Set(hist.filter(e => e.t_us === lastHist).map(e => JSON.stringify(e)));
     c.events = hist.concat(c.events.filter(e => e.t_us > lastHist || (e.t_us === lastHist && !atLast.has(JSON.stringify(e)))));
     c.loaded = true;
-  } catch (e) { /* not recorded yet: the stream's events are all there is */ }
-  await loadSeries(c);
-  redraw();
+  } catch (e) { /* not recorded yet: the stream's events are all there is, until the next try */ }
 }
 
 let seriesStale = false, seriesBusy = false;
@@ -642,6 +650,7 @@ $("replay").addEventListener("click", () => {
   setInterval(() => {
     refreshSockets().catch(() => {});
     const c = current();
+    if (c && !c.loaded) loadHistory(c).then(redraw);
     if (c && following && seriesStale) loadSeries(c).then(redraw);
   }, 1000);
   setInterval(() => refreshLinks().catch(() => {}), every(1, 0.05));
