@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/netlab/netlab/topogen"
 	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/trace"
 )
 
 // chromium returns Debian's chromium, skipping the test where it is not
@@ -46,6 +48,16 @@ func browser(t *testing.T, url string) context.Context {
 	t.Cleanup(cancelAlloc)
 	bctx, cancelB := chromedp.NewContext(alloc)
 	t.Cleanup(cancelB)
+	// The page's uncaught errors are told with any failure that follows.
+	chromedp.Listen(bctx, func(ev any) {
+		if ex, ok := ev.(*cdpruntime.EventExceptionThrown); ok {
+			msg := ex.ExceptionDetails.Text
+			if ex.ExceptionDetails.Exception != nil {
+				msg += " " + ex.ExceptionDetails.Exception.Description
+			}
+			t.Logf("the page threw at %d:%d: %s", ex.ExceptionDetails.LineNumber+1, ex.ExceptionDetails.ColumnNumber+1, msg)
+		}
+	})
 	if err := chromedp.Do(bctx, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
@@ -72,7 +84,8 @@ func waitJS(t *testing.T, ctx context.Context, what, js string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("waited 20 s for %s (%s)", what, js)
+	v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({arrows: document.querySelectorAll("#ladder line.arrow").length, rows: document.querySelectorAll("#links tbody tr").length, info: document.getElementById("links-info").textContent, conns: [...conns.values()].map(c => [c.conn, c.events.length, c.loaded]), box: ladderBoxHeight, status: document.getElementById("status").textContent})`))
+	t.Fatalf("waited 20 s for %s (%s); the page: %s", what, js, v)
 }
 
 // screenshot saves the page when NETLAB_SCREENSHOTS names a folder.
@@ -198,6 +211,14 @@ func TestPageAt200Nodes(t *testing.T) {
 	if got := eval[string](t, ctx, `document.getElementById("node-state").textContent`); !strings.HasPrefix(got, "alive") {
 		t.Errorf("node state %q; want alive", got)
 	}
+	// The links table of a big lab: a bounded number of rows, the
+	// selected node's among them; a filter names others.
+	waitJS(t, ctx, "the links table bounded", `document.querySelectorAll("#links tbody tr").length === 40 && /^40 of 392/.test(document.getElementById("links-info").textContent)`)
+	waitJS(t, ctx, "the selected node's interface listed", `[...document.querySelectorAll("#links tbody tr")].filter(r => r.dataset.iface === "h5-12:eth1").length === 2`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#links-filter"), "h3-01:")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the filter", `[...document.querySelectorAll("#links tbody tr")].map(r => r.dataset.iface + " " + r.dataset.dir).join(",") === "h3-01:eth1 egress,h3-01:eth1 ingress"`)
 	// The wheel zooms out around the pointer.
 	before := eval[float64](t, ctx, `document.getElementById("topo").viewBox.baseVal.width`)
 	eval[bool](t, ctx, `(() => { const s = document.getElementById("topo"), r = s.getBoundingClientRect();
@@ -216,8 +237,15 @@ func hostName(l, j int) string {
 // ladder and as the plots `netlab plot` draws; paused and scrubbed back it
 // shows the connection as it was then, and replay plays it again.
 func TestPageConnection(t *testing.T) {
-	ts, _, tok, dir := testServerIn(t, 0, 3, true)
-	writeTrace(t, filepath.Join(dir, "h1.jsonl"), transfer(), "")
+	ts, fa, tok, dir := testServerIn(t, 0, 3, true)
+	// The connection opens (a state event the stream sends, maybe after
+	// the page read the recorded trace, which has it too).
+	evs := transfer()
+	open := trace.Event{TimeUS: evs[0].TimeUS, Kind: trace.KindState, Local: evs[0].Local, Remote: evs[0].Remote, State: "SYN-SENT", OldState: "CLOSED"}
+	fa.mu.Lock()
+	fa.stream = []trace.Event{open}
+	fa.mu.Unlock()
+	writeTrace(t, filepath.Join(dir, "h1.jsonl"), append([]trace.Event{open}, evs...), "")
 	ctx := browser(t, ts.URL+"/?token="+tok)
 	// The stream's SYN picks the connection; its recorded events replace
 	// the stream's.

@@ -446,9 +446,18 @@ func (s *server) impair(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
+// StreamEvery is how often the event stream sends the page what came:
+// each "trace" message holds the events of one such interval.
+const StreamEvery = 250 * time.Millisecond
+
+// maxBatch bounds a "trace" message: more events in one interval go in
+// several.
+const maxBatch = 2000
+
 // events streams the trace events of the nodes asked (?node=, repeated;
 // all Go-stack nodes without one) as server-sent events: "ready" once
-// every agent has subscribed the stream, "trace" with an event, and
+// every agent has subscribed the stream, "trace" with a JSON array of
+// {node, event} (what came in the last StreamEvery), and
 // "dropped" with how many events a slow page has missed. ?conn=
 // (local->remote) and ?kind= (comma-separated) narrow the events, at the
 // agents: a page follows the state changes of every connection and the
@@ -517,15 +526,29 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 			<-done
 		}
 	}()
-	tick := time.NewTicker(time.Second)
+	// Events go to the page in batches, one message every StreamEvery:
+	// a busy connection traces thousands of events a second, and a
+	// message each would cost the browser (which shares the lab's
+	// processors) a task each.
+	tick := time.NewTicker(StreamEvery)
 	defer tick.Stop()
-	reported := int64(0)
+	var batch []ev
+	send := func() {
+		if len(batch) == 0 {
+			return
+		}
+		b, _ := json.Marshal(batch)
+		fmt.Fprintf(w, "event: trace\ndata: %s\n\n", b)
+		batch = batch[:0]
+	}
+	reported, ticks := int64(0), 0
 	// "ready" says that every event from then on is in the stream (or
 	// counted as dropped); what came before is in the traces. A
 	// subscription is counted before any event that came after it.
 	waiting := len(nodes) + 1
 	made := func() {
 		if waiting--; waiting == 0 {
+			send()
 			fmt.Fprintf(w, "event: ready\ndata: %d\n\n", len(nodes))
 			fl.Flush()
 		}
@@ -542,17 +565,19 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		case <-subscribed:
 			made()
 		case e := <-ch:
-			b, _ := json.Marshal(e)
-			fmt.Fprintf(w, "event: trace\ndata: %s\n\n", b)
-			if len(ch) == 0 {
-				fl.Flush()
+			batch = append(batch, e)
+			if len(batch) >= maxBatch {
+				send()
 			}
 		case <-tick.C:
+			send()
 			if d := dropped.Load(); d != reported {
 				fmt.Fprintf(w, "event: dropped\ndata: %d\n\n", d)
 				reported = d
 			}
-			fmt.Fprint(w, ": alive\n\n")
+			if ticks++; ticks%int(time.Second/StreamEvery) == 0 {
+				fmt.Fprint(w, ": alive\n\n")
+			}
 			fl.Flush()
 		}
 	}

@@ -31,6 +31,7 @@ type fakeAgent struct {
 	changes []nodeagent.ImpairChange
 	events  int             // how many trace events Trace sends
 	dead    map[string]bool // nodes whose Status fails
+	stream  []trace.Event   // when set, what Trace sends instead
 }
 
 func (f *fakeAgent) Sockets(context.Context) ([]stack.TCPInfo, error) {
@@ -50,6 +51,18 @@ func (f *fakeAgent) ChangeImpairment(_ context.Context, ch nodeagent.ImpairChang
 
 func (f *fakeAgent) TraceFrom(ctx context.Context, sel trace.Selector, subscribed func(), each func(trace.Event)) error {
 	subscribed()
+	f.mu.Lock()
+	stream := f.stream
+	f.mu.Unlock()
+	if stream != nil {
+		for _, e := range stream {
+			if sel.Selects(&e) {
+				each(e)
+			}
+		}
+		<-ctx.Done()
+		return nil
+	}
 	l, r := netip.MustParseAddrPort("10.0.0.0:40000"), netip.MustParseAddrPort("10.0.0.1:5001")
 	if st := (trace.Event{Kind: trace.KindState, Local: l, Remote: r, State: "SYN-SENT", OldState: "CLOSED"}); f.events > 0 && sel.Selects(&st) {
 		each(st)
@@ -253,13 +266,10 @@ func TestEvents(t *testing.T) {
 	dropped := false
 	for sc.Scan() && !dropped {
 		line := sc.Text()
-		if d, ok := strings.CutPrefix(line, "data: "); ok && strings.HasPrefix(d, "{") {
-			var e struct {
-				Node  string      `json:"node"`
-				Event trace.Event `json:"event"`
+		if d, ok := strings.CutPrefix(line, "data: "); ok && strings.HasPrefix(d, "[") {
+			for _, e := range decodeBatch(t, d) {
+				flags = append(flags, e.Event.Flags)
 			}
-			json.Unmarshal([]byte(d), &e)
-			flags = append(flags, e.Event.Flags)
 		}
 		dropped = line == "event: dropped"
 	}
@@ -267,6 +277,60 @@ func TestEvents(t *testing.T) {
 	// of the others are dropped, and the page is told.
 	if len(flags) == 0 || flags[0] != "S" || !dropped {
 		t.Errorf("events %q, dropped said %v; want the SYN first and the drops reported", flags, dropped)
+	}
+}
+
+// streamed is an event of the stream's "trace" messages.
+type streamed struct {
+	Node  string      `json:"node"`
+	Event trace.Event `json:"event"`
+}
+
+func decodeBatch(t *testing.T, data string) []streamed {
+	t.Helper()
+	var b []streamed
+	if err := json.Unmarshal([]byte(data), &b); err != nil {
+		t.Fatalf("a trace message: %v: %.200s", err, data)
+	}
+	return b
+}
+
+// TestEventsBatched: events go to the page in batches, a message per
+// StreamEvery (at most maxBatch events each), all of them and in order.
+func TestEventsBatched(t *testing.T) {
+	const n = 5000
+	ts, _, tok := testServer(t, 2*n, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/events?node=h1&kind=in,out&token="+tok, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 4<<20)
+	var got []int64
+	messages := 0
+	for len(got) < n && sc.Scan() {
+		if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok && strings.HasPrefix(d, "[") {
+			messages++
+			b := decodeBatch(t, d)
+			if len(b) > maxBatch {
+				t.Errorf("a message of %d events; want at most %d", len(b), maxBatch)
+			}
+			for _, e := range b {
+				got = append(got, e.Event.TimeUS)
+			}
+		}
+	}
+	if len(got) != n || !slices.IsSorted(got) || got[0] != 0 {
+		t.Fatalf("%d events (sorted %v); want all %d in order", len(got), slices.IsSorted(got), n)
+	}
+	// The fake sends all at once: the stream holds them in a few
+	// messages (maxBatch each), never one per event.
+	if messages > 2*(n/maxBatch+1) {
+		t.Errorf("%d messages for %d events sent at once; want a few", messages, n)
 	}
 }
 
@@ -526,6 +590,9 @@ func TestConnEventsCapped(t *testing.T) {
 	var got []trace.Event
 	json.NewDecoder(resp.Body).Decode(&got)
 	omitted, _ := strconv.Atoi(resp.Header.Get("X-Netlab-Omitted"))
+	if head := resp.Header.Get("X-Netlab-Head"); head != strconv.Itoa(ConnEventsHead) {
+		t.Errorf("X-Netlab-Head %q; want %d", head, ConnEventsHead)
+	}
 	if len(got) != MaxConnEvents || omitted != len(evs)-MaxConnEvents || got[0].Flags != "S" || got[len(got)-1].TimeUS != evs[len(evs)-1].TimeUS {
 		t.Errorf("%d events (omitted %d), first %q, last at %d; want %d, %d omitted, the SYN first, the latest last",
 			len(got), omitted, got[0].Flags, got[len(got)-1].TimeUS, MaxConnEvents, len(evs)-MaxConnEvents)

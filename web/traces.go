@@ -19,24 +19,30 @@ import (
 	"github.com/netlab/netlab/trace"
 )
 
-// traceCacheNodes is how many nodes' recorded traces the server keeps in
-// memory at once (the least recently asked for goes first).
-const traceCacheNodes = 8
+// traceCacheConns is how many connections' recorded events the server
+// keeps in memory at once (the least recently asked for goes first).
+const traceCacheConns = 8
 
-// traces reads the nodes' recorded traces for the page, following each
-// file as the agent appends to it: a request reads only what was written
-// since the last one (all of it again when the file was rotated).
+// traces reads the nodes' recorded traces for the page. What it keeps is
+// the events of the connections the page shows (a 4-tuple of a node, all
+// its instances), following each file as the agent appends to it: a
+// request reads only what was written since the last one (all of it
+// again when the file was rotated). The list of a node's connections is
+// read from its whole trace each time it is asked for, and not kept: a
+// node's trace holds every connection of a long lab.
 type traces struct {
-	path func(node string) string
-	mu   sync.Mutex
-	byNd map[string]*nodeTrace
-	tick int64 // for least-recently-used eviction
+	path  func(node string) string
+	mu    sync.Mutex
+	conns map[string]*connTrace // by node and 4-tuple
+	tick  int64                 // for least-recently-used eviction
 }
 
-// nodeTrace is one node's recorded trace as read so far.
-type nodeTrace struct {
+// connTrace is one 4-tuple's events of a node's recorded trace (and the
+// trace's "lost" events), as read so far.
+type connTrace struct {
 	mu     sync.Mutex
 	path   string
+	sel    trace.Selector
 	fi     os.FileInfo // the file read, to notice a rotation
 	offset int64       // bytes of it read, up to the last complete line
 	events []trace.Event
@@ -44,86 +50,129 @@ type nodeTrace struct {
 }
 
 func newTraces(path func(node string) string) *traces {
-	return &traces{path: path, byNd: map[string]*nodeTrace{}}
+	return &traces{path: path, conns: map[string]*connTrace{}}
 }
 
-// events returns node's recorded events up to now. The slice is shared:
-// callers must not change it.
-func (t *traces) events(node string) ([]trace.Event, error) {
+// conn returns node's recorded events of the 4-tuple sel names (and the
+// trace's "lost" events) up to now. The slice is shared: callers must not
+// change it.
+func (t *traces) conn(node string, sel trace.Selector) ([]trace.Event, error) {
+	key := node + "|" + sel.Conn()
 	t.mu.Lock()
-	nt := t.byNd[node]
-	if nt == nil {
-		if len(t.byNd) >= traceCacheNodes {
+	ct := t.conns[key]
+	if ct == nil {
+		if len(t.conns) >= traceCacheConns {
 			var oldest string
-			for name, x := range t.byNd {
-				if oldest == "" || x.used < t.byNd[oldest].used {
-					oldest = name
+			for k, x := range t.conns {
+				if oldest == "" || x.used < t.conns[oldest].used {
+					oldest = k
 				}
 			}
-			delete(t.byNd, oldest)
+			delete(t.conns, oldest)
 		}
-		nt = &nodeTrace{path: t.path(node)}
-		t.byNd[node] = nt
+		ct = &connTrace{path: t.path(node), sel: trace.Selector{Local: sel.Local, Remote: sel.Remote}}
+		t.conns[key] = ct
 	}
 	t.tick++
-	nt.used = t.tick
+	ct.used = t.tick
 	t.mu.Unlock()
-	return nt.update()
+	return ct.update()
+}
+
+// all reads node's whole recorded trace (what is complete of it), keeping
+// nothing.
+func (t *traces) all(node string) ([]trace.Event, error) {
+	path := t.path(node)
+	var evs []trace.Event
+	if f, err := os.Open(trace.RotatedPath(path)); err == nil {
+		evs, err = trace.Read(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", trace.RotatedPath(path), err)
+		}
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return evs, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	_, err = readLines(f, path, 0, fi.Size(), trace.Selector{}, &evs)
+	return evs, err
 }
 
 // update reads what was appended to the file since the last call.
-func (nt *nodeTrace) update() ([]trace.Event, error) {
-	nt.mu.Lock()
-	defer nt.mu.Unlock()
-	fi, err := os.Stat(nt.path)
+func (ct *connTrace) update() ([]trace.Event, error) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	fi, err := os.Stat(ct.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil // nothing recorded yet
 	}
 	if err != nil {
 		return nil, err
 	}
-	if nt.fi == nil || !os.SameFile(nt.fi, fi) || fi.Size() < nt.offset {
+	if ct.fi == nil || !os.SameFile(ct.fi, fi) || fi.Size() < ct.offset {
 		// First read, or the recorder rotated the file: the rotated part
 		// (complete), then the file from its start.
-		nt.events, nt.offset = nil, 0
-		if f, err := os.Open(trace.RotatedPath(nt.path)); err == nil {
+		ct.events, ct.offset = nil, 0
+		if f, err := os.Open(trace.RotatedPath(ct.path)); err == nil {
 			evs, err := trace.Read(f)
 			f.Close()
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", trace.RotatedPath(nt.path), err)
+				return nil, fmt.Errorf("%s: %w", trace.RotatedPath(ct.path), err)
 			}
-			nt.events = evs
+			for _, e := range evs {
+				if ct.sel.Selects(&e) {
+					ct.events = append(ct.events, e)
+				}
+			}
 		}
 	}
-	nt.fi = fi
-	if fi.Size() == nt.offset {
-		return nt.events, nil
+	ct.fi = fi
+	if fi.Size() == ct.offset {
+		return ct.events, nil
 	}
-	f, err := os.Open(nt.path)
+	f, err := os.Open(ct.path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if _, err := f.Seek(nt.offset, io.SeekStart); err != nil {
-		return nil, err
+	ct.offset, err = readLines(f, ct.path, ct.offset, fi.Size(), ct.sel, &ct.events)
+	return ct.events, err
+}
+
+// readLines appends to evs the events sel selects of f's complete lines
+// from offset to size, and returns the offset after the last complete
+// line (a line not yet complete is read next time).
+func readLines(f *os.File, path string, offset, size int64, sel trace.Selector, evs *[]trace.Event) (int64, error) {
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return offset, err
 	}
-	br := bufio.NewReader(io.LimitReader(f, fi.Size()-nt.offset))
+	br := bufio.NewReader(io.LimitReader(f, size-offset))
 	for {
 		line, err := br.ReadBytes('\n')
 		if err != nil {
-			break // a line not yet complete is read next time
+			return offset, nil
 		}
-		nt.offset += int64(len(line))
+		offset += int64(len(line))
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		var e trace.Event
 		if err := json.Unmarshal(line, &e); err != nil {
-			return nil, fmt.Errorf("%s at byte %d: %w", nt.path, nt.offset-int64(len(line)), err)
+			return offset, fmt.Errorf("%s at byte %d: %w", path, offset-int64(len(line)), err)
 		}
-		nt.events = append(nt.events, e)
+		if sel.Selects(&e) {
+			*evs = append(*evs, e)
+		}
 	}
-	return nt.events, nil
 }
 
 // ConnInfo is a connection of a node's recorded trace, as the page lists
@@ -170,7 +219,7 @@ func (s *server) conns(w http.ResponseWriter, r *http.Request) {
 			httpError(w, http.StatusNotFound, "no node "+n)
 			return
 		}
-		evs, err := s.traces.events(n)
+		evs, err := s.traces.all(n)
 		if err != nil {
 			httpError(w, http.StatusInternalServerError, err.Error())
 			return
@@ -203,7 +252,12 @@ func (s *server) connOf(w http.ResponseWriter, r *http.Request) ([]trace.Event, 
 		}
 		inst = n
 	}
-	evs, err := s.traces.events(node)
+	sel, err := trace.ParseSelector(key, "")
+	if err != nil || !sel.Local.IsValid() {
+		httpError(w, http.StatusBadRequest, fmt.Sprintf("conn %q: want local->remote, e.g. 10.0.0.0:40000->10.0.0.1:5001", key))
+		return nil, trace.Conn{}, false
+	}
+	evs, err := s.traces.conn(node, sel)
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, err.Error())
 		return nil, trace.Conn{}, false
@@ -232,7 +286,7 @@ const (
 
 // connEvents answers a connection's recorded events (for its ladder), at
 // most MaxConnEvents of them; the header X-Netlab-Omitted says how many
-// were left out between the first ones and the latest.
+// were left out between the first X-Netlab-Head ones and the latest.
 func (s *server) connEvents(w http.ResponseWriter, r *http.Request) {
 	evs, c, ok := s.connOf(w, r)
 	if !ok {
@@ -246,6 +300,7 @@ func (s *server) connEvents(w http.ResponseWriter, r *http.Request) {
 		cut := n - MaxConnEvents
 		out = append(out[:ConnEventsHead:ConnEventsHead], out[ConnEventsHead+cut:]...)
 		w.Header().Set("X-Netlab-Omitted", strconv.Itoa(cut))
+		w.Header().Set("X-Netlab-Head", strconv.Itoa(ConnEventsHead))
 	}
 	writeJSON(w, out)
 }
@@ -266,7 +321,8 @@ type Series struct {
 }
 
 // series answers a connection's plot data, thinned to MaxPlotted items a
-// line.
+// line, without the lines the page does not draw (SACK marks and blocks,
+// the send window).
 func (s *server) series(w http.ResponseWriter, r *http.Request) {
 	evs, c, ok := s.connOf(w, r)
 	if !ok {
@@ -274,6 +330,8 @@ func (s *server) series(w http.ResponseWriter, r *http.Request) {
 	}
 	seq := plot.TimeSequence(evs, c, plot.DirAuto)
 	out := Series{Conn: c.String(), T0: seq.T0.Microseconds(), Seq: seq, Cwn: plot.Congestion(evs, c), RTT: plot.RTT(evs, c)}
+	// What the page does not draw is not sent (`netlab plot` draws it).
+	out.Seq.SACKs, out.Seq.SACKBlocks, out.Cwn.SndWnd = nil, nil, nil
 	out.thin(MaxPlotted)
 	writeJSON(w, out)
 }
@@ -290,7 +348,7 @@ func (s *Series) thin(limit int) {
 	before := len(s.Seq.Segments) + len(s.Seq.ACKs) + len(s.Cwn.Cwnd) + len(s.RTT.Samples)
 	s.Seq.Segments = thinSegments(s.Seq.Segments, limit)
 	for _, p := range []*[]plot.Point{&s.Seq.ACKs, &s.Seq.Window, &s.Cwn.Cwnd, &s.Cwn.Ssthresh, &s.Cwn.InFlight,
-		&s.Cwn.SndWnd, &s.RTT.SRTT, &s.RTT.RTO, &s.RTT.Samples} {
+		&s.Cwn.SndWnd, &s.RTT.SRTT, &s.RTT.RTO, &s.RTT.Samples} { // SndWnd: for other callers
 		*p = thinPoints(*p, limit)
 	}
 	if len(s.Seq.SACKBlocks) > limit {

@@ -173,31 +173,63 @@ function search(go) {
   }
 }
 
+// The links table: every interface of a small lab; of a big one (a few
+// hundred rows would help nobody and weigh on the page), the selected
+// node's and those with the most drops, then the most bytes, or those the
+// filter names. Rows are kept and only cells whose text changed are
+// written: the page shares the lab's processors.
+const maxLinkRows = 40;
+let linkStats = {};
 async function refreshLinks() {
-  const imps = await api("/api/impairments");
-  const body = $("links").tBodies[0];
-  body.textContent = "";
-  for (const [ifc, st] of Object.entries(imps).sort()) {
-    for (const dir of ["egress", "ingress"]) {
-      const c = st.stats[dir] || {};
-      const tr = body.insertRow();
-      tr.dataset.iface = ifc;
-      tr.dataset.dir = dir;
-      // Drops by reason: "loss 3, queue 1".
-      const dropped = ["loss", "queue", "codel", "schedule", "outage"].filter(k => c["dropped_" + k]).map(k => `${k} ${c["dropped_" + k]}`).join(", ") || "0";
-      const queue = c.queue_len ? `${c.queue_len} (${c.queue_bytes} B)` : "0";
-      for (const v of [ifc, dir, st.down ? "DOWN" : (st[dir + "_text"] || "-"), c.passed || 0, c.passed_bytes || 0, dropped, queue]) {
-        tr.insertCell().textContent = v;
-      }
-    }
-  }
+  linkStats = await api("/api/impairments");
+  showLinks();
+  const byName = new Map(lab.links.map(l => [l.name, l]));
   for (const line of document.querySelectorAll("line.link")) {
-    const l = lab.links.find(k => k.name === line.dataset.link);
+    const l = byName.get(line.dataset.link);
     if (!l) continue;
-    const st = imps[l.a] || imps[l.b];
+    const st = linkStats[l.a] || linkStats[l.b];
     line.classList.toggle("down", !!(st && st.down));
     line.classList.toggle("impaired", !!(st && (st.egress || st.ingress)) && !(st && st.down));
   }
+}
+function showLinks() {
+  const filter = $("links-filter").value.trim().toLowerCase();
+  let rows = [];
+  for (const [ifc, st] of Object.entries(linkStats)) {
+    for (const dir of ["egress", "ingress"]) {
+      const c = st.stats[dir] || {};
+      const drops = ["loss", "queue", "codel", "schedule", "outage"].reduce((n, k) => n + (c["dropped_" + k] || 0), 0);
+      rows.push({ ifc, dir, st, c, drops, mine: selectedNode !== null && nodeOf(ifc) === selectedNode });
+    }
+  }
+  const total = rows.length;
+  if (filter) rows = rows.filter(r => r.ifc.toLowerCase().includes(filter));
+  if (rows.length > maxLinkRows) {
+    rows.sort((a, b) => (b.mine - a.mine) || (b.drops - a.drops) || ((b.c.passed_bytes || 0) - (a.c.passed_bytes || 0)));
+    rows = rows.slice(0, maxLinkRows);
+  }
+  rows.sort((a, b) => natural(a.ifc, b.ifc) || a.dir.localeCompare(b.dir));
+  $("links-info").textContent = rows.length < total
+    ? `${rows.length} of ${total}: ${filter ? "those the filter names" : "the selected node's, then the most drops, then the most bytes"}`
+    : "";
+  const body = $("links").tBodies[0];
+  while (body.rows.length > rows.length) body.deleteRow(-1);
+  while (body.rows.length < rows.length) {
+    const tr = body.insertRow();
+    for (let i = 0; i < 7; i++) tr.insertCell();
+  }
+  rows.forEach((r, i) => {
+    const tr = body.rows[i], c = r.c;
+    tr.dataset.iface = r.ifc;
+    tr.dataset.dir = r.dir;
+    // Drops by reason: "loss 3, queue 1".
+    const dropped = ["loss", "queue", "codel", "schedule", "outage"].filter(k => c["dropped_" + k]).map(k => `${k} ${c["dropped_" + k]}`).join(", ") || "0";
+    const queue = c.queue_len ? `${c.queue_len} (${c.queue_bytes} B)` : "0";
+    [r.ifc, r.dir, r.st.down ? "DOWN" : (r.st[r.dir + "_text"] || "-"), c.passed || 0, c.passed_bytes || 0, dropped, queue].forEach((v, k) => {
+      const text = String(v);
+      if (tr.cells[k].textContent !== text) tr.cells[k].textContent = text;
+    });
+  });
 }
 
 // Nodes: alive when their agent answers for them.
@@ -242,6 +274,7 @@ function selectNode(name) {
   }
   showNodeState();
   refreshSockets();
+  showLinks();
 }
 
 async function refreshSockets() {
@@ -288,12 +321,20 @@ function addEvent(node, e) {
   if (!e.local || !e.remote || e.local.startsWith("invalid")) return;
   const c = ensureConn(node, e.local + "->" + e.remote);
   const last = c.events[c.events.length - 1];
-  if (last && e.t_us < last.t_us) {
-    // Older than what the page holds: a duplicate of the recorded history
-    // the stream overlapped, unless the 4-tuple opens anew (the node's
-    // stack started again, its clock with it).
-    if (!(e.kind === "state" && e.old_state === "CLOSED")) return;
-    c.events = [];
+  if (last && e.t_us <= last.t_us) {
+    // Not newer than what the page holds: a duplicate of the recorded
+    // history the stream overlapped (it comes in batches, and may come
+    // after the history was read) ...
+    const same = JSON.stringify(e);
+    for (let i = c.events.length - 1; i >= 0 && c.events[i].t_us >= e.t_us; i--) {
+      if (c.events[i].t_us === e.t_us && JSON.stringify(c.events[i]) === same) return;
+    }
+    // ... or, older, the 4-tuple opening anew (the node's stack started
+    // again, its clock with it).
+    if (e.t_us < last.t_us) {
+      if (!(e.kind === "state" && e.old_state === "CLOSED")) return;
+      c.events = [];
+    }
   }
   c.events.push(e);
   if (c.events.length > 50000) c.events.splice(0, 10000);
@@ -325,6 +366,7 @@ async function loadHistory(c) {
     const hist = await r.json();
     if (!hist.length) return;
     c.omitted = +(r.headers.get("X-Netlab-Omitted") || 0);
+    c.head = +(r.headers.get("X-Netlab-Head") || 0);
     // The stream's events the trace did not have yet go after it.
     const lastHist = hist[hist.length - 1].t_us;
     const atLast = new Set(hist.filter(e => e.t_us === lastHist).map(e => JSON.stringify(e)));
@@ -425,9 +467,15 @@ function redraw() {
 // The ladder: one connection's segments as arrows between its two ends,
 // time going down, up to the cursor; retransmissions red, segments the
 // impairment dropped stopped with a cross, timers as dashed lines.
+let ladderBoxHeight = 0; // fixed by the style sheet: read once
 function drawLadder(c, t) {
   const svg = $("ladder"), t0 = t0Of(c);
-  const all = c.events.filter(e => ["in", "out", "timer", "drop", "lost"].includes(e.kind) && (e.t_us - t0) / 1e6 <= t + 1e-9);
+  // The rows up to the cursor, counted from the end: a busy connection
+  // holds tens of thousands of events, of which a screenful is drawn.
+  const isRow = e => e.kind === "in" || e.kind === "out" || e.kind === "timer" || e.kind === "drop" || e.kind === "lost";
+  const limit = t0 + Math.round(t * 1e6);
+  let end = c.events.length;
+  while (end > 0 && c.events[end - 1].t_us > limit) end--;
   svg.textContent = "";
   const defs = el("defs", {}, svg);
   const m = el("marker", { id: "head", markerWidth: 8, markerHeight: 8, refX: 8, refY: 4, orient: "auto" }, defs);
@@ -436,22 +484,38 @@ function drawLadder(c, t) {
   // latest events (a screenful); otherwise the 400 up to the cursor.
   const last = c.events[c.events.length - 1];
   const open = last && !["TIME-WAIT", "CLOSED", "LAST-ACK", "CLOSING"].includes(last.state);
-  const left = 150, right = 560, top = 30, rowH = 18, maxRows = following && live && open ? 60 : 400;
-  const shown = all.slice(-maxRows);
-  $("ladder-more").textContent = (all.length > maxRows ? `(the ${all.length - maxRows} events before these are not drawn: pause or scrub back to see them) ` : "") +
-    (c.omitted ? `(${c.omitted} recorded events after the first ${500} were not loaded: netlab trace ${c.node} --replay has them all)` : "");
+  // Live, the rows that fit the box (no scrolling, which would make the
+  // browser lay the page out again each time); else 400 to scroll.
+  const left = 150, right = 560, top = 30, rowH = 18, tail = following && live && open;
+  ladderBoxHeight = ladderBoxHeight || $("ladder-box").clientHeight;
+  const maxRows = tail ? Math.max(10, Math.floor((ladderBoxHeight - top) / rowH) - 1) : 400;
+  const shown = [];
+  let before = 0;
+  for (let i = end - 1; i >= 0; i--) {
+    if (!isRow(c.events[i])) continue;
+    if (shown.length < maxRows) shown.push(c.events[i]); else before++;
+  }
+  shown.reverse();
+  $("ladder-more").textContent = (before ? `(the ${before} events before these are not drawn: pause or scrub back to see them) ` : "") +
+    (c.omitted ? `(${c.omitted} recorded events after the first ${c.head} were not loaded: netlab trace ${c.node} --replay has them all)` : "");
   svg.setAttribute("height", top + rowH * (shown.length + 1));
   el("line", { x1: left, y1: top - 10, x2: left, y2: top + rowH * shown.length, stroke: "#000" }, svg);
   el("line", { x1: right, y1: top - 10, x2: right, y2: top + rowH * shown.length, stroke: "#000" }, svg);
   const [local, remote] = c.conn.split("->");
   // Sequence numbers relative to each end's ISN, as tcpdump prints them.
-  let isnL, isnR;
-  for (const e of c.events) {
-    if (e.flags && e.flags.startsWith("S")) {
-      if (e.kind === "out" && isnL === undefined) isnL = e.seq;
-      if (e.kind === "in" && isnR === undefined) isnR = e.seq;
+  // (Found from the SYNs among the first events, and kept.)
+  if (c.isnFrom !== c.events[0] || c.isnL === undefined || c.isnR === undefined) {
+    c.isnFrom = c.events[0];
+    c.isnL = c.isnR = undefined;
+    for (const e of c.events.slice(0, 500)) {
+      if (e.flags && e.flags.startsWith("S")) {
+        if (e.kind === "out" && c.isnL === undefined) c.isnL = e.seq;
+        if (e.kind === "in" && c.isnR === undefined) c.isnR = e.seq;
+      }
+      if (c.isnL !== undefined && c.isnR !== undefined) break;
     }
   }
+  const isnL = c.isnL, isnR = c.isnR;
   const rel = (v, isn) => isn === undefined || v === undefined ? v : (v - isn) >>> 0;
   el("text", { x: left, y: 14, "text-anchor": "middle" }, svg).textContent = `${c.node} ${local}`;
   el("text", { x: right, y: 14, "text-anchor": "middle" }, svg).textContent = remote;
@@ -484,7 +548,7 @@ function drawLadder(c, t) {
     el("text", { x: (left + right) / 2, y: y - 2, "text-anchor": "middle", class: "ladder-label" }, svg).textContent =
       `${seg}${e.opts ? " <" + e.opts + ">" : ""}${e.retrans ? " retransmission" : ""}`;
   });
-  if (following && live) $("ladder-box").scrollTop = $("ladder-box").scrollHeight;
+  if (following && live && !tail) $("ladder-box").scrollTop = top + rowH * (shown.length + 1); // the end
 }
 
 // ---------------------------------------------------------------------
@@ -573,7 +637,7 @@ function drawPlots(c, t) {
 // connections as they open and close, never their segments.
 function stream() {
   const es = new EventSource("/api/events?" + q({ kind: "state", token }));
-  es.addEventListener("trace", m => { const d = JSON.parse(m.data); opened(d.node, d.event); });
+  es.addEventListener("trace", m => { for (const d of JSON.parse(m.data)) opened(d.node, d.event); });
   es.addEventListener("ready", () => { document.body.dataset.stream = "ready"; status(); });
   es.onopen = () => status();
   es.onerror = () => { document.body.dataset.stream = ""; $("status").textContent = "reconnecting…"; };
@@ -587,7 +651,7 @@ function follow(c) {
   return new Promise(resolve => {
     const es = new EventSource("/api/events?" + q({ node: c.node, conn: c.conn, token }));
     connStream = es;
-    es.addEventListener("trace", m => { const d = JSON.parse(m.data); addEvent(d.node, d.event); });
+    es.addEventListener("trace", m => { for (const d of JSON.parse(m.data)) addEvent(d.node, d.event); });
     es.addEventListener("ready", () => resolve());
     es.addEventListener("dropped", m => { $("dropped").textContent = `(${m.data} events dropped: the page fell behind)`; });
     es.onerror = () => resolve();
@@ -616,6 +680,7 @@ $("up").addEventListener("click", () => control({ target: $("target").value, dow
 $("conn").addEventListener("change", () => { autoPick = false; pick($("conn").value); });
 $("conns-reload").addEventListener("click", () => loadConns().catch(e => { $("status").textContent = e.message; }));
 $("search").addEventListener("input", () => search(false));
+$("links-filter").addEventListener("input", showLinks);
 $("search").addEventListener("keydown", ev => { if (ev.key === "Enter") search(true); });
 $("pause").addEventListener("click", () => setPaused(following));
 $("scrub").addEventListener("input", () => { replaying = false; setPaused(true); cursor = Number($("scrub").value); status(); redraw(); });
@@ -647,11 +712,15 @@ $("replay").addEventListener("click", () => {
   // Every node's agent is asked for its links' counters and its state:
   // in a big lab less often, so that the page never weighs on the lab.
   const every = (min, perNode) => Math.max(min, lab.nodes.length * perNode) * 1000;
+  // The plots of a connection followed live are asked for every 2 s:
+  // each time, the server computes them from the whole recorded trace.
+  let second = 0;
   setInterval(() => {
+    second++;
     refreshSockets().catch(() => {});
     const c = current();
     if (c && !c.loaded) loadHistory(c).then(redraw);
-    if (c && following && seriesStale) loadSeries(c).then(redraw);
+    if (c && following && seriesStale && second % 2 === 0) loadSeries(c).then(redraw);
   }, 1000);
   setInterval(() => refreshLinks().catch(() => {}), every(1, 0.05));
   setInterval(() => refreshNodes().catch(() => {}), every(3, 0.05));
