@@ -12,6 +12,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +31,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/performance"
+	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
 
 	"github.com/netlab/netlab/topogen"
@@ -56,6 +59,7 @@ func main() {
 	rate := flag.String("rate", "5mbit", "access links' rate")
 	duration := flag.Duration("duration", 10*time.Second, "how long each transfer runs")
 	rounds := flag.Int("rounds", 3, "rounds with the page open, each between two without")
+	chromeTrace := flag.String("chrome-trace", "", "write Chrome's trace of the last round with the page to this file (chrome://tracing, Perfetto)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "benchweb: needs root to deploy the lab: run it with sudo")
@@ -197,7 +201,11 @@ func main() {
 		rssLoaded = max(rssLoaded, int(rss(web.Process.Pid, "VmRSS")))
 		chromedp.Call(bctx, performance.Enable, performance.EnableParams{})
 		m0 = pageMetrics(bctx)
-		w0, c0, t0 := cpu(web.Process.Pid), cpuOf("chromium"), time.Now()
+		var stopTrace func()
+		if *chromeTrace != "" && r == *rounds-1 {
+			stopTrace = traceChrome(bctx, *chromeTrace)
+		}
+		w0, c0, k0, t0 := cpu(web.Process.Pid), cpuOf("chromium"), chromiumCPU(), time.Now()
 		g, err := b.transfers(ctx, pairs, addrs)
 		if err != nil {
 			fail(err)
@@ -205,12 +213,20 @@ func main() {
 		span = time.Since(t0).Seconds()
 		cpuWeb = append(cpuWeb, (cpu(web.Process.Pid)-w0)/span)
 		cpuChrome = append(cpuChrome, (cpuOf("chromium")-c0)/span)
+		var byKind []string
+		for k, v := range chromiumCPU() {
+			byKind = append(byKind, fmt.Sprintf("%s %.1f %%", k, (v-k0[k])/span*100))
+		}
+		sort.Strings(byKind)
 		m1 = pageMetrics(bctx)
+		if stopTrace != nil {
+			stopTrace()
+		}
 		withs = append(withs, g)
 		events, _ = chromedp.Run(bctx, chromedp.Evaluate[int](`[...conns.values()].reduce((a, c) => a + c.events.length, 0)`))
 		dropped, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("dropped").textContent`))
-		fmt.Printf("with the page: %.1f Mbit/s (loaded in %.0f ms; the server used %.0f %% of a core, chromium %.0f %%; the page holds %d events %s)\n",
-			g, loads[len(loads)-1], cpuWeb[len(cpuWeb)-1]*100, cpuChrome[len(cpuChrome)-1]*100, events, dropped)
+		fmt.Printf("with the page: %.1f Mbit/s (loaded in %.0f ms; the server used %.0f %% of a core, chromium %.0f %% (%s); the page holds %d events %s)\n",
+			g, loads[len(loads)-1], cpuWeb[len(cpuWeb)-1]*100, cpuChrome[len(cpuChrome)-1]*100, strings.Join(byKind, ", "), events, dropped)
 	}
 	blank()
 	without()
@@ -348,6 +364,81 @@ func cpuOf(name string) float64 {
 		if pid, err := strconv.Atoi(f); err == nil {
 			sum += cpu(pid)
 		}
+	}
+	return sum
+}
+
+// traceChrome starts Chrome's tracing of the page (the timeline's
+// categories, with each event's thread time) and returns what ends it and
+// writes the trace to file.
+func traceChrome(ctx context.Context, file string) func() {
+	var mu sync.Mutex
+	var evs [][]byte
+	complete := make(chan struct{})
+	chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *tracing.EventDataCollected:
+			mu.Lock()
+			for _, v := range ev.Value {
+				evs = append(evs, []byte(v))
+			}
+			mu.Unlock()
+		case *tracing.EventTracingComplete:
+			close(complete)
+		}
+	})
+	_, err := chromedp.Call(ctx, tracing.Start, tracing.StartParams{TraceConfig: &tracing.TraceConfig{
+		IncludedCategories: []string{"toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline", "blink", "cc", "v8", "loading", "netlog"}}})
+	if err != nil {
+		fail(fmt.Errorf("start Chrome's tracing: %w", err))
+	}
+	return func() {
+		if _, err := chromedp.Call(ctx, tracing.End, cdp.Empty{}); err != nil {
+			fail(fmt.Errorf("end Chrome's tracing: %w", err))
+		}
+		select {
+		case <-complete:
+		case <-time.After(time.Minute):
+			fail(errors.New("Chrome's trace did not complete within a minute"))
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		var b bytes.Buffer
+		b.WriteString(`{"traceEvents":[`)
+		for i, v := range evs {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.Write(v)
+		}
+		b.WriteString("]}\n")
+		if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+			fail(err)
+		}
+		fmt.Printf("Chrome's trace of the round: %s (%d events)\n", file, len(evs))
+	}
+}
+
+// chromiumCPU returns cpu of chromium's processes by their --type
+// (renderer, gpu-process, utility; "browser" without one).
+func chromiumCPU() map[string]float64 {
+	out, _ := exec.Command("pgrep", "-f", "chromium").Output()
+	sum := map[string]float64{}
+	for _, f := range strings.Fields(string(out)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		kind := "browser"
+		// Zygote-forked processes rewrite their command line as one
+		// string: split on spaces too.
+		for _, a := range strings.Fields(strings.ReplaceAll(string(cmdline), "\x00", " ")) {
+			if t, ok := strings.CutPrefix(a, "--type="); ok {
+				kind = t
+			}
+		}
+		sum[kind] += cpu(pid)
 	}
 	return sum
 }
