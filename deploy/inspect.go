@@ -151,7 +151,7 @@ func checkAgents(ctx context.Context, st *State) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			h, err := nodeagent.NewClient(sock, "").Health(ctx)
+			h, err := nodeagent.NewClient(sock, "").PatientHealth(ctx)
 			served := map[string]bool{}
 			for _, n := range h.Nodes {
 				served[n] = true
@@ -185,7 +185,7 @@ func AgentDeadReason(err error, log string) string {
 	case errors.Is(err, os.ErrNotExist):
 		what = "its agent's socket is gone"
 	case errors.Is(err, context.DeadlineExceeded):
-		what = fmt.Sprintf("its agent did not answer within %v (stopped or stuck?)", nodeagent.HealthTimeout)
+		what = fmt.Sprintf("its agent did not answer within %v, %d times (stopped or stuck?)", nodeagent.HealthTimeout, nodeagent.HealthTries)
 	default:
 		var ue *url.Error
 		if errors.As(err, &ue) {

@@ -116,6 +116,25 @@ const HealthTimeout = 2 * time.Second
 
 // Health asks the agent how it is: it answers with the nodes it serves,
 // within HealthTimeout.
+// HealthTries is how many health checks of HealthTimeout each
+// PatientHealth makes of an agent that does not answer in time.
+const HealthTries = 3
+
+// PatientHealth is Health, asked again while the agent does not answer
+// within HealthTimeout, HealthTries times at most: an agent that is only
+// slow (a lab keeping the processors busy) is not called gone, and one
+// that is stuck holds its caller HealthTries × HealthTimeout at most.
+func (c *Client) PatientHealth(ctx context.Context) (Health, error) {
+	var h Health
+	var err error
+	for try := 0; try < HealthTries; try++ {
+		if h, err = c.Health(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+	}
+	return h, err
+}
+
 func (c *Client) Health(ctx context.Context) (Health, error) {
 	var h Health
 	ctx, cancel := context.WithTimeout(ctx, HealthTimeout)

@@ -236,16 +236,7 @@ func (r *runRef) traceFile(node string) (string, error) {
 // address of a node of the lab that is not alive: a transfer to it would
 // only wait for TCP to give up.
 func (r *labRef) checkPeer(ctx context.Context, c *nodeagent.Client, addr netip.Addr) error {
-	// An agent that is only slow (a lab that keeps the processors busy,
-	// a hundred transfers started at once) is waited for a while longer;
-	// one whose socket is gone is not.
-	var err error
-	for try := 0; try < 5; try++ {
-		if _, err = c.Health(ctx); !errors.Is(err, context.DeadlineExceeded) {
-			break
-		}
-	}
-	if err != nil {
+	if _, err := c.PatientHealth(ctx); err != nil {
 		return c.Unreachable(err)
 	}
 	owner := ""
