@@ -59,6 +59,7 @@ func main() {
 	rate := flag.String("rate", "5mbit", "access links' rate")
 	duration := flag.Duration("duration", 10*time.Second, "how long each transfer runs")
 	rounds := flag.Int("rounds", 3, "rounds with the page open, each between two without")
+	webProfile := flag.String("web-cpuprofile", "", "write a CPU profile of netlab web to this file")
 	chromeTrace := flag.String("chrome-trace", "", "write Chrome's trace of the last round with the page to this file (chrome://tracing, Perfetto)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
@@ -142,7 +143,12 @@ func main() {
 	// ending without.
 	wctx, cancelWeb := context.WithCancel(ctx)
 	defer cancelWeb()
-	web := exec.CommandContext(wctx, b.netlab, "web", "-t", b.topo, "--format", "json")
+	webArgs := []string{"web", "-t", b.topo, "--format", "json"}
+	if *webProfile != "" {
+		webArgs = append(webArgs, "--cpuprofile", *webProfile)
+	}
+	web := exec.CommandContext(wctx, b.netlab, webArgs...)
+	web.Cancel = func() error { return web.Process.Signal(os.Interrupt) } // it writes its profile and ends
 	out, err := web.StdoutPipe()
 	if err != nil {
 		fail(err)

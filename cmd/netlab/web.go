@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -18,7 +20,7 @@ import (
 
 func newWebCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
-	var listen, runSpec string
+	var listen, runSpec, cpuProfile string
 	var allowRemote bool
 	cmd := &cobra.Command{
 		Use:   "web [-t FILE] [--run ID] [--listen 127.0.0.1:PORT]",
@@ -94,6 +96,14 @@ random token in the address it prints; listening on another address needs
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if cpuProfile != "" { // for the benchmark: where the server's time goes
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				pprof.StartCPUProfile(f)
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 			go func() {
 				<-ctx.Done()
@@ -113,5 +123,7 @@ random token in the address it prints; listening on another address needs
 	addRunFlag(cmd, &runSpec)
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "HOST:PORT to serve on (port 0: any free one)")
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address that is not loopback")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the server to FILE (for go tool pprof)")
+	cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
