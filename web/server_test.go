@@ -451,6 +451,14 @@ func TestRecordedConnection(t *testing.T) {
 	if getJSON(t, ts, tok, "/api/conns", &conns); len(conns) != 2 {
 		t.Errorf("after a rotation: %+v; want both connections", conns)
 	}
+	// The first connection's events are now in the rotated part.
+	if getJSON(t, ts, tok, "/api/conn/events"+q, &got); len(got) != len(evs) || got[0].Flags != "S" {
+		t.Errorf("after a rotation: %d events of the first connection; want its %d", len(got), len(evs))
+	}
+	q2 := "?node=h1&conn=" + url.QueryEscape("10.0.0.0:40001->10.0.0.1:5001")
+	if getJSON(t, ts, tok, "/api/conn/events"+q2, &got); len(got) != len(more) {
+		t.Errorf("after a rotation: %d events of the second connection; want %d", len(got), len(more))
+	}
 	for _, bad := range []string{"?node=h1&conn=1.2.3.4:1->5.6.7.8:2", "?node=nope&conn=x", q + "&instance=x"} {
 		if code := getJSON(t, ts, tok, "/api/conn/events"+bad, nil); code == 200 {
 			t.Errorf("events%s: 200; want an error", bad)

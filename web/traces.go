@@ -121,17 +121,18 @@ func (ct *connTrace) update() ([]trace.Event, error) {
 	if ct.fi == nil || !os.SameFile(ct.fi, fi) || fi.Size() < ct.offset {
 		// First read, or the recorder rotated the file: the rotated part
 		// (complete), then the file from its start.
+		// It is read a line at a time: the rotated part of a busy node's
+		// trace holds hundreds of thousands of events, few of them ct's.
 		ct.events, ct.offset = nil, 0
-		if f, err := os.Open(trace.RotatedPath(ct.path)); err == nil {
-			evs, err := trace.Read(f)
+		rotated := trace.RotatedPath(ct.path)
+		if f, err := os.Open(rotated); err == nil {
+			fi, err := f.Stat()
+			if err == nil {
+				_, err = readLines(f, rotated, 0, fi.Size(), ct.sel, &ct.events)
+			}
 			f.Close()
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", trace.RotatedPath(ct.path), err)
-			}
-			for _, e := range evs {
-				if ct.sel.Selects(&e) {
-					ct.events = append(ct.events, e)
-				}
+				return nil, fmt.Errorf("%s: %w", rotated, err)
 			}
 		}
 	}
