@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/deploy"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/topology"
 )
@@ -47,5 +48,27 @@ func TestCheckPeerWaitsForASlowAgent(t *testing.T) {
 	err = r.checkPeer(ctx, nodeagent.NewClient(filepath.Join(t.TempDir(), "gone.sock"), "h1"), netip.MustParseAddr("10.0.0.1"))
 	if err == nil {
 		t.Error("an agent whose socket is gone: no error")
+	}
+}
+
+// TestAgentClientsMadeOnce: the page's server gets one client per node,
+// the same each time it asks (a client per request left a connection to
+// the agent open each time).
+func TestAgentClientsMadeOnce(t *testing.T) {
+	plan, err := topology.Parse("x.yml", []byte("name: x\ntopology:\n  nodes:\n    h1: {}\n    h2: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &labRef{lab: plan, state: &deploy.State{Agent: true, Nodes: []deploy.NodeState{
+		{Name: "h1", Socket: "/run/a.sock"}, {Name: "h2", Socket: "/run/a.sock"}}}}
+	get := agentClients(r)
+	a1, err1 := get("h1")
+	a2, err2 := get("h1")
+	b, err3 := get("h2")
+	if err1 != nil || err2 != nil || err3 != nil || a1 != a2 || a1 == b {
+		t.Errorf("h1 %p then %p, h2 %p (%v %v %v); want h1's client twice, h2's its own", a1, a2, b, err1, err2, err3)
+	}
+	if _, err := get("nope"); err == nil {
+		t.Error("a node the lab does not have: no error")
 	}
 }

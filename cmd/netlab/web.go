@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/web"
 )
 
@@ -71,7 +73,7 @@ random token in the address it prints; listening on another address needs
 					return err
 				}
 				wo.Plan, wo.Run, wo.TraceFile = r.lab, run.run.ID, run.run.Trace
-				wo.Agent = func(node string) (web.Agent, error) { return r.client(node) }
+				wo.Agent = agentClients(r)
 			}
 			h, err := web.Handler(wo)
 			if err != nil {
@@ -126,4 +128,26 @@ random token in the address it prints; listening on another address needs
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the server to FILE (for go tool pprof)")
 	cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
+}
+
+// agentClients returns the agent clients of the lab's nodes for the page's
+// server, one per node, made once: the server asks every agent every few
+// seconds, and a client made for each request would leave its connection
+// to the agent open (idle, never reused), in the server and in the agent.
+func agentClients(r *labRef) func(node string) (web.Agent, error) {
+	var mu sync.Mutex
+	clients := map[string]*nodeagent.Client{}
+	return func(node string) (web.Agent, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c := clients[node]; c != nil {
+			return c, nil
+		}
+		c, err := r.client(node)
+		if err != nil {
+			return nil, err
+		}
+		clients[node] = c
+		return c, nil
+	}
 }
