@@ -132,4 +132,4 @@ bench-docker: build
 # cycle the page takes is goodput lost). Root and Debian's chromium.
 bench-web: build
 	$(GO) run ./cmd/benchweb -netlab $(BIN) -rate 1mbit
-	$(GO) run ./cmd/benchweb -netlab $(BIN) -rate 5mbit -rounds 1
+	$(GO) run ./cmd/benchweb -netlab $(BIN) -rate 5mbit -rounds 6
