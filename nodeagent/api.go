@@ -62,6 +62,31 @@ func (a *Agent) Handler() http.Handler {
 		cpu, rss := usage()
 		writeJSON(w, Health{OK: true, Nodes: names, Relays: len(a.relays), PID: os.Getpid(), Uptime: time.Since(a.start).String(), CPU: cpu, MaxRSS: rss})
 	})
+	// Every node at once, for a page that shows the whole lab: one
+	// request instead of one per node.
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		out := map[string]NodeStatus{}
+		for _, n := range a.servedNodes() {
+			out[n.plan.Name] = n.status()
+		}
+		writeJSON(w, out)
+	})
+	mux.HandleFunc("GET /v1/impair", func(w http.ResponseWriter, r *http.Request) {
+		names := map[string]bool{}
+		for _, n := range a.servedNodes() {
+			names[n.plan.Name] = true
+		}
+		for _, rl := range a.relays {
+			names[rl.node] = true
+		}
+		out := map[string][]ImpairState{}
+		for name := range names {
+			if st, err := a.impairStates(name); err == nil {
+				out[name] = st
+			}
+		}
+		writeJSON(w, out)
+	})
 	mux.HandleFunc("GET /v1/nodes/{node}/status", a.withNode(func(w http.ResponseWriter, r *http.Request, n *node) {
 		writeJSON(w, n.status())
 	}))

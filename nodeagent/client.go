@@ -21,9 +21,10 @@ import (
 
 // Client talks to an agent's control API over its unix socket.
 type Client struct {
-	hc   *http.Client
-	node string
-	log  string // where the agent logs, for errors; may be empty
+	hc     *http.Client
+	socket string
+	node   string
+	log    string // where the agent logs, for errors; may be empty
 }
 
 // NewClient returns a client for node, reached through socket.
@@ -32,7 +33,7 @@ func NewClient(socket, node string) *Client {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", socket)
 	}}
-	return &Client{hc: &http.Client{Transport: tr}, node: node}
+	return &Client{hc: &http.Client{Transport: tr}, socket: socket, node: node}
 }
 
 // WithLog returns c, telling it where its agent logs (a file, or how to
@@ -319,6 +320,47 @@ func (e *stoppedError) Unwrap() []error {
 func (c *Client) Impairments(ctx context.Context) ([]ImpairState, error) {
 	var out []ImpairState
 	return out, c.do(ctx, http.MethodGet, "impair", nil, &out)
+}
+
+// AgentKey names the agent the client talks to (its socket): clients of
+// nodes with the same key reach the same agent.
+func (c *Client) AgentKey() string { return c.socket }
+
+// AllImpairments returns, in one request, the impairments of every node
+// the agent serves (its nodes' and its relays'), by node; the client's own
+// node does not matter.
+func (c *Client) AllImpairments(ctx context.Context) (map[string][]ImpairState, error) {
+	out := map[string][]ImpairState{}
+	return out, c.doAgent(ctx, "impair", &out)
+}
+
+// AllStatus returns, in one request, the status of every node the agent
+// serves, by node.
+func (c *Client) AllStatus(ctx context.Context) (map[string]NodeStatus, error) {
+	out := map[string]NodeStatus{}
+	return out, c.doAgent(ctx, "status", &out)
+}
+
+// doAgent asks the agent itself (/v1/p, not a node's) and decodes the
+// answer into out.
+func (c *Client) doAgent(ctx context.Context, p string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/v1/"+p, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return c.Unreachable(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var ae apiError
+		if json.NewDecoder(resp.Body).Decode(&ae) == nil && ae.Error != "" {
+			return errors.New(ae.Error)
+		}
+		return fmt.Errorf("agent: %s", resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 // ChangeImpairment changes one interface's impairment.

@@ -55,6 +55,15 @@ func TestNodeStopStart(t *testing.T) {
 	if imp, err := h2.Impairments(ctx); err != nil || len(imp) != 1 || !imp[0].Stopped {
 		t.Fatalf("h2's interface while stopped: %+v, %v", imp, err)
 	}
+	// The same from the agent's whole-lab answers, one request each.
+	all, err := h1.AllImpairments(ctx)
+	if err != nil || len(all["h2"]) != 1 || !all["h2"][0].Stopped || len(all["h1"]) != 1 || all["h1"][0].Stopped {
+		t.Fatalf("every node's impairments: %+v, %v; want h1's running, h2's stopped", all, err)
+	}
+	sts, err := h1.AllStatus(ctx)
+	if err != nil || len(sts) != 2 || sts["h2"].Name != "h2" || len(sts["h1"].Routes) == 0 {
+		t.Fatalf("every node's status: %+v, %v; want h1's and h2's", sts, err)
+	}
 	var replies []PingReply
 	if err := h1.Ping(ctx, PingSpec{To: dst, Count: 2, Interval: 10 * time.Millisecond},
 		func(p PingReply) { replies = append(replies, p) }); err != nil {

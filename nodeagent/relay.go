@@ -3,6 +3,7 @@ package nodeagent
 import (
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/netlab/netlab/clock"
 	"github.com/netlab/netlab/impair"
@@ -59,6 +60,18 @@ func (a *Agent) relaysOf(node string) []*relay {
 			out = append(out, r)
 		}
 	}
+	return out
+}
+
+// servedNodes returns the nodes the agent serves, by name.
+func (a *Agent) servedNodes() []*node {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*node, 0, len(a.nodes))
+	for _, n := range a.nodes {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].plan.Name < out[j].plan.Name })
 	return out
 }
 

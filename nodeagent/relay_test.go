@@ -120,6 +120,9 @@ topology:
 	if got := collect(atB, 200*time.Millisecond); !bytes.Equal(got, []byte{1, 2, 3, 4}) {
 		t.Errorf("a-to-b with no impairment delivered frames %v, want [1 2 3 4]", got)
 	}
+	if all, err := NewClient(sock, "").AllImpairments(ctx); err != nil || len(all) != 1 || len(all["a"]) != 1 || all["a"][0].Interface != "eth1" {
+		t.Errorf("every node's impairments: %+v, %v; want a's relay only", all, err)
+	}
 	if _, err := NewClient(sock, "b").Impairments(ctx); err == nil || !strings.Contains(err.Error(), "no node") {
 		t.Errorf("impairments of b (no relay of its own, not served) = %v, want not found", err)
 	}

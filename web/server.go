@@ -45,6 +45,18 @@ type Agent interface {
 	Status(ctx context.Context) (nodeagent.NodeStatus, error)
 }
 
+// WholeAgent is an Agent that can also answer for every node its agent
+// serves in one request (nodeagent.Client can): the page's server asks a
+// lab of hundreds of nodes for their counters and states every few
+// seconds, and one agent serves them all in the netns runtime.
+type WholeAgent interface {
+	Agent
+	// AgentKey is the same for the nodes one agent serves.
+	AgentKey() string
+	AllImpairments(ctx context.Context) (map[string][]nodeagent.ImpairState, error)
+	AllStatus(ctx context.Context) (map[string]nodeagent.NodeStatus, error)
+}
+
 // Options configure a Handler.
 type Options struct {
 	// Plan is the deployed lab's resolved plan.
@@ -268,17 +280,61 @@ func (s *server) nodes(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out := make([]NodeState, len(names))
+	// Nodes whose agent answers for all of its nodes at once are asked
+	// that way, one request an agent; the others one by one; 16 requests
+	// at a time.
+	type group struct {
+		wa    WholeAgent
+		nodes []int
+	}
+	groups := map[string]*group{}
+	var jobs []func()
+	for i, n := range names {
+		out[i].Name = n
+		a, err := s.o.Agent(n)
+		if err != nil {
+			out[i].Error = err.Error()
+			continue
+		}
+		wa, ok := a.(WholeAgent)
+		if !ok {
+			jobs = append(jobs, func() { out[i] = s.nodeState(r.Context(), n) })
+			continue
+		}
+		g := groups[wa.AgentKey()]
+		if g == nil {
+			g = &group{wa: wa}
+			groups[wa.AgentKey()] = g
+			jobs = append(jobs, func() {
+				ctx, cancel := context.WithTimeout(r.Context(), nodeStatusTimeout)
+				defer cancel()
+				all, err := g.wa.AllStatus(ctx)
+				for _, k := range g.nodes {
+					st, served := all[names[k]]
+					switch {
+					case err != nil:
+						out[k].Error = err.Error()
+					case !served:
+						out[k].Error = "its agent does not serve it"
+					default:
+						out[k].Alive, out[k].Status = true, &st
+					}
+				}
+			})
+		}
+		g.nodes = append(g.nodes, i)
+	}
 	sem := make(chan struct{}, 16)
 	done := make(chan struct{})
-	for i, n := range names {
+	for _, job := range jobs {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = s.nodeState(r.Context(), n)
+			job()
 		}()
 	}
-	for range names {
+	for range jobs {
 		<-done
 	}
 	writeJSON(w, out)
@@ -315,6 +371,7 @@ type LinkState struct {
 func (s *server) impairments(w http.ResponseWriter, r *http.Request) {
 	out := map[string]LinkState{}
 	asked := map[string]bool{}
+	wholes := map[string]map[string][]nodeagent.ImpairState{} // by agent
 	for _, side := range s.o.Plan.ImpairedInterfaces() {
 		if asked[side.Node] {
 			continue
@@ -325,8 +382,19 @@ func (s *server) impairments(w http.ResponseWriter, r *http.Request) {
 			httpError(w, http.StatusBadGateway, err.Error())
 			return
 		}
-		states, err := a.Impairments(r.Context())
-		if err != nil {
+		var states []nodeagent.ImpairState
+		if wa, ok := a.(WholeAgent); ok {
+			// Every node of its agent in one request, once.
+			all, done := wholes[wa.AgentKey()]
+			if !done {
+				if all, err = wa.AllImpairments(r.Context()); err != nil {
+					httpError(w, http.StatusBadGateway, fmt.Sprintf("node %s: %v", side.Node, err))
+					return
+				}
+				wholes[wa.AgentKey()] = all
+			}
+			states = all[side.Node]
+		} else if states, err = a.Impairments(r.Context()); err != nil {
 			httpError(w, http.StatusBadGateway, fmt.Sprintf("node %s: %v", side.Node, err))
 			return
 		}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -604,5 +605,67 @@ func TestConnEventsCapped(t *testing.T) {
 	if len(got) != MaxConnEvents || omitted != len(evs)-MaxConnEvents || got[0].Flags != "S" || got[len(got)-1].TimeUS != evs[len(evs)-1].TimeUS {
 		t.Errorf("%d events (omitted %d), first %q, last at %d; want %d, %d omitted, the SYN first, the latest last",
 			len(got), omitted, got[0].Flags, got[len(got)-1].TimeUS, MaxConnEvents, len(evs)-MaxConnEvents)
+	}
+}
+
+// wholeAgent is the fake as an agent that answers for all its nodes at
+// once; asking it node by node is an error of the server.
+type wholeAgent struct {
+	nodeAgent
+	t     *testing.T
+	calls *atomic.Int32
+}
+
+func (w wholeAgent) AgentKey() string { return "the one agent" }
+func (w wholeAgent) AllImpairments(context.Context) (map[string][]nodeagent.ImpairState, error) {
+	w.calls.Add(1)
+	return map[string][]nodeagent.ImpairState{"h1": {{Interface: "eth1"}}, "h2": {{Interface: "eth1", Down: true}}}, nil
+}
+func (w wholeAgent) AllStatus(context.Context) (map[string]nodeagent.NodeStatus, error) {
+	w.calls.Add(1)
+	return map[string]nodeagent.NodeStatus{"h1": {Name: "h1", Routes: []string{"default via 10.0.0.1"}}}, nil // h2 not served
+}
+func (w wholeAgent) Impairments(context.Context) ([]nodeagent.ImpairState, error) {
+	w.t.Error("a node's impairments asked alone of an agent that answers for all")
+	return nil, errors.New("no")
+}
+func (w wholeAgent) Status(context.Context) (nodeagent.NodeStatus, error) {
+	w.t.Error("a node's status asked alone of an agent that answers for all")
+	return nodeagent.NodeStatus{}, errors.New("no")
+}
+
+// TestWholeAgent: the links' counters and the nodes' states of nodes one
+// agent serves come from one request to it each, not one per node.
+func TestWholeAgent(t *testing.T) {
+	plan, err := topology.Parse("x.yml", []byte("name: web\ntopology:\n  nodes:\n    h1: {}\n    h2: {}\n  links:\n    - name: wan\n      endpoints: [\"h1:eth1\", \"h2:eth1\"]\n      netem: {delay: 5ms}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := NewToken()
+	fa := &fakeAgent{dead: map[string]bool{}}
+	var calls atomic.Int32
+	h, err := Handler(Options{Plan: plan, Token: tok, Run: "r1", TraceFile: func(string) string { return filepath.Join(t.TempDir(), "x") },
+		Agent: func(node string) (Agent, error) { return wholeAgent{nodeAgent{fa, node}, t, &calls}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	var links map[string]LinkState
+	if code := getJSON(t, ts, tok, "/api/impairments", &links); code != 200 || len(links) != 2 || !links["h2:eth1"].Down || links["h1:eth1"].Down {
+		t.Errorf("impairments: %d %+v; want h1:eth1 up, h2:eth1 down", code, links)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d requests to the agent for two nodes' impairments; want 1", n)
+	}
+	var states []NodeState
+	if code := getJSON(t, ts, tok, "/api/nodes", &states); code != 200 || len(states) != 2 {
+		t.Fatalf("nodes: %d %+v", code, states)
+	}
+	if !states[0].Alive || states[0].Status.Routes[0] != "default via 10.0.0.1" || states[1].Alive || !strings.Contains(states[1].Error, "does not serve") {
+		t.Errorf("nodes %+v; want h1 alive with its route, h2 not served", states)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d requests to the agent in all; want 2", n)
 	}
 }

@@ -151,3 +151,6 @@ func agentClients(r *labRef) func(node string) (web.Agent, error) {
 		return c, nil
 	}
 }
+
+// The page's server asks an agent for all its nodes at once.
+var _ web.WholeAgent = (*nodeagent.Client)(nil)
