@@ -39,8 +39,9 @@ type deployedResult struct {
 
 // runDeployed measures each binary of dc in turn, round after round, so
 // that what the machine does meanwhile falls on every binary alike, with
-// a raw veth Go->Go bulk flow in each round as the reference.
-func runDeployed(ctx context.Context, cfg config, dc deployedConfig) ([]deployedResult, []float64, error) {
+// a raw veth Go->Go bulk flow and an iperf3 flow (the kernel, as users
+// measure it) in each round as the references.
+func runDeployed(ctx context.Context, cfg config, dc deployedConfig) ([]deployedResult, []float64, []float64, error) {
 	res := make([]deployedResult, len(dc.bins))
 	for i, b := range dc.bins {
 		label, path, ok := strings.Cut(b, "=")
@@ -49,23 +50,28 @@ func runDeployed(ctx context.Context, cfg config, dc deployedConfig) ([]deployed
 		}
 		res[i] = deployedResult{Label: label, Binary: path}
 	}
-	var raw []float64
+	var raw, iperf []float64
 	for round := 0; round < dc.rounds; round++ {
 		gbps, _, err := measure(ctx, ends{true, true}, cfg, func(p *pair) (float64, float64, error) { return bulkFlow(ctx, p, cfg.bulkTime) })
 		if err != nil {
-			return nil, nil, fmt.Errorf("raw veth: %w", err)
+			return nil, nil, nil, fmt.Errorf("raw veth: %w", err)
 		}
 		raw = append(raw, gbps)
+		ip, _, err := iperf3Bulk(ctx, cfg.bulkTime)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("iperf3: %w", err)
+		}
+		iperf = append(iperf, ip)
 		for i := range res {
 			mbps, cpu, err := deployedSend(ctx, res[i].Binary, dc)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", res[i].Label, err)
+				return nil, nil, nil, fmt.Errorf("%s: %w", res[i].Label, err)
 			}
 			res[i].Mbps = append(res[i].Mbps, mbps)
 			res[i].CPUPerGB = append(res[i].CPUPerGB, cpu)
 		}
 	}
-	return res, raw, nil
+	return res, raw, iperf, nil
 }
 
 // deployedSend deploys a unique copy of the topology with bin, sends
@@ -164,16 +170,17 @@ func procCPU(pid int) (time.Duration, error) {
 }
 
 // printDeployed prints the -deployed table: the median and range of each
-// binary's goodput, its ratio to the raw veth figure of the same run, and
-// the agent's CPU per GB.
-func printDeployed(res []deployedResult, raw []float64) {
+// path's goodput, its ratio to iperf3's and to the raw veth figure of the
+// same run, and the agent's CPU per GB.
+func printDeployed(res []deployedResult, raw, iperf []float64) {
 	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "path\tgoodput Mbit/s (median, range)\tratio to raw veth Go->Go\tagent CPU s/GB (median)")
-	rawMed := median(raw) * 1000
-	fmt.Fprintf(w, "raw veth Go->Go (in process)\t%.0f (%.0f–%.0f)\t1\t-\n", rawMed, minOf(raw)*1000, maxOf(raw)*1000)
+	fmt.Fprintln(w, "path\tgoodput Mbit/s (median, range)\tratio to iperf3\tratio to raw veth Go->Go\tagent CPU s/GB (median)")
+	ipMed, rawMed := median(iperf)*1000, median(raw)*1000
+	fmt.Fprintf(w, "iperf3, kernel TCP between two namespaces\t%.0f (%.0f–%.0f)\t1\t%.2f\t-\n", ipMed, minOf(iperf)*1000, maxOf(iperf)*1000, ipMed/rawMed)
+	fmt.Fprintf(w, "raw veth Go->Go (in process)\t%.0f (%.0f–%.0f)\t%.2f\t1\t-\n", rawMed, minOf(raw)*1000, maxOf(raw)*1000, rawMed/ipMed)
 	for _, r := range res {
 		m := median(r.Mbps)
-		fmt.Fprintf(w, "deployed lab, %s\t%.0f (%.0f–%.0f)\t%.2f\t%.2f\n", r.Label, m, minOf(r.Mbps), maxOf(r.Mbps), m/rawMed, median(r.CPUPerGB))
+		fmt.Fprintf(w, "deployed lab, %s\t%.0f (%.0f–%.0f)\t%.2f\t%.2f\t%.2f\n", r.Label, m, minOf(r.Mbps), maxOf(r.Mbps), m/ipMed, m/rawMed, median(r.CPUPerGB))
 	}
 	w.Flush()
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -85,19 +83,17 @@ topology:
 
 	b := lab.Node("b")
 	relayed, plain := b.Interface("eth1").Addr.Addr().String(), b.Interface("eth2").Addr.Addr().String()
-	srv := exec.CommandContext(ctx, "ip", "netns", "exec", ns["b"], "iperf3", "-s")
-	srv.Stdout, srv.Stderr = io.Discard, io.Discard
-	if err := srv.Start(); err != nil {
-		return res, fmt.Errorf("iperf3 server: %w", err)
+	stop, err := startIperf3Server(ctx, ns["b"], "")
+	if err != nil {
+		return res, err
 	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-	time.Sleep(300 * time.Millisecond)
+	defer stop()
 	for _, m := range []struct {
 		addr string
 		mbps *float64
 		rtt  *time.Duration
 	}{{plain, &res.plainMbps, &res.plainRTT}, {relayed, &res.relayMbps, &res.relayRTT}} {
-		if *m.mbps, err = iperf3(ctx, ns["a"], m.addr, dur); err != nil {
+		if *m.mbps, _, err = iperf3Run(ctx, ns["a"], m.addr, dur); err != nil {
 			return res, err
 		}
 		if *m.rtt, err = pingAvg(ctx, ns["a"], m.addr); err != nil {
@@ -105,27 +101,6 @@ topology:
 		}
 	}
 	return res, nil
-}
-
-// iperf3 runs one iperf3 client for dur in namespace ns and returns the
-// goodput the server received, in Mbit/s.
-func iperf3(ctx context.Context, ns, addr string, dur time.Duration) (float64, error) {
-	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "iperf3", "-c", addr, "-J",
-		"-t", strconv.Itoa(int(dur.Seconds()))).Output()
-	if err != nil {
-		return 0, fmt.Errorf("iperf3 to %s: %w: %s", addr, err, out)
-	}
-	var r struct {
-		End struct {
-			SumReceived struct {
-				BitsPerSecond float64 `json:"bits_per_second"`
-			} `json:"sum_received"`
-		} `json:"end"`
-	}
-	if err := json.Unmarshal(out, &r); err != nil {
-		return 0, fmt.Errorf("iperf3 output: %w", err)
-	}
-	return r.End.SumReceived.BitsPerSecond / 1e6, nil
 }
 
 // pingAvg sends 500 pings 2 ms apart from namespace ns and returns the
