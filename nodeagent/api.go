@@ -269,7 +269,6 @@ func (a *Agent) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		sub := t.subscribe(sel)
 		defer t.unsubscribe(sub)
-		enc := json.NewEncoder(w)
 		fl, _ := w.(http.Flusher)
 		if fl != nil {
 			fl.Flush()
@@ -277,19 +276,22 @@ func (a *Agent) Handler() http.Handler {
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
 		var lost uint64
+		var line []byte
 		for {
 			select {
 			case e, ok := <-sub.ch:
 				if !ok {
 					return
 				}
-				if err := enc.Encode(e); err != nil {
+				line = append(trace.AppendJSON(line[:0], &e), '\n')
+				if _, err := w.Write(line); err != nil {
 					return
 				}
 			case <-tick.C:
 				// Say so when the reader fell behind and events were lost.
 				if m, ok := sub.lostSince(&lost, 0); ok {
-					enc.Encode(m)
+					line = append(trace.AppendJSON(line[:0], &m), '\n')
+					w.Write(line)
 				}
 				if fl != nil {
 					fl.Flush()

@@ -2,8 +2,6 @@ package nodeagent
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,14 +63,10 @@ func (r *recorder) run() {
 	if err != nil {
 		return
 	}
-	var line bytes.Buffer
-	enc := json.NewEncoder(&line)
+	var line []byte
 	write := func(e trace.Event) error {
-		line.Reset()
-		if err := enc.Encode(e); err != nil {
-			return err
-		}
-		n := int64(line.Len())
+		line = append(trace.AppendJSON(line[:0], &e), '\n')
+		n := int64(len(line))
 		if n > half {
 			r.sub.dropped.Add(1) // reported by the next "lost" line
 			return nil
@@ -82,7 +76,7 @@ func (r *recorder) run() {
 				return err
 			}
 		}
-		if _, err := p.w.Write(line.Bytes()); err != nil {
+		if _, err := p.w.Write(line); err != nil {
 			return err
 		}
 		p.size += n
