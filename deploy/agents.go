@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +24,11 @@ import (
 // agentRecord names the lab's agent in the state directory's process
 // records.
 const agentRecord = "agent"
+
+// AgentProfileEnv names a directory in which every agent deploy starts
+// writes a CPU profile of itself (LAB-RUN-NAME.prof, NAME after its log)
+// until it stops: where a lab's time goes, for benchmarks.
+const AgentProfileEnv = "NETLAB_AGENT_CPUPROFILE"
 
 // Agents starts and stops netlab's node agent (the hidden `netlab agent`
 // verb) for Deploy and Destroy: one process for the whole lab, detached,
@@ -123,8 +129,13 @@ func (st Agents) startShared(wctx context.Context, cfg AgentConfig, dirs labdir.
 	defer logf.Close()
 	sock := dirs.State(sockName)
 	os.Remove(sock)
-	cmd := exec.Command(exe, "agent", "--plan", dirs.State(labdir.PlanFile), "--config", cfgPath,
-		"--socket", sock, "--run-dir", run.Dir)
+	args := []string{"agent", "--plan", dirs.State(labdir.PlanFile), "--config", cfgPath, "--socket", sock, "--run-dir", run.Dir}
+	if dir := os.Getenv(AgentProfileEnv); dir != "" {
+		// For benchmarks: the agent profiles itself until it is stopped.
+		name := filepath.Base(dirs.StateDir()) + "-" + filepath.Base(run.Dir) + "-" + strings.TrimSuffix(logName, ".log") + ".prof"
+		args = append(args, "--cpuprofile", filepath.Join(dir, name))
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives the CLI
 	if err := cmd.Start(); err != nil {

@@ -16,16 +16,19 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/netlab/netlab/deploy"
 )
 
 // deployedConfig is what -deployed measures: netlab binaries, each
 // deploying the two-hosts example and moving bulk data with `netlab tcp
 // send`, rounds interleaved, beside the raw veth Go->Go figure.
 type deployedConfig struct {
-	bins   []string // label=path
-	rounds int
-	bytes  string
-	topo   string
+	bins     []string // label=path
+	rounds   int
+	bytes    string
+	topo     string
+	profiles string // a directory for the agents' CPU profiles, or ""
 }
 
 // deployedResult is one binary's rounds.
@@ -97,6 +100,9 @@ func deployedSend(ctx context.Context, bin string, dc deployedConfig) (float64, 
 	}
 	nl := func(args ...string) ([]byte, error) {
 		cmd := exec.CommandContext(ctx, bin, append(args, "-t", topo)...)
+		if dc.profiles != "" {
+			cmd.Env = append(os.Environ(), deploy.AgentProfileEnv+"="+dc.profiles)
+		}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()

@@ -65,6 +65,7 @@ func main() {
 	deployed := flag.String("deployed", "", "measure `netlab tcp send` between two nodes of a deployed lab instead, for these netlab binaries (LABEL=PATH, comma-separated), beside the raw veth Go->Go flow")
 	flag.IntVar(&dc.rounds, "rounds", 5, "with -deployed: rounds, each binary once a round")
 	flag.StringVar(&dc.bytes, "bytes", "1GB", "with -deployed: how much each tcp send moves")
+	flag.StringVar(&dc.profiles, "agent-cpuprofile", "", "with -deployed: write the agents' CPU profiles into this directory (one per lab)")
 	flag.StringVar(&dc.topo, "topo", "examples/two-hosts.yml", "with -deployed: the lab (h1 sends to h2 at 10.0.0.1:5001)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
