@@ -82,10 +82,28 @@ func DebianRecipes() []DebianRecipe {
 }
 
 // frrStart starts FRR's daemons as Debian's init script does, then waits:
-// the container lives as long as watchfrr.
+// the container lives as long as watchfrr. It first waits (a minute at
+// most) for the lab's interfaces: CLAB_INTFS of them besides lo and eth0,
+// each up (deploy sets an interface's addresses before it sets it up), as
+// containerlab's images wait for CLAB_INTFS. Started before them, zebra
+// could miss their addresses while deploy wired a busy machine, and OSPF
+// then never ran on them.
 const frrStart = `#!/bin/sh
-# netlab's FRR image: start the daemons of /etc/frr/daemons, then stay.
+# netlab's FRR image: once the lab's interfaces are in, start the daemons
+# of /etc/frr/daemons, then stay.
 set -e
+want=${CLAB_INTFS:-0}
+tries=0
+while [ "$tries" -lt 600 ]; do
+  up=0
+  for dev in /sys/class/net/*; do
+    case ${dev##*/} in lo|eth0) continue ;; esac
+    if [ $(( $(cat "$dev/flags") & 1 )) -eq 1 ]; then up=$((up + 1)); fi
+  done
+  [ "$up" -ge "$want" ] && break
+  sleep 0.1
+  tries=$((tries + 1))
+done
 chown -R frr:frr /etc/frr /var/run/frr 2>/dev/null || true
 /usr/lib/frr/frrinit.sh start
 exec sleep infinity
