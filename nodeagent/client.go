@@ -353,6 +353,9 @@ func (c *Client) doAgent(ctx context.Context, p string, out any) error {
 		return c.Unreachable(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+		return fmt.Errorf("agent: /v1/%s: %w", p, ErrUnsupported)
+	}
 	if resp.StatusCode != http.StatusOK {
 		var ae apiError
 		if json.NewDecoder(resp.Body).Decode(&ae) == nil && ae.Error != "" {
@@ -362,6 +365,10 @@ func (c *Client) doAgent(ctx context.Context, p string, out any) error {
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
+
+// ErrUnsupported is wrapped by the errors of requests the agent does not
+// know (one started by an older netlab): ask node by node instead.
+var ErrUnsupported = errors.New("the agent does not answer this request (started by an older netlab?)")
 
 // ChangeImpairment changes one interface's impairment.
 func (c *Client) ChangeImpairment(ctx context.Context, ch ImpairChange) (ImpairState, error) {

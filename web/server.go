@@ -309,6 +309,12 @@ func (s *server) nodes(w http.ResponseWriter, r *http.Request) {
 				ctx, cancel := context.WithTimeout(r.Context(), nodeStatusTimeout)
 				defer cancel()
 				all, err := g.wa.AllStatus(ctx)
+				if errors.Is(err, nodeagent.ErrUnsupported) { // an older agent
+					for _, k := range g.nodes {
+						out[k] = s.nodeState(r.Context(), names[k])
+					}
+					return
+				}
 				for _, k := range g.nodes {
 					st, served := all[names[k]]
 					switch {
@@ -383,20 +389,26 @@ func (s *server) impairments(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var states []nodeagent.ImpairState
-		if wa, ok := a.(WholeAgent); ok {
-			// Every node of its agent in one request, once.
+		wa, whole := a.(WholeAgent)
+		if whole {
+			// Every node of its agent in one request, once (node by node
+			// if the agent is older than that request).
 			all, done := wholes[wa.AgentKey()]
 			if !done {
-				if all, err = wa.AllImpairments(r.Context()); err != nil {
+				all, err = wa.AllImpairments(r.Context())
+				if err != nil && !errors.Is(err, nodeagent.ErrUnsupported) {
 					httpError(w, http.StatusBadGateway, fmt.Sprintf("node %s: %v", side.Node, err))
 					return
 				}
-				wholes[wa.AgentKey()] = all
+				wholes[wa.AgentKey()] = all // nil: unsupported
 			}
-			states = all[side.Node]
-		} else if states, err = a.Impairments(r.Context()); err != nil {
-			httpError(w, http.StatusBadGateway, fmt.Sprintf("node %s: %v", side.Node, err))
-			return
+			states, whole = all[side.Node], all != nil
+		}
+		if !whole {
+			if states, err = a.Impairments(r.Context()); err != nil {
+				httpError(w, http.StatusBadGateway, fmt.Sprintf("node %s: %v", side.Node, err))
+				return
+			}
 		}
 		for _, st := range states {
 			ls := LinkState{ImpairState: st}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -614,22 +615,35 @@ type wholeAgent struct {
 	nodeAgent
 	t     *testing.T
 	calls *atomic.Int32
+	old   bool // an agent of an older netlab: no whole-agent requests
 }
 
 func (w wholeAgent) AgentKey() string { return "the one agent" }
 func (w wholeAgent) AllImpairments(context.Context) (map[string][]nodeagent.ImpairState, error) {
 	w.calls.Add(1)
+	if w.old {
+		return nil, fmt.Errorf("agent: /v1/impair: %w", nodeagent.ErrUnsupported)
+	}
 	return map[string][]nodeagent.ImpairState{"h1": {{Interface: "eth1"}}, "h2": {{Interface: "eth1", Down: true}}}, nil
 }
 func (w wholeAgent) AllStatus(context.Context) (map[string]nodeagent.NodeStatus, error) {
 	w.calls.Add(1)
+	if w.old {
+		return nil, fmt.Errorf("agent: /v1/status: %w", nodeagent.ErrUnsupported)
+	}
 	return map[string]nodeagent.NodeStatus{"h1": {Name: "h1", Routes: []string{"default via 10.0.0.1"}}}, nil // h2 not served
 }
-func (w wholeAgent) Impairments(context.Context) ([]nodeagent.ImpairState, error) {
+func (w wholeAgent) Impairments(ctx context.Context) ([]nodeagent.ImpairState, error) {
+	if w.old {
+		return w.nodeAgent.Impairments(ctx)
+	}
 	w.t.Error("a node's impairments asked alone of an agent that answers for all")
 	return nil, errors.New("no")
 }
-func (w wholeAgent) Status(context.Context) (nodeagent.NodeStatus, error) {
+func (w wholeAgent) Status(ctx context.Context) (nodeagent.NodeStatus, error) {
+	if w.old {
+		return w.nodeAgent.Status(ctx)
+	}
 	w.t.Error("a node's status asked alone of an agent that answers for all")
 	return nodeagent.NodeStatus{}, errors.New("no")
 }
@@ -645,7 +659,7 @@ func TestWholeAgent(t *testing.T) {
 	fa := &fakeAgent{dead: map[string]bool{}}
 	var calls atomic.Int32
 	h, err := Handler(Options{Plan: plan, Token: tok, Run: "r1", TraceFile: func(string) string { return filepath.Join(t.TempDir(), "x") },
-		Agent: func(node string) (Agent, error) { return wholeAgent{nodeAgent{fa, node}, t, &calls}, nil }})
+		Agent: func(node string) (Agent, error) { return wholeAgent{nodeAgent{fa, node}, t, &calls, false}, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -667,5 +681,32 @@ func TestWholeAgent(t *testing.T) {
 	}
 	if n := calls.Load(); n != 2 {
 		t.Errorf("%d requests to the agent in all; want 2", n)
+	}
+}
+
+// TestWholeAgentOlder: an agent started by an older netlab, which does not
+// know the whole-agent requests, is asked node by node.
+func TestWholeAgentOlder(t *testing.T) {
+	plan, err := topology.Parse("x.yml", []byte("name: web\ntopology:\n  nodes:\n    h1: {}\n    h2: {}\n  links:\n    - name: wan\n      endpoints: [\"h1:eth1\", \"h2:eth1\"]\n      netem: {delay: 5ms}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := NewToken()
+	fa := &fakeAgent{dead: map[string]bool{}}
+	var calls atomic.Int32
+	h, err := Handler(Options{Plan: plan, Token: tok, Run: "r1", TraceFile: func(string) string { return filepath.Join(t.TempDir(), "x") },
+		Agent: func(node string) (Agent, error) { return wholeAgent{nodeAgent{fa, node}, t, &calls, true}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	var links map[string]LinkState
+	if code := getJSON(t, ts, tok, "/api/impairments", &links); code != 200 || len(links) != 2 {
+		t.Errorf("impairments from an older agent: %d %+v; want both nodes' eth1", code, links)
+	}
+	var states []NodeState
+	if code := getJSON(t, ts, tok, "/api/nodes", &states); code != 200 || len(states) != 2 || !states[0].Alive || !states[1].Alive {
+		t.Errorf("nodes from an older agent: %d %+v; want both alive", code, states)
 	}
 }
