@@ -648,23 +648,31 @@ func (w wholeAgent) Status(ctx context.Context) (nodeagent.NodeStatus, error) {
 	return nodeagent.NodeStatus{}, errors.New("no")
 }
 
-// TestWholeAgent: the links' counters and the nodes' states of nodes one
-// agent serves come from one request to it each, not one per node.
-func TestWholeAgent(t *testing.T) {
+// wholeServer serves the two-node lab with both nodes on one wholeAgent
+// (old: of an older netlab); it returns the agent's whole-request count.
+func wholeServer(t *testing.T, old bool) (*httptest.Server, string, *atomic.Int32) {
+	t.Helper()
+	tok, _ := NewToken()
+	fa := &fakeAgent{dead: map[string]bool{}}
 	plan, err := topology.Parse("x.yml", []byte("name: web\ntopology:\n  nodes:\n    h1: {}\n    h2: {}\n  links:\n    - name: wan\n      endpoints: [\"h1:eth1\", \"h2:eth1\"]\n      netem: {delay: 5ms}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := NewToken()
-	fa := &fakeAgent{dead: map[string]bool{}}
-	var calls atomic.Int32
+	calls := new(atomic.Int32)
 	h, err := Handler(Options{Plan: plan, Token: tok, Run: "r1", TraceFile: func(string) string { return filepath.Join(t.TempDir(), "x") },
-		Agent: func(node string) (Agent, error) { return wholeAgent{nodeAgent{fa, node}, t, &calls, false}, nil }})
+		Agent: func(node string) (Agent, error) { return wholeAgent{nodeAgent{fa, node}, t, calls, old}, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(h)
-	defer ts.Close()
+	t.Cleanup(ts.Close)
+	return ts, tok, calls
+}
+
+// TestWholeAgent: the links' counters and the nodes' states of nodes one
+// agent serves come from one request to it each, not one per node.
+func TestWholeAgent(t *testing.T) {
+	ts, tok, calls := wholeServer(t, false)
 	var links map[string]LinkState
 	if code := getJSON(t, ts, tok, "/api/impairments", &links); code != 200 || len(links) != 2 || !links["h2:eth1"].Down || links["h1:eth1"].Down {
 		t.Errorf("impairments: %d %+v; want h1:eth1 up, h2:eth1 down", code, links)
@@ -687,20 +695,7 @@ func TestWholeAgent(t *testing.T) {
 // TestWholeAgentOlder: an agent started by an older netlab, which does not
 // know the whole-agent requests, is asked node by node.
 func TestWholeAgentOlder(t *testing.T) {
-	plan, err := topology.Parse("x.yml", []byte("name: web\ntopology:\n  nodes:\n    h1: {}\n    h2: {}\n  links:\n    - name: wan\n      endpoints: [\"h1:eth1\", \"h2:eth1\"]\n      netem: {delay: 5ms}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := NewToken()
-	fa := &fakeAgent{dead: map[string]bool{}}
-	var calls atomic.Int32
-	h, err := Handler(Options{Plan: plan, Token: tok, Run: "r1", TraceFile: func(string) string { return filepath.Join(t.TempDir(), "x") },
-		Agent: func(node string) (Agent, error) { return wholeAgent{nodeAgent{fa, node}, t, &calls, true}, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	defer ts.Close()
+	ts, tok, _ := wholeServer(t, true)
 	var links map[string]LinkState
 	if code := getJSON(t, ts, tok, "/api/impairments", &links); code != 200 || len(links) != 2 {
 		t.Errorf("impairments from an older agent: %d %+v; want both nodes' eth1", code, links)
