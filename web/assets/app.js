@@ -292,17 +292,37 @@ async function refreshSockets() {
 // ---------------------------------------------------------------------
 // Connections: the events of each, from the live stream and from what the
 // node's trace recorded; one is shown as a ladder and three plots.
-const conns = new Map(); // "node|local->remote" → {node, conn, events}
-let autoPick = true;
+const conns = new Map(); // "node|local->remote" → {node, conn, label, events}
+let autoPick = true, shownKey = null;
 const keyOf = (node, conn) => node + "|" + conn;
 function ensureConn(node, conn, label) {
   const key = keyOf(node, conn);
   if (!conns.has(key)) {
-    conns.set(key, { node, conn, events: [], series: null, loaded: false });
-    $("conn").add(new Option(label || `${node}: ${conn.replace("->", " → ")}`, key));
-    if (conns.size === 1) $("conn").value = key;
+    conns.set(key, { node, conn, label: label || `${node}: ${conn.replace("->", " → ")}`, events: [], series: null, loaded: false });
+    if (shownKey === null) shownKey = key;
+    listSoon();
   }
   return conns.get(key);
+}
+// The connection list is written in one go, at most every 2 s, and at
+// once when the user opens it: a big lab opens hundreds of connections in
+// a second, and an option added alone makes the browser restyle the list
+// each time (a second of the renderer when 100 connections open).
+let listTimer = null;
+function listSoon() {
+  if (listTimer === null) listTimer = setTimeout(listConns, 2000);
+}
+function listConns() {
+  clearTimeout(listTimer);
+  listTimer = null;
+  const sel = $("conn");
+  if (sel.options.length < conns.size) {
+    const more = document.createDocumentFragment();
+    let i = 0;
+    for (const [key, c] of conns) if (i++ >= sel.options.length) more.appendChild(new Option(c.label, key));
+    sel.appendChild(more);
+  }
+  if (shownKey !== null && sel.value !== shownKey) sel.value = shownKey;
 }
 // opened is a state event of the whole lab's stream: a connection opens
 // (or changes state). Until the user picks one, the page shows the first
@@ -338,15 +358,16 @@ function addEvent(node, e) {
   }
   c.events.push(e);
   if (c.events.length > 50000) c.events.splice(0, 10000);
-  if ($("conn").value === keyOf(c.node, c.conn)) { seriesStale = true; redraw(); }
+  if (shownKey === keyOf(c.node, c.conn)) { seriesStale = true; redraw(); }
 }
-function current() { return conns.get($("conn").value); }
+function current() { return conns.get(shownKey); }
 
 // pick shows a connection: its own stream is subscribed first, then what
 // its trace recorded is read, so that no event falls between the two.
 let connStream = null;
 async function pick(key) {
-  $("conn").value = key;
+  shownKey = key;
+  listConns();
   const c = conns.get(key);
   cursor = null; following = true; replaying = false;
   redraw();
@@ -396,6 +417,7 @@ async function loadConns() {
   if (live && !nodeQ && lab.nodes.length > 20) { $("status").textContent = "select a node to list its recorded connections"; return; }
   const list = await api("/api/conns" + nodeQ);
   for (const ci of list) ensureConn(ci.node, ci.conn, `${ci.node}: ${ci.label}`);
+  listConns(); // the user asked for them
   if (!live && autoPick && list.length) {
     autoPick = false;
     const first = list.find(ci => ci.syn && ci.bytes_sent > 0) || list[0];
@@ -464,6 +486,33 @@ function redraw() {
   }), wait);
 }
 
+// setAttrs writes the attributes whose value changed (null removes one);
+// setText the text, if it changed.
+function setAttrs(e, attrs) {
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null) { if (e.hasAttribute(k)) e.removeAttribute(k); continue; }
+    const s = String(v);
+    if (e.getAttribute(k) !== s) e.setAttribute(k, s);
+  }
+}
+function setText(e, text) { if (e.textContent !== text) e.textContent = text; }
+// ladderFrame is what the ladder keeps from one drawing to the next: the
+// arrowhead, the two ends' lines and names, and its rows.
+let ladder = null;
+function ladderFrame(svg) {
+  if (ladder) return ladder;
+  svg.textContent = "";
+  const defs = el("defs", {}, svg);
+  const m = el("marker", { id: "head", markerWidth: 8, markerHeight: 8, refX: 8, refY: 4, orient: "auto" }, defs);
+  el("path", { d: "M0,0 L8,4 L0,8 z" }, m);
+  ladder = {
+    lineL: el("line", { stroke: "#000" }, svg), lineR: el("line", { stroke: "#000" }, svg),
+    headL: el("text", { y: 14, "text-anchor": "middle" }, svg), headR: el("text", { y: 14, "text-anchor": "middle" }, svg),
+    body: el("g", {}, svg), rows: [],
+  };
+  return ladder;
+}
+
 // The ladder: one connection's segments as arrows between its two ends,
 // time going down, up to the cursor; retransmissions red, segments the
 // impairment dropped stopped with a cross, timers as dashed lines.
@@ -476,10 +525,6 @@ function drawLadder(c, t) {
   const limit = t0 + Math.round(t * 1e6);
   let end = c.events.length;
   while (end > 0 && c.events[end - 1].t_us > limit) end--;
-  svg.textContent = "";
-  const defs = el("defs", {}, svg);
-  const m = el("marker", { id: "head", markerWidth: 8, markerHeight: 8, refX: 8, refY: 4, orient: "auto" }, defs);
-  el("path", { d: "M0,0 L8,4 L0,8 z" }, m);
   // Following a live connection that is still open, the ladder shows its
   // latest events (a screenful); otherwise the 400 up to the cursor.
   const last = c.events[c.events.length - 1];
@@ -496,11 +541,12 @@ function drawLadder(c, t) {
     if (shown.length < maxRows) shown.push(c.events[i]); else before++;
   }
   shown.reverse();
-  $("ladder-more").textContent = (before ? `(the ${before} events before these are not drawn: pause or scrub back to see them) ` : "") +
-    (c.omitted ? `(${c.omitted} recorded events after the first ${c.head} were not loaded: netlab trace ${c.node} --replay has them all)` : "");
-  svg.setAttribute("height", top + rowH * (shown.length + 1));
-  el("line", { x1: left, y1: top - 10, x2: left, y2: top + rowH * shown.length, stroke: "#000" }, svg);
-  el("line", { x1: right, y1: top - 10, x2: right, y2: top + rowH * shown.length, stroke: "#000" }, svg);
+  setText($("ladder-more"), (before ? `(the ${before} events before these are not drawn: pause or scrub back to see them) ` : "") +
+    (c.omitted ? `(${c.omitted} recorded events after the first ${c.head} were not loaded: netlab trace ${c.node} --replay has them all)` : ""));
+  const f = ladderFrame(svg);
+  setAttrs(svg, { height: top + rowH * (shown.length + 1) });
+  setAttrs(f.lineL, { x1: left, y1: top - 10, x2: left, y2: top + rowH * shown.length });
+  setAttrs(f.lineR, { x1: right, y1: top - 10, x2: right, y2: top + rowH * shown.length });
   const [local, remote] = c.conn.split("->");
   // Sequence numbers relative to each end's ISN, as tcpdump prints them.
   // (Found from the SYNs among the first events, and kept.)
@@ -517,36 +563,50 @@ function drawLadder(c, t) {
   }
   const isnL = c.isnL, isnR = c.isnR;
   const rel = (v, isn) => isn === undefined || v === undefined ? v : (v - isn) >>> 0;
-  el("text", { x: left, y: 14, "text-anchor": "middle" }, svg).textContent = `${c.node} ${local}`;
-  el("text", { x: right, y: 14, "text-anchor": "middle" }, svg).textContent = remote;
-  shown.forEach((e, i) => {
-    const y = top + rowH * i + 8;
+  setAttrs(f.headL, { x: left });
+  setText(f.headL, `${c.node} ${local}`);
+  setAttrs(f.headR, { x: right });
+  setText(f.headR, remote);
+  // Each row is a group of four (a label at the left, a line, a cross for
+  // a drop, a label over the line), kept from one drawing to the next:
+  // only what changed is written (live, each second moves every row).
+  while (f.rows.length < shown.length) {
+    const g = el("g", {});
+    f.rows.push({ g, when: el("text", {}, g), line: el("line", {}, g), x: el("path", {}, g), seg: el("text", { "text-anchor": "middle" }, g) });
+  }
+  f.rows.forEach((r, i) => {
+    if (i >= shown.length) { if (r.g.parentNode) r.g.remove(); return; }
+    if (!r.g.parentNode) f.body.appendChild(r.g);
+    const e = shown[i], y = top + rowH * i + 8;
     const when = `${((e.t_us - t0) / 1000).toFixed(1)} ms`;
     const [sIsn, aIsn] = e.kind === "in" || (e.kind === "drop" && e.dir === "ingress") ? [isnR, isnL] : [isnL, isnR];
     const seg = `${e.flags || ""} seq ${rel(e.seq ?? 0, sIsn)}${e.ack !== undefined ? " ack " + rel(e.ack, aIsn) : ""} len ${e.len || 0} win ${e.wnd || 0}`;
     if (e.kind === "timer" || e.kind === "lost") {
       const what = e.kind === "timer" ? `${e.timer} timer fired` : `${e.len} events lost`;
-      el("line", { x1: left, y1: y, x2: right, y2: y, class: "timer-line" }, svg);
-      const tl = el("text", { x: 4, y: y + 3, class: "timer-label" }, svg);
-      tl.textContent = `${when} ${what}`;
-      tl.dataset.timer = e.timer || "lost";
+      setAttrs(r.line, { x1: left, y1: y, x2: right, y2: y, class: "timer-line", "data-flags": null, "data-reason": null });
+      setAttrs(r.when, { x: 4, y: y + 3, class: "timer-label", "data-timer": e.timer || "lost" });
+      setText(r.when, `${when} ${what}`);
+      setAttrs(r.x, { d: "", class: "" });
+      setAttrs(r.seg, { class: "" });
+      setText(r.seg, "");
       return;
     }
-    el("text", { x: 4, y, class: "ladder-label" }, svg).textContent = when;
+    setAttrs(r.when, { x: 4, y, class: "ladder-label", "data-timer": null });
+    setText(r.when, when);
+    setAttrs(r.seg, { x: (left + right) / 2, y: y - 2 });
     if (e.kind === "drop") {
       const [x1, x2] = e.dir === "ingress" ? [right, left + 40] : [left, (left + right) / 2];
-      const a = el("line", { x1, y1: y - 6, x2, y2: y + 6, class: "arrow drop" }, svg);
-      a.dataset.flags = e.flags || "";
-      a.dataset.reason = e.reason || "";
-      el("path", { d: `M${x2 - 5},${y + 1} l10,10 m0,-10 l-10,10`, class: "drop-x" }, svg);
-      el("text", { x: (left + right) / 2, y: y - 2, "text-anchor": "middle", class: "ladder-label drop" }, svg).textContent = `${seg} dropped (${e.reason || "?"}) on ${e.ifname || "?"} ${e.dir || ""}`;
+      setAttrs(r.line, { x1, y1: y - 6, x2, y2: y + 6, class: "arrow drop", "data-flags": e.flags || "", "data-reason": e.reason || "" });
+      setAttrs(r.x, { d: `M${x2 - 5},${y + 1} l10,10 m0,-10 l-10,10`, class: "drop-x" });
+      setAttrs(r.seg, { class: "ladder-label drop" });
+      setText(r.seg, `${seg} dropped (${e.reason || "?"}) on ${e.ifname || "?"} ${e.dir || ""}`);
       return;
     }
     const [x1, x2] = e.kind === "out" ? [left, right] : [right, left];
-    const a = el("line", { x1, y1: y - 6, x2, y2: y + 6, class: "arrow" + (e.retrans ? " retrans" : "") }, svg);
-    a.dataset.flags = e.flags || "";
-    el("text", { x: (left + right) / 2, y: y - 2, "text-anchor": "middle", class: "ladder-label" }, svg).textContent =
-      `${seg}${e.opts ? " <" + e.opts + ">" : ""}${e.retrans ? " retransmission" : ""}`;
+    setAttrs(r.line, { x1, y1: y - 6, x2, y2: y + 6, class: "arrow" + (e.retrans ? " retrans" : ""), "data-flags": e.flags || "", "data-reason": null });
+    setAttrs(r.x, { d: "", class: "" });
+    setAttrs(r.seg, { class: "ladder-label" });
+    setText(r.seg, `${seg}${e.opts ? " <" + e.opts + ">" : ""}${e.retrans ? " retransmission" : ""}`);
   });
   if (following && live && !tail) $("ladder-box").scrollTop = top + rowH * (shown.length + 1); // the end
 }
@@ -678,6 +738,7 @@ $("clear").addEventListener("click", () => control({ target: $("target").value, 
 $("down").addEventListener("click", () => control({ target: $("target").value, down: true }));
 $("up").addEventListener("click", () => control({ target: $("target").value, down: false }));
 $("conn").addEventListener("change", () => { autoPick = false; pick($("conn").value); });
+for (const ev of ["pointerdown", "focus"]) $("conn").addEventListener(ev, listConns);
 $("conns-reload").addEventListener("click", () => loadConns().catch(e => { $("status").textContent = e.message; }));
 $("search").addEventListener("input", () => search(false));
 $("links-filter").addEventListener("input", showLinks);
