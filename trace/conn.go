@@ -115,7 +115,18 @@ func Filter(events []Event, c Conn) []Event {
 	if j < 0 {
 		return nil
 	}
-	var out []Event
+	n := 0
+	for i := range events {
+		if of[i] == j {
+			n++
+		}
+	}
+	// A copy, sized once (callers delete from it in place; a page's plots
+	// ask for a connection's thousands of events three times a second).
+	if n == 0 {
+		return nil
+	}
+	out := make([]Event, 0, n)
 	for i := range events {
 		if of[i] == j {
 			out = append(out, events[i])
