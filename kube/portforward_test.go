@@ -159,4 +159,6 @@ func TestForwarder(t *testing.T) {
 
 type podError struct{ p *corev1.Pod }
 
-func (e *podError) Error() string { return "pod failed: " + e.p.Status.Message + " " + e.p.Status.Reason }
+func (e *podError) Error() string {
+	return "pod failed: " + e.p.Status.Message + " " + e.p.Status.Reason
+}
