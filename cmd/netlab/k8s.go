@@ -1,0 +1,77 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/kube"
+	"github.com/netlab/netlab/runtime/docker"
+)
+
+// newK8sCmd groups what a cluster admin needs to run labs on Kubernetes.
+func newK8sCmd(o *options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "k8s",
+		Short: "Run labs on a Kubernetes cluster: what to install there",
+	}
+	cmd.AddCommand(newK8sManifestsCmd(o))
+	return cmd
+}
+
+func newK8sManifestsCmd(o *options) *cobra.Command {
+	var namespace, image string
+	cmd := &cobra.Command{
+		Use:   "manifests",
+		Short: "Print the Lab CRD, the controller's RBAC and its Deployment, to review and apply",
+		Long: `Print the YAML a cluster admin reviews and applies (kubectl apply -f -) so that
+labs can be deployed in one namespace: the Lab custom resource definition
+(labs.netlab.dev, cluster-wide), the controller's ServiceAccount, a Role in
+that namespace only (Labs and their status, pods, events, leases) and its
+binding, and the controller's Deployment. The image is netlab's own
+(FROM scratch, the static binary), tagged with the binary's hash: load it
+into the cluster's container runtime, no registry is assumed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if image == "" {
+				tag, err := binaryTag()
+				if err != nil {
+					return err
+				}
+				image = docker.DefaultImageRepo + ":" + tag
+			}
+			b, err := kube.Manifests(kube.ManifestOptions{Namespace: namespace, Image: image})
+			if err != nil {
+				return err
+			}
+			_, err = o.stdout.Write(b)
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&namespace, "namespace", "n", "netlab", "the namespace labs are deployed in")
+	cmd.Flags().StringVar(&image, "image", "", "netlab's image (default netlab/node:<hash of this binary>)")
+	return cmd
+}
+
+// binaryTag is the running binary's image tag: the first 16 hex digits of
+// its SHA-256, as the docker runtime tags its node image.
+func binaryTag() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find the running executable: %w", err)
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", exe, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}

@@ -1,0 +1,235 @@
+package kube
+
+import (
+	"bytes"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// The Lab resource: a lab deployed on a cluster, reconciled by
+// `netlab controller`.
+const (
+	Group    = "netlab.dev"
+	Version  = "v1alpha1"
+	Kind     = "Lab"
+	Resource = "labs"
+)
+
+// LabResource is the Lab's group, version and resource, for the dynamic
+// client.
+var LabResource = schema.GroupVersionResource{Group: Group, Version: Version, Resource: Resource}
+
+// Lab is a lab on a cluster.
+type Lab struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              LabSpec   `json:"spec"`
+	Status            LabStatus `json:"status,omitempty"`
+}
+
+// LabSpec is what the user asked for.
+type LabSpec struct {
+	// Topology is the topology file's text: the controller resolves it
+	// with the same parser as the CLI.
+	Topology string `json:"topology"`
+	// TopologyFile is the file's name, for the positions in messages.
+	TopologyFile string `json:"topologyFile,omitempty"`
+	// Workers is how many worker pods share the lab's nodes.
+	Workers int `json:"workers"`
+	// Image is the worker pods' image (netlab's static binary).
+	Image string `json:"image"`
+}
+
+// The phases of a Lab.
+const (
+	PhasePending   = "Pending"   // nothing made yet
+	PhaseDeploying = "Deploying" // worker pods being made and wired
+	PhaseReady     = "Ready"     // every worker runs its nodes
+	PhaseFailed    = "Failed"    // see Message
+)
+
+// LabStatus is what the controller found and did.
+type LabStatus struct {
+	Phase string `json:"phase,omitempty"`
+	// ObservedGeneration is the spec's generation the status is about.
+	ObservedGeneration int64  `json:"observedGeneration,omitempty"`
+	Message            string `json:"message,omitempty"`
+	// Nodes and Tunnels count the lab's nodes and the links between
+	// workers; Workers are the worker pods, each with its lab nodes.
+	Nodes   int            `json:"nodes,omitempty"`
+	Tunnels int            `json:"tunnels,omitempty"`
+	Workers []WorkerStatus `json:"workers,omitempty"`
+}
+
+// WorkerStatus is one worker pod.
+type WorkerStatus struct {
+	Name string `json:"name"` // the pod's name
+	// PodIP is where the other workers' tunnels reach it; KubeNode is the
+	// Kubernetes node it runs on.
+	PodIP    string   `json:"podIP,omitempty"`
+	KubeNode string   `json:"kubeNode,omitempty"`
+	Ready    bool     `json:"ready"`
+	Nodes    []string `json:"nodes,omitempty"` // the lab nodes it runs
+}
+
+// Names of what the manifests make.
+const (
+	ControllerName = "netlab-controller" // its Deployment, ServiceAccount, Role and RoleBinding
+	// AgentPort is the worker pods' agent API port, reached through
+	// port-forward only.
+	AgentPort = 7390
+)
+
+// ManifestOptions says where the manifests install netlab.
+type ManifestOptions struct {
+	Namespace string // the labs' namespace
+	Image     string // netlab's image, for the controller and the workers
+}
+
+// Manifests returns the YAML documents a cluster admin reviews and
+// applies to run labs in o.Namespace: the Lab CRD (cluster-wide), the
+// namespace, the controller's ServiceAccount, its Role (in that namespace only) and
+// RoleBinding, and its Deployment.
+func Manifests(o ManifestOptions) ([]byte, error) {
+	if o.Namespace == "" || o.Image == "" {
+		return nil, fmt.Errorf("manifests need a namespace and an image")
+	}
+	labels := map[string]string{"app.kubernetes.io/name": ControllerName, "app.kubernetes.io/part-of": "netlab"}
+	meta := metav1.ObjectMeta{Name: ControllerName, Namespace: o.Namespace, Labels: labels}
+	one := int32(1)
+	docs := []any{
+		crd(),
+		&corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: o.Namespace}},
+		&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta},
+		&rbacv1.Role{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
+			ObjectMeta: meta,
+			Rules: []rbacv1.PolicyRule{
+				{APIGroups: []string{Group}, Resources: []string{Resource}, Verbs: []string{"get", "list", "watch", "update", "patch"}},
+				{APIGroups: []string{Group}, Resources: []string{Resource + "/status"}, Verbs: []string{"get", "update", "patch"}},
+				{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+				{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+				{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
+			},
+		},
+		&rbacv1.RoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
+			ObjectMeta: meta,
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: ControllerName, Namespace: o.Namespace}},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: ControllerName},
+		},
+		&appsv1.Deployment{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+			ObjectMeta: meta,
+			Spec: appsv1.DeploymentSpec{
+				Replicas: &one,
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{
+						ServiceAccountName: ControllerName,
+						Containers: []corev1.Container{{
+							Name: "controller", Image: o.Image, ImagePullPolicy: corev1.PullIfNotPresent,
+							Args: []string{"controller", "--namespace", o.Namespace},
+						}},
+					},
+				},
+			},
+		},
+	}
+	var out bytes.Buffer
+	for _, d := range docs {
+		b, err := yaml.Marshal(d)
+		if err != nil {
+			return nil, err
+		}
+		out.WriteString("---\n")
+		out.Write(cleanYAML(b))
+	}
+	return out.Bytes(), nil
+}
+
+// cleanYAML drops the empty "creationTimestamp: null" and "status: {}"
+// lines typed objects marshal to: a manifest says what it sets.
+func cleanYAML(b []byte) []byte {
+	var out [][]byte
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		t := bytes.TrimSpace(line)
+		// A typed object's empty status is at the top; the CRD's own
+		// "subresources: status: {}" is indented and stays.
+		if bytes.Equal(t, []byte("creationTimestamp: null")) || bytes.Equal(bytes.TrimRight(line, "\n"), []byte("status: {}")) ||
+			bytes.Equal(t, []byte("resources: {}")) || bytes.Equal(t, []byte("spec: {}")) {
+			continue
+		}
+		out = append(out, line)
+	}
+	return bytes.Join(out, nil)
+}
+
+// crd is the Lab's CustomResourceDefinition, with its schema, the status
+// subresource and the columns `kubectl get labs` prints.
+func crd() map[string]any {
+	str := map[string]any{"type": "string"}
+	integer := map[string]any{"type": "integer", "minimum": 0}
+	return map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1",
+		"kind":       "CustomResourceDefinition",
+		"metadata":   map[string]any{"name": Resource + "." + Group},
+		"spec": map[string]any{
+			"group": Group,
+			"scope": "Namespaced",
+			"names": map[string]any{"kind": Kind, "listKind": Kind + "List", "plural": Resource, "singular": "lab"},
+			"versions": []any{map[string]any{
+				"name": Version, "served": true, "storage": true,
+				"subresources": map[string]any{"status": map[string]any{}},
+				"additionalPrinterColumns": []any{
+					map[string]any{"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+					map[string]any{"name": "Nodes", "type": "integer", "jsonPath": ".status.nodes"},
+					map[string]any{"name": "Workers", "type": "integer", "jsonPath": ".spec.workers"},
+					map[string]any{"name": "Tunnels", "type": "integer", "jsonPath": ".status.tunnels"},
+					map[string]any{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+				},
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"spec": map[string]any{
+							"type":     "object",
+							"required": []any{"topology", "workers", "image"},
+							"properties": map[string]any{
+								"topology":     map[string]any{"type": "string", "description": "the topology file's text"},
+								"topologyFile": str,
+								"workers":      map[string]any{"type": "integer", "minimum": 1, "description": "worker pods sharing the lab's nodes"},
+								"image":        map[string]any{"type": "string", "description": "the worker pods' image (netlab)"},
+							},
+						},
+						"status": map[string]any{
+							"type": "object",
+							"properties": map[string]any{
+								"phase":              map[string]any{"type": "string", "enum": []any{PhasePending, PhaseDeploying, PhaseReady, PhaseFailed}},
+								"observedGeneration": integer,
+								"message":            str,
+								"nodes":              integer,
+								"tunnels":            integer,
+								"workers": map[string]any{"type": "array", "items": map[string]any{
+									"type":     "object",
+									"required": []any{"name"},
+									"properties": map[string]any{
+										"name": str, "podIP": str, "kubeNode": str, "ready": map[string]any{"type": "boolean"},
+										"nodes": map[string]any{"type": "array", "items": str},
+									},
+								}},
+							},
+						},
+					},
+				}},
+			}},
+		},
+	}
+}
