@@ -118,3 +118,76 @@ func (m *MAC) UnmarshalText(b []byte) error {
 	copy(m[:], hw)
 	return nil
 }
+
+// Part returns a copy of the lab that holds only the nodes keep accepts
+// (given the lab's own nodes), the links both of whose ends they hold, the
+// segments all of whose members they hold, and of each node the
+// interfaces on those; indexes are counted again in the copy. It is what
+// one machine of a lab spread over several wires: the links that leave it
+// are not in its part. A segment with members on both sides is an error
+// (a LAN is never split).
+func (l *Lab) Part(keep func(*Node) bool) (*Lab, error) {
+	data, err := json.Marshal(l)
+	if err != nil {
+		return nil, err
+	}
+	c, err := DecodePlan(data)
+	if err != nil {
+		return nil, err
+	}
+	kept := map[*Node]bool{}
+	nodes := c.Nodes[:0]
+	for _, n := range c.Nodes {
+		if keep(l.Nodes[n.Index]) {
+			kept[n] = true
+			n.Index = len(nodes)
+			nodes = append(nodes, n)
+		}
+	}
+	c.Nodes = nodes
+	links := c.Links[:0]
+	for _, k := range c.Links {
+		if kept[k.A.Node] && kept[k.B.Node] {
+			k.Index = len(links)
+			links = append(links, k)
+		}
+	}
+	c.Links = links
+	segments := c.Segments[:0]
+	for _, s := range c.Segments {
+		in := 0
+		for _, m := range s.Members {
+			if kept[m.Node] {
+				in++
+			}
+		}
+		switch in {
+		case 0:
+			continue
+		case len(s.Members):
+			s.Index = len(segments)
+			segments = append(segments, s)
+		default:
+			return nil, fmt.Errorf("lab %s: segment %s has members on both sides of the part", l.Name, s.Name)
+		}
+	}
+	c.Segments = segments
+	keptLink := map[*Link]bool{}
+	for _, k := range c.Links {
+		keptLink[k] = true
+	}
+	c.byName = make(map[string]*Node, len(c.Nodes))
+	for _, n := range c.Nodes {
+		c.byName[n.Name] = n
+		ifcs := n.Interfaces[:0]
+		for _, ifc := range n.Interfaces {
+			if ifc.Link != nil && !keptLink[ifc.Link] {
+				continue // a link that leaves the part
+			}
+			ifc.Index = len(ifcs)
+			ifcs = append(ifcs, ifc)
+		}
+		n.Interfaces = ifcs
+	}
+	return c, nil
+}
