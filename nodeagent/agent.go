@@ -70,6 +70,10 @@ type Config struct {
 	// runs the lab's relays (see topology.Interface.Relay), whatever
 	// nodes it serves. One agent per lab is given it.
 	SwitchNS string
+	// Wired, if set, is the part of Lab this machine wired when the lab
+	// is spread over several (topology.Lab.Part): the relays are its.
+	// Nil means Lab.
+	Wired *topology.Lab
 }
 
 // Agent serves the nodes of one lab (or one node of it).
@@ -176,7 +180,11 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		// A relay's drop events are timed from the agent's start: the
 		// node has no Go stack whose clock would time other events.
 		sinceStart := func() int64 { return time.Since(a.start).Microseconds() }
-		for _, rp := range wiring.Layout(cfg.Lab).Relays {
+		wired := cfg.Lab
+		if cfg.Wired != nil {
+			wired = cfg.Wired
+		}
+		for _, rp := range wiring.Layout(wired).Relays {
 			r, err := openRelay(rp, cfg.SwitchNS, open, a.impairClock)
 			if err != nil {
 				a.Close()

@@ -1,0 +1,174 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netlab/netlab/internal/vethlab"
+	"github.com/netlab/netlab/linuxnet"
+	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/placement"
+	"github.com/netlab/netlab/stack/link/udpwire"
+	"github.com/netlab/netlab/topology"
+)
+
+// TestTwoWorkers (root): a lab h1 — r1 ==wan== r2 — h2 spread over two
+// workers, each in a namespace of its own standing for its pod, joined
+// by a veth of MTU 1500 standing for the pod network; the wan link is a
+// tunnel, lossy (2 %, declared in the file). A transfer from h1 to h2
+// crosses it whole, with retransmissions; the agents say the tunnel's
+// impairment as for any link; nothing of the workers is left after Close.
+func TestTwoWorkers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make namespaces (run as root: sudo go test)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	b := make([]byte, 3)
+	rand.Read(b)
+	name := "wk" + hex.EncodeToString(b)
+	lab, err := topology.Parse("two.yml", []byte(fmt.Sprintf(`name: %s
+topology:
+  auto-routes: true
+  nodes:
+    h1: {kind: host}
+    r1: {kind: router}
+    r2: {kind: router}
+    h2: {kind: host}
+  links:
+    - endpoints: [h1:eth1, r1:eth1]
+    - name: wan
+      endpoints: [r1:eth2, r2:eth1]
+      netem: {loss: 2%%}
+    - endpoints: [r2:eth2, h2:eth1]
+`, name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := placement.Place(lab, placement.Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Cut) != 1 || lab.Links[p.Cut[0]].Name != "wan" {
+		t.Fatalf("placement %s cuts %v; want the wan link", p.Summary(len(lab.Links)), p.Cut)
+	}
+
+	pods, err := vethlab.New(ctx, vethlab.Options{Prefix: "nlwk", MTU: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pods.Close()
+	var muxes [2]*udpwire.Mux
+	var peers []netip.AddrPort
+	for side := range 2 {
+		if err := pods.Kernel(vethlab.Side(side)); err != nil {
+			t.Fatal(err)
+		}
+		err := pods.InNamespace(vethlab.Side(side), func() error {
+			var err error
+			muxes[side], err = udpwire.Listen(netip.AddrPortFrom(pods.Addr[side].Addr(), 4790).String())
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer muxes[side].Close()
+		peers = append(peers, muxes[side].Addr())
+	}
+	dir := t.TempDir()
+	socks := map[string]string{}
+	var workers []*Worker
+	for i := range 2 {
+		w, err := Start(ctx, Config{Lab: lab, Placement: p, Index: i, Mux: muxes[i], Peers: peers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		workers = append(workers, w)
+		sock := filepath.Join(dir, fmt.Sprintf("w%d.sock", i))
+		ln, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); w.Agent.Serve(sctx, ln) }()
+		defer func() { stop(); <-done }()
+		for _, n := range lab.Nodes {
+			if p.Worker[n.Index] == i {
+				socks[n.Name] = sock
+			}
+		}
+	}
+	defer func() {
+		for _, w := range workers {
+			if err := w.Close(); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+
+	h2 := nodeagent.NewClient(socks["h2"], "h2")
+	if _, err := h2.StartApp(ctx, nodeagent.AppSpec{Mode: "sink", Port: 5001}); err != nil {
+		t.Fatal(err)
+	}
+	to := lab.Node("h2").Interfaces[0].Addr.Addr()
+	rep, err := nodeagent.NewClient(socks["h1"], "h1").Send(ctx, nodeagent.SendSpec{To: netip.AddrPortFrom(to, 5001).String(), Bytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("h1 → h2 across the tunnel: %d bytes, %.1f Mbit/s, %d retransmits, srtt %v; wires %+v %+v",
+		rep.Bytes, rep.GoodputMbps, rep.Retransmits, rep.SRTT, muxes[0].Stats(), muxes[1].Stats())
+	if rep.Bytes != 4<<20 {
+		t.Errorf("sent %d bytes; want %d", rep.Bytes, 4<<20)
+	}
+	if rep.Retransmits == 0 {
+		t.Errorf("no retransmission across a link losing 2 %%")
+	}
+	if rep.MSS != 1460 && rep.MSS != 1448 {
+		t.Errorf("MSS %d: the tunnel did not keep the link's MTU of 1500", rep.MSS)
+	}
+	if s0, s1 := muxes[0].Stats(), muxes[1].Stats(); s0.Received == 0 || s1.Received == 0 {
+		t.Errorf("the wires carried nothing: %+v %+v", s0, s1)
+	}
+	// The tunnel's end is an interface like another: its impairment as
+	// the plan set it, its counters.
+	r1 := nodeagent.NewClient(socks["r1"], "r1")
+	states, err := r1.Impairments(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range states {
+		if s.Interface == "eth2" {
+			found = true
+			if s.Egress == nil || !strings.Contains(s.Egress.String(), "loss 2%") || s.Stats.Egress.DroppedLoss == 0 {
+				t.Errorf("r1:eth2 (the tunnel) says %v, %+v; want its 2 %% loss, and drops", s.Egress, s.Stats.Egress)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("r1 has no eth2 (the tunnel): %+v", states)
+	}
+
+	// Close removes the workers' namespaces.
+	var names []string
+	for _, w := range workers {
+		names = append(names, w.nsNames...)
+		w.Close()
+	}
+	workers = nil
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(linuxnet.NetnsRunDir, n)); err == nil {
+			t.Errorf("namespace %s left after Close", n)
+		}
+	}
+}
