@@ -32,6 +32,10 @@ var rules = []struct {
 	{"labs/check", []string{"deploy", "nodeagent", "runtime", "topology", "cmd/", "labs/runner"}, "checks read evidence, they do not make it"},
 	{"labs/grade", []string{"deploy", "nodeagent", "runtime", "topology", "trace", "cmd/"}, "grades and their formats are plain data"},
 	{"labs/runner", []string{"cmd/"}, "the grader reaches the rest through the packages the CLI uses, never through the CLI"},
+	{"placement", []string{"deploy", "nodeagent", "runtime", "wiring", "linuxnet", "kube", "k8s.io/client-go", "cmd/"}, "a placement is a partition of the plan, nothing more"},
+	{"stack/link/udpwire", []string{"topology", "nodeagent", "deploy", "kube", "k8s.io/client-go"}, "a link endpoint is a library of its own"},
+	{"worker", []string{"deploy", "runtime", "kube", "k8s.io/client-go", "k8s.io/api", "cmd/"}, "a worker runs nodes wherever it is; Kubernetes is the controller's business"},
+	{"kube", []string{"deploy", "nodeagent", "wiring", "cmd/"}, "reaching a cluster knows nothing of running nodes"},
 }
 
 func TestImportRules(t *testing.T) {
