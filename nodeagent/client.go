@@ -19,9 +19,11 @@ import (
 	"github.com/netlab/netlab/trace"
 )
 
-// Client talks to an agent's control API over its unix socket.
+// Client talks to an agent's control API over its unix socket (or what
+// NewClientDial's dial opens).
 type Client struct {
 	hc     *http.Client
+	key    string // names the agent: its socket
 	socket string
 	node   string
 	log    string // where the agent logs, for errors; may be empty
@@ -29,11 +31,20 @@ type Client struct {
 
 // NewClient returns a client for node, reached through socket.
 func NewClient(socket, node string) *Client {
-	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	c := NewClientDial(func(ctx context.Context) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", socket)
-	}}
-	return &Client{hc: &http.Client{Transport: tr}, socket: socket, node: node}
+	}, socket, node)
+	c.socket = socket
+	return c
+}
+
+// NewClientDial returns a client for node whose connections to its agent
+// dial opens: a stream through a Kubernetes API server to a worker pod
+// (kube.Forwarder), a TCP connection. key names the agent (AgentKey).
+func NewClientDial(dial func(ctx context.Context) (net.Conn, error), key, node string) *Client {
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }}
+	return &Client{hc: &http.Client{Transport: tr}, key: key, node: node}
 }
 
 // WithLog returns c, telling it where its agent logs (a file, or how to
@@ -324,7 +335,7 @@ func (c *Client) Impairments(ctx context.Context) ([]ImpairState, error) {
 
 // AgentKey names the agent the client talks to (its socket): clients of
 // nodes with the same key reach the same agent.
-func (c *Client) AgentKey() string { return c.socket }
+func (c *Client) AgentKey() string { return c.key }
 
 // AllImpairments returns, in one request, the impairments of every node
 // the agent serves (its nodes' and its relays'), by node; the client's own

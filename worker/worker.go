@@ -47,6 +47,7 @@ type Config struct {
 // Worker is a running share of a lab.
 type Worker struct {
 	Agent    *nodeagent.Agent
+	nodes    []string // the lab nodes it runs
 	nsNames  []string
 	switchNS string
 }
@@ -111,6 +112,7 @@ func Start(ctx context.Context, cfg Config) (w *Worker, err error) {
 		w.nsNames = append(w.nsNames, name)
 		nsOf[n.Name] = path
 		refs = append(refs, nodeagent.NodeRef{Name: n.Name, NSPath: path})
+		w.nodes = append(w.nodes, n.Name)
 	}
 	if wiring.NeedsSwitchNS(part) {
 		name := shorten(wiring.SwitchNSName(part), suffix)

@@ -1,11 +1,15 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,6 +18,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/internal/vethlab"
+	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/placement"
@@ -170,5 +175,145 @@ topology:
 		if _, err := os.Stat(filepath.Join(linuxnet.NetnsRunDir, n)); err == nil {
 			t.Errorf("namespace %s left after Close", n)
 		}
+	}
+}
+
+// TestServers (root): the same lab, each worker told its share through
+// its API as the controller does (PUT /v1/worker, then GET until ready);
+// the agents' API answers on the same port once it runs; the same spec
+// again is a no-op, another generation is refused, a spec that does not
+// fit the lab is an error the state says.
+func TestServers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make namespaces (run as root: sudo go test)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	b := make([]byte, 3)
+	rand.Read(b)
+	lab, err := topology.Parse("two.yml", []byte(fmt.Sprintf(`name: ws%s
+topology:
+  auto-routes: true
+  nodes:
+    h1: {kind: host}
+    h2: {kind: host}
+  links:
+    - endpoints: [h1:eth1, h2:eth1]
+`, hex.EncodeToString(b))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := json.Marshal(lab)
+	pods, err := vethlab.New(ctx, vethlab.Options{Prefix: "nlws", MTU: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pods.Close()
+	var urls, peers []string
+	var servers []*Server
+	for side := range 2 {
+		if err := pods.Kernel(vethlab.Side(side)); err != nil {
+			t.Fatal(err)
+		}
+		var mux *udpwire.Mux
+		err := pods.InNamespace(vethlab.Side(side), func() error {
+			var err error
+			mux, err = udpwire.Listen(netip.AddrPortFrom(pods.Addr[side].Addr(), 4790).String())
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mux.Close()
+		s := NewServer(mux, labdir.Run{}, nil)
+		servers = append(servers, s)
+		defer s.Close()
+		hs := httptest.NewServer(s.Handler())
+		defer hs.Close()
+		urls = append(urls, hs.URL)
+		peers = append(peers, mux.Addr().String())
+	}
+	put := func(url string, spec Spec) (int, State) {
+		body, _ := json.Marshal(spec)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, url+"/v1/worker", bytes.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var st State
+		json.NewDecoder(resp.Body).Decode(&st)
+		return resp.StatusCode, st
+	}
+	get := func(url string) State {
+		resp, err := http.Get(url + "/v1/worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var st State
+		json.NewDecoder(resp.Body).Decode(&st)
+		return st
+	}
+	// Before a spec, the agent's API says there is nothing to serve.
+	if resp, err := http.Get(urls[0] + "/v1/nodes/h1/status"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("the agent's API before a spec: %v %v; want 503", resp, err)
+	}
+	for i := range 2 {
+		if code, _ := put(urls[i], Spec{Generation: 1, Plan: plan, Placement: []int{0, 1}, Index: i, Peers: peers}); code != http.StatusAccepted {
+			t.Fatalf("worker %d: PUT answered %d", i, code)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for i := range 2 {
+		for st := get(urls[i]); !st.Ready; st = get(urls[i]) {
+			if st.Error != "" || time.Now().After(deadline) {
+				t.Fatalf("worker %d: %+v", i, st)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if st := get(urls[1]); st.Generation != 1 || len(st.Nodes) != 1 || st.Nodes[0] != "h2" {
+		t.Errorf("worker 1's state %+v; want generation 1 running h2", st)
+	}
+	if code, _ := put(urls[0], Spec{Generation: 1, Plan: plan, Placement: []int{0, 1}, Index: 0, Peers: peers}); code != http.StatusOK {
+		t.Errorf("the same spec again: %d; want 200", code)
+	}
+	if code, _ := put(urls[0], Spec{Generation: 2, Plan: plan, Placement: []int{0, 1}, Index: 0, Peers: peers}); code != http.StatusConflict {
+		t.Errorf("another generation: %d; want 409", code)
+	}
+	client := func(i int, node string) *nodeagent.Client {
+		addr := strings.TrimPrefix(urls[i], "http://")
+		return nodeagent.NewClientDial(func(ctx context.Context) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", addr)
+		}, urls[i], node)
+	}
+	if _, err := client(1, "h2").StartApp(ctx, nodeagent.AppSpec{Mode: "sink", Port: 5001}); err != nil {
+		t.Fatal(err)
+	}
+	to := lab.Node("h2").Interfaces[0].Addr.Addr()
+	rep, err := client(0, "h1").Send(ctx, nodeagent.SendSpec{To: netip.AddrPortFrom(to, 5001).String(), Bytes: 1 << 20})
+	if err != nil || rep.Bytes != 1<<20 {
+		t.Fatalf("h1 → h2 through the workers' APIs: %+v, %v", rep, err)
+	}
+
+	// A spec that does not fit: the state says why.
+	mux, err := udpwire.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mux.Close()
+	bs := httptest.NewServer(NewServer(mux, labdir.Run{}, nil).Handler())
+	defer bs.Close()
+	put(bs.URL, Spec{Generation: 1, Plan: plan, Placement: []int{0}, Index: 0, Peers: peers})
+	for st := get(bs.URL); st.Error == ""; st = get(bs.URL) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a bad spec's state: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := get(bs.URL); !strings.Contains(st.Error, "places 1 nodes") {
+		t.Errorf("a bad spec's error %q", st.Error)
 	}
 }

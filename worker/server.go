@@ -1,0 +1,189 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"github.com/netlab/netlab/labdir"
+	"github.com/netlab/netlab/placement"
+	"github.com/netlab/netlab/stack/link/udpwire"
+	"github.com/netlab/netlab/topology"
+)
+
+// Spec is what a worker is told to run (PUT /v1/worker): the whole lab's
+// resolved plan, which worker runs each node, which one this is, and
+// where every worker's wire listens.
+type Spec struct {
+	// Generation names this spec (the Lab's metadata.generation): a spec
+	// of the generation already running is a no-op.
+	Generation int64           `json:"generation"`
+	Plan       json.RawMessage `json:"plan"` // json.Marshal of the *topology.Lab
+	// Placement is each node's worker, by node index.
+	Placement []int    `json:"placement"`
+	Index     int      `json:"index"`
+	Peers     []string `json:"peers"` // each worker's wire, "ip:port"
+}
+
+// State is what a worker reports (GET /v1/worker).
+type State struct {
+	Generation int64         `json:"generation"`
+	Ready      bool          `json:"ready"`
+	Error      string        `json:"error,omitempty"`
+	Nodes      []string      `json:"nodes,omitempty"`
+	Wire       udpwire.Stats `json:"wire"`
+}
+
+// Server is a worker pod's API: the spec it is given and its state under
+// /v1/worker, and once its share runs, the node agent's API for its nodes
+// (the same paths as an agent's on one machine).
+type Server struct {
+	mux *udpwire.Mux
+	run labdir.Run
+	log *slog.Logger
+
+	mu     sync.Mutex
+	spec   *Spec
+	w      *Worker
+	err    error
+	agent  http.Handler
+	starts sync.WaitGroup
+}
+
+// NewServer returns the API of a worker whose tunnels mux carries; its
+// nodes record into run.
+func NewServer(mux *udpwire.Mux, run labdir.Run, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{mux: mux, run: run, log: log}
+}
+
+// Handler serves the API.
+func (s *Server) Handler() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /v1/worker", s.getState)
+	m.HandleFunc("PUT /v1/worker", s.putSpec)
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		agent := s.agent
+		s.mu.Unlock()
+		if agent == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "this worker runs no nodes yet"})
+			return
+		}
+		agent.ServeHTTP(w, r)
+	})
+	return m
+}
+
+func (s *Server) state() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := State{Wire: s.mux.Stats()}
+	if s.spec != nil {
+		st.Generation = s.spec.Generation
+	}
+	if s.err != nil {
+		st.Error = s.err.Error()
+	}
+	if s.w != nil {
+		st.Ready = true
+		st.Nodes = slices.Clone(s.w.nodes)
+	}
+	return st
+}
+
+func (s *Server) getState(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.state())
+}
+
+// putSpec starts the worker's share, once: the same generation again is
+// answered with the state; another generation is refused until
+// reconfiguring is supported (delete the pods: the controller makes new
+// ones).
+func (s *Server) putSpec(w http.ResponseWriter, r *http.Request) {
+	var spec Spec
+	if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "a worker spec: " + err.Error()})
+		return
+	}
+	s.mu.Lock()
+	if s.spec != nil {
+		same := s.spec.Generation == spec.Generation
+		s.mu.Unlock()
+		if !same {
+			writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("this worker runs generation %d; a worker is not reconfigured in place", s.spec.Generation)})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.state())
+		return
+	}
+	s.spec = &spec
+	s.mu.Unlock()
+	// Starting takes a while (namespaces, veths, packet sockets): the
+	// caller polls GET for Ready or Error.
+	s.starts.Add(1)
+	go func() {
+		defer s.starts.Done()
+		wk, err := s.start(context.Background(), &spec)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err != nil {
+			s.err = err
+			s.log.Error("worker failed", "error", err)
+			return
+		}
+		s.w, s.agent = wk, wk.Agent.Handler()
+	}()
+	writeJSON(w, http.StatusAccepted, s.state())
+}
+
+func (s *Server) start(ctx context.Context, spec *Spec) (*Worker, error) {
+	lab, err := topology.DecodePlan(spec.Plan)
+	if err != nil {
+		return nil, fmt.Errorf("the spec's plan: %w", err)
+	}
+	if len(spec.Placement) != len(lab.Nodes) {
+		return nil, fmt.Errorf("the spec places %d nodes; the lab has %d", len(spec.Placement), len(lab.Nodes))
+	}
+	p := &placement.Placement{Workers: len(spec.Peers), Worker: spec.Placement}
+	var peers []netip.AddrPort
+	for _, a := range spec.Peers {
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil {
+			return nil, fmt.Errorf("the spec's peer %q: %w", a, err)
+		}
+		peers = append(peers, ap)
+	}
+	for _, w := range spec.Placement {
+		if w < 0 || w >= len(peers) {
+			return nil, fmt.Errorf("the spec places a node on worker %d of %d", w, len(peers))
+		}
+	}
+	return Start(ctx, Config{Lab: lab, Placement: p, Index: spec.Index, Mux: s.mux, Peers: peers, Run: s.run, Log: s.log})
+}
+
+// Close stops the worker's share (its agent, its namespaces).
+func (s *Server) Close() error {
+	s.starts.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return nil
+	}
+	err := s.w.Close()
+	s.w, s.agent = nil, nil
+	return err
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
