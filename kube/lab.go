@@ -2,13 +2,17 @@ package kube
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 )
 
@@ -81,9 +85,12 @@ type WorkerStatus struct {
 // Names of what the manifests make.
 const (
 	ControllerName = "netlab-controller" // its Deployment, ServiceAccount, Role and RoleBinding
-	// AgentPort is the worker pods' agent API port, reached through
-	// port-forward only.
+	// AgentPort is the worker pods' API port (their share, then their
+	// agent's API), reached through port-forward by the CLI and
+	// directly by the controller.
 	AgentPort = 7390
+	// WirePort is the worker pods' UDP port for the tunnels between them.
+	WirePort = 4790
 )
 
 // ManifestOptions says where the manifests install netlab.
@@ -231,5 +238,70 @@ func crd() map[string]any {
 				}},
 			}},
 		},
+	}
+}
+
+// resourceOf is the resource of each kind the manifests hold.
+var resourceOf = map[string]schema.GroupVersionResource{
+	"CustomResourceDefinition": {Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"},
+	"Namespace":                {Version: "v1", Resource: "namespaces"},
+	"ServiceAccount":           {Version: "v1", Resource: "serviceaccounts"},
+	"Role":                     {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
+	"RoleBinding":              {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
+	"Deployment":               {Group: "apps", Version: "v1", Resource: "deployments"},
+}
+
+// CRDResource is the resource of CustomResourceDefinitions.
+var CRDResource = resourceOf["CustomResourceDefinition"]
+
+// Apply applies (server-side, as field manager "netlab") the documents of
+// manifests whose kind keep accepts (nil: all), and waits until the Lab
+// CRD, if it was among them, is established.
+func Apply(ctx context.Context, dyn dynamic.Interface, manifests []byte, keep func(kind string) bool) error {
+	crd := false
+	for _, d := range bytes.Split(manifests, []byte("---\n")) {
+		if len(bytes.TrimSpace(d)) == 0 {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(d, &u.Object); err != nil {
+			return fmt.Errorf("manifests: %w", err)
+		}
+		kind := u.GetKind()
+		if keep != nil && !keep(kind) {
+			continue
+		}
+		res, ok := resourceOf[kind]
+		if !ok {
+			return fmt.Errorf("manifests: a %s, which netlab does not apply", kind)
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(res)
+		if ns := u.GetNamespace(); ns != "" {
+			ri = dyn.Resource(res).Namespace(ns)
+		}
+		if _, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: "netlab", Force: true}); err != nil {
+			return fmt.Errorf("apply %s %s: %w", kind, u.GetName(), err)
+		}
+		crd = crd || kind == "CustomResourceDefinition"
+	}
+	if !crd {
+		return nil
+	}
+	for {
+		u, err := dyn.Resource(CRDResource).Get(ctx, Resource+"."+Group, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range conds {
+			if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the Lab CRD is not established: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }

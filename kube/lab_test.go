@@ -12,9 +12,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
+
+	"github.com/netlab/netlab/internal/kubetest"
 )
 
 func manifestDocs(t *testing.T, ns string) []*unstructured.Unstructured {
@@ -69,63 +70,40 @@ func TestManifests(t *testing.T) {
 	}
 }
 
-var resources = map[string]schema.GroupVersionResource{
-	"CustomResourceDefinition": {Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"},
-	"Namespace":                {Version: "v1", Resource: "namespaces"},
-	"ServiceAccount":           {Version: "v1", Resource: "serviceaccounts"},
-	"Role":                     {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
-	"RoleBinding":              {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
-	"Deployment":               {Group: "apps", Version: "v1", Resource: "deployments"},
-}
-
 // TestLabResource (a test cluster): the manifests apply; a Lab is
 // created, its status written through the status subresource, and
 // `kubectl get labs` prints its phase, nodes, workers and tunnels; a Lab
 // with no workers is refused by the schema.
 func TestLabResource(t *testing.T) {
-	cfg, client := testCluster(t)
-	ns := testNamespace(t, client)
+	cl := kubetest.Need(t)
+	cfg, client := cl.Config, cl.Client
+	ns := cl.Namespace(t)
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	crdRes := resources["CustomResourceDefinition"]
+	crdRes := CRDResource
 	_, err = dyn.Resource(crdRes).Get(ctx, Resource+"."+Group, metav1.GetOptions{})
 	ours := apierrors.IsNotFound(err)
-	for _, d := range manifestDocs(t, ns) {
-		r := dyn.Resource(resources[d.GetKind()])
-		var ri dynamic.ResourceInterface = r
-		if d.GetNamespace() != "" {
-			ri = r.Namespace(d.GetNamespace())
-		}
-		if _, err := ri.Apply(ctx, d.GetName(), d, metav1.ApplyOptions{FieldManager: "netlab-test", Force: true}); err != nil {
-			t.Fatalf("apply %s %s: %v", d.GetKind(), d.GetName(), err)
-		}
+	manifests, err := Manifests(ManifestOptions{Namespace: ns, Image: "netlab.local/netlab:test"})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if ours {
 		t.Cleanup(func() {
 			dyn.Resource(crdRes).Delete(ctx, Resource+"."+Group, metav1.DeleteOptions{})
-			poll(t, time.Minute, "the CRD gone", func() (bool, error) {
+			kubetest.Poll(t, time.Minute, "the CRD gone", func() (bool, error) {
 				_, err := dyn.Resource(crdRes).Get(ctx, Resource+"."+Group, metav1.GetOptions{})
 				return apierrors.IsNotFound(err), nil
 			})
 		})
 	}
-	poll(t, time.Minute, "the CRD established", func() (bool, error) {
-		u, err := dyn.Resource(crdRes).Get(ctx, Resource+"."+Group, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-		for _, c := range conds {
-			m := c.(map[string]any)
-			if m["type"] == "Established" && m["status"] == "True" {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
+	actx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := Apply(actx, dyn, manifests, nil); err != nil {
+		t.Fatal(err)
+	}
 
 	labs := dyn.Resource(LabResource).Namespace(ns)
 	lab := &Lab{TypeMeta: metav1.TypeMeta{APIVersion: Group + "/" + Version, Kind: Kind}, ObjectMeta: metav1.ObjectMeta{Name: "fabric"},
@@ -136,7 +114,7 @@ func TestLabResource(t *testing.T) {
 	}
 	var created *unstructured.Unstructured
 	// The CRD is served a moment after it is established.
-	poll(t, 30*time.Second, "the Lab created", func() (bool, error) {
+	kubetest.Poll(t, 30*time.Second, "the Lab created", func() (bool, error) {
 		created, err = labs.Create(ctx, &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{})
 		return err == nil, nil
 	})

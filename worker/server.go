@@ -36,6 +36,7 @@ type State struct {
 	Ready      bool          `json:"ready"`
 	Error      string        `json:"error,omitempty"`
 	Nodes      []string      `json:"nodes,omitempty"`
+	Peers      []string      `json:"peers,omitempty"` // as the spec gave them
 	Wire       udpwire.Stats `json:"wire"`
 }
 
@@ -87,7 +88,7 @@ func (s *Server) state() State {
 	defer s.mu.Unlock()
 	st := State{Wire: s.mux.Stats()}
 	if s.spec != nil {
-		st.Generation = s.spec.Generation
+		st.Generation, st.Peers = s.spec.Generation, slices.Clone(s.spec.Peers)
 	}
 	if s.err != nil {
 		st.Error = s.err.Error()
@@ -115,12 +116,22 @@ func (s *Server) putSpec(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	if s.spec != nil {
-		same := s.spec.Generation == spec.Generation
-		s.mu.Unlock()
-		if !same {
-			writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("this worker runs generation %d; a worker is not reconfigured in place", s.spec.Generation)})
+		if s.spec.Generation != spec.Generation {
+			gen := s.spec.Generation
+			s.mu.Unlock()
+			writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("this worker runs generation %d; a worker is not reconfigured in place", gen)})
 			return
 		}
+		// The same generation: only the peers may have moved (a worker
+		// pod made again has another address).
+		if !slices.Equal(s.spec.Peers, spec.Peers) {
+			if err := s.setPeersLocked(spec.Peers); err != nil {
+				s.mu.Unlock()
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+				return
+			}
+		}
+		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, s.state())
 		return
 	}
@@ -142,6 +153,30 @@ func (s *Server) putSpec(w http.ResponseWriter, r *http.Request) {
 		s.w, s.agent = wk, wk.Agent.Handler()
 	}()
 	writeJSON(w, http.StatusAccepted, s.state())
+}
+
+// setPeersLocked points the running worker's tunnels at peers; s.mu is
+// held. A worker still starting gets them when it is told again.
+func (s *Server) setPeersLocked(peers []string) error {
+	if len(peers) != len(s.spec.Peers) {
+		return fmt.Errorf("%d peers; the lab has %d workers", len(peers), len(s.spec.Peers))
+	}
+	var aps []netip.AddrPort
+	for _, a := range peers {
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil {
+			return fmt.Errorf("peer %q: %w", a, err)
+		}
+		aps = append(aps, ap)
+	}
+	if s.w == nil {
+		return fmt.Errorf("this worker is still starting: tell it its peers again when it is ready")
+	}
+	if err := s.w.SetPeers(aps); err != nil {
+		return err
+	}
+	s.spec.Peers = slices.Clone(peers)
+	return nil
 }
 
 func (s *Server) start(ctx context.Context, spec *Spec) (*Worker, error) {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 
 	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
@@ -50,6 +51,32 @@ type Worker struct {
 	nodes    []string // the lab nodes it runs
 	nsNames  []string
 	switchNS string
+
+	mu      sync.Mutex
+	tunnels []tunnelEnd
+}
+
+// tunnelEnd is one of the worker's tunnels, and the worker its far end
+// runs on.
+type tunnelEnd struct {
+	ep  *udpwire.Endpoint
+	far int
+}
+
+// SetPeers points the worker's tunnels at new addresses of the other
+// workers (one came back at another address).
+func (w *Worker) SetPeers(peers []netip.AddrPort) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, t := range w.tunnels {
+		if t.far >= len(peers) {
+			return fmt.Errorf("worker: %d peers; a tunnel leads to worker %d", len(peers), t.far)
+		}
+	}
+	for _, t := range w.tunnels {
+		t.ep.SetRemote(peers[t.far])
+	}
+	return nil
 }
 
 // Start makes the worker's nodes and links, and starts its agent. On
@@ -66,6 +93,7 @@ func Start(ctx context.Context, cfg Config) (w *Worker, err error) {
 	// The tunnels: the links with one end here and one on another worker.
 	type tunnel struct {
 		id     uint32
+		far    int // the far end's worker
 		remote netip.AddrPort
 		ifc    *topology.Interface
 	}
@@ -82,7 +110,7 @@ func Start(ctx context.Context, cfg Config) (w *Worker, err error) {
 		if near.Node.Stack == topology.StackLinux {
 			return nil, fmt.Errorf("worker %d: link %s leaves this worker at %s, a stack: linux node; tunnels reach Go-stack nodes only so far (place both ends on one worker)", cfg.Index, k.Name, near)
 		}
-		tunnels[near.String()] = tunnel{id: uint32(k.Index), remote: cfg.Peers[p.Worker[far.Node.Index]], ifc: near}
+		tunnels[near.String()] = tunnel{id: uint32(k.Index), far: p.Worker[far.Node.Index], remote: cfg.Peers[p.Worker[far.Node.Index]], ifc: near}
 	}
 	part, err := lab.Part(mine)
 	if err != nil {
@@ -130,6 +158,9 @@ func Start(ctx context.Context, cfg Config) (w *Worker, err error) {
 			if err != nil {
 				return nil, err
 			}
+			w.mu.Lock()
+			w.tunnels = append(w.tunnels, tunnelEnd{ep: ep, far: t.far})
+			w.mu.Unlock()
 			return ep, nil
 		}
 		return afpacket.OpenInNamespace(nsPath, ifname, afpacket.Options{RingBlocks: 16})

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/kube"
-	"github.com/netlab/netlab/runtime/docker"
 )
 
 // newK8sCmd groups what a cluster admin needs to run labs on Kubernetes.
@@ -19,7 +18,7 @@ func newK8sCmd(o *options) *cobra.Command {
 		Use:   "k8s",
 		Short: "Run labs on a Kubernetes cluster: what to install there",
 	}
-	cmd.AddCommand(newK8sManifestsCmd(o))
+	cmd.AddCommand(newK8sManifestsCmd(o), newK8sImageCmd(o))
 	return cmd
 }
 
@@ -42,7 +41,7 @@ into the cluster's container runtime, no registry is assumed.`,
 				if err != nil {
 					return err
 				}
-				image = docker.DefaultImageRepo + ":" + tag
+				image = kube.ImageRepo + ":" + tag
 			}
 			b, err := kube.Manifests(kube.ManifestOptions{Namespace: namespace, Image: image})
 			if err != nil {
@@ -53,7 +52,7 @@ into the cluster's container runtime, no registry is assumed.`,
 		},
 	}
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "netlab", "the namespace labs are deployed in")
-	cmd.Flags().StringVar(&image, "image", "", "netlab's image (default netlab/node:<hash of this binary>)")
+	cmd.Flags().StringVar(&image, "image", "", "netlab's image (default "+kube.ImageRepo+":<hash of this binary>, as netlab k8s image writes it)")
 	return cmd
 }
 
@@ -74,4 +73,47 @@ func binaryTag() (string, error) {
 		return "", fmt.Errorf("hash %s: %w", exe, err)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func newK8sImageCmd(o *options) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "image",
+		Short: "Write netlab's image (FROM scratch, this binary) as a tarball to import into a cluster",
+		Long: `Write netlab's image for clusters, ` + kube.ImageRepo + `:<hash of this binary>, in the
+layout docker save makes: import it into each node's container runtime
+(ctr -n k8s.io images import FILE, or docker load -i FILE); no registry is
+assumed. The controller and the worker pods run it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tag, err := binaryTag()
+			if err != nil {
+				return err
+			}
+			ref := kube.ImageRepo + ":" + tag
+			if out == "" {
+				out = "netlab-" + tag + ".tar"
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			if err := kube.WriteImage(f, ref, exe); err != nil {
+				f.Close()
+				os.Remove(out)
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(o.stdout, "%s: %s\n", out, ref)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the file to write (default netlab-<hash>.tar)")
+	return cmd
 }

@@ -25,7 +25,7 @@ func newRootCmd(o *options) *cobra.Command {
 	}
 	root.SetOut(o.stdout)
 	root.SetErr(o.stderr)
-	root.AddCommand(newVersionCmd(o), newAgentCmd(o), newPauseCmd(o), newValidateCmd(o), newGraphCmd(o), newTCPCmd(o), newPingCmd(o), newSocketsCmd(o), newTraceCmd(o), newDeployCmd(o), newDestroyCmd(o), newInspectCmd(o), newExecCmd(o), newPlotCmd(o), newCaptureCmd(o), newImpairCmd(o), newLinkCmd(o), newSockCmd(o), newReportCmd(o), newRunsCmd(o), newLabCmd(o), newDoctorCmd(o), newGenCmd(o), newExperimentCmd(o), newImageCmd(o), newWebCmd(o), newK8sCmd(o))
+	root.AddCommand(newVersionCmd(o), newAgentCmd(o), newPauseCmd(o), newValidateCmd(o), newGraphCmd(o), newTCPCmd(o), newPingCmd(o), newSocketsCmd(o), newTraceCmd(o), newDeployCmd(o), newDestroyCmd(o), newInspectCmd(o), newExecCmd(o), newPlotCmd(o), newCaptureCmd(o), newImpairCmd(o), newLinkCmd(o), newSockCmd(o), newReportCmd(o), newRunsCmd(o), newLabCmd(o), newDoctorCmd(o), newGenCmd(o), newExperimentCmd(o), newImageCmd(o), newWebCmd(o), newK8sCmd(o), newWorkerCmd(o), newControllerCmd(o))
 	return root
 }
 

@@ -154,7 +154,8 @@ func (m *Mux) Link(id uint32, remote netip.AddrPort, mtu int, mac net.HardwareAd
 	if _, ok := m.links[id]; ok {
 		return nil, fmt.Errorf("udpwire: link %d is already carried", id)
 	}
-	e := &Endpoint{m: m, id: id, remote: net.UDPAddrFromAddrPort(remote), mtu: mtu, mac: mac}
+	e := &Endpoint{m: m, id: id, mtu: mtu, mac: mac}
+	e.SetRemote(remote)
 	e.pool.New = func() any { b := make([]byte, HeaderLen+maxFrame); return &b }
 	m.links[id] = e
 	return e, nil
@@ -225,7 +226,7 @@ func contains(es []*Endpoint, e *Endpoint) bool {
 type Endpoint struct {
 	m      *Mux
 	id     uint32
-	remote *net.UDPAddr
+	remote atomic.Pointer[net.UDPAddr]
 	mtu    int
 	mac    net.HardwareAddr
 	disp   atomic.Pointer[dispatcherBox]
@@ -239,6 +240,12 @@ var (
 	_ link.Endpoint    = (*Endpoint)(nil)
 	_ link.BatchWriter = (*Endpoint)(nil)
 )
+
+// SetRemote points the link at the Mux at remote (the far end's worker
+// came back at another address).
+func (e *Endpoint) SetRemote(remote netip.AddrPort) {
+	e.remote.Store(net.UDPAddrFromAddrPort(remote))
+}
 
 // MTU implements link.Endpoint.
 func (e *Endpoint) MTU() int { return e.mtu }
@@ -268,7 +275,7 @@ func (e *Endpoint) WritePacket(frame []byte) error {
 	bp := e.pool.Get().(*[]byte)
 	defer e.pool.Put(bp)
 	b := e.frame(*bp, frame)
-	if _, err := e.m.conn.WriteToUDP(b, e.remote); err != nil {
+	if _, err := e.m.conn.WriteToUDP(b, e.remote.Load()); err != nil {
 		e.m.sendErrors.Add(1)
 		if e.closed.Load() || errors.Is(err, net.ErrClosed) {
 			return ErrClosed
@@ -291,6 +298,7 @@ func (e *Endpoint) WritePackets(frames [][]byte) (int, error) {
 			e.pool.Put(bp)
 		}
 	}()
+	remote := e.remote.Load()
 	for _, f := range frames {
 		if len(f) > e.mtu+14 || len(f) < 14 {
 			e.m.sendErrors.Add(1)
@@ -298,7 +306,7 @@ func (e *Endpoint) WritePackets(frames [][]byte) (int, error) {
 		}
 		bp := e.pool.Get().(*[]byte)
 		bufs = append(bufs, bp)
-		msgs = append(msgs, ipv4.Message{Buffers: [][]byte{e.frame(*bp, f)}, Addr: e.remote})
+		msgs = append(msgs, ipv4.Message{Buffers: [][]byte{e.frame(*bp, f)}, Addr: remote})
 	}
 	sent := 0
 	for sent < len(msgs) {

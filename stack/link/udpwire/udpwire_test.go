@@ -248,7 +248,7 @@ func TestTCPAcrossSmallMTU(t *testing.T) {
 	// The datagrams of full-sized frames were fragmented on the way.
 	var frags string
 	under.InNamespace(vethlab.B, func() error {
-		b, _ := os.ReadFile("/proc/net/snmp")
+		b, _ := os.ReadFile("/proc/thread-self/net/snmp") // this thread's namespace: /proc/net is the process's
 		frags = string(b)
 		return nil
 	})

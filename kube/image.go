@@ -1,0 +1,94 @@
+package kube
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// ImageBinaryPath is where netlab's image keeps the binary.
+const ImageBinaryPath = "/bin/netlab"
+
+// ImageRepo is the repository of netlab's image for clusters, tagged with
+// the first 16 hex digits of the binary's SHA-256 (the docker runtime's
+// node image, netlab/node, has another entrypoint).
+const ImageRepo = "netlab/netlab"
+
+// WriteImage writes netlab's image, ref ("netlab/netlab:<hash>"), in the
+// layout `docker save` makes and `ctr images import` and `docker load`
+// read: one layer holding the static binary at ImageBinaryPath, FROM
+// scratch. Nothing is pulled or needs a registry: a cluster admin imports
+// the file into each node's container runtime. The same binary gives the
+// same bytes (times are fixed).
+func WriteImage(w io.Writer, ref, binary string) error {
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		return fmt.Errorf("image: %w", err)
+	}
+	epoch := time.Unix(0, 0).UTC()
+	var layer bytes.Buffer
+	lt := tar.NewWriter(&layer)
+	for _, d := range []string{"bin/", "run/", "tmp/"} {
+		mode := int64(0o755)
+		if d == "tmp/" {
+			mode = 0o1777
+		}
+		if err := lt.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: mode, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+	}
+	if err := lt.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: ImageBinaryPath[1:], Mode: 0o755, Size: int64(len(bin)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+		return err
+	}
+	if _, err := lt.Write(bin); err != nil {
+		return err
+	}
+	if err := lt.Close(); err != nil {
+		return err
+	}
+	diff := sha256.Sum256(layer.Bytes())
+	diffID := hex.EncodeToString(diff[:])
+	config, err := json.Marshal(map[string]any{
+		"architecture": "amd64",
+		"os":           "linux",
+		"created":      epoch.Format(time.RFC3339),
+		"config":       map[string]any{"Entrypoint": []string{ImageBinaryPath}, "WorkingDir": "/"},
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + diffID}},
+	})
+	if err != nil {
+		return err
+	}
+	cs := sha256.Sum256(config)
+	configName := hex.EncodeToString(cs[:]) + ".json"
+	manifest, err := json.Marshal([]map[string]any{{
+		"Config":   configName,
+		"RepoTags": []string{ref},
+		"Layers":   []string{diffID + "/layer.tar"},
+	}})
+	if err != nil {
+		return err
+	}
+	out := tar.NewWriter(w)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{
+		{diffID + "/layer.tar", layer.Bytes()},
+		{configName, config},
+		{"manifest.json", manifest},
+	} {
+		if err := out.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: 0o644, Size: int64(len(f.data)), ModTime: epoch}); err != nil {
+			return fmt.Errorf("image: %w", err)
+		}
+		if _, err := out.Write(f.data); err != nil {
+			return fmt.Errorf("image: %w", err)
+		}
+	}
+	return out.Close()
+}
