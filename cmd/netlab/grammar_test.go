@@ -14,14 +14,17 @@ import (
 // quietVerbs print nothing of their own that --format could shape: exec
 // passes the command's output through, graph prints a drawing in the
 // syntax --syntax picks, completion prints a shell script, help is cobra's,
-// agent is not for people.
-var quietVerbs = []string{"netlab exec", "netlab graph", "netlab completion", "netlab help", "netlab agent", "netlab pause"}
+// agent, worker and controller are not for people, k8s manifests prints the
+// YAML a cluster admin applies.
+var quietVerbs = []string{"netlab exec", "netlab graph", "netlab completion", "netlab help", "netlab agent", "netlab pause",
+	"netlab worker", "netlab controller", "netlab k8s manifests"}
 
 // fileVerbs read the topology file itself: -t is required there.
 var fileVerbs = []string{"netlab deploy", "netlab validate", "netlab graph"}
 
 // noLabVerbs work without a lab.
 var noLabVerbs = []string{"netlab version", "netlab completion", "netlab help", "netlab agent", "netlab pause", "netlab lab", "netlab doctor", "netlab gen", "netlab image",
+	"netlab worker", "netlab controller", "netlab k8s", // a cluster's, not a lab's
 	"netlab experiment"} // an experiment file names its topology and deploys it
 
 // leaves returns every command that runs (not a group), by path.

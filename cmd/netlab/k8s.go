@@ -77,6 +77,7 @@ func binaryTag() (string, error) {
 
 func newK8sImageCmd(o *options) *cobra.Command {
 	var out string
+	t := &topoOptions{}
 	cmd := &cobra.Command{
 		Use:   "image",
 		Short: "Write netlab's image (FROM scratch, this binary) as a tarball to import into a cluster",
@@ -110,10 +111,10 @@ assumed. The controller and the worker pods run it.`,
 			if err := f.Close(); err != nil {
 				return err
 			}
-			fmt.Fprintf(o.stdout, "%s: %s\n", out, ref)
-			return nil
+			return printOut(o, t.format, map[string]string{"file": out, "image": ref}, func() { fmt.Fprintf(o.stdout, "%s: %s\n", out, ref) })
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the file to write (default netlab-<hash>.tar)")
+	addFormatFlag(cmd, t)
 	return cmd
 }
