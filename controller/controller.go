@@ -1,0 +1,423 @@
+// Package controller reconciles Labs (kube.Lab) on a Kubernetes cluster:
+// for each Lab it resolves the topology, places the nodes on the workers
+// (placement), makes the worker pods, tells each worker its share once
+// every pod has an address (worker.Spec), and writes what it finds back
+// to the Lab's status. It is level-triggered: every pass starts from what
+// the API server and the workers say, so a controller that restarts
+// carries on where the last one stopped, and doing a step twice does
+// nothing more.
+package controller
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/netlab/netlab/kube"
+	"github.com/netlab/netlab/placement"
+	"github.com/netlab/netlab/topology"
+	"github.com/netlab/netlab/worker"
+)
+
+// Labels of a worker pod.
+const (
+	LabelLab    = "netlab-lab"    // the Lab's name
+	LabelWorker = "netlab-worker" // the worker's index
+)
+
+// Config is what a controller needs.
+type Config struct {
+	Client    kubernetes.Interface
+	Dynamic   dynamic.Interface
+	Namespace string // the namespace whose Labs it reconciles
+	// DialWorker opens a connection to a worker pod's API; nil dials the
+	// pod's address directly (a controller running in the cluster).
+	DialWorker func(ctx context.Context, pod *corev1.Pod) (net.Conn, error)
+	Log        *slog.Logger
+	// Resync is how often a Lab is looked at again while it is not Ready
+	// (0: a second).
+	Resync time.Duration
+}
+
+// Controller reconciles the Labs of a namespace.
+type Controller struct {
+	cfg   Config
+	queue workqueue.TypedRateLimitingInterface[string]
+	labs  cache.GenericLister
+	pods  func() ([]*corev1.Pod, error)
+	http  *http.Client
+}
+
+// Run reconciles until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Resync == 0 {
+		cfg.Resync = time.Second
+	}
+	c := &Controller{cfg: cfg, queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())}
+	defer c.queue.ShutDown()
+	dial := cfg.DialWorker
+	c.http = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			// The host is the pod's name: see workerURL.
+			host, _, _ := net.SplitHostPort(addr)
+			pod, err := c.cfg.Client.CoreV1().Pods(cfg.Namespace).Get(ctx, host, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			if dial != nil {
+				return dial(ctx, pod)
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(kube.AgentPort)))
+		},
+	}}
+	labInf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(cfg.Dynamic, 0, cfg.Namespace, nil)
+	labs := labInf.ForResource(kube.LabResource)
+	c.labs = labs.Lister()
+	podInf := informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0, informers.WithNamespace(cfg.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = LabelLab }))
+	pods := podInf.Core().V1().Pods()
+	c.pods = func() ([]*corev1.Pod, error) { return pods.Lister().Pods(cfg.Namespace).List(labels.Everything()) }
+	enqueue := func(obj any) {
+		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+			c.queue.Add(key)
+		}
+	}
+	labs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) }, DeleteFunc: enqueue})
+	podOwner := func(obj any) {
+		if p, ok := obj.(*corev1.Pod); ok && p.Labels[LabelLab] != "" {
+			c.queue.Add(p.Namespace + "/" + p.Labels[LabelLab])
+		}
+	}
+	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: podOwner, UpdateFunc: func(_, o any) { podOwner(o) }, DeleteFunc: podOwner})
+	labInf.Start(ctx.Done())
+	podInf.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), labs.Informer().HasSynced, pods.Informer().HasSynced) {
+		return fmt.Errorf("controller: the caches did not sync: %w", ctx.Err())
+	}
+	cfg.Log.Info("controller reconciling", "namespace", cfg.Namespace)
+	go func() { <-ctx.Done(); c.queue.ShutDown() }()
+	for {
+		key, quit := c.queue.Get()
+		if quit {
+			return nil
+		}
+		again, err := c.reconcile(ctx, key)
+		switch {
+		case err != nil:
+			cfg.Log.Error("reconcile", "lab", key, "error", err)
+			c.queue.AddRateLimited(key)
+		case again:
+			c.queue.Forget(key)
+			c.queue.AddAfter(key, cfg.Resync)
+		default:
+			c.queue.Forget(key)
+		}
+		c.queue.Done(key)
+	}
+}
+
+// reconcile brings one Lab a step closer to Ready and says whether to
+// look at it again soon.
+func (c *Controller) reconcile(ctx context.Context, key string) (bool, error) {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return false, nil
+	}
+	obj, err := c.labs.ByNamespace(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return false, nil // deleted: its pods go with it (owner references)
+	}
+	if err != nil {
+		return false, err
+	}
+	u := obj.(*unstructured.Unstructured)
+	var lab kube.Lab
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &lab); err != nil {
+		return false, err
+	}
+	if lab.DeletionTimestamp != nil {
+		return false, nil
+	}
+	status, again, err := c.step(ctx, &lab)
+	if err != nil {
+		return false, err
+	}
+	status.ObservedGeneration = lab.Generation
+	if !reflect.DeepEqual(status, lab.Status) {
+		lab.Status = status
+		out, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&lab)
+		if err != nil {
+			return false, err
+		}
+		if _, err := c.cfg.Dynamic.Resource(kube.LabResource).Namespace(ns).UpdateStatus(ctx, &unstructured.Unstructured{Object: out}, metav1.UpdateOptions{}); err != nil {
+			if apierrors.IsConflict(err) {
+				return true, nil // a newer Lab: the next pass reads it
+			}
+			return false, fmt.Errorf("lab %s: write its status: %w", key, err)
+		}
+	}
+	return again, nil
+}
+
+// step works out the Lab's status, making and telling what is missing.
+func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, bool, error) {
+	failed := func(msg string) (kube.LabStatus, bool, error) {
+		return kube.LabStatus{Phase: kube.PhaseFailed, Message: msg}, false, nil
+	}
+	file := lab.Spec.TopologyFile
+	if file == "" {
+		file = lab.Name + ".yml"
+	}
+	plan, err := topology.Parse(file, []byte(lab.Spec.Topology))
+	if err != nil {
+		return failed(err.Error())
+	}
+	p, err := placement.Place(plan, placement.Options{Workers: lab.Spec.Workers})
+	if err != nil {
+		return failed(err.Error())
+	}
+	planJSON, err := json.Marshal(plan)
+	if err != nil {
+		return kube.LabStatus{}, false, err
+	}
+	st := kube.LabStatus{Phase: kube.PhaseDeploying, Nodes: len(plan.Nodes), Tunnels: len(p.Cut)}
+	nodesOf := make([][]string, p.Workers)
+	for i, w := range p.Worker {
+		nodesOf[w] = append(nodesOf[w], plan.Nodes[i].Name)
+	}
+
+	// The worker pods: made when missing, removed beyond the count, and
+	// made again when they were made for another generation of the Lab.
+	all, err := c.pods()
+	if err != nil {
+		return st, false, err
+	}
+	pods := make([]*corev1.Pod, p.Workers)
+	for _, pod := range all {
+		if pod.Labels[LabelLab] != lab.Name {
+			continue
+		}
+		i, err := strconv.Atoi(pod.Labels[LabelWorker])
+		stale := pod.Annotations[annotationGeneration] != strconv.FormatInt(lab.Generation, 10)
+		ended := pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded
+		if err != nil || i < 0 || i >= p.Workers || stale || ended {
+			if pod.DeletionTimestamp == nil {
+				c.deletePod(ctx, pod)
+			}
+			if ended && !stale {
+				// Made again after a pause that grows (the queue's rate
+				// limit): a worker that cannot start does not spin.
+				return st, false, fmt.Errorf("worker pod %s ended (%s): making it again", pod.Name, ending(pod))
+			}
+			continue
+		}
+		if pod.DeletionTimestamp == nil {
+			pods[i] = pod
+		}
+	}
+	for i := range pods {
+		st.Workers = append(st.Workers, kube.WorkerStatus{Name: workerName(lab.Name, i), Nodes: nodesOf[i]})
+		if pods[i] == nil {
+			if err := c.createPod(ctx, lab, i); err != nil && !apierrors.IsAlreadyExists(err) {
+				return st, false, fmt.Errorf("worker pod %d: %w", i, err)
+			}
+		}
+	}
+	var peers []string
+	for i, pod := range pods {
+		if pod == nil || pod.Status.PodIP == "" || pod.Status.Phase != corev1.PodRunning {
+			st.Message = "waiting for the worker pods to run"
+			if why := waiting(pod, lab.Spec.Image); why != "" {
+				st.Message = why
+			}
+			return st, true, nil
+		}
+		st.Workers[i].PodIP, st.Workers[i].KubeNode = pod.Status.PodIP, pod.Spec.NodeName
+		peers = append(peers, net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(kube.WirePort)))
+	}
+
+	// Each worker told its share, once; then asked how it is.
+	ready := 0
+	for i, pod := range pods {
+		ws, err := c.workerState(ctx, pod)
+		if err != nil {
+			st.Message = fmt.Sprintf("worker %s: %v", pod.Name, err)
+			return st, true, nil
+		}
+		// Told once; told again when a worker it tunnels to moved (a pod
+		// made again has another address).
+		if ws.Generation == 0 || (ws.Ready && !slices.Equal(ws.Peers, peers)) {
+			spec := worker.Spec{Generation: lab.Generation, Plan: planJSON, Placement: p.Worker, Index: i, Peers: peers}
+			if ws, err = c.tellWorker(ctx, pod, spec); err != nil {
+				st.Message = fmt.Sprintf("worker %s: %v", pod.Name, err)
+				return st, true, nil
+			}
+		}
+		if ws.Error != "" {
+			return failed(fmt.Sprintf("worker %s: %s", pod.Name, ws.Error))
+		}
+		if ws.Ready {
+			st.Workers[i].Ready = true
+			ready++
+		}
+	}
+	if ready < len(pods) {
+		st.Message = fmt.Sprintf("%d of %d workers ready", ready, len(pods))
+		return st, true, nil
+	}
+	st.Phase, st.Message = kube.PhaseReady, ""
+	return st, false, nil
+}
+
+// annotationGeneration is the Lab generation a worker pod was made for.
+const annotationGeneration = "netlab.dev/generation"
+
+func workerName(lab string, i int) string { return fmt.Sprintf("%s-worker-%d", lab, i) }
+
+func (c *Controller) createPod(ctx context.Context, lab *kube.Lab, i int) error {
+	yes, zero := true, int64(0)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        workerName(lab.Name, i),
+			Namespace:   lab.Namespace,
+			Labels:      map[string]string{LabelLab: lab.Name, LabelWorker: strconv.Itoa(i), "app.kubernetes.io/part-of": "netlab"},
+			Annotations: map[string]string{annotationGeneration: strconv.FormatInt(lab.Generation, 10)},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: kube.Group + "/" + kube.Version, Kind: kube.Kind,
+				Name: lab.Name, UID: lab.UID, Controller: &yes, BlockOwnerDeletion: &yes}},
+		},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: &zero,
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{
+				Name: "worker", Image: lab.Spec.Image, ImagePullPolicy: corev1.PullIfNotPresent,
+				Args: []string{"worker"},
+				// A worker makes namespaces, veths and packet sockets for
+				// its lab nodes.
+				SecurityContext: &corev1.SecurityContext{Privileged: &yes},
+				Ports: []corev1.ContainerPort{
+					{Name: "api", ContainerPort: kube.AgentPort, Protocol: corev1.ProtocolTCP},
+					{Name: "wire", ContainerPort: kube.WirePort, Protocol: corev1.ProtocolUDP},
+				},
+			}},
+		},
+	}
+	_, err := c.cfg.Client.CoreV1().Pods(lab.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	if err == nil {
+		c.cfg.Log.Info("worker pod made", "lab", lab.Name, "pod", pod.Name)
+	}
+	return err
+}
+
+func (c *Controller) deletePod(ctx context.Context, pod *corev1.Pod) {
+	err := c.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		c.cfg.Log.Error("delete a worker pod", "pod", pod.Name, "error", err)
+	}
+}
+
+// workerURL names a worker's API by its pod's name; the transport dials
+// the pod.
+func workerURL(pod *corev1.Pod) string {
+	return "http://" + net.JoinHostPort(pod.Name, strconv.Itoa(kube.AgentPort)) + "/v1/worker"
+}
+
+func (c *Controller) workerState(ctx context.Context, pod *corev1.Pod) (worker.State, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, workerURL(pod), nil)
+	return c.do(req)
+}
+
+func (c *Controller) tellWorker(ctx context.Context, pod *corev1.Pod, spec worker.Spec) (worker.State, error) {
+	body, err := json.Marshal(spec)
+	if err != nil {
+		return worker.State{}, err
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, workerURL(pod), bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return c.do(req)
+}
+
+func (c *Controller) do(req *http.Request) (worker.State, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return worker.State{}, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		json.Unmarshal(b, &e)
+		return worker.State{}, errors.New(e.Error)
+	}
+	var st worker.State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return worker.State{}, err
+	}
+	return st, nil
+}
+
+// ForwardTo returns a DialWorker that reaches worker pods through the API
+// server (a controller running outside the cluster, and tests).
+func ForwardTo(f *kube.Forwarder) func(ctx context.Context, pod *corev1.Pod) (net.Conn, error) {
+	return func(ctx context.Context, pod *corev1.Pod) (net.Conn, error) {
+		return f.Dial(ctx, pod.Namespace, pod.Name, kube.AgentPort)
+	}
+}
+
+// waiting says why a worker pod does not run yet, when its container
+// waits for something a user must do (an image that is not there).
+func waiting(pod *corev1.Pod, image string) string {
+	if pod == nil {
+		return ""
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		w := cs.State.Waiting
+		if w == nil {
+			continue
+		}
+		switch w.Reason {
+		case "ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName":
+			return fmt.Sprintf("worker pod %s: image %s is not on node %s (%s): write it with `netlab k8s image` and import it into the node's container runtime (ctr -n k8s.io images import FILE)",
+				pod.Name, image, pod.Spec.NodeName, w.Reason)
+		case "CreateContainerError", "CreateContainerConfigError", "RunContainerError":
+			return fmt.Sprintf("worker pod %s: %s: %s", pod.Name, w.Reason, w.Message)
+		}
+	}
+	return ""
+}
+
+// ending says how a pod's container ended.
+func ending(pod *corev1.Pod) string {
+	for _, cs := range pod.Status.ContainerStatuses {
+		if t := cs.State.Terminated; t != nil {
+			return fmt.Sprintf("exit %d, %s %s", t.ExitCode, t.Reason, t.Message)
+		}
+	}
+	return string(pod.Status.Phase)
+}

@@ -1,0 +1,221 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/netlab/netlab/internal/kubetest"
+	"github.com/netlab/netlab/kube"
+	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/topology"
+)
+
+// netlabImage builds the netlab binary, writes its image and loads it into
+// the test cluster; it returns the image's reference.
+func netlabImage(t *testing.T, cl *kubetest.Cluster) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "netlab")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/netlab")
+	build.Dir = kubetest.Root()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build netlab: %v\n%s", err, out)
+	}
+	f, err := os.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	io.Copy(h, f)
+	f.Close()
+	ref := kube.ImageRepo + ":" + hex.EncodeToString(h.Sum(nil))[:16]
+	tarball := filepath.Join(dir, "netlab.tar")
+	out, err := os.Create(tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kube.WriteImage(out, ref, bin); err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	cl.LoadImage(t, tarball)
+	return ref
+}
+
+// labCRD applies the Lab CRD, and removes it at the end if it made it.
+func labCRD(t *testing.T, dyn dynamic.Interface, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := dyn.Resource(kube.CRDResource).Get(ctx, kube.Resource+"."+kube.Group, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		t.Cleanup(func() {
+			dyn.Resource(kube.CRDResource).Delete(ctx, kube.Resource+"."+kube.Group, metav1.DeleteOptions{})
+			kubetest.Poll(t, time.Minute, "the CRD gone", func() (bool, error) {
+				_, err := dyn.Resource(kube.CRDResource).Get(ctx, kube.Resource+"."+kube.Group, metav1.GetOptions{})
+				return apierrors.IsNotFound(err), nil
+			})
+		})
+	}
+	m, err := kube.Manifests(kube.ManifestOptions{Namespace: ns, Image: "unused"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := kube.Apply(actx, dyn, m, func(kind string) bool { return kind == "CustomResourceDefinition" }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const wanLab = `name: wan
+topology:
+  auto-routes: true
+  nodes:
+    h1: {kind: host}
+    r1: {kind: router}
+    r2: {kind: router}
+    h2: {kind: host}
+  links:
+    - endpoints: [h1:eth1, r1:eth1]
+    - name: wan
+      endpoints: [r1:eth2, r2:eth1]
+      netem: {delay: 5ms, loss: 2%}
+    - endpoints: [r2:eth2, h2:eth1]
+`
+
+// TestLabOnCluster (the test cluster): a Lab of four nodes over two
+// worker pods. The controller is stopped as soon as it has made the pods
+// and a second one finishes the deploy; the Lab's status says Ready with
+// each worker's pod, address and nodes; a transfer from h1 to h2, through
+// the API server to the workers' agents, crosses the tunnel between the
+// pods under its loss with retransmissions; deleting the Lab removes its
+// pods.
+func TestLabOnCluster(t *testing.T) {
+	cl := kubetest.Need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dyn, err := dynamic.NewForConfig(cl.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := cl.Namespace(t)
+	image := netlabImage(t, cl)
+	labCRD(t, dyn, ns)
+	fwd, err := kube.NewForwarder(cl.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fwd.Close()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	run := func(ctx context.Context) chan error {
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, Config{Client: cl.Client, Dynamic: dyn, Namespace: ns, DialWorker: ForwardTo(fwd), Log: log, Resync: 200 * time.Millisecond})
+		}()
+		return done
+	}
+
+	labs := dyn.Resource(kube.LabResource).Namespace(ns)
+	lab := &kube.Lab{TypeMeta: metav1.TypeMeta{APIVersion: kube.Group + "/" + kube.Version, Kind: kube.Kind}, ObjectMeta: metav1.ObjectMeta{Name: "wan"},
+		Spec: kube.LabSpec{Topology: wanLab, TopologyFile: "wan.yml", Workers: 2, Image: image}}
+	obj, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(lab)
+	if _, err := labs.Create(ctx, &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	get := func() kube.Lab {
+		u, err := labs.Get(ctx, "wan", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l kube.Lab
+		runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &l)
+		return l
+	}
+
+	// The first controller goes away once it has made the pods.
+	first, stopFirst := context.WithCancel(ctx)
+	done := run(first)
+	kubetest.Poll(t, time.Minute, "the worker pods made", func() (bool, error) {
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelLab + "=wan"})
+		return err == nil && len(pods.Items) == 2, err
+	})
+	stopFirst()
+	if err := <-done; err != nil {
+		t.Fatalf("the first controller: %v", err)
+	}
+	if st := get().Status; st.Phase == kube.PhaseReady {
+		t.Logf("the lab was ready before the first controller stopped")
+	}
+	second, stopSecond := context.WithCancel(ctx)
+	done = run(second)
+	defer func() { stopSecond(); <-done }()
+	var status kube.LabStatus
+	kubetest.Poll(t, 3*time.Minute, "the Lab ready", func() (bool, error) {
+		status = get().Status
+		if status.Phase == kube.PhaseFailed {
+			return false, fmt.Errorf("the Lab failed: %s", status.Message)
+		}
+		return status.Phase == kube.PhaseReady, nil
+	})
+	t.Logf("status: %+v", status)
+	if status.Nodes != 4 || status.Tunnels != 1 || len(status.Workers) != 2 {
+		t.Errorf("status %+v; want 4 nodes, 1 tunnel, 2 workers", status)
+	}
+	podOf := map[string]string{}
+	for _, w := range status.Workers {
+		if !w.Ready || w.PodIP == "" || w.KubeNode == "" {
+			t.Errorf("worker %+v not ready, or without its address or node", w)
+		}
+		for _, n := range w.Nodes {
+			podOf[n] = w.Name
+		}
+	}
+	client := func(node string) *nodeagent.Client {
+		pod := podOf[node]
+		return nodeagent.NewClientDial(func(ctx context.Context) (net.Conn, error) {
+			return fwd.Dial(ctx, ns, pod, kube.AgentPort)
+		}, ns+"/"+pod, node)
+	}
+	if _, err := client("h2").StartApp(ctx, nodeagent.AppSpec{Mode: "sink", Port: 5001}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := topology.Parse("wan.yml", []byte(wanLab))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := netip.AddrPortFrom(plan.Node("h2").Interfaces[0].Addr.Addr(), 5001)
+	rep, err := client("h1").Send(ctx, nodeagent.SendSpec{To: to.String(), Bytes: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("h1 → h2 across the pods: %d bytes, %.1f Mbit/s, %d retransmits, srtt %v", rep.Bytes, rep.GoodputMbps, rep.Retransmits, rep.SRTT)
+	if rep.Bytes != 2<<20 || rep.Retransmits == 0 || rep.SRTT < 5*time.Millisecond {
+		t.Errorf("the transfer: %+v; want 2 MiB, retransmissions, an RTT of at least the wan's 5 ms", rep)
+	}
+
+	if err := labs.Delete(ctx, "wan", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kubetest.Poll(t, 2*time.Minute, "the Lab's pods gone", func() (bool, error) {
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelLab + "=wan"})
+		return err == nil && len(pods.Items) == 0, err
+	})
+}
