@@ -14,7 +14,9 @@ import (
 // BenchmarkTCP moves data with TCP between two Go stacks in two
 // namespaces joined by a veth of MTU 1500 (root): over the veth itself
 // (AF_PACKET, a link inside one worker) and over a UDP wire across it (a
-// link between two workers: full-sized frames fragmented). Each
+// link between two workers: full-sized frames fragmented), and over a
+// UDP wire across a veth of MTU 9000 (a pod network with jumbo frames:
+// no fragments). Each
 // iteration sends 1 MB on one connection; RTT is a 1-byte ping-pong.
 //
 //	go test -run '^$' -bench TCP ./stack/link/udpwire/
@@ -22,7 +24,7 @@ func BenchmarkTCP(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("needs root to make namespaces")
 	}
-	for _, kind := range []string{"veth", "udpwire"} {
+	for _, kind := range []string{"veth", "udpwire", "udpwire-mtu9000"} {
 		b.Run(kind+"/bulk", func(b *testing.B) {
 			cli, srv, done := pair(b, kind)
 			defer done()
@@ -84,11 +86,16 @@ func BenchmarkTCP(b *testing.B) {
 	}
 }
 
-// pair makes two Go stacks joined by kind ("veth" or "udpwire") and
+// pair makes two Go stacks joined by kind ("veth", "udpwire",
+// "udpwire-mtu9000") and
 // returns them with what removes them.
 func pair(b *testing.B, kind string) (*stack.Stack, *stack.Stack, func()) {
 	b.Helper()
-	under, err := vethlab.New(context.Background(), vethlab.Options{Prefix: "nluwb", MTU: 1500})
+	mtu := 1500
+	if kind == "udpwire-mtu9000" {
+		mtu = 9000
+	}
+	under, err := vethlab.New(context.Background(), vethlab.Options{Prefix: "nluwb", MTU: mtu})
 	if err != nil {
 		b.Fatal(err)
 	}
