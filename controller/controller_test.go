@@ -219,3 +219,86 @@ func TestLabOnCluster(t *testing.T) {
 		return err == nil && len(pods.Items) == 0, err
 	})
 }
+
+// TestControllerDeployment (the test cluster): the manifests as a cluster
+// admin applies them — the controller runs as its Deployment, in the
+// cluster, with its ServiceAccount and Role only. Its pod is deleted as
+// soon as it has made the worker pods; the Deployment's next pod finishes
+// the deploy; deleting the Lab removes the workers.
+func TestControllerDeployment(t *testing.T) {
+	cl := kubetest.Need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dyn, err := dynamic.NewForConfig(cl.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := cl.Namespace(t)
+	image := netlabImage(t, cl)
+	labCRD(t, dyn, ns)
+	m, err := kube.Manifests(kube.ManifestOptions{Namespace: ns, Image: image})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kube.Apply(ctx, dyn, m, func(kind string) bool { return kind != "CustomResourceDefinition" && kind != "Namespace" }); err != nil {
+		t.Fatal(err)
+	}
+	controllerPods := func() []string {
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + kube.ControllerName})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil && p.Status.Phase == "Running" {
+				names = append(names, p.Name)
+			}
+		}
+		return names
+	}
+	kubetest.Poll(t, 2*time.Minute, "the controller's pod running", func() (bool, error) { return len(controllerPods()) == 1, nil })
+
+	labs := dyn.Resource(kube.LabResource).Namespace(ns)
+	lab := &kube.Lab{TypeMeta: metav1.TypeMeta{APIVersion: kube.Group + "/" + kube.Version, Kind: kube.Kind}, ObjectMeta: metav1.ObjectMeta{Name: "wan"},
+		Spec: kube.LabSpec{Topology: wanLab, TopologyFile: "wan.yml", Workers: 2, Image: image}}
+	obj, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(lab)
+	if _, err := labs.Create(ctx, &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kubetest.Poll(t, time.Minute, "the worker pods made", func() (bool, error) {
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelLab + "=wan"})
+		return err == nil && len(pods.Items) == 2, err
+	})
+	first := controllerPods()
+	zero := int64(0)
+	if err := cl.Client.CoreV1().Pods(ns).Delete(ctx, first[0], metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	var status kube.LabStatus
+	kubetest.Poll(t, 3*time.Minute, "the Lab ready", func() (bool, error) {
+		u, err := labs.Get(ctx, "wan", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		var l kube.Lab
+		runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &l)
+		status = l.Status
+		if status.Phase == kube.PhaseFailed {
+			return false, fmt.Errorf("the Lab failed: %s", status.Message)
+		}
+		return status.Phase == kube.PhaseReady, nil
+	})
+	if now := controllerPods(); len(now) != 1 || now[0] == first[0] {
+		t.Errorf("controller pods %v; want one other than the deleted %s", now, first[0])
+	}
+	if status.Nodes != 4 || len(status.Workers) != 2 || !status.Workers[0].Ready || !status.Workers[1].Ready {
+		t.Errorf("status %+v", status)
+	}
+	if err := labs.Delete(ctx, "wan", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kubetest.Poll(t, 2*time.Minute, "the Lab's pods gone", func() (bool, error) {
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelLab + "=wan"})
+		return err == nil && len(pods.Items) == 0, err
+	})
+}
