@@ -60,9 +60,11 @@ func netlabImage(t *testing.T, cl *kubetest.Cluster) string {
 	return ref
 }
 
-// labCRD applies the Lab CRD, and removes it at the end if it made it.
-func labCRD(t *testing.T, dyn dynamic.Interface, ns string) {
+// labCRD applies the Lab CRD, and removes it at the end if it made it;
+// the other tests that do (kube's) wait meanwhile.
+func labCRD(t *testing.T, cl *kubetest.Cluster, dyn dynamic.Interface, ns string) {
 	t.Helper()
+	cl.Exclusive(t, "lab-crd")
 	ctx := context.Background()
 	_, err := dyn.Resource(kube.CRDResource).Get(ctx, kube.Resource+"."+kube.Group, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -118,7 +120,7 @@ func TestLabOnCluster(t *testing.T) {
 	}
 	ns := cl.Namespace(t)
 	image := netlabImage(t, cl)
-	labCRD(t, dyn, ns)
+	labCRD(t, cl, dyn, ns)
 	fwd, err := kube.NewForwarder(cl.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +237,7 @@ func TestControllerDeployment(t *testing.T) {
 	}
 	ns := cl.Namespace(t)
 	image := netlabImage(t, cl)
-	labCRD(t, dyn, ns)
+	labCRD(t, cl, dyn, ns)
 	m, err := kube.Manifests(kube.ManifestOptions{Namespace: ns, Image: image})
 	if err != nil {
 		t.Fatal(err)

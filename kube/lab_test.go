@@ -83,6 +83,7 @@ func TestLabResource(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	cl.Exclusive(t, "lab-crd") // controller's tests install and remove it too
 	crdRes := CRDResource
 	_, err = dyn.Resource(crdRes).Get(ctx, Resource+"."+Group, metav1.GetOptions{})
 	ours := apierrors.IsNotFound(err)

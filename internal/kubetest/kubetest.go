@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,6 +93,24 @@ func (c *Cluster) LoadImage(t testing.TB, tarball string) {
 	if err != nil {
 		t.Fatalf("load %s into the test cluster: %v\n%s", tarball, err, out)
 	}
+}
+
+// Exclusive holds the test cluster's lock called name until the test
+// ends (its cleanups registered before this call run after the lock is
+// released; those registered after it, before). Tests of several
+// packages run at once: those that install and remove a cluster-wide
+// object (the Lab CRD) take turns.
+func (c *Cluster) Exclusive(t testing.TB, name string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(c.Dir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
 }
 
 // Root is the module's root directory.
