@@ -53,8 +53,9 @@ type Config struct {
 	Client    kubernetes.Interface
 	Dynamic   dynamic.Interface
 	Namespace string // the namespace whose Labs it reconciles
-	// DialWorker opens a connection to a worker pod's API; nil dials the
-	// pod's address directly (a controller running in the cluster).
+	// DialWorker opens a connection to a worker pod's API (ForwardTo: a
+	// worker's API listens on the pod's loopback only, reached through
+	// the API server as RBAC allows). Required.
 	DialWorker func(ctx context.Context, pod *corev1.Pod) (net.Conn, error)
 	Log        *slog.Logger
 	// Resync is how often a Lab is looked at again while it is not Ready
@@ -79,9 +80,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Resync == 0 {
 		cfg.Resync = time.Second
 	}
+	if cfg.DialWorker == nil {
+		return errors.New("controller: no way to reach the workers (Config.DialWorker)")
+	}
 	c := &Controller{cfg: cfg, queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())}
 	defer c.queue.ShutDown()
-	dial := cfg.DialWorker
 	c.http = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
 			// The host is the pod's name: see workerURL.
@@ -90,13 +93,10 @@ func Run(ctx context.Context, cfg Config) error {
 			if err != nil {
 				return nil, err
 			}
-			if dial != nil {
-				return dial(ctx, pod)
-			}
-			var d net.Dialer
-			return d.DialContext(ctx, "tcp", net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(kube.AgentPort)))
+			return cfg.DialWorker(ctx, pod)
 		},
 	}}
+	defer c.http.CloseIdleConnections()
 	labInf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(cfg.Dynamic, 0, cfg.Namespace, nil)
 	labs := labInf.ForResource(kube.LabResource)
 	c.labs = labs.Lister()
@@ -111,6 +111,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	labs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) }, DeleteFunc: enqueue})
 	podOwner := func(obj any) {
+		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = t.Obj
+		}
 		if p, ok := obj.(*corev1.Pod); ok && p.Labels[LabelLab] != "" {
 			c.queue.Add(p.Namespace + "/" + p.Labels[LabelLab])
 		}
@@ -128,14 +131,14 @@ func Run(ctx context.Context, cfg Config) error {
 		if quit {
 			return nil
 		}
-		again, err := c.reconcile(ctx, key)
+		next, err := c.reconcile(ctx, key)
 		switch {
 		case err != nil:
 			cfg.Log.Error("reconcile", "lab", key, "error", err)
 			c.queue.AddRateLimited(key)
-		case again:
+		case next > 0:
 			c.queue.Forget(key)
-			c.queue.AddAfter(key, cfg.Resync)
+			c.queue.AddAfter(key, next)
 		default:
 			c.queue.Forget(key)
 		}
@@ -143,47 +146,57 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 }
 
-// reconcile brings one Lab a step closer to Ready and says whether to
-// look at it again soon.
-func (c *Controller) reconcile(ctx context.Context, key string) (bool, error) {
+// reconcile brings one Lab a step closer to Ready and says when to look
+// at it again (0: when something changes).
+func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
-		return false, nil
+		return 0, nil
 	}
 	obj, err := c.labs.ByNamespace(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		return false, nil // deleted: its pods go with it (owner references)
+		return 0, nil // deleted: its pods go with it (owner references)
 	}
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	u := obj.(*unstructured.Unstructured)
 	var lab kube.Lab
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &lab); err != nil {
-		return false, err
+		return 0, err
 	}
 	if lab.DeletionTimestamp != nil {
-		return false, nil
+		return 0, nil
 	}
-	status, again, err := c.step(ctx, &lab)
-	if err != nil {
-		return false, err
+	status, again, stepErr := c.step(ctx, &lab)
+	if stepErr != nil {
+		// Said in the status too, where the user looks; retried after a
+		// pause that grows.
+		status.Message = stepErr.Error()
 	}
 	status.ObservedGeneration = lab.Generation
 	if !reflect.DeepEqual(status, lab.Status) {
 		lab.Status = status
 		out, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&lab)
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		if _, err := c.cfg.Dynamic.Resource(kube.LabResource).Namespace(ns).UpdateStatus(ctx, &unstructured.Unstructured{Object: out}, metav1.UpdateOptions{}); err != nil {
 			if apierrors.IsConflict(err) {
-				return true, nil // a newer Lab: the next pass reads it
+				return c.cfg.Resync, nil // a newer Lab: the next pass reads it
 			}
-			return false, fmt.Errorf("lab %s: write its status: %w", key, err)
+			return 0, fmt.Errorf("lab %s: write its status: %w", key, err)
 		}
 	}
-	return again, nil
+	switch {
+	case stepErr != nil:
+		return 0, stepErr
+	case again:
+		return c.cfg.Resync, nil
+	}
+	// A Ready (or Failed) Lab is looked at again now and then: its
+	// workers' health, a pod deletion a watch may have missed.
+	return healthEvery, nil
 }
 
 // step works out the Lab's status, making and telling what is missing.
@@ -199,7 +212,8 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 	if err != nil {
 		return failed(err.Error())
 	}
-	p, err := placement.Place(plan, placement.Options{Workers: lab.Spec.Workers})
+	// No more worker pods than nodes: an empty worker is a pod for nothing.
+	p, err := placement.Place(plan, placement.Options{Workers: max(1, min(lab.Spec.Workers, len(plan.Nodes)))})
 	if err != nil {
 		return failed(err.Error())
 	}
@@ -225,7 +239,9 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 			continue
 		}
 		i, err := strconv.Atoi(pod.Labels[LabelWorker])
-		stale := pod.Annotations[annotationGeneration] != strconv.FormatInt(lab.Generation, 10)
+		// A pod of another Lab of the same name (deleted and applied
+		// again) or of another generation of this one is stale.
+		stale := pod.Annotations[annotationGeneration] != strconv.FormatInt(lab.Generation, 10) || !metav1.IsControlledBy(pod, lab)
 		ended := pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded
 		if err != nil || i < 0 || i >= p.Workers || stale || ended {
 			if pod.DeletionTimestamp == nil {
@@ -281,7 +297,10 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 			}
 		}
 		if ws.Error != "" {
-			return failed(fmt.Sprintf("worker %s: %s", pod.Name, ws.Error))
+			// Made again, after a pause that grows: what failed may not
+			// fail twice (a deterministic failure is said each time).
+			c.deletePod(ctx, pod)
+			return st, false, fmt.Errorf("worker %s failed: %s; making it again", pod.Name, ws.Error)
 		}
 		if ws.Ready {
 			st.Workers[i].Ready = true
@@ -295,6 +314,9 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 	st.Phase, st.Message = kube.PhaseReady, ""
 	return st, false, nil
 }
+
+// healthEvery is how often a Ready Lab's workers are asked how they are.
+const healthEvery = 30 * time.Second
 
 // annotationGeneration is the Lab generation a worker pod was made for.
 const annotationGeneration = "netlab.dev/generation"
@@ -310,7 +332,7 @@ func (c *Controller) createPod(ctx context.Context, lab *kube.Lab, i int) error 
 			Labels:      map[string]string{LabelLab: lab.Name, LabelWorker: strconv.Itoa(i), "app.kubernetes.io/part-of": "netlab"},
 			Annotations: map[string]string{annotationGeneration: strconv.FormatInt(lab.Generation, 10)},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: kube.Group + "/" + kube.Version, Kind: kube.Kind,
-				Name: lab.Name, UID: lab.UID, Controller: &yes, BlockOwnerDeletion: &yes}},
+				Name: lab.Name, UID: lab.UID, Controller: &yes}},
 		},
 		Spec: corev1.PodSpec{
 			TerminationGracePeriodSeconds: &zero,
@@ -372,7 +394,9 @@ func (c *Controller) do(req *http.Request) (worker.State, error) {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode >= 300 {
 		var e struct{ Error string }
-		json.Unmarshal(b, &e)
+		if json.Unmarshal(b, &e) != nil || e.Error == "" {
+			e.Error = resp.Status + ": " + string(b[:min(len(b), 200)])
+		}
 		return worker.State{}, errors.New(e.Error)
 	}
 	var st worker.State

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	goruntime "runtime"
 	"time"
 )
 
@@ -55,7 +56,7 @@ func WriteImage(w io.Writer, ref, binary string) error {
 	diff := sha256.Sum256(layer.Bytes())
 	diffID := hex.EncodeToString(diff[:])
 	config, err := json.Marshal(map[string]any{
-		"architecture": "amd64",
+		"architecture": goruntime.GOARCH, // as the binary is built for: this machine's
 		"os":           "linux",
 		"created":      epoch.Format(time.RFC3339),
 		"config":       map[string]any{"Entrypoint": []string{ImageBinaryPath}, "WorkingDir": "/"},

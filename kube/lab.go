@@ -86,8 +86,8 @@ type WorkerStatus struct {
 const (
 	ControllerName = "netlab-controller" // its Deployment, ServiceAccount, Role and RoleBinding
 	// AgentPort is the worker pods' API port (their share, then their
-	// agent's API), reached through port-forward by the CLI and
-	// directly by the controller.
+	// agent's API), on the pod's loopback: reached through port-forward
+	// only, by the CLI and the controller.
 	AgentPort = 7390
 	// WirePort is the worker pods' UDP port for the tunnels between them.
 	WirePort = 4790
@@ -121,6 +121,8 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 				{APIGroups: []string{Group}, Resources: []string{Resource}, Verbs: []string{"get", "list", "watch", "update", "patch"}},
 				{APIGroups: []string{Group}, Resources: []string{Resource + "/status"}, Verbs: []string{"get", "update", "patch"}},
 				{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+				// The workers' API listens on their pods' loopback only.
+				{APIGroups: []string{""}, Resources: []string{"pods/portforward"}, Verbs: []string{"create"}},
 				{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 				{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
 			},

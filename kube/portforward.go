@@ -17,6 +17,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -53,7 +54,8 @@ type Forwarder struct {
 
 type podConn struct {
 	conn httpstream.Connection
-	next int // the next request id
+	uid  string // the pod's: a pod made again under the name is another
+	next int    // the next request id
 }
 
 // NewForwarder returns a Forwarder using cfg.
@@ -70,8 +72,14 @@ func NewForwarder(cfg *rest.Config) (*Forwarder, error) {
 // cancel the work through its context and close it.
 func (f *Forwarder) Dial(ctx context.Context, namespace, pod string, port int) (net.Conn, error) {
 	key := namespace + "/" + pod
+	// The pod's UID: a connection to a pod that was deleted and made
+	// again under its name reaches nothing (the kubelet keeps it open).
+	p, err := f.client.CoreV1().Pods(namespace).Get(ctx, pod, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("port-forward to %s: %w", key, err)
+	}
 	f.mu.Lock()
-	pc, err := f.podConnLocked(ctx, key, namespace, pod)
+	pc, err := f.podConnLocked(ctx, key, namespace, pod, string(p.UID))
 	if err != nil {
 		f.mu.Unlock()
 		return nil, err
@@ -102,13 +110,17 @@ func (f *Forwarder) Dial(ctx context.Context, namespace, pod string, port int) (
 	return c, nil
 }
 
-func (f *Forwarder) podConnLocked(ctx context.Context, key, namespace, pod string) (*podConn, error) {
+func (f *Forwarder) podConnLocked(ctx context.Context, key, namespace, pod, uid string) (*podConn, error) {
 	if pc, ok := f.conns[key]; ok {
 		select {
 		case <-pc.conn.CloseChan():
 			delete(f.conns, key)
 		default:
-			return pc, nil
+			if pc.uid == uid {
+				return pc, nil
+			}
+			pc.conn.Close() // to the pod of that name before
+			delete(f.conns, key)
 		}
 	}
 	rt, upgrader, err := spdy.RoundTripperFor(f.cfg)
@@ -123,7 +135,11 @@ func (f *Forwarder) podConnLocked(ctx context.Context, key, namespace, pod strin
 	}
 	done := make(chan result, 1)
 	go func() {
-		conn, _, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
+		conn, proto, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
+		if err == nil && proto != portforward.PortForwardProtocolV1Name {
+			conn.Close()
+			conn, err = nil, fmt.Errorf("the API server speaks port-forward protocol %q, not %q", proto, portforward.PortForwardProtocolV1Name)
+		}
 		done <- result{conn, err}
 	}()
 	select {
@@ -131,7 +147,7 @@ func (f *Forwarder) podConnLocked(ctx context.Context, key, namespace, pod strin
 		if r.err != nil {
 			return nil, fmt.Errorf("port-forward to %s: %w", key, r.err)
 		}
-		pc := &podConn{conn: r.conn}
+		pc := &podConn{conn: r.conn, uid: uid}
 		f.conns[key] = pc
 		return pc, nil
 	case <-ctx.Done():

@@ -11,6 +11,7 @@ package worker
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -175,13 +176,16 @@ func Start(ctx context.Context, cfg Config) (w *Worker, err error) {
 }
 
 // shorten makes a namespace name of long and suffix that fits the
-// kernel's limits, keeping the suffix.
+// kernel's limits, keeping the suffix: a long name keeps its start and
+// ends with a hash of the whole, so two names cut alike stay apart.
 func shorten(long, suffix string) string {
 	const max = 60
-	if len(long)+len(suffix) > max {
-		long = long[:max-len(suffix)]
+	if len(long)+len(suffix) <= max {
+		return long + suffix
 	}
-	return long + suffix
+	sum := sha256.Sum256([]byte(long))
+	tag := "-" + hex.EncodeToString(sum[:4])
+	return long[:max-len(suffix)-len(tag)] + tag + suffix
 }
 
 // Close stops the agent and removes the worker's namespaces.

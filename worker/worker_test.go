@@ -317,3 +317,15 @@ topology:
 		t.Errorf("a bad spec's error %q", st.Error)
 	}
 }
+
+func TestShorten(t *testing.T) {
+	a := strings.Repeat("n", 70) + "-a"
+	b := strings.Repeat("n", 70) + "-b"
+	sa, sb := shorten(a, "-x1"), shorten(b, "-x1")
+	if len(sa) > 60 || len(sb) > 60 || sa == sb || !strings.HasSuffix(sa, "-x1") {
+		t.Errorf("shorten: %q, %q", sa, sb)
+	}
+	if got := shorten("netlab-lab-h1", "-x1"); got != "netlab-lab-h1-x1" {
+		t.Errorf("a short name: %q", got)
+	}
+}

@@ -38,18 +38,15 @@ func newControllerCmd(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c := controller.Config{Client: client, Dynamic: dyn, Namespace: namespace, Log: log}
-			if kubeconfig != "" {
-				// Outside the cluster, worker pods are reached through
-				// the API server.
-				f, err := kube.NewForwarder(cfg)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				c.DialWorker = controller.ForwardTo(f)
+			// Worker pods are reached through the API server (their API
+			// listens on the pod's loopback only), in the cluster or not.
+			f, err := kube.NewForwarder(cfg)
+			if err != nil {
+				return err
 			}
-			return controller.Run(ctx, c)
+			defer f.Close()
+			return controller.Run(ctx, controller.Config{Client: client, Dynamic: dyn, Namespace: namespace, Log: log,
+				DialWorker: controller.ForwardTo(f)})
 		},
 	}
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "netlab", "the namespace whose Labs it reconciles")

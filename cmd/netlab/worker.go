@@ -45,12 +45,16 @@ func newWorkerCmd(o *options) *cobra.Command {
 			srv := worker.NewServer(mux, labdir.Run{Dir: runDir}, log)
 			defer srv.Close()
 			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			shut := make(chan struct{})
 			go func() {
+				defer close(shut)
 				<-ctx.Done()
 				sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()
 				hs.Shutdown(sctx)
 			}()
+			// The requests in flight end before the share is closed.
+			defer func() { stop(); <-shut }()
 			log.Info("worker serving", "api", ln.Addr().String(), "wire", mux.Addr().String())
 			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
@@ -59,7 +63,7 @@ func newWorkerCmd(o *options) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&api, "api", ":"+strconv.Itoa(kube.AgentPort), "where the worker's API listens (reached through port-forward)")
+	f.StringVar(&api, "api", "127.0.0.1:"+strconv.Itoa(kube.AgentPort), "where the worker's API listens: the pod's loopback, reached through port-forward only")
 	f.StringVar(&wire, "wire", ":"+strconv.Itoa(kube.WirePort), "where the tunnels to other workers arrive (UDP)")
 	f.StringVar(&runDir, "run-dir", "/run/netlab/run", "where the nodes' traces and captures go")
 	return cmd

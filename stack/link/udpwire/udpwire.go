@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -51,8 +52,8 @@ var ErrClosed = errors.New("udpwire: closed")
 type Stats struct {
 	Sent, Received uint64 // frames
 	// Unknown counts datagrams for a link the Mux does not carry (or not
-	// yet: a peer may be up before this end is), Malformed those without
-	// a valid header.
+	// yet: a peer may be up before this end is) or from another address
+	// than the link's far end, Malformed those without a valid header.
 	Unknown, Malformed uint64
 	// SendErrors counts frames the socket refused.
 	SendErrors uint64
@@ -176,18 +177,21 @@ func (m *Mux) receive() {
 			continue // a transient error (ICMP refused from a peer not yet up)
 		}
 		// Frames of a batch go to their links in order; a link that
-		// takes batches gets them between BeginBatch and EndBatch.
-		var open []*Endpoint
+		// takes batches gets them between BeginBatch and EndBatch (of
+		// the dispatcher that got BeginBatch).
+		var open []link.BatchDispatcher
 		for _, msg := range msgs[:n] {
 			b := msg.Buffers[0][:msg.N]
-			if len(b) < HeaderLen+14 || b[0] != magic0 || b[1] != magic1 || b[2] != version || msg.N > HeaderLen+maxFrame {
+			if len(b) < HeaderLen+14 || b[0] != magic0 || b[1] != magic1 || b[2] != version || b[3] != 0 || msg.N > HeaderLen+maxFrame {
 				m.malformed.Add(1)
 				continue
 			}
 			m.mu.RLock()
 			e := m.links[binary.BigEndian.Uint32(b[4:8])]
 			m.mu.RUnlock()
-			if e == nil {
+			// Only the link's far end may send on it: a pod's address
+			// is reused, and any pod can send to this port.
+			if e == nil || e.closed.Load() || !fromRemote(msg.Addr, e.remote.Load()) {
 				m.unknown.Add(1)
 				continue
 			}
@@ -196,29 +200,22 @@ func (m *Mux) receive() {
 			if box == nil {
 				continue
 			}
-			if bd, ok := box.d.(link.BatchDispatcher); ok && !contains(open, e) {
+			if bd, ok := box.d.(link.BatchDispatcher); ok && !slices.Contains(open, bd) {
 				bd.BeginBatch()
-				open = append(open, e)
+				open = append(open, bd)
 			}
 			box.d.DeliverFrame(b[HeaderLen:])
 		}
-		for _, e := range open {
-			if box := e.disp.Load(); box != nil {
-				if bd, ok := box.d.(link.BatchDispatcher); ok {
-					bd.EndBatch()
-				}
-			}
+		for _, bd := range open {
+			bd.EndBatch()
 		}
 	}
 }
 
-func contains(es []*Endpoint, e *Endpoint) bool {
-	for _, x := range es {
-		if x == e {
-			return true
-		}
-	}
-	return false
+// fromRemote reports whether a datagram from addr came from remote.
+func fromRemote(addr net.Addr, remote *net.UDPAddr) bool {
+	ua, ok := addr.(*net.UDPAddr)
+	return ok && remote != nil && ua.Port == remote.Port && ua.IP.Equal(remote.IP)
 }
 
 // Endpoint is one link's end carried by a Mux. It implements
@@ -335,6 +332,7 @@ func (e *Endpoint) Close() error {
 	if e.closed.Swap(true) {
 		return nil
 	}
+	e.disp.Store(nil)
 	e.m.mu.Lock()
 	if e.m.links[e.id] == e {
 		delete(e.m.links, e.id)

@@ -120,6 +120,15 @@ func TestMux(t *testing.T) {
 	c.Write([]byte("hello, this is not a frame of ours"))
 	c.Close()
 	waitFor(t, "the stranger counted", func() bool { return b.Stats().Malformed == 1 })
+	// Our format for link 1, from another address than a's: not
+	// delivered (a pod's address is reused; any pod can send here).
+	c, _ = net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(b.Addr()))
+	c.Write(append([]byte{'N', 'L', 1, 0, 0, 0, 0, 1}, frame(60, 11)...))
+	c.Close()
+	waitFor(t, "the impostor counted", func() bool { return b.Stats().Unknown == 2 })
+	if len(s1.got()) != 3 {
+		t.Errorf("link 1 delivered a frame from another address than its far end")
+	}
 	if st := a.Stats(); st.Sent != 7 || st.SendErrors != 1 {
 		t.Errorf("a's stats %+v; want 7 sent, 1 refused", st)
 	}
@@ -129,7 +138,7 @@ func TestMux(t *testing.T) {
 		t.Errorf("write on a closed endpoint: %v", err)
 	}
 	a2.WritePacket(frame(60, 10))
-	waitFor(t, "the closed link's frame counted unknown", func() bool { return b.Stats().Unknown == 2 })
+	waitFor(t, "the closed link's frame counted unknown", func() bool { return b.Stats().Unknown == 3 })
 	if len(s2.got()) != 3 {
 		t.Error("a closed endpoint delivered")
 	}
