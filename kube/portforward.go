@@ -53,9 +53,19 @@ type Forwarder struct {
 }
 
 type podConn struct {
-	conn httpstream.Connection
-	uid  string // the pod's: a pod made again under the name is another
-	next int    // the next request id
+	uid   string        // the pod's: a pod made again under the name is another
+	ready chan struct{} // closed once conn or err is set
+	conn  httpstream.Connection
+	err   error
+	next  int // the next request id; guarded by Forwarder.mu
+}
+
+// close closes the connection, once its dial is over.
+func (pc *podConn) close() {
+	<-pc.ready
+	if pc.conn != nil {
+		pc.conn.Close()
+	}
 }
 
 // NewForwarder returns a Forwarder using cfg.
@@ -78,12 +88,16 @@ func (f *Forwarder) Dial(ctx context.Context, namespace, pod string, port int) (
 	if err != nil {
 		return nil, fmt.Errorf("port-forward to %s: %w", key, err)
 	}
-	f.mu.Lock()
-	pc, err := f.podConnLocked(ctx, key, namespace, pod, string(p.UID))
-	if err != nil {
-		f.mu.Unlock()
-		return nil, err
+	pc := f.podConn(key, namespace, pod, string(p.UID))
+	select {
+	case <-pc.ready:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("port-forward to %s: %w", key, ctx.Err())
 	}
+	if pc.err != nil {
+		return nil, pc.err
+	}
+	f.mu.Lock()
 	id := pc.next
 	pc.next++
 	f.mu.Unlock()
@@ -110,54 +124,70 @@ func (f *Forwarder) Dial(ctx context.Context, namespace, pod string, port int) (
 	return c, nil
 }
 
-func (f *Forwarder) podConnLocked(ctx context.Context, key, namespace, pod, uid string) (*podConn, error) {
+// podConn returns the connection to the pod of uid called key, and dials
+// one when there is none usable: once, by one goroutine, outside the
+// lock, so that a slow kubelet delays no dial to another pod.
+func (f *Forwarder) podConn(key, namespace, pod, uid string) *podConn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if pc, ok := f.conns[key]; ok {
+		usable := pc.uid == uid
 		select {
-		case <-pc.conn.CloseChan():
-			delete(f.conns, key)
-		default:
-			if pc.uid == uid {
-				return pc, nil
+		case <-pc.ready:
+			if pc.err != nil {
+				usable = false
+			} else {
+				select {
+				case <-pc.conn.CloseChan():
+					usable = false
+				default:
+				}
 			}
-			pc.conn.Close() // to the pod of that name before
+		default: // still dialling: wait for it
+		}
+		if usable {
+			return pc
+		}
+		delete(f.conns, key)
+		go pc.close() // to the pod of that name before, or broken
+	}
+	pc := &podConn{uid: uid, ready: make(chan struct{})}
+	f.conns[key] = pc
+	go f.dial(pc, key, namespace, pod)
+	return pc
+}
+
+// dial opens pc's SPDY connection and says it is ready. A dial that fails
+// is forgotten: the next Dial tries again.
+func (f *Forwarder) dial(pc *podConn, key, namespace, pod string) {
+	defer close(pc.ready)
+	pc.conn, pc.err = f.dialPod(namespace, pod)
+	if pc.err != nil {
+		pc.err = fmt.Errorf("port-forward to %s: %w", key, pc.err)
+		f.mu.Lock()
+		if f.conns[key] == pc {
 			delete(f.conns, key)
 		}
+		f.mu.Unlock()
 	}
+}
+
+func (f *Forwarder) dialPod(namespace, pod string) (httpstream.Connection, error) {
 	rt, upgrader, err := spdy.RoundTripperFor(f.cfg)
 	if err != nil {
-		return nil, fmt.Errorf("port-forward to %s: %w", key, err)
+		return nil, err
 	}
 	u := f.client.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("portforward").URL()
 	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: rt}, http.MethodPost, u)
-	type result struct {
-		conn httpstream.Connection
-		err  error
+	conn, proto, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
+	if err != nil {
+		return nil, err
 	}
-	done := make(chan result, 1)
-	go func() {
-		conn, proto, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
-		if err == nil && proto != portforward.PortForwardProtocolV1Name {
-			conn.Close()
-			conn, err = nil, fmt.Errorf("the API server speaks port-forward protocol %q, not %q", proto, portforward.PortForwardProtocolV1Name)
-		}
-		done <- result{conn, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return nil, fmt.Errorf("port-forward to %s: %w", key, r.err)
-		}
-		pc := &podConn{conn: r.conn, uid: uid}
-		f.conns[key] = pc
-		return pc, nil
-	case <-ctx.Done():
-		go func() { // the dial's connection, when it comes, is closed
-			if r := <-done; r.conn != nil {
-				r.conn.Close()
-			}
-		}()
-		return nil, fmt.Errorf("port-forward to %s: %w", key, ctx.Err())
+	if proto != portforward.PortForwardProtocolV1Name {
+		conn.Close()
+		return nil, fmt.Errorf("the API server speaks port-forward protocol %q, not %q", proto, portforward.PortForwardProtocolV1Name)
 	}
+	return conn, nil
 }
 
 // drop forgets pc (broken) and closes it.
@@ -170,12 +200,18 @@ func (f *Forwarder) drop(key string, pc *podConn) {
 	pc.conn.Close()
 }
 
-// Close closes every connection to the pods.
+// Close closes every connection to the pods (one still being dialled
+// when its dial is over).
 func (f *Forwarder) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for key, pc := range f.conns {
-		pc.conn.Close()
+		select {
+		case <-pc.ready:
+			pc.close()
+		default:
+			go pc.close()
+		}
 		delete(f.conns, key)
 	}
 	return nil
