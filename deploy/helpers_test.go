@@ -115,22 +115,40 @@ func (e env) registryFile(lab string) string {
 }
 
 // hostLinks returns the names of the veths and bridges of the host (the
-// test's) namespace.
+// test's) namespace that netlab could have left there. Those other
+// programs make while the tests of several packages run at once are not
+// counted: a veth enslaved to a bridge (a Docker container's, a pod's),
+// Docker's and the test cluster's bridges.
 func hostLinks(t testing.TB) []string {
 	t.Helper()
-	links, err := netlink.LinkList()
+	var links []netlink.Link
+	var err error
+	for range 10 {
+		// A dump is interrupted when links change meanwhile.
+		if links, err = netlink.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("list host links: %v", err)
 	}
 	var names []string
 	for _, l := range links {
-		if l.Type() == "veth" || l.Type() == "bridge" {
-			names = append(names, l.Attrs().Name)
+		a := l.Attrs()
+		switch {
+		case l.Type() == "veth" && a.MasterIndex != 0,
+			l.Type() == "bridge" && (a.Name == "docker0" || a.Name == "nlk8s0" || dockerBridge.MatchString(a.Name)):
+			continue
+		case l.Type() == "veth" || l.Type() == "bridge":
+			names = append(names, a.Name)
 		}
 	}
 	slices.Sort(names)
 	return names
 }
+
+// dockerBridge is the name Docker gives a network's bridge.
+var dockerBridge = regexp.MustCompile(`^br-[0-9a-f]{12}$`)
 
 // liveLabs holds the labs this test process may have deployed and not yet
 // cleaned up, so that an interrupted run still destroys them.
