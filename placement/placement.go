@@ -6,7 +6,8 @@
 // balances the number of nodes per worker.
 //
 // The split is a graph partition: nodes joined by a LAN segment (a
-// bridge) are one unit, never split; hosts hanging off a single neighbour
+// bridge), and the two ends of a link to a `stack: linux` node, are one
+// unit, never split; hosts hanging off a single neighbour
 // are folded into it while the group stays small; the units are grown
 // into regions one worker at a time, most-connected first; then units
 // move between workers while a move cuts fewer links and keeps the
@@ -134,6 +135,16 @@ func newGraph(lab *topology.Lab) *graph {
 			i = parent[i]
 		}
 		return i
+	}
+	// A link with a `stack: linux` end stays inside a worker: a tunnel
+	// ends at a Go stack only (see package worker).
+	for _, l := range lab.Links {
+		if l.A.Node.Stack == topology.StackLinux || l.B.Node.Stack == topology.StackLinux {
+			a, b := find(l.A.Node.Index), find(l.B.Node.Index)
+			if a != b {
+				parent[max(a, b)] = min(a, b)
+			}
+		}
 	}
 	// A segment's members share a bridge: one worker runs them all.
 	for _, s := range lab.Segments {

@@ -109,7 +109,7 @@ func Start(ctx context.Context, cfg Config) (w *Worker, err error) {
 			near, far = k.B, k.A
 		}
 		if near.Node.Stack == topology.StackLinux {
-			return nil, fmt.Errorf("worker %d: link %s leaves this worker at %s, a stack: linux node; tunnels reach Go-stack nodes only so far (place both ends on one worker)", cfg.Index, k.Name, near)
+			return nil, fmt.Errorf("worker %d: link %s leaves this worker at %s, a stack: linux node; tunnels reach Go-stack nodes only so far (netlab's placement keeps such links inside a worker)", cfg.Index, k.Name, near)
 		}
 		tunnels[near.String()] = tunnel{id: uint32(k.Index), far: p.Worker[far.Node.Index], remote: cfg.Peers[p.Worker[far.Node.Index]], ifc: near}
 	}
