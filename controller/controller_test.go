@@ -2,10 +2,7 @@ package controller
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -39,14 +36,10 @@ func netlabImage(t *testing.T, cl *kubetest.Cluster) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build netlab: %v\n%s", err, out)
 	}
-	f, err := os.Open(bin)
+	ref, err := kube.ImageRef(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := sha256.New()
-	io.Copy(h, f)
-	f.Close()
-	ref := kube.ImageRepo + ":" + hex.EncodeToString(h.Sum(nil))[:16]
 	tarball := filepath.Join(dir, "netlab.tar")
 	out, err := os.Create(tarball)
 	if err != nil {

@@ -93,3 +93,18 @@ func WriteImage(w io.Writer, ref, binary string) error {
 	}
 	return out.Close()
 }
+
+// ImageRef is the reference of netlab's image for binary:
+// ImageRepo:<the first 16 hex digits of the binary's SHA-256>.
+func ImageRef(binary string) (string, error) {
+	f, err := os.Open(binary)
+	if err != nil {
+		return "", fmt.Errorf("image: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("image: hash %s: %w", binary, err)
+	}
+	return ImageRepo + ":" + hex.EncodeToString(h.Sum(nil))[:16], nil
+}

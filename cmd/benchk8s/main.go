@@ -15,12 +15,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -237,14 +235,10 @@ func podMemory(ctx context.Context, client kubernetes.Interface, ns, lab string,
 }
 
 func loadImage(bin, clusterDir string) (string, error) {
-	f, err := os.Open(bin)
+	ref, err := kube.ImageRef(bin)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	io.Copy(h, f)
-	f.Close()
-	ref := kube.ImageRepo + ":" + hex.EncodeToString(h.Sum(nil))[:16]
 	tmp, err := os.CreateTemp("", "netlab-image-*.tar")
 	if err != nil {
 		return "", err

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -37,11 +35,10 @@ into the cluster's container runtime, no registry is assumed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if image == "" {
-				tag, err := binaryTag()
-				if err != nil {
+				var err error
+				if image, err = imageRef(); err != nil {
 					return err
 				}
-				image = kube.ImageRepo + ":" + tag
 			}
 			b, err := kube.Manifests(kube.ManifestOptions{Namespace: namespace, Image: image})
 			if err != nil {
@@ -56,23 +53,13 @@ into the cluster's container runtime, no registry is assumed.`,
 	return cmd
 }
 
-// binaryTag is the running binary's image tag: the first 16 hex digits of
-// its SHA-256, as the docker runtime tags its node image.
-func binaryTag() (string, error) {
+// imageRef is the running binary's image reference (kube.ImageRef).
+func imageRef() (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", fmt.Errorf("find the running executable: %w", err)
 	}
-	f, err := os.Open(exe)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", exe, err)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
+	return kube.ImageRef(exe)
 }
 
 func newK8sImageCmd(o *options) *cobra.Command {
@@ -87,13 +74,12 @@ layout docker save makes: import it into each node's container runtime
 assumed. The controller and the worker pods run it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tag, err := binaryTag()
+			ref, err := imageRef()
 			if err != nil {
 				return err
 			}
-			ref := kube.ImageRepo + ":" + tag
 			if out == "" {
-				out = "netlab-" + tag + ".tar"
+				out = "netlab-" + strings.TrimPrefix(ref, kube.ImageRepo+":") + ".tar"
 			}
 			exe, err := os.Executable()
 			if err != nil {
