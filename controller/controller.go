@@ -42,12 +42,6 @@ import (
 	"github.com/netlab/netlab/worker"
 )
 
-// Labels of a worker pod.
-const (
-	LabelLab    = "netlab-lab"    // the Lab's name
-	LabelWorker = "netlab-worker" // the worker's index
-)
-
 // Config is what a controller needs.
 type Config struct {
 	Client    kubernetes.Interface
@@ -101,7 +95,7 @@ func Run(ctx context.Context, cfg Config) error {
 	labs := labInf.ForResource(kube.LabResource)
 	c.labs = labs.Lister()
 	podInf := informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0, informers.WithNamespace(cfg.Namespace),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = LabelLab }))
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = kube.LabelLab }))
 	pods := podInf.Core().V1().Pods()
 	c.pods = func() ([]*corev1.Pod, error) { return pods.Lister().Pods(cfg.Namespace).List(labels.Everything()) }
 	enqueue := func(obj any) {
@@ -114,8 +108,8 @@ func Run(ctx context.Context, cfg Config) error {
 		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = t.Obj
 		}
-		if p, ok := obj.(*corev1.Pod); ok && p.Labels[LabelLab] != "" {
-			c.queue.Add(p.Namespace + "/" + p.Labels[LabelLab])
+		if p, ok := obj.(*corev1.Pod); ok && p.Labels[kube.LabelLab] != "" {
+			c.queue.Add(p.Namespace + "/" + p.Labels[kube.LabelLab])
 		}
 	}
 	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: podOwner, UpdateFunc: func(_, o any) { podOwner(o) }, DeleteFunc: podOwner})
@@ -235,10 +229,10 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 	}
 	pods := make([]*corev1.Pod, p.Workers)
 	for _, pod := range all {
-		if pod.Labels[LabelLab] != lab.Name {
+		if pod.Labels[kube.LabelLab] != lab.Name {
 			continue
 		}
-		i, err := strconv.Atoi(pod.Labels[LabelWorker])
+		i, err := strconv.Atoi(pod.Labels[kube.LabelWorker])
 		// A pod of another Lab of the same name (deleted and applied
 		// again) or of another generation of this one is stale.
 		stale := pod.Annotations[annotationGeneration] != strconv.FormatInt(lab.Generation, 10) || !metav1.IsControlledBy(pod, lab)
@@ -329,7 +323,7 @@ func (c *Controller) createPod(ctx context.Context, lab *kube.Lab, i int) error 
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        workerName(lab.Name, i),
 			Namespace:   lab.Namespace,
-			Labels:      map[string]string{LabelLab: lab.Name, LabelWorker: strconv.Itoa(i), "app.kubernetes.io/part-of": "netlab"},
+			Labels:      map[string]string{kube.LabelLab: lab.Name, kube.LabelWorker: strconv.Itoa(i), "app.kubernetes.io/part-of": "netlab"},
 			Annotations: map[string]string{annotationGeneration: strconv.FormatInt(lab.Generation, 10)},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: kube.Group + "/" + kube.Version, Kind: kube.Kind,
 				Name: lab.Name, UID: lab.UID, Controller: &yes}},

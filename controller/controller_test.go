@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/netlab/netlab/internal/kubetest"
+	"github.com/netlab/netlab/internal/kubetest/labcrd"
 	"github.com/netlab/netlab/kube"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/topology"
@@ -51,33 +51,6 @@ func netlabImage(t *testing.T, cl *kubetest.Cluster) string {
 	out.Close()
 	cl.LoadImage(t, tarball)
 	return ref
-}
-
-// labCRD applies the Lab CRD, and removes it at the end if it made it;
-// the other tests that do (kube's) wait meanwhile.
-func labCRD(t *testing.T, cl *kubetest.Cluster, dyn dynamic.Interface, ns string) {
-	t.Helper()
-	cl.Exclusive(t, "lab-crd")
-	ctx := context.Background()
-	_, err := dyn.Resource(kube.CRDResource).Get(ctx, kube.Resource+"."+kube.Group, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		t.Cleanup(func() {
-			dyn.Resource(kube.CRDResource).Delete(ctx, kube.Resource+"."+kube.Group, metav1.DeleteOptions{})
-			kubetest.Poll(t, time.Minute, "the CRD gone", func() (bool, error) {
-				_, err := dyn.Resource(kube.CRDResource).Get(ctx, kube.Resource+"."+kube.Group, metav1.GetOptions{})
-				return apierrors.IsNotFound(err), nil
-			})
-		})
-	}
-	m, err := kube.Manifests(kube.ManifestOptions{Namespace: ns, Image: "unused"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	actx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := kube.Apply(actx, dyn, m, func(kind string) bool { return kind == "CustomResourceDefinition" }); err != nil {
-		t.Fatal(err)
-	}
 }
 
 const wanLab = `name: wan
@@ -113,7 +86,7 @@ func TestLabOnCluster(t *testing.T) {
 	}
 	ns := cl.Namespace(t)
 	image := netlabImage(t, cl)
-	labCRD(t, cl, dyn, ns)
+	labcrd.Install(t, cl)
 	fwd, err := kube.NewForwarder(cl.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +122,7 @@ func TestLabOnCluster(t *testing.T) {
 	first, stopFirst := context.WithCancel(ctx)
 	done := run(first)
 	kubetest.Poll(t, time.Minute, "the worker pods made", func() (bool, error) {
-		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelLab + "=wan"})
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=wan"})
 		return err == nil && len(pods.Items) == 2, err
 	})
 	stopFirst()
@@ -210,7 +183,7 @@ func TestLabOnCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubetest.Poll(t, 2*time.Minute, "the Lab's pods gone", func() (bool, error) {
-		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelLab + "=wan"})
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=wan"})
 		return err == nil && len(pods.Items) == 0, err
 	})
 }
@@ -230,7 +203,7 @@ func TestControllerDeployment(t *testing.T) {
 	}
 	ns := cl.Namespace(t)
 	image := netlabImage(t, cl)
-	labCRD(t, cl, dyn, ns)
+	labcrd.Install(t, cl)
 	m, err := kube.Manifests(kube.ManifestOptions{Namespace: ns, Image: image})
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +234,7 @@ func TestControllerDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubetest.Poll(t, time.Minute, "the worker pods made", func() (bool, error) {
-		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelLab + "=wan"})
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=wan"})
 		return err == nil && len(pods.Items) == 2, err
 	})
 	first := controllerPods()
@@ -293,7 +266,7 @@ func TestControllerDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubetest.Poll(t, 2*time.Minute, "the Lab's pods gone", func() (bool, error) {
-		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelLab + "=wan"})
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=wan"})
 		return err == nil && len(pods.Items) == 0, err
 	})
 }

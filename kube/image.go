@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -31,6 +32,9 @@ func WriteImage(w io.Writer, ref, binary string) error {
 	bin, err := os.ReadFile(binary)
 	if err != nil {
 		return fmt.Errorf("image: %w", err)
+	}
+	if err := checkStatic(binary, bin); err != nil {
+		return err
 	}
 	epoch := time.Unix(0, 0).UTC()
 	var layer bytes.Buffer
@@ -107,4 +111,21 @@ func ImageRef(binary string) (string, error) {
 		return "", fmt.Errorf("image: hash %s: %w", binary, err)
 	}
 	return ImageRepo + ":" + hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// checkStatic fails when the binary needs a dynamic loader: FROM
+// scratch, the container would not start ("exec /bin/netlab: no such
+// file or directory").
+func checkStatic(name string, bin []byte) error {
+	f, err := elf.NewFile(bytes.NewReader(bin))
+	if err != nil {
+		return fmt.Errorf("image: %s is not an executable for Linux: %w", name, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("image: %s is linked dynamically, and the image holds nothing but it: build netlab with CGO_ENABLED=0 (make build does)", name)
+		}
+	}
+	return nil
 }

@@ -82,6 +82,12 @@ type WorkerStatus struct {
 	Nodes    []string `json:"nodes,omitempty"` // the lab nodes it runs
 }
 
+// Labels of a worker pod.
+const (
+	LabelLab    = "netlab-lab"    // the Lab's name
+	LabelWorker = "netlab-worker" // the worker's index
+)
+
 // Names of what the manifests make.
 const (
 	ControllerName = "netlab-controller" // its Deployment, ServiceAccount, Role and RoleBinding

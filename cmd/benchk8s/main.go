@@ -170,7 +170,7 @@ func run(bin string, sizes, workerCounts []int, verbose bool) error {
 			if !ok || st.Phase != kube.PhaseReady {
 				return fmt.Errorf("lab %s: %s (%s)", name, st.Phase, st.Message)
 			}
-			pods, _ := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: controller.LabelLab + "=" + name})
+			pods, _ := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
 			mem, err := podMemory(ctx, client, ns, name, pods.Items)
 			if err != nil {
 				return err
@@ -180,7 +180,7 @@ func run(bin string, sizes, workerCounts []int, verbose bool) error {
 				return err
 			}
 			waitFor(ctx, 10*time.Minute, func() bool {
-				p, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: controller.LabelLab + "=" + name})
+				p, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
 				return err == nil && len(p.Items) == 0
 			})
 			fmt.Printf("| %d | %d | %d | %.1f s | %d | %.1f MiB | %.1f s |\n", st.Nodes, w, st.Tunnels, deployed.Seconds(), len(pods.Items),
