@@ -3,10 +3,14 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 
@@ -70,6 +74,8 @@ func (s *Server) Handler() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /v1/worker", s.getState)
 	m.HandleFunc("PUT /v1/worker", s.putSpec)
+	m.HandleFunc("GET /v1/worker/files", s.listFiles)
+	m.HandleFunc("GET /v1/worker/files/{path...}", s.getFile)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		agent := s.agent
@@ -102,6 +108,56 @@ func (s *Server) state() State {
 
 func (s *Server) getState(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.state())
+}
+
+// File is one file of the run a worker's nodes record into (traces,
+// captures, logs), as GET /v1/worker/files lists them.
+type File struct {
+	Path string `json:"path"` // relative to the run's folder, with slashes
+	Size int64  `json:"size"`
+}
+
+// listFiles lists the run's regular files, for the CLI to fetch what it
+// has not got yet.
+func (s *Server) listFiles(w http.ResponseWriter, _ *http.Request) {
+	files := []File{}
+	if s.run.Dir != "" {
+		err := filepath.WalkDir(s.run.Dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil // a file removed (a capture ring rotating) while listed
+				}
+				return err
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return nil
+			}
+			rel, err := filepath.Rel(s.run.Dir, path)
+			if err != nil {
+				return err
+			}
+			files = append(files, File{Path: filepath.ToSlash(rel), Size: fi.Size()})
+			return nil
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "list the run's files: " + err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, files)
+}
+
+// getFile serves one file of the run; paths outside it are not found.
+func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
+	if s.run.Dir == "" {
+		http.NotFound(w, r)
+		return
+	}
+	http.ServeFileFS(w, r, os.DirFS(s.run.Dir), r.PathValue("path"))
 }
 
 // putSpec starts the worker's share, once: the same generation again is

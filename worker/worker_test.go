@@ -329,3 +329,66 @@ func TestShorten(t *testing.T) {
 		t.Errorf("a short name: %q", got)
 	}
 }
+
+// TestFiles: a worker lists the regular files of its run and serves them;
+// a path that leaves the run is not served.
+func TestFiles(t *testing.T) {
+	dir := t.TempDir()
+	run := labdir.Run{Dir: filepath.Join(dir, "run")}
+	os.MkdirAll(filepath.Join(run.Dir, labdir.TracesDir), 0o755)
+	os.WriteFile(run.Trace("h1"), []byte("{\"t\":1}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("SECRET"), 0o644)
+	mux, err := udpwire.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mux.Close()
+	hs := httptest.NewServer(NewServer(mux, run, nil).Handler())
+	defer hs.Close()
+
+	resp, err := http.Get(hs.URL + "/v1/worker/files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []File
+	json.NewDecoder(resp.Body).Decode(&files)
+	resp.Body.Close()
+	if len(files) != 1 || files[0] != (File{Path: "traces/h1.jsonl", Size: 8}) {
+		t.Errorf("files %+v; want traces/h1.jsonl of 8 bytes", files)
+	}
+	for _, c := range []struct {
+		path string
+		ok   bool
+		body string
+	}{
+		{"traces/h1.jsonl", true, "{\"t\":1}\n"},
+		{"traces/h2.jsonl", false, ""},
+		{"../secret", false, ""},
+		{"%2e%2e/secret", false, ""},
+		{"traces/..%2f..%2fsecret", false, ""},
+	} {
+		resp, err := http.Get(hs.URL + "/v1/worker/files/" + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if (resp.StatusCode == http.StatusOK) != c.ok || c.ok && b.String() != c.body || strings.Contains(b.String(), "SECRET") {
+			t.Errorf("GET %s: %d %q; want served %v", c.path, resp.StatusCode, b.String(), c.ok)
+		}
+	}
+	// A worker given no run has no files.
+	es := httptest.NewServer(NewServer(mux, labdir.Run{}, nil).Handler())
+	defer es.Close()
+	resp, err = http.Get(es.URL + "/v1/worker/files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = nil
+	json.NewDecoder(resp.Body).Decode(&files)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(files) != 0 {
+		t.Errorf("no run: %d %+v", resp.StatusCode, files)
+	}
+}
