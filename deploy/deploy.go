@@ -307,7 +307,12 @@ func ContainerKeys(n *topology.Node) []string {
 // warnContainerKeys tells the user, once per set of keys, that a runtime
 // without containers ignores them: nothing written is dropped silently.
 func warnContainerKeys(o Options, lab *topology.Lab) {
-	if o.Runtime.Name() == "docker" {
+	warnNoContainers(o.Notice, o.Runtime.Name(), lab)
+}
+
+// warnNoContainers is warnContainerKeys for the runtime called rt.
+func warnNoContainers(tell func(string), rt string, lab *topology.Lab) {
+	if rt == "docker" {
 		return
 	}
 	byKeys := map[string][]string{}
@@ -323,8 +328,8 @@ func warnContainerKeys(o Options, lab *topology.Lab) {
 		byKeys[keys] = append(byKeys[keys], n.Name)
 	}
 	if lab.Mgmt != nil {
-		notice(o.Notice, "warning: %s:%s: mgmt: ignored on the %s runtime (it has no management network); deploy with --runtime docker to have one",
-			lab.File, lab.Mgmt.Pos, o.Runtime.Name())
+		notice(tell, "warning: %s:%s: mgmt: ignored on the %s runtime (it has no management network); deploy with --runtime docker to have one",
+			lab.File, lab.Mgmt.Pos, rt)
 	}
 	for _, keys := range order {
 		names := byKeys[keys]
@@ -332,8 +337,8 @@ func warnContainerKeys(o Options, lab *topology.Lab) {
 		if len(names) > 5 {
 			list = fmt.Sprintf("%s and %d more", strings.Join(names[:5], ", "), len(names)-5)
 		}
-		notice(o.Notice, "warning: %s of node %s ignored on the %s runtime (its nodes are network namespaces, with no image); deploy with --runtime docker to run them",
-			keys, list, o.Runtime.Name())
+		notice(tell, "warning: %s of node %s ignored on the %s runtime (its nodes are network namespaces, with no image); deploy with --runtime docker to run them",
+			keys, list, rt)
 	}
 }
 

@@ -64,8 +64,24 @@ type State struct {
 	// RelaySocket is the control socket of the agent that runs the lab's
 	// relays; empty without relays.
 	RelaySocket string `json:"relay-socket,omitempty"`
+	// Cluster says where a lab deployed on a Kubernetes cluster runs;
+	// nil for a lab of this machine.
+	Cluster *ClusterState `json:"cluster,omitempty"`
 	// Nodes are the lab's nodes, sorted by name.
 	Nodes []NodeState `json:"nodes"`
+}
+
+// ClusterState is where a lab on a Kubernetes cluster runs: its Lab
+// resource and the client configuration that reaches it.
+type ClusterState struct {
+	// Kubeconfig is the absolute path of the kubeconfig file used; empty
+	// for kubectl's default ($KUBECONFIG, ~/.kube/config).
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Namespace and Resource name the Lab resource.
+	Namespace string `json:"namespace"`
+	Resource  string `json:"resource"`
+	// Workers is how many worker pods share the nodes.
+	Workers int `json:"workers"`
 }
 
 // NodeState is one node of a State.
@@ -100,6 +116,8 @@ type NodeState struct {
 	Socket string `json:"socket,omitempty"`
 	// Log is the file the agent that serves the node logs to.
 	Log string `json:"log,omitempty"`
+	// Pod is the worker pod that runs the node, on a cluster.
+	Pod string `json:"pod,omitempty"`
 	// Interfaces are the node's data interfaces.
 	Interfaces []InterfaceState `json:"interfaces,omitempty"`
 }
