@@ -12,12 +12,15 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/deploy"
 	"github.com/netlab/netlab/impair"
 	"github.com/netlab/netlab/internal/units"
+	"github.com/netlab/netlab/kube"
+	"github.com/netlab/netlab/kubelab"
 	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/runtime"
@@ -33,12 +36,20 @@ type deployOptions struct {
 	noWait      bool
 	keepRuns    string
 	allowExec   bool
+	cluster     clusterOptions
+}
+
+// clusterOptions are deploy's flags for --runtime kubernetes.
+type clusterOptions struct {
+	kubeconfig, namespace, image string
+	workers                      int
+	timeout                      time.Duration
 }
 
 func newDeployCmd(o *options) *cobra.Command {
 	d := &deployOptions{}
 	cmd := &cobra.Command{
-		Use:   "deploy -t FILE [--runtime netns|docker]",
+		Use:   "deploy -t FILE [--runtime netns|docker|kubernetes]",
 		Short: "Deploy a lab: nodes, links, and a Go stack on every `stack: go` node",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return runDeploy(cmd.Context(), o, d) },
@@ -46,7 +57,12 @@ func newDeployCmd(o *options) *cobra.Command {
 	addTopoFileFlag(cmd, &d.topoOptions)
 	addFormatFlag(cmd, &d.topoOptions)
 	f := cmd.Flags()
-	f.StringVar(&d.runtime, "runtime", "netns", "netns (network namespaces, no daemon) or docker")
+	f.StringVar(&d.runtime, "runtime", "netns", "netns (network namespaces, no daemon), docker, or kubernetes (worker pods of a cluster netlab is installed on: netlab k8s manifests)")
+	f.StringVar(&d.cluster.kubeconfig, "kubeconfig", "", "kubernetes: the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+	f.StringVarP(&d.cluster.namespace, "namespace", "n", "netlab", "kubernetes: the namespace netlab is installed in")
+	f.IntVar(&d.cluster.workers, "workers", 0, "kubernetes: worker pods that share the nodes (0: one per ready cluster node, at most one per lab node)")
+	f.StringVar(&d.cluster.image, "image", "", "kubernetes: the worker pods' image (default "+kube.ImageRepo+":<hash of this binary>, as netlab k8s image writes it)")
+	f.DurationVar(&d.cluster.timeout, "timeout", kubelab.DefaultTimeout, "kubernetes: how long to wait for the lab to be Ready")
 	f.IntVar(&d.maxWorkers, "max-workers", 0, "nodes and links worked on at once (0: one per CPU, 2 to 8)")
 	f.BoolVar(&d.reconfigure, "reconfigure", false, "destroy the lab first if it is running")
 	f.BoolVar(&d.noAgent, "no-agent", false, "make nodes and links only, start no node agent")
@@ -69,6 +85,12 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 	}
 	for _, w := range lab.Warnings {
 		fmt.Fprintln(o.stderr, "warning:", w)
+	}
+	if d.runtime == kubelab.Runtime {
+		return runDeployCluster(ctx, o, d, lab)
+	}
+	if err := d.cluster.onlyOnCluster(d.runtime); err != nil {
+		return err
 	}
 	rt, err := newRuntime(ctx, d.runtime)
 	if err != nil {
@@ -100,10 +122,23 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 	if err != nil {
 		return err
 	}
+	return printDeployed(o, d, st)
+}
+
+// printDeployed prints what deploy made.
+func printDeployed(o *options, d *deployOptions, st *deploy.State) error {
 	if d.format == "json" {
 		return printOut(o, "json", st, nil)
 	}
-	fmt.Fprintf(o.stdout, "lab %s deployed on %s: %d nodes, run %s (%s)\n", st.Lab, st.Runtime, len(st.Nodes), st.Run,
+	on := st.Runtime
+	if st.Cluster != nil {
+		pods := "worker pods"
+		if st.Cluster.Workers == 1 {
+			pods = "worker pod"
+		}
+		on = fmt.Sprintf("%s (namespace %s, %d %s)", st.Runtime, st.Cluster.Namespace, st.Cluster.Workers, pods)
+	}
+	fmt.Fprintf(o.stdout, "lab %s deployed on %s: %d nodes, run %s (%s)\n", st.Lab, on, len(st.Nodes), st.Run,
 		filepath.Join(st.LabDir, labdir.RunsDir, st.Run))
 	printNodes(o, st, len(st.Nodes) <= 50)
 	return nil
@@ -186,7 +221,11 @@ func stdinIsTerminal() bool {
 
 func printNodes(o *options, st *deploy.State, withAddrs bool) {
 	w := tabwriter.NewWriter(o.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NODE\tKIND\tSTACK\tNAMESPACE\tALIVE\tAGENT\tINTERFACES")
+	where := "NAMESPACE"
+	if st.Cluster != nil {
+		where = "POD"
+	}
+	fmt.Fprintln(w, "NODE\tKIND\tSTACK\t"+where+"\tALIVE\tAGENT\tINTERFACES")
 	for _, n := range st.Nodes {
 		var ifs []string
 		if withAddrs {
@@ -207,7 +246,11 @@ func printNodes(o *options, st *deploy.State, withAddrs bool) {
 		if agent == "" {
 			agent = "-"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", n.Name, n.Kind, n.Stack, n.LongName, n.Alive, agent, strings.Join(ifs, ", "))
+		at := n.LongName
+		if st.Cluster != nil {
+			at = n.Pod
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", n.Name, n.Kind, n.Stack, at, n.Alive, agent, strings.Join(ifs, ", "))
 	}
 	w.Flush()
 	for _, n := range st.Nodes {
@@ -231,10 +274,49 @@ func newDestroyCmd(o *options) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rtName := d.runtime
+			rl, _ := runningLab(d.file)
+			if d.name != "" {
+				rl = nil
+				if labs, err := deploy.Running(runDir()); err == nil {
+					for i := range labs {
+						if labs[i].Lab == d.name {
+							rl = &labs[i]
+						}
+					}
+				}
+			}
 			if rtName == "" {
 				rtName = "netns"
-				if rl, _ := runningLab(d.file); rl != nil && rl.Runtime != "" {
+				if rl != nil && rl.Runtime != "" && !d.all {
 					rtName = rl.Runtime
+				}
+			}
+			if rtName == kubelab.Runtime && !d.all {
+				if rl == nil || rl.Runtime != kubelab.Runtime {
+					return fmt.Errorf("no lab deployed on kubernetes from this machine is selected: %w", deploy.ErrNotRunning)
+				}
+				err := destroyCluster(cmd.Context(), o, d, rl.Lab)
+				if err != nil {
+					return err
+				}
+				return printOut(o, d.format, map[string]bool{"destroyed": true}, func() { fmt.Fprintln(o.stdout, "destroyed") })
+			}
+			if d.all {
+				// The labs on a cluster first: the runtime of this
+				// machine knows nothing of them.
+				cls, err := clusterLabs()
+				if err != nil {
+					return err
+				}
+				var errs []error
+				for _, l := range cls {
+					errs = append(errs, destroyCluster(cmd.Context(), o, d, l.Lab))
+				}
+				if err := errors.Join(errs...); err != nil {
+					return err
+				}
+				if rtName == kubelab.Runtime {
+					return printOut(o, d.format, map[string]bool{"destroyed": len(cls) > 0}, func() { fmt.Fprintln(o.stdout, "destroyed") })
 				}
 			}
 			rt, err := newRuntime(cmd.Context(), rtName)
@@ -285,7 +367,7 @@ func newInspectCmd(o *options) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rtName := "netns"
-			if rl, _ := runningLab(t.file); rl != nil && rl.Runtime != "" {
+			if rl, _ := runningLab(t.file); rl != nil && rl.Runtime != "" && rl.Runtime != kubelab.Runtime {
 				rtName = rl.Runtime
 			}
 			rt, err := newRuntime(cmd.Context(), rtName)
@@ -295,6 +377,11 @@ func newInspectCmd(o *options) *cobra.Command {
 			sts, err := deploy.Inspect(cmd.Context(), deploy.InspectOptions{TopoFile: t.file, All: all || t.file == "", Runtime: rt, RunDir: runDir()})
 			if err != nil {
 				return err
+			}
+			for _, st := range sts {
+				if err := inspectCluster(cmd.Context(), st); err != nil {
+					return err
+				}
 			}
 			if t.format == "json" {
 				return printOut(o, "json", sts, nil)
@@ -356,6 +443,10 @@ func newExecCmd(o *options) *cobra.Command {
 					os.Exit(code)
 				}
 				return nil
+			}
+			if r.state.Cluster != nil {
+				return fmt.Errorf("node %s runs in worker pod %s of a cluster: exec does not reach it yet (the pod holds netlab's binary only); "+
+					"ping, tcp, sock, sockets, trace, impair, link and capture do", n.Name, n.Pod)
 			}
 			if n.NSPath == "" {
 				return fmt.Errorf("node %s has no network namespace (is the lab still being deployed?)", n.Name)

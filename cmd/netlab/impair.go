@@ -40,7 +40,13 @@ func (r *labRef) sideClient(s topology.ImpairSide) (*nodeagent.Client, error) {
 
 // relayClient returns a client, for node, of the agent that runs the lab's
 // relays: the relays' own on docker, the shared agent on netns.
+// On a cluster the worker pod that runs node runs its relays.
 func (r *labRef) relayClient(node string) *nodeagent.Client {
+	if r.state.Cluster != nil {
+		if c, err := r.client(node); err == nil {
+			return c
+		}
+	}
 	return nodeagent.NewClient(r.state.RelaySocket, node)
 }
 

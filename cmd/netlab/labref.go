@@ -7,10 +7,13 @@ import (
 	"io/fs"
 	"net/netip"
 	"path/filepath"
+	"slices"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/kubelab"
 	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/nodeagent"
 	"github.com/netlab/netlab/topology"
@@ -23,6 +26,10 @@ type labRef struct {
 	dirs     labdir.Lab
 	state    *deploy.State
 	topoFile string // the topology file the user named (or the running lab's)
+	// A lab on a cluster: the connection conn makes once, kept as long as
+	// the command runs.
+	clusterMu sync.Mutex
+	cluster   *kubelab.Conn
 }
 
 // findLab resolves -t (or, when it is left out, the one running lab) to a
@@ -68,6 +75,16 @@ func (r *labRef) client(name string) (*nodeagent.Client, error) {
 	ns, err := r.node(name)
 	if err != nil {
 		return nil, err
+	}
+	if r.state.Cluster != nil {
+		c, err := r.conn()
+		if err != nil {
+			return nil, err
+		}
+		if ns.Pod == "" {
+			return nil, fmt.Errorf("lab %s: no worker pod runs node %s (netlab inspect -t %s says why)", r.lab.Name, name, r.topoFile)
+		}
+		return c.Client(name, ns.Pod), nil
 	}
 	if !r.state.Agent || ns.Socket == "" {
 		return nil, fmt.Errorf("lab %s was deployed without agents (--no-agent): nothing serves node %s; redeploy it with `netlab deploy --reconfigure -t %s`",
@@ -148,6 +165,7 @@ func openRun(t *topoOptions, spec string) (*runRef, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %s of lab %s: %w", run.ID, dirs.Name, err)
 	}
+	syncRun(dirs, run)
 	return &runRef{dirs: dirs, run: run, lab: plan}, nil
 }
 
@@ -179,6 +197,7 @@ func openRuns(t *topoOptions, spec string) ([]*runRef, error) {
 		if err != nil {
 			continue // a run whose deploy crashed before it had a plan
 		}
+		syncRun(dirs, run)
 		out = append(out, &runRef{dirs: dirs, run: run, lab: plan})
 	}
 	return out, nil
@@ -248,6 +267,23 @@ func (r *labRef) checkPeer(ctx context.Context, c *nodeagent.Client, addr netip.
 		}
 	}
 	if owner == "" {
+		return nil
+	}
+	if r.state.Cluster != nil {
+		c, err := r.conn()
+		if err != nil {
+			return err
+		}
+		st := *r.state
+		st.Nodes = slices.Clone(r.state.Nodes)
+		if err := c.Inspect(ctx, &st); err != nil {
+			return nil // cannot tell: let the transfer say what happens
+		}
+		for _, n := range st.Nodes {
+			if n.Name == owner && !n.Alive {
+				return fmt.Errorf("%s is the address of node %s, which is not alive: %s", addr, owner, n.Reason)
+			}
+		}
 		return nil
 	}
 	rt, err := newRuntime(ctx, r.state.Runtime)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,8 +34,10 @@ func newRuntime(ctx context.Context, name string) (runtime.Runtime, error) {
 		return netns.New(o), nil
 	case "docker":
 		return docker.New(ctx, docker.Options{})
+	case "kubernetes":
+		return nil, errors.New("the kubernetes runtime makes no nodes on this machine: this verb does not work on a lab on a cluster yet")
 	}
-	return nil, fmt.Errorf("unknown runtime %q: want netns or docker", name)
+	return nil, fmt.Errorf("unknown runtime %q: want netns, docker or kubernetes", name)
 }
 
 // runningLab returns the registry entry of the lab deployed from file, nil

@@ -36,6 +36,7 @@ var rules = []struct {
 	{"stack/link/udpwire", []string{"topology", "nodeagent", "deploy", "kube", "k8s.io/client-go"}, "a link endpoint is a library of its own"},
 	{"worker", []string{"deploy", "runtime", "kube", "k8s.io/client-go", "k8s.io/api", "cmd/"}, "a worker runs nodes wherever it is; Kubernetes is the controller's business"},
 	{"kube", []string{"deploy", "nodeagent", "wiring", "cmd/"}, "reaching a cluster knows nothing of running nodes"},
+	{"kubelab", []string{"controller", "cmd/"}, "the CLI's side of a cluster asks for a Lab and reads its status; reconciling it is the controller's job"},
 }
 
 func TestImportRules(t *testing.T) {

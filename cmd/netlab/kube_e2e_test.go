@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/internal/kubetest"
+	"github.com/netlab/netlab/internal/kubetest/labcrd"
+	"github.com/netlab/netlab/kube"
+	"github.com/netlab/netlab/labdir"
+	"github.com/netlab/netlab/nodeagent"
+)
+
+const clusterLab = `name: NAME
+topology:
+  auto-routes: true
+  nodes:
+    h1: {kind: host}
+    r1: {kind: router}
+    r2: {kind: router}
+    h2: {kind: host}
+  links:
+    - endpoints: [h1:eth1, r1:eth1]
+    - name: wan
+      endpoints: [r1:eth2, r2:eth1]
+      netem: {delay: 5ms, loss: 1%}
+    - endpoints: [r2:eth2, h2:eth1]
+`
+
+// TestKubernetesEndToEnd (root and the test cluster): netlab installed
+// in a namespace as an admin would (the manifests, the image loaded), then
+// a user's commands: deploy --runtime kubernetes --workers 3, inspect,
+// a transfer h1 → h2 across worker pods captured on both hosts into one
+// pcapng, the trace replayed from the files fetched from the pods, a
+// second deploy refused, and destroy: the pods gone, the run's files
+// kept in the lab directory, nothing left in the registry.
+func TestKubernetesEndToEnd(t *testing.T) {
+	cl := kubetest.Need(t)
+	needRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	ns := cl.Namespace(t)
+	labcrd.Install(t, cl)
+
+	// What a cluster admin does: the image into the nodes' runtime, the
+	// manifests applied.
+	tmp := t.TempDir()
+	var img struct{ File, Image string }
+	if err := json.Unmarshal([]byte(netlab(t, "k8s", "image", "-o", filepath.Join(tmp, "netlab.tar"), "--format", "json")), &img); err != nil {
+		t.Fatal(err)
+	}
+	cl.LoadImage(t, img.File)
+	dyn, err := dynamic.NewForConfig(cl.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifests := netlab(t, "k8s", "manifests", "-n", ns)
+	if err := kube.Apply(ctx, dyn, []byte(manifests), func(kind string) bool { return kind != "CustomResourceDefinition" && kind != "Namespace" }); err != nil {
+		t.Fatal(err)
+	}
+
+	var rnd [3]byte
+	rand.Read(rnd[:])
+	name := "k8s" + hex.EncodeToString(rnd[:])
+	topo := filepath.Join(tmp, "wan.yml")
+	if err := os.WriteFile(topo, []byte(strings.Replace(clusterLab, "NAME", name, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := os.Getenv(kubetest.Env)
+	liveLabs.Lock()
+	liveLabs.topos[topo] = true
+	liveLabs.Unlock()
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo).Run()
+		liveLabs.Lock()
+		delete(liveLabs.topos, topo)
+		liveLabs.Unlock()
+		assertGone(t, name)
+	})
+	var st deploy.State
+	out := netlab(t, "deploy", "-t", topo, "--runtime", "kubernetes", "--kubeconfig", kubeconfig, "-n", ns, "--workers", "3", "--format", "json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("deploy's state: %v\n%s", err, out)
+	}
+	podOf := map[string]string{}
+	for _, n := range st.Nodes {
+		podOf[n.Name] = n.Pod
+		if !n.Alive || n.Pod == "" {
+			t.Errorf("node %+v: not alive, or no pod", n)
+		}
+	}
+	if st.Runtime != "kubernetes" || st.Cluster == nil || st.Cluster.Namespace != ns || st.Cluster.Workers != 3 || podOf["h1"] == podOf["h2"] {
+		t.Fatalf("deployed: runtime %s, cluster %+v, pods %v; want 3 workers in %s, h1 and h2 apart", st.Runtime, st.Cluster, podOf, ns)
+	}
+	pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
+	if err != nil || len(pods.Items) != 3 {
+		t.Fatalf("worker pods: %v, %v", pods, err)
+	}
+
+	// The same lab again is refused, saying what to do.
+	if _, errs, err := netlabErr(t, "deploy", "-t", topo, "--runtime", "kubernetes", "--kubeconfig", kubeconfig, "-n", ns); err == nil || !strings.Contains(errs, "--reconfigure") {
+		t.Errorf("a second deploy: %v, %s", err, errs)
+	}
+
+	var sts []deploy.State
+	if err := json.Unmarshal([]byte(netlab(t, "inspect", "-t", topo, "--format", "json")), &sts); err != nil || len(sts) != 1 {
+		t.Fatalf("inspect: %v %+v", err, sts)
+	}
+	for _, n := range sts[0].Nodes {
+		if !n.Alive || n.Agent != deploy.AgentUp {
+			t.Errorf("inspect: %+v", n)
+		}
+	}
+	if text := netlab(t, "inspect", "-t", topo); !strings.Contains(text, "POD") || !strings.Contains(text, podOf["h2"]) {
+		t.Errorf("inspect's table names no pods:\n%s", text)
+	}
+
+	// A transfer across the worker pods, captured on both ends.
+	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
+	pcap := filepath.Join(tmp, "across.pcapng")
+	capture := exec.Command(netlabBin, "capture", "h1:eth1", "h2", "-w", pcap, "--count", "40", "--duration", "60s", "-t", topo)
+	var capErr strings.Builder
+	capture.Stderr = &capErr
+	if err := capture.Start(); err != nil {
+		t.Fatal(err)
+	}
+	kubetest.Poll(t, time.Minute, "the capture started on both nodes (their interface blocks written)", func() (bool, error) {
+		b, _ := os.ReadFile(pcap)
+		return strings.Contains(string(b), "h1:eth1") && strings.Contains(string(b), "h2:eth1"), nil
+	})
+	to := ""
+	for _, n := range st.Nodes {
+		if n.Name == "h2" {
+			to, _, _ = strings.Cut(n.Interfaces[0].IPv4, "/")
+		}
+	}
+	to += ":5001"
+	var rep nodeagent.SendReport
+	if err := json.Unmarshal([]byte(netlab(t, "tcp", "send", "h1", "--to", to, "--bytes", "2MB", "-t", topo, "--format", "json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Bytes != 2_000_000 || rep.SRTT < 5*time.Millisecond {
+		t.Errorf("h1 → h2 across pods: %+v; want 2 MB and an RTT of at least the wan's 5 ms", rep)
+	}
+	if err := capture.Wait(); err != nil {
+		t.Fatalf("capture: %v\n%s", err, capErr.String())
+	}
+	if _, err := exec.LookPath("tshark"); err == nil {
+		out, err := exec.Command("tshark", "-r", pcap, "-Y", "tcp.flags.syn == 1", "-T", "fields", "-e", "frame.interface_name").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ifs := strings.Fields(string(out)); len(ifs) != 4 || !strings.Contains(string(out), "h1:eth1") || !strings.Contains(string(out), "h2:eth1") {
+			t.Errorf("SYN segments captured on %v; want SYN and SYN+ACK on h1:eth1 and on h2:eth1", ifs)
+		}
+	} else if os.Getenv("CI") != "" {
+		t.Fatal("tshark is not installed; .ci/run installs it")
+	}
+
+	// The trace recorded in h1's pod, read here.
+	var trace string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the last trace read:\n%.3000s", trace)
+		}
+	})
+	kubetest.Poll(t, time.Minute, "h1's trace with the handshake and the close", func() (bool, error) {
+		out, errs, err := netlabErr(t, "trace", "h1", "--replay", "--conn", ":5001", "-t", topo)
+		trace = out + errs
+		return err == nil && strings.Contains(out, "SYN-SENT -> ESTABLISHED") && strings.Contains(out, "FIN-WAIT-1"), nil
+	})
+
+	run := st.Run
+	netlab(t, "destroy", "-t", topo)
+	kubetest.Poll(t, 2*time.Minute, "the worker pods gone", func() (bool, error) {
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
+		return err == nil && len(pods.Items) == 0, err
+	})
+	dirs := labdir.New("", name, topo)
+	for _, n := range []string{"h1", "h2"} {
+		if fi, err := os.Stat(dirs.Run(run).Trace(n)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s's trace not kept in the lab directory: %v", n, err)
+		}
+	}
+	if _, errs, err := netlabErr(t, "inspect", "-t", topo); err == nil && !strings.Contains(errs, "not running") {
+		t.Errorf("inspect after destroy: %v %s", err, errs)
+	}
+	if labs, err := deploy.Running(""); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, l := range labs {
+			if l.Lab == name {
+				t.Errorf("lab %s still in the registry", name)
+			}
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package kubelab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/kube"
+	"github.com/netlab/netlab/labdir"
+	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/worker"
+)
+
+// Conn reaches a lab on a cluster: its Lab resource, and its worker pods'
+// APIs (the node agents, the run's files) through the API server's
+// port-forward. Safe for concurrent use; Close ends its connections.
+type Conn struct {
+	cs  *clients
+	at  *deploy.ClusterState
+	fwd *kube.Forwarder
+}
+
+// Connect returns a Conn to the lab at.
+func Connect(at *deploy.ClusterState) (*Conn, error) {
+	cs, err := connect(at.Kubeconfig, at.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	fwd, err := kube.NewForwarder(cs.cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{cs: cs, at: at, fwd: fwd}, nil
+}
+
+// Close closes the connections to the pods.
+func (c *Conn) Close() error { return c.fwd.Close() }
+
+// dial opens a connection to the API of worker pod.
+func (c *Conn) dial(pod string) func(ctx context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		return c.fwd.Dial(ctx, c.at.Namespace, pod, kube.AgentPort)
+	}
+}
+
+// Client returns the client of the agent, in worker pod, that serves node
+// (and its relays).
+func (c *Conn) Client(node, pod string) *nodeagent.Client {
+	return nodeagent.NewClientDial(c.dial(pod), c.at.Namespace+"/"+pod, node).
+		WithLog(fmt.Sprintf("kubectl -n %s logs %s", c.at.Namespace, pod))
+}
+
+// httpClient returns an HTTP client of the API of worker pod.
+func (c *Conn) httpClient(pod string) *http.Client {
+	dial := c.dial(pod)
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }}}
+}
+
+// pods returns the lab's worker pods, from its nodes.
+func pods(st *deploy.State) []string {
+	var ps []string
+	for _, n := range st.Nodes {
+		if n.Pod != "" && !slices.Contains(ps, n.Pod) {
+			ps = append(ps, n.Pod)
+		}
+	}
+	slices.Sort(ps)
+	return ps
+}
+
+// Collect fetches into run the files of the run (traces, captures, logs)
+// that the lab's worker pods have and run has not, or has shorter: what
+// a node records grows, and is fetched again. Every pod is tried; the
+// errors are joined.
+func (c *Conn) Collect(ctx context.Context, st *deploy.State, run labdir.Run) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, pod := range pods(st) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.collectPod(ctx, pod, run); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("pod %s: %w", pod, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (c *Conn) collectPod(ctx context.Context, pod string, run labdir.Run) error {
+	hc := c.httpClient(pod)
+	defer hc.CloseIdleConnections()
+	var files []worker.File
+	if err := getJSON(ctx, hc, "http://worker/v1/worker/files", &files); err != nil {
+		return err
+	}
+	for _, f := range files {
+		clean := path.Clean(f.Path)
+		if !filepath.IsLocal(clean) || clean != f.Path {
+			return fmt.Errorf("the worker lists a file outside its run: %q", f.Path)
+		}
+		local := run.Path(filepath.FromSlash(clean))
+		if fi, err := os.Stat(local); err == nil && fi.Size() >= f.Size {
+			continue
+		}
+		if err := fetch(ctx, hc, "http://worker/v1/worker/files/"+clean, local); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func getJSON(ctx context.Context, hc *http.Client, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// fetch writes what url serves to file, through a temporary file: a
+// reader never sees half of it.
+func fetch(ctx context.Context, hc *http.Client, url, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil // gone since it was listed (a capture ring rotated)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(tmp, resp.Body); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("fetch %s: %w", url, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	os.Chmod(tmp.Name(), 0o644)
+	return os.Rename(tmp.Name(), file)
+}
+
+// Inspect sets what runs of the lab of st from its Lab's status: each
+// node's worker pod, whether it is ready, and why not.
+func (c *Conn) Inspect(ctx context.Context, st *deploy.State) error {
+	u, err := c.cs.labs.Get(ctx, c.at.Resource, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		for i := range st.Nodes {
+			st.Nodes[i].Alive, st.Nodes[i].Agent = false, deploy.AgentDown
+			st.Nodes[i].Reason = fmt.Sprintf("its Lab %s is gone from namespace %s", c.at.Resource, c.at.Namespace)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("its Lab: %w", err)
+	}
+	var l kube.Lab
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &l); err != nil {
+		return fmt.Errorf("its Lab: %w", err)
+	}
+	setNodes(st, l.Status)
+	return nil
+}

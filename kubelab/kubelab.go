@@ -1,0 +1,482 @@
+// Package kubelab is a lab on a Kubernetes cluster as the CLI sees it:
+// Deploy creates its Lab resource (the controller makes and wires the
+// worker pods) and waits until the status says Ready, recording the lab
+// on this machine as package deploy records its own (a hosted lab), so
+// that every verb finds it by -t; Conn reaches the node agents and
+// fetches the run's files through the API server; Inspect says what
+// runs; Destroy fetches the run's files, deletes the Lab and waits until
+// its pods are gone.
+package kubelab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/kube"
+	"github.com/netlab/netlab/labdir"
+	"github.com/netlab/netlab/topology"
+)
+
+// Runtime is the runtime name of labs on a cluster, in the registry and
+// the State.
+const Runtime = "kubernetes"
+
+// DefaultTimeout bounds how long Deploy waits for the Lab to be Ready.
+const DefaultTimeout = 5 * time.Minute
+
+// noControllerAfter is how long Deploy waits for a controller to take up
+// a new Lab before it says none seems to run.
+const noControllerAfter = 30 * time.Second
+
+// Options configures Deploy.
+type Options struct {
+	// Lab is the plan, loaded from Text (the topology file's bytes,
+	// which the controller resolves again with the same parser).
+	Lab  *topology.Lab
+	Text []byte
+	// Kubeconfig is the kubeconfig file ("" for kubectl's default).
+	Kubeconfig string
+	// Namespace is where netlab is installed (netlab k8s manifests).
+	Namespace string
+	// Workers is how many worker pods share the nodes (at least 1).
+	Workers int
+	// Image is the worker pods' image, loaded on the cluster's nodes.
+	Image string
+	// Timeout bounds the wait for Ready; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Reconfigure replaces the lab if it runs (here, or as a Lab of the
+	// namespace), instead of failing.
+	Reconfigure bool
+	// RunDir, NoWait, Notice and MaxRunBytes are as in deploy.Options.
+	RunDir      string
+	NoWait      bool
+	Notice      func(msg string)
+	MaxRunBytes int64
+	// Progress, if not nil, is told of each change of the Lab's status.
+	Progress deploy.ProgressFunc
+}
+
+// clients are the clients of one cluster.
+type clients struct {
+	cfg    *rest.Config
+	core   kubernetes.Interface
+	dyn    dynamic.Interface
+	labs   dynamic.ResourceInterface
+	ns     string
+	config string // the kubeconfig file, as recorded
+}
+
+func connect(kubeconfig, namespace string) (*clients, error) {
+	cfg, err := kube.Config(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	core, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return &clients{cfg: cfg, core: core, dyn: dyn, labs: dyn.Resource(kube.LabResource).Namespace(namespace), ns: namespace, config: kubeconfig}, nil
+}
+
+// recordedKubeconfig is what the State records of the kubeconfig used:
+// the absolute path of the file named, else $KUBECONFIG as it was (later
+// commands may run in another directory, or under sudo without it).
+func recordedKubeconfig(flag string) string {
+	if flag == "" {
+		env := os.Getenv("KUBECONFIG")
+		if strings.ContainsRune(env, os.PathListSeparator) {
+			return "" // a list: kubectl's default merges it again
+		}
+		flag = env
+		if flag == "" {
+			return ""
+		}
+	}
+	if abs, err := filepath.Abs(flag); err == nil {
+		return abs
+	}
+	return flag
+}
+
+// maxWorkerSuffix is the longest suffix a worker pod's name adds to the
+// lab's ("-worker-" and up to three digits).
+const maxWorkerSuffix = len("-worker-999")
+
+// CheckName fails, saying what is allowed, when the lab's name cannot
+// name its Lab resource and worker pods.
+func CheckName(lab *topology.Lab) error {
+	errs := validation.IsDNS1123Label(lab.Name)
+	if len(errs) == 0 && len(lab.Name)+maxWorkerSuffix <= validation.DNS1123LabelMaxLength {
+		return nil
+	}
+	return fmt.Errorf("%s: lab name %q cannot name Kubernetes objects: on a cluster a lab's name is lower-case letters, digits and '-', "+
+		"starting and ending with a letter or digit, at most %d characters; rename it (name:) to deploy it there",
+		lab.File, lab.Name, validation.DNS1123LabelMaxLength-maxWorkerSuffix)
+}
+
+// Deploy deploys o.Lab on the cluster and returns its state once the
+// Lab's status says Ready. If anything fails, or ctx is cancelled, the Lab
+// is deleted again and the lab's record on this machine removed.
+func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
+	lab := o.Lab
+	if err := CheckName(lab); err != nil {
+		return nil, err
+	}
+	if os.Geteuid() != 0 {
+		return nil, errors.New("netlab keeps its registry of running labs in a directory only root writes, also for labs on a cluster: run it with sudo")
+	}
+	if o.Workers < 0 {
+		return nil, fmt.Errorf("deploy %s: --workers %d: a lab needs at least one worker pod (0: one per ready cluster node)", lab.Name, o.Workers)
+	}
+	if o.Workers > len(lab.Nodes) {
+		return nil, fmt.Errorf("deploy %s: --workers %d: the lab has %d nodes, and a worker pod runs one at least", lab.Name, o.Workers, len(lab.Nodes))
+	}
+	if o.Image == "" || o.Namespace == "" {
+		return nil, fmt.Errorf("deploy %s: a lab on a cluster needs its namespace and image", lab.Name)
+	}
+	cs, err := connect(o.Kubeconfig, o.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	if err := cs.checkInstalled(ctx); err != nil {
+		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
+	}
+	if o.Workers == 0 {
+		o.Workers = min(cs.readyNodes(ctx, o.Notice), len(lab.Nodes))
+	}
+	if o.Reconfigure {
+		err := Destroy(ctx, DestroyOptions{LabName: lab.Name, RunDir: o.RunDir, NoWait: o.NoWait, Notice: o.Notice})
+		if err != nil && !errors.Is(err, deploy.ErrNotRunning) {
+			return nil, fmt.Errorf("deploy %s: reconfigure: %w", lab.Name, err)
+		}
+		// A Lab of the name this machine does not know of (deployed from
+		// elsewhere, or left by a crash).
+		if err := cs.deleteLab(ctx, lab.Name); err != nil {
+			return nil, fmt.Errorf("deploy %s: reconfigure: %w", lab.Name, err)
+		}
+	} else if _, err := cs.labs.Get(ctx, lab.Name, metav1.GetOptions{}); err == nil {
+		return nil, fmt.Errorf("deploy %s: %w: namespace %s already has a Lab %s (deployed from another machine, or left by a crash): "+
+			"redeploy with --reconfigure to replace it, or delete it (kubectl -n %s delete labs.%s %s)",
+			lab.Name, deploy.ErrRunning, o.Namespace, lab.Name, o.Namespace, kube.Group, lab.Name)
+	} else if !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
+	}
+
+	h, err := deploy.StartHosted(ctx, deploy.HostedOptions{Lab: lab, Runtime: Runtime, RunDir: o.RunDir, NoWait: o.NoWait,
+		Notice: o.Notice, MaxRunBytes: o.MaxRunBytes})
+	if err != nil {
+		return nil, err
+	}
+	st, err := cs.deploy(ctx, o, h)
+	if err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		rerr := cs.deleteLab(rctx, lab.Name)
+		if rerr == nil {
+			rerr = h.Abort()
+		}
+		if rerr != nil {
+			return nil, errors.Join(err, fmt.Errorf("roll back: %w (run `netlab destroy -t %s`)", rerr, lab.File))
+		}
+		return nil, err
+	}
+	if err := h.Done(st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// readyNodes counts the cluster's nodes that take pods, 1 when it may not
+// list them (said to notice).
+func (cs *clients) readyNodes(ctx context.Context, notice func(string)) int {
+	nodes, err := cs.core.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		if notice != nil {
+			notice(fmt.Sprintf("one worker pod: the cluster's nodes cannot be listed (%v); say how many with --workers", err))
+		}
+		return 1
+	}
+	n := 0
+	for _, node := range nodes.Items {
+		if node.Spec.Unschedulable {
+			continue
+		}
+		for _, c := range node.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				n++
+			}
+		}
+	}
+	return max(n, 1)
+}
+
+// checkInstalled fails, saying what to do, when the cluster has no Lab
+// resource or the namespace does not exist.
+func (cs *clients) checkInstalled(ctx context.Context) error {
+	_, err := cs.labs.List(ctx, metav1.ListOptions{Limit: 1})
+	if err == nil {
+		_, err = cs.core.CoreV1().Namespaces().Get(ctx, cs.ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("the cluster has no namespace %s: install netlab there with `netlab k8s manifests -n %s | kubectl apply -f -`, or name another with --namespace", cs.ns, cs.ns)
+		}
+		if err != nil && !apierrors.IsForbidden(err) {
+			return err
+		}
+		return nil
+	}
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("the cluster has no Lab resource (%s.%s): install netlab there with `netlab k8s manifests -n %s | kubectl apply -f -`",
+			kube.Resource, kube.Group, cs.ns)
+	}
+	if apierrors.IsForbidden(err) {
+		return fmt.Errorf("you may not list Labs in namespace %s: ask the cluster's admin for a Role that creates, reads and deletes labs.%s there, and pods/portforward (%w)",
+			cs.ns, kube.Group, err)
+	}
+	return fmt.Errorf("reach the cluster: %w", err)
+}
+
+// deploy creates the Lab and waits until it is Ready.
+func (cs *clients) deploy(ctx context.Context, o Options, h *deploy.Hosted) (*deploy.State, error) {
+	lab := o.Lab
+	obj := &kube.Lab{
+		TypeMeta: metav1.TypeMeta{APIVersion: kube.Group + "/" + kube.Version, Kind: kube.Kind},
+		ObjectMeta: metav1.ObjectMeta{Name: lab.Name, Namespace: o.Namespace,
+			Labels: map[string]string{"app.kubernetes.io/part-of": "netlab"}},
+		Spec: kube.LabSpec{Topology: string(o.Text), TopologyFile: filepath.Base(lab.File), Workers: o.Workers, Image: o.Image},
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	created, err := cs.labs.Create(ctx, &unstructured.Unstructured{Object: u}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("deploy %s: create its Lab: %w", lab.Name, err)
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	status, err := cs.waitReady(wctx, lab.Name, created.GetGeneration(), o.Progress)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("not Ready within %v (--timeout): %s", timeout, describe(status))
+		}
+		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
+	}
+	st := h.State(deploy.StatusRunning)
+	st.Cluster = &deploy.ClusterState{Kubeconfig: recordedKubeconfig(o.Kubeconfig), Namespace: o.Namespace, Resource: lab.Name, Workers: o.Workers}
+	setNodes(st, status)
+	return st, nil
+}
+
+// describe says where a Lab's deploy stands.
+func describe(s kube.LabStatus) string {
+	if s.Phase == "" {
+		return "no controller has taken it up"
+	}
+	ready := 0
+	for _, w := range s.Workers {
+		if w.Ready {
+			ready++
+		}
+	}
+	msg := fmt.Sprintf("%s, %d of %d worker pods ready", s.Phase, ready, len(s.Workers))
+	if s.Message != "" {
+		msg += ": " + s.Message
+	}
+	return msg
+}
+
+// waitReady polls the Lab until its status, for generation, says Ready
+// (returned) or Failed (an error with its message). It tells progress of
+// each change; after noControllerAfter without a status it says that no
+// controller seems to run.
+func (cs *clients) waitReady(ctx context.Context, name string, generation int64, progress deploy.ProgressFunc) (kube.LabStatus, error) {
+	start := time.Now()
+	last := ""
+	var status kube.LabStatus
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		u, err := cs.labs.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return status, fmt.Errorf("its Lab was deleted while it deployed")
+		}
+		if err != nil && ctx.Err() == nil {
+			return status, err
+		}
+		if err == nil {
+			var l kube.Lab
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &l); err != nil {
+				return status, fmt.Errorf("its Lab: %w", err)
+			}
+			if l.Status.ObservedGeneration == generation {
+				status = l.Status
+			}
+			switch status.Phase {
+			case kube.PhaseReady:
+				return status, nil
+			case kube.PhaseFailed:
+				return status, errors.New(status.Message)
+			}
+			if status.Phase == "" && time.Since(start) > noControllerAfter {
+				return status, fmt.Errorf("no controller has taken up its Lab in %v: %s", noControllerAfter, cs.controllerTrouble(ctx))
+			}
+			if d := describe(status); d != last && progress != nil {
+				last = d
+				ready := 0
+				for _, w := range status.Workers {
+					if w.Ready {
+						ready++
+					}
+				}
+				progress(ready, max(len(status.Workers), 1)+1, d)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return status, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// controllerTrouble says what is wrong with the controller of the
+// namespace, as far as its pods tell, and what to do.
+func (cs *clients) controllerTrouble(ctx context.Context) string {
+	install := fmt.Sprintf("install it with `netlab k8s manifests -n %s | kubectl apply -f -`", cs.ns)
+	pods, err := cs.core.CoreV1().Pods(cs.ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + kube.ControllerName})
+	if err != nil {
+		return fmt.Sprintf("is netlab's controller running in namespace %s? (kubectl -n %s get deployment %s; %s)", cs.ns, cs.ns, kube.ControllerName, install)
+	}
+	if len(pods.Items) == 0 {
+		return fmt.Sprintf("no pod of netlab's controller is in namespace %s: %s", cs.ns, install)
+	}
+	for _, p := range pods.Items {
+		for _, c := range p.Status.ContainerStatuses {
+			if w := c.State.Waiting; w != nil {
+				msg := fmt.Sprintf("the controller's pod %s does not run (%s", p.Name, w.Reason)
+				if t := c.LastTerminationState.Terminated; t != nil && t.Message != "" {
+					msg += ": " + strings.TrimSpace(t.Message)
+				}
+				return msg + fmt.Sprintf("): see kubectl -n %s logs %s; its image is %s, made with `netlab k8s image` from a netlab built with CGO_ENABLED=0", cs.ns, p.Name, c.Image)
+			}
+		}
+	}
+	return fmt.Sprintf("the controller's pod %s runs but has not answered: see kubectl -n %s logs %s", pods.Items[0].Name, cs.ns, pods.Items[0].Name)
+}
+
+// setNodes records each node's worker pod and whether it runs, from the
+// Lab's status.
+func setNodes(st *deploy.State, status kube.LabStatus) {
+	pod, ready := map[string]string{}, map[string]bool{}
+	for _, w := range status.Workers {
+		for _, n := range w.Nodes {
+			pod[n], ready[n] = w.Name, w.Ready
+		}
+	}
+	for i := range st.Nodes {
+		n := &st.Nodes[i]
+		n.Pod = pod[n.Name]
+		n.Alive, n.Agent, n.Reason = ready[n.Name], deploy.AgentUp, ""
+		switch {
+		case n.Pod == "":
+			n.Alive, n.Agent, n.Reason = false, deploy.AgentDown, "no worker pod runs it"
+		case !n.Alive:
+			n.Agent, n.Reason = deploy.AgentDown, fmt.Sprintf("its worker pod %s is not ready: %s", n.Pod, describe(status))
+		}
+	}
+}
+
+// deleteLab deletes the Lab name (none is no error) and waits until its
+// worker pods are gone.
+func (cs *clients) deleteLab(ctx context.Context, name string) error {
+	fg := metav1.DeletePropagationForeground
+	err := cs.labs.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete its Lab: %w", err)
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, lerr := cs.labs.Get(ctx, name, metav1.GetOptions{})
+		pods, perr := cs.core.CoreV1().Pods(cs.ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
+		if perr != nil && ctx.Err() == nil {
+			return fmt.Errorf("list its pods: %w", perr)
+		}
+		if apierrors.IsNotFound(lerr) && perr == nil && len(pods.Items) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			left := []string{}
+			if pods != nil {
+				for _, p := range pods.Items {
+					left = append(left, p.Name)
+				}
+			}
+			return fmt.Errorf("its Lab and pods (%s) not gone: %w", strings.Join(left, ", "), ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// DestroyOptions configures Destroy.
+type DestroyOptions struct {
+	// LabName is the lab.
+	LabName string
+	// RunDir, NoWait, Cleanup and Notice are as in deploy.DestroyOptions.
+	RunDir  string
+	NoWait  bool
+	Cleanup bool
+	Notice  func(msg string)
+}
+
+// Destroy fetches the lab's run files from its worker pods (what cannot be
+// fetched is noticed, not fatal), deletes its Lab, waits until its pods
+// are gone, and removes the lab's record here. A lab not running is an
+// error wrapping deploy.ErrNotRunning.
+func Destroy(ctx context.Context, o DestroyOptions) error {
+	return deploy.EndHosted(ctx, deploy.EndHostedOptions{LabName: o.LabName, RunDir: o.RunDir, NoWait: o.NoWait, Cleanup: o.Cleanup, Notice: o.Notice,
+		Remove: func(ctx context.Context, st *deploy.State, run labdir.Run) error {
+			if st == nil || st.Cluster == nil {
+				return fmt.Errorf("its state does not say where on a cluster it runs: delete its Lab yourself (kubectl delete labs.%s %s -n NAMESPACE), then destroy it with --runtime netns",
+					kube.Group, o.LabName)
+			}
+			c, err := Connect(st.Cluster)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if run.ID != "" && !o.Cleanup {
+				if err := c.Collect(ctx, st, run); err != nil && o.Notice != nil {
+					o.Notice(fmt.Sprintf("lab %s: not every file of the run could be fetched from its pods: %v", o.LabName, err))
+				}
+			}
+			dctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+			defer cancel()
+			return c.cs.deleteLab(dctx, st.Cluster.Resource)
+		}})
+}

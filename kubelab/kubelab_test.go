@@ -1,0 +1,79 @@
+package kubelab
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/kube"
+	"github.com/netlab/netlab/topology"
+)
+
+func TestCheckName(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"wan", true},
+		{"lab-1", true},
+		{strings.Repeat("a", 52), true},
+		{strings.Repeat("a", 53), false}, // its pods' names would be too long
+		{"Wan", false},
+		{"my_lab", false},
+		{"-lab", false},
+	} {
+		err := CheckName(&topology.Lab{Name: c.name, File: "lab.yml"})
+		if (err == nil) != c.ok {
+			t.Errorf("%q: %v; want ok %v", c.name, err, c.ok)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "lab.yml") || !strings.Contains(err.Error(), "lower-case")) {
+			t.Errorf("%q: %v; want the file and what is allowed", c.name, err)
+		}
+	}
+}
+
+// TestSetNodes: each node gets its worker pod from the Lab's status, and
+// is alive only when that pod is ready; a node no worker runs says so.
+func TestSetNodes(t *testing.T) {
+	st := &deploy.State{Nodes: []deploy.NodeState{{Name: "h1"}, {Name: "h2"}, {Name: "r1"}}}
+	status := kube.LabStatus{Phase: kube.PhaseDeploying, Message: "wiring", Workers: []kube.WorkerStatus{
+		{Name: "w-0", Ready: true, Nodes: []string{"h1"}},
+		{Name: "w-1", Ready: false, Nodes: []string{"h2"}},
+	}}
+	setNodes(st, status)
+	want := []struct {
+		pod   string
+		alive bool
+		agent string
+		why   string
+	}{
+		{"w-0", true, deploy.AgentUp, ""},
+		{"w-1", false, deploy.AgentDown, "w-1 is not ready: Deploying, 1 of 2 worker pods ready: wiring"},
+		{"", false, deploy.AgentDown, "no worker pod"},
+	}
+	for i, w := range want {
+		n := st.Nodes[i]
+		if n.Pod != w.pod || n.Alive != w.alive || n.Agent != w.agent || !strings.Contains(n.Reason, w.why) || (w.why == "") != (n.Reason == "") {
+			t.Errorf("%s: %+v; want pod %q alive %v agent %s reason %q", n.Name, n, w.pod, w.alive, w.agent, w.why)
+		}
+	}
+	if d := describe(kube.LabStatus{}); !strings.Contains(d, "no controller") {
+		t.Errorf("describe of no status: %q", d)
+	}
+}
+
+func TestRecordedKubeconfig(t *testing.T) {
+	for _, c := range []struct {
+		flag, env, want string
+	}{
+		{"/etc/k.conf", "/x", "/etc/k.conf"},
+		{"", "/home/u/.kube/a", "/home/u/.kube/a"},
+		{"", "/a:/b", ""}, // a list: kubectl's default merges it again
+		{"", "", ""},
+	} {
+		t.Setenv("KUBECONFIG", c.env)
+		if got := recordedKubeconfig(c.flag); got != c.want {
+			t.Errorf("flag %q, KUBECONFIG %q: %q; want %q", c.flag, c.env, got, c.want)
+		}
+	}
+}
