@@ -12,7 +12,10 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -87,6 +90,18 @@ func pods(st *deploy.State) []string {
 // a node records grows, and is fetched again. Every pod is tried; the
 // errors are joined.
 func (c *Conn) Collect(ctx context.Context, st *deploy.State, run labdir.Run) error {
+	// One fetch at a time into a run, across processes (netlab web
+	// follows the files while trace reads them): two would append the
+	// same tail twice.
+	dir, err := os.Open(run.Dir)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := syscall.Flock(int(dir.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock %s: %w", run.Dir, err)
+	}
+	defer syscall.Flock(int(dir.Fd()), syscall.LOCK_UN)
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -120,10 +135,21 @@ func (c *Conn) collectPod(ctx context.Context, pod string, run labdir.Run) error
 			return fmt.Errorf("the worker lists a file outside its run: %q", f.Path)
 		}
 		local := run.Path(filepath.FromSlash(clean))
-		if fi, err := os.Stat(local); err == nil && fi.Size() >= f.Size {
+		have := int64(-1)
+		if fi, err := os.Stat(local); err == nil {
+			have = fi.Size()
+		}
+		if have >= f.Size {
 			continue
 		}
-		if err := fetch(ctx, hc, "http://worker/v1/worker/files/"+clean, local); err != nil {
+		url := "http://worker/v1/worker/files/" + clean
+		var err error
+		if have > 0 && strings.HasPrefix(clean, labdir.TracesDir+"/") {
+			err = fetchTail(ctx, hc, url, local, have) // a trace only grows
+		} else {
+			err = fetch(ctx, hc, url, local)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -145,6 +171,40 @@ func getJSON(ctx context.Context, hc *http.Client, url string, v any) error {
 		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// fetchTail appends to file, which has have bytes, what url serves beyond
+// them; a server that sends the whole file has it written anew.
+func fetchTail(ctx context.Context, hc *http.Client, url, file string, have int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+	case http.StatusOK, http.StatusRequestedRangeNotSatisfiable:
+		resp.Body.Close()
+		return fetch(ctx, hc, url, file)
+	case http.StatusNotFound:
+		return nil
+	default:
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("fetch %s: %w", url, err)
+	}
+	return f.Close()
 }
 
 // fetch writes what url serves to file, through a temporary file: a
@@ -205,4 +265,21 @@ func (c *Conn) Inspect(ctx context.Context, st *deploy.State) error {
 	}
 	setNodes(st, l.Status)
 	return nil
+}
+
+// Follow fetches the run's files every interval until ctx ends, for a
+// reader that shows them as they grow (netlab web); errors go to report.
+func (c *Conn) Follow(ctx context.Context, st *deploy.State, run labdir.Run, interval time.Duration, report func(error)) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := c.Collect(ctx, st, run); err != nil && ctx.Err() == nil && report != nil {
+			report(err)
+		}
+	}
 }

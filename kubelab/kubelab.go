@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -98,24 +99,47 @@ func connect(kubeconfig, namespace string) (*clients, error) {
 	return &clients{cfg: cfg, core: core, dyn: dyn, labs: dyn.Resource(kube.LabResource).Namespace(namespace), ns: namespace, config: kubeconfig}, nil
 }
 
-// recordedKubeconfig is what the State records of the kubeconfig used:
-// the absolute path of the file named, else $KUBECONFIG as it was (later
-// commands may run in another directory, or under sudo without it).
-func recordedKubeconfig(flag string) string {
-	if flag == "" {
-		env := os.Getenv("KUBECONFIG")
-		if strings.ContainsRune(env, os.PathListSeparator) {
-			return "" // a list: kubectl's default merges it again
+// resolveKubeconfig returns the kubeconfig file to use and record, ""
+// for kubectl's default: the file named (made absolute: later commands
+// may run elsewhere), else $KUBECONFIG when it names one file (a list is
+// left to the default, which merges it), else, under sudo when root has
+// no ~/.kube/config, the invoking user's: netlab runs as root, the
+// cluster is the user's.
+func resolveKubeconfig(flag string) string {
+	if flag != "" {
+		if abs, err := filepath.Abs(flag); err == nil {
+			return abs
 		}
-		flag = env
-		if flag == "" {
+		return flag
+	}
+	if env := os.Getenv("KUBECONFIG"); env != "" {
+		if strings.ContainsRune(env, os.PathListSeparator) {
+			return ""
+		}
+		return env
+	}
+	sudoer := os.Getenv("SUDO_USER")
+	if sudoer == "" || os.Geteuid() != 0 {
+		return ""
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		if _, err := os.Stat(filepath.Join(home, ".kube", "config")); err == nil {
 			return ""
 		}
 	}
-	if abs, err := filepath.Abs(flag); err == nil {
-		return abs
+	u, err := user.Lookup(sudoer)
+	if err != nil {
+		return ""
 	}
-	return flag
+	if p := filepath.Join(u.HomeDir, ".kube", "config"); fileExists(p) {
+		return p
+	}
+	return ""
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // maxWorkerSuffix is the longest suffix a worker pod's name adds to the
@@ -154,6 +178,7 @@ func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
 	if o.Image == "" || o.Namespace == "" {
 		return nil, fmt.Errorf("deploy %s: a lab on a cluster needs its namespace and image", lab.Name)
 	}
+	o.Kubeconfig = resolveKubeconfig(o.Kubeconfig)
 	cs, err := connect(o.Kubeconfig, o.Namespace)
 	if err != nil {
 		return nil, err
@@ -286,7 +311,7 @@ func (cs *clients) deploy(ctx context.Context, o Options, h *deploy.Hosted) (*de
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
 	st := h.State(deploy.StatusRunning)
-	st.Cluster = &deploy.ClusterState{Kubeconfig: recordedKubeconfig(o.Kubeconfig), Namespace: o.Namespace, Resource: lab.Name, Workers: o.Workers}
+	st.Cluster = &deploy.ClusterState{Kubeconfig: o.Kubeconfig, Namespace: o.Namespace, Resource: lab.Name, Workers: o.Workers}
 	setNodes(st, status)
 	return st, nil
 }

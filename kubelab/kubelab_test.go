@@ -62,7 +62,8 @@ func TestSetNodes(t *testing.T) {
 	}
 }
 
-func TestRecordedKubeconfig(t *testing.T) {
+func TestResolveKubeconfig(t *testing.T) {
+	t.Setenv("SUDO_USER", "")
 	for _, c := range []struct {
 		flag, env, want string
 	}{
@@ -72,7 +73,7 @@ func TestRecordedKubeconfig(t *testing.T) {
 		{"", "", ""},
 	} {
 		t.Setenv("KUBECONFIG", c.env)
-		if got := recordedKubeconfig(c.flag); got != c.want {
+		if got := resolveKubeconfig(c.flag); got != c.want {
 			t.Errorf("flag %q, KUBECONFIG %q: %q; want %q", c.flag, c.env, got, c.want)
 		}
 	}

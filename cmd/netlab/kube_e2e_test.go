@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"github.com/netlab/netlab/kube"
 	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/web"
 )
 
 const clusterLab = `name: NAME
@@ -127,6 +130,33 @@ func TestKubernetesEndToEnd(t *testing.T) {
 		t.Errorf("inspect's table names no pods:\n%s", text)
 	}
 
+	// The live page, started before the transfer: its connections come
+	// from the traces the pods record, fetched as they grow.
+	webCmd := exec.Command(netlabBin, "web", "-t", topo, "--format", "json")
+	webOut, err := webCmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := webCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { webCmd.Process.Signal(os.Interrupt); webCmd.Wait() }()
+	var page struct{ URL string }
+	if err := json.NewDecoder(webOut).Decode(&page); err != nil {
+		t.Fatalf("netlab web's address: %v", err)
+	}
+	getJSON := func(path string, v any) error {
+		resp, err := http.Get(strings.Replace(page.URL, "/?", path+"?", 1))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", path, resp.Status)
+		}
+		return json.NewDecoder(resp.Body).Decode(v)
+	}
+
 	// A transfer across the worker pods, captured on both ends.
 	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
 	pcap := filepath.Join(tmp, "across.pcapng")
@@ -181,6 +211,28 @@ func TestKubernetesEndToEnd(t *testing.T) {
 		trace = out + errs
 		return err == nil && strings.Contains(out, "SYN-SENT -> ESTABLISHED") && strings.Contains(out, "FIN-WAIT-1"), nil
 	})
+
+	kubetest.Poll(t, time.Minute, "the page lists h1's connection with its 2 MB", func() (bool, error) {
+		var conns []web.ConnInfo
+		if err := getJSON("/api/conns", &conns); err != nil {
+			return false, err
+		}
+		for _, c := range conns {
+			if c.Node == "h1" && strings.HasSuffix(c.Conn, ":5001") && c.BytesSent >= 2_000_000 {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	var nodes []web.NodeState
+	if err := getJSON("/api/nodes", &nodes); err != nil || len(nodes) != 4 {
+		t.Errorf("the page's nodes: %+v, %v", nodes, err)
+	}
+	for _, n := range nodes {
+		if !n.Alive {
+			t.Errorf("the page says node %s is not alive: %s", n.Name, n.Error)
+		}
+	}
 
 	run := st.Run
 	netlab(t, "destroy", "-t", topo)

@@ -57,6 +57,7 @@ random token in the address it prints; listening on another address needs
 				return err
 			}
 			wo := web.Options{Token: tok}
+			var follow func(context.Context) // fetches a cluster lab's files while the page is served
 			if runSpec != "" {
 				run, err := openRun(t, runSpec)
 				if err != nil {
@@ -74,6 +75,21 @@ random token in the address it prints; listening on another address needs
 				}
 				wo.Plan, wo.Run, wo.TraceFile = r.lab, run.run.ID, run.run.Trace
 				wo.Agent = agentClients(r)
+				if r.state.Cluster != nil {
+					c, err := r.conn()
+					if err != nil {
+						return err
+					}
+					follow = func(ctx context.Context) {
+						last := ""
+						c.Follow(ctx, r.state, run.run, time.Second, func(err error) {
+							if err.Error() != last {
+								last = err.Error()
+								fmt.Fprintf(o.stderr, "warning: fetching the run's files from the pods: %v\n", err)
+							}
+						})
+					}
+				}
 			}
 			h, err := web.Handler(wo)
 			if err != nil {
@@ -105,6 +121,14 @@ random token in the address it prints; listening on another address needs
 				}
 				pprof.StartCPUProfile(f)
 				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+			if follow != nil {
+				// A lab on a cluster records in its pods: their files are
+				// fetched as they grow, for the page's connections.
+				fctx, fstop := context.WithCancel(ctx)
+				done := make(chan struct{})
+				go func() { defer close(done); follow(fctx) }()
+				defer func() { fstop(); <-done }()
 			}
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 			go func() {
