@@ -116,8 +116,10 @@ type NodeState struct {
 	Socket string `json:"socket,omitempty"`
 	// Log is the file the agent that serves the node logs to.
 	Log string `json:"log,omitempty"`
-	// Pod is the worker pod that runs the node, on a cluster.
-	Pod string `json:"pod,omitempty"`
+	// Pod is the worker pod that runs the node, on a cluster, and
+	// KubeNode the Kubernetes node that pod runs on.
+	Pod      string `json:"pod,omitempty"`
+	KubeNode string `json:"kube-node,omitempty"`
 	// Interfaces are the node's data interfaces.
 	Interfaces []InterfaceState `json:"interfaces,omitempty"`
 }

@@ -416,15 +416,15 @@ func (cs *clients) controllerTrouble(ctx context.Context) string {
 // setNodes records each node's worker pod and whether it runs, from the
 // Lab's status.
 func setNodes(st *deploy.State, status kube.LabStatus) {
-	pod, ready := map[string]string{}, map[string]bool{}
+	pod, kubeNode, ready := map[string]string{}, map[string]string{}, map[string]bool{}
 	for _, w := range status.Workers {
 		for _, n := range w.Nodes {
-			pod[n], ready[n] = w.Name, w.Ready
+			pod[n], kubeNode[n], ready[n] = w.Name, w.KubeNode, w.Ready
 		}
 	}
 	for i := range st.Nodes {
 		n := &st.Nodes[i]
-		n.Pod = pod[n.Name]
+		n.Pod, n.KubeNode = pod[n.Name], kubeNode[n.Name]
 		n.Alive, n.Agent, n.Reason = ready[n.Name], deploy.AgentUp, ""
 		switch {
 		case n.Pod == "":

@@ -37,7 +37,7 @@ func TestCheckName(t *testing.T) {
 func TestSetNodes(t *testing.T) {
 	st := &deploy.State{Nodes: []deploy.NodeState{{Name: "h1"}, {Name: "h2"}, {Name: "r1"}}}
 	status := kube.LabStatus{Phase: kube.PhaseDeploying, Message: "wiring", Workers: []kube.WorkerStatus{
-		{Name: "w-0", Ready: true, Nodes: []string{"h1"}},
+		{Name: "w-0", Ready: true, KubeNode: "k1", Nodes: []string{"h1"}},
 		{Name: "w-1", Ready: false, Nodes: []string{"h2"}},
 	}}
 	setNodes(st, status)
@@ -50,6 +50,9 @@ func TestSetNodes(t *testing.T) {
 		{"w-0", true, deploy.AgentUp, ""},
 		{"w-1", false, deploy.AgentDown, "w-1 is not ready: Deploying, 1 of 2 worker pods ready: wiring"},
 		{"", false, deploy.AgentDown, "no worker pod"},
+	}
+	if st.Nodes[0].KubeNode != "k1" {
+		t.Errorf("h1's Kubernetes node %q; want k1", st.Nodes[0].KubeNode)
 	}
 	for i, w := range want {
 		n := st.Nodes[i]

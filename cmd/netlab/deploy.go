@@ -223,7 +223,7 @@ func printNodes(o *options, st *deploy.State, withAddrs bool) {
 	w := tabwriter.NewWriter(o.stdout, 2, 4, 2, ' ', 0)
 	where := "NAMESPACE"
 	if st.Cluster != nil {
-		where = "POD"
+		where = "POD on KUBERNETES NODE"
 	}
 	fmt.Fprintln(w, "NODE\tKIND\tSTACK\t"+where+"\tALIVE\tAGENT\tINTERFACES")
 	for _, n := range st.Nodes {
@@ -249,6 +249,9 @@ func printNodes(o *options, st *deploy.State, withAddrs bool) {
 		at := n.LongName
 		if st.Cluster != nil {
 			at = n.Pod
+			if n.KubeNode != "" {
+				at += " on " + n.KubeNode
+			}
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", n.Name, n.Kind, n.Stack, at, n.Alive, agent, strings.Join(ifs, ", "))
 	}

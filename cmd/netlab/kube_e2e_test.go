@@ -100,7 +100,7 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	podOf := map[string]string{}
 	for _, n := range st.Nodes {
 		podOf[n.Name] = n.Pod
-		if !n.Alive || n.Pod == "" {
+		if !n.Alive || n.Pod == "" || n.KubeNode == "" {
 			t.Errorf("node %+v: not alive, or no pod", n)
 		}
 	}
@@ -126,8 +126,11 @@ func TestKubernetesEndToEnd(t *testing.T) {
 			t.Errorf("inspect: %+v", n)
 		}
 	}
-	if text := netlab(t, "inspect", "-t", topo); !strings.Contains(text, "POD") || !strings.Contains(text, podOf["h2"]) {
+	if text := netlab(t, "inspect", "-t", topo); !strings.Contains(text, "POD on KUBERNETES NODE") || !strings.Contains(text, podOf["h2"]) {
 		t.Errorf("inspect's table names no pods:\n%s", text)
+	}
+	if kn := sts[0].Nodes[0].KubeNode; kn == "" || !strings.Contains(netlab(t, "inspect", "-t", topo), " on "+kn) {
+		t.Errorf("inspect does not say the Kubernetes node %q", kn)
 	}
 
 	// The live page, started before the transfer: its connections come
