@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -179,7 +180,14 @@ func (s *Server) putSpec(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// The same generation: only the peers may have moved (a worker
-		// pod made again has another address).
+		// pod made again has another address); another plan or share
+		// under the same generation is a caller's bug, refused.
+		if !bytes.Equal(s.spec.Plan, spec.Plan) || !slices.Equal(s.spec.Placement, spec.Placement) || s.spec.Index != spec.Index {
+			gen := s.spec.Generation
+			s.mu.Unlock()
+			writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("generation %d was given with another plan, placement or index", gen)})
+			return
+		}
 		if !slices.Equal(s.spec.Peers, spec.Peers) {
 			if err := s.setPeersLocked(spec.Peers); err != nil {
 				s.mu.Unlock()

@@ -282,6 +282,9 @@ topology:
 	if code, _ := put(urls[0], Spec{Generation: 2, Plan: plan, Placement: []int{0, 1}, Index: 0, Peers: peers}); code != http.StatusConflict {
 		t.Errorf("another generation: %d; want 409", code)
 	}
+	if code, _ := put(urls[0], Spec{Generation: 1, Plan: plan, Placement: []int{1, 0}, Index: 0, Peers: peers}); code != http.StatusConflict {
+		t.Errorf("the same generation with another placement: %d; want 409", code)
+	}
 	client := func(i int, node string) *nodeagent.Client {
 		addr := strings.TrimPrefix(urls[i], "http://")
 		return nodeagent.NewClientDial(func(ctx context.Context) (net.Conn, error) {

@@ -27,6 +27,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/net/ipv4"
 
@@ -55,9 +56,13 @@ type Stats struct {
 	// yet: a peer may be up before this end is) or from another address
 	// than the link's far end, Malformed those without a valid header.
 	Unknown, Malformed uint64
-	// SendErrors counts frames the socket refused.
-	SendErrors uint64
+	// SendErrors counts frames the socket refused, ReceiveErrors the
+	// reads that failed.
+	SendErrors, ReceiveErrors uint64
 }
+
+// sockBuffer is the socket's receive and send buffer.
+const sockBuffer = 4 << 20
 
 // Mux is one UDP socket carrying many links.
 type Mux struct {
@@ -70,7 +75,7 @@ type Mux struct {
 	closed atomic.Bool
 	done   chan struct{}
 
-	sent, received, unknown, malformed, sendErrors atomic.Uint64
+	sent, received, unknown, malformed, sendErrors, recvErrors atomic.Uint64
 }
 
 // Listen opens a Mux on addr ("10.1.2.3:4790", or ":0" for any port) in
@@ -95,9 +100,16 @@ func Listen(addr string) (*Mux, error) {
 		// refuse it: frames keep their size.
 		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, syscall.IP_MTU_DISCOVER, syscall.IP_PMTUDISC_DONT)
 		if serr == nil {
-			// Room for bursts of a busy link between two reads.
-			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<20)
-			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4<<20)
+			// Room for bursts of a busy link between two reads: beyond
+			// the system's cap (net.core.rmem_max, 208 KiB by default)
+			// where the process may (a worker pod is privileged), else
+			// as much as the cap allows.
+			if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, sockBuffer) != nil {
+				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, sockBuffer)
+			}
+			if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUFFORCE, sockBuffer) != nil {
+				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, sockBuffer)
+			}
 		}
 	})
 	if err == nil {
@@ -120,7 +132,7 @@ func (m *Mux) Addr() netip.AddrPort {
 // Stats returns the Mux's counters.
 func (m *Mux) Stats() Stats {
 	return Stats{Sent: m.sent.Load(), Received: m.received.Load(), Unknown: m.unknown.Load(),
-		Malformed: m.malformed.Load(), SendErrors: m.sendErrors.Load()}
+		Malformed: m.malformed.Load(), SendErrors: m.sendErrors.Load(), ReceiveErrors: m.recvErrors.Load()}
 }
 
 // Close stops the Mux and every link it carries, and waits until its
@@ -168,14 +180,24 @@ func (m *Mux) receive() {
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, HeaderLen+maxFrame+1)}
 	}
+	backoff := time.Duration(0)
 	for {
 		n, err := m.pc.ReadBatch(msgs, 0)
 		if err != nil {
 			if m.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			continue // a transient error (ICMP refused from a peer not yet up)
+			// A transient error (ICMP refused from a peer not yet up)
+			// is read again at once; one that persists is read again
+			// less and less often, not in a spinning loop.
+			m.recvErrors.Add(1)
+			if backoff > 0 {
+				time.Sleep(backoff)
+			}
+			backoff = min(max(2*backoff, time.Millisecond), 100*time.Millisecond)
+			continue
 		}
+		backoff = 0
 		// Frames of a batch go to their links in order; a link that
 		// takes batches gets them between BeginBatch and EndBatch (of
 		// the dispatcher that got BeginBatch).
