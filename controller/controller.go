@@ -332,7 +332,7 @@ func (c *Controller) createPod(ctx context.Context, lab *kube.Lab, i int) error 
 			TerminationGracePeriodSeconds: &zero,
 			RestartPolicy:                 corev1.RestartPolicyNever,
 			Containers: []corev1.Container{{
-				Name: "worker", Image: lab.Spec.Image, ImagePullPolicy: corev1.PullIfNotPresent,
+				Name: kube.WorkerContainer, Image: lab.Spec.Image, ImagePullPolicy: corev1.PullIfNotPresent,
 				Args: []string{"worker"},
 				// A worker makes namespaces, veths and packet sockets for
 				// its lab nodes.

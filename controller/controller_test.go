@@ -36,7 +36,7 @@ func netlabImage(t *testing.T, cl *kubetest.Cluster) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build netlab: %v\n%s", err, out)
 	}
-	ref, err := kube.ImageRef(bin)
+	ref, err := kube.ImageRef(kube.FindImageFiles(bin))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func netlabImage(t *testing.T, cl *kubetest.Cluster) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := kube.WriteImage(out, ref, bin); err != nil {
+	if err := kube.WriteImage(out, ref, kube.FindImageFiles(bin)); err != nil {
 		t.Fatal(err)
 	}
 	out.Close()

@@ -97,6 +97,11 @@ const (
 	AgentPort = 7390
 	// WirePort is the worker pods' UDP port for the tunnels between them.
 	WirePort = 4790
+	// UserRole is the Role the manifests give a namespace's users to
+	// bind: what the CLI needs there.
+	UserRole = "netlab-user"
+	// WorkerContainer is the worker pods' container.
+	WorkerContainer = "worker"
 )
 
 // ManifestOptions says where the manifests install netlab.
@@ -108,7 +113,8 @@ type ManifestOptions struct {
 // Manifests returns the YAML documents a cluster admin reviews and
 // applies to run labs in o.Namespace: the Lab CRD (cluster-wide), the
 // namespace, the controller's ServiceAccount, its Role (in that namespace only) and
-// RoleBinding, and its Deployment.
+// RoleBinding, the Role its users are bound to (UserRole), and the
+// controller's Deployment.
 func Manifests(o ManifestOptions) ([]byte, error) {
 	if o.Namespace == "" || o.Image == "" {
 		return nil, fmt.Errorf("manifests need a namespace and an image")
@@ -138,6 +144,18 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 			ObjectMeta: meta,
 			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: ControllerName, Namespace: o.Namespace}},
 			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: ControllerName},
+		},
+		// What a user of the namespace needs, for the admin to bind:
+		// deploy, inspect and destroy Labs, reach the workers' agents,
+		// exec in their nodes.
+		&rbacv1.Role{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
+			ObjectMeta: metav1.ObjectMeta{Name: UserRole, Namespace: o.Namespace, Labels: map[string]string{"app.kubernetes.io/part-of": "netlab"}},
+			Rules: []rbacv1.PolicyRule{
+				{APIGroups: []string{Group}, Resources: []string{Resource}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+				{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list"}},
+				{APIGroups: []string{""}, Resources: []string{"pods/portforward", "pods/exec"}, Verbs: []string{"create"}},
+			},
 		},
 		&appsv1.Deployment{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},

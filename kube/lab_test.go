@@ -62,7 +62,7 @@ func TestManifests(t *testing.T) {
 			}
 		}
 	}
-	if got := strings.Join(kinds, " "); got != "CustomResourceDefinition Namespace ServiceAccount Role RoleBinding Deployment" {
+	if got := strings.Join(kinds, " "); got != "CustomResourceDefinition Namespace ServiceAccount Role RoleBinding Role Deployment" {
 		t.Errorf("manifests are %s", got)
 	}
 	if _, err := Manifests(ManifestOptions{Namespace: "labs"}); err == nil {

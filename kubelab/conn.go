@@ -17,9 +17,13 @@ import (
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/netlab/netlab/deploy"
 	"github.com/netlab/netlab/kube"
@@ -282,4 +286,41 @@ func (c *Conn) Follow(ctx context.Context, st *deploy.State, run labdir.Run, int
 			report(err)
 		}
 	}
+}
+
+// Exec runs cmd in node's network namespace in its worker pod (pods/exec
+// through the API server, busybox's nsenter in netlab's image), with
+// stdin (nil for none), stdout and stderr, and returns its exit status.
+func (c *Conn) Exec(ctx context.Context, node, pod string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	hc := c.httpClient(pod)
+	defer hc.CloseIdleConnections()
+	var ws worker.State
+	if err := getJSON(ctx, hc, "http://worker/v1/worker", &ws); err != nil {
+		return 0, fmt.Errorf("worker pod %s: %w", pod, err)
+	}
+	ns := ws.Namespaces[node]
+	if ns == "" {
+		return 0, fmt.Errorf("worker pod %s does not run node %s (yet): netlab inspect says how it stands", pod, node)
+	}
+	argv := append([]string{kube.ImageBusyboxPath, "nsenter", "--net=" + ns, "--"}, cmd...)
+	req := c.cs.core.CoreV1().RESTClient().Post().Resource("pods").Namespace(c.at.Namespace).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: kube.WorkerContainer, Command: argv, Stdin: stdin != nil, Stdout: true, Stderr: true},
+			scheme.ParameterCodec)
+	ex, err := remotecommand.NewSPDYExecutor(c.cs.cfg, http.MethodPost, req.URL())
+	if err != nil {
+		return 0, fmt.Errorf("exec in pod %s: %w", pod, err)
+	}
+	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	var exit utilexec.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &exit):
+		return exit.ExitStatus(), nil
+	case strings.Contains(err.Error(), kube.ImageBusyboxPath):
+		return 0, fmt.Errorf("exec in pod %s: its image has no busybox to run commands with (%w): make netlab's image where Debian's busybox-static is installed (netlab k8s image), load it and redeploy", pod, err)
+	case apierrors.IsForbidden(err):
+		return 0, fmt.Errorf("exec in pod %s: %w: exec needs pods/exec in namespace %s", pod, err, c.at.Namespace)
+	}
+	return 0, fmt.Errorf("exec in pod %s: %w", pod, err)
 }

@@ -37,12 +37,15 @@ type Spec struct {
 
 // State is what a worker reports (GET /v1/worker).
 type State struct {
-	Generation int64         `json:"generation"`
-	Ready      bool          `json:"ready"`
-	Error      string        `json:"error,omitempty"`
-	Nodes      []string      `json:"nodes,omitempty"`
-	Peers      []string      `json:"peers,omitempty"` // as the spec gave them
-	Wire       udpwire.Stats `json:"wire"`
+	Generation int64    `json:"generation"`
+	Ready      bool     `json:"ready"`
+	Error      string   `json:"error,omitempty"`
+	Nodes      []string `json:"nodes,omitempty"`
+	// Namespaces are the network namespaces of Nodes, in the pod, by
+	// node: where `netlab exec` runs a command.
+	Namespaces map[string]string `json:"namespaces,omitempty"`
+	Peers      []string          `json:"peers,omitempty"` // as the spec gave them
+	Wire       udpwire.Stats     `json:"wire"`
 }
 
 // Server is a worker pod's API: the spec it is given and its state under
@@ -103,6 +106,10 @@ func (s *Server) state() State {
 	if s.w != nil {
 		st.Ready = true
 		st.Nodes = slices.Clone(s.w.nodes)
+		st.Namespaces = map[string]string{}
+		for i, n := range s.w.nodes {
+			st.Namespaces[n] = s.w.nsPaths[i]
+		}
 	}
 	return st
 }

@@ -50,6 +50,7 @@ type Config struct {
 type Worker struct {
 	Agent    *nodeagent.Agent
 	nodes    []string // the lab nodes it runs
+	nsPaths  []string // their network namespaces, in the pod
 	nsNames  []string
 	switchNS string
 
@@ -142,6 +143,7 @@ func Start(ctx context.Context, cfg Config) (w *Worker, err error) {
 		nsOf[n.Name] = path
 		refs = append(refs, nodeagent.NodeRef{Name: n.Name, NSPath: path})
 		w.nodes = append(w.nodes, n.Name)
+		w.nsPaths = append(w.nsPaths, path)
 	}
 	if wiring.NeedsSwitchNS(part) {
 		name := shorten(wiring.SwitchNSName(part), suffix)

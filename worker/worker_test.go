@@ -273,8 +273,8 @@ topology:
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	if st := get(urls[1]); st.Generation != 1 || len(st.Nodes) != 1 || st.Nodes[0] != "h2" {
-		t.Errorf("worker 1's state %+v; want generation 1 running h2", st)
+	if st := get(urls[1]); st.Generation != 1 || len(st.Nodes) != 1 || st.Nodes[0] != "h2" || !strings.HasPrefix(st.Namespaces["h2"], linuxnet.NetnsRunDir+"/") {
+		t.Errorf("worker 1's state %+v; want generation 1 running h2, and its namespace", st)
 	}
 	if code, _ := put(urls[0], Spec{Generation: 1, Plan: plan, Placement: []int{0, 1}, Index: 0, Peers: peers}); code != http.StatusOK {
 		t.Errorf("the same spec again: %d; want 200", code)

@@ -235,7 +235,7 @@ func podMemory(ctx context.Context, client kubernetes.Interface, ns, lab string,
 }
 
 func loadImage(bin, clusterDir string) (string, error) {
-	ref, err := kube.ImageRef(bin)
+	ref, err := kube.ImageRef(kube.FindImageFiles(bin))
 	if err != nil {
 		return "", err
 	}
@@ -244,7 +244,7 @@ func loadImage(bin, clusterDir string) (string, error) {
 		return "", err
 	}
 	defer os.Remove(tmp.Name())
-	if err := kube.WriteImage(tmp, ref, bin); err != nil {
+	if err := kube.WriteImage(tmp, ref, kube.FindImageFiles(bin)); err != nil {
 		tmp.Close()
 		return "", err
 	}

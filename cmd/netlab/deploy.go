@@ -413,7 +413,7 @@ func newExecCmd(o *options) *cobra.Command {
 	t := &topoOptions{}
 	cmd := &cobra.Command{
 		Use:   "exec [-t FILE] NODE -- COMMAND [ARGS...]",
-		Short: "Run a command inside a node: in its container on docker when the node has an image: (as docker exec -i), else in its network namespace with this machine's programs",
+		Short: "Run a command inside a node: in its container on docker when the node has an image: (as docker exec -i), in its network namespace in its worker pod on kubernetes (busybox's programs), else in its network namespace with this machine's programs",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := findLab(t)
@@ -448,8 +448,21 @@ func newExecCmd(o *options) *cobra.Command {
 				return nil
 			}
 			if r.state.Cluster != nil {
-				return fmt.Errorf("node %s runs in worker pod %s of a cluster: exec does not reach it yet (the pod holds netlab's binary only); "+
-					"ping, tcp, sock, sockets, trace, impair, link and capture do", n.Name, n.Pod)
+				c, err := r.conn()
+				if err != nil {
+					return err
+				}
+				if n.Pod == "" {
+					return fmt.Errorf("lab %s: no worker pod runs node %s (netlab inspect -t %s says why)", r.lab.Name, n.Name, r.topoFile)
+				}
+				code, err := c.Exec(cmd.Context(), n.Name, n.Pod, args[1:], os.Stdin, o.stdout, o.stderr)
+				if err != nil {
+					return err
+				}
+				if code != 0 {
+					os.Exit(code)
+				}
+				return nil
 			}
 			if n.NSPath == "" {
 				return fmt.Errorf("node %s has no network namespace (is the lab still being deployed?)", n.Name)

@@ -29,7 +29,10 @@ func newK8sManifestsCmd(o *options) *cobra.Command {
 labs can be deployed in one namespace: the Lab custom resource definition
 (labs.netlab.dev, cluster-wide), the controller's ServiceAccount, a Role in
 that namespace only (Labs and their status, pods, events, leases) and its
-binding, and the controller's Deployment. The image is netlab's own
+binding, the controller's Deployment, and the Role netlab-user: what a
+user of the namespace needs (Labs; pods get/list, port-forward and exec),
+for the admin to bind (kubectl -n NS create rolebinding ... --role
+netlab-user --user NAME). The image is netlab's own
 (FROM scratch, the static binary), tagged with the binary's hash: load it
 into the cluster's container runtime, no registry is assumed.`,
 		Args: cobra.NoArgs,
@@ -59,7 +62,7 @@ func imageRef() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find the running executable: %w", err)
 	}
-	return kube.ImageRef(exe)
+	return kube.ImageRef(kube.FindImageFiles(exe))
 }
 
 func newK8sImageCmd(o *options) *cobra.Command {
@@ -71,7 +74,10 @@ func newK8sImageCmd(o *options) *cobra.Command {
 		Long: `Write netlab's image for clusters, ` + kube.ImageRepo + `:<hash of this binary>, in the
 layout docker save makes: import it into each node's container runtime
 (ctr -n k8s.io images import FILE, or docker load -i FILE); no registry is
-assumed. The controller and the worker pods run it.`,
+assumed. The controller and the worker pods run it. Where this machine has a
+static busybox (Debian's busybox-static), the image carries it too, with its
+programs (ip, ping, nc, sh...) in /bin: what netlab exec runs in a node of a
+lab on a cluster.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ref, err := imageRef()
@@ -89,7 +95,7 @@ assumed. The controller and the worker pods run it.`,
 			if err != nil {
 				return err
 			}
-			if err := kube.WriteImage(f, ref, exe); err != nil {
+			if err := kube.WriteImage(f, ref, kube.FindImageFiles(exe)); err != nil {
 				f.Close()
 				os.Remove(out)
 				return err

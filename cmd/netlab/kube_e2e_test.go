@@ -14,8 +14,13 @@ import (
 	"testing"
 	"time"
 
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/netlab/netlab/deploy"
 	"github.com/netlab/netlab/internal/kubetest"
@@ -81,7 +86,9 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	if err := os.WriteFile(topo, []byte(strings.Replace(clusterLab, "NAME", name, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	kubeconfig := os.Getenv(kubetest.Env)
+	// The commands run as a user of the namespace, with the Role the
+	// manifests give users and nothing more.
+	kubeconfig := userKubeconfig(t, ctx, cl, ns, tmp)
 	liveLabs.Lock()
 	liveLabs.topos[topo] = true
 	liveLabs.Unlock()
@@ -131,6 +138,15 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	}
 	if kn := sts[0].Nodes[0].KubeNode; kn == "" || !strings.Contains(netlab(t, "inspect", "-t", topo), " on "+kn) {
 		t.Errorf("inspect does not say the Kubernetes node %q", kn)
+	}
+
+	// exec runs in the node's namespace in its pod, with the exit status
+	// passed through.
+	if out := netlab(t, "exec", "-t", topo, "h1", "--", "ip", "-o", "link"); !strings.Contains(out, " eth1") {
+		t.Errorf("exec h1 -- ip -o link: no eth1:\n%s", out)
+	}
+	if _, _, err := netlabErr(t, "exec", "-t", topo, "h1", "--", "sh", "-c", "exit 3"); err == nil || err.(*exec.ExitError).ExitCode() != 3 {
+		t.Errorf("exec h1 -- sh -c 'exit 3': %v; want exit status 3", err)
 	}
 
 	// The live page, started before the transfer: its connections come
@@ -261,4 +277,41 @@ func TestKubernetesEndToEnd(t *testing.T) {
 			}
 		}
 	}
+}
+
+// userKubeconfig makes a ServiceAccount of ns bound to the manifests'
+// user Role, and a kubeconfig that authenticates with its token.
+func userKubeconfig(t *testing.T, ctx context.Context, cl *kubetest.Cluster, ns, dir string) string {
+	t.Helper()
+	const user = "student"
+	if _, err := cl.Client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: user}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: user, Namespace: ns}},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: kube.UserRole}}
+	if _, err := cl.Client.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hour := int64(3600)
+	tok, err := cl.Client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, user, &authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &hour}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := cl.Config.CAData
+	if len(ca) == 0 && cl.Config.CAFile != "" {
+		if ca, err = os.ReadFile(cl.Config.CAFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["test"] = &clientcmdapi.Cluster{Server: cl.Config.Host, CertificateAuthorityData: ca}
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	cfg.Contexts[user] = &clientcmdapi.Context{Cluster: "test", AuthInfo: user, Namespace: ns}
+	cfg.CurrentContext = user
+	path := filepath.Join(dir, "user.kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
