@@ -12,9 +12,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,6 +73,10 @@ type Options struct {
 	MaxRunBytes int64
 	// Progress, if not nil, is told of each change of the Lab's status.
 	Progress deploy.ProgressFunc
+	// AllowExec lets the nodes' exec: commands run once the lab is Ready
+	// (in each node's namespace in its worker pod); without it a lab
+	// with any is refused, as deploy.Options.AllowExec.
+	AllowExec bool
 }
 
 // clients are the clients of one cluster.
@@ -207,6 +213,9 @@ func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
 
+	if cmds := deploy.ExecCommands(lab); len(cmds) > 0 && !o.AllowExec {
+		return nil, fmt.Errorf("deploy %s: %w: node %s has exec: commands", lab.Name, deploy.ErrExecNotAllowed, cmds[0].Node)
+	}
 	h, err := deploy.StartHosted(ctx, deploy.HostedOptions{Lab: lab, Runtime: Runtime, RunDir: o.RunDir, NoWait: o.NoWait,
 		Notice: o.Notice, MaxRunBytes: o.MaxRunBytes})
 	if err != nil {
@@ -228,7 +237,64 @@ func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
 	if err := h.Done(st); err != nil {
 		return nil, err
 	}
+	runExec(ctx, o, st, h.Run())
 	return st, nil
+}
+
+// runExec runs the nodes' exec: commands, each with sh -c in the node's
+// namespace in its worker pod, logging them and what they print to the
+// node's log of the run; one that fails is noticed, as on one machine.
+func runExec(ctx context.Context, o Options, st *deploy.State, run labdir.Run) {
+	if len(deploy.ExecCommands(o.Lab)) == 0 {
+		return
+	}
+	c, err := Connect(st.Cluster)
+	if err != nil {
+		notice(o.Notice, "warning: exec: commands not run: %v", err)
+		return
+	}
+	defer c.Close()
+	pods := map[string]string{}
+	for _, n := range st.Nodes {
+		pods[n.Name] = n.Pod
+	}
+	for _, pn := range o.Lab.Nodes {
+		if len(pn.Exec) == 0 {
+			continue
+		}
+		logPath := run.Log(pn.Name)
+		if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+			notice(o.Notice, "warning: node %s: exec: %v", pn.Name, err)
+			continue
+		}
+		logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			notice(o.Notice, "warning: node %s: exec: %v", pn.Name, err)
+			continue
+		}
+		env := []string{"env"}
+		for _, k := range slices.Sorted(maps.Keys(pn.Env)) {
+			env = append(env, k+"="+pn.Env[k])
+		}
+		for _, line := range pn.Exec {
+			fmt.Fprintf(logf, "$ %s\n", line)
+			code, err := c.Exec(ctx, pn.Name, pods[pn.Name], append(slices.Clone(env), "sh", "-c", line), nil, logf, logf)
+			if err == nil && code != 0 {
+				err = fmt.Errorf("exit status %d", code)
+			}
+			if err != nil {
+				fmt.Fprintf(logf, "# %v\n", err)
+				notice(o.Notice, "warning: node %s: exec %q: %v (see %s)", pn.Name, line, err, logPath)
+			}
+		}
+		logf.Close()
+	}
+}
+
+func notice(f func(string), format string, args ...any) {
+	if f != nil {
+		f(fmt.Sprintf(format, args...))
+	}
 }
 
 // readyNodes counts the cluster's nodes that take pods, 1 when it may not

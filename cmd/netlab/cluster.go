@@ -46,9 +46,9 @@ func runDeployCluster(ctx context.Context, o *options, d *deployOptions, lab *to
 	if d.maxWorkers != 0 {
 		return errors.New("--max-workers: not for --runtime kubernetes (the controller makes the pods); --workers says how many worker pods share the nodes")
 	}
-	if cmds := deploy.ExecCommands(lab); len(cmds) > 0 {
-		return fmt.Errorf("%s: node %s has exec: commands, which --runtime kubernetes does not run yet (worker pods hold netlab's binary only): deploy it on netns or docker, or remove them",
-			lab.File, cmds[0].Node)
+	allow, err := allowExec(o, lab, kubelab.Runtime, d.allowExec)
+	if err != nil {
+		return err
 	}
 	text, err := os.ReadFile(lab.File)
 	if err != nil {
@@ -68,7 +68,7 @@ func runDeployCluster(ctx context.Context, o *options, d *deployOptions, lab *to
 		}
 	}
 	opts := kubelab.Options{Lab: lab, Text: text, Kubeconfig: d.cluster.kubeconfig, Namespace: d.cluster.namespace, Workers: d.cluster.workers,
-		Image: image, Timeout: d.cluster.timeout, Reconfigure: d.reconfigure, RunDir: runDir(), NoWait: d.noWait, MaxRunBytes: keep,
+		Image: image, Timeout: d.cluster.timeout, AllowExec: allow, Reconfigure: d.reconfigure, RunDir: runDir(), NoWait: d.noWait, MaxRunBytes: keep,
 		Notice: func(msg string) { fmt.Fprintln(o.stderr, msg) }}
 	if d.format != "json" && interactive() {
 		opts.Progress = deploy.ProgressLine(o.stderr, "deploy")

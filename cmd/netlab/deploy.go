@@ -192,7 +192,7 @@ func allowExec(o *options, lab *topology.Lab, rtName string, flag bool) (bool, e
 // execConfinement says where exec: commands run, for the list deploy
 // prints (runtime/netns.Exec and runtime/docker.Exec).
 const execConfinement = "inside the container on docker; on netns in the node's network namespace as user nobody, " +
-	"allowed to administer that namespace's network only"
+	"allowed to administer that namespace's network only; on kubernetes as root of the node's worker pod, in the node's network namespace, with busybox's programs"
 
 // fileOwner returns the uid that owns path and the uid of the caller: the
 // user who ran sudo, if netlab runs under sudo.

@@ -35,7 +35,7 @@ const clusterLab = `name: NAME
 topology:
   auto-routes: true
   nodes:
-    h1: {kind: host}
+    h1: {kind: host, env: {WHO: pod}, exec: ["echo hello from the $WHO", "exit 4"]}
     r1: {kind: router}
     r2: {kind: router}
     h2: {kind: host}
@@ -103,6 +103,12 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	out := netlab(t, "deploy", "-t", topo, "--runtime", "kubernetes", "--kubeconfig", kubeconfig, "-n", ns, "--workers", "3", "--format", "json")
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("deploy's state: %v\n%s", err, out)
+	}
+	// The exec: commands ran in h1's namespace, their output and the
+	// failing one's status in its log of the run.
+	if b, err := os.ReadFile(labdir.New("", name, topo).Run(st.Run).Log("h1")); err != nil ||
+		!strings.Contains(string(b), "$ echo hello from the $WHO\nhello from the pod\n") || !strings.Contains(string(b), "exit status 4") {
+		t.Errorf("h1's exec: log: %v\n%s", err, b)
 	}
 	podOf := map[string]string{}
 	for _, n := range st.Nodes {
