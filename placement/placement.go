@@ -136,16 +136,6 @@ func newGraph(lab *topology.Lab) *graph {
 		}
 		return i
 	}
-	// A link with a `stack: linux` end stays inside a worker: a tunnel
-	// ends at a Go stack only (see package worker).
-	for _, l := range lab.Links {
-		if l.A.Node.Stack == topology.StackLinux || l.B.Node.Stack == topology.StackLinux {
-			a, b := find(l.A.Node.Index), find(l.B.Node.Index)
-			if a != b {
-				parent[max(a, b)] = min(a, b)
-			}
-		}
-	}
 	// A segment's members share a bridge: one worker runs them all.
 	for _, s := range lab.Segments {
 		for _, m := range s.Members[min(1, len(s.Members)):] {

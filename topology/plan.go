@@ -153,6 +153,13 @@ func (l *Lab) Relays() []*Interface {
 			}
 		}
 	}
+	for _, n := range l.Nodes {
+		for _, ifc := range n.Interfaces {
+			if ifc.Tunnel {
+				out = append(out, ifc)
+			}
+		}
+	}
 	return out
 }
 
@@ -371,6 +378,11 @@ type Interface struct {
 	// link only the first endpoint (A) is marked; its relay carries both
 	// directions, A's egress being a-to-b and its ingress b-to-a.
 	Relay bool `json:"relay,omitempty"`
+	// Tunnel reports, in a part of a lab (Lab.Part), a `stack: linux`
+	// interface whose link leaves the part: it is kept, without Link and
+	// Peer, and relayed (Relay) from the switch namespace to the machine
+	// its far end is on, which the part's wiring does not know.
+	Tunnel bool `json:"tunnel,omitempty"`
 	// Pos is where the endpoint is written.
 	Pos Pos `json:"pos"`
 }

@@ -124,7 +124,8 @@ func (m *MAC) UnmarshalText(b []byte) error {
 // segments all of whose members they hold, and of each node the
 // interfaces on those; indexes are counted again in the copy. It is what
 // one machine of a lab spread over several wires: the links that leave it
-// are not in its part. A segment with members on both sides is an error
+// are not in its part; a `stack: linux` node keeps its interface on such a
+// link, marked Tunnel (see Interface.Tunnel). A segment with members on both sides is an error
 // (a LAN is never split).
 func (l *Lab) Part(keep func(*Node) bool) (*Lab, error) {
 	data, err := json.Marshal(l)
@@ -182,7 +183,12 @@ func (l *Lab) Part(keep func(*Node) bool) (*Lab, error) {
 		ifcs := n.Interfaces[:0]
 		for _, ifc := range n.Interfaces {
 			if ifc.Link != nil && !keptLink[ifc.Link] {
-				continue // a link that leaves the part
+				if n.Stack != StackLinux {
+					continue // a link that leaves the part: the Go stack's, carried by its agent
+				}
+				// The kernel's interface stays, relayed to where the
+				// link's far end is (its routes name it).
+				ifc.Link, ifc.Peer, ifc.Tunnel, ifc.Relay = nil, nil, true, true
 			}
 			ifc.Index = len(ifcs)
 			ifcs = append(ifcs, ifc)

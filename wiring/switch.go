@@ -43,6 +43,10 @@ type RelayPorts struct {
 	// the peer's veth, on a LAN it ends a veth whose other end is the
 	// member's bridge port.
 	Far string
+	// Tunnel reports that Far is no interface of this machine: the
+	// relayed interface is a tunnel's end (topology.Interface.Tunnel),
+	// and whoever runs the relay opens Far as the tunnel.
+	Tunnel bool
 }
 
 // NeedsSwitchNS reports whether lab needs a switch namespace: it has LAN
@@ -107,7 +111,7 @@ func Layout(lab *topology.Lab) SwitchLayout {
 	}
 	for k, ifc := range lab.Relays() {
 		n := strconv.Itoa(k)
-		l.Relays = append(l.Relays, RelayPorts{Interface: ifc, Near: take("rl" + n + "a"), Far: take("rl" + n + "b")})
+		l.Relays = append(l.Relays, RelayPorts{Interface: ifc, Near: take("rl" + n + "a"), Far: take("rl" + n + "b"), Tunnel: ifc.Tunnel})
 	}
 	return l
 }

@@ -130,6 +130,12 @@ func Wire(ctx context.Context, lab *topology.Lab, ns map[string]string, switchNS
 			nsA: ns[k.A.Node.Name], nsB: ns[k.B.Node.Name], mtu: k.MTU,
 		})
 	}
+	for _, r := range layout.Relays {
+		if r.Tunnel {
+			tasks = append(tasks, vethTask{what: "tunnel end " + r.Interface.String(), a: r.Interface.Name, b: r.Near,
+				nsA: ns[r.Interface.Node.Name], nsB: switchNS, mtu: r.Interface.MTU})
+		}
+	}
 	for i, s := range lab.Segments {
 		for j, m := range s.Members {
 			what := "segment " + s.Name + " member " + m.String()
@@ -177,6 +183,9 @@ func Wire(ctx context.Context, lab *topology.Lab, ns map[string]string, switchNS
 		err := linuxnet.InNamespace(switchNS, func() error {
 			for _, r := range layout.Relays {
 				for _, p := range []string{r.Near, r.Far} {
+					if p == r.Far && r.Tunnel {
+						continue // the tunnel, opened by the relay's runner
+					}
 					if err := PrepareRelayPort(p); err != nil {
 						return fmt.Errorf("relay of %s: %w", r.Interface, err)
 					}

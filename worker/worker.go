@@ -109,9 +109,6 @@ func Start(ctx context.Context, cfg Config) (w *Worker, err error) {
 		if b {
 			near, far = k.B, k.A
 		}
-		if near.Node.Stack == topology.StackLinux {
-			return nil, fmt.Errorf("worker %d: link %s leaves this worker at %s, a stack: linux node; tunnels reach Go-stack nodes only so far (netlab's placement keeps such links inside a worker)", cfg.Index, k.Name, near)
-		}
 		tunnels[near.String()] = tunnel{id: uint32(k.Index), far: p.Worker[far.Node.Index], remote: cfg.Peers[p.Worker[far.Node.Index]], ifc: near}
 	}
 	part, err := lab.Part(mine)
@@ -155,8 +152,21 @@ func Start(ctx context.Context, cfg Config) (w *Worker, err error) {
 	if err := wiring.Wire(ctx, part, nsOf, switchPath, wiring.Options{}); err != nil {
 		return w, fmt.Errorf("worker %d: %w", cfg.Index, err)
 	}
+	// A `stack: linux` node's tunnel end is relayed from the switch
+	// namespace (wiring makes its veth there): the relay's far port is
+	// the tunnel.
+	farPorts := map[string]string{} // relay's far port → "node:ifname"
+	for _, r := range wiring.Layout(part).Relays {
+		if r.Tunnel {
+			farPorts[r.Far] = r.Interface.String()
+		}
+	}
 	open := func(node, nsPath, ifname string) (link.Endpoint, error) {
-		if t, ok := tunnels[node+":"+ifname]; ok {
+		key := node + ":" + ifname
+		if k, ok := farPorts[ifname]; ok && nsPath == switchPath {
+			key = k
+		}
+		if t, ok := tunnels[key]; ok {
 			ep, err := cfg.Mux.Link(t.id, t.remote, t.ifc.MTU, t.ifc.MAC[:])
 			if err != nil {
 				return nil, err

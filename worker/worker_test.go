@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -393,5 +394,107 @@ func TestFiles(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || len(files) != 0 {
 		t.Errorf("no run: %d %+v", resp.StatusCode, files)
+	}
+}
+
+// TestLinuxTunnelEnd (root): a tunnel ends at a `stack: linux` node. h1
+// runs the kernel's stack on one worker, h2 a Go stack on the other; the
+// link between them, delayed 5 ms, leaves h1's worker. The kernel's eth1
+// is there with its address, its frames relayed from the switch namespace
+// to the wire: the kernel answers h2's pings across it, and pings h2 with
+// its own ping, both at the link's delay.
+func TestLinuxTunnelEnd(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make namespaces (run as root: sudo go test)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	b := make([]byte, 3)
+	rand.Read(b)
+	lab, err := topology.Parse("lt.yml", []byte(fmt.Sprintf(`name: lt%s
+topology:
+  nodes:
+    h1: {kind: host, stack: linux}
+    h2: {kind: host}
+  links:
+    - endpoints: [h1:eth1, h2:eth1]
+      netem: {delay: 5ms}
+`, hex.EncodeToString(b))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &placement.Placement{Workers: 2, Worker: []int{0, 1}, Cut: []int{0}}
+	pods, err := vethlab.New(ctx, vethlab.Options{Prefix: "nllt", MTU: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pods.Close()
+	var muxes [2]*udpwire.Mux
+	var peers []netip.AddrPort
+	for side := range 2 {
+		if err := pods.Kernel(vethlab.Side(side)); err != nil {
+			t.Fatal(err)
+		}
+		err := pods.InNamespace(vethlab.Side(side), func() error {
+			var err error
+			muxes[side], err = udpwire.Listen(netip.AddrPortFrom(pods.Addr[side].Addr(), 4790).String())
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer muxes[side].Close()
+		peers = append(peers, muxes[side].Addr())
+	}
+	var workers [2]*Worker
+	for i := range 2 {
+		if workers[i], err = Start(ctx, Config{Lab: lab, Placement: p, Index: i, Mux: muxes[i], Peers: peers}); err != nil {
+			t.Fatal(err)
+		}
+		defer workers[i].Close()
+	}
+	sock := filepath.Join(t.TempDir(), "w1.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); workers[1].Agent.Serve(sctx, ln) }()
+	defer func() { stop(); <-done }()
+
+	h1 := lab.Node("h1").Interfaces[0].Addr.Addr()
+	var replies []nodeagent.PingReply
+	err = nodeagent.NewClient(sock, "h2").Ping(ctx, nodeagent.PingSpec{To: h1.String(), Count: 3, Interval: 50 * time.Millisecond},
+		func(r nodeagent.PingReply) { replies = append(replies, r) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := 0
+	for _, r := range replies {
+		if !r.Lost && r.Err == "" {
+			answered++
+			if r.RTT < 5*time.Millisecond {
+				t.Errorf("h2 → h1 (kernel) RTT %v; want the link's 5 ms at least", r.RTT)
+			}
+		}
+	}
+	if answered == 0 {
+		t.Fatalf("the kernel of h1 answered none of h2's pings across the tunnel: %+v", replies)
+	}
+	h1ns := ""
+	for i, n := range workers[0].nodes {
+		if n == "h1" {
+			h1ns = workers[0].nsPaths[i]
+		}
+	}
+	var out []byte
+	err = linuxnet.InNamespace(h1ns, func() error {
+		var err error
+		out, err = exec.CommandContext(ctx, "ping", "-c", "2", "-i", "0.2", "-W", "2", lab.Node("h2").Interfaces[0].Addr.Addr().String()).CombinedOutput()
+		return err
+	})
+	if err != nil || !strings.Contains(string(out), " 0% packet loss") {
+		t.Errorf("h1's kernel ping of h2 across the tunnel: %v\n%s", err, out)
 	}
 }

@@ -37,7 +37,7 @@ topology:
   nodes:
     h1: {kind: host, env: {WHO: pod}, exec: ["echo hello from the $WHO", "exit 4"]}
     r1: {kind: router}
-    r2: {kind: router}
+    r2: {kind: router, stack: linux}
     h2: {kind: host}
   links:
     - endpoints: [h1:eth1, r1:eth1]
@@ -50,7 +50,8 @@ topology:
 // TestKubernetesEndToEnd (root and the test cluster): netlab installed
 // in a namespace as an admin would (the manifests, the image loaded), then
 // a user's commands: deploy --runtime kubernetes --workers 3, inspect,
-// a transfer h1 → h2 across worker pods captured on both hosts into one
+// a transfer h1 → h2 across worker pods (and through r2, the kernel's
+// stack at two tunnels' ends) captured on both hosts into one
 // pcapng, the trace replayed from the files fetched from the pods, a
 // second deploy refused, and destroy: the pods gone, the run's files
 // kept in the lab directory, nothing left in the registry.
@@ -111,14 +112,15 @@ func TestKubernetesEndToEnd(t *testing.T) {
 		t.Errorf("h1's exec: log: %v\n%s", err, b)
 	}
 	podOf := map[string]string{}
+	defer func() { t.Logf("nodes on pods: %v", podOf) }()
 	for _, n := range st.Nodes {
 		podOf[n.Name] = n.Pod
 		if !n.Alive || n.Pod == "" || n.KubeNode == "" {
 			t.Errorf("node %+v: not alive, or no pod", n)
 		}
 	}
-	if st.Runtime != "kubernetes" || st.Cluster == nil || st.Cluster.Namespace != ns || st.Cluster.Workers != 3 || podOf["h1"] == podOf["h2"] {
-		t.Fatalf("deployed: runtime %s, cluster %+v, pods %v; want 3 workers in %s, h1 and h2 apart", st.Runtime, st.Cluster, podOf, ns)
+	if st.Runtime != "kubernetes" || st.Cluster == nil || st.Cluster.Namespace != ns || st.Cluster.Workers != 3 || podOf["h1"] == podOf["h2"] || podOf["r1"] == podOf["r2"] {
+		t.Fatalf("deployed: runtime %s, cluster %+v, pods %v; want 3 workers in %s, h1 and h2 apart, the wan between pods", st.Runtime, st.Cluster, podOf, ns)
 	}
 	pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
 	if err != nil || len(pods.Items) != 3 {
