@@ -68,28 +68,7 @@ topology:
 		t.Fatalf("placement %s cuts %v; want the wan link", p.Summary(len(lab.Links)), p.Cut)
 	}
 
-	pods, err := vethlab.New(ctx, vethlab.Options{Prefix: "nlwk", MTU: 1500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pods.Close()
-	var muxes [2]*udpwire.Mux
-	var peers []netip.AddrPort
-	for side := range 2 {
-		if err := pods.Kernel(vethlab.Side(side)); err != nil {
-			t.Fatal(err)
-		}
-		err := pods.InNamespace(vethlab.Side(side), func() error {
-			var err error
-			muxes[side], err = udpwire.Listen(netip.AddrPortFrom(pods.Addr[side].Addr(), 4790).String())
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer muxes[side].Close()
-		peers = append(peers, muxes[side].Addr())
-	}
+	muxes, peers := twoPods(t, ctx, "nlwk")
 	dir := t.TempDir()
 	socks := map[string]string{}
 	var workers []*Worker
@@ -424,28 +403,7 @@ topology:
 		t.Fatal(err)
 	}
 	p := &placement.Placement{Workers: 2, Worker: []int{0, 1}, Cut: []int{0}}
-	pods, err := vethlab.New(ctx, vethlab.Options{Prefix: "nllt", MTU: 1500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pods.Close()
-	var muxes [2]*udpwire.Mux
-	var peers []netip.AddrPort
-	for side := range 2 {
-		if err := pods.Kernel(vethlab.Side(side)); err != nil {
-			t.Fatal(err)
-		}
-		err := pods.InNamespace(vethlab.Side(side), func() error {
-			var err error
-			muxes[side], err = udpwire.Listen(netip.AddrPortFrom(pods.Addr[side].Addr(), 4790).String())
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer muxes[side].Close()
-		peers = append(peers, muxes[side].Addr())
-	}
+	muxes, peers := twoPods(t, ctx, "nllt")
 	var workers [2]*Worker
 	for i := range 2 {
 		if workers[i], err = Start(ctx, Config{Lab: lab, Placement: p, Index: i, Mux: muxes[i], Peers: peers}); err != nil {
@@ -497,4 +455,35 @@ topology:
 	if err != nil || !strings.Contains(string(out), " 0% packet loss") {
 		t.Errorf("h1's kernel ping of h2 across the tunnel: %v\n%s", err, out)
 	}
+}
+
+// twoPods stands for two worker pods on a pod network of MTU 1500: two
+// namespaces joined by a veth, each with the wire of its worker listening
+// on its address; everything goes when the test ends.
+func twoPods(t *testing.T, ctx context.Context, prefix string) ([2]*udpwire.Mux, []netip.AddrPort) {
+	t.Helper()
+	pods, err := vethlab.New(ctx, vethlab.Options{Prefix: prefix, MTU: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pods.Close() })
+	var muxes [2]*udpwire.Mux
+	var peers []netip.AddrPort
+	for side := range 2 {
+		if err := pods.Kernel(vethlab.Side(side)); err != nil {
+			t.Fatal(err)
+		}
+		err := pods.InNamespace(vethlab.Side(side), func() error {
+			var err error
+			muxes[side], err = udpwire.Listen(netip.AddrPortFrom(pods.Addr[side].Addr(), 4790).String())
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := muxes[side]
+		t.Cleanup(func() { m.Close() })
+		peers = append(peers, m.Addr())
+	}
+	return muxes, peers
 }
