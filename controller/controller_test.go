@@ -256,9 +256,12 @@ func TestControllerDeployment(t *testing.T) {
 		}
 		return status.Phase == kube.PhaseReady, nil
 	})
-	if now := controllerPods(); len(now) != 1 || now[0] == first[0] {
-		t.Errorf("controller pods %v; want one other than the deleted %s", now, first[0])
-	}
+	// The Lab may be Ready before the Deployment's next pod runs (the
+	// deleted one may have finished the deploy while it went away).
+	kubetest.Poll(t, 2*time.Minute, "the Deployment's next controller pod running", func() (bool, error) {
+		now := controllerPods()
+		return len(now) == 1 && now[0] != first[0], nil
+	})
 	if status.Nodes != 4 || len(status.Workers) != 2 || !status.Workers[0].Ready || !status.Workers[1].Ready {
 		t.Errorf("status %+v", status)
 	}
