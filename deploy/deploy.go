@@ -183,9 +183,7 @@ func Deploy(ctx context.Context, o Options) (*State, error) {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
 	dirs := labdir.New(o.RunDir, lab.Name, topoFile)
-	lock, err := dirs.Lock(ctx, "deploy", !o.NoWait, func(holder string) {
-		notice(o.Notice, "lab %s is busy (%s): waiting for it", lab.Name, holder)
-	})
+	lock, err := lockLab(ctx, dirs, "deploy", o.NoWait, o.Notice)
 	if err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
@@ -340,6 +338,15 @@ func warnNoContainers(tell func(string), rt string, lab *topology.Lab) {
 		notice(tell, "warning: %s of node %s ignored on the %s runtime (its nodes are network namespaces, with no image); deploy with --runtime docker to run them",
 			keys, list, rt)
 	}
+}
+
+// lockLab takes the lock of the lab of dirs for what (deploy, destroy),
+// telling tell while another command holds it; with noWait it fails at
+// once instead (labdir.ErrLocked).
+func lockLab(ctx context.Context, dirs labdir.Lab, what string, noWait bool, tell func(string)) (*labdir.Lock, error) {
+	return dirs.Lock(ctx, what, !noWait, func(holder string) {
+		notice(tell, "lab %s is busy (%s): waiting for it", dirs.Name, holder)
+	})
 }
 
 func notice(f func(string), format string, args ...any) {

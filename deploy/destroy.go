@@ -93,9 +93,7 @@ func Destroy(ctx context.Context, o DestroyOptions) error {
 // destroy that held it before may have changed the lab: its registry
 // entry is read again once the lock is held.
 func destroyLocked(ctx context.Context, reg registry, e *entry, o DestroyOptions) error {
-	lock, err := reg.lab(e).Lock(ctx, "destroy", !o.NoWait, func(holder string) {
-		notice(o.Notice, "lab %s is busy (%s): waiting for it", e.Lab, holder)
-	})
+	lock, err := lockLab(ctx, reg.lab(e), "destroy", o.NoWait, o.Notice)
 	if err != nil {
 		return fmt.Errorf("destroy %s: %w", e.Lab, err)
 	}

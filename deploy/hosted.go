@@ -55,9 +55,7 @@ func StartHosted(ctx context.Context, o HostedOptions) (*Hosted, error) {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
 	dirs := labdir.New(o.RunDir, lab.Name, topoFile)
-	lock, err := dirs.Lock(ctx, "deploy", !o.NoWait, func(holder string) {
-		notice(o.Notice, "lab %s is busy (%s): waiting for it", lab.Name, holder)
-	})
+	lock, err := lockLab(ctx, dirs, "deploy", o.NoWait, o.Notice)
 	if err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
@@ -158,9 +156,7 @@ func EndHosted(ctx context.Context, o EndHostedOptions) error {
 		return fmt.Errorf("%w: lab %s is not running", ErrNotRunning, o.LabName)
 	}
 	dirs := reg.lab(e)
-	lock, err := dirs.Lock(ctx, "destroy", !o.NoWait, func(holder string) {
-		notice(o.Notice, "lab %s is busy (%s): waiting for it", e.Lab, holder)
-	})
+	lock, err := lockLab(ctx, dirs, "destroy", o.NoWait, o.Notice)
 	if err != nil {
 		return fmt.Errorf("destroy %s: %w", e.Lab, err)
 	}

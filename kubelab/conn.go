@@ -19,8 +19,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
@@ -252,7 +250,7 @@ func fetch(ctx context.Context, hc *http.Client, url, file string) error {
 // Inspect sets what runs of the lab of st from its Lab's status: each
 // node's worker pod, whether it is ready, and why not.
 func (c *Conn) Inspect(ctx context.Context, st *deploy.State) error {
-	u, err := c.cs.labs.Get(ctx, c.at.Resource, metav1.GetOptions{})
+	l, err := c.cs.getLab(ctx, c.at.Resource)
 	if apierrors.IsNotFound(err) {
 		for i := range st.Nodes {
 			st.Nodes[i].Alive, st.Nodes[i].Agent = false, deploy.AgentDown
@@ -261,10 +259,6 @@ func (c *Conn) Inspect(ctx context.Context, st *deploy.State) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("its Lab: %w", err)
-	}
-	var l kube.Lab
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &l); err != nil {
 		return fmt.Errorf("its Lab: %w", err)
 	}
 	setNodes(st, l.Status)

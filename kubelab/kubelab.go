@@ -382,18 +382,34 @@ func (cs *clients) deploy(ctx context.Context, o Options, h *deploy.Hosted) (*de
 	return st, nil
 }
 
+// getLab reads the Lab name; its error is the API server's (test it with
+// apierrors.IsNotFound).
+func (cs *clients) getLab(ctx context.Context, name string) (kube.Lab, error) {
+	var l kube.Lab
+	u, err := cs.labs.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return l, err
+	}
+	return l, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &l)
+}
+
+// readyWorkers counts the worker pods the status says are ready.
+func readyWorkers(s kube.LabStatus) int {
+	n := 0
+	for _, w := range s.Workers {
+		if w.Ready {
+			n++
+		}
+	}
+	return n
+}
+
 // describe says where a Lab's deploy stands.
 func describe(s kube.LabStatus) string {
 	if s.Phase == "" {
 		return "no controller has taken it up"
 	}
-	ready := 0
-	for _, w := range s.Workers {
-		if w.Ready {
-			ready++
-		}
-	}
-	msg := fmt.Sprintf("%s, %d of %d worker pods ready", s.Phase, ready, len(s.Workers))
+	msg := fmt.Sprintf("%s, %d of %d worker pods ready", s.Phase, readyWorkers(s), len(s.Workers))
 	if s.Message != "" {
 		msg += ": " + s.Message
 	}
@@ -411,18 +427,14 @@ func (cs *clients) waitReady(ctx context.Context, name string, generation int64,
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		u, err := cs.labs.Get(ctx, name, metav1.GetOptions{})
+		l, err := cs.getLab(ctx, name)
 		if apierrors.IsNotFound(err) {
 			return status, fmt.Errorf("its Lab was deleted while it deployed")
 		}
 		if err != nil && ctx.Err() == nil {
-			return status, err
+			return status, fmt.Errorf("its Lab: %w", err)
 		}
 		if err == nil {
-			var l kube.Lab
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &l); err != nil {
-				return status, fmt.Errorf("its Lab: %w", err)
-			}
 			if l.Status.ObservedGeneration == generation {
 				status = l.Status
 			}
@@ -437,13 +449,7 @@ func (cs *clients) waitReady(ctx context.Context, name string, generation int64,
 			}
 			if d := describe(status); d != last && progress != nil {
 				last = d
-				ready := 0
-				for _, w := range status.Workers {
-					if w.Ready {
-						ready++
-					}
-				}
-				progress(ready, max(len(status.Workers), 1)+1, d)
+				progress(readyWorkers(status), max(len(status.Workers), 1)+1, d)
 			}
 		}
 		select {

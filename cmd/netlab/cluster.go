@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/netlab/netlab/deploy"
-	"github.com/netlab/netlab/internal/units"
 	"github.com/netlab/netlab/kubelab"
 	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/topology"
@@ -54,12 +53,9 @@ func runDeployCluster(ctx context.Context, o *options, d *deployOptions, lab *to
 	if err != nil {
 		return err
 	}
-	keep, err := units.ParseSize(d.keepRuns)
+	keep, err := d.maxRunBytes()
 	if err != nil {
-		return fmt.Errorf("--keep-runs: %w", err)
-	}
-	if keep == 0 {
-		keep = -1
+		return err
 	}
 	image := d.cluster.image
 	if image == "" {
@@ -113,6 +109,19 @@ func (r *labRef) conn() (*kubelab.Conn, error) {
 		r.cluster = c
 	}
 	return r.cluster, nil
+}
+
+// podConn returns the connection to the cluster that reaches n's worker
+// pod, or says that no pod runs n.
+func (r *labRef) podConn(n *deploy.NodeState) (*kubelab.Conn, error) {
+	c, err := r.conn()
+	if err != nil {
+		return nil, err
+	}
+	if n.Pod == "" {
+		return nil, fmt.Errorf("lab %s: no worker pod runs node %s (netlab inspect -t %s says why)", r.lab.Name, n.Name, r.topoFile)
+	}
+	return c, nil
 }
 
 // syncRun fetches into run the files the worker pods recorded, when run is

@@ -100,12 +100,9 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 		return fmt.Errorf("--no-agent: %s carries its netem: block through a relay that the agent runs (its peer or LAN has no Go stack to apply it), "+
 			"so without the agent it would carry nothing: deploy with the agent, or remove the netem: block from that link", relays[0])
 	}
-	keep, err := units.ParseSize(d.keepRuns)
+	keep, err := d.maxRunBytes()
 	if err != nil {
-		return fmt.Errorf("--keep-runs: %w", err)
-	}
-	if keep == 0 {
-		keep = -1 // deploy.Options: less than 0 keeps none
+		return err
 	}
 	opts := deploy.Options{Lab: lab, Runtime: rt, MaxWorkers: d.maxWorkers, Reconfigure: d.reconfigure, RunDir: runDir(),
 		NoWait: d.noWait, MaxRunBytes: keep, Notice: func(msg string) { fmt.Fprintln(o.stderr, msg) }}
@@ -123,6 +120,18 @@ func runDeploy(ctx context.Context, o *options, d *deployOptions) error {
 		return err
 	}
 	return printDeployed(o, d, st)
+}
+
+// maxRunBytes is --keep-runs as deploy.Options.MaxRunBytes takes it.
+func (d *deployOptions) maxRunBytes() (int64, error) {
+	keep, err := units.ParseSize(d.keepRuns)
+	if err != nil {
+		return 0, fmt.Errorf("--keep-runs: %w", err)
+	}
+	if keep == 0 {
+		keep = -1 // deploy.Options: less than 0 keeps none
+	}
+	return keep, nil
 }
 
 // printDeployed prints what deploy made.
@@ -448,12 +457,9 @@ func newExecCmd(o *options) *cobra.Command {
 				return nil
 			}
 			if r.state.Cluster != nil {
-				c, err := r.conn()
+				c, err := r.podConn(n)
 				if err != nil {
 					return err
-				}
-				if n.Pod == "" {
-					return fmt.Errorf("lab %s: no worker pod runs node %s (netlab inspect -t %s says why)", r.lab.Name, n.Name, r.topoFile)
 				}
 				code, err := c.Exec(cmd.Context(), n.Name, n.Pod, args[1:], os.Stdin, o.stdout, o.stderr)
 				if err != nil {

@@ -77,12 +77,9 @@ func (r *labRef) client(name string) (*nodeagent.Client, error) {
 		return nil, err
 	}
 	if r.state.Cluster != nil {
-		c, err := r.conn()
+		c, err := r.podConn(ns)
 		if err != nil {
 			return nil, err
-		}
-		if ns.Pod == "" {
-			return nil, fmt.Errorf("lab %s: no worker pod runs node %s (netlab inspect -t %s says why)", r.lab.Name, name, r.topoFile)
 		}
 		return c.Client(name, ns.Pod), nil
 	}
@@ -269,35 +266,40 @@ func (r *labRef) checkPeer(ctx context.Context, c *nodeagent.Client, addr netip.
 	if owner == "" {
 		return nil
 	}
-	if r.state.Cluster != nil {
-		c, err := r.conn()
-		if err != nil {
-			return err
-		}
-		st := *r.state
-		st.Nodes = slices.Clone(r.state.Nodes)
-		if err := c.Inspect(ctx, &st); err != nil {
-			return nil // cannot tell: let the transfer say what happens
-		}
-		for _, n := range st.Nodes {
-			if n.Name == owner && !n.Alive {
-				return fmt.Errorf("%s is the address of node %s, which is not alive: %s", addr, owner, n.Reason)
-			}
-		}
-		return nil
-	}
-	rt, err := newRuntime(ctx, r.state.Runtime)
+	nodes, err := r.liveNodes(ctx)
 	if err != nil {
 		return err
 	}
-	sts, err := deploy.Inspect(ctx, deploy.InspectOptions{LabName: r.lab.Name, Runtime: rt, RunDir: runDir()})
-	if err != nil || len(sts) != 1 {
-		return nil // cannot tell: let the transfer say what happens
-	}
-	for _, n := range sts[0].Nodes {
+	for _, n := range nodes {
 		if n.Name == owner && !n.Alive {
 			return fmt.Errorf("%s is the address of node %s, which is not alive: %s", addr, owner, n.Reason)
 		}
 	}
 	return nil
+}
+
+// liveNodes returns the lab's nodes as inspect finds them now, nil when
+// it cannot tell.
+func (r *labRef) liveNodes(ctx context.Context) ([]deploy.NodeState, error) {
+	if r.state.Cluster != nil {
+		c, err := r.conn()
+		if err != nil {
+			return nil, err
+		}
+		st := *r.state
+		st.Nodes = slices.Clone(r.state.Nodes)
+		if err := c.Inspect(ctx, &st); err != nil {
+			return nil, nil
+		}
+		return st.Nodes, nil
+	}
+	rt, err := newRuntime(ctx, r.state.Runtime)
+	if err != nil {
+		return nil, err
+	}
+	sts, err := deploy.Inspect(ctx, deploy.InspectOptions{LabName: r.lab.Name, Runtime: rt, RunDir: runDir()})
+	if err != nil || len(sts) != 1 {
+		return nil, nil
+	}
+	return sts[0].Nodes, nil
 }
