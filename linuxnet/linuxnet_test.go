@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -482,4 +483,129 @@ func repeat(err error, n int) []error {
 		errs[i] = err
 	}
 	return errs
+}
+
+// TestMoveUplink (root): a pod's eth0, with an IPv4 and an IPv6 address, a
+// default route and a route through a gateway, moves to a namespace of its
+// own: the pod keeps no interface but loopback and no route; the new
+// namespace has eth0 up, its addresses and routes, and reaches an address
+// behind the gateway.
+func TestMoveUplink(t *testing.T) {
+	linuxnettest.RequireRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pod, peer, wire := linuxnettest.NewNS(t), linuxnettest.NewNS(t), linuxnettest.NewNS(t)
+	if err := linuxnet.CreateVethPair(ctx, "eth0", "vpeer", pod, peer, 1500); err != nil {
+		t.Fatal(err)
+	}
+	addr := func(s string) *netlink.Addr {
+		a, err := netlink.ParseAddr(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	_, behind, _ := net.ParseCIDR("10.88.0.0/16")
+	err := linuxnet.InNamespace(pod, func() error {
+		l, err := netlink.LinkByName("eth0")
+		if err != nil {
+			return err
+		}
+		linuxnet.EnableIPv6("eth0")
+		for _, a := range []string{"10.77.0.2/24", "fd00:77::2/64"} {
+			if err := netlink.AddrAdd(l, addr(a)); err != nil {
+				return err
+			}
+		}
+		gw := net.ParseIP("10.77.0.1")
+		if err := netlink.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Gw: gw}); err != nil {
+			return fmt.Errorf("default route: %w", err)
+		}
+		return netlink.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Dst: behind, Gw: gw})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ln net.Listener
+	err = linuxnet.InNamespace(peer, func() error {
+		l, err := netlink.LinkByName("vpeer")
+		if err != nil {
+			return err
+		}
+		lo, _ := netlink.LinkByName("lo")
+		netlink.LinkSetUp(lo)
+		if err := netlink.AddrAdd(l, addr("10.77.0.1/24")); err != nil {
+			return err
+		}
+		if err := netlink.AddrAdd(lo, addr("10.88.0.1/32")); err != nil {
+			return err
+		}
+		ln, err = net.Listen("tcp", "10.88.0.1:7777")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+
+	if err := linuxnet.MoveUplink("eth0", pod, wire); err != nil {
+		t.Fatal(err)
+	}
+	linuxnet.InNamespace(pod, func() error {
+		links, _ := netlink.LinkList()
+		for _, l := range links {
+			if l.Attrs().Name != "lo" {
+				t.Errorf("the pod still has %s", l.Attrs().Name)
+			}
+		}
+		if routes, _ := netlink.RouteList(nil, netlink.FAMILY_V4); len(routes) != 0 {
+			t.Errorf("the pod still has routes %v", routes)
+		}
+		return nil
+	})
+	err = linuxnet.InNamespace(wire, func() error {
+		l, err := netlink.LinkByName("eth0")
+		if err != nil {
+			return err
+		}
+		if l.Attrs().Flags&net.FlagUp == 0 {
+			t.Errorf("eth0 is down where it went")
+		}
+		addrs, _ := netlink.AddrList(l, netlink.FAMILY_ALL)
+		var have []string
+		for _, a := range addrs {
+			have = append(have, a.IPNet.String())
+		}
+		for _, want := range []string{"10.77.0.2/24", "fd00:77::2/64"} {
+			if !slices.Contains(have, want) {
+				t.Errorf("eth0's addresses where it went: %v; want %s", have, want)
+			}
+		}
+		routes, _ := netlink.RouteList(l, netlink.FAMILY_V4)
+		var def, via bool
+		for _, r := range routes {
+			def = def || (r.Dst == nil || r.Dst.String() == "0.0.0.0/0") && r.Gw.Equal(net.ParseIP("10.77.0.1"))
+			via = via || r.Dst != nil && r.Dst.String() == behind.String()
+		}
+		if !def || !via {
+			t.Errorf("routes where it went: %v; want the default route and %s via the gateway", routes, behind)
+		}
+		c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", "10.88.0.1:7777")
+		if err != nil {
+			return fmt.Errorf("reach an address behind the gateway: %w", err)
+		}
+		return c.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
