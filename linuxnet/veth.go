@@ -92,8 +92,15 @@ func DeleteLink(ns, ifname string) error {
 	return runIn(ns, func() error { return deleteLink(ifname) })
 }
 
+// ErrNoLink is wrapped by DeleteLink's error when there is no such
+// interface.
+var ErrNoLink = errors.New("no such interface")
+
 func deleteLink(ifname string) error {
 	link, err := netlink.LinkByName(ifname)
+	if errors.As(err, &netlink.LinkNotFoundError{}) {
+		return fmt.Errorf("delete link %s: %w", ifname, ErrNoLink)
+	}
 	if err == nil {
 		err = netlink.LinkDel(link)
 	}

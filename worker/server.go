@@ -33,7 +33,15 @@ type Spec struct {
 	Placement []int    `json:"placement"`
 	Index     int      `json:"index"`
 	Peers     []string `json:"peers"` // each worker's wire, "ip:port"
+	// Run names the deploy's run (kube.LabSpec.Run): the run the files
+	// served belong to, said in each listing (RunHeader).
+	Run string `json:"run,omitempty"`
 }
+
+// RunHeader names, in a listing of the run's files, the run they belong
+// to (Spec.Run; absent when none was given): a reader that expects
+// another run's — the lab was redeployed since — fetches none.
+const RunHeader = "Netlab-Run"
 
 // State is what a worker reports (GET /v1/worker).
 type State struct {
@@ -56,12 +64,14 @@ type Server struct {
 	run labdir.Run
 	log *slog.Logger
 
-	mu     sync.Mutex
-	spec   *Spec
-	w      *Worker
-	err    error
-	agent  http.Handler
-	starts sync.WaitGroup
+	mu    sync.Mutex
+	spec  *Spec
+	w     *Worker
+	err   error
+	agent http.Handler
+	// starting is set while a share starts (or an older one stops).
+	starting bool
+	starts   sync.WaitGroup
 }
 
 // NewServer returns the API of a worker whose tunnels mux carries; its
@@ -128,6 +138,11 @@ type File struct {
 // listFiles lists the run's regular files, for the CLI to fetch what it
 // has not got yet.
 func (s *Server) listFiles(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	if s.spec != nil && s.spec.Run != "" {
+		w.Header().Set(RunHeader, s.spec.Run)
+	}
+	s.mu.Unlock()
 	files := []File{}
 	if s.run.Dir != "" {
 		err := filepath.WalkDir(s.run.Dir, func(path string, d fs.DirEntry, err error) error {
@@ -168,10 +183,12 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
 	http.ServeFileFS(w, r, os.DirFS(s.run.Dir), r.PathValue("path"))
 }
 
-// putSpec starts the worker's share, once: the same generation again is
-// answered with the state; another generation is refused until
-// reconfiguring is supported (delete the pods: the controller makes new
-// ones).
+// putSpec starts the worker's share: the same generation again is
+// answered with the state (its peers updated when they moved); a newer
+// generation replaces the running share in place (the pod, its address
+// and its wire stay: the old share's nodes and links go, the run's files
+// are emptied — the CLI fetched them first — and the new share starts);
+// an older one is refused, as is a new one while a share still starts.
 func (s *Server) putSpec(w http.ResponseWriter, r *http.Request) {
 	var spec Spec
 	if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
@@ -179,51 +196,96 @@ func (s *Server) putSpec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if s.spec != nil {
-		if s.spec.Generation != spec.Generation {
-			gen := s.spec.Generation
+	var old *Worker
+	replacing := s.spec != nil
+	if replacing {
+		switch gen := s.spec.Generation; {
+		case spec.Generation < gen:
 			s.mu.Unlock()
-			writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("this worker runs generation %d; a worker is not reconfigured in place", gen)})
+			writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("this worker runs generation %d, newer than %d", gen, spec.Generation)})
+			return
+		case spec.Generation > gen && s.starting:
+			s.mu.Unlock()
+			writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("this worker is still starting generation %d: tell it generation %d when it is ready", gen, spec.Generation)})
+			return
+		case spec.Generation == gen:
+			s.samePut(w, &spec) // unlocks
 			return
 		}
-		// The same generation: only the peers may have moved (a worker
-		// pod made again has another address); another plan or share
-		// under the same generation is a caller's bug, refused.
-		if !bytes.Equal(s.spec.Plan, spec.Plan) || !slices.Equal(s.spec.Placement, spec.Placement) || s.spec.Index != spec.Index {
-			gen := s.spec.Generation
-			s.mu.Unlock()
-			writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("generation %d was given with another plan, placement or index", gen)})
-			return
-		}
-		if !slices.Equal(s.spec.Peers, spec.Peers) {
-			if err := s.setPeersLocked(spec.Peers); err != nil {
-				s.mu.Unlock()
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-				return
-			}
-		}
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, s.state())
-		return
+		old = s.w
+		s.log.Info("worker reconfiguring", "from", s.spec.Generation, "to", spec.Generation)
 	}
-	s.spec = &spec
+	s.spec, s.w, s.agent, s.err, s.starting = &spec, nil, nil, nil, true
 	s.mu.Unlock()
 	// Starting takes a while (namespaces, veths, packet sockets): the
 	// caller polls GET for Ready or Error.
 	s.starts.Add(1)
 	go func() {
 		defer s.starts.Done()
-		wk, err := s.start(context.Background(), &spec)
+		var err error
+		if replacing {
+			err = s.retire(old)
+		}
+		var wk *Worker
+		if err == nil {
+			wk, err = s.start(context.Background(), &spec)
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		s.starting = false
 		if err != nil {
 			s.err = err
-			s.log.Error("worker failed", "error", err)
+			s.log.Error("worker failed", "generation", spec.Generation, "error", err)
 			return
 		}
 		s.w, s.agent = wk, wk.Agent.Handler()
 	}()
 	writeJSON(w, http.StatusAccepted, s.state())
+}
+
+// samePut answers a spec of the generation already given: only the peers
+// may have moved (a worker pod made again has another address); another
+// plan or share under the same generation is a caller's bug, refused.
+// s.mu is held, and released.
+func (s *Server) samePut(w http.ResponseWriter, spec *Spec) {
+	if !bytes.Equal(s.spec.Plan, spec.Plan) || !slices.Equal(s.spec.Placement, spec.Placement) || s.spec.Index != spec.Index {
+		gen := s.spec.Generation
+		s.mu.Unlock()
+		writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("generation %d was given with another plan, placement or index", gen)})
+		return
+	}
+	if !slices.Equal(s.spec.Peers, spec.Peers) {
+		if err := s.setPeersLocked(spec.Peers); err != nil {
+			s.mu.Unlock()
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, s.state())
+}
+
+// retire stops a share a newer generation replaces and empties the run's
+// folder for the new one.
+func (s *Server) retire(old *Worker) error {
+	var errs []error
+	if old != nil {
+		if err := old.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop the share it ran: %w", err))
+		}
+	}
+	if s.run.Dir != "" {
+		entries, err := os.ReadDir(s.run.Dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("empty the run's folder: %w", err))
+		}
+		for _, e := range entries {
+			if err := os.RemoveAll(filepath.Join(s.run.Dir, e.Name())); err != nil {
+				errs = append(errs, fmt.Errorf("empty the run's folder: %w", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // setPeersLocked points the running worker's tunnels at peers; s.mu is

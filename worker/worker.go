@@ -44,6 +44,12 @@ type Config struct {
 	// Run is where the nodes' traces and captures go ("" none).
 	Run labdir.Run
 	Log *slog.Logger
+	// Adopt names nodes that run in a network namespace that exists
+	// already (a name under /run/netns or a path): the namespace of a pod
+	// whose own container is the node. The worker makes their interfaces
+	// there and removes them on Close, but neither makes nor removes the
+	// namespace.
+	Adopt map[string]string
 }
 
 // Worker is a running share of a lab.
@@ -53,6 +59,9 @@ type Worker struct {
 	nsPaths  []string // their network namespaces, in the pod
 	nsNames  []string
 	switchNS string
+	// adopted are the interfaces made in adopted namespaces: namespace
+	// path → interface names.
+	adopted map[string][]string
 
 	mu      sync.Mutex
 	tunnels []tunnelEnd
@@ -131,6 +140,22 @@ func Start(ctx context.Context, cfg Config) (w *Worker, err error) {
 	var refs []nodeagent.NodeRef
 	var switchPath string
 	for _, n := range part.Nodes {
+		if path, ok := cfg.Adopt[n.Name]; ok {
+			if path, err = linuxnet.NSPath(path); err != nil {
+				return w, fmt.Errorf("worker %d: node %s: %w", cfg.Index, n.Name, err)
+			}
+			if w.adopted == nil {
+				w.adopted = map[string][]string{}
+			}
+			for _, ifc := range n.Interfaces {
+				w.adopted[path] = append(w.adopted[path], ifc.Name)
+			}
+			nsOf[n.Name] = path
+			refs = append(refs, nodeagent.NodeRef{Name: n.Name, NSPath: path})
+			w.nodes = append(w.nodes, n.Name)
+			w.nsPaths = append(w.nsPaths, path)
+			continue
+		}
 		name := shorten(n.LongName, suffix)
 		path, err := linuxnet.NewNamedNS(name)
 		if err != nil {
@@ -213,6 +238,16 @@ func (w *Worker) Close() error {
 	}
 	if w.switchNS != "" {
 		errs = append(errs, wiring.DeleteSwitchNS(w.switchNS))
+	}
+	// An adopted namespace stays: the interfaces made in it go (those
+	// that went with the switch namespace, their veths' other ends, or
+	// that exist only in a Go stack, are not there).
+	for path, ifnames := range w.adopted {
+		for _, ifname := range ifnames {
+			if err := linuxnet.DeleteLink(path, ifname); err != nil && !errors.Is(err, linuxnet.ErrNoLink) {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,8 +164,10 @@ topology:
 // TestServers (root): the same lab, each worker told its share through
 // its API as the controller does (PUT /v1/worker, then GET until ready);
 // the agents' API answers on the same port once it runs; the same spec
-// again is a no-op, another generation is refused, a spec that does not
-// fit the lab is an error the state says.
+// again is a no-op; a newer generation (a node more, placed on worker 1)
+// replaces the share in place and empties the run's folder, an older one
+// is then refused; a spec that does not fit the lab is an error the state
+// says.
 func TestServers(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to make namespaces (run as root: sudo go test)")
@@ -205,7 +210,7 @@ topology:
 			t.Fatal(err)
 		}
 		defer mux.Close()
-		s := NewServer(mux, labdir.Run{}, nil)
+		s := NewServer(mux, labdir.Run{Dir: t.TempDir()}, nil)
 		servers = append(servers, s)
 		defer s.Close()
 		hs := httptest.NewServer(s.Handler())
@@ -259,9 +264,6 @@ topology:
 	if code, _ := put(urls[0], Spec{Generation: 1, Plan: plan, Placement: []int{0, 1}, Index: 0, Peers: peers}); code != http.StatusOK {
 		t.Errorf("the same spec again: %d; want 200", code)
 	}
-	if code, _ := put(urls[0], Spec{Generation: 2, Plan: plan, Placement: []int{0, 1}, Index: 0, Peers: peers}); code != http.StatusConflict {
-		t.Errorf("another generation: %d; want 409", code)
-	}
 	if code, _ := put(urls[0], Spec{Generation: 1, Plan: plan, Placement: []int{1, 0}, Index: 0, Peers: peers}); code != http.StatusConflict {
 		t.Errorf("the same generation with another placement: %d; want 409", code)
 	}
@@ -279,6 +281,67 @@ topology:
 	rep, err := client(0, "h1").Send(ctx, nodeagent.SendSpec{To: netip.AddrPortFrom(to, 5001).String(), Bytes: 1 << 20})
 	if err != nil || rep.Bytes != 1<<20 {
 		t.Fatalf("h1 → h2 through the workers' APIs: %+v, %v", rep, err)
+	}
+
+	// Generation 2: h3 behind h2, on worker 1; both told, in place.
+	lab2, err := topology.Parse("two.yml", []byte(fmt.Sprintf(`name: %s
+topology:
+  auto-routes: true
+  nodes:
+    h1: {kind: host}
+    h2: {kind: router}
+    h3: {kind: host}
+  links:
+    - endpoints: [h1:eth1, h2:eth1]
+    - endpoints: [h2:eth2, h3:eth1]
+`, lab.Name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan2, _ := json.Marshal(lab2)
+	deadline = time.Now().Add(30 * time.Second)
+	marker := filepath.Join(servers[1].run.Dir, "captures", "generation-1.pcapng")
+	os.MkdirAll(filepath.Dir(marker), 0o755)
+	if err := os.WriteFile(marker, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if code, st := put(urls[i], Spec{Generation: 2, Plan: plan2, Placement: []int{0, 1, 1}, Index: i, Peers: peers, Run: "run-2"}); code != http.StatusAccepted || st.Generation != 2 || st.Ready {
+			t.Fatalf("worker %d: generation 2: %d %+v; want 202, generation 2 starting", i, code, st)
+		}
+	}
+	for i := range 2 {
+		for st := get(urls[i]); !st.Ready; st = get(urls[i]) {
+			if st.Error != "" || time.Now().After(deadline) {
+				t.Fatalf("worker %d, generation 2: %+v", i, st)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if st := get(urls[1]); st.Generation != 2 || !slices.Equal(st.Nodes, []string{"h2", "h3"}) {
+		t.Errorf("worker 1's state %+v; want generation 2 running h2 and h3", st)
+	}
+	if resp, err := http.Get(urls[1] + "/v1/worker/files"); err != nil {
+		t.Error(err)
+	} else {
+		resp.Body.Close()
+		if r := resp.Header.Get(RunHeader); r != "run-2" {
+			t.Errorf("generation 2's files listed as run %q; want run-2", r)
+		}
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("generation 1's capture in worker 1's run after generation 2 started: %v", err)
+	}
+	if _, err := client(1, "h3").StartApp(ctx, nodeagent.AppSpec{Mode: "sink", Port: 5001}); err != nil {
+		t.Fatal(err)
+	}
+	to = lab2.Node("h3").Interfaces[0].Addr.Addr()
+	rep, err = client(0, "h1").Send(ctx, nodeagent.SendSpec{To: netip.AddrPortFrom(to, 5001).String(), Bytes: 1 << 20})
+	if err != nil || rep.Bytes != 1<<20 {
+		t.Fatalf("generation 2: h1 → h3 across the tunnel and through h2: %+v, %v", rep, err)
+	}
+	if code, _ := put(urls[0], Spec{Generation: 1, Plan: plan, Placement: []int{0, 1}, Index: 0, Peers: peers}); code != http.StatusConflict {
+		t.Errorf("an older generation: %d; want 409", code)
 	}
 
 	// A spec that does not fit: the state says why.
@@ -486,4 +549,113 @@ func twoPods(t *testing.T, ctx context.Context, prefix string) ([2]*udpwire.Mux,
 		peers = append(peers, m.Addr())
 	}
 	return muxes, peers
+}
+
+// TestAdoptedNamespace (root): a node runs in a namespace that exists
+// already, as a container node in its own pod does. The pod's interface
+// moves to a namespace of its own, where its worker's wire listens
+// (linuxnet.MoveUplink); the node, the kernel's stack, pings h2 on the
+// other worker across the tunnel, and cannot reach the pod network. Closed,
+// the worker leaves the namespace, without the interfaces it made there.
+func TestAdoptedNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make namespaces (run as root: sudo go test)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	b := make([]byte, 3)
+	rand.Read(b)
+	lab, err := topology.Parse("ad.yml", []byte(fmt.Sprintf(`name: ad%s
+topology:
+  nodes:
+    h1: {kind: host, stack: linux}
+    h2: {kind: host}
+  links:
+    - endpoints: [h1:eth1, h2:eth1]
+`, hex.EncodeToString(b))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := vethlab.New(ctx, vethlab.Options{Prefix: "nlad", MTU: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pods.Close()
+	for side := range 2 {
+		if err := pods.Kernel(vethlab.Side(side)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wireNS := linuxnet.OwnedNSName("nlad", hex.EncodeToString(b)+"w")
+	if _, err := linuxnet.NewNamedNS(wireNS); err != nil {
+		t.Fatal(err)
+	}
+	defer linuxnet.DeleteNamedNS(wireNS)
+	if err := linuxnet.MoveUplink(pods.If[0], pods.NS[0], wireNS); err != nil {
+		t.Fatal(err)
+	}
+	var muxes [2]*udpwire.Mux
+	for side, ns := range []string{wireNS, pods.NS[1]} {
+		err := linuxnet.InNamespace(ns, func() error {
+			var err error
+			muxes[side], err = udpwire.Listen(netip.AddrPortFrom(pods.Addr[side].Addr(), 4790).String())
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer muxes[side].Close()
+	}
+	peers := []netip.AddrPort{muxes[0].Addr(), muxes[1].Addr()}
+	p := &placement.Placement{Workers: 2, Worker: []int{0, 1}, Cut: []int{0}}
+	pod := filepath.Join(linuxnet.NetnsRunDir, pods.NS[0])
+	w0, err := Start(ctx, Config{Lab: lab, Placement: p, Index: 0, Mux: muxes[0], Peers: peers, Adopt: map[string]string{"h1": pod}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			w0.Close()
+		}
+	}()
+	w1, err := Start(ctx, Config{Lab: lab, Placement: p, Index: 1, Mux: muxes[1], Peers: peers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w1.Close()
+	if w0.nsPaths[0] != pod {
+		t.Errorf("h1 runs in %s; want the pod's namespace %s", w0.nsPaths[0], pod)
+	}
+	var out []byte
+	err = linuxnet.InNamespace(pod, func() error {
+		var err error
+		out, err = exec.CommandContext(ctx, "ping", "-c", "2", "-i", "0.2", "-W", "2", lab.Node("h2").Interfaces[0].Addr.Addr().String()).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, out)
+		}
+		// The pod network is not reachable from the node.
+		c, err := net.DialTimeout("udp", netip.AddrPortFrom(pods.Addr[1].Addr(), 4790).String(), time.Second)
+		if err == nil {
+			c.Close()
+			return fmt.Errorf("the node reaches the other pod's address %s", pods.Addr[1].Addr())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("in the pod's namespace: %v", err)
+	}
+	closed = true
+	if err := w0.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(pod); err != nil {
+		t.Fatalf("the adopted namespace is gone: %v", err)
+	}
+	linuxnet.InNamespace(pod, func() error {
+		if _, err := net.InterfaceByName("eth1"); err == nil {
+			t.Errorf("h1's eth1 left in the pod's namespace after Close")
+		}
+		return nil
+	})
 }
