@@ -12,7 +12,9 @@
 // into regions one worker at a time, most-connected first; then units
 // move between workers while a move cuts fewer links and keeps the
 // balance. It is deterministic: the same lab and options give the same
-// placement.
+// placement. Nodes that must run alone (a container node with its own
+// image is a pod of its own) get a worker each after the shared ones,
+// with the shared worker they are most linked to (Placement.Beside).
 package placement
 
 import (
@@ -37,6 +39,11 @@ type Options struct {
 	// Imbalance is how far above an even share a worker may go, as a
 	// fraction (0 means DefaultImbalance; a negative value, none).
 	Imbalance float64
+	// Own, if set, says which nodes get a worker of their own, besides
+	// the Workers that share the others: a container node with its own
+	// image runs in a pod of its own. Such a node may not share a LAN
+	// segment with others.
+	Own func(*topology.Node) bool
 }
 
 // Placement is which worker runs each node of a lab.
@@ -52,11 +59,43 @@ type Placement struct {
 	// Capacity is the most nodes a worker was allowed: an even share and
 	// the imbalance allowed, or the largest group that cannot be split.
 	Capacity int
+	// Shared is how many of the workers share nodes (0 to Shared-1); each
+	// worker from Shared on runs one node of its own (Options.Own).
+	Shared int
+	// Beside is, for each worker of a node of its own (Workers-Shared of
+	// them, in order), the shared worker most of the node's links lead
+	// to, where it is best run (-1: none).
+	Beside []int
 }
 
-// Place splits lab's nodes among o.Workers workers.
+// Place splits lab's nodes among o.Workers workers, and gives each node
+// o.Own picks a worker of its own after them.
 func Place(lab *topology.Lab, o Options) (*Placement, error) {
-	if o.Workers < 1 {
+	var own []int // node indexes
+	isOwn := make([]bool, len(lab.Nodes))
+	if o.Own != nil {
+		for _, nd := range lab.Nodes {
+			if o.Own(nd) {
+				own = append(own, nd.Index)
+				isOwn[nd.Index] = true
+			}
+		}
+		for _, sg := range lab.Segments {
+			if len(sg.Members) < 2 {
+				continue
+			}
+			for _, m := range sg.Members {
+				if isOwn[m.Node.Index] {
+					return nil, fmt.Errorf("placement: node %s runs on its own (its own image) but shares LAN segment %s with other nodes: "+
+						"link it to them point to point, or through a bridge node of netlab's", m.Node.Name, sg.Name)
+				}
+			}
+		}
+	}
+	n := len(lab.Nodes) - len(own) // the nodes the shared workers run
+	if n == 0 {
+		o.Workers = 0
+	} else if o.Workers < 1 {
 		return nil, fmt.Errorf("placement: %d workers; a lab needs at least 1", o.Workers)
 	}
 	imb := o.Imbalance
@@ -66,24 +105,50 @@ func Place(lab *topology.Lab, o Options) (*Placement, error) {
 	case imb < 0:
 		imb = 0
 	}
-	n := len(lab.Nodes)
-	p := &Placement{Workers: o.Workers, Worker: make([]int, n)}
-	p.Capacity = int(math.Ceil(float64(n) / float64(o.Workers) * (1 + imb)))
-	if p.Capacity < 1 {
-		p.Capacity = 1
+	p := &Placement{Workers: o.Workers, Shared: o.Workers, Worker: make([]int, len(lab.Nodes)), Capacity: 1}
+	if n > 0 {
+		p.Capacity = max(1, int(math.Ceil(float64(n)/float64(o.Workers)*(1+imb))))
 	}
-	if n == 0 || o.Workers == 1 {
-		return p, nil
+	if n > 0 && o.Workers > 1 {
+		g := newGraph(lab)
+		for _, v := range own {
+			g.drop(g.unitOf[v])
+		}
+		// A unit larger than an even share (a big LAN) gets a worker of its own.
+		p.Capacity = max(p.Capacity, slices.Max(g.weight))
+		g.fold(p.Capacity / 2)
+		part := g.grow(o.Workers, p.Capacity, n)
+		g.refine(part, o.Workers, p.Capacity)
+		g.fillEmpty(part, o.Workers)
+		for v, u := range g.unitOf {
+			if !isOwn[v] {
+				p.Worker[v] = part[u]
+			}
+		}
 	}
-	g := newGraph(lab)
-	// A unit larger than an even share (a big LAN) gets a worker of its own.
-	p.Capacity = max(p.Capacity, slices.Max(g.weight))
-	g.fold(p.Capacity / 2)
-	part := g.grow(o.Workers, p.Capacity, n)
-	g.refine(part, o.Workers, p.Capacity)
-	g.fillEmpty(part, o.Workers)
-	for v, u := range g.unitOf {
-		p.Worker[v] = part[u]
+	for k, v := range own {
+		p.Worker[v] = o.Workers + k
+	}
+	p.Workers += len(own)
+	for _, v := range own {
+		links := make([]int, p.Shared)
+		for _, l := range lab.Links {
+			far := -1
+			switch v {
+			case l.A.Node.Index:
+				far = l.B.Node.Index
+			case l.B.Node.Index:
+				far = l.A.Node.Index
+			}
+			if far >= 0 && !isOwn[far] {
+				links[p.Worker[far]]++
+			}
+		}
+		beside := -1
+		if len(links) > 0 && links[argmax(links)] > 0 {
+			beside = argmax(links)
+		}
+		p.Beside = append(p.Beside, beside)
 	}
 	for _, l := range lab.Links {
 		if p.Worker[l.A.Node.Index] != p.Worker[l.B.Node.Index] {
@@ -195,6 +260,16 @@ func (g *graph) fold(limit int) {
 		g.merge(u, into)
 		queue = append(queue, into)
 	}
+}
+
+// drop takes unit u out of the graph (a node with a worker of its own).
+func (g *graph) drop(u int) {
+	for nb := range g.adj[u] {
+		delete(g.adj[nb], u)
+	}
+	g.adj[u] = map[int]int{}
+	g.weight[u] = 0
+	g.alive[u] = false
 }
 
 // merge folds unit u into unit into.

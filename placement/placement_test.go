@@ -3,6 +3,7 @@ package placement
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -237,5 +238,77 @@ func TestPlaceErrors(t *testing.T) {
 	p, err := Place(lab, Options{Workers: 3})
 	if err != nil || p.Worker[0] < 0 || fmt.Sprint(p.Load()) == "[0 0 0]" {
 		t.Errorf("one node on 3 workers: %+v %v", p, err)
+	}
+}
+
+// TestPlaceOwn: nodes with an image of their own get a worker each, after
+// the shared ones, beside the worker their links lead to; a lab of such
+// nodes only has no shared worker; one on a LAN segment with others is
+// refused, saying why.
+func TestPlaceOwn(t *testing.T) {
+	lab := parse(t, `name: own
+topology:
+  nodes:
+    r1: {kind: router}
+    r2: {kind: router}
+    h1: {kind: host}
+    h2: {kind: host}
+    c1: {kind: linux, image: frr:1}
+    c2: {kind: linux, image: frr:1}
+  links:
+    - endpoints: [r1:eth1, r2:eth1]
+    - endpoints: [r1:eth2, h1:eth1]
+    - endpoints: [r2:eth2, h2:eth1]
+    - endpoints: [c1:eth1, r2:eth3]
+    - endpoints: [c1:eth2, c2:eth1]
+`)
+	byImage := func(n *topology.Node) bool { return n.Image != "" }
+	p, err := Place(lab, Options{Workers: 2, Own: byImage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, c2, r2 := lab.Node("c1").Index, lab.Node("c2").Index, lab.Node("r2").Index
+	if p.Workers != 4 || p.Shared != 2 || p.Worker[c1] != 2 || p.Worker[c2] != 3 {
+		t.Fatalf("placement %+v; want 2 shared workers, then c1 on 2 and c2 on 3", p)
+	}
+	if len(p.Beside) != 2 || p.Beside[0] != p.Worker[r2] || p.Beside[1] != -1 {
+		t.Errorf("beside %v; want c1 beside r2's worker %d, c2 (linked to c1 only) beside none", p.Beside, p.Worker[r2])
+	}
+	for _, l := range lab.Links {
+		cut := slices.Contains(p.Cut, l.Index)
+		if own := l.A.Node.Image != "" || l.B.Node.Image != ""; own && !cut {
+			t.Errorf("link %s-%s of a node on its own is not a tunnel", l.A, l.B)
+		}
+	}
+	for _, v := range []string{"r1", "r2", "h1", "h2"} {
+		if w := p.Worker[lab.Node(v).Index]; w >= p.Shared {
+			t.Errorf("%s on worker %d; want a shared one", v, w)
+		}
+	}
+
+	only := parse(t, `name: only
+topology:
+  nodes:
+    c1: {kind: linux, image: frr:1}
+    c2: {kind: linux, image: frr:1}
+  links:
+    - endpoints: [c1:eth1, c2:eth1]
+`)
+	if p, err := Place(only, Options{Workers: 1, Own: byImage}); err != nil || p.Workers != 2 || p.Shared != 0 || len(p.Cut) != 1 {
+		t.Errorf("a lab of own nodes only: %+v, %v; want 2 workers, none shared, the link a tunnel", p, err)
+	}
+
+	lan := parse(t, `name: lan
+topology:
+  nodes:
+    h1: {kind: host}
+    c1: {kind: linux, image: frr:1}
+    sw: {kind: bridge}
+  links:
+    - endpoints: [h1:eth1, sw:p1]
+    - endpoints: [c1:eth1, sw:p2]
+`)
+	if _, err := Place(lan, Options{Workers: 1, Own: byImage}); err == nil || !strings.Contains(err.Error(), "c1") || !strings.Contains(err.Error(), "segment") {
+		t.Errorf("an own node on a LAN: %v; want an error naming it and the segment", err)
 	}
 }
