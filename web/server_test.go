@@ -266,6 +266,9 @@ func TestEvents(t *testing.T) {
 	}
 	// A buffer of one event and 5000 sent at once: the first arrives, most
 	// of the others are dropped, and the page is told.
+	if err := sc.Err(); err != nil {
+		t.Fatalf("reading the stream: %v", err)
+	}
 	if len(flags) == 0 || flags[0] != "S" || !dropped {
 		t.Errorf("events %q, dropped said %v; want the SYN first and the drops reported", flags, dropped)
 	}
@@ -287,7 +290,11 @@ func openStream(t *testing.T, ts *httptest.Server, path string) *bufio.Scanner {
 	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("content type %q", ct)
 	}
-	return bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(resp.Body)
+	// A message holds up to maxBatch events on one line: more than the
+	// scanner's default 64 KiB.
+	sc.Buffer(nil, 4<<20)
+	return sc
 }
 
 // streamed is an event of the stream's "trace" messages.
@@ -311,7 +318,6 @@ func TestEventsBatched(t *testing.T) {
 	const n = 5000
 	ts, _, tok := testServer(t, 2*n, n)
 	sc := openStream(t, ts, "/api/events?node=h1&kind=in,out&token="+tok)
-	sc.Buffer(nil, 4<<20)
 	var got []int64
 	messages := 0
 	for len(got) < n && sc.Scan() {
