@@ -207,9 +207,23 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 		return failed(err.Error())
 	}
 	// No more worker pods than nodes: an empty worker is a pod for nothing.
-	p, err := placement.Place(plan, placement.Options{Workers: max(1, min(lab.Spec.Workers, len(plan.Nodes)))})
+	// A node with its own image is a pod of its own, besides.
+	own := func(n *topology.Node) bool { return n.Image != "" }
+	shared := 0
+	for _, n := range plan.Nodes {
+		if !own(n) {
+			shared++
+		}
+	}
+	p, err := placement.Place(plan, placement.Options{Workers: max(1, min(lab.Spec.Workers, shared)), Own: own})
 	if err != nil {
 		return failed(err.Error())
+	}
+	want := make([]*corev1.Pod, p.Workers)
+	for i := range want {
+		if want[i], err = workerPod(lab, plan, p, i); err != nil {
+			return failed(fmt.Sprintf("%s: %v", file, err))
+		}
 	}
 	planJSON, err := json.Marshal(plan)
 	if err != nil {
@@ -222,7 +236,9 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 	}
 
 	// The worker pods: made when missing, removed beyond the count, and
-	// made again when they were made for another generation of the Lab.
+	// made again when they run another image or belong to another Lab of
+	// the name. A pod made for an earlier generation is kept: its worker
+	// is told the new one and replaces its share in place.
 	all, err := c.pods()
 	if err != nil {
 		return st, false, err
@@ -234,10 +250,18 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 		}
 		i, err := strconv.Atoi(pod.Labels[kube.LabelWorker])
 		// A pod of another Lab of the same name (deleted and applied
-		// again) or of another generation of this one is stale.
-		stale := pod.Annotations[annotationGeneration] != strconv.FormatInt(lab.Generation, 10) || !metav1.IsControlledBy(pod, lab)
+		// again), or made otherwise than the Lab now wants (another
+		// image, another node of its own), is stale.
 		ended := pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded
-		if err != nil || i < 0 || i >= p.Workers || stale || ended {
+		if err != nil || i < 0 || i >= p.Workers {
+			if pod.DeletionTimestamp == nil {
+				c.deletePod(ctx, pod)
+			}
+			continue
+		}
+		stale := !metav1.IsControlledBy(pod, lab) || pod.Annotations[annotationSpec] != want[i].Annotations[annotationSpec]
+		ended = ended || sidecarRestarted(pod)
+		if stale || ended {
 			if pod.DeletionTimestamp == nil {
 				c.deletePod(ctx, pod)
 			}
@@ -255,7 +279,7 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 	for i := range pods {
 		st.Workers = append(st.Workers, kube.WorkerStatus{Name: workerName(lab.Name, i), Nodes: nodesOf[i]})
 		if pods[i] == nil {
-			if err := c.createPod(ctx, lab, i); err != nil && !apierrors.IsAlreadyExists(err) {
+			if err := c.createPod(ctx, want[i]); err != nil && !apierrors.IsAlreadyExists(err) {
 				return st, false, fmt.Errorf("worker pod %d: %w", i, err)
 			}
 		}
@@ -281,10 +305,11 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 			st.Message = fmt.Sprintf("worker %s: %v", pod.Name, err)
 			return st, true, nil
 		}
-		// Told once; told again when a worker it tunnels to moved (a pod
+		// Told once per generation (a newer one replaces the share in
+		// place); told again when a worker it tunnels to moved (a pod
 		// made again has another address).
-		if ws.Generation == 0 || (ws.Ready && !slices.Equal(ws.Peers, peers)) {
-			spec := worker.Spec{Generation: lab.Generation, Plan: planJSON, Placement: p.Worker, Index: i, Peers: peers}
+		if ws.Generation != lab.Generation || (ws.Ready && !slices.Equal(ws.Peers, peers)) {
+			spec := worker.Spec{Generation: lab.Generation, Plan: planJSON, Placement: p.Worker, Index: i, Peers: peers, Run: lab.Spec.Run}
 			if ws, err = c.tellWorker(ctx, pod, spec); err != nil {
 				st.Message = fmt.Sprintf("worker %s: %v", pod.Name, err)
 				return st, true, nil
@@ -296,7 +321,7 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 			c.deletePod(ctx, pod)
 			return st, false, fmt.Errorf("worker %s failed: %s; making it again", pod.Name, ws.Error)
 		}
-		if ws.Ready {
+		if ws.Ready && ws.Generation == lab.Generation {
 			st.Workers[i].Ready = true
 			ready++
 		}
@@ -312,41 +337,11 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 // healthEvery is how often a Ready Lab's workers are asked how they are.
 const healthEvery = 30 * time.Second
 
-// annotationGeneration is the Lab generation a worker pod was made for.
-const annotationGeneration = "netlab.dev/generation"
-
-func workerName(lab string, i int) string { return fmt.Sprintf("%s-worker-%d", lab, i) }
-
-func (c *Controller) createPod(ctx context.Context, lab *kube.Lab, i int) error {
-	yes, zero := true, int64(0)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        workerName(lab.Name, i),
-			Namespace:   lab.Namespace,
-			Labels:      map[string]string{kube.LabelLab: lab.Name, kube.LabelWorker: strconv.Itoa(i), "app.kubernetes.io/part-of": "netlab"},
-			Annotations: map[string]string{annotationGeneration: strconv.FormatInt(lab.Generation, 10)},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: kube.Group + "/" + kube.Version, Kind: kube.Kind,
-				Name: lab.Name, UID: lab.UID, Controller: &yes}},
-		},
-		Spec: corev1.PodSpec{
-			TerminationGracePeriodSeconds: &zero,
-			RestartPolicy:                 corev1.RestartPolicyNever,
-			Containers: []corev1.Container{{
-				Name: kube.WorkerContainer, Image: lab.Spec.Image, ImagePullPolicy: corev1.PullIfNotPresent,
-				Args: []string{"worker"},
-				// A worker makes namespaces, veths and packet sockets for
-				// its lab nodes.
-				SecurityContext: &corev1.SecurityContext{Privileged: &yes},
-				Ports: []corev1.ContainerPort{
-					{Name: "api", ContainerPort: kube.AgentPort, Protocol: corev1.ProtocolTCP},
-					{Name: "wire", ContainerPort: kube.WirePort, Protocol: corev1.ProtocolUDP},
-				},
-			}},
-		},
-	}
-	_, err := c.cfg.Client.CoreV1().Pods(lab.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+// createPod makes a worker's pod.
+func (c *Controller) createPod(ctx context.Context, pod *corev1.Pod) error {
+	_, err := c.cfg.Client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err == nil {
-		c.cfg.Log.Info("worker pod made", "lab", lab.Name, "pod", pod.Name)
+		c.cfg.Log.Info("worker pod made", "lab", pod.Labels[kube.LabelLab], "pod", pod.Name)
 	}
 	return err
 }
@@ -408,33 +403,49 @@ func ForwardTo(f *kube.Forwarder) func(ctx context.Context, pod *corev1.Pod) (ne
 	}
 }
 
-// waiting says why a worker pod does not run yet, when its container
+// waiting says why a worker pod does not run yet, when a container of it
 // waits for something a user must do (an image that is not there).
 func waiting(pod *corev1.Pod, image string) string {
 	if pod == nil {
 		return ""
 	}
-	for _, cs := range pod.Status.ContainerStatuses {
+	for _, cs := range slices.Concat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses) {
 		w := cs.State.Waiting
 		if w == nil {
 			continue
 		}
 		switch w.Reason {
 		case "ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName":
+			if cs.Name == kube.NodeContainer {
+				return fmt.Sprintf("worker pod %s: node %s's image %s is not on node %s (%s): import it into the node's container runtime (docker save IMAGE | ctr -n k8s.io images import -)",
+					pod.Name, pod.Labels[kube.LabelNode], cs.Image, pod.Spec.NodeName, w.Reason)
+			}
 			return fmt.Sprintf("worker pod %s: image %s is not on node %s (%s): write it with `netlab k8s image` and import it into the node's container runtime (ctr -n k8s.io images import FILE)",
 				pod.Name, image, pod.Spec.NodeName, w.Reason)
 		case "CreateContainerError", "CreateContainerConfigError", "RunContainerError":
-			return fmt.Sprintf("worker pod %s: %s: %s", pod.Name, w.Reason, w.Message)
+			return fmt.Sprintf("worker pod %s: container %s: %s: %s", pod.Name, cs.Name, w.Reason, w.Message)
 		}
 	}
 	return ""
 }
 
+// sidecarRestarted reports whether the netlab sidecar of a node's own pod
+// has restarted: the pod's uplink went with the one that ended, so the
+// pod is made again.
+func sidecarRestarted(pod *corev1.Pod) bool {
+	for _, cs := range pod.Status.InitContainerStatuses {
+		if cs.Name == kube.WorkerContainer && cs.RestartCount > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // ending says how a pod's container ended.
 func ending(pod *corev1.Pod) string {
-	for _, cs := range pod.Status.ContainerStatuses {
+	for _, cs := range slices.Concat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses) {
 		if t := cs.State.Terminated; t != nil {
-			return fmt.Sprintf("exit %d, %s %s", t.ExitCode, t.Reason, t.Message)
+			return fmt.Sprintf("container %s: exit %d, %s %s", cs.Name, t.ExitCode, t.Reason, t.Message)
 		}
 	}
 	return string(pod.Status.Phase)

@@ -74,8 +74,9 @@ topology:
 // and a second one finishes the deploy; the Lab's status says Ready with
 // each worker's pod, address and nodes; a transfer from h1 to h2, through
 // the API server to the workers' agents, crosses the tunnel between the
-// pods under its loss with retransmissions; deleting the Lab removes its
-// pods.
+// pods under its loss with retransmissions; the Lab updated (a node more,
+// a worker more) is reconfigured in place, keeping its pods; deleting the
+// Lab removes its pods.
 func TestLabOnCluster(t *testing.T) {
 	cl := kubetest.Need(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -179,6 +180,63 @@ func TestLabOnCluster(t *testing.T) {
 		t.Errorf("the transfer: %+v; want 2 MiB, retransmissions, an RTT of at least the wan's 5 ms", rep)
 	}
 
+	// A new generation, in place: h3 behind r2, on three workers. The two
+	// pods stay (their workers replace their shares), a third is made.
+	podUIDs := func() map[string]string {
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=wan"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids := map[string]string{}
+		for _, p := range pods.Items {
+			uids[p.Name] = string(p.UID)
+		}
+		return uids
+	}
+	before := podUIDs()
+	l := get()
+	l.Spec.Topology, l.Spec.Workers = wanLab3, 3
+	obj, _ = runtime.DefaultUnstructuredConverter.ToUnstructured(&l)
+	updated, err := labs.Update(ctx, &unstructured.Unstructured{Object: obj}, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubetest.Poll(t, 3*time.Minute, "generation 2 ready", func() (bool, error) {
+		l := get()
+		status = l.Status
+		if status.Phase == kube.PhaseFailed {
+			return false, fmt.Errorf("the Lab failed: %s", status.Message)
+		}
+		return status.ObservedGeneration == updated.GetGeneration() && status.Phase == kube.PhaseReady, nil
+	})
+	after := podUIDs()
+	t.Logf("generation %d: %+v; pods before %v, after %v", updated.GetGeneration(), status, before, after)
+	if status.Nodes != 5 || len(status.Workers) != 3 || len(after) != 3 {
+		t.Errorf("generation 2: status %+v, pods %v; want 5 nodes on 3 workers", status, after)
+	}
+	for name, uid := range before {
+		if after[name] != uid {
+			t.Errorf("pod %s made again (%s → %s); want it kept, its share replaced in place", name, uid, after[name])
+		}
+	}
+	podOf = map[string]string{}
+	for _, w := range status.Workers {
+		for _, n := range w.Nodes {
+			podOf[n] = w.Name
+		}
+	}
+	if _, err := client("h3").StartApp(ctx, nodeagent.AppSpec{Mode: "sink", Port: 5001}); err != nil {
+		t.Fatal(err)
+	}
+	plan3, err := topology.Parse("wan.yml", []byte(wanLab3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to = netip.AddrPortFrom(plan3.Node("h3").Interfaces[0].Addr.Addr(), 5001)
+	if rep, err = client("h1").Send(ctx, nodeagent.SendSpec{To: to.String(), Bytes: 1 << 20}); err != nil || rep.Bytes != 1<<20 {
+		t.Fatalf("generation 2: h1 → h3: %+v, %v", rep, err)
+	}
+
 	if err := labs.Delete(ctx, "wan", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +245,25 @@ func TestLabOnCluster(t *testing.T) {
 		return err == nil && len(pods.Items) == 0, err
 	})
 }
+
+// wanLab3 is wanLab's second generation: a host h3 behind r2.
+const wanLab3 = `name: wan
+topology:
+  auto-routes: true
+  nodes:
+    h1: {kind: host}
+    r1: {kind: router}
+    r2: {kind: router}
+    h2: {kind: host}
+    h3: {kind: host}
+  links:
+    - endpoints: [h1:eth1, r1:eth1]
+    - name: wan
+      endpoints: [r1:eth2, r2:eth1]
+      netem: {delay: 5ms, loss: 2%}
+    - endpoints: [r2:eth2, h2:eth1]
+    - endpoints: [r2:eth3, h3:eth1]
+`
 
 // TestControllerDeployment (the test cluster): the manifests as a cluster
 // admin applies them — the controller runs as its Deployment, in the

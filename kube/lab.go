@@ -48,6 +48,10 @@ type LabSpec struct {
 	Workers int `json:"workers"`
 	// Image is the worker pods' image (netlab's static binary).
 	Image string `json:"image"`
+	// Run names the deploy's run on the machine that deployed the lab
+	// (netlab's run id): each deploy's is new, so a redeploy with
+	// --reconfigure is a new generation even when nothing else changed.
+	Run string `json:"run,omitempty"`
 }
 
 // The phases of a Lab.
@@ -86,6 +90,7 @@ type WorkerStatus struct {
 const (
 	LabelLab    = "netlab-lab"    // the Lab's name
 	LabelWorker = "netlab-worker" // the worker's index
+	LabelNode   = "netlab-node"   // a node's own pod: the node's name
 )
 
 // Names of what the manifests make.
@@ -100,8 +105,11 @@ const (
 	// UserRole is the Role the manifests give a namespace's users to
 	// bind: what the CLI needs there.
 	UserRole = "netlab-user"
-	// WorkerContainer is the worker pods' container.
+	// WorkerContainer is the worker pods' container (in a node's own
+	// pod, its sidecar).
 	WorkerContainer = "worker"
+	// NodeContainer is, in a node's own pod, the container of its image.
+	NodeContainer = "node"
 )
 
 // ManifestOptions says where the manifests install netlab.
@@ -146,13 +154,13 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: ControllerName},
 		},
 		// What a user of the namespace needs, for the admin to bind:
-		// deploy, inspect and destroy Labs, reach the workers' agents,
-		// exec in their nodes.
+		// deploy, redeploy (update), inspect and destroy Labs, reach the
+		// workers' agents, exec in their nodes.
 		&rbacv1.Role{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
 			ObjectMeta: metav1.ObjectMeta{Name: UserRole, Namespace: o.Namespace, Labels: map[string]string{"app.kubernetes.io/part-of": "netlab"}},
 			Rules: []rbacv1.PolicyRule{
-				{APIGroups: []string{Group}, Resources: []string{Resource}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+				{APIGroups: []string{Group}, Resources: []string{Resource}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
 				{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list"}},
 				{APIGroups: []string{""}, Resources: []string{"pods/portforward", "pods/exec"}, Verbs: []string{"create"}},
 			},
@@ -240,6 +248,7 @@ func crd() map[string]any {
 								"topologyFile": str,
 								"workers":      map[string]any{"type": "integer", "minimum": 1, "description": "worker pods sharing the lab's nodes"},
 								"image":        map[string]any{"type": "string", "description": "the worker pods' image (netlab)"},
+								"run":          map[string]any{"type": "string", "description": "the deploy's run, as netlab names it"},
 							},
 						},
 						"status": map[string]any{

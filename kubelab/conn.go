@@ -128,8 +128,14 @@ func (c *Conn) collectPod(ctx context.Context, pod string, run labdir.Run) error
 	hc := c.httpClient(pod)
 	defer hc.CloseIdleConnections()
 	var files []worker.File
-	if err := getJSON(ctx, hc, "http://worker/v1/worker/files", &files); err != nil {
+	hdr, err := getJSON(ctx, hc, "http://worker/v1/worker/files", &files)
+	if err != nil {
 		return err
+	}
+	if r := hdr.Get(worker.RunHeader); r != "" && r != run.ID {
+		// The pod runs a later deploy's run (--reconfigure): this run's
+		// files were fetched before it started.
+		return nil
 	}
 	for _, f := range files {
 		clean := path.Clean(f.Path)
@@ -158,21 +164,23 @@ func (c *Conn) collectPod(ctx context.Context, pod string, run labdir.Run) error
 	return nil
 }
 
-func getJSON(ctx context.Context, hc *http.Client, url string, v any) error {
+// getJSON decodes what url serves into v and returns the response's
+// header.
+func getJSON(ctx context.Context, hc *http.Client, url string, v any) (http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
+		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	return resp.Header, json.NewDecoder(resp.Body).Decode(v)
 }
 
 // fetchTail appends to file, which has have bytes, what url serves beyond
@@ -283,22 +291,27 @@ func (c *Conn) Follow(ctx context.Context, st *deploy.State, run labdir.Run, int
 }
 
 // Exec runs cmd in node's network namespace in its worker pod (pods/exec
-// through the API server, busybox's nsenter in netlab's image), with
-// stdin (nil for none), stdout and stderr, and returns its exit status.
+// through the API server, busybox's nsenter in netlab's image), or, for a
+// node with its own image, in its container, with stdin (nil for none),
+// stdout and stderr, and returns its exit status.
 func (c *Conn) Exec(ctx context.Context, node, pod string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	hc := c.httpClient(pod)
 	defer hc.CloseIdleConnections()
 	var ws worker.State
-	if err := getJSON(ctx, hc, "http://worker/v1/worker", &ws); err != nil {
+	if _, err := getJSON(ctx, hc, "http://worker/v1/worker", &ws); err != nil {
 		return 0, fmt.Errorf("worker pod %s: %w", pod, err)
 	}
 	ns := ws.Namespaces[node]
 	if ns == "" {
 		return 0, fmt.Errorf("worker pod %s does not run node %s (yet): netlab inspect says how it stands", pod, node)
 	}
-	argv := append([]string{kube.ImageBusyboxPath, "nsenter", "--net=" + ns, "--"}, cmd...)
+	argv, container := append([]string{kube.ImageBusyboxPath, "nsenter", "--net=" + ns, "--"}, cmd...), kube.WorkerContainer
+	if ws.Own == node {
+		// A node of its own image: its container is the node.
+		argv, container = cmd, kube.NodeContainer
+	}
 	req := c.cs.core.CoreV1().RESTClient().Post().Resource("pods").Namespace(c.at.Namespace).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: kube.WorkerContainer, Command: argv, Stdin: stdin != nil, Stdout: true, Stderr: true},
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: argv, Stdin: stdin != nil, Stdout: true, Stderr: true},
 			scheme.ParameterCodec)
 	ex, err := remotecommand.NewSPDYExecutor(c.cs.cfg, http.MethodPost, req.URL())
 	if err != nil {

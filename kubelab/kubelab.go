@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/netlab/netlab/deploy"
 	"github.com/netlab/netlab/kube"
@@ -178,11 +179,26 @@ func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
 	if o.Workers < 0 {
 		return nil, fmt.Errorf("deploy %s: --workers %d: a lab needs at least one worker pod (0: one per ready cluster node)", lab.Name, o.Workers)
 	}
-	if o.Workers > len(lab.Nodes) {
-		return nil, fmt.Errorf("deploy %s: --workers %d: the lab has %d nodes, and a worker pod runs one at least", lab.Name, o.Workers, len(lab.Nodes))
+	// Nodes with their own image have a pod each; the others share the
+	// worker pods.
+	shared := 0
+	for _, n := range lab.Nodes {
+		if n.Image == "" {
+			shared++
+		}
+	}
+	if o.Workers > max(shared, 1) {
+		return nil, fmt.Errorf("deploy %s: --workers %d: the lab has %d nodes that share worker pods (a node with its own image has a pod of its own), and a worker pod runs one at least",
+			lab.Name, o.Workers, shared)
 	}
 	if o.Image == "" || o.Namespace == "" {
 		return nil, fmt.Errorf("deploy %s: a lab on a cluster needs its namespace and image", lab.Name)
+	}
+	for _, n := range lab.Nodes {
+		if len(n.Binds) > 0 {
+			return nil, fmt.Errorf("%s: node %s: binds: not on kubernetes (the paths would be those of whichever cluster node runs its pod); build what it needs into its image",
+				lab.File, n.Name)
+		}
 	}
 	o.Kubeconfig = resolveKubeconfig(o.Kubeconfig)
 	cs, err := connect(o.Kubeconfig, o.Namespace)
@@ -193,16 +209,30 @@ func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
 	if o.Workers == 0 {
-		o.Workers = min(cs.readyNodes(ctx, o.Notice), len(lab.Nodes))
+		o.Workers = max(1, min(cs.readyNodes(ctx, o.Notice), shared))
 	}
+	// With --reconfigure, a Lab of the name in the namespace is updated in
+	// place (its worker pods stay and replace their shares); the lab's
+	// record here ends first, its run's files fetched.
+	var inPlace *kube.Lab
 	if o.Reconfigure {
-		err := Destroy(ctx, DestroyOptions{LabName: lab.Name, RunDir: o.RunDir, NoWait: o.NoWait, Notice: o.Notice})
+		same := func(c *deploy.ClusterState) bool {
+			return c.Kubeconfig == cs.config && c.Namespace == cs.ns && c.Resource == lab.Name
+		}
+		err := end(ctx, DestroyOptions{LabName: lab.Name, RunDir: o.RunDir, NoWait: o.NoWait, Notice: o.Notice}, same)
 		if err != nil && !errors.Is(err, deploy.ErrNotRunning) {
 			return nil, fmt.Errorf("deploy %s: reconfigure: %w", lab.Name, err)
 		}
-		// A Lab of the name this machine does not know of (deployed from
-		// elsewhere, or left by a crash).
-		if err := cs.deleteLab(ctx, lab.Name); err != nil {
+		l, err := cs.getLab(ctx, lab.Name)
+		switch {
+		case err == nil && l.DeletionTimestamp == nil:
+			inPlace = &l
+		case err == nil:
+			// Being deleted: gone before it is made again.
+			if err := cs.deleteLab(ctx, lab.Name); err != nil {
+				return nil, fmt.Errorf("deploy %s: reconfigure: %w", lab.Name, err)
+			}
+		case !apierrors.IsNotFound(err):
 			return nil, fmt.Errorf("deploy %s: reconfigure: %w", lab.Name, err)
 		}
 	} else if _, err := cs.labs.Get(ctx, lab.Name, metav1.GetOptions{}); err == nil {
@@ -221,7 +251,7 @@ func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := cs.deploy(ctx, o, h)
+	st, err := cs.deploy(ctx, o, h, inPlace)
 	if err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
@@ -340,28 +370,59 @@ func (cs *clients) checkInstalled(ctx context.Context) error {
 			kube.Resource, kube.Group, cs.ns)
 	}
 	if apierrors.IsForbidden(err) {
-		return fmt.Errorf("you may not list Labs in namespace %s: ask the cluster's admin for a Role that creates, reads and deletes labs.%s there, and pods/portforward (%w)",
+		return fmt.Errorf("you may not list Labs in namespace %s: ask the cluster's admin for a Role that creates, reads, updates and deletes labs.%s there, and pods/portforward (%w)",
 			cs.ns, kube.Group, err)
 	}
 	return fmt.Errorf("reach the cluster: %w", err)
 }
 
-// deploy creates the Lab and waits until it is Ready.
-func (cs *clients) deploy(ctx context.Context, o Options, h *deploy.Hosted) (*deploy.State, error) {
+// deploy creates the Lab, or updates inPlace (the Lab of the name, read
+// just before), and waits until it is Ready.
+func (cs *clients) deploy(ctx context.Context, o Options, h *deploy.Hosted, inPlace *kube.Lab) (*deploy.State, error) {
 	lab := o.Lab
-	obj := &kube.Lab{
-		TypeMeta: metav1.TypeMeta{APIVersion: kube.Group + "/" + kube.Version, Kind: kube.Kind},
-		ObjectMeta: metav1.ObjectMeta{Name: lab.Name, Namespace: o.Namespace,
-			Labels: map[string]string{"app.kubernetes.io/part-of": "netlab"}},
-		Spec: kube.LabSpec{Topology: string(o.Text), TopologyFile: filepath.Base(lab.File), Workers: o.Workers, Image: o.Image},
-	}
-	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, err
-	}
-	created, err := cs.labs.Create(ctx, &unstructured.Unstructured{Object: u}, metav1.CreateOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("deploy %s: create its Lab: %w", lab.Name, err)
+	spec := kube.LabSpec{Topology: string(o.Text), TopologyFile: filepath.Base(lab.File), Workers: o.Workers, Image: o.Image, Run: h.Run().ID}
+	var generation int64
+	if inPlace != nil {
+		// The controller writes the Lab's status meanwhile: read it again
+		// on a conflict.
+		l := *inPlace
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			l.Spec = spec
+			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&l)
+			if err != nil {
+				return err
+			}
+			updated, err := cs.labs.Update(ctx, &unstructured.Unstructured{Object: u}, metav1.UpdateOptions{})
+			if apierrors.IsConflict(err) {
+				if l, err = cs.getLab(ctx, lab.Name); err == nil {
+					err = apierrors.NewConflict(kube.LabResource.GroupResource(), lab.Name, errors.New("changed meanwhile"))
+				}
+				return err
+			}
+			if err == nil {
+				generation = updated.GetGeneration()
+			}
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("deploy %s: update its Lab: %w", lab.Name, err)
+		}
+	} else {
+		obj := &kube.Lab{
+			TypeMeta: metav1.TypeMeta{APIVersion: kube.Group + "/" + kube.Version, Kind: kube.Kind},
+			ObjectMeta: metav1.ObjectMeta{Name: lab.Name, Namespace: o.Namespace,
+				Labels: map[string]string{"app.kubernetes.io/part-of": "netlab"}},
+			Spec: spec,
+		}
+		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+		if err != nil {
+			return nil, err
+		}
+		created, err := cs.labs.Create(ctx, &unstructured.Unstructured{Object: u}, metav1.CreateOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("deploy %s: create its Lab: %w", lab.Name, err)
+		}
+		generation = created.GetGeneration()
 	}
 	timeout := o.Timeout
 	if timeout <= 0 {
@@ -369,7 +430,7 @@ func (cs *clients) deploy(ctx context.Context, o Options, h *deploy.Hosted) (*de
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	status, err := cs.waitReady(wctx, lab.Name, created.GetGeneration(), o.Progress)
+	status, err := cs.waitReady(wctx, lab.Name, generation, o.Progress)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			err = fmt.Errorf("not Ready within %v (--timeout): %s", timeout, describe(status))
@@ -549,6 +610,9 @@ type DestroyOptions struct {
 	NoWait  bool
 	Cleanup bool
 	Notice  func(msg string)
+	// Forget removes the lab's record here without reaching its cluster
+	// (gone for good): its Lab, if any is left, stays there.
+	Forget bool
 }
 
 // Destroy fetches the lab's run files from its worker pods (what cannot be
@@ -556,8 +620,26 @@ type DestroyOptions struct {
 // are gone, and removes the lab's record here. A lab not running is an
 // error wrapping deploy.ErrNotRunning.
 func Destroy(ctx context.Context, o DestroyOptions) error {
+	return end(ctx, o, nil)
+}
+
+// end ends the lab's record here as Destroy does, but keeps its Lab when
+// keep says so of where it runs (a redeploy updates it in place).
+func end(ctx context.Context, o DestroyOptions, keep func(*deploy.ClusterState) bool) error {
 	return deploy.EndHosted(ctx, deploy.EndHostedOptions{LabName: o.LabName, RunDir: o.RunDir, NoWait: o.NoWait, Cleanup: o.Cleanup, Notice: o.Notice,
-		Remove: func(ctx context.Context, st *deploy.State, run labdir.Run) error {
+		Remove: func(ctx context.Context, st *deploy.State, run labdir.Run) (err error) {
+			if o.Forget {
+				if st != nil && st.Cluster != nil {
+					notice(o.Notice, "lab %s forgotten here; if its cluster comes back, delete its Lab there: kubectl -n %s delete labs.%s %s",
+						o.LabName, st.Cluster.Namespace, kube.Group, st.Cluster.Resource)
+				}
+				return nil
+			}
+			defer func() {
+				if err != nil {
+					err = fmt.Errorf("%w (when its cluster is gone for good, `netlab destroy --name %s --forget` removes the lab's record here)", err, o.LabName)
+				}
+			}()
 			if st == nil || st.Cluster == nil {
 				return fmt.Errorf("its state does not say where on a cluster it runs: delete its Lab yourself (kubectl delete labs.%s %s -n NAMESPACE), then destroy it with --runtime netns",
 					kube.Group, o.LabName)
@@ -571,6 +653,9 @@ func Destroy(ctx context.Context, o DestroyOptions) error {
 				if err := c.Collect(ctx, st, run); err != nil && o.Notice != nil {
 					o.Notice(fmt.Sprintf("lab %s: not every file of the run could be fetched from its pods: %v", o.LabName, err))
 				}
+			}
+			if keep != nil && keep(st.Cluster) {
+				return nil
 			}
 			dctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 			defer cancel()

@@ -1,8 +1,12 @@
 package kubelab
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netlab/netlab/deploy"
 	"github.com/netlab/netlab/kube"
@@ -79,5 +83,60 @@ func TestResolveKubeconfig(t *testing.T) {
 		if got := resolveKubeconfig(c.flag); got != c.want {
 			t.Errorf("flag %q, KUBECONFIG %q: %q; want %q", c.flag, c.env, got, c.want)
 		}
+	}
+}
+
+// TestForget (root): a lab whose cluster cannot be reached (its kubeconfig
+// names a server nothing listens on) is not destroyed, the error saying
+// --forget; with Forget its record here goes, the notice saying how to
+// delete its Lab should the cluster come back.
+func TestForget(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the lab registry is root's (run as root: sudo go test)")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	runDir := filepath.Join(dir, "run")
+	topo := filepath.Join(dir, "gone.yml")
+	os.WriteFile(topo, []byte("name: gone\ntopology:\n  nodes:\n    h1: {kind: host}\n"), 0o644)
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: gone, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: gone, context: {cluster: gone, user: u}}]
+users: [{name: u, user: {token: t}}]
+current-context: gone
+`), 0o644)
+	lab, err := topology.Load(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := deploy.StartHosted(ctx, deploy.HostedOptions{Lab: lab, Runtime: Runtime, RunDir: runDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := h.State(deploy.StatusRunning)
+	st.Cluster = &deploy.ClusterState{Kubeconfig: kubeconfig, Namespace: "labs", Resource: "gone", Workers: 1}
+	if err := h.Done(st); err != nil {
+		t.Fatal(err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = Destroy(dctx, DestroyOptions{LabName: "gone", RunDir: runDir})
+	if err == nil || !strings.Contains(err.Error(), "--forget") {
+		t.Errorf("destroy with the cluster gone: %v; want an error saying --forget", err)
+	}
+	if running, _ := deploy.Running(runDir); len(running) != 1 {
+		t.Fatalf("after the failed destroy: %+v; want the lab still recorded", running)
+	}
+	var notices []string
+	if err := Destroy(ctx, DestroyOptions{LabName: "gone", RunDir: runDir, Forget: true, Notice: func(m string) { notices = append(notices, m) }}); err != nil {
+		t.Fatal(err)
+	}
+	if running, _ := deploy.Running(runDir); len(running) != 0 {
+		t.Errorf("after --forget: %+v; want no lab recorded", running)
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0], "kubectl -n labs delete labs."+kube.Group+" gone") {
+		t.Errorf("notices %q; want how to delete the Lab", notices)
 	}
 }

@@ -78,7 +78,7 @@ func runDeployCluster(ctx context.Context, o *options, d *deployOptions, lab *to
 
 // destroyCluster destroys the lab name, which runs on a cluster.
 func destroyCluster(ctx context.Context, o *options, d *destroyOptions, name string) error {
-	return kubelab.Destroy(ctx, kubelab.DestroyOptions{LabName: name, RunDir: runDir(), NoWait: d.noWait, Cleanup: d.cleanup,
+	return kubelab.Destroy(ctx, kubelab.DestroyOptions{LabName: name, RunDir: runDir(), NoWait: d.noWait, Cleanup: d.cleanup, Forget: d.forget,
 		Notice: func(msg string) { fmt.Fprintln(o.stderr, msg) }})
 }
 

@@ -274,8 +274,8 @@ func printNodes(o *options, st *deploy.State, withAddrs bool) {
 
 type destroyOptions struct {
 	topoOptions
-	all, cleanup, noWait bool
-	runtime, name        string
+	all, cleanup, noWait, forget bool
+	runtime, name                string
 }
 
 func newDestroyCmd(o *options) *cobra.Command {
@@ -302,6 +302,9 @@ func newDestroyCmd(o *options) *cobra.Command {
 				if rl != nil && rl.Runtime != "" && !d.all {
 					rtName = rl.Runtime
 				}
+			}
+			if d.forget && (d.all || rtName != kubelab.Runtime) {
+				return errors.New("--forget: only for one lab on a cluster that cannot be reached any more (a lab of this machine is destroyed whatever state it is in)")
 			}
 			if rtName == kubelab.Runtime && !d.all {
 				if rl == nil || rl.Runtime != kubelab.Runtime {
@@ -367,6 +370,7 @@ func newDestroyCmd(o *options) *cobra.Command {
 	addFormatFlag(cmd, &d.topoOptions)
 	cmd.Flags().StringVar(&d.runtime, "runtime", "", "runtime of the lab (default: the one it was deployed on)")
 	addNoWaitFlag(cmd, &d.noWait)
+	cmd.Flags().BoolVar(&d.forget, "forget", false, "a lab on a cluster gone for good: remove its record here without reaching the cluster")
 	return cmd
 }
 
