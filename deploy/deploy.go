@@ -313,6 +313,13 @@ func warnNoContainers(tell func(string), rt string, lab *topology.Lab) {
 	if rt == "docker" {
 		return
 	}
+	if lab.Mgmt != nil {
+		notice(tell, "warning: %s:%s: mgmt: ignored on the %s runtime (it has no management network); deploy with --runtime docker to have one",
+			lab.File, lab.Mgmt.Pos, rt)
+	}
+	if rt == "kubernetes" {
+		return // a node with its own image is a pod of its own there
+	}
 	byKeys := map[string][]string{}
 	var order []string
 	for _, n := range lab.Nodes {
@@ -324,10 +331,6 @@ func warnNoContainers(tell func(string), rt string, lab *topology.Lab) {
 			order = append(order, keys)
 		}
 		byKeys[keys] = append(byKeys[keys], n.Name)
-	}
-	if lab.Mgmt != nil {
-		notice(tell, "warning: %s:%s: mgmt: ignored on the %s runtime (it has no management network); deploy with --runtime docker to have one",
-			lab.File, lab.Mgmt.Pos, rt)
 	}
 	for _, keys := range order {
 		names := byKeys[keys]

@@ -609,3 +609,30 @@ func TestMoveUplink(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNameNS (root): the process's namespace gets a name under /run/netns
+// (the same inode), and DeleteNamedNS removes the name only.
+func TestNameNS(t *testing.T) {
+	linuxnettest.RequireRoot(t)
+	name := linuxnettest.UniqueName(t, "nm")
+	path, err := linuxnet.NameNS(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(path)
+	if got, want := nsInode(t, path), nsInode(t, "/proc/self/ns/net"); got != want {
+		t.Errorf("named namespace inode %d; want the process's %d", got, want)
+	}
+	if _, err := linuxnet.NameNS(name); err == nil {
+		t.Errorf("the same name twice: no error")
+	}
+	if err := linuxnet.DeleteNamedNS(name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s after DeleteNamedNS: %v", path, err)
+	}
+	if _, err := net.Interfaces(); err != nil {
+		t.Errorf("the process's namespace after: %v", err)
+	}
+}

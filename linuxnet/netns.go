@@ -169,6 +169,36 @@ func NewNamedNS(name string) (path string, err error) {
 	return path, nil
 }
 
+// NameNS gives the caller's network namespace (the process's, as a new
+// thread has it) the name name under NetnsRunDir, as `ip netns attach`
+// does, so that it can be entered by path from any thread; it returns the
+// path. DeleteNamedNS removes the name, not the namespace.
+func NameNS(name string) (path string, err error) {
+	if err := validNSName(name); err != nil {
+		return "", err
+	}
+	if err := prepareNetnsRunDir(); err != nil {
+		return "", err
+	}
+	path = filepath.Join(NetnsRunDir, name)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return "", fmt.Errorf("name network namespace %s: %w", name, err)
+	}
+	f.Close()
+	mount := func() error {
+		if err := unix.Mount(threadNetns, path, "none", unix.MS_BIND, ""); err != nil {
+			os.Remove(path)
+			return fmt.Errorf("name network namespace %s: bind mount on %s: %w", name, path, err)
+		}
+		return nil
+	}
+	if err := onNetnsThread(func() error { return nil }, mount); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
 // prepareNetnsRunDir creates NetnsRunDir and makes it a shared mount point,
 // so namespaces mounted there show in mount namespaces that share it (the
 // same steps as iproute2's netns_add).

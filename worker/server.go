@@ -54,6 +54,10 @@ type State struct {
 	Namespaces map[string]string `json:"namespaces,omitempty"`
 	Peers      []string          `json:"peers,omitempty"` // as the spec gave them
 	Wire       udpwire.Stats     `json:"wire"`
+	// Own is the node this worker runs alone in its pod's namespace, as
+	// the pod's other container (its image's): commands for it run
+	// there, not in the worker's.
+	Own string `json:"own,omitempty"`
 }
 
 // Server is a worker pod's API: the spec it is given and its state under
@@ -72,6 +76,16 @@ type Server struct {
 	// starting is set while a share starts (or an older one stops).
 	starting bool
 	starts   sync.WaitGroup
+	// own is the node this worker runs in its own pod's namespace, and
+	// that namespace ("" a worker of nodes in namespaces it makes).
+	own, ownNS string
+}
+
+// Own makes the worker one that runs node alone, in the namespace at
+// nsPath (its pod's: a container node with its own image). Call it before
+// the handler serves; a spec that gives it other nodes fails.
+func (s *Server) Own(node, nsPath string) {
+	s.own, s.ownNS = node, nsPath
 }
 
 // NewServer returns the API of a worker whose tunnels mux carries; its
@@ -106,7 +120,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) state() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := State{Wire: s.mux.Stats()}
+	st := State{Wire: s.mux.Stats(), Own: s.own}
 	if s.spec != nil {
 		st.Generation, st.Peers = s.spec.Generation, slices.Clone(s.spec.Peers)
 	}
@@ -334,7 +348,19 @@ func (s *Server) start(ctx context.Context, spec *Spec) (*Worker, error) {
 			return nil, fmt.Errorf("the spec places a node on worker %d of %d", w, len(peers))
 		}
 	}
-	return Start(ctx, Config{Lab: lab, Placement: p, Index: spec.Index, Mux: s.mux, Peers: peers, Run: s.run, Log: s.log})
+	cfg := Config{Lab: lab, Placement: p, Index: spec.Index, Mux: s.mux, Peers: peers, Run: s.run, Log: s.log}
+	if s.own != "" {
+		for i, w := range spec.Placement {
+			if w != spec.Index {
+				continue
+			}
+			if name := lab.Nodes[i].Name; name != s.own {
+				return nil, fmt.Errorf("the spec gives node %s to the worker of node %s, which runs it alone", name, s.own)
+			}
+		}
+		cfg.Adopt = map[string]string{s.own: s.ownNS}
+	}
+	return Start(ctx, cfg)
 }
 
 // Close stops the worker's share (its agent, its namespaces).

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -53,53 +54,21 @@ topology:
 // a transfer h1 → h2 across worker pods (and through r2, the kernel's
 // stack at two tunnels' ends) captured on both hosts into one
 // pcapng, the trace replayed from the files fetched from the pods, a
-// second deploy refused, and destroy: the pods gone, the run's files
-// kept in the lab directory, nothing left in the registry.
+// second deploy refused, a redeploy with --reconfigure updating the Lab in
+// place (the same pods, the wan's new delay), and destroy: the pods gone,
+// the run's files kept in the lab directory, nothing left in the registry.
 func TestKubernetesEndToEnd(t *testing.T) {
 	cl := kubetest.Need(t)
 	needRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	ns := cl.Namespace(t)
-	labcrd.Install(t, cl)
-
-	// What a cluster admin does: the image into the nodes' runtime, the
-	// manifests applied.
-	tmp := t.TempDir()
-	var img struct{ File, Image string }
-	if err := json.Unmarshal([]byte(netlab(t, "k8s", "image", "-o", filepath.Join(tmp, "netlab.tar"), "--format", "json")), &img); err != nil {
-		t.Fatal(err)
-	}
-	cl.LoadImage(t, img.File)
-	dyn, err := dynamic.NewForConfig(cl.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifests := netlab(t, "k8s", "manifests", "-n", ns)
-	if err := kube.Apply(ctx, dyn, []byte(manifests), func(kind string) bool { return kind != "CustomResourceDefinition" && kind != "Namespace" }); err != nil {
-		t.Fatal(err)
-	}
-
-	var rnd [3]byte
-	rand.Read(rnd[:])
-	name := "k8s" + hex.EncodeToString(rnd[:])
+	ns, kubeconfig, _, tmp := installNetlab(t, ctx, cl)
+	name := randomName("k8s")
 	topo := filepath.Join(tmp, "wan.yml")
 	if err := os.WriteFile(topo, []byte(strings.Replace(clusterLab, "NAME", name, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The commands run as a user of the namespace, with the Role the
-	// manifests give users and nothing more.
-	kubeconfig := userKubeconfig(t, ctx, cl, ns, tmp)
-	liveLabs.Lock()
-	liveLabs.topos[topo] = true
-	liveLabs.Unlock()
-	t.Cleanup(func() {
-		exec.Command(netlabBin, "destroy", "-t", topo).Run()
-		liveLabs.Lock()
-		delete(liveLabs.topos, topo)
-		liveLabs.Unlock()
-		assertGone(t, name)
-	})
+	destroyAtEnd(t, topo, name)
 	var st deploy.State
 	out := netlab(t, "deploy", "-t", topo, "--runtime", "kubernetes", "--kubeconfig", kubeconfig, "-n", ns, "--workers", "3", "--format", "json")
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
@@ -261,13 +230,57 @@ func TestKubernetesEndToEnd(t *testing.T) {
 		}
 	}
 
+	// Redeployed with --reconfigure, the wan's delay changed: the Lab is
+	// updated in place — the same three pods, a new run; the first run's
+	// traces fetched into the lab directory first.
+	podUIDs := func() map[string]string {
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids := map[string]string{}
+		for _, p := range pods.Items {
+			uids[p.Name] = string(p.UID)
+		}
+		return uids
+	}
+	before := podUIDs()
+	if err := os.WriteFile(topo, []byte(strings.Replace(strings.Replace(clusterLab, "NAME", name, 1), "delay: 5ms", "delay: 25ms", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first := st.Run
+	st = deploy.State{}
+	out = netlab(t, "deploy", "-t", topo, "--runtime", "kubernetes", "--kubeconfig", kubeconfig, "-n", ns, "--workers", "3", "--reconfigure", "--format", "json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("redeploy's state: %v\n%s", err, out)
+	}
+	if after := podUIDs(); !maps.Equal(before, after) || st.Run == first {
+		t.Errorf("--reconfigure: pods %v → %v, run %s → %s; want the same pods, a new run", before, after, first, st.Run)
+	}
+	for _, n := range st.Nodes {
+		if !n.Alive || n.Pod != podOf[n.Name] {
+			t.Errorf("after --reconfigure, node %+v; want alive on %s", n, podOf[n.Name])
+		}
+	}
+	dirs := labdir.New("", name, topo)
+	if fi, err := os.Stat(dirs.Run(first).Trace("h1")); err != nil || fi.Size() == 0 {
+		t.Errorf("the first run's trace of h1 not kept in the lab directory: %v", err)
+	}
+	netlab(t, "tcp", "serve", "h2", "--port", "5001", "-t", topo)
+	rep = nodeagent.SendReport{}
+	if err := json.Unmarshal([]byte(netlab(t, "tcp", "send", "h1", "--to", to, "--bytes", "200KB", "-t", topo, "--format", "json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Bytes != 200_000 || rep.SRTT < 25*time.Millisecond {
+		t.Errorf("h1 → h2 after --reconfigure: %+v; want 200 KB and an RTT of at least the wan's new 25 ms", rep)
+	}
+
 	run := st.Run
 	netlab(t, "destroy", "-t", topo)
 	kubetest.Poll(t, 2*time.Minute, "the worker pods gone", func() (bool, error) {
 		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
 		return err == nil && len(pods.Items) == 0, err
 	})
-	dirs := labdir.New("", name, topo)
 	for _, n := range []string{"h1", "h2"} {
 		if fi, err := os.Stat(dirs.Run(run).Trace(n)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s's trace not kept in the lab directory: %v", n, err)
@@ -285,6 +298,135 @@ func TestKubernetesEndToEnd(t *testing.T) {
 			}
 		}
 	}
+}
+
+// installNetlab does what a cluster admin does in a new namespace — the
+// Lab CRD, netlab's image into the nodes' runtime, the manifests applied —
+// and returns the namespace, a kubeconfig of a user there with the Role
+// the manifests give users and nothing more, the image, and a directory
+// for the test's files.
+func installNetlab(t *testing.T, ctx context.Context, cl *kubetest.Cluster) (ns, kubeconfig, image, dir string) {
+	t.Helper()
+	ns = cl.Namespace(t)
+	labcrd.Install(t, cl)
+	dir = t.TempDir()
+	var img struct{ File, Image string }
+	if err := json.Unmarshal([]byte(netlab(t, "k8s", "image", "-o", filepath.Join(dir, "netlab.tar"), "--format", "json")), &img); err != nil {
+		t.Fatal(err)
+	}
+	cl.LoadImage(t, img.File)
+	dyn, err := dynamic.NewForConfig(cl.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifests := netlab(t, "k8s", "manifests", "-n", ns)
+	if err := kube.Apply(ctx, dyn, []byte(manifests), func(kind string) bool { return kind != "CustomResourceDefinition" && kind != "Namespace" }); err != nil {
+		t.Fatal(err)
+	}
+	return ns, userKubeconfig(t, ctx, cl, ns, dir), img.Image, dir
+}
+
+// randomName is prefix and six random hex digits: a lab name unique to a
+// run.
+func randomName(prefix string) string {
+	var rnd [3]byte
+	rand.Read(rnd[:])
+	return prefix + hex.EncodeToString(rnd[:])
+}
+
+// destroyAtEnd destroys the lab of topo when the test ends, and checks
+// that nothing of it is left here.
+func destroyAtEnd(t *testing.T, topo, name string) {
+	liveLabs.Lock()
+	liveLabs.topos[topo] = true
+	liveLabs.Unlock()
+	t.Cleanup(func() {
+		exec.Command(netlabBin, "destroy", "-t", topo).Run()
+		liveLabs.Lock()
+		delete(liveLabs.topos, topo)
+		liveLabs.Unlock()
+		assertGone(t, name)
+	})
+}
+
+// TestKubernetesContainerNode (root and the test cluster): a node with an
+// image of its own is a pod of its own, its container the node: started
+// after netlab's sidecar moved the pod's eth0 out, it has its lab
+// interface and no way to the pod network; it reaches h1 across the
+// tunnel and r1; exec runs in its container, with its env: and
+// CLAB_INTFS; destroy removes both pods.
+func TestKubernetesContainerNode(t *testing.T) {
+	cl := kubetest.Need(t)
+	needRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	ns, kubeconfig, image, tmp := installNetlab(t, ctx, cl)
+	name := randomName("ctr")
+	topo := filepath.Join(tmp, "ctr.yml")
+	// The node's image is netlab's (busybox's programs are in it): any
+	// image on the cluster's nodes would do.
+	if err := os.WriteFile(topo, []byte(fmt.Sprintf(`name: %s
+topology:
+  auto-routes: true
+  nodes:
+    h1: {kind: host}
+    r1: {kind: router}
+    c1: {kind: host, stack: linux, image: %s, entrypoint: /bin/sleep, cmd: "100000", env: {ROLE: edge}}
+  links:
+    - endpoints: [h1:eth1, r1:eth1]
+    - endpoints: [r1:eth2, c1:eth1]
+`, name, image)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	destroyAtEnd(t, topo, name)
+	var st deploy.State
+	out := netlab(t, "deploy", "-t", topo, "--runtime", "kubernetes", "--kubeconfig", kubeconfig, "-n", ns, "--workers", "1", "--format", "json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("deploy's state: %v\n%s", err, out)
+	}
+	podOf, addr := map[string]string{}, map[string]string{}
+	for _, n := range st.Nodes {
+		podOf[n.Name] = n.Pod
+		if len(n.Interfaces) > 0 {
+			addr[n.Name], _, _ = strings.Cut(n.Interfaces[0].IPv4, "/")
+		}
+		if !n.Alive {
+			t.Errorf("node %+v not alive", n)
+		}
+	}
+	if podOf["c1"] == "" || podOf["c1"] == podOf["h1"] || podOf["h1"] != podOf["r1"] {
+		t.Fatalf("pods %v; want h1 and r1 on the shared worker, c1 on a pod of its own", podOf)
+	}
+	pod, err := cl.Client.CoreV1().Pods(ns).Get(ctx, podOf["c1"], metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pod.Spec.Containers) != 1 || pod.Spec.Containers[0].Image != image || len(pod.Spec.InitContainers) != 1 {
+		t.Errorf("c1's pod: containers %+v, init %+v; want the node's image beside netlab's sidecar", pod.Spec.Containers, pod.Spec.InitContainers)
+	}
+	links := netlab(t, "exec", "-t", topo, "c1", "--", "ip", "-o", "addr")
+	if !strings.Contains(links, "eth1") || !strings.Contains(links, addr["c1"]+"/") || strings.Contains(links, "eth0") {
+		t.Errorf("c1's addresses:\n%s\nwant eth1 with %s, and no eth0", links, addr["c1"])
+	}
+	if env := netlab(t, "exec", "-t", topo, "c1", "--", "sh", "-c", "echo $ROLE $CLAB_INTFS"); strings.TrimSpace(env) != "edge 1" {
+		t.Errorf("c1's environment: %q; want \"edge 1\" (env: and CLAB_INTFS)", env)
+	}
+	if out := netlab(t, "exec", "-t", topo, "c1", "--", "ping", "-c", "2", "-W", "3", addr["h1"]); !strings.Contains(out, " 0% packet loss") {
+		t.Errorf("c1 → h1 across the tunnel and r1:\n%s", out)
+	}
+	// The pod network: the shared worker's pod address is not reachable.
+	shared, err := cl.Client.CoreV1().Pods(ns).Get(ctx, podOf["h1"], metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, errs, err := netlabErr(t, "exec", "-t", topo, "c1", "--", "ping", "-c", "1", "-W", "1", shared.Status.PodIP); err == nil {
+		t.Errorf("c1 reaches the pod network (%s):\n%s%s", shared.Status.PodIP, out, errs)
+	}
+	netlab(t, "destroy", "-t", topo)
+	kubetest.Poll(t, 2*time.Minute, "the pods gone", func() (bool, error) {
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
+		return err == nil && len(pods.Items) == 0, err
+	})
 }
 
 // userKubeconfig makes a ServiceAccount of ns bound to the manifests'

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/netlab/netlab/kube"
 	"github.com/netlab/netlab/labdir"
+	"github.com/netlab/netlab/linuxnet"
 	"github.com/netlab/netlab/stack/link/udpwire"
 	"github.com/netlab/netlab/worker"
 )
@@ -23,7 +26,7 @@ import (
 // newWorkerCmd is the hidden verb a worker pod runs: its share of a lab
 // spread over a cluster, told by the controller.
 func newWorkerCmd(o *options) *cobra.Command {
-	var api, wire, runDir string
+	var api, wire, runDir, node, uplink, ready string
 	cmd := &cobra.Command{
 		Use:    "worker",
 		Short:  "Run a worker pod's share of a lab (started by the controller; not for direct use)",
@@ -33,8 +36,25 @@ func newWorkerCmd(o *options) *cobra.Command {
 			log := slog.New(slog.NewTextHandler(o.stderr, nil))
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			mux, err := udpwire.Listen(wire)
-			if err != nil {
+			var (
+				mux    *udpwire.Mux
+				podNS  string
+				listen = func() (err error) { mux, err = udpwire.Listen(wire); return err }
+			)
+			if node != "" {
+				// The pod's namespace is the node's: its uplink, and
+				// the wire with it, go to a namespace of their own.
+				var wireNS string
+				var err error
+				if podNS, wireNS, err = isolatePod(uplink); err != nil {
+					return err
+				}
+				defer linuxnet.DeleteNamedNS(filepath.Base(wireNS))
+				defer linuxnet.DeleteNamedNS(filepath.Base(podNS))
+				plain := listen
+				listen = func() error { return linuxnet.InNamespace(wireNS, plain) }
+			}
+			if err := listen(); err != nil {
 				return err
 			}
 			defer mux.Close()
@@ -44,6 +64,19 @@ func newWorkerCmd(o *options) *cobra.Command {
 			}
 			srv := worker.NewServer(mux, labdir.Run{Dir: runDir}, log)
 			defer srv.Close()
+			if node != "" {
+				srv.Own(node, podNS)
+			}
+			if ready != "" {
+				// The pod's startup probe: the user's container starts
+				// once the pod's namespace holds the node only.
+				if err := os.MkdirAll(filepath.Dir(ready), 0o755); err != nil {
+					return err
+				}
+				if err := os.WriteFile(ready, nil, 0o644); err != nil {
+					return err
+				}
+			}
 			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			shut := make(chan struct{})
 			go func() {
@@ -62,9 +95,41 @@ func newWorkerCmd(o *options) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.AddCommand(&cobra.Command{
+		Use:    "ready FILE",
+		Short:  "Succeed once the worker has made FILE (--ready-file): a node's own pod's startup probe",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			_, err := os.Stat(args[0])
+			return err
+		},
+	})
 	f := cmd.Flags()
 	f.StringVar(&api, "api", "127.0.0.1:"+strconv.Itoa(kube.AgentPort), "where the worker's API listens: the pod's loopback, reached through port-forward only")
 	f.StringVar(&wire, "wire", ":"+strconv.Itoa(kube.WirePort), "where the tunnels to other workers arrive (UDP)")
 	f.StringVar(&runDir, "run-dir", "/run/netlab/run", "where the nodes' traces and captures go")
+	f.StringVar(&node, "node", "", "run this one node, in the pod's own namespace (a container node's pod); its uplink moves out first")
+	f.StringVar(&uplink, "uplink", "eth0", "with --node: the pod network's interface, moved with its addresses and routes to a namespace of the wire's own")
+	f.StringVar(&ready, "ready-file", "", "a file made once the worker serves (the pod's startup probe)")
 	return cmd
+}
+
+// isolatePod names the pod's namespace (the node's) and moves its uplink
+// to a new namespace, where the wire listens: the node keeps loopback and
+// its lab interfaces, and cannot reach the cluster network.
+func isolatePod(uplink string) (podNS, wireNS string, err error) {
+	if podNS, err = linuxnet.NameNS("netlab-pod"); err != nil {
+		return "", "", err
+	}
+	if wireNS, err = linuxnet.NewNamedNS("netlab-wire"); err != nil {
+		linuxnet.DeleteNamedNS("netlab-pod")
+		return "", "", err
+	}
+	if err := linuxnet.MoveUplink(uplink, podNS, wireNS); err != nil {
+		linuxnet.DeleteNamedNS("netlab-wire")
+		linuxnet.DeleteNamedNS("netlab-pod")
+		return "", "", fmt.Errorf("move the pod's %s out of the node's namespace: %w", uplink, err)
+	}
+	return podNS, wireNS, nil
 }

@@ -1,0 +1,173 @@
+package controller
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netlab/netlab/kube"
+	"github.com/netlab/netlab/placement"
+	"github.com/netlab/netlab/topology"
+)
+
+// Annotations of a worker pod.
+const (
+	// annotationGeneration is the Lab generation a worker pod was made
+	// for (it may run a later one since).
+	annotationGeneration = "netlab.dev/generation"
+	// annotationSpec is a hash of the pod's spec as the controller made
+	// it: a pod whose spec the Lab now wants otherwise is made again.
+	annotationSpec = "netlab.dev/pod-spec"
+)
+
+// readyFile is where a node's own worker says, for its pod's startup
+// probe, that the pod's namespace holds the node only.
+const readyFile = "/run/netlab/ready"
+
+// intfsEnv is the variable a user's image finds its number of lab
+// interfaces in, as containerlab sets it.
+const intfsEnv = "CLAB_INTFS"
+
+func workerName(lab string, i int) string { return fmt.Sprintf("%s-worker-%d", lab, i) }
+
+// workerPod is the pod of worker i: a worker of shared nodes is netlab's
+// container alone; a worker of a node of its own (a container node with
+// its own image) is the user's container, whose namespace is the node's,
+// with netlab's beside it as a sidecar that starts first and runs the
+// node's links.
+func workerPod(lab *kube.Lab, plan *topology.Lab, p *placement.Placement, i int) (*corev1.Pod, error) {
+	yes, zero := true, int64(0)
+	netlab := corev1.Container{
+		Name: kube.WorkerContainer, Image: lab.Spec.Image, ImagePullPolicy: corev1.PullIfNotPresent,
+		Args: []string{"worker"},
+		// A worker makes namespaces, veths and packet sockets for its
+		// lab nodes.
+		SecurityContext: &corev1.SecurityContext{Privileged: &yes},
+		Ports: []corev1.ContainerPort{
+			{Name: "api", ContainerPort: kube.AgentPort, Protocol: corev1.ProtocolTCP},
+			{Name: "wire", ContainerPort: kube.WirePort, Protocol: corev1.ProtocolUDP},
+		},
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      workerName(lab.Name, i),
+			Namespace: lab.Namespace,
+			Labels:    map[string]string{kube.LabelLab: lab.Name, kube.LabelWorker: strconv.Itoa(i), "app.kubernetes.io/part-of": "netlab"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: kube.Group + "/" + kube.Version, Kind: kube.Kind,
+				Name: lab.Name, UID: lab.UID, Controller: &yes}},
+		},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: &zero,
+			RestartPolicy:                 corev1.RestartPolicyNever,
+		},
+	}
+	if i < p.Shared {
+		pod.Spec.Containers = []corev1.Container{netlab}
+	} else {
+		var n *topology.Node
+		for v, w := range p.Worker {
+			if w == i {
+				n = plan.Nodes[v]
+			}
+		}
+		if n == nil {
+			return nil, fmt.Errorf("worker %d runs no node", i)
+		}
+		node, err := nodeContainer(n)
+		if err != nil {
+			return nil, err
+		}
+		pod.Labels[kube.LabelNode] = n.Name
+		// A sidecar (an init container that keeps running): it moves the
+		// pod's eth0 out before the user's container starts.
+		always := corev1.ContainerRestartPolicyAlways
+		netlab.RestartPolicy = &always
+		netlab.Args = append(netlab.Args, "--node", n.Name, "--ready-file", readyFile)
+		netlab.StartupProbe = &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{kube.ImageBinaryPath, "worker", "ready", readyFile}}},
+			PeriodSeconds: 1, FailureThreshold: 120,
+		}
+		pod.Spec.InitContainers = []corev1.Container{netlab}
+		pod.Spec.Containers = []corev1.Container{node}
+		if b := p.Beside[i-p.Shared]; b >= 0 {
+			pod.Spec.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{
+				PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{Weight: 100,
+					PodAffinityTerm: corev1.PodAffinityTerm{TopologyKey: "kubernetes.io/hostname",
+						LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{kube.LabelLab: lab.Name, kube.LabelWorker: strconv.Itoa(b)}}}}},
+			}}
+		}
+	}
+	b, err := json.Marshal(pod.Spec)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	pod.Annotations = map[string]string{annotationGeneration: strconv.FormatInt(lab.Generation, 10), annotationSpec: hex.EncodeToString(sum[:8])}
+	return pod, nil
+}
+
+// nodeContainer is the container of a node with its own image, from the
+// topology's container keys as the docker runtime reads them: entrypoint
+// and cmd, env (and CLAB_INTFS), a numeric user, cap-add besides
+// NET_ADMIN, memory and cpus as limits. Binds are refused: the paths
+// would be a cluster node's, not the machine the file was written on.
+func nodeContainer(n *topology.Node) (corev1.Container, error) {
+	c := corev1.Container{
+		Name: kube.NodeContainer, Image: n.Image, ImagePullPolicy: corev1.PullIfNotPresent,
+		Command: n.Entrypoint, Args: n.Cmd,
+		// As containerlab does: a shell as the image's command stays up.
+		Stdin: true,
+	}
+	if len(n.Binds) > 0 {
+		return c, fmt.Errorf("node %s: binds: not on kubernetes (the paths would be those of whichever cluster node runs the pod); build what it needs into its image", n.Name)
+	}
+	env := maps.Clone(n.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	if _, ok := env[intfsEnv]; !ok {
+		env[intfsEnv] = strconv.Itoa(len(n.Interfaces))
+	}
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		c.Env = append(c.Env, corev1.EnvVar{Name: k, Value: env[k]})
+	}
+	caps := []corev1.Capability{"NET_ADMIN"}
+	for _, cp := range n.CapAdd {
+		caps = append(caps, corev1.Capability(strings.TrimPrefix(strings.ToUpper(cp), "CAP_")))
+	}
+	c.SecurityContext = &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: caps}}
+	if n.User != "" {
+		uid, gid, hasGID := strings.Cut(n.User, ":")
+		u, err := strconv.ParseInt(uid, 10, 64)
+		if err != nil {
+			return c, fmt.Errorf("node %s: user %q: on kubernetes a user is a number (uid or uid:gid): a pod cannot name a user of its image", n.Name, n.User)
+		}
+		c.SecurityContext.RunAsUser = &u
+		if hasGID {
+			g, err := strconv.ParseInt(gid, 10, 64)
+			if err != nil {
+				return c, fmt.Errorf("node %s: user %q: the group is a number on kubernetes", n.Name, n.User)
+			}
+			c.SecurityContext.RunAsGroup = &g
+		}
+	}
+	if n.Memory > 0 || n.CPUs > 0 {
+		c.Resources.Limits = corev1.ResourceList{}
+		if n.Memory > 0 {
+			c.Resources.Limits[corev1.ResourceMemory] = *resource.NewQuantity(n.Memory, resource.BinarySI)
+		}
+		if n.CPUs > 0 {
+			c.Resources.Limits[corev1.ResourceCPU] = *resource.NewMilliQuantity(int64(n.CPUs*1000), resource.DecimalSI)
+		}
+	}
+	return c, nil
+}
