@@ -29,8 +29,8 @@ const (
 	annotationSpec = "netlab.dev/pod-spec"
 )
 
-// readyFile is where a node's own worker says, for its pod's startup
-// probe, that the pod's namespace holds the node only.
+// readyFile is where a node's own worker says, for its sidecar's
+// postStart hook, that the pod's namespace holds the node only.
 const readyFile = "/run/netlab/ready"
 
 // intfsEnv is the variable a user's image finds its number of lab
@@ -92,10 +92,12 @@ func workerPod(lab *kube.Lab, plan *topology.Lab, p *placement.Placement, i int)
 		always := corev1.ContainerRestartPolicyAlways
 		netlab.RestartPolicy = &always
 		netlab.Args = append(netlab.Args, "--node", n.Name, "--ready-file", readyFile)
-		netlab.StartupProbe = &corev1.Probe{
-			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{kube.ImageBinaryPath, "worker", "ready", readyFile}}},
-			PeriodSeconds: 1, FailureThreshold: 120,
-		}
+		// The kubelet starts the user's container once the sidecar's
+		// postStart hook has returned: when the worker has made the
+		// ready file (a startup probe would add up to a second, its
+		// period).
+		netlab.Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{
+			Exec: &corev1.ExecAction{Command: []string{kube.ImageBinaryPath, "worker", "ready", "--wait", "1m", readyFile}}}}
 		pod.Spec.InitContainers = []corev1.Container{netlab}
 		pod.Spec.Containers = []corev1.Container{node}
 		if b := p.Beside[i-p.Shared]; b >= 0 {

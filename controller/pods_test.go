@@ -51,8 +51,8 @@ func ownPlacement(t *testing.T, yml string) (*kube.Lab, *topology.Lab, *placemen
 
 // TestWorkerPod: a shared worker's pod is netlab's container; a node's own
 // pod is its image's container, from the topology's container keys, with
-// netlab's as a sidecar that starts first (a startup probe on its ready
-// file), next to the worker the node is linked to; the spec's hash
+// netlab's as a sidecar that starts first (a postStart hook waiting for
+// its ready file), next to the worker the node is linked to; the spec's hash
 // changes with what the pod runs.
 func TestWorkerPod(t *testing.T) {
 	lab, plan, p := ownPlacement(t, ownLab)
@@ -74,7 +74,7 @@ func TestWorkerPod(t *testing.T) {
 		t.Fatalf("c1's pod has %d init containers; want netlab's sidecar", len(pod.Spec.InitContainers))
 	}
 	side := pod.Spec.InitContainers[0]
-	if side.RestartPolicy == nil || *side.RestartPolicy != corev1.ContainerRestartPolicyAlways || side.StartupProbe == nil ||
+	if side.RestartPolicy == nil || *side.RestartPolicy != corev1.ContainerRestartPolicyAlways || side.Lifecycle == nil || side.Lifecycle.PostStart == nil ||
 		!slices.Equal(side.Args, []string{"worker", "--node", "c1", "--ready-file", readyFile}) || side.Image != "netlab/netlab:1" {
 		t.Errorf("the sidecar: %+v", side)
 	}

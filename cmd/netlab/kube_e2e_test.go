@@ -351,7 +351,8 @@ func destroyAtEnd(t *testing.T, topo, name string) {
 
 // TestKubernetesContainerNode (root and the test cluster): a node with an
 // image of its own is a pod of its own, its container the node: started
-// after netlab's sidecar moved the pod's eth0 out, it has its lab
+// after netlab's sidecar moved the pod's eth0 out (its command lists its
+// interfaces as it starts: no eth0), it has its lab
 // interface and no way to the pod network; it reaches h1 across the
 // tunnel and r1; exec runs in its container, with its env: and
 // CLAB_INTFS; destroy removes both pods.
@@ -371,7 +372,7 @@ topology:
   nodes:
     h1: {kind: host}
     r1: {kind: router}
-    c1: {kind: host, stack: linux, image: %s, entrypoint: /bin/sleep, cmd: "100000", env: {ROLE: edge}}
+    c1: {kind: host, stack: linux, image: %s, entrypoint: /bin/sh, cmd: "-c 'ip -o link > /tmp/links-at-start; exec sleep 100000'", env: {ROLE: edge}}
   links:
     - endpoints: [h1:eth1, r1:eth1]
     - endpoints: [r1:eth2, c1:eth1]
@@ -407,6 +408,10 @@ topology:
 	links := netlab(t, "exec", "-t", topo, "c1", "--", "ip", "-o", "addr")
 	if !strings.Contains(links, "eth1") || !strings.Contains(links, addr["c1"]+"/") || strings.Contains(links, "eth0") {
 		t.Errorf("c1's addresses:\n%s\nwant eth1 with %s, and no eth0", links, addr["c1"])
+	}
+	// The node's command started after eth0 had gone.
+	if first := netlab(t, "exec", "-t", topo, "c1", "--", "cat", "/tmp/links-at-start"); !strings.Contains(first, "lo:") || strings.Contains(first, "eth0") {
+		t.Errorf("c1's interfaces when its command started:\n%s\nwant loopback and no eth0", first)
 	}
 	if env := netlab(t, "exec", "-t", topo, "c1", "--", "sh", "-c", "echo $ROLE $CLAB_INTFS"); strings.TrimSpace(env) != "edge 1" {
 		t.Errorf("c1's environment: %q; want \"edge 1\" (env: and CLAB_INTFS)", env)

@@ -26,7 +26,7 @@ import (
 // newWorkerCmd is the hidden verb a worker pod runs: its share of a lab
 // spread over a cluster, told by the controller.
 func newWorkerCmd(o *options) *cobra.Command {
-	var api, wire, runDir, node, uplink, ready string
+	var api, wire, runDir, node, uplink, readyFile string
 	cmd := &cobra.Command{
 		Use:    "worker",
 		Short:  "Run a worker pod's share of a lab (started by the controller; not for direct use)",
@@ -67,13 +67,14 @@ func newWorkerCmd(o *options) *cobra.Command {
 			if node != "" {
 				srv.Own(node, podNS)
 			}
-			if ready != "" {
-				// The pod's startup probe: the user's container starts
-				// once the pod's namespace holds the node only.
-				if err := os.MkdirAll(filepath.Dir(ready), 0o755); err != nil {
+			if readyFile != "" {
+				// The sidecar's postStart hook waits for it: the user's
+				// container starts once the pod's namespace holds the
+				// node only.
+				if err := os.MkdirAll(filepath.Dir(readyFile), 0o755); err != nil {
 					return err
 				}
-				if err := os.WriteFile(ready, nil, 0o644); err != nil {
+				if err := os.WriteFile(readyFile, nil, 0o644); err != nil {
 					return err
 				}
 			}
@@ -95,23 +96,39 @@ func newWorkerCmd(o *options) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(&cobra.Command{
-		Use:    "ready FILE",
-		Short:  "Succeed once the worker has made FILE (--ready-file): a node's own pod's startup probe",
+	var wait time.Duration
+	ready := &cobra.Command{
+		Use:    "ready [--wait D] FILE",
+		Short:  "Succeed once the worker has made FILE (--ready-file): a node's own pod's sidecar hook",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			_, err := os.Stat(args[0])
-			return err
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), wait)
+			defer cancel()
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				_, err := os.Stat(args[0])
+				if err == nil || !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("%s not made in %v: %w", args[0], wait, err)
+				case <-tick.C:
+				}
+			}
 		},
-	})
+	}
+	ready.Flags().DurationVar(&wait, "wait", 0, "how long to wait for FILE (0: look once)")
+	cmd.AddCommand(ready)
 	f := cmd.Flags()
 	f.StringVar(&api, "api", "127.0.0.1:"+strconv.Itoa(kube.AgentPort), "where the worker's API listens: the pod's loopback, reached through port-forward only")
 	f.StringVar(&wire, "wire", ":"+strconv.Itoa(kube.WirePort), "where the tunnels to other workers arrive (UDP)")
 	f.StringVar(&runDir, "run-dir", "/run/netlab/run", "where the nodes' traces and captures go")
 	f.StringVar(&node, "node", "", "run this one node, in the pod's own namespace (a container node's pod); its uplink moves out first")
 	f.StringVar(&uplink, "uplink", "eth0", "with --node: the pod network's interface, moved with its addresses and routes to a namespace of the wire's own")
-	f.StringVar(&ready, "ready-file", "", "a file made once the worker serves (the pod's startup probe)")
+	f.StringVar(&readyFile, "ready-file", "", "a file made once the worker serves (its pod's sidecar hook waits for it)")
 	return cmd
 }
 
