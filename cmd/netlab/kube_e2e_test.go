@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/netlab/netlab/kube"
 	"github.com/netlab/netlab/labdir"
 	"github.com/netlab/netlab/nodeagent"
+	"github.com/netlab/netlab/topology"
 	"github.com/netlab/netlab/web"
 )
 
@@ -432,6 +434,48 @@ topology:
 		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
 		return err == nil && len(pods.Items) == 0, err
 	})
+}
+
+// TestKubernetesExamples (root and the test cluster): the examples that
+// need no image of their own, deployed on the cluster as a user does with
+// up to three worker pods, every host pair's transfer checked end to end
+// (the sink's sha256 is the sender's), then destroyed: no pod left.
+func TestKubernetesExamples(t *testing.T) {
+	cl := kubetest.Need(t)
+	needRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	ns, kubeconfig, _, _ := installNetlab(t, ctx, cl)
+	for _, tc := range []struct {
+		example  string
+		size     string
+		maxPairs int
+	}{
+		{"two-hosts.yml", "1MB", 2},
+		{"line-of-routers.yml", "1MB", 2}, // through Go-stack routers in other pods
+		{"lan-star.yml", "300KB", 4},      // a LAN, never split across pods
+		{"lossy-wan.yml", "500KB", 2},     // under loss
+		{"go-beside-linux.yml", "1MB", 4}, // Go <-> Linux kernel TCP
+		{"linux-wan.yml", "500KB", 4},     // Linux only, through relays and tunnels
+		{"fabric-100.yml", "200KB", 4},    // 100 nodes
+	} {
+		t.Run(strings.TrimSuffix(tc.example, ".yml"), func(t *testing.T) {
+			topo, name := labCopy(t, tc.example)
+			lab, err := topology.Load(topo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			destroyAtEnd(t, topo, name)
+			workers := min(3, len(lab.Nodes))
+			netlab(t, "deploy", "-t", topo, "--runtime", "kubernetes", "--kubeconfig", kubeconfig, "-n", ns, "--workers", strconv.Itoa(workers))
+			transferAll(t, topo, tc.size, tc.maxPairs)
+			netlab(t, "destroy", "-t", topo)
+			kubetest.Poll(t, 2*time.Minute, "the pods gone", func() (bool, error) {
+				pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
+				return err == nil && len(pods.Items) == 0, err
+			})
+		})
+	}
 }
 
 // userKubeconfig makes a ServiceAccount of ns bound to the manifests'
