@@ -198,6 +198,8 @@ type decoder struct {
 	lookupEnv func(string) (string, bool)
 	// compat, when not nil, notes how each feature was taken.
 	compat *compatLog
+	// files are where the files the topology names are read.
+	files files
 	// lines are the file's lines, to place variables in scalars.
 	lines []string
 }
@@ -1221,12 +1223,11 @@ func (d *decoder) loadTable(name string) (impair.DistTable, string, error) {
 		}
 		name = path
 	}
-	f, err := os.Open(path)
+	b, err := d.files.readFile(path)
 	if err != nil {
 		return nil, "", err
 	}
-	defer f.Close()
-	t, err := impair.ParseDistTable(io.LimitReader(f, maxTableBytes))
+	t, err := impair.ParseDistTable(io.LimitReader(bytes.NewReader(b), maxTableBytes))
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
@@ -1304,7 +1305,7 @@ func (d *decoder) binds(e entry) opt[[]string] {
 		}
 		written := parts[0]
 		parts[0] = d.path(parts[0])
-		if _, err := os.Stat(parts[0]); err != nil {
+		if _, err := d.files.stat(parts[0]); err != nil {
 			d.errorf(posOf(c), "binds: %q: %s: %v (a relative host path is relative to the topology file's folder)", b, written, pathErr(err))
 			continue
 		}
@@ -1323,7 +1324,7 @@ func (d *decoder) envFiles(e entry) []kvSpec {
 			continue
 		}
 		path := d.path(name)
-		b, err := os.ReadFile(path)
+		b, err := d.files.readFile(path)
 		if err != nil {
 			d.errorf(posOf(c), "env-files: %s: %v (a relative path is relative to the topology file's folder)", name, pathErr(err))
 			continue

@@ -28,7 +28,7 @@ func ParseImpairment(fields map[string]string) (*impair.Config, error) {
 	sort.Strings(keys)
 	dg := &diag{file: "impairment"}
 	wd, _ := os.Getwd()
-	d := &decoder{diag: dg, dir: wd}
+	d := &decoder{diag: dg, dir: wd, files: osFiles{}}
 	v := impair.Value{Kind: impair.KindMap}
 	for _, k := range keys {
 		n, err := flagValue(fields[k])

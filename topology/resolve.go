@@ -59,11 +59,20 @@ func parseEnv(name, dir string, data []byte, lookupEnv func(string) (string, boo
 	return parseWith(name, dir, data, lookupEnv, nil)
 }
 
+// parseFrom is parseEnv that reads the files the topology names from fsys.
+func parseFrom(name, dir string, data []byte, lookupEnv func(string) (string, bool), fsys files) (*Lab, error) {
+	return parseAll(name, dir, data, lookupEnv, fsys, nil)
+}
+
 // parseWith is parseEnv that also notes, in compat when not nil, how each
 // feature of the file was taken.
 func parseWith(name, dir string, data []byte, lookupEnv func(string) (string, bool), compat *compatLog) (*Lab, error) {
+	return parseAll(name, dir, data, lookupEnv, osFiles{}, compat)
+}
+
+func parseAll(name, dir string, data []byte, lookupEnv func(string) (string, bool), fsys files, compat *compatLog) (*Lab, error) {
 	dg := &diag{file: name}
-	dec := &decoder{diag: dg, dir: dir, lookupEnv: lookupEnv, compat: compat}
+	dec := &decoder{diag: dg, dir: dir, lookupEnv: lookupEnv, compat: compat, files: fsys}
 	doc := dec.parseYAML(data)
 	if doc == nil {
 		return nil, dg.err()
