@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"reflect"
@@ -202,7 +203,13 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 	if file == "" {
 		file = lab.Name + ".yml"
 	}
-	plan, err := topology.Parse(file, []byte(lab.Spec.Topology))
+	// Resolved from what the machine it was deployed from read (its
+	// variables and files), never from the controller's own.
+	in := lab.Spec.Inputs
+	if in == nil {
+		in = &topology.Inputs{Dir: "/"}
+	}
+	plan, err := topology.ParseInputs(file, []byte(lab.Spec.Topology), in)
 	if err != nil {
 		return failed(err.Error())
 	}
@@ -223,6 +230,18 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 	for i := range want {
 		if want[i], err = workerPod(lab, plan, p, i); err != nil {
 			return failed(fmt.Sprintf("%s: %v", file, err))
+		}
+	}
+	files := map[string][]byte{}
+	for _, n := range plan.Nodes {
+		if own(n) {
+			_, data, _ := bindFiles(lab, n) // its errors are workerPod's, above
+			maps.Copy(files, data)
+		}
+	}
+	if len(files) > 0 {
+		if err := c.ensureFiles(ctx, lab, files); err != nil {
+			return kube.LabStatus{Phase: kube.PhaseDeploying, Message: err.Error()}, false, err
 		}
 	}
 	planJSON, err := json.Marshal(plan)
@@ -336,6 +355,46 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 
 // healthEvery is how often a Ready Lab's workers are asked how they are.
 const healthEvery = 30 * time.Second
+
+// ensureFiles makes, or brings up to date, the ConfigMap of the files
+// the Lab's nodes bind (owned by the Lab, deleted with it).
+func (c *Controller) ensureFiles(ctx context.Context, lab *kube.Lab, files map[string][]byte) error {
+	yes := true
+	cms := c.cfg.Client.CoreV1().ConfigMaps(lab.Namespace)
+	cm, err := cms.Get(ctx, filesName(lab.Name), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: filesName(lab.Name), Namespace: lab.Namespace,
+			Labels: map[string]string{kube.LabelLab: lab.Name, "app.kubernetes.io/part-of": "netlab"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: kube.Group + "/" + kube.Version, Kind: kube.Kind,
+				Name: lab.Name, UID: lab.UID, Controller: &yes}}},
+			BinaryData: files}
+		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+	case err != nil:
+	case !metav1.IsControlledBy(cm, lab):
+		return fmt.Errorf("ConfigMap %s is not this Lab's: delete it, or rename the lab", cm.Name)
+	default:
+		// Files of earlier generations stay: a pod still running one
+		// until it is made again keeps its file.
+		missing := false
+		for k := range files {
+			if _, ok := cm.BinaryData[k]; !ok {
+				missing = true
+			}
+		}
+		if missing {
+			if cm.BinaryData == nil {
+				cm.BinaryData = map[string][]byte{}
+			}
+			maps.Copy(cm.BinaryData, files)
+			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("the Lab's files (ConfigMap %s): %w", filesName(lab.Name), err)
+	}
+	return nil
+}
 
 // createPod makes a worker's pod.
 func (c *Controller) createPod(ctx context.Context, pod *corev1.Pod) error {

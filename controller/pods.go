@@ -86,6 +86,15 @@ func workerPod(lab *kube.Lab, plan *topology.Lab, p *placement.Placement, i int)
 		if err != nil {
 			return nil, err
 		}
+		mounts, _, err := bindFiles(lab, n)
+		if err != nil {
+			return nil, err
+		}
+		if len(mounts) > 0 {
+			node.VolumeMounts = mounts
+			pod.Spec.Volumes = []corev1.Volume{{Name: bindsVolume, VolumeSource: corev1.VolumeSource{
+				ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: filesName(lab.Name)}}}}}
+		}
 		pod.Labels[kube.LabelNode] = n.Name
 		// A sidecar (an init container that keeps running): it moves the
 		// pod's eth0 out before the user's container starts.
@@ -117,20 +126,56 @@ func workerPod(lab *kube.Lab, plan *topology.Lab, p *placement.Placement, i int)
 	return pod, nil
 }
 
+// bindsVolume is the volume of a node's own pod that holds the files its
+// binds name.
+const bindsVolume = "binds"
+
+// filesName names the ConfigMap of a Lab's bound files.
+func filesName(lab string) string { return lab + "-files" }
+
+// bindFiles returns the mounts of a node's binds and the files they
+// need, by ConfigMap key: each bind's source is a file of the machine the
+// lab was deployed from, carried in the Lab's inputs, mounted read-only
+// (a ConfigMap) at the bind's path. A key names the file's path and
+// bytes, so that a pod whose files changed is made again.
+func bindFiles(lab *kube.Lab, n *topology.Node) ([]corev1.VolumeMount, map[string][]byte, error) {
+	var mounts []corev1.VolumeMount
+	data := map[string][]byte{}
+	for _, b := range n.Binds {
+		parts := strings.Split(b, ":")
+		if len(parts) < 2 {
+			return nil, nil, fmt.Errorf("node %s: bind %q", n.Name, b)
+		}
+		host, at := parts[0], parts[1]
+		var content []byte
+		ok := false
+		if in := lab.Spec.Inputs; in != nil {
+			content, ok = in.Files[host]
+			if !ok && slices.Contains(in.Dirs, host) {
+				return nil, nil, fmt.Errorf("node %s: binds: %s is a folder: on kubernetes a bind is a file (carried in a ConfigMap); bind its files one by one", n.Name, host)
+			}
+		}
+		if !ok {
+			return nil, nil, fmt.Errorf("node %s: binds: the Lab does not carry %s (a Lab deployed with netlab carries the files its topology names)", n.Name, host)
+		}
+		sum := sha256.Sum256(append([]byte(host+"\x00"), content...))
+		key := "bind-" + hex.EncodeToString(sum[:10])
+		data[key] = content
+		mounts = append(mounts, corev1.VolumeMount{Name: bindsVolume, MountPath: at, SubPath: key, ReadOnly: true})
+	}
+	return mounts, data, nil
+}
+
 // nodeContainer is the container of a node with its own image, from the
 // topology's container keys as the docker runtime reads them: entrypoint
 // and cmd, env (and CLAB_INTFS), a numeric user, cap-add besides
-// NET_ADMIN, memory and cpus as limits. Binds are refused: the paths
-// would be a cluster node's, not the machine the file was written on.
+// NET_ADMIN, memory and cpus as limits (binds: bindFiles).
 func nodeContainer(n *topology.Node) (corev1.Container, error) {
 	c := corev1.Container{
 		Name: kube.NodeContainer, Image: n.Image, ImagePullPolicy: corev1.PullIfNotPresent,
 		Command: n.Entrypoint, Args: n.Cmd,
 		// As containerlab does: a shell as the image's command stays up.
 		Stdin: true,
-	}
-	if len(n.Binds) > 0 {
-		return c, fmt.Errorf("node %s: binds: not on kubernetes (the paths would be those of whichever cluster node runs the pod); build what it needs into its image", n.Name)
 	}
 	env := maps.Clone(n.Env)
 	if env == nil {

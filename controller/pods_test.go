@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -111,8 +113,34 @@ func TestWorkerPod(t *testing.T) {
 		t.Errorf("spec hashes: %s, again %s, another image %s; want the same, then another", pod.Annotations[annotationSpec], again.Annotations[annotationSpec], moved.Annotations[annotationSpec])
 	}
 
+	// A bind: the file the Lab carries, mounted read-only from the Lab's
+	// ConfigMap at the bind's path.
+	conf := filepath.Join(t.TempDir(), "frr.conf")
+	os.WriteFile(conf, []byte("hostname c1\n"), 0o644)
+	lab, plan, p = ownPlacement(t, strings.Replace(ownLab, "      cpu: 0.5\n", "      cpu: 0.5\n      binds: ["+conf+":/etc/frr/frr.conf:ro]\n", 1))
+	lab.Spec.Inputs = &topology.Inputs{Dir: "/", Files: map[string][]byte{conf: []byte("hostname c1\n")}}
+	pod, err = workerPod(lab, plan, p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := pod.Spec.Containers[0].VolumeMounts
+	_, data, _ := bindFiles(lab, plan.Node("c1"))
+	if len(mounts) != 1 || mounts[0].MountPath != "/etc/frr/frr.conf" || !mounts[0].ReadOnly || string(data[mounts[0].SubPath]) != "hostname c1\n" ||
+		len(pod.Spec.Volumes) != 1 || pod.Spec.Volumes[0].ConfigMap == nil || pod.Spec.Volumes[0].ConfigMap.Name != "own-files" {
+		t.Errorf("c1's bind: mounts %+v, volumes %+v, files %q", mounts, pod.Spec.Volumes, data)
+	}
+	lab.Spec.Inputs.Files[conf] = []byte("hostname c9\n")
+	if again, _ := workerPod(lab, plan, p, 1); again.Annotations[annotationSpec] == pod.Annotations[annotationSpec] {
+		t.Errorf("the bound file changed and the pod's spec did not")
+	}
+	delete(lab.Spec.Inputs.Files, conf)
+	lab.Spec.Inputs.Dirs = []string{conf}
+	if _, err := workerPod(lab, plan, p, 1); err == nil || !strings.Contains(err.Error(), "folder") {
+		t.Errorf("a bind of a folder: %v; want it refused", err)
+	}
+
 	for _, c := range []struct{ key, want string }{
-		{`binds: ["/tmp:/data"]`, "binds"},
+		{`binds: ["/tmp:/data"]`, "does not carry"},
 		{`user: frr`, "a number"},
 	} {
 		yml := strings.Replace(ownLab, "      cpu: 0.5\n", "      cpu: 0.5\n      "+c.key+"\n", 1)

@@ -317,12 +317,12 @@ func warnNoContainers(tell func(string), rt string, lab *topology.Lab) {
 		notice(tell, "warning: %s:%s: mgmt: ignored on the %s runtime (it has no management network); deploy with --runtime docker to have one",
 			lab.File, lab.Mgmt.Pos, rt)
 	}
-	if rt == "kubernetes" {
-		return // a node with its own image is a pod of its own there
-	}
 	byKeys := map[string][]string{}
 	var order []string
 	for _, n := range lab.Nodes {
+		if rt == "kubernetes" && n.Image != "" {
+			continue // a pod of its own there, its container keys taken
+		}
 		keys := strings.Join(ContainerKeys(n), ", ")
 		if keys == "" {
 			continue
@@ -337,6 +337,11 @@ func warnNoContainers(tell func(string), rt string, lab *topology.Lab) {
 		list := strings.Join(names, ", ")
 		if len(names) > 5 {
 			list = fmt.Sprintf("%s and %d more", strings.Join(names[:5], ", "), len(names)-5)
+		}
+		if rt == "kubernetes" {
+			notice(tell, "warning: %s of node %s ignored: without an image of its own a node is a network namespace in a worker pod; give it an image: to make it a pod of its own",
+				keys, list)
+			continue
 		}
 		notice(tell, "warning: %s of node %s ignored on the %s runtime (its nodes are network namespaces, with no image); deploy with --runtime docker to run them",
 			keys, list, rt)

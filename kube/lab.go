@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
+
+	"github.com/netlab/netlab/topology"
 )
 
 // The Lab resource: a lab deployed on a cluster, reconciled by
@@ -52,6 +54,12 @@ type LabSpec struct {
 	// (netlab's run id): each deploy's is new, so a redeploy with
 	// --reconfigure is a new generation even when nothing else changed.
 	Run string `json:"run,omitempty"`
+	// Inputs are what resolving the topology read besides its text where
+	// it was deployed from (its folder, ${NAME} variables, the files it
+	// names: env-files, binds' sources), so that the controller resolves
+	// it to the same plan; absent (a Lab applied by hand), the topology
+	// must name none.
+	Inputs *topology.Inputs `json:"inputs,omitempty"`
 }
 
 // The phases of a Lab.
@@ -141,6 +149,8 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 				{APIGroups: []string{Group}, Resources: []string{Resource}, Verbs: []string{"get", "list", "watch", "update", "patch"}},
 				{APIGroups: []string{Group}, Resources: []string{Resource + "/status"}, Verbs: []string{"get", "update", "patch"}},
 				{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+				// A Lab's files its nodes bind (the topology's binds).
+				{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "create", "update"}},
 				// The workers' API listens on their pods' loopback only.
 				{APIGroups: []string{""}, Resources: []string{"pods/portforward"}, Verbs: []string{"create"}},
 				{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
@@ -249,6 +259,13 @@ func crd() map[string]any {
 								"workers":      map[string]any{"type": "integer", "minimum": 1, "description": "worker pods sharing the lab's nodes"},
 								"image":        map[string]any{"type": "string", "description": "the worker pods' image (netlab)"},
 								"run":          map[string]any{"type": "string", "description": "the deploy's run, as netlab names it"},
+								"inputs": map[string]any{"type": "object", "description": "what resolving the topology read besides its text",
+									"properties": map[string]any{
+										"dir":   str,
+										"env":   map[string]any{"type": "object", "additionalProperties": str},
+										"files": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string", "format": "byte"}},
+										"dirs":  map[string]any{"type": "array", "items": str},
+									}},
 							},
 						},
 						"status": map[string]any{

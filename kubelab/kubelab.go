@@ -54,6 +54,9 @@ type Options struct {
 	// which the controller resolves again with the same parser).
 	Lab  *topology.Lab
 	Text []byte
+	// Inputs are what resolving Text read besides it (topology.LoadInputs):
+	// the Lab carries them, and the controller resolves Text from them.
+	Inputs *topology.Inputs
 	// Kubeconfig is the kubeconfig file ("" for kubectl's default).
 	Kubeconfig string
 	// Namespace is where netlab is installed (netlab k8s manifests).
@@ -194,11 +197,8 @@ func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
 	if o.Image == "" || o.Namespace == "" {
 		return nil, fmt.Errorf("deploy %s: a lab on a cluster needs its namespace and image", lab.Name)
 	}
-	for _, n := range lab.Nodes {
-		if len(n.Binds) > 0 {
-			return nil, fmt.Errorf("%s: node %s: binds: not on kubernetes (the paths would be those of whichever cluster node runs its pod); build what it needs into its image",
-				lab.File, n.Name)
-		}
+	if err := checkInputs(lab, o.Inputs, o.Notice); err != nil {
+		return nil, err
 	}
 	o.Kubeconfig = resolveKubeconfig(o.Kubeconfig)
 	cs, err := connect(o.Kubeconfig, o.Namespace)
@@ -269,6 +269,44 @@ func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
 	}
 	runExec(ctx, o, st, h.Run())
 	return st, nil
+}
+
+// maxInputBytes bounds the files a Lab carries (a Kubernetes object, and
+// the ConfigMap of the files its nodes bind, hold about a megabyte).
+const maxInputBytes = 512 << 10
+
+// checkInputs fails, saying why, when the files the topology names cannot
+// go with its Lab: too many bytes, or a bind of a folder on a node of its
+// own image (a bind is a file of a ConfigMap there); it notices binds that
+// will be read-only.
+func checkInputs(lab *topology.Lab, in *topology.Inputs, tell func(string)) error {
+	if in == nil {
+		return nil
+	}
+	total := 0
+	for _, b := range in.Files {
+		total += len(b)
+	}
+	if total > maxInputBytes {
+		return fmt.Errorf("%s: the files the topology names (env-files, binds' sources) are %d KiB; a lab on a cluster carries at most %d KiB of them in its Lab",
+			lab.File, total>>10, maxInputBytes>>10)
+	}
+	for _, n := range lab.Nodes {
+		if n.Image == "" {
+			continue
+		}
+		for _, b := range n.Binds {
+			parts := strings.Split(b, ":")
+			if slices.Contains(in.Dirs, parts[0]) {
+				return fmt.Errorf("%s: node %s: binds: %s is a folder: on kubernetes a bind is a file (carried in a ConfigMap); bind its files one by one",
+					lab.File, n.Name, parts[0])
+			}
+			if len(parts) < 3 || parts[2] != "ro" {
+				notice(tell, "warning: node %s: bind %s is read-only on kubernetes (a file of a ConfigMap)", n.Name, parts[1])
+			}
+		}
+	}
+	return nil
 }
 
 // runExec runs the nodes' exec: commands, each with sh -c in the node's
@@ -380,7 +418,7 @@ func (cs *clients) checkInstalled(ctx context.Context) error {
 // just before), and waits until it is Ready.
 func (cs *clients) deploy(ctx context.Context, o Options, h *deploy.Hosted, inPlace *kube.Lab) (*deploy.State, error) {
 	lab := o.Lab
-	spec := kube.LabSpec{Topology: string(o.Text), TopologyFile: filepath.Base(lab.File), Workers: o.Workers, Image: o.Image, Run: h.Run().ID}
+	spec := kube.LabSpec{Topology: string(o.Text), TopologyFile: filepath.Base(lab.File), Workers: o.Workers, Image: o.Image, Run: h.Run().ID, Inputs: o.Inputs}
 	var generation int64
 	if inPlace != nil {
 		// The controller writes the Lab's status meanwhile: read it again

@@ -53,6 +53,12 @@ func runDeployCluster(ctx context.Context, o *options, d *deployOptions, lab *to
 	if err != nil {
 		return err
 	}
+	// What resolving it read besides its text goes with it: the
+	// controller resolves the same text from that alone.
+	_, inputs, err := topology.LoadInputs(lab.File)
+	if err != nil {
+		return err
+	}
 	keep, err := d.maxRunBytes()
 	if err != nil {
 		return err
@@ -63,7 +69,7 @@ func runDeployCluster(ctx context.Context, o *options, d *deployOptions, lab *to
 			return err
 		}
 	}
-	opts := kubelab.Options{Lab: lab, Text: text, Kubeconfig: d.cluster.kubeconfig, Namespace: d.cluster.namespace, Workers: d.cluster.workers,
+	opts := kubelab.Options{Lab: lab, Text: text, Inputs: inputs, Kubeconfig: d.cluster.kubeconfig, Namespace: d.cluster.namespace, Workers: d.cluster.workers,
 		Image: image, Timeout: d.cluster.timeout, AllowExec: allow, Reconfigure: d.reconfigure, RunDir: runDir(), NoWait: d.noWait, MaxRunBytes: keep,
 		Notice: func(msg string) { fmt.Fprintln(o.stderr, msg) }}
 	if d.format != "json" && interactive() {

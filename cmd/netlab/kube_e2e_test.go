@@ -356,8 +356,9 @@ func destroyAtEnd(t *testing.T, topo, name string) {
 // after netlab's sidecar moved the pod's eth0 out (its command lists its
 // interfaces as it starts: no eth0), it has its lab
 // interface and no way to the pod network; it reaches h1 across the
-// tunnel and r1; exec runs in its container, with its env: and
-// CLAB_INTFS; destroy removes both pods.
+// tunnel and r1; exec runs in its container, with its env: (a variable of
+// this machine's), env-files: and CLAB_INTFS, and its bind's file; destroy
+// removes both pods.
 func TestKubernetesContainerNode(t *testing.T) {
 	cl := kubetest.Need(t)
 	needRoot(t)
@@ -374,11 +375,30 @@ topology:
   nodes:
     h1: {kind: host}
     r1: {kind: router}
-    c1: {kind: host, stack: linux, image: %s, entrypoint: /bin/sh, cmd: "-c 'ip -o link > /tmp/links-at-start; exec sleep 100000'", env: {ROLE: edge}}
+    c1:
+      kind: host
+      stack: linux
+      image: %s
+      entrypoint: /bin/sh
+      cmd: "-c 'ip -o link > /tmp/links-at-start; exec sleep 100000'"
+      env: {ROLE: "${NETLAB_E2E_ROLE}"}
+      env-files: [c1.env]
+      binds: [files/motd:/etc/motd:ro]
   links:
     - endpoints: [h1:eth1, r1:eth1]
     - endpoints: [r1:eth2, c1:eth1]
 `, name, image)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// What the file reads besides its text — a variable, an env-file, a
+	// bind's source — is this machine's: the Lab carries it to the
+	// controller.
+	t.Setenv("NETLAB_E2E_ROLE", "edge")
+	os.MkdirAll(filepath.Join(tmp, "files"), 0o755)
+	if err := os.WriteFile(filepath.Join(tmp, "files", "motd"), []byte("welcome to c1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "c1.env"), []byte("SITE=lab-b\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	destroyAtEnd(t, topo, name)
@@ -415,8 +435,11 @@ topology:
 	if first := netlab(t, "exec", "-t", topo, "c1", "--", "cat", "/tmp/links-at-start"); !strings.Contains(first, "lo:") || strings.Contains(first, "eth0") {
 		t.Errorf("c1's interfaces when its command started:\n%s\nwant loopback and no eth0", first)
 	}
-	if env := netlab(t, "exec", "-t", topo, "c1", "--", "sh", "-c", "echo $ROLE $CLAB_INTFS"); strings.TrimSpace(env) != "edge 1" {
-		t.Errorf("c1's environment: %q; want \"edge 1\" (env: and CLAB_INTFS)", env)
+	if env := netlab(t, "exec", "-t", topo, "c1", "--", "sh", "-c", "echo $ROLE $SITE $CLAB_INTFS"); strings.TrimSpace(env) != "edge lab-b 1" {
+		t.Errorf("c1's environment: %q; want \"edge lab-b 1\" (env: from this machine's variable, env-files:, CLAB_INTFS)", env)
+	}
+	if motd := netlab(t, "exec", "-t", topo, "c1", "--", "cat", "/etc/motd"); motd != "welcome to c1\n" {
+		t.Errorf("c1's bound /etc/motd: %q", motd)
 	}
 	if out := netlab(t, "exec", "-t", topo, "c1", "--", "ping", "-c", "2", "-W", "3", addr["h1"]); !strings.Contains(out, " 0% packet loss") {
 		t.Errorf("c1 → h1 across the tunnel and r1:\n%s", out)
