@@ -162,13 +162,23 @@ func loadLab(t *testing.T, topo string) *topology.Lab {
 
 // TestFRROSPF runs examples/frr-ospf.yml on docker: FRR routers of the
 // locally built netlab/frr image (kind: linux, their own entrypoint)
-// between two Go-stack hosts. OSPF converges; a transfer crosses the
-// lossy WAN with retransmissions; the WAN goes down and OSPF routes round
-// it by r3; a transfer then still gets through.
+// between two Go-stack hosts (checkFRROSPF).
 func TestFRROSPF(t *testing.T) {
 	needDocker(t)
 	out := netlab(t, "image", "build", "frr")
 	t.Logf("%s", out)
+	topo, name := frrOSPFCopy(t)
+	cleanupLab(t, topo, name)
+	netlab(t, "deploy", "-t", topo, "--runtime", "docker")
+	checkFRROSPF(t, topo)
+	netlab(t, "destroy", "-t", topo, "--cleanup")
+	assertGone(t, name)
+}
+
+// frrOSPFCopy writes examples/frr-ospf.yml and its routers' files into a
+// folder of the test's, under a lab name of its own.
+func frrOSPFCopy(t *testing.T) (topo, name string) {
+	t.Helper()
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "frr-ospf"), 0o755)
 	for _, r := range []string{"r1", "r2", "r3"} {
@@ -183,10 +193,15 @@ func TestFRROSPF(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := regexp.MustCompile(`(?s)^.*?\nname: frr-ospf\n`).ReplaceAllString(string(b), "")
-	topo, name := writeLab(t, dir, body)
-	cleanupLab(t, topo, name)
-	netlab(t, "deploy", "-t", topo, "--runtime", "docker")
+	return writeLab(t, dir, body)
+}
 
+// checkFRROSPF checks the frr-ospf lab of topo, deployed: OSPF
+// converges; a transfer crosses the lossy WAN with retransmissions; the
+// WAN goes down and OSPF routes round it by r3; a transfer then still gets
+// through.
+func checkFRROSPF(t *testing.T, topo string) {
+	t.Helper()
 	route := func() string {
 		out, _, _ := netlabErr(t, "exec", "r1", "-t", topo, "--", "vtysh", "-c", "show ip route 10.1.2.0/24")
 		return out
@@ -219,8 +234,6 @@ func TestFRROSPF(t *testing.T) {
 	if err := json.Unmarshal([]byte(netlab(t, "tcp", "send", "h1", "--to", "10.1.2.2:5001", "--bytes", "500KB", "-t", topo, "--format", "json")), &rep); err != nil || rep.Bytes != 5e5 {
 		t.Errorf("round by r3: %v %+v", err, rep)
 	}
-	netlab(t, "destroy", "-t", topo, "--cleanup")
-	assertGone(t, name)
 }
 
 // waitForSaying polls cond until it holds or limit passes; the test then

@@ -501,6 +501,38 @@ func TestKubernetesExamples(t *testing.T) {
 	}
 }
 
+// TestKubernetesFRROSPF (root, Docker and the test cluster):
+// examples/frr-ospf.yml on the cluster — each FRR router a pod of its own
+// (the netlab/frr image built here with Docker and loaded into the
+// cluster's runtime), its frr.conf bind a file of the Lab's ConfigMap —
+// checked as on docker (checkFRROSPF); destroy leaves no pod or ConfigMap.
+func TestKubernetesFRROSPF(t *testing.T) {
+	cl := kubetest.Need(t)
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	ns, kubeconfig, _, tmp := installNetlab(t, ctx, cl)
+	netlab(t, "image", "build", "frr")
+	tarball := filepath.Join(tmp, "frr.tar")
+	if out, err := exec.Command("docker", "save", "-o", tarball, "netlab/frr:latest").CombinedOutput(); err != nil {
+		t.Fatalf("docker save netlab/frr: %v\n%s", err, out)
+	}
+	cl.LoadImage(t, tarball)
+	topo, name := frrOSPFCopy(t)
+	destroyAtEnd(t, topo, name)
+	netlab(t, "deploy", "-t", topo, "--runtime", "kubernetes", "--kubeconfig", kubeconfig, "-n", ns, "--workers", "1")
+	checkFRROSPF(t, topo)
+	netlab(t, "destroy", "-t", topo)
+	kubetest.Poll(t, 2*time.Minute, "the pods and the Lab's ConfigMap gone", func() (bool, error) {
+		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
+		if err != nil {
+			return false, err
+		}
+		cms, err := cl.Client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
+		return err == nil && len(pods.Items) == 0 && len(cms.Items) == 0, err
+	})
+}
+
 // userKubeconfig makes a ServiceAccount of ns bound to the manifests'
 // user Role, and a kubeconfig that authenticates with its token.
 func userKubeconfig(t *testing.T, ctx context.Context, cl *kubetest.Cluster, ns, dir string) string {
