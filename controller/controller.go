@@ -240,7 +240,22 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 		}
 	}
 	if len(files) > 0 {
-		if err := c.ensureFiles(ctx, lab, files); err != nil {
+		var mounted []string
+		if all, err := c.pods(); err == nil {
+			for _, pod := range all {
+				if pod.Labels[kube.LabelLab] != lab.Name || !metav1.IsControlledBy(pod, lab) {
+					continue
+				}
+				for _, ct := range pod.Spec.Containers {
+					for _, m := range ct.VolumeMounts {
+						if m.Name == bindsVolume {
+							mounted = append(mounted, m.SubPath)
+						}
+					}
+				}
+			}
+		}
+		if err := c.ensureFiles(ctx, lab, files, mounted); err != nil {
 			return kube.LabStatus{Phase: kube.PhaseDeploying, Message: err.Error()}, false, err
 		}
 	}
@@ -357,8 +372,9 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 const healthEvery = 30 * time.Second
 
 // ensureFiles makes, or brings up to date, the ConfigMap of the files
-// the Lab's nodes bind (owned by the Lab, deleted with it).
-func (c *Controller) ensureFiles(ctx context.Context, lab *kube.Lab, files map[string][]byte) error {
+// the Lab's nodes bind (owned by the Lab, deleted with it): files, and of
+// those it has, the keys its pods still mount; the others go.
+func (c *Controller) ensureFiles(ctx context.Context, lab *kube.Lab, files map[string][]byte, mounted []string) error {
 	yes := true
 	cms := c.cfg.Client.CoreV1().ConfigMaps(lab.Namespace)
 	cm, err := cms.Get(ctx, filesName(lab.Name), metav1.GetOptions{})
@@ -372,21 +388,26 @@ func (c *Controller) ensureFiles(ctx context.Context, lab *kube.Lab, files map[s
 		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
 	case err != nil:
 	case !metav1.IsControlledBy(cm, lab):
+		if owner := metav1.GetControllerOf(cm); owner != nil && owner.Kind == kube.Kind && owner.Name == lab.Name {
+			// An earlier Lab of the name's, not collected yet.
+			err = cms.Delete(ctx, cm.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cm.UID}})
+			if err == nil || apierrors.IsNotFound(err) {
+				return fmt.Errorf("the Lab's files: an earlier Lab's ConfigMap %s was still there: removed, made again next", cm.Name)
+			}
+			break
+		}
 		return fmt.Errorf("ConfigMap %s is not this Lab's: delete it, or rename the lab", cm.Name)
 	default:
-		// Files of earlier generations stay: a pod still running one
-		// until it is made again keeps its file.
-		missing := false
-		for k := range files {
-			if _, ok := cm.BinaryData[k]; !ok {
-				missing = true
+		// The files the Lab wants now and those its pods still mount (a
+		// pod of an earlier generation runs until it is made again).
+		keep := maps.Clone(files)
+		for _, k := range mounted {
+			if b, ok := cm.BinaryData[k]; ok {
+				keep[k] = b
 			}
 		}
-		if missing {
-			if cm.BinaryData == nil {
-				cm.BinaryData = map[string][]byte{}
-			}
-			maps.Copy(cm.BinaryData, files)
+		if !maps.EqualFunc(keep, cm.BinaryData, bytes.Equal) {
+			cm.BinaryData = keep
 			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 		}
 	}
@@ -406,8 +427,9 @@ func (c *Controller) createPod(ctx context.Context, pod *corev1.Pod) error {
 }
 
 func (c *Controller) deletePod(ctx context.Context, pod *corev1.Pod) {
-	err := c.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
+	// This pod, not one made since under its name (the cache may lag).
+	err := c.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		c.cfg.Log.Error("delete a worker pod", "pod", pod.Name, "error", err)
 	}
 }
@@ -502,7 +524,8 @@ func sidecarRestarted(pod *corev1.Pod) bool {
 
 // ending says how a pod's container ended.
 func ending(pod *corev1.Pod) string {
-	for _, cs := range slices.Concat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses) {
+	// The node's container first: its end is why the sidecar was stopped.
+	for _, cs := range slices.Concat(pod.Status.ContainerStatuses, pod.Status.InitContainerStatuses) {
 		if t := cs.State.Terminated; t != nil {
 			return fmt.Sprintf("container %s: exit %d, %s %s", cs.Name, t.ExitCode, t.Reason, t.Message)
 		}

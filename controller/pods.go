@@ -117,7 +117,12 @@ func workerPod(lab *kube.Lab, plan *topology.Lab, p *placement.Placement, i int)
 			}}
 		}
 	}
-	b, err := json.Marshal(pod.Spec)
+	// The hash leaves out the affinity: a preference where to schedule,
+	// which another node's placement may change, is no reason to make a
+	// running pod again.
+	hashed := pod.Spec
+	hashed.Affinity = nil
+	b, err := json.Marshal(hashed)
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +159,9 @@ func bindFiles(lab *kube.Lab, n *topology.Node) ([]corev1.VolumeMount, map[strin
 			if !ok && slices.Contains(in.Dirs, host) {
 				return nil, nil, fmt.Errorf("node %s: binds: %s is a folder: on kubernetes a bind is a file (carried in a ConfigMap); bind its files one by one", n.Name, host)
 			}
+			if !ok && slices.Contains(in.Others, host) {
+				return nil, nil, fmt.Errorf("node %s: binds: %s is not a regular file of at most 4 MiB: on kubernetes a bind is a file carried in a ConfigMap", n.Name, host)
+			}
 		}
 		if !ok {
 			return nil, nil, fmt.Errorf("node %s: binds: the Lab does not carry %s (a Lab deployed with netlab carries the files its topology names)", n.Name, host)
@@ -171,9 +179,11 @@ func bindFiles(lab *kube.Lab, n *topology.Node) ([]corev1.VolumeMount, map[strin
 // and cmd, env (and CLAB_INTFS), a numeric user, cap-add besides
 // NET_ADMIN, memory and cpus as limits (binds: bindFiles).
 func nodeContainer(n *topology.Node) (corev1.Container, error) {
+	// Kubernetes expands $(NAME) in command, args and env values, as
+	// docker does not: a $ is written $$ to stay a $.
 	c := corev1.Container{
 		Name: kube.NodeContainer, Image: n.Image, ImagePullPolicy: corev1.PullIfNotPresent,
-		Command: n.Entrypoint, Args: n.Cmd,
+		Command: escapeAll(n.Entrypoint), Args: escapeAll(n.Cmd),
 		// As containerlab does: a shell as the image's command stays up.
 		Stdin: true,
 	}
@@ -185,7 +195,7 @@ func nodeContainer(n *topology.Node) (corev1.Container, error) {
 		env[intfsEnv] = strconv.Itoa(len(n.Interfaces))
 	}
 	for _, k := range slices.Sorted(maps.Keys(env)) {
-		c.Env = append(c.Env, corev1.EnvVar{Name: k, Value: env[k]})
+		c.Env = append(c.Env, corev1.EnvVar{Name: k, Value: escape(env[k])})
 	}
 	caps := []corev1.Capability{"NET_ADMIN"}
 	for _, cp := range n.CapAdd {
@@ -217,4 +227,18 @@ func nodeContainer(n *topology.Node) (corev1.Container, error) {
 		}
 	}
 	return c, nil
+}
+
+// escape keeps Kubernetes from expanding $(NAME) in s.
+func escape(s string) string { return strings.ReplaceAll(s, "$", "$$") }
+
+func escapeAll(ws []string) []string {
+	if ws == nil {
+		return nil
+	}
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = escape(w)
+	}
+	return out
 }

@@ -26,7 +26,7 @@ topology:
       entrypoint: /usr/lib/frr/docker-start
       cmd: "--debug now"
       user: "100:101"
-      env: {ROLE: edge}
+      env: {ROLE: edge, LITERAL: "$(HOME)"}
       cap-add: [SYS_ADMIN]
       memory: 256MB
       cpu: 0.5
@@ -88,8 +88,8 @@ func TestWorkerPod(t *testing.T) {
 	for _, e := range c.Env {
 		env[e.Name] = e.Value
 	}
-	if env["ROLE"] != "edge" || env["CLAB_INTFS"] != "2" {
-		t.Errorf("c1's env %v; want ROLE and CLAB_INTFS=2", env)
+	if env["ROLE"] != "edge" || env["CLAB_INTFS"] != "2" || env["LITERAL"] != "$$(HOME)" {
+		t.Errorf("c1's env %v; want ROLE, CLAB_INTFS=2, and $(HOME) kept from Kubernetes' expansion ($$(HOME))", env)
 	}
 	sc := c.SecurityContext
 	if sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 100 || sc.RunAsGroup == nil || *sc.RunAsGroup != 101 ||

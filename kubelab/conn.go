@@ -153,15 +153,22 @@ func (c *Conn) collectPod(ctx context.Context, pod string, run labdir.Run) error
 		url := "http://worker/v1/worker/files/" + clean
 		var err error
 		if have > 0 && strings.HasPrefix(clean, labdir.TracesDir+"/") {
-			err = fetchTail(ctx, hc, url, local, have) // a trace only grows
+			err = fetchTail(ctx, hc, url, local, run.ID, have) // a trace only grows
 		} else {
-			err = fetch(ctx, hc, url, local)
+			err = fetch(ctx, hc, url, local, run.ID)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// otherRun reports whether a worker's answer is about another run than
+// run (the lab was redeployed since): nothing of it is written to run.
+func otherRun(resp *http.Response, run string) bool {
+	r := resp.Header.Get(worker.RunHeader)
+	return r != "" && r != run
 }
 
 // getJSON decodes what url serves into v and returns the response's
@@ -185,7 +192,7 @@ func getJSON(ctx context.Context, hc *http.Client, url string, v any) (http.Head
 
 // fetchTail appends to file, which has have bytes, what url serves beyond
 // them; a server that sends the whole file has it written anew.
-func fetchTail(ctx context.Context, hc *http.Client, url, file string, have int64) error {
+func fetchTail(ctx context.Context, hc *http.Client, url, file, run string, have int64) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -196,11 +203,14 @@ func fetchTail(ctx context.Context, hc *http.Client, url, file string, have int6
 		return err
 	}
 	defer resp.Body.Close()
+	if otherRun(resp, run) {
+		return nil
+	}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 	case http.StatusOK, http.StatusRequestedRangeNotSatisfiable:
 		resp.Body.Close()
-		return fetch(ctx, hc, url, file)
+		return fetch(ctx, hc, url, file, run)
 	case http.StatusNotFound:
 		return nil
 	default:
@@ -219,7 +229,7 @@ func fetchTail(ctx context.Context, hc *http.Client, url, file string, have int6
 
 // fetch writes what url serves to file, through a temporary file: a
 // reader never sees half of it.
-func fetch(ctx context.Context, hc *http.Client, url, file string) error {
+func fetch(ctx context.Context, hc *http.Client, url, file, run string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -229,8 +239,8 @@ func fetch(ctx context.Context, hc *http.Client, url, file string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return nil // gone since it was listed (a capture ring rotated)
+	if resp.StatusCode == http.StatusNotFound || otherRun(resp, run) {
+		return nil // gone since it was listed (a capture ring rotated, the lab redeployed)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)

@@ -211,11 +211,24 @@ func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
 	if o.Workers == 0 {
 		o.Workers = max(1, min(cs.readyNodes(ctx, o.Notice), shared))
 	}
+	if cmds := deploy.ExecCommands(lab); len(cmds) > 0 && !o.AllowExec {
+		return nil, fmt.Errorf("deploy %s: %w: node %s has exec: commands", lab.Name, deploy.ErrExecNotAllowed, cmds[0].Node)
+	}
 	// With --reconfigure, a Lab of the name in the namespace is updated in
 	// place (its worker pods stay and replace their shares); the lab's
-	// record here ends first, its run's files fetched.
+	// record here ends first, its run's files fetched. Whether the update
+	// may be made is asked first (a dry run), so that a user who may not
+	// is told before anything changes.
 	var inPlace *kube.Lab
 	if o.Reconfigure {
+		if l, err := cs.getLab(ctx, lab.Name); err == nil && l.DeletionTimestamp == nil {
+			l.Spec = cs.spec(o, "dry-run")
+			if u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&l); err == nil {
+				if _, err := cs.labs.Update(ctx, &unstructured.Unstructured{Object: u}, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil && !apierrors.IsConflict(err) {
+					return nil, fmt.Errorf("deploy %s: reconfigure: update its Lab: %w", lab.Name, err)
+				}
+			}
+		}
 		same := func(c *deploy.ClusterState) bool {
 			return c.Kubeconfig == cs.config && c.Namespace == cs.ns && c.Resource == lab.Name
 		}
@@ -243,9 +256,6 @@ func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
 		return nil, fmt.Errorf("deploy %s: %w", lab.Name, err)
 	}
 
-	if cmds := deploy.ExecCommands(lab); len(cmds) > 0 && !o.AllowExec {
-		return nil, fmt.Errorf("deploy %s: %w: node %s has exec: commands", lab.Name, deploy.ErrExecNotAllowed, cmds[0].Node)
-	}
 	h, err := deploy.StartHosted(ctx, deploy.HostedOptions{Lab: lab, Runtime: Runtime, RunDir: o.RunDir, NoWait: o.NoWait,
 		Notice: o.Notice, MaxRunBytes: o.MaxRunBytes})
 	if err != nil {
@@ -299,6 +309,10 @@ func checkInputs(lab *topology.Lab, in *topology.Inputs, tell func(string)) erro
 			parts := strings.Split(b, ":")
 			if slices.Contains(in.Dirs, parts[0]) {
 				return fmt.Errorf("%s: node %s: binds: %s is a folder: on kubernetes a bind is a file (carried in a ConfigMap); bind its files one by one",
+					lab.File, n.Name, parts[0])
+			}
+			if slices.Contains(in.Others, parts[0]) {
+				return fmt.Errorf("%s: node %s: binds: %s is not a regular file of at most 4 MiB: on kubernetes a bind is a file carried in a ConfigMap",
 					lab.File, n.Name, parts[0])
 			}
 			if len(parts) < 3 || parts[2] != "ro" {
@@ -418,8 +432,9 @@ func (cs *clients) checkInstalled(ctx context.Context) error {
 // just before), and waits until it is Ready.
 func (cs *clients) deploy(ctx context.Context, o Options, h *deploy.Hosted, inPlace *kube.Lab) (*deploy.State, error) {
 	lab := o.Lab
-	spec := kube.LabSpec{Topology: string(o.Text), TopologyFile: filepath.Base(lab.File), Workers: o.Workers, Image: o.Image, Run: h.Run().ID, Inputs: o.Inputs}
+	spec := cs.spec(o, h.Run().ID)
 	var generation int64
+	var sent *unstructured.Unstructured // the Lab as the API server kept it
 	if inPlace != nil {
 		// The controller writes the Lab's status meanwhile: read it again
 		// on a conflict.
@@ -438,7 +453,7 @@ func (cs *clients) deploy(ctx context.Context, o Options, h *deploy.Hosted, inPl
 				return err
 			}
 			if err == nil {
-				generation = updated.GetGeneration()
+				generation, sent = updated.GetGeneration(), updated
 			}
 			return err
 		})
@@ -460,7 +475,12 @@ func (cs *clients) deploy(ctx context.Context, o Options, h *deploy.Hosted, inPl
 		if err != nil {
 			return nil, fmt.Errorf("deploy %s: create its Lab: %w", lab.Name, err)
 		}
-		generation = created.GetGeneration()
+		generation, sent = created.GetGeneration(), created
+	}
+	// A Lab resource of an older netlab drops what it does not know.
+	if run, _, _ := unstructured.NestedString(sent.Object, "spec", "run"); run != spec.Run {
+		return nil, fmt.Errorf("deploy %s: the cluster's Lab resource is older than this netlab (it dropped spec.run): apply `netlab k8s manifests -n %s` again",
+			lab.Name, o.Namespace)
 	}
 	timeout := o.Timeout
 	if timeout <= 0 {
@@ -479,6 +499,11 @@ func (cs *clients) deploy(ctx context.Context, o Options, h *deploy.Hosted, inPl
 	st.Cluster = &deploy.ClusterState{Kubeconfig: o.Kubeconfig, Namespace: o.Namespace, Resource: lab.Name, Workers: o.Workers}
 	setNodes(st, status)
 	return st, nil
+}
+
+// spec is the Lab's spec for o, its run named run.
+func (cs *clients) spec(o Options, run string) kube.LabSpec {
+	return kube.LabSpec{Topology: string(o.Text), TopologyFile: filepath.Base(o.Lab.File), Workers: o.Workers, Image: o.Image, Run: run, Inputs: o.Inputs}
 }
 
 // getLab reads the Lab name; its error is the API server's (test it with

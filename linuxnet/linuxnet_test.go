@@ -610,6 +610,51 @@ func TestMoveUplink(t *testing.T) {
 	}
 }
 
+// TestMoveUplinkLinkGateway (root): a pod network as Calico and AWS's
+// make it — a /32 address, the gateway 169.254.1.1 reached by a link
+// route, the default route through it — moves with its routes.
+func TestMoveUplinkLinkGateway(t *testing.T) {
+	linuxnettest.RequireRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pod, peer, wire := linuxnettest.NewNS(t), linuxnettest.NewNS(t), linuxnettest.NewNS(t)
+	if err := linuxnet.CreateVethPair(ctx, "eth0", "vpeer", pod, peer, 1500); err != nil {
+		t.Fatal(err)
+	}
+	gw := net.ParseIP("169.254.1.1")
+	err := linuxnet.InNamespace(pod, func() error {
+		l, err := netlink.LinkByName("eth0")
+		if err != nil {
+			return err
+		}
+		a, _ := netlink.ParseAddr("10.66.0.7/32")
+		if err := netlink.AddrAdd(l, a); err != nil {
+			return err
+		}
+		if err := netlink.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Dst: &net.IPNet{IP: gw, Mask: net.CIDRMask(32, 32)}, Scope: netlink.SCOPE_LINK}); err != nil {
+			return fmt.Errorf("the gateway's link route: %w", err)
+		}
+		return netlink.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Gw: gw})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := linuxnet.MoveUplink("eth0", pod, wire); err != nil {
+		t.Fatal(err)
+	}
+	linuxnet.InNamespace(wire, func() error {
+		routes, _ := netlink.RouteList(nil, netlink.FAMILY_V4)
+		var def bool
+		for _, r := range routes {
+			def = def || r.Gw.Equal(gw)
+		}
+		if !def {
+			t.Errorf("routes where eth0 went: %v; want the default route via %s", routes, gw)
+		}
+		return nil
+	})
+}
+
 // TestNameNS (root): the process's namespace gets a name under /run/netns
 // (the same inode), and DeleteNamedNS removes the name only.
 func TestNameNS(t *testing.T) {

@@ -80,7 +80,10 @@ func MoveUplink(ifname, from, to string) error {
 	// the addresses) are there already.
 	slices.SortStableFunc(routes, func(a, b netlink.Route) int { return int(b.Scope) - int(a.Scope) })
 	for _, r := range routes {
-		if r.Protocol == unix.RTPROT_KERNEL || r.Dst != nil && r.Dst.IP.IsLinkLocalUnicast() {
+		// IPv6's own link-local routes are the kernel's; an IPv4 one is
+		// the pod network's (Calico's and AWS's gateway, 169.254.1.1,
+		// is reached by a link route).
+		if r.Protocol == unix.RTPROT_KERNEL || r.Dst != nil && r.Dst.IP.To4() == nil && r.Dst.IP.IsLinkLocalUnicast() {
 			continue
 		}
 		r := r

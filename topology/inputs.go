@@ -27,6 +27,9 @@ type Inputs struct {
 	Files map[string][]byte `json:"files,omitempty"`
 	// Dirs are the folders named (a bind of a folder).
 	Dirs []string `json:"dirs,omitempty"`
+	// Others are the other paths named that exist but are not carried:
+	// devices, sockets, pipes, files too large.
+	Others []string `json:"others,omitempty"`
 }
 
 // maxInputFile is the largest file a topology may name.
@@ -75,19 +78,28 @@ func (r recorder) readFile(path string) ([]byte, error) {
 	return b, err
 }
 
-// stat notes a regular file's bytes too: a bind's source is carried.
+// stat notes a regular file's bytes too: a bind's source is carried. A
+// path that is neither a folder nor a regular file of at most
+// maxInputFile is noted as there, never opened (a pipe would block).
 func (r recorder) stat(path string) (bool, error) {
-	dir, err := osFiles{}.stat(path)
+	fi, err := os.Stat(path)
 	switch {
 	case err != nil:
-	case dir:
+		return false, err
+	case fi.IsDir():
 		if !slices.Contains(r.in.Dirs, path) {
 			r.in.Dirs = append(r.in.Dirs, path)
 		}
-	default:
-		_, err = r.readFile(path)
+		return true, nil
+	case fi.Mode().IsRegular() && fi.Size() <= maxInputFile:
+		if _, err := r.readFile(path); err == nil {
+			return false, nil
+		}
 	}
-	return dir, err
+	if !slices.Contains(r.in.Others, path) {
+		r.in.Others = append(r.in.Others, path)
+	}
+	return false, nil
 }
 
 // replay reads the files of recorded Inputs only.
@@ -107,19 +119,22 @@ func (r replay) stat(path string) (bool, error) {
 	if slices.Contains(r.in.Dirs, path) {
 		return true, nil
 	}
+	if slices.Contains(r.in.Others, path) {
+		return false, nil
+	}
 	return false, &fs.PathError{Op: "stat", Path: path, Err: fs.ErrNotExist}
 }
 
-// LoadInputs is Load, and returns what resolving the file read besides
-// its text.
-func LoadInputs(path string) (*Lab, *Inputs, error) {
+// LoadInputs is Load, and returns the text it resolved and what resolving
+// it read besides.
+func LoadInputs(path string) (*Lab, []byte, *Inputs, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load topology: %w", err)
+		return nil, nil, nil, fmt.Errorf("load topology: %w", err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load topology %s: %w", path, err)
+		return nil, nil, nil, fmt.Errorf("load topology %s: %w", path, err)
 	}
 	in := &Inputs{Dir: filepath.Dir(abs), Env: map[string]string{}, Files: map[string][]byte{}}
 	lookup := func(name string) (string, bool) {
@@ -131,10 +146,10 @@ func LoadInputs(path string) (*Lab, *Inputs, error) {
 	}
 	lab, err := parseFrom(path, in.Dir, data, lookup, recorder{in})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	lab.File = abs
-	return lab, in, nil
+	return lab, data, in, nil
 }
 
 // ParseInputs resolves the topology in data, named name (as Parse), from

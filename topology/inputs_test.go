@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -40,7 +41,7 @@ topology:
 `
 	write("inp.yml", text)
 	t.Setenv("NETLAB_INPUTS_TEST", "lab-7")
-	lab, in, err := LoadInputs(filepath.Join(dir, "inp.yml"))
+	lab, _, in, err := LoadInputs(filepath.Join(dir, "inp.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +65,16 @@ topology:
 	}
 	if n := again.Node("r1"); n.Env["WHERE"] != "lab-7" || n.Env["ROLE"] != "core" {
 		t.Errorf("r1's env %v", n.Env)
+	}
+	// A pipe a bind names is noted, never opened (it would block).
+	pipeDir := t.TempDir()
+	pipe := filepath.Join(pipeDir, "fifo")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(pipeDir, "p.yml"), []byte("name: p\ntopology:\n  nodes:\n    c1: {kind: linux, image: x:1, binds: [\"fifo:/dev/x\"]}\n"), 0o644)
+	if _, _, pin, err := LoadInputs(filepath.Join(pipeDir, "p.yml")); err != nil || len(pin.Others) != 1 || pin.Others[0] != pipe || len(pin.Files) != 0 {
+		t.Errorf("a bind of a pipe: %+v, %v; want it noted as there, not read", pin, err)
 	}
 	delete(in.Files, conf)
 	if _, err := ParseInputs("inp.yml", []byte(text), in); err == nil || !strings.Contains(err.Error(), "binds") {

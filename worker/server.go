@@ -73,8 +73,16 @@ type Server struct {
 	w     *Worker
 	err   error
 	agent http.Handler
-	// starting is set while a share starts (or an older one stops).
-	starting bool
+	// starting is set while a share starts (or an older one stops);
+	// closed once Close is called.
+	starting, closed bool
+	// leftover is a share a newer generation replaced that did not stop
+	// cleanly.
+	leftover *Worker
+	// epoch changes when a generation is given and when the run folder
+	// has been emptied for it; retiring is set in between.
+	epoch    int
+	retiring bool
 	starts   sync.WaitGroup
 	// own is the node this worker runs in its own pod's namespace, and
 	// that namespace ("" a worker of nodes in namespaces it makes).
@@ -152,11 +160,14 @@ type File struct {
 // listFiles lists the run's regular files, for the CLI to fetch what it
 // has not got yet.
 func (s *Server) listFiles(w http.ResponseWriter, _ *http.Request) {
-	s.mu.Lock()
-	if s.spec != nil && s.spec.Run != "" {
-		w.Header().Set(RunHeader, s.spec.Run)
+	run, epoch, retiring := s.runNow()
+	if retiring {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the worker is being reconfigured: ask again"})
+		return
 	}
-	s.mu.Unlock()
+	if run != "" {
+		w.Header().Set(RunHeader, run)
+	}
 	files := []File{}
 	if s.run.Dir != "" {
 		err := filepath.WalkDir(s.run.Dir, func(path string, d fs.DirEntry, err error) error {
@@ -185,14 +196,40 @@ func (s *Server) listFiles(w http.ResponseWriter, _ *http.Request) {
 			return
 		}
 	}
+	if _, now, _ := s.runNow(); now != epoch {
+		// Another generation emptied the folder meanwhile: what was
+		// listed may be of either run.
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "the worker was reconfigured while its files were listed: ask again"})
+		return
+	}
 	writeJSON(w, http.StatusOK, files)
 }
 
-// getFile serves one file of the run; paths outside it are not found.
+// runNow is the run the worker's files belong to, the epoch, and whether
+// the folder is being emptied for a new generation.
+func (s *Server) runNow() (run string, epoch int, retiring bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spec != nil {
+		run = s.spec.Run
+	}
+	return run, s.epoch, s.retiring
+}
+
+// getFile serves one file of the run, saying which run (RunHeader);
+// paths outside it are not found.
 func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
 	if s.run.Dir == "" {
 		http.NotFound(w, r)
 		return
+	}
+	run, _, retiring := s.runNow()
+	if retiring {
+		http.Error(w, "the worker is being reconfigured: ask again", http.StatusServiceUnavailable)
+		return
+	}
+	if run != "" {
+		w.Header().Set(RunHeader, run)
 	}
 	http.ServeFileFS(w, r, os.DirFS(s.run.Dir), r.PathValue("path"))
 }
@@ -210,6 +247,11 @@ func (s *Server) putSpec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "this worker is stopping"})
+		return
+	}
 	var old *Worker
 	replacing := s.spec != nil
 	if replacing {
@@ -230,15 +272,25 @@ func (s *Server) putSpec(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("worker reconfiguring", "from", s.spec.Generation, "to", spec.Generation)
 	}
 	s.spec, s.w, s.agent, s.err, s.starting = &spec, nil, nil, nil, true
+	s.epoch++
+	s.retiring = replacing
+	// Counted before the lock goes: a Close from now on waits for it.
+	s.starts.Add(1)
 	s.mu.Unlock()
 	// Starting takes a while (namespaces, veths, packet sockets): the
 	// caller polls GET for Ready or Error.
-	s.starts.Add(1)
 	go func() {
 		defer s.starts.Done()
 		var err error
 		if replacing {
 			err = s.retire(old)
+			s.mu.Lock()
+			s.retiring = false
+			s.epoch++
+			if err != nil && old != nil {
+				s.leftover = old // Close tries again
+			}
+			s.mu.Unlock()
 		}
 		var wk *Worker
 		if err == nil {
@@ -363,17 +415,25 @@ func (s *Server) start(ctx context.Context, spec *Spec) (*Worker, error) {
 	return Start(ctx, cfg)
 }
 
-// Close stops the worker's share (its agent, its namespaces).
+// Close stops the worker's share (its agent, its namespaces); a spec
+// given after is refused.
 func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.starts.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.w == nil {
-		return nil
+	var errs []error
+	if s.leftover != nil {
+		errs = append(errs, s.leftover.Close())
+		s.leftover = nil
 	}
-	err := s.w.Close()
-	s.w, s.agent = nil, nil
-	return err
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+		s.w, s.agent = nil, nil
+	}
+	return errors.Join(errs...)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

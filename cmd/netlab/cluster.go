@@ -49,13 +49,10 @@ func runDeployCluster(ctx context.Context, o *options, d *deployOptions, lab *to
 	if err != nil {
 		return err
 	}
-	text, err := os.ReadFile(lab.File)
-	if err != nil {
-		return err
-	}
-	// What resolving it read besides its text goes with it: the
-	// controller resolves the same text from that alone.
-	_, inputs, err := topology.LoadInputs(lab.File)
+	// The text, and what resolving it read besides, go with the lab: the
+	// controller resolves the same text from them alone (read once here,
+	// so that both are of one version of the file).
+	lab, text, inputs, err := topology.LoadInputs(lab.File)
 	if err != nil {
 		return err
 	}

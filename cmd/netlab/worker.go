@@ -144,6 +144,11 @@ func isolatePod(uplink string) (podNS, wireNS string, err error) {
 		return "", "", err
 	}
 	if err := linuxnet.MoveUplink(uplink, podNS, wireNS); err != nil {
+		// Back where it was, if it went, before its namespace goes (and
+		// it with it): the pod keeps its network.
+		if back := linuxnet.MoveUplink(uplink, wireNS, podNS); back != nil {
+			err = errors.Join(err, fmt.Errorf("and moving it back: %w", back))
+		}
 		linuxnet.DeleteNamedNS("netlab-wire")
 		linuxnet.DeleteNamedNS("netlab-pod")
 		return "", "", fmt.Errorf("move the pod's %s out of the node's namespace: %w", uplink, err)
