@@ -215,14 +215,13 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 	}
 	// No more worker pods than nodes: an empty worker is a pod for nothing.
 	// A node with its own image is a pod of its own, besides.
-	own := func(n *topology.Node) bool { return n.Image != "" }
 	shared := 0
 	for _, n := range plan.Nodes {
-		if !own(n) {
+		if !kube.OwnPod(n) {
 			shared++
 		}
 	}
-	p, err := placement.Place(plan, placement.Options{Workers: max(1, min(lab.Spec.Workers, shared)), Own: own})
+	p, err := placement.Place(plan, placement.Options{Workers: max(1, min(lab.Spec.Workers, shared)), Own: kube.OwnPod})
 	if err != nil {
 		return failed(err.Error())
 	}
@@ -234,7 +233,7 @@ func (c *Controller) step(ctx context.Context, lab *kube.Lab) (kube.LabStatus, b
 	}
 	files := map[string][]byte{}
 	for _, n := range plan.Nodes {
-		if own(n) {
+		if kube.OwnPod(n) {
 			_, data, _ := bindFiles(lab, n) // its errors are workerPod's, above
 			maps.Copy(files, data)
 		}

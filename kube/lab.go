@@ -120,6 +120,11 @@ const (
 	NodeContainer = "node"
 )
 
+// OwnPod reports whether a lab node runs in a pod of its own on a cluster
+// (its own image: its container is the node) rather than in a worker pod
+// with others.
+func OwnPod(n *topology.Node) bool { return n.Image != "" }
+
 // ManifestOptions says where the manifests install netlab.
 type ManifestOptions struct {
 	Namespace string // the labs' namespace

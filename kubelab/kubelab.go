@@ -186,7 +186,7 @@ func Deploy(ctx context.Context, o Options) (*deploy.State, error) {
 	// worker pods.
 	shared := 0
 	for _, n := range lab.Nodes {
-		if n.Image == "" {
+		if !kube.OwnPod(n) {
 			shared++
 		}
 	}
@@ -302,7 +302,7 @@ func checkInputs(lab *topology.Lab, in *topology.Inputs, tell func(string)) erro
 			lab.File, total>>10, maxInputBytes>>10)
 	}
 	for _, n := range lab.Nodes {
-		if n.Image == "" {
+		if !kube.OwnPod(n) {
 			continue
 		}
 		for _, b := range n.Binds {
