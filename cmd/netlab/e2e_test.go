@@ -447,7 +447,10 @@ func TestCaptureTwoNodesReadByTshark(t *testing.T) {
 		t.Fatalf("capture: %v\n%s", err, stderr.String())
 	}
 	fields := func(filter, field string) []string {
-		out, err := exec.Command("tshark", "-r", pcap, "-Y", filter, "-T", "fields", "-e", field).Output()
+		// The sink's port carries data: otherwise tshark may dissect
+		// the payload by the client's random port, as whatever protocol
+		// owns it, and call it malformed.
+		out, err := exec.Command("tshark", "-r", pcap, "-d", "tcp.port==5001,data", "-Y", filter, "-T", "fields", "-e", field).Output()
 		if err != nil {
 			t.Fatalf("tshark: %v", err)
 		}
@@ -919,7 +922,7 @@ func TestContinuousCaptureRing(t *testing.T) {
 			t.Errorf("%s holds %d bytes, cap 64 KiB", f, fi.Size())
 		}
 		total += fi.Size()
-		out, err := exec.Command("tshark", "-r", f, "-Y", "_ws.malformed").Output()
+		out, err := exec.Command("tshark", "-r", f, "-d", "tcp.port==5001,data", "-Y", "_ws.malformed").Output()
 		if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 			t.Errorf("tshark on %s: %v %s", f, err, out)
 		}
