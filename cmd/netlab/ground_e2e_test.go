@@ -512,16 +512,30 @@ func TestRelativeDistTable(t *testing.T) {
 	if out := netlab(t, "inspect", "-t", topo); !strings.Contains(out, "tables/twopeaks.dist") {
 		t.Errorf("inspect does not show the table:\n%s", out)
 	}
-	out := netlab(t, "ping", "h1", "10.0.0.1", "-c", "6", "-i", "50ms", "-t", topo)
-	if !strings.Contains(out, "6 received") {
+	out := netlab(t, "ping", "h1", "10.0.0.1", "-c", "20", "-i", "50ms", "-t", topo)
+	if !strings.Contains(out, "20 received") {
 		t.Errorf("ping over the jittered link:\n%s", out)
 	}
 	// The first echo waits for ARP, itself delayed: the others show the
-	// table's two values.
-	for _, m := range regexp.MustCompile(`icmp_seq=[2-9] ttl=\d+ time=([0-9.]+) ms`).FindAllStringSubmatch(out, -1) {
-		rtt, _ := strconv.ParseFloat(m[1], 64)
-		if math.Abs(rtt-5) > 1.5 && math.Abs(rtt-15) > 1.5 {
+	// table's two values, 5 and 15 ms, plus what a loaded machine adds
+	// (never less). Most are within 1.5 ms of one, none below: a normal
+	// spread of the same mean and deviation puts one in ten under 3.5 ms
+	// and one in five near either value.
+	near, n := 0, 0
+	for _, m := range regexp.MustCompile(`icmp_seq=(\d+) ttl=\d+ time=([0-9.]+) ms`).FindAllStringSubmatch(out, -1) {
+		if m[1] == "1" {
+			continue
+		}
+		rtt, _ := strconv.ParseFloat(m[2], 64)
+		n++
+		if math.Abs(rtt-5) <= 1.5 || math.Abs(rtt-15) <= 1.5 {
+			near++
+		}
+		if rtt < 4 {
 			t.Errorf("rtt %.3f ms over a link of 10 ms ± 5 ms one way with a table of only ±5 ms: not drawn from the table\n%s", rtt, out)
 		}
+	}
+	if n < 15 || near*10 < n*7 {
+		t.Errorf("%d of %d echoes within 1.5 ms of the table's 5 and 15 ms; want most\n%s", near, n, out)
 	}
 }
