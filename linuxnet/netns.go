@@ -134,39 +134,13 @@ func onNetnsThread(enter, fn func() error) error {
 // NetnsRunDir/name. The caller's namespace is unchanged. It fails if the
 // name is taken.
 func NewNamedNS(name string) (path string, err error) {
-	if err := validNSName(name); err != nil {
-		return "", err
-	}
-	if err := prepareNetnsRunDir(); err != nil {
-		return "", err
-	}
-	path = filepath.Join(NetnsRunDir, name)
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
-	if err != nil {
-		return "", fmt.Errorf("create network namespace %s: %w", name, err)
-	}
-	f.Close()
-	defer func() {
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
 	enter := func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			return fmt.Errorf("create network namespace %s: unshare: %w", name, err)
 		}
 		return nil
 	}
-	mount := func() error {
-		if err := unix.Mount(threadNetns, path, "none", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("create network namespace %s: bind mount on %s: %w", name, path, err)
-		}
-		return nil
-	}
-	if err := onNetnsThread(enter, mount); err != nil {
-		return "", err
-	}
-	return path, nil
+	return mountNS(name, "create", enter)
 }
 
 // NameNS gives the caller's network namespace (the process's, as a new
@@ -174,6 +148,13 @@ func NewNamedNS(name string) (path string, err error) {
 // does, so that it can be entered by path from any thread; it returns the
 // path. DeleteNamedNS removes the name, not the namespace.
 func NameNS(name string) (path string, err error) {
+	return mountNS(name, "name", func() error { return nil })
+}
+
+// mountNS bind-mounts the network namespace a fresh thread is in once
+// enter has run on it on NetnsRunDir/name, which it makes (it fails if
+// the name is taken); doing says what for, in errors.
+func mountNS(name, doing string, enter func() error) (path string, err error) {
 	if err := validNSName(name); err != nil {
 		return "", err
 	}
@@ -183,17 +164,21 @@ func NameNS(name string) (path string, err error) {
 	path = filepath.Join(NetnsRunDir, name)
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
 	if err != nil {
-		return "", fmt.Errorf("name network namespace %s: %w", name, err)
+		return "", fmt.Errorf("%s network namespace %s: %w", doing, name, err)
 	}
 	f.Close()
+	defer func() {
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
 	mount := func() error {
 		if err := unix.Mount(threadNetns, path, "none", unix.MS_BIND, ""); err != nil {
-			os.Remove(path)
-			return fmt.Errorf("name network namespace %s: bind mount on %s: %w", name, path, err)
+			return fmt.Errorf("%s network namespace %s: bind mount on %s: %w", doing, name, path, err)
 		}
 		return nil
 	}
-	if err := onNetnsThread(func() error { return nil }, mount); err != nil {
+	if err := onNetnsThread(enter, mount); err != nil {
 		return "", err
 	}
 	return path, nil
