@@ -182,17 +182,7 @@ func TestLabOnCluster(t *testing.T) {
 
 	// A new generation, in place: h3 behind r2, on three workers. The two
 	// pods stay (their workers replace their shares), a third is made.
-	podUIDs := func() map[string]string {
-		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=wan"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		uids := map[string]string{}
-		for _, p := range pods.Items {
-			uids[p.Name] = string(p.UID)
-		}
-		return uids
-	}
+	podUIDs := func() map[string]string { return cl.PodUIDs(t, ctx, ns, kube.LabelLab+"=wan") }
 	before := podUIDs()
 	l := get()
 	l.Spec.Topology, l.Spec.Workers = wanLab3, 3

@@ -249,14 +249,21 @@ topology:
 			t.Fatalf("worker %d: PUT answered %d", i, code)
 		}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for i := range 2 {
-		for st := get(urls[i]); !st.Ready; st = get(urls[i]) {
+	// waitFor polls url's state until done says so (or it has an error
+	// done does not expect), for 30 s at most.
+	waitFor := func(url, what string, done func(State) bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for st := get(url); !done(st); st = get(url) {
 			if st.Error != "" || time.Now().After(deadline) {
-				t.Fatalf("worker %d: %+v", i, st)
+				t.Fatalf("%s: %+v", what, st)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+	ready := func(st State) bool { return st.Ready }
+	for i := range 2 {
+		waitFor(urls[i], fmt.Sprintf("worker %d", i), ready)
 	}
 	if st := get(urls[1]); st.Generation != 1 || len(st.Nodes) != 1 || st.Nodes[0] != "h2" || !strings.HasPrefix(st.Namespaces["h2"], linuxnet.NetnsRunDir+"/") {
 		t.Errorf("worker 1's state %+v; want generation 1 running h2, and its namespace", st)
@@ -299,7 +306,6 @@ topology:
 		t.Fatal(err)
 	}
 	plan2, _ := json.Marshal(lab2)
-	deadline = time.Now().Add(30 * time.Second)
 	marker := filepath.Join(servers[1].run.Dir, "captures", "generation-1.pcapng")
 	os.MkdirAll(filepath.Dir(marker), 0o755)
 	if err := os.WriteFile(marker, []byte("{}\n"), 0o644); err != nil {
@@ -311,12 +317,7 @@ topology:
 		}
 	}
 	for i := range 2 {
-		for st := get(urls[i]); !st.Ready; st = get(urls[i]) {
-			if st.Error != "" || time.Now().After(deadline) {
-				t.Fatalf("worker %d, generation 2: %+v", i, st)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitFor(urls[i], fmt.Sprintf("worker %d, generation 2", i), ready)
 	}
 	if st := get(urls[1]); st.Generation != 2 || !slices.Equal(st.Nodes, []string{"h2", "h3"}) {
 		t.Errorf("worker 1's state %+v; want generation 2 running h2 and h3", st)
@@ -353,12 +354,7 @@ topology:
 	bs := httptest.NewServer(NewServer(mux, labdir.Run{}, nil).Handler())
 	defer bs.Close()
 	put(bs.URL, Spec{Generation: 1, Plan: plan, Placement: []int{0}, Index: 0, Peers: peers})
-	for st := get(bs.URL); st.Error == ""; st = get(bs.URL) {
-		if time.Now().After(deadline) {
-			t.Fatalf("a bad spec's state: %+v", st)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(bs.URL, "a bad spec's state", func(st State) bool { return st.Error != "" })
 	if st := get(bs.URL); !strings.Contains(st.Error, "places 1 nodes") {
 		t.Errorf("a bad spec's error %q", st.Error)
 	}

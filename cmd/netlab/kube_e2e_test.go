@@ -235,17 +235,7 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	// Redeployed with --reconfigure, the wan's delay changed: the Lab is
 	// updated in place — the same three pods, a new run; the first run's
 	// traces fetched into the lab directory first.
-	podUIDs := func() map[string]string {
-		pods, err := cl.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelLab + "=" + name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		uids := map[string]string{}
-		for _, p := range pods.Items {
-			uids[p.Name] = string(p.UID)
-		}
-		return uids
-	}
+	podUIDs := func() map[string]string { return cl.PodUIDs(t, ctx, ns, kube.LabelLab+"="+name) }
 	before := podUIDs()
 	if err := os.WriteFile(topo, []byte(strings.Replace(strings.Replace(clusterLab, "NAME", name, 1), "delay: 5ms", "delay: 25ms", 1)), 0o644); err != nil {
 		t.Fatal(err)

@@ -95,6 +95,21 @@ func (c *Cluster) LoadImage(t testing.TB, tarball string) {
 	}
 }
 
+// PodUIDs returns the UID of each pod of namespace ns that selector
+// (a label selector) picks, by name: a pod made again has another.
+func (c *Cluster) PodUIDs(t testing.TB, ctx context.Context, ns, selector string) map[string]string {
+	t.Helper()
+	pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids := map[string]string{}
+	for _, p := range pods.Items {
+		uids[p.Name] = string(p.UID)
+	}
+	return uids
+}
+
 // Exclusive holds the test cluster's lock called name until the test
 // ends (its cleanups registered before this call run after the lock is
 // released; those registered after it, before). Tests of several
