@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/netlab/netlab/trace"
 )
@@ -44,6 +45,10 @@ func startRecorder(t *tracer, path string, max int64) (*recorder, error) {
 	go r.run()
 	return r, nil
 }
+
+// recordFlushEvery bounds how long a recorded event may wait in the
+// recorder's buffer before it is in the file.
+const recordFlushEvery = 20 * time.Millisecond
 
 // part is one open trace file and what it holds.
 type part struct {
@@ -84,20 +89,41 @@ func (r *recorder) run() {
 	}
 	var lost uint64
 	var last int64
-	for e := range r.sub.ch {
-		if m, ok := r.sub.lostSince(&lost, e.TimeUS); ok {
-			if write(m) != nil {
-				break
+	// What is written reaches the file at most recordFlushEvery after it
+	// was written, or when the buffer fills: not after every burst, which
+	// under load was a write(2) every few events. The timer runs only
+	// while something waits in the buffer, so an idle node costs nothing.
+	flush := time.NewTimer(recordFlushEvery)
+	flush.Stop()
+	armed := false
+loop:
+	for {
+		select {
+		case e, ok := <-r.sub.ch:
+			if !ok {
+				break loop
+			}
+			if m, ok := r.sub.lostSince(&lost, e.TimeUS); ok {
+				if write(m) != nil {
+					break loop
+				}
+			}
+			if write(e) != nil {
+				break loop
+			}
+			last = e.TimeUS
+			if !armed && p.w.Buffered() > 0 {
+				flush.Reset(recordFlushEvery)
+				armed = true
+			}
+		case <-flush.C:
+			armed = false
+			if p.w.Flush() != nil {
+				break loop
 			}
 		}
-		if write(e) != nil {
-			break
-		}
-		last = e.TimeUS
-		if len(r.sub.ch) == 0 {
-			p.w.Flush()
-		}
 	}
+	flush.Stop()
 	if m, ok := r.sub.lostSince(&lost, last); ok {
 		write(m)
 	}

@@ -73,7 +73,7 @@ func (s *Stack) arpResolvedLocked(e *arpEntry, mac wire.MAC) {
 	e.mac = mac
 	e.resolved = true
 	e.tries = 0
-	e.expires = s.clock.Now().Add(s.opts.ARPTimeout)
+	e.expires = s.now().Add(s.opts.ARPTimeout)
 	s.armARPLocked(e, s.opts.ARPTimeout)
 	pending := e.pending
 	e.pending = nil
@@ -97,7 +97,7 @@ func (s *Stack) arpTimer(e *arpEntry) {
 		return
 	}
 	if e.resolved {
-		if !s.clock.Now().Before(e.expires) {
+		if !s.now().Before(e.expires) {
 			delete(s.arp, e.ip) // stale: resolved again on next use
 		}
 		return
@@ -158,7 +158,7 @@ func (s *Stack) resolveAndSendLocked(n *NIC, nextHop netip.Addr, frame []byte) {
 		return
 	}
 	e, ok := s.arp[nextHop]
-	if ok && e.resolved && s.clock.Now().Before(e.expires) {
+	if ok && e.resolved && s.now().Before(e.expires) {
 		n.writeFrame(frame, e.mac, wire.EtherTypeIPv4)
 		return
 	}

@@ -41,6 +41,7 @@ func (n *NIC) EndBatch() {
 	s := n.stack
 	s.mu.Lock()
 	n.inBatch = false
+	s.sendLaterACKs()
 	s.unlock()
 }
 
@@ -53,7 +54,11 @@ var _ link.Dispatcher = (*NIC)(nil)
 func (n *NIC) DeliverFrame(frame []byte) {
 	s := n.stack
 	s.mu.Lock()
+	s.freezeClock()
+	s.inBatch = n.inBatch
 	defer func() {
+		s.thawClock()
+		s.inBatch = false
 		if n.inBatch {
 			s.mu.Unlock() // EndBatch sends what this frame made
 		} else {

@@ -127,8 +127,17 @@ type Stack struct {
 	mu    sync.Mutex
 	opts  Options
 	clock clock.Clock
-	rand  *rand.Rand
-	start time.Time
+	// frozen holds now at frozenAt while one frame is processed
+	// (freezeClock); both under mu.
+	frozen   bool
+	frozenAt time.Time
+	// inBatch is set while a frame of a NIC's batch (BeginBatch to
+	// EndBatch) is processed; ackLater are the connections whose ACK
+	// waits for the batch's end (ackAtBatchEnd). Both under mu.
+	inBatch  bool
+	ackLater []*tcpConn
+	rand     *rand.Rand
+	start    time.Time
 
 	nics   []*NIC
 	routes []Route
@@ -249,13 +258,58 @@ func (s *Stack) unlock() {
 }
 
 // elapsed is the stack's time since it was made: the clock of probes and
-// timestamps.
-func (s *Stack) elapsed() time.Duration { return s.clock.Now().Sub(s.start) }
+// timestamps. s.mu is held.
+func (s *Stack) elapsed() time.Duration { return s.now().Sub(s.start) }
+
+// now is the stack's time; s.mu is held. While one inbound frame is
+// processed (freezeClock) it is the time the frame was taken up: one
+// reading of the clock for everything the frame causes, instead of one
+// per timestamp, RTT sample and timer (a segment took about seven).
+func (s *Stack) now() time.Time {
+	if s.frozen {
+		return s.frozenAt
+	}
+	return s.clock.Now()
+}
+
+// freezeClock makes now return the clock's present reading until
+// thawClock; s.mu is held and stays held in between.
+func (s *Stack) freezeClock() { s.frozenAt, s.frozen = s.clock.Now(), true }
+
+// thawClock ends freezeClock, before s.mu is released.
+func (s *Stack) thawClock() { s.frozen = false }
+
+// ackAtBatchEnd makes c's ACK wait for the end of the batch being
+// processed; s.mu is held.
+func (s *Stack) ackAtBatchEnd(c *tcpConn) {
+	if !c.ackLater {
+		c.ackLater = true
+		s.ackLater = append(s.ackLater, c)
+	}
+}
+
+// sendLaterACKs sends the ACKs that waited for a batch's end, for
+// connections still owing one; s.mu is held.
+func (s *Stack) sendLaterACKs() {
+	if len(s.ackLater) == 0 {
+		return
+	}
+	s.freezeClock()
+	for i, c := range s.ackLater {
+		c.ackLater = false
+		if !s.closed && c.pendingAck > 0 {
+			c.sendACK()
+		}
+		s.ackLater[i] = nil
+	}
+	s.ackLater = s.ackLater[:0]
+	s.thawClock()
+}
 
 // Elapsed returns the time since the stack was created, on its clock: the
 // time base of ProbeEvent.Time, for events an observer of the stack's
 // links adds to its probe stream. It takes no lock.
-func (s *Stack) Elapsed() time.Duration { return s.elapsed() }
+func (s *Stack) Elapsed() time.Duration { return s.clock.Now().Sub(s.start) }
 
 // rateLimiter allows max events per period.
 type rateLimiter struct {

@@ -139,7 +139,8 @@ type tcpConn struct {
 	limitedTransmit int
 
 	// Receiver ACK state.
-	pendingAck int // bytes received and not yet ACKed
+	pendingAck int  // bytes received and not yet ACKed
+	ackLater   bool // listed in the stack's ackLater (ackAtBatchEnd)
 	quickAcks  int
 	rcvMSS     int
 
@@ -453,7 +454,9 @@ func (s *Stack) Write(fd int, p []byte) (int, error) {
 		n := c.sndBuf.append(p[written:])
 		written += n
 		if n > 0 && c.state.synchronized() {
+			s.freezeClock() // one reading for the segments this sends
 			c.output()
+			s.thawClock()
 		}
 		if written == len(p) {
 			return written, nil
@@ -599,7 +602,7 @@ func (c *tcpConn) userClose(lingerZero bool) {
 	}
 	c.queueFIN()
 	if c.state == StateFinWait2 {
-		c.closeAt = c.s.clock.Now().Add(c.opts.FinWait2)
+		c.closeAt = c.s.now().Add(c.opts.FinWait2)
 		c.armTimer()
 	}
 }

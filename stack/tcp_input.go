@@ -10,7 +10,7 @@ import (
 // input processes one segment for this connection (RFC 9293 §3.10.7).
 func (c *tcpConn) input(h *wire.TCPFields, payload []byte) {
 	s := c.s
-	now := s.clock.Now()
+	now := s.now()
 	c.stats.segsIn++
 	if len(payload) > 0 {
 		c.stats.dataSegsIn++
@@ -216,7 +216,7 @@ func (c *tcpConn) inputSynchronizedOrSynRcvd(h *wire.TCPFields, payload []byte) 
 			c.free()
 		case h.Flags.Has(wire.TCPFlagFIN):
 			c.sendACK()
-			c.closeAt = s.clock.Now().Add(c.opts.TimeWait)
+			c.closeAt = s.now().Add(c.opts.TimeWait)
 		case segLen > 0 || seq != c.rcvNxt:
 			c.sendACK()
 		}
@@ -338,7 +338,7 @@ func (c *tcpConn) inputSynchronizedOrSynRcvd(h *wire.TCPFields, payload []byte) 
 // synchronized state (RFC 9293 §3.10.7.4 fifth, RFC 5681, 6582, 6675).
 func (c *tcpConn) processACK(h *wire.TCPFields, seq, ack seqnum.Value, dataLen int) {
 	s := c.s
-	now := s.clock.Now()
+	now := s.now()
 	wnd := uint32(h.Window) << c.sndWS
 	if c.sackOK && h.Options.NumSACKBlocks > 0 {
 		c.sacked.update(h.Options.SACKBlocks[:h.Options.NumSACKBlocks], c.sndUna, c.sndMax)
@@ -502,7 +502,7 @@ func (c *tcpConn) enterRecovery() {
 		c.cwnd = c.ssthresh + 3*uint32(c.mss)
 	}
 	c.retransmitHead()
-	c.rtoAt = s.clock.Now().Add(c.rto)
+	c.rtoAt = s.now().Add(c.rto)
 }
 
 func (c *tcpConn) exitRecovery() {
@@ -573,7 +573,7 @@ func (c *tcpConn) eifelJudge(ack seqnum.Value, h *wire.TCPFields) {
 // timing is dropped when anything is retransmitted) or, failing that, from
 // the echoed timestamp (RFC 7323 §4).
 func (c *tcpConn) takeRTTSample(ack seqnum.Value, h *wire.TCPFields) {
-	now := c.s.clock.Now()
+	now := c.s.now()
 	var r time.Duration
 	switch {
 	case c.rttTiming && ack.GreaterThanEq(c.rttSeq):
@@ -757,14 +757,22 @@ func (c *tcpConn) processData(h *wire.TCPFields, payload []byte) {
 // once while quick-ACKing and when a hole was filled.
 func (c *tcpConn) ackAfterData(filledHole bool) {
 	switch {
-	case c.opts.DelayedACK < 0, filledHole, c.quickAcks > 0, c.pendingAck >= 2*c.rcvMSS:
+	case c.opts.DelayedACK < 0, filledHole, c.quickAcks > 0:
 		if c.quickAcks > 0 {
 			c.quickAcks--
 		}
 		c.sendACK()
+	case c.pendingAck >= 2*c.rcvMSS:
+		if c.s.inBatch {
+			// More frames of this batch may follow: one ACK at its end
+			// answers them all, as Linux's GRO makes one of a burst.
+			c.s.ackAtBatchEnd(c)
+			return
+		}
+		c.sendACK()
 	default:
 		if c.delackAt.IsZero() {
-			c.delackAt = c.s.clock.Now().Add(c.opts.DelayedACK)
+			c.delackAt = c.s.now().Add(c.opts.DelayedACK)
 		}
 	}
 }
@@ -793,7 +801,7 @@ func (c *tcpConn) enterTimeWait() {
 	c.setState(StateTimeWait)
 	c.s.stats.TcpExtTW++
 	c.rtoAt, c.persistAt, c.keepAt, c.flushAt, c.delackAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	c.closeAt = c.s.clock.Now().Add(c.opts.TimeWait)
+	c.closeAt = c.s.now().Add(c.opts.TimeWait)
 }
 
 // afterRead sends a window update when reading opened the window enough
@@ -815,7 +823,7 @@ func (c *tcpConn) afterRead() {
 }
 
 func (c *tcpConn) sendOutOfWindowACK() {
-	now := c.s.clock.Now()
+	now := c.s.now()
 	if !c.lastOOWAck.IsZero() && now.Sub(c.lastOOWAck) < 500*time.Millisecond {
 		return // rate-limited, as Linux's tcp_invalid_ratelimit
 	}
@@ -825,7 +833,7 @@ func (c *tcpConn) sendOutOfWindowACK() {
 
 func (c *tcpConn) sendChallengeACK() {
 	s := c.s
-	if !s.challenge.allow(s.clock.Now()) {
+	if !s.challenge.allow(s.now()) {
 		return
 	}
 	s.stats.TcpExtTCPChallengeACK++

@@ -86,10 +86,10 @@ func (c *tcpConn) sendSYN(retrans bool) {
 		c.stats.retrans++
 		c.rttTiming = false
 	} else if !c.rttTiming {
-		c.rttTiming, c.rttSeq, c.rttTime = true, c.iss.Add(1), c.s.clock.Now()
+		c.rttTiming, c.rttSeq, c.rttTime = true, c.iss.Add(1), c.s.now()
 	}
 	if c.rtoAt.IsZero() || retrans {
-		c.rtoAt = c.s.clock.Now().Add(c.rto)
+		c.rtoAt = c.s.now().Add(c.rto)
 	}
 	c.emit(&f, 0, retrans)
 	c.armTimer()
@@ -137,13 +137,13 @@ func (c *tcpConn) sendSegment(seq seqnum.Value, n int, extra wire.TCPFlags, retr
 			c.stats.bytesRetrans += uint64(n)
 			c.rttTiming = false
 		} else if !c.rttTiming && n > 0 {
-			c.rttTiming, c.rttSeq, c.rttTime = true, seq.Add(seqnum.Size(n)), c.s.clock.Now()
+			c.rttTiming, c.rttSeq, c.rttTime = true, seq.Add(seqnum.Size(n)), c.s.now()
 		}
 		if c.rtoAt.IsZero() {
-			c.rtoAt = c.s.clock.Now().Add(c.rto)
+			c.rtoAt = c.s.now().Add(c.rto)
 		}
 		if c.firstUnackedAt.IsZero() {
-			c.firstUnackedAt = c.s.clock.Now()
+			c.firstUnackedAt = c.s.now()
 		}
 	}
 }
@@ -239,7 +239,7 @@ func (c *tcpConn) output() {
 	default:
 		return
 	}
-	now := c.s.clock.Now()
+	now := c.s.now()
 	if c.caState == CARecovery && c.sackOK {
 		c.sackRecoveryOutput()
 	}

@@ -1218,3 +1218,52 @@ func waitErr(t testing.TB, ch <-chan error) error {
 		return nil
 	}
 }
+
+// TestEstablishedBatchAnsweredByOneACK: in-order data delivered between a
+// NIC's BeginBatch and EndBatch (a burst the link endpoint read at once) is
+// acknowledged once, at EndBatch, as Linux's GRO makes one ACK of a burst;
+// outside a batch every second full segment is ACKed at once; out-of-order
+// data inside a batch still gets an ACK of its own (the duplicate ACKs and
+// SACK blocks loss recovery needs).
+func TestEstablishedBatchAnsweredByOneACK(t *testing.T) {
+	const mss, n = 1460, 8
+	seg := make([]byte, mss)
+	p := newRawPeer(t, Options{})
+	p.connect(t, nil)
+	nic := p.s.nics[0]
+
+	// Past the quick ACKs of the connection's start (16), then one ACK
+	// every second segment.
+	for range 16 + n {
+		p.sendTCP(flagA, p.seq, p.ack, seg, nil)
+		p.seq += mss
+	}
+	for range 16 {
+		p.expectTCP(t)
+	}
+	for i := 1; i <= n/2; i++ {
+		p.expectFlags(t, flagA, p.ack, p.seq-uint32((n-2*i)*mss))
+	}
+	p.expectNone(t)
+
+	nic.BeginBatch()
+	for range n {
+		p.sendTCP(flagA, p.seq, p.ack, seg, nil)
+		p.seq += mss
+	}
+	p.expectNone(t)
+	nic.EndBatch()
+	p.expectFlags(t, flagA, p.ack, p.seq)
+	p.expectNone(t)
+
+	// What a batch makes leaves at its end (the NIC's batching), but
+	// out-of-order data still gets an ACK of its own.
+	nic.BeginBatch()
+	p.sendTCP(flagA, p.seq+mss, p.ack, seg, nil) // a hole before it
+	p.sendTCP(flagA, p.seq, p.ack, seg, nil)     // fills the hole
+	p.expectNone(t)
+	nic.EndBatch()
+	p.expectFlags(t, flagA, p.ack, p.seq)
+	p.expectFlags(t, flagA, p.ack, p.seq+2*mss)
+	p.expectNone(t)
+}

@@ -23,7 +23,7 @@ func (c *tcpConn) armTimer() {
 	if !c.timerAt.IsZero() && !c.timerAt.After(next) {
 		return // already due no later than needed
 	}
-	d := next.Sub(c.s.clock.Now())
+	d := next.Sub(c.s.now())
 	c.timerAt = next
 	if c.timer == nil {
 		c.timer = c.s.clock.AfterFunc(d, c.onTimer)
@@ -40,7 +40,7 @@ func (c *tcpConn) onTimer() {
 	if s.closed || c.state == StateClosed {
 		return
 	}
-	now := s.clock.Now()
+	now := s.now()
 	due := func(t time.Time) bool { return !t.IsZero() && !now.Before(t) }
 	if due(c.closeAt) {
 		c.closeAt = time.Time{}
@@ -86,7 +86,7 @@ func (c *tcpConn) onTimer() {
 // onRTO is the retransmission timeout (RFC 6298 §5.4-5.7, RFC 5681 §3.1).
 func (c *tcpConn) onRTO() {
 	s := c.s
-	now := s.clock.Now()
+	now := s.now()
 	if c.sndUna == c.sndMax {
 		return
 	}
@@ -149,7 +149,7 @@ func (c *tcpConn) armPersist() {
 	if d > c.opts.MaxRTO || d <= 0 {
 		d = c.opts.MaxRTO
 	}
-	c.persistAt = c.s.clock.Now().Add(d)
+	c.persistAt = c.s.now().Add(d)
 }
 
 // onPersist sends a zero-window probe (RFC 9293 §3.8.6.1), as Linux does:
@@ -171,7 +171,7 @@ func (c *tcpConn) onPersist() {
 	c.probeTimer(TimerPersist)
 	c.s.stats.TcpExtTCPZeroWindowProbes++
 	c.stats.probes++
-	now := c.s.clock.Now()
+	now := c.s.now()
 	if c.opts.UserTimeout > 0 && !c.firstUnackedAt.IsZero() && now.Sub(c.firstUnackedAt) >= c.opts.UserTimeout {
 		c.abort(ETIMEDOUT, true)
 		return
@@ -190,7 +190,7 @@ func (c *tcpConn) resetKeepalive() {
 		return
 	}
 	c.keepN = 0
-	c.keepAt = c.s.clock.Now().Add(c.opts.KeepIdle)
+	c.keepAt = c.s.now().Add(c.opts.KeepIdle)
 }
 
 // onKeepalive probes an idle connection (RFC 1122 §4.2.3.6) and gives up
@@ -199,7 +199,7 @@ func (c *tcpConn) onKeepalive() {
 	if !c.opts.Keepalive {
 		return
 	}
-	now := c.s.clock.Now()
+	now := c.s.now()
 	idle := now.Sub(c.lastRecv)
 	if c.lastRecv.IsZero() || idle < c.opts.KeepIdle && c.keepN == 0 {
 		base := c.lastRecv

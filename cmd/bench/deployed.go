@@ -6,14 +6,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -21,82 +24,176 @@ import (
 )
 
 // deployedConfig is what -deployed measures: netlab binaries, each
-// deploying the two-hosts example and moving bulk data with `netlab tcp
-// send`, rounds interleaved, beside the raw veth Go->Go figure.
+// deploying small labs and moving bulk data with `netlab tcp send` on
+// every path of paths, rounds interleaved, beside the raw veth Go->Go
+// figure and iperf3.
 type deployedConfig struct {
 	bins     []string // label=path
 	rounds   int
 	bytes    string
-	topo     string
+	paths    []string // names of deployedPaths
+	flowTime time.Duration
 	profiles string // a directory for the agents' CPU profiles, or ""
 }
 
-// deployedResult is one binary's rounds.
-type deployedResult struct {
-	Label     string    `json:"label"`
-	Binary    string    `json:"binary"`
-	Mbps      []float64 `json:"mbps"`
-	CPUPerGB  []float64 `json:"agent_cpu_s_per_gb"`
-	RawGoGbps []float64 `json:"raw_veth_go_go_gbps,omitempty"`
+// A deployedPath is one way of moving data through a deployed lab: the
+// topology (its name line replaced per run) and the sends, all at once.
+type deployedPath struct {
+	Name string
+	What string
+	Topo string
+	// Serve lists node and port of every server; Sends the flows.
+	Serve []serveAt
+	Sends []sendJob
+	// Duration makes every send run for this long instead of a size.
+	Duration bool
 }
 
-// runDeployed measures each binary of dc in turn, round after round, so
-// that what the machine does meanwhile falls on every binary alike, with
-// a raw veth Go->Go bulk flow and an iperf3 flow (the kernel, as users
-// measure it) in each round as the references.
-func runDeployed(ctx context.Context, cfg config, dc deployedConfig) ([]deployedResult, []float64, []float64, error) {
-	res := make([]deployedResult, len(dc.bins))
-	for i, b := range dc.bins {
+type serveAt struct {
+	Node string
+	Port int
+}
+
+type sendJob struct{ From, To string }
+
+// deployedPaths are the paths issue #16 asks for: two Go-stack nodes with
+// and without an impairment that changes nothing, a Go node with a Linux
+// node either way, and 100 flows between 20 node pairs in one agent.
+func deployedPaths() []deployedPath {
+	const goLinux = `name: x
+topology:
+  nodes:
+    gohost: {kind: host, stack: go}
+    linuxhost: {kind: host, stack: linux}
+  links:
+    - endpoints:
+        - {node: gohost, interface: eth1, ipv4: 192.168.50.1/24}
+        - {node: linuxhost, interface: eth1, ipv4: 192.168.50.2/24}
+`
+	const twoHosts = `name: x
+topology:
+  nodes:
+    h1: {kind: host}
+    h2: {kind: host}
+  links:
+    - endpoints: ["h1:eth1", "h2:eth1"]
+`
+	var pairs strings.Builder
+	pairs.WriteString("name: x\ntopology:\n  nodes:\n")
+	for i := 1; i <= 20; i++ {
+		fmt.Fprintf(&pairs, "    s%d: {kind: host}\n    r%d: {kind: host}\n", i, i)
+	}
+	pairs.WriteString("  links:\n")
+	var serve []serveAt
+	var sends []sendJob
+	for i := 1; i <= 20; i++ {
+		fmt.Fprintf(&pairs, "    - endpoints: [{node: s%d, interface: eth1, ipv4: 10.9.%d.1/24}, {node: r%d, interface: eth1, ipv4: 10.9.%d.2/24}]\n", i, i, i, i)
+		serve = append(serve, serveAt{fmt.Sprintf("r%d", i), 5001})
+		for range 5 {
+			sends = append(sends, sendJob{fmt.Sprintf("s%d", i), fmt.Sprintf("10.9.%d.2:5001", i)})
+		}
+	}
+	return []deployedPath{
+		{Name: "go-go", What: "Go -> Go (two-hosts)", Topo: twoHosts,
+			Serve: []serveAt{{"h2", 5001}}, Sends: []sendJob{{"h1", "10.0.0.1:5001"}}},
+		{Name: "go-go-impaired", What: "Go -> Go, a no-op impairment (rate 100gbit: the engine's queue and timer in the path)",
+			Topo:  strings.Replace(twoHosts, `["h1:eth1", "h2:eth1"]`, "[\"h1:eth1\", \"h2:eth1\"]\n      netem: {rate: 100gbit}", 1),
+			Serve: []serveAt{{"h2", 5001}}, Sends: []sendJob{{"h1", "10.0.0.1:5001"}}},
+		{Name: "go-linux", What: "Go -> Linux (a stack: linux node)", Topo: goLinux,
+			Serve: []serveAt{{"linuxhost", 5001}}, Sends: []sendJob{{"gohost", "192.168.50.2:5001"}}},
+		{Name: "linux-go", What: "Linux -> Go", Topo: goLinux,
+			Serve: []serveAt{{"gohost", 5001}}, Sends: []sendJob{{"linuxhost", "192.168.50.1:5001"}}},
+		{Name: "flows-100", What: "100 flows, 20 node pairs, one agent (aggregate)", Topo: pairs.String(),
+			Serve: serve, Sends: sends, Duration: true},
+	}
+}
+
+// deployedResult is one binary's rounds on one path.
+type deployedResult struct {
+	Label    string    `json:"label"`
+	Binary   string    `json:"binary"`
+	Path     string    `json:"path"`
+	What     string    `json:"what"`
+	Mbps     []float64 `json:"mbps"`
+	CPUPerGB []float64 `json:"agent_cpu_s_per_gb"`
+	// MachineCPUPerGB counts all processors' busy time over the sends,
+	// as iperf3's figure does: the kernel's softirq work is nobody's
+	// process time.
+	MachineCPUPerGB []float64 `json:"machine_cpu_s_per_gb"`
+}
+
+// runDeployed measures each binary of dc on each path in turn, round
+// after round, so that what the machine does meanwhile falls on every
+// binary alike, with a raw veth Go->Go bulk flow and an iperf3 flow (the
+// kernel, as users measure it) in each round as the references.
+func runDeployed(ctx context.Context, cfg config, dc deployedConfig) ([]deployedResult, []float64, []float64, []float64, error) {
+	all := deployedPaths()
+	var paths []deployedPath
+	for _, name := range dc.paths {
+		i := slices.IndexFunc(all, func(p deployedPath) bool { return p.Name == name })
+		if i < 0 {
+			var names []string
+			for _, p := range all {
+				names = append(names, p.Name)
+			}
+			return nil, nil, nil, nil, fmt.Errorf("no path %q: the paths are %s", name, strings.Join(names, ", "))
+		}
+		paths = append(paths, all[i])
+	}
+	var res []deployedResult
+	for _, b := range dc.bins {
 		label, path, ok := strings.Cut(b, "=")
 		if !ok {
 			label, path = filepath.Base(b), b
 		}
-		res[i] = deployedResult{Label: label, Binary: path}
+		for _, p := range paths {
+			res = append(res, deployedResult{Label: label, Binary: path, Path: p.Name, What: p.What})
+		}
 	}
-	var raw, iperf []float64
+	var raw, iperf, iperfCPU []float64
 	for round := 0; round < dc.rounds; round++ {
 		gbps, _, err := measure(ctx, ends{true, true}, cfg, func(p *pair) (float64, float64, error) { return bulkFlow(ctx, p, cfg.bulkTime) })
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("raw veth: %w", err)
+			return nil, nil, nil, nil, fmt.Errorf("raw veth: %w", err)
 		}
 		raw = append(raw, gbps)
-		ip, _, err := iperf3Bulk(ctx, cfg.bulkTime)
+		ip, ipCPU, err := iperf3Bulk(ctx, cfg.bulkTime)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("iperf3: %w", err)
+			return nil, nil, nil, nil, fmt.Errorf("iperf3: %w", err)
 		}
-		iperf = append(iperf, ip)
+		iperf, iperfCPU = append(iperf, ip), append(iperfCPU, ipCPU)
 		for i := range res {
-			mbps, cpu, err := deployedSend(ctx, res[i].Binary, dc)
+			p := paths[i%len(paths)]
+			mbps, cpu, machine, err := deployedSend(ctx, res[i].Binary, p, dc)
 			if err != nil {
-				return nil, nil, nil, fmt.Errorf("%s: %w", res[i].Label, err)
+				return nil, nil, nil, nil, fmt.Errorf("%s, %s: %w", res[i].Label, p.Name, err)
 			}
 			res[i].Mbps = append(res[i].Mbps, mbps)
 			res[i].CPUPerGB = append(res[i].CPUPerGB, cpu)
+			res[i].MachineCPUPerGB = append(res[i].MachineCPUPerGB, machine)
 		}
 	}
-	return res, raw, iperf, nil
+	return res, raw, iperf, iperfCPU, nil
 }
 
-// deployedSend deploys a unique copy of the topology with bin, sends
-// dc.bytes from h1 to h2 with `tcp send`, and returns the goodput and the
-// agent's CPU seconds per GB moved; the lab is destroyed whatever happens.
-func deployedSend(ctx context.Context, bin string, dc deployedConfig) (float64, float64, error) {
-	data, err := os.ReadFile(dc.topo)
-	if err != nil {
-		return 0, 0, err
-	}
+// deployedSend deploys a uniquely named copy of p's topology with bin,
+// starts its servers, runs its sends at once and returns the aggregate
+// goodput (the sum of the flows', which run side by side), the agent's
+// and the machine's CPU seconds per GB moved; the lab is destroyed
+// whatever happens.
+func deployedSend(ctx context.Context, bin string, p deployedPath, dc deployedConfig) (mbps, agentCPU, machineCPU float64, err error) {
 	var rnd [3]byte
 	rand.Read(rnd[:])
 	name := "bench" + hex.EncodeToString(rnd[:])
-	data = regexp.MustCompile(`(?m)^name: .*$`).ReplaceAll(data, []byte("name: "+name))
+	data := regexp.MustCompile(`(?m)^name: .*$`).ReplaceAllString(p.Topo, "name: "+name)
 	dir, err := os.MkdirTemp("", "netlab-bench")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer os.RemoveAll(dir)
 	topo := filepath.Join(dir, "lab.yml")
-	if err := os.WriteFile(topo, data, 0o644); err != nil {
-		return 0, 0, err
+	if err := os.WriteFile(topo, []byte(data), 0o644); err != nil {
+		return 0, 0, 0, err
 	}
 	nl := func(args ...string) ([]byte, error) {
 		cmd := exec.CommandContext(ctx, bin, append(args, "-t", topo)...)
@@ -113,35 +210,60 @@ func deployedSend(ctx context.Context, bin string, dc deployedConfig) (float64, 
 	}
 	defer exec.Command(bin, "destroy", "-t", topo, "--cleanup").Run()
 	if _, err := nl("deploy"); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	if _, err := nl("tcp", "serve", "h2", "--port", "5001"); err != nil {
-		return 0, 0, err
+	for _, s := range p.Serve {
+		if _, err := nl("tcp", "serve", s.Node, "--port", strconv.Itoa(s.Port)); err != nil {
+			return 0, 0, 0, err
+		}
 	}
 	pid, err := agentPID(name)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
+	busy0 := machineBusy()
 	cpu0, err := procCPU(pid)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	out, err := nl("tcp", "send", "h1", "--to", "10.0.0.1:5001", "--bytes", dc.bytes, "--format", "json")
-	if err != nil {
-		return 0, 0, err
+	size := []string{"--bytes", dc.bytes}
+	if p.Duration {
+		size = []string{"--duration", dc.flowTime.String()}
 	}
-	cpu1, err := procCPU(pid)
-	if err != nil {
-		return 0, 0, err
-	}
-	var rep struct {
+	type report struct {
 		Bytes       int64   `json:"bytes"`
 		GoodputMbps float64 `json:"goodput_mbps"`
 	}
-	if err := json.Unmarshal(out, &rep); err != nil {
-		return 0, 0, fmt.Errorf("tcp send said %q: %w", out, err)
+	reps := make([]report, len(p.Sends))
+	errs := make([]error, len(p.Sends))
+	var wg sync.WaitGroup
+	for i, s := range p.Sends {
+		wg.Go(func() {
+			out, err := nl(append([]string{"tcp", "send", s.From, "--to", s.To, "--format", "json"}, size...)...)
+			if err == nil {
+				if err = json.Unmarshal(out, &reps[i]); err != nil {
+					err = fmt.Errorf("tcp send said %q: %w", out, err)
+				}
+			}
+			errs[i] = err
+		})
 	}
-	return rep.GoodputMbps, (cpu1 - cpu0).Seconds() / (float64(rep.Bytes) / 1e9), nil
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, 0, 0, err
+	}
+	cpu1, err := procCPU(pid)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	busy := machineBusy() - busy0
+	var moved int64
+	for _, r := range reps {
+		mbps += r.GoodputMbps
+		moved += r.Bytes
+	}
+	gb := float64(moved) / 1e9
+	return mbps, (cpu1 - cpu0).Seconds() / gb, busy.Seconds() / gb, nil
 }
 
 // agentPID finds the agent process of lab (its command line names the
@@ -178,15 +300,15 @@ func procCPU(pid int) (time.Duration, error) {
 // printDeployed prints the -deployed table: the median and range of each
 // path's goodput, its ratio to iperf3's and to the raw veth figure of the
 // same run, and the agent's CPU per GB.
-func printDeployed(res []deployedResult, raw, iperf []float64) {
+func printDeployed(res []deployedResult, raw, iperf, iperfCPU []float64) {
 	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "path\tgoodput Mbit/s (median, range)\tratio to iperf3\tratio to raw veth Go->Go\tagent CPU s/GB (median)")
-	ipMed, rawMed := median(iperf)*1000, median(raw)*1000
-	fmt.Fprintf(w, "iperf3, kernel TCP between two namespaces\t%.0f (%.0f–%.0f)\t1\t%.2f\t-\n", ipMed, minOf(iperf)*1000, maxOf(iperf)*1000, ipMed/rawMed)
-	fmt.Fprintf(w, "raw veth Go->Go (in process)\t%.0f (%.0f–%.0f)\t%.2f\t1\t-\n", rawMed, minOf(raw)*1000, maxOf(raw)*1000, rawMed/ipMed)
+	fmt.Fprintln(w, "path\tgoodput Mbit/s (median, range)\tratio to iperf3\tratio to raw veth Go->Go\tmachine CPU s/GB (median)\tCPU/GB to iperf3's\tagent CPU s/GB")
+	ipMed, rawMed, ipCPU := median(iperf)*1000, median(raw)*1000, median(iperfCPU)
+	fmt.Fprintf(w, "iperf3, kernel TCP between two namespaces\t%.0f (%.0f–%.0f)\t1\t%.2f\t%.2f\t1\t-\n", ipMed, minOf(iperf)*1000, maxOf(iperf)*1000, ipMed/rawMed, ipCPU)
+	fmt.Fprintf(w, "raw veth Go->Go (in process)\t%.0f (%.0f–%.0f)\t%.2f\t1\t-\t-\t-\n", rawMed, minOf(raw)*1000, maxOf(raw)*1000, rawMed/ipMed)
 	for _, r := range res {
-		m := median(r.Mbps)
-		fmt.Fprintf(w, "deployed lab, %s\t%.0f (%.0f–%.0f)\t%.2f\t%.2f\t%.2f\n", r.Label, m, minOf(r.Mbps), maxOf(r.Mbps), m/ipMed, m/rawMed, median(r.CPUPerGB))
+		m, c := median(r.Mbps), median(r.MachineCPUPerGB)
+		fmt.Fprintf(w, "deployed lab, %s: %s\t%.0f (%.0f–%.0f)\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", r.Label, r.What, m, minOf(r.Mbps), maxOf(r.Mbps), m/ipMed, m/rawMed, c, c/ipCPU, median(r.CPUPerGB))
 	}
 	w.Flush()
 }

@@ -62,26 +62,28 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of a Go->Go bulk transfer to this file and stop")
 	impairTable := flag.Bool("impair", false, "measure the impairment engine on a veth (delay, loss, rate, cost) instead")
 	var dc deployedConfig
-	deployed := flag.String("deployed", "", "measure `netlab tcp send` between two nodes of a deployed lab instead, for these netlab binaries (LABEL=PATH, comma-separated), beside the raw veth Go->Go flow")
+	deployed := flag.String("deployed", "", "measure `netlab tcp send` in deployed labs instead (-paths), for these netlab binaries (LABEL=PATH, comma-separated), beside iperf3 and the raw veth Go->Go flow")
 	flag.IntVar(&dc.rounds, "rounds", 5, "with -deployed: rounds, each binary once a round")
 	flag.StringVar(&dc.bytes, "bytes", "1GB", "with -deployed: how much each tcp send moves")
 	flag.StringVar(&dc.profiles, "agent-cpuprofile", "", "with -deployed: write the agents' CPU profiles into this directory (one per lab)")
-	flag.StringVar(&dc.topo, "topo", "examples/two-hosts.yml", "with -deployed: the lab (h1 sends to h2 at 10.0.0.1:5001)")
+	paths := flag.String("paths", "go-go,go-go-impaired,go-linux,linux-go,flows-100", "with -deployed: the paths to measure, comma-separated")
+	flag.DurationVar(&dc.flowTime, "flow-time", 10*time.Second, "with -deployed: how long each flow of flows-100 sends")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *deployed != "" {
 		dc.bins = strings.Split(*deployed, ",")
-		res, raw, iperf, err := runDeployed(ctx, cfg, dc)
+		dc.paths = strings.Split(*paths, ",")
+		res, raw, iperf, iperfCPU, err := runDeployed(ctx, cfg, dc)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
 		if *asJSON {
-			json.NewEncoder(os.Stdout).Encode(map[string]any{"deployed": res, "raw_veth_go_go_gbps": raw, "iperf3_gbps": iperf})
+			json.NewEncoder(os.Stdout).Encode(map[string]any{"deployed": res, "raw_veth_go_go_gbps": raw, "iperf3_gbps": iperf, "iperf3_machine_cpu_s_per_gb": iperfCPU})
 			return
 		}
-		printDeployed(res, raw, iperf)
+		printDeployed(res, raw, iperf, iperfCPU)
 		return
 	}
 	if *impairTable {
