@@ -78,10 +78,13 @@ type Config struct {
 
 // Agent serves the nodes of one lab (or one node of it).
 type Agent struct {
-	log   *slog.Logger
-	mu    sync.Mutex
-	nodes map[string]*node
-	start time.Time
+	log *slog.Logger
+	// digests digests prefixes of the pattern for every node's senders
+	// and sinks (each stretch hashed once).
+	digests patternDigests
+	mu      sync.Mutex
+	nodes   map[string]*node
+	start   time.Time
 
 	impairClock *clock.Precise
 
@@ -104,6 +107,7 @@ type node struct {
 	impairs []*impairIfc // per interface, in plan order
 	trace   *tracer
 	rec     *recorder
+	digests *patternDigests // the agent's; nil hashes every time
 	ring    *captureRing
 	ktaps   []*tap // kernel capture sockets a ring keeps open (stack: linux)
 
@@ -145,6 +149,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		ref := cfg.Nodes[i]
 		pn := cfg.Lab.Node(ref.Name)
 		n, err := attach(pn, ref.NSPath, open, a.impairClock)
+		if err == nil {
+			n.digests = &a.digests
+		}
 		if err != nil {
 			return fmt.Errorf("node %s: %w", ref.Name, err)
 		}

@@ -115,7 +115,7 @@ func (a *Agent) Handler() http.Handler {
 		}
 		n.nextID++
 		id := n.nextID
-		ap, err := startApp(n.net, id, spec)
+		ap, err := startApp(n.net, n.digests, id, spec)
 		if err == nil {
 			n.apps[id] = ap
 		}
@@ -155,7 +155,7 @@ func (a *Agent) Handler() http.Handler {
 		if !readJSON(w, r, &b) {
 			return
 		}
-		reps, err := runBatch(r.Context(), n.net, b)
+		reps, err := runBatch(r.Context(), n.net, n.digests, b)
 		if err != nil {
 			httpError(w, http.StatusBadRequest, err)
 			return
@@ -167,7 +167,7 @@ func (a *Agent) Handler() http.Handler {
 		if !readJSON(w, r, &spec) {
 			return
 		}
-		rep, err := runSend(r.Context(), n.net, spec)
+		rep, err := runSend(r.Context(), n.net, n.digests, spec)
 		if err != nil {
 			httpError(w, http.StatusBadGateway, err)
 			return

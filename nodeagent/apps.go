@@ -91,8 +91,10 @@ type app struct {
 	conns  []*ConnRecord // guarded by mu while their connections run
 	live   map[*ConnRecord]*liveConn
 	net    netAPI
-	ln     net.Listener // guarded by mu; nil while stopped
-	srv    *http.Server // guarded by mu
+	// digests digests what the sink reads (receivedDigest).
+	digests *patternDigests
+	ln      net.Listener // guarded by mu; nil while stopped
+	srv     *http.Server // guarded by mu
 }
 
 func (a *app) snapshot() AppInfo {
@@ -127,7 +129,7 @@ func (a *app) close() {
 }
 
 // startApp listens on the node and serves spec.Mode until closed.
-func startApp(n netAPI, id int, spec AppSpec) (*app, error) {
+func startApp(n netAPI, digests *patternDigests, id int, spec AppSpec) (*app, error) {
 	if spec.Port == 0 {
 		return nil, errors.New("a port is needed")
 	}
@@ -153,7 +155,7 @@ func startApp(n netAPI, id int, spec AppSpec) (*app, error) {
 	if spec.SndBuf < 0 || spec.RcvBuf < 0 {
 		return nil, fmt.Errorf("buffer sizes %d and %d: bytes, or 0 for the stack's default", spec.SndBuf, spec.RcvBuf)
 	}
-	a := &app{spec: spec, info: AppInfo{ID: id, Mode: spec.Mode, Port: spec.Port}, record: spec.Record, net: n}
+	a := &app{spec: spec, info: AppInfo{ID: id, Mode: spec.Mode, Port: spec.Port}, record: spec.Record, net: n, digests: digests}
 	return a, a.serve()
 }
 
@@ -217,15 +219,16 @@ func (a *app) acceptLoop(ln net.Listener, mode string) {
 		}
 		go func() {
 			defer c.Close()
-			h := sha256.New()
+			h := newReceivedDigest(a.digests)
 			var w io.Writer = h
 			if echo {
 				w = io.MultiWriter(h, c)
 			}
 			n, _ := io.Copy(w, c)
+			sum := h.Sum()
 			a.mu.Lock()
 			a.info.Bytes += n
-			a.info.LastSHA256 = hex.EncodeToString(h.Sum(nil))
+			a.info.LastSHA256 = sum
 			a.mu.Unlock()
 		}()
 	}
@@ -396,14 +399,14 @@ type SendReport struct {
 
 // runSend connects, sends the pattern, half-closes, waits for the server
 // to close, and reports.
-func runSend(ctx context.Context, n netAPI, spec SendSpec) (SendReport, error) {
+func runSend(ctx context.Context, n netAPI, digests *patternDigests, spec SendSpec) (SendReport, error) {
 	if _, err := netip.ParseAddrPort(spec.To); err != nil {
 		return SendReport{}, fmt.Errorf("bad address %q: want IP:PORT", spec.To)
 	}
 	if spec.Bytes <= 0 && spec.Duration <= 0 {
 		return SendReport{}, errors.New("say how much to send: bytes or duration")
 	}
-	f := runFlow(ctx, n, FlowSpec{To: spec.To, Bytes: spec.Bytes, Duration: spec.Duration, NoDelay: spec.NoDelay}, time.Time{}, 0, false)
+	f := runFlow(ctx, n, digests, FlowSpec{To: spec.To, Bytes: spec.Bytes, Duration: spec.Duration, NoDelay: spec.NoDelay}, time.Time{}, 0, false)
 	rep := SendReport{From: f.From, To: f.To, Bytes: f.Bytes, SHA256: f.SHA256, MSS: f.MSS,
 		Retransmits: f.Retrans, RTOs: f.RTOs, FastRetrans: f.FastRetrans, BytesRetrans: f.BytesRetrans,
 		SRTT: f.SRTT, MaxCwnd: f.MaxCwndSegs, CC: f.CC}

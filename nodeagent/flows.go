@@ -113,7 +113,7 @@ type FlowReport struct {
 }
 
 // runBatch runs every flow of b and reports them in b's order.
-func runBatch(ctx context.Context, n netAPI, b FlowBatch) ([]FlowReport, error) {
+func runBatch(ctx context.Context, n netAPI, digests *patternDigests, b FlowBatch) ([]FlowReport, error) {
 	groups := map[string]*queryGroup{}
 	for _, f := range b.Flows {
 		switch {
@@ -164,7 +164,7 @@ func runBatch(ctx context.Context, n netAPI, b FlowBatch) ([]FlowReport, error) 
 				out[i] = runQueries(ctx, n, f, b.At, g)
 				return
 			}
-			out[i] = runFlow(ctx, n, f, b.At, b.Sample, true)
+			out[i] = runFlow(ctx, n, digests, f, b.At, b.Sample, true)
 		})
 	}
 	wg.Wait()
@@ -174,7 +174,7 @@ func runBatch(ctx context.Context, n netAPI, b FlowBatch) ([]FlowReport, error) 
 // runFlow connects, sends, half-closes, waits for the peer to close, and
 // reports. Samples are kept when keep is set; the largest cwnd is found
 // from them (every 10 ms when sample is 0).
-func runFlow(ctx context.Context, n netAPI, f FlowSpec, at time.Time, sample time.Duration, keep bool) (rep FlowReport) {
+func runFlow(ctx context.Context, n netAPI, digests *patternDigests, f FlowSpec, at time.Time, sample time.Duration, keep bool) (rep FlowReport) {
 	rep = FlowReport{ID: f.ID, To: f.To, Start: time.Now()}
 	if !at.IsZero() {
 		rep.Skew = rep.Start.Sub(at.Add(f.Start))
@@ -280,7 +280,7 @@ func runFlow(ctx context.Context, n netAPI, f FlowSpec, at time.Time, sample tim
 		rep.Error = werr.Error()
 	}
 	smp.stop()
-	rep.SHA256 = PatternDigest(rep.Bytes)
+	rep.SHA256 = digests.sum(rep.Bytes)
 	if info, err := n.Info(c); err == nil {
 		rep.MSS, rep.CC = info.MSS, info.Congestion
 		rep.DataSegsOut, rep.BytesSent = info.DataSegsOut, info.BytesSent

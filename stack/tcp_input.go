@@ -817,7 +817,12 @@ func (c *tcpConn) afterRead() {
 	// The window field cannot say more than 65535<<rcvWS: past that, a
 	// read changes nothing the peer can see.
 	now := min(c.rcvBuf.free(), 65535<<c.rcvWS)
-	if now-advertised >= min(c.rcvBuf.cap()/2, c.rcvMSS) {
+	// A window update of its own only when the window grew by what RFC
+	// 1122 §4.2.3.3 asks (SWS avoidance) and at least doubled, as Linux
+	// (tcp_cleanup_rbuf): while the peer still has half of what it could
+	// send, the next ACK of data tells it the rest, and a reader keeping
+	// up does not send a segment per read.
+	if now-advertised >= min(c.rcvBuf.cap()/2, c.rcvMSS) && now >= 2*advertised {
 		c.sendACK()
 	}
 }

@@ -1267,3 +1267,41 @@ func TestEstablishedBatchAnsweredByOneACK(t *testing.T) {
 	p.expectFlags(t, flagA, p.ack, p.seq+2*mss)
 	p.expectNone(t)
 }
+
+// TestEstablishedReadWindowUpdateOnlyWhenDoubled: a read sends a window
+// update of its own only when the window at least doubles (Linux's
+// tcp_cleanup_rbuf): while the peer may still send half of what it could,
+// the next ACK of data carries the larger window.
+func TestEstablishedReadWindowUpdateOnlyWhenDoubled(t *testing.T) {
+	p := newRawPeer(t, Options{TCP: TCPOptions{ReceiveBuffer: 32768}})
+	fd, _ := p.connect(t, nil) // no window scaling: the window is the free space
+	send := func(n int) {
+		for off := 0; off < n; off += 1024 {
+			p.sendTCP(flagPA, p.seq, p.ack, make([]byte, 1024), nil)
+			p.seq += 1024
+		}
+		var last tcpSeg
+		for f := p.next(); f != nil; f = p.next() {
+			_, h, _, _ := tcpFrame(f)
+			last = tcpSeg{TCPFields: h}
+		}
+		if last.Ack != p.seq {
+			t.Fatalf("last ACK %v, want ack %d", last, p.seq)
+		}
+	}
+	send(8192) // window 24576 left
+	if n, _ := p.s.Read(fd, make([]byte, 4096)); n != 4096 {
+		t.Fatalf("Read = %d, want 4096", n)
+	}
+	p.expectNone(t) // 28672 free: more by 4096, not twice 24576
+
+	send(20480) // 24576 held, window 8192
+	if n, _ := p.s.Read(fd, make([]byte, 24576)); n != 24576 {
+		t.Fatalf("Read = %d, want 24576", n)
+	}
+	upd := p.expectFlags(t, flagA, p.ack, p.seq)
+	if upd.Window != 32768 {
+		t.Fatalf("window update announces %d, want 32768", upd.Window)
+	}
+	p.expectNone(t)
+}
