@@ -59,6 +59,10 @@ type Config struct {
 	// `capture:` record in its captures folder.
 	Run           labdir.Run
 	TraceMaxBytes int64
+	// TraceEventsPerSecond bounds the ordinary segment events the
+	// recorders write, all nodes together (recordBudget); 0 is
+	// DefaultTraceEventsPerSecond, below 0 records every event.
+	TraceEventsPerSecond int
 	// CaptureDir, if set, overrides where nodes whose plan has `capture:` record
 	// continuously, as rings of pcapng files (CaptureFile).
 	CaptureDir string
@@ -82,9 +86,11 @@ type Agent struct {
 	// digests digests prefixes of the pattern for every node's senders
 	// and sinks (each stretch hashed once).
 	digests patternDigests
-	mu      sync.Mutex
-	nodes   map[string]*node
-	start   time.Time
+	// budget bounds what the recorders write (Config.TraceEventsPerSecond).
+	budget *recordBudget
+	mu     sync.Mutex
+	nodes  map[string]*node
+	start  time.Time
 
 	impairClock *clock.Precise
 
@@ -138,6 +144,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			return nil, fmt.Errorf("node %q is not in lab %s", ref.Name, cfg.Lab.Name)
 		}
 	}
+	if cfg.Run.Dir != "" {
+		a.budget = newRecordBudget(cfg.TraceEventsPerSecond)
+	}
 	open := cfg.OpenLink
 	if open == nil {
 		open = func(_, nsPath, ifname string) (link.Endpoint, error) { return openEndpoint(nsPath, ifname, cfg.Link) }
@@ -166,7 +175,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			}
 		}
 		if cfg.Run.Dir != "" && n.stack != nil {
-			if n.rec, err = startRecorder(n.trace, cfg.Run.Trace(ref.Name), cfg.TraceMaxBytes); err != nil {
+			if n.rec, err = startRecorder(n.trace, cfg.Run.Trace(ref.Name), cfg.TraceMaxBytes, a.budget); err != nil {
 				n.close()
 				return fmt.Errorf("node %s: %w", ref.Name, err)
 			}
@@ -421,6 +430,7 @@ func (a *Agent) Close() {
 		t.closeAll()
 	}
 	a.impairClock.Close()
+	a.budget.close()
 }
 
 func (a *Agent) node(name string) (*node, error) {

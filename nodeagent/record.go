@@ -33,14 +33,14 @@ type recorder struct {
 	wg   sync.WaitGroup
 }
 
-func startRecorder(t *tracer, path string, max int64) (*recorder, error) {
+func startRecorder(t *tracer, path string, max int64, b *recordBudget) (*recorder, error) {
 	if max <= 0 {
 		max = DefaultTraceMaxBytes
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("trace directory: %w", err)
 	}
-	r := &recorder{path: path, max: max, t: t, sub: t.subscribe(trace.Selector{})}
+	r := &recorder{path: path, max: max, t: t, sub: t.subscribeWithin(trace.Selector{}, b)}
 	r.wg.Add(1)
 	go r.run()
 	return r, nil
@@ -87,7 +87,7 @@ func (r *recorder) run() {
 		p.size += n
 		return nil
 	}
-	var lost uint64
+	var lost, skipped uint64
 	var last int64
 	// What is written reaches the file at most recordFlushEvery after it
 	// was written, or when the buffer fills: not after every burst, which
@@ -104,6 +104,11 @@ loop:
 				break loop
 			}
 			if m, ok := r.sub.lostSince(&lost, e.TimeUS); ok {
+				if write(m) != nil {
+					break loop
+				}
+			}
+			if m, ok := r.sub.skippedSince(&skipped, e.TimeUS); ok {
 				if write(m) != nil {
 					break loop
 				}
@@ -125,6 +130,9 @@ loop:
 	}
 	flush.Stop()
 	if m, ok := r.sub.lostSince(&lost, last); ok {
+		write(m)
+	}
+	if m, ok := r.sub.skippedSince(&skipped, last); ok {
 		write(m)
 	}
 	p.w.Flush()

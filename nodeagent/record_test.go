@@ -34,7 +34,7 @@ func TestRecorderStaysWithinItsCap(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := newTracer()
 			path := filepath.Join(t.TempDir(), "h1.jsonl")
-			rec, err := startRecorder(tr, path, tc.limit)
+			rec, err := startRecorder(tr, path, tc.limit, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +128,7 @@ func TestRecorderStartsWithinItsCap(t *testing.T) {
 				os.WriteFile(trace.RotatedPath(path), tc.old, 0o644)
 			}
 			tr := newTracer()
-			rec, err := startRecorder(tr, path, limit)
+			rec, err := startRecorder(tr, path, limit, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +157,7 @@ func TestRecorderDropsAnEventLargerThanHalfTheCap(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "h1.jsonl")
 	tr := newTracer()
 	const limit = 560
-	rec, err := startRecorder(tr, path, limit)
+	rec, err := startRecorder(tr, path, limit, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,4 +206,72 @@ func TestTracerCountsLossPerSubscriber(t *testing.T) {
 	}
 	tr.unsubscribe(fast)
 	tr.unsubscribe(slow)
+}
+
+// TestRecorderBudget: past its budget the recorder leaves ordinary segment
+// events out and says how many (lost markers with Reason trace.LostBudget);
+// retransmissions, handshakes, SACKs, recovery and state changes are
+// always recorded.
+func TestRecorderBudget(t *testing.T) {
+	const per, routineN = 100, 1000
+	b := &recordBudget{per: per}
+	b.left.Store(per)
+	tr := newTracer()
+	path := filepath.Join(t.TempDir(), "h1.jsonl")
+	rec, err := startRecorder(tr, path, 64<<20, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := stack.ProbeEvent{Kind: stack.ProbeSegmentOut, Local: netip.MustParseAddrPort("10.0.0.1:40000"),
+		Remote: netip.MustParseAddrPort("10.0.0.2:80"), DataLen: 1448, State: stack.StateEstablished,
+		Flags: wire.TCPFlagACK | wire.TCPFlagPSH}
+	special := 0
+	for i := range routineN {
+		e := ev
+		e.Time = time.Duration(i) * time.Microsecond
+		tr.publish(e)
+		if i%100 == 50 {
+			for _, x := range []stack.ProbeEvent{
+				{Kind: stack.ProbeSegmentOut, Retrans: true, Flags: wire.TCPFlagACK},
+				{Kind: stack.ProbeSegmentIn, Flags: wire.TCPFlagSYN | wire.TCPFlagACK},
+				{Kind: stack.ProbeSegmentIn, Flags: wire.TCPFlagACK, SACKBlocks: 1},
+				{Kind: stack.ProbeSegmentIn, Flags: wire.TCPFlagACK, CAState: stack.CARecovery},
+				{Kind: stack.ProbeState, OldState: stack.StateSynSent},
+			} {
+				x.Time, x.Local, x.Remote = e.Time, ev.Local, ev.Remote
+				if x.State == 0 {
+					x.State = stack.StateEstablished
+				}
+				tr.publish(x)
+				special++
+			}
+		}
+	}
+	rec.stop()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := trace.Read(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var routineKept, others, budgetLost, lost int
+	for i := range evs {
+		e := &evs[i]
+		switch {
+		case e.Kind == trace.KindLost && e.Reason == trace.LostBudget:
+			budgetLost += e.Len
+		case e.Kind == trace.KindLost:
+			lost += e.Len
+		case routine(e):
+			routineKept++
+		default:
+			others++
+		}
+	}
+	if routineKept != per || budgetLost != routineN-per || others != special || lost != 0 {
+		t.Errorf("recorded %d ordinary events and %d others, %d left out by the budget, %d lost; want %d, %d, %d, 0",
+			routineKept, others, budgetLost, lost, per, special, routineN-per)
+	}
 }

@@ -34,6 +34,22 @@ type subscription struct {
 	// sel picks the events handed to ch: the others never wake the reader
 	// up, nor count as lost.
 	sel trace.Selector
+	// budget, if set (the recorder's), leaves routine events out past
+	// it, counted in skipped.
+	budget  *recordBudget
+	skipped atomic.Uint64
+}
+
+// skippedSince is lostSince for the events the budget left out: a
+// KindLost marker with Reason trace.LostBudget.
+func (s *subscription) skippedSince(seen *uint64, timeUS int64) (trace.Event, bool) {
+	d := s.skipped.Load()
+	if d == *seen {
+		return trace.Event{}, false
+	}
+	e := trace.Event{Kind: trace.KindLost, Len: int(d - *seen), TimeUS: timeUS, Reason: trace.LostBudget}
+	*seen = d
+	return e, true
 }
 
 // lostSince returns a KindLost marker for the events lost since the count
@@ -90,6 +106,10 @@ func (t *tracer) fanOut(te trace.Event) {
 		if !s.sel.Selects(&te) {
 			continue
 		}
+		if !s.budget.allows(&te) {
+			s.skipped.Add(1)
+			continue
+		}
 		select {
 		case s.ch <- te:
 		default:
@@ -99,8 +119,11 @@ func (t *tracer) fanOut(te trace.Event) {
 }
 
 // subscribe adds a reader of the events sel picks.
-func (t *tracer) subscribe(sel trace.Selector) *subscription {
-	s := &subscription{ch: make(chan trace.Event, 4096), sel: sel}
+func (t *tracer) subscribe(sel trace.Selector) *subscription { return t.subscribeWithin(sel, nil) }
+
+// subscribeWithin is subscribe with a recording budget (nil: none).
+func (t *tracer) subscribeWithin(sel trace.Selector, b *recordBudget) *subscription {
+	s := &subscription{ch: make(chan trace.Event, 4096), sel: sel, budget: b}
 	t.mu.Lock()
 	t.subs[s] = struct{}{}
 	t.n.Store(int32(len(t.subs)))

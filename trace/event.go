@@ -61,7 +61,7 @@ type Event struct {
 	CAState    string         `json:"ca_state"`
 
 	// KindDrop only (the state fields above are then empty):
-	Reason string `json:"reason,omitempty"` // why: "loss", "queue", "codel", "schedule" or "outage"
+	Reason string `json:"reason,omitempty"` // why: "loss", "queue", "codel", "schedule" or "outage"; for KindLost, LostBudget or none
 	Ifname string `json:"ifname,omitempty"` // the interface whose impairment dropped the segment
 	Dir    string `json:"dir,omitempty"`    // DirEgress or DirIngress
 }
@@ -72,7 +72,7 @@ const (
 	KindOut   = "out"   // a segment was sent
 	KindState = "state" // the connection changed state (Event.OldState to Event.State)
 	KindTimer = "timer" // a timer fired (Event.Timer names it)
-	KindLost  = "lost"  // Event.Len events were dropped by a slow reader; no connection
+	KindLost  = "lost"  // Event.Len events were dropped by a slow reader, or left out by the recorder's budget (Reason LostBudget); no connection
 	// KindDrop: the impairment layer of interface Event.Ifname dropped the
 	// segment (Flags, Seq, Ack, Len, Window, SACK, Options) on its way out
 	// (Event.Dir DirEgress) or in (DirIngress), for Event.Reason. Local
@@ -81,6 +81,12 @@ const (
 	// (and traced it as KindOut) or never received it.
 	KindDrop = "drop"
 )
+
+// LostBudget is the Reason of a KindLost marker for the ordinary segment
+// events (data and ACKs of an established connection, outside loss
+// recovery) an agent's recorder left out past its budget of events per
+// second; a slow reader's losses have no Reason.
+const LostBudget = "budget"
 
 // Directions of a drop event, as in Event.Dir.
 const (

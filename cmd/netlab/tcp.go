@@ -545,6 +545,9 @@ func formatEvent(e trace.Event) string {
 	case trace.KindTimer:
 		return fmt.Sprintf("%s timer %v %v: %s (rto %dms, cwnd %d, %s)", ts, e.Local, e.Remote, e.Timer, e.RTOMS, e.Cwnd, e.State)
 	case trace.KindLost:
+		if e.Reason == trace.LostBudget {
+			return fmt.Sprintf("%s (%d ordinary segment events not recorded: the agent's recording budget was spent)", ts, e.Len)
+		}
 		return fmt.Sprintf("%s (%d events lost: the reader fell behind)", ts, e.Len)
 	case trace.KindDrop:
 		src, dst := e.Local, e.Remote
