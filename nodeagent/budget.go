@@ -1,10 +1,13 @@
 package nodeagent
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/netlab/netlab/stack"
+	"github.com/netlab/netlab/stack/wire"
 	"github.com/netlab/netlab/trace"
 )
 
@@ -82,6 +85,9 @@ func routine(e *trace.Event) bool {
 		e.SACK > 0 || (e.CAState != "" && e.CAState != "open") {
 		return false
 	}
+	if !strings.Contains(e.Flags, ".") {
+		return false // no ACK
+	}
 	for _, f := range e.Flags {
 		if f != '.' && f != 'P' {
 			return false
@@ -89,3 +95,13 @@ func routine(e *trace.Event) bool {
 	}
 	return true
 }
+
+// routineProbe is routine for the stack's event, before it is converted.
+func routineProbe(e *stack.ProbeEvent) bool {
+	return (e.Kind == stack.ProbeSegmentIn || e.Kind == stack.ProbeSegmentOut) && !e.Retrans &&
+		e.State == stack.StateEstablished && e.SACKBlocks == 0 && e.CAState == stack.CAOpen &&
+		e.Flags&wire.TCPFlagACK != 0 && e.Flags&^(wire.TCPFlagACK|wire.TCPFlagPSH) == 0
+}
+
+// spent reports whether nothing is left of the budget until its refill.
+func (b *recordBudget) spent() bool { return b != nil && b.left.Load() <= 0 }

@@ -275,3 +275,35 @@ func TestRecorderBudget(t *testing.T) {
 			routineKept, others, budgetLost, lost, per, special, routineN-per)
 	}
 }
+
+// TestRoutineProbe: the budget's check on the stack's event agrees with
+// its check on the converted one, for every kind, flag, state and mark
+// that decides it.
+func TestRoutineProbe(t *testing.T) {
+	n := 0
+	for _, kind := range []stack.ProbeKind{stack.ProbeSegmentOut, stack.ProbeSegmentIn, stack.ProbeState, stack.ProbeTimer} {
+		for _, flags := range []wire.TCPFlags{0, wire.TCPFlagACK, wire.TCPFlagACK | wire.TCPFlagPSH, wire.TCPFlagPSH,
+			wire.TCPFlagSYN, wire.TCPFlagSYN | wire.TCPFlagACK, wire.TCPFlagFIN | wire.TCPFlagACK, wire.TCPFlagRST,
+			wire.TCPFlagACK | wire.TCPFlagECE, wire.TCPFlagACK | wire.TCPFlagCWR | wire.TCPFlagPSH} {
+			for _, st := range []stack.State{stack.StateEstablished, stack.StateCloseWait, stack.StateSynSent} {
+				for _, ca := range []stack.CAState{stack.CAOpen, stack.CARecovery} {
+					for _, retrans := range []bool{false, true} {
+						for _, sacks := range []int{0, 2} {
+							e := stack.ProbeEvent{Kind: kind, Flags: flags, State: st, CAState: ca, Retrans: retrans, SACKBlocks: sacks}
+							te := trace.FromProbe(e)
+							if got, want := routineProbe(&e), routine(&te); got != want {
+								t.Errorf("%+v: routineProbe %v, routine of the converted event %v", te, got, want)
+							}
+							if routineProbe(&e) {
+								n++
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if n != 4 { // in and out, ACK and ACK|PSH
+		t.Errorf("%d routine events, want 4", n)
+	}
+}

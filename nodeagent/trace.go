@@ -20,6 +20,9 @@ type tracer struct {
 	mu   sync.Mutex
 	subs map[*subscription]struct{}
 	n    atomic.Int32
+	// only is the one subscriber while there is exactly one (written
+	// under mu, with n).
+	only atomic.Pointer[subscription]
 	// last is the latest TimeUS published: a drop event is never stamped
 	// earlier than an event before it in the stream (its time is read
 	// outside the stack's lock), so that readers see the times of one run
@@ -38,6 +41,19 @@ type subscription struct {
 	// it, counted in skipped.
 	budget  *recordBudget
 	skipped atomic.Uint64
+}
+
+// setCount publishes how many subscribers there are, and the one when
+// there is one; t.mu is held.
+func (t *tracer) setCount() {
+	var only *subscription
+	if len(t.subs) == 1 {
+		for s := range t.subs {
+			only = s
+		}
+	}
+	t.only.Store(only)
+	t.n.Store(int32(len(t.subs)))
 }
 
 // skippedSince is lostSince for the events the budget left out: a
@@ -68,8 +84,16 @@ func newTracer() *tracer { return &tracer{subs: make(map[*subscription]struct{})
 
 // publish is the stack's probe hook; it runs with the stack locked.
 func (t *tracer) publish(e stack.ProbeEvent) {
-	if t.n.Load() == 0 {
+	switch t.n.Load() {
+	case 0:
 		return
+	case 1:
+		// The recorder alone, its budget spent: an ordinary segment is
+		// counted without being converted or handed over.
+		if s := t.only.Load(); s != nil && s.budget.spent() && routineProbe(&e) {
+			s.skipped.Add(1)
+			return
+		}
 	}
 	te := trace.FromProbe(e)
 	t.mu.Lock()
@@ -126,7 +150,7 @@ func (t *tracer) subscribeWithin(sel trace.Selector, b *recordBudget) *subscript
 	s := &subscription{ch: make(chan trace.Event, 4096), sel: sel, budget: b}
 	t.mu.Lock()
 	t.subs[s] = struct{}{}
-	t.n.Store(int32(len(t.subs)))
+	t.setCount()
 	t.mu.Unlock()
 	return s
 }
@@ -137,7 +161,7 @@ func (t *tracer) unsubscribe(s *subscription) {
 		delete(t.subs, s)
 		close(s.ch)
 	}
-	t.n.Store(int32(len(t.subs)))
+	t.setCount()
 	t.mu.Unlock()
 }
 
@@ -147,6 +171,6 @@ func (t *tracer) closeAll() {
 		close(s.ch)
 	}
 	t.subs = map[*subscription]struct{}{}
-	t.n.Store(0)
+	t.setCount()
 	t.mu.Unlock()
 }
