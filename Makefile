@@ -36,7 +36,7 @@ cover:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./stack/ ./stack/wire/ ./impair/
 	$(GO) run ./cmd/bench
-	$(GO) run ./cmd/bench -deployed now=$(BIN) -rounds 3 -bytes 1GB
+	$(GO) run ./cmd/bench -deployed now=$(BIN) -rounds 3 -bytes 1GB -flow-time 10s
 	$(GO) run ./cmd/bench -impair
 
 # One submission of each course lab graded in a fresh instance (the first
