@@ -31,6 +31,7 @@ type recordBudget struct {
 	left atomic.Int64
 	per  int64
 	stop chan struct{}
+	once sync.Once
 	wg   sync.WaitGroup
 }
 
@@ -71,18 +72,22 @@ func (b *recordBudget) allows(e *trace.Event) bool {
 
 func (b *recordBudget) close() {
 	if b != nil {
-		close(b.stop)
+		b.once.Do(func() { close(b.stop) })
 		b.wg.Wait()
 	}
 }
 
 // routine reports whether e is an ordinary segment of an established
 // connection in or out: data or a pure ACK, not retransmitted, with no
-// SYN, FIN, RST, ECN flag or SACK block, while congestion control is in
-// its open state (everything around a loss is recorded).
+// SYN, FIN, RST, ECN flag or SACK block, not a zero window, not an ACK
+// arriving while data is outstanding (the ACKs a sender counts, duplicate
+// ones included: with batch ACKs they are few), while congestion control
+// is in its open state: everything around a loss or a closed window is
+// recorded.
 func routine(e *trace.Event) bool {
 	if (e.Kind != trace.KindIn && e.Kind != trace.KindOut) || e.Retrans || e.State != "ESTABLISHED" ||
-		e.SACK > 0 || (e.CAState != "" && e.CAState != "open") {
+		e.SACK > 0 || (e.CAState != "" && e.CAState != "open") || e.Window == 0 ||
+		(e.Kind == trace.KindIn && e.Len == 0 && e.SndNxt != e.SndUna) {
 		return false
 	}
 	if !strings.Contains(e.Flags, ".") {
@@ -100,7 +105,8 @@ func routine(e *trace.Event) bool {
 func routineProbe(e *stack.ProbeEvent) bool {
 	return (e.Kind == stack.ProbeSegmentIn || e.Kind == stack.ProbeSegmentOut) && !e.Retrans &&
 		e.State == stack.StateEstablished && e.SACKBlocks == 0 && e.CAState == stack.CAOpen &&
-		e.Flags&wire.TCPFlagACK != 0 && e.Flags&^(wire.TCPFlagACK|wire.TCPFlagPSH) == 0
+		e.Flags&wire.TCPFlagACK != 0 && e.Flags&^(wire.TCPFlagACK|wire.TCPFlagPSH) == 0 && e.Window != 0 &&
+		!(e.Kind == stack.ProbeSegmentIn && e.DataLen == 0 && e.SndNxt != e.SndUna)
 }
 
 // spent reports whether nothing is left of the budget until its refill.

@@ -37,14 +37,15 @@ func (d *patternDigests) state(n int64) hash.Hash {
 	if len(d.marks) == 0 {
 		d.marks = append(d.marks, marshal(sha256.New()))
 	}
-	for len(d.marks) <= i {
-		last := len(d.marks) - 1
-		h := unmarshal(d.marks[last])
-		hashPattern(h, int64(last)*digestMark, digestMark)
-		d.marks = append(d.marks, marshal(h))
-	}
-	h := unmarshal(d.marks[i])
+	last := min(len(d.marks)-1, i)
+	h := unmarshal(d.marks[last])
 	d.mu.Unlock()
+	// Hashed without the lock (a digest of gigabytes must not hold up a
+	// sink leaving its marks); each mark passed is offered on the way.
+	for m := last + 1; m <= i; m++ {
+		hashPattern(h, int64(m-1)*digestMark, digestMark)
+		d.offer(m, h)
+	}
 	hashPattern(h, int64(i)*digestMark, n-int64(i)*digestMark)
 	return h
 }

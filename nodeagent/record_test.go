@@ -224,7 +224,7 @@ func TestRecorderBudget(t *testing.T) {
 	}
 	ev := stack.ProbeEvent{Kind: stack.ProbeSegmentOut, Local: netip.MustParseAddrPort("10.0.0.1:40000"),
 		Remote: netip.MustParseAddrPort("10.0.0.2:80"), DataLen: 1448, State: stack.StateEstablished,
-		Flags: wire.TCPFlagACK | wire.TCPFlagPSH}
+		Flags: wire.TCPFlagACK | wire.TCPFlagPSH, Window: 65535}
 	special := 0
 	for i := range routineN {
 		e := ev
@@ -289,13 +289,20 @@ func TestRoutineProbe(t *testing.T) {
 				for _, ca := range []stack.CAState{stack.CAOpen, stack.CARecovery} {
 					for _, retrans := range []bool{false, true} {
 						for _, sacks := range []int{0, 2} {
-							e := stack.ProbeEvent{Kind: kind, Flags: flags, State: st, CAState: ca, Retrans: retrans, SACKBlocks: sacks}
-							te := trace.FromProbe(e)
-							if got, want := routineProbe(&e), routine(&te); got != want {
-								t.Errorf("%+v: routineProbe %v, routine of the converted event %v", te, got, want)
-							}
-							if routineProbe(&e) {
-								n++
+							for _, wnd := range []uint32{0, 1000} {
+								for _, dataLen := range []int{0, 100} {
+									for _, outstanding := range []uint32{0, 1448} {
+										e := stack.ProbeEvent{Kind: kind, Flags: flags, State: st, CAState: ca, Retrans: retrans,
+											SACKBlocks: sacks, Window: wnd, DataLen: dataLen, SndUna: 5000, SndNxt: 5000 + outstanding}
+										te := trace.FromProbe(e)
+										if got, want := routineProbe(&e), routine(&te); got != want {
+											t.Errorf("%+v: routineProbe %v, routine of the converted event %v", te, got, want)
+										}
+										if routineProbe(&e) {
+											n++
+										}
+									}
+								}
 							}
 						}
 					}
@@ -303,7 +310,10 @@ func TestRoutineProbe(t *testing.T) {
 			}
 		}
 	}
-	if n != 4 { // in and out, ACK and ACK|PSH
-		t.Errorf("%d routine events, want 4", n)
+	// ACK and ACK|PSH with an open window: out with or without data and
+	// outstanding data (4), in but for a pure ACK while data is
+	// outstanding (3).
+	if n != 14 {
+		t.Errorf("%d routine events, want 14", n)
 	}
 }

@@ -166,7 +166,7 @@ func Render(w io.Writer, kind Kind, events []trace.Event, c trace.Conn, opts Opt
 		lost = trace.LostEvents(events)
 	}
 	if lost > 0 {
-		f.note = fmt.Sprintf("The trace lost %d events while the connection was open: segments may be missing.", lost)
+		f.note = fmt.Sprintf("The trace lost %d events while the connection was open (a reader fell behind, or the agent's recording budget was spent): segments may be missing.", lost)
 	}
 	wpx, hpx := opts.Width, opts.Height
 	if wpx <= 0 {

@@ -104,6 +104,7 @@ func (n *NIC) writeFrame(frame []byte, dst wire.MAC, typ wire.EtherType) {
 		if err := n.ep.WritePacket(frame); err != nil {
 			n.stack.stats.EthOutErrors++
 		}
+		n.stack.refreezeClock()
 		return
 	}
 	if n.npend == len(n.pending) {
@@ -126,4 +127,5 @@ func (n *NIC) flush() {
 		n.stack.stats.EthOutErrors += uint64(n.npend - sent)
 	}
 	n.npend = 0
+	n.stack.refreezeClock()
 }

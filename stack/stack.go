@@ -229,6 +229,8 @@ func (s *Stack) Destroy() {
 	for _, c := range s.tcpConn {
 		c.abort(ECONNABORTED, true)
 	}
+	clear(s.ackLater)
+	s.ackLater = s.ackLater[:0]
 	for fd, so := range s.fds {
 		so.closeLocked()
 		delete(s.fds, fd)
@@ -278,6 +280,16 @@ func (s *Stack) freezeClock() { s.frozenAt, s.frozen = s.clock.Now(), true }
 
 // thawClock ends freezeClock, before s.mu is released.
 func (s *Stack) thawClock() { s.frozen = false }
+
+// refreezeClock moves a frozen now to the present after frames left in
+// the middle of a frame's processing: what the link did with them (an
+// impairment's drop event, stamped with Elapsed) must not seem later than
+// what the stack does next.
+func (s *Stack) refreezeClock() {
+	if s.frozen {
+		s.frozenAt = s.clock.Now()
+	}
+}
 
 // ackAtBatchEnd makes c's ACK wait for the end of the batch being
 // processed; s.mu is held.

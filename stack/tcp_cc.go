@@ -33,6 +33,22 @@ func newCongestionControl(name string) (congestionControl, bool) {
 // CongestionControls lists the algorithm names SetOption accepts.
 func CongestionControls() []string { return []string{"reno", "cubic"} }
 
+// slowStart grows cwnd in slow start by every byte acked, up to ssthresh,
+// and returns what is left for congestion avoidance: RFC 3465 byte
+// counting without its per-ACK limit L, as Linux (tcp_slow_start). A
+// stretch ACK — a receiver answering a burst at once, as Linux's GRO and
+// netlab's batch ACKs do — then grows cwnd as much as ACKs of its
+// segments one by one would have, and slow start still doubles cwnd
+// every round trip.
+func (c *tcpConn) slowStart(acked uint32) uint32 {
+	if c.cwnd >= c.ssthresh {
+		return acked
+	}
+	grow := min(acked, c.ssthresh-c.cwnd)
+	c.cwnd += grow
+	return acked - grow
+}
+
 // reno is RFC 5681 slow start and congestion avoidance; with the
 // connection's fast recovery this is NewReno (RFC 6582).
 type reno struct{}
@@ -44,8 +60,7 @@ func (*reno) onAck(c *tcpConn, acked uint32, _ time.Time) {
 		return // RFC 7661: do not grow a window the sender does not use
 	}
 	mss := uint32(c.mss)
-	if c.cwnd < c.ssthresh {
-		c.cwnd += min(acked, 2*mss) // RFC 3465 ABC, L = 2*SMSS
+	if acked = c.slowStart(acked); acked == 0 {
 		return
 	}
 	c.bytesAckedCA += acked // RFC 5681 §3.1 byte counting
@@ -84,8 +99,7 @@ func (cu *cubic) onAck(c *tcpConn, acked uint32, now time.Time) {
 		return
 	}
 	mss := float64(c.mss)
-	if c.cwnd < c.ssthresh {
-		c.cwnd += min(acked, 2*uint32(c.mss))
+	if acked = c.slowStart(acked); acked == 0 {
 		return
 	}
 	cwnd := float64(c.cwnd) / mss

@@ -755,6 +755,10 @@ func (c *tcpConn) processData(h *wire.TCPFields, payload []byte) {
 // ackAfterData decides between an immediate and a delayed ACK (RFC 1122
 // §4.2.3.2, RFC 5681 §4.2): at least every second full-sized segment, at
 // once while quick-ACKing and when a hole was filled.
+// maxStretchACK bounds the data one ACK of a batch answers, as GRO
+// bounds what it merges.
+const maxStretchACK = 64 << 10
+
 func (c *tcpConn) ackAfterData(filledHole bool) {
 	switch {
 	case c.opts.DelayedACK < 0, filledHole, c.quickAcks > 0:
@@ -763,9 +767,10 @@ func (c *tcpConn) ackAfterData(filledHole bool) {
 		}
 		c.sendACK()
 	case c.pendingAck >= 2*c.rcvMSS:
-		if c.s.inBatch {
+		if c.s.inBatch && c.pendingAck < maxStretchACK {
 			// More frames of this batch may follow: one ACK at its end
-			// answers them all, as Linux's GRO makes one of a burst.
+			// answers them all, as Linux's GRO makes one of a burst of
+			// up to 64 KiB.
 			c.s.ackAtBatchEnd(c)
 			return
 		}

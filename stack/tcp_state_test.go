@@ -1251,17 +1251,27 @@ func TestEstablishedBatchAnsweredByOneACK(t *testing.T) {
 		p.sendTCP(flagA, p.seq, p.ack, seg, nil)
 		p.seq += mss
 	}
-	p.expectNone(t)
 	nic.EndBatch()
 	p.expectFlags(t, flagA, p.ack, p.seq)
 	p.expectNone(t)
 
-	// What a batch makes leaves at its end (the NIC's batching), but
-	// out-of-order data still gets an ACK of its own.
+	// One ACK answers at most 64 KiB, as GRO merges at most that much.
+	nic.BeginBatch()
+	for range 50 {
+		p.sendTCP(flagA, p.seq, p.ack, seg, nil)
+		p.seq += mss
+	}
+	nic.EndBatch()
+	p.expectFlags(t, flagA, p.ack, p.seq-5*mss) // 45 segments: 65700 bytes
+	p.expectFlags(t, flagA, p.ack, p.seq)
+	p.expectNone(t)
+
+	// What a batch makes leaves at its end (the NIC's batching: the test's
+	// link holds it till then), but out-of-order data still gets an ACK of
+	// its own.
 	nic.BeginBatch()
 	p.sendTCP(flagA, p.seq+mss, p.ack, seg, nil) // a hole before it
 	p.sendTCP(flagA, p.seq, p.ack, seg, nil)     // fills the hole
-	p.expectNone(t)
 	nic.EndBatch()
 	p.expectFlags(t, flagA, p.ack, p.seq)
 	p.expectFlags(t, flagA, p.ack, p.seq+2*mss)
@@ -1304,4 +1314,62 @@ func TestEstablishedReadWindowUpdateOnlyWhenDoubled(t *testing.T) {
 		t.Fatalf("window update announces %d, want 32768", upd.Window)
 	}
 	p.expectNone(t)
+}
+
+// TestEstablishedBatchACKNotSentAfterReset: an ACK waiting for its batch's
+// end is not sent when a reset in the same batch closed the connection.
+func TestEstablishedBatchACKNotSentAfterReset(t *testing.T) {
+	const mss = 1460
+	p := newRawPeer(t, Options{})
+	fd, _ := p.connect(t, nil)
+	for range 20 { // past the quick ACKs of the connection's start
+		p.sendTCP(flagA, p.seq, p.ack, make([]byte, mss), nil)
+		p.seq += mss
+	}
+	for p.next() != nil {
+	}
+	nic := p.s.nics[0]
+	nic.BeginBatch()
+	for range 4 {
+		p.sendTCP(flagA, p.seq, p.ack, make([]byte, mss), nil)
+		p.seq += mss
+	}
+	p.sendTCP(wire.TCPFlagRST, p.seq, 0, nil, nil)
+	nic.EndBatch()
+	p.expectNone(t)
+	if st := p.state(fd); st != StateClosed {
+		t.Fatalf("after the reset: %v, want CLOSED", st)
+	}
+}
+
+// TestSlowStartCountsStretchACK: in slow start an ACK of ten segments at
+// once (a receiver's batch ACK, Linux's GRO) grows cwnd by ten segments,
+// as ten ACKs of one would, not by two (RFC 3465's L): slow start still
+// doubles cwnd every round trip when the receiver answers bursts.
+func TestSlowStartCountsStretchACK(t *testing.T) {
+	for _, cc := range []string{"reno", "cubic"} {
+		t.Run(cc, func(t *testing.T) {
+			p := newRawPeer(t, Options{TCP: TCPOptions{Congestion: cc}})
+			fd, _ := p.connect(t, nil)
+			if _, err := p.s.Write(fd, make([]byte, 100*1460)); err != nil {
+				t.Fatal(err)
+			}
+			sent := 0
+			for f := p.next(); f != nil; f = p.next() {
+				sent++
+			}
+			before, err := p.s.Info(fd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sent != int(before.CwndSegs) {
+				t.Fatalf("%d segments sent, want the initial window of %d", sent, before.CwndSegs)
+			}
+			p.sendTCP(flagA, p.seq, p.ack+uint32(sent*1460), nil, nil)
+			after, _ := p.s.Info(fd)
+			if after.CwndSegs != 2*before.CwndSegs {
+				t.Fatalf("cwnd %d segments after an ACK of all %d, want %d", after.CwndSegs, sent, 2*before.CwndSegs)
+			}
+		})
+	}
 }

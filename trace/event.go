@@ -60,7 +60,8 @@ type Event struct {
 	RTOMS      int64          `json:"rto_ms"`
 	CAState    string         `json:"ca_state"`
 
-	// KindDrop only (the state fields above are then empty):
+	// KindDrop (the state fields above are then empty), and Reason of
+	// KindLost:
 	Reason string `json:"reason,omitempty"` // why: "loss", "queue", "codel", "schedule" or "outage"; for KindLost, LostBudget or none
 	Ifname string `json:"ifname,omitempty"` // the interface whose impairment dropped the segment
 	Dir    string `json:"dir,omitempty"`    // DirEgress or DirIngress
