@@ -42,6 +42,10 @@ type Agents struct {
 	// Timeout bounds the wait for the agents to answer; 0 means 30 s plus
 	// 20 ms per node.
 	Timeout time.Duration
+	// TraceEventsPerSecond is the agents' recording budget
+	// (nodeagent.Config.TraceEventsPerSecond): 0 the default, below 0
+	// every event recorded (a grader reads whole traces).
+	TraceEventsPerSecond int
 }
 
 var _ AgentStarter = Agents{}
@@ -53,6 +57,8 @@ type AgentConfig struct {
 	// SwitchNS is the path of the lab's switch namespace when the agent
 	// runs the lab's relays.
 	SwitchNS string `json:"switch-ns,omitempty"`
+	// TraceEventsPerSecond is Agents.TraceEventsPerSecond.
+	TraceEventsPerSecond int `json:"trace-events-per-second,omitempty"`
 }
 
 // Start brings up the agents of the wired lab, returning once every node
@@ -64,7 +70,7 @@ func (st Agents) Start(ctx context.Context, lab *topology.Lab, nodes map[string]
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var cfg AgentConfig
+	cfg := AgentConfig{TraceEventsPerSecond: st.TraceEventsPerSecond}
 	if len(lab.Relays()) > 0 {
 		p, err := linuxnet.NSPath(wiring.SwitchNSName(lab))
 		if err != nil {

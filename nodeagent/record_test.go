@@ -317,3 +317,24 @@ func TestRoutineProbe(t *testing.T) {
 		t.Errorf("%d routine events, want 14", n)
 	}
 }
+
+func TestNewRecordBudget(t *testing.T) {
+	if b := newRecordBudget(-1); b != nil {
+		t.Errorf("newRecordBudget(-1) = %+v, want none (every event recorded)", b)
+	}
+	for _, tc := range []struct {
+		perSecond int
+		want      int64
+	}{{0, DefaultTraceEventsPerSecond / 10}, {1000, 100}, {3, 1}} {
+		b := newRecordBudget(tc.perSecond)
+		if b.per != tc.want || b.left.Load() != tc.want {
+			t.Errorf("newRecordBudget(%d): %d a window, %d left, want %d", tc.perSecond, b.per, b.left.Load(), tc.want)
+		}
+		b.close()
+		b.close() // an agent closed twice
+	}
+	var none *recordBudget
+	if e := (trace.Event{Kind: trace.KindOut, State: "ESTABLISHED", Flags: ".", Window: 1}); !none.allows(&e) || none.spent() {
+		t.Error("no budget must allow everything")
+	}
+}

@@ -68,7 +68,7 @@ func newAgentCmd(o *options) *cobra.Command {
 			os.Chmod(sock, 0o600)
 			defer os.Remove(sock)
 			ag, err := nodeagent.New(cmd.Context(), nodeagent.Config{Lab: lab, Nodes: refs, Log: log, SwitchNS: switchNS,
-				Run: labdir.Run{Dir: a.runDir}})
+				Run: labdir.Run{Dir: a.runDir}, TraceEventsPerSecond: af.TraceEventsPerSecond})
 			if err != nil {
 				return err
 			}

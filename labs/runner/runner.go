@@ -370,7 +370,8 @@ func Start(ctx context.Context, lab *labs.Lab, v *labs.Variant, o Options) (_ *I
 		return nil, fmt.Errorf("the lab's topology: %w", err)
 	}
 	o.progress("deploy %s", name)
-	st, err := deploy.Deploy(ctx, deploy.Options{Lab: plan, Runtime: o.Runtime, Agent: deploy.Agents{Exe: o.Exe},
+	// TraceEventsPerSecond -1: the checks read whole traces, every event recorded.
+	st, err := deploy.Deploy(ctx, deploy.Options{Lab: plan, Runtime: o.Runtime, Agent: deploy.Agents{Exe: o.Exe, TraceEventsPerSecond: -1},
 		RunDir: o.RunDir, AllowExec: true, MaxRunBytes: -1})
 	if err != nil {
 		return nil, err
