@@ -141,7 +141,15 @@ func (e *env) checkCapture(t *testing.T) {
 	os.WriteFile(path, e.capture.Bytes(), 0o644)
 	fromGo := "ip.src == " + e.goAddr.String() + " && "
 	for _, filter := range []string{"_ws.malformed", fromGo + "tcp.checksum.status == 0", fromGo + "ip.checksum.status == 0", "tcp.analysis.ack_lost_segment"} {
-		cmd := exec.Command("tshark", "-r", path, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-Y", filter, "-T", "fields", "-e", "frame.number")
+		args := []string{"-r", path, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE"}
+		// The payload is read as data: with the capture's short snap
+		// length an application dissector (HTTP on 8000) loses its place in
+		// a body and calls a body segment a malformed header (seen once in
+		// CI on one of Linux's segments). What is checked is IP and TCP.
+		for _, port := range []int{8000, 8080, 9000, 9001, 9100, 9101} {
+			args = append(args, "-d", fmt.Sprintf("tcp.port==%d,data", port))
+		}
+		cmd := exec.Command("tshark", append(args, "-Y", filter, "-T", "fields", "-e", "frame.number")...)
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("tshark -Y %s: %v", filter, err)
