@@ -1341,35 +1341,3 @@ func TestEstablishedBatchACKNotSentAfterReset(t *testing.T) {
 		t.Fatalf("after the reset: %v, want CLOSED", st)
 	}
 }
-
-// TestSlowStartCountsStretchACK: in slow start an ACK of ten segments at
-// once (a receiver's batch ACK, Linux's GRO) grows cwnd by ten segments,
-// as ten ACKs of one would, not by two (RFC 3465's L): slow start still
-// doubles cwnd every round trip when the receiver answers bursts.
-func TestSlowStartCountsStretchACK(t *testing.T) {
-	for _, cc := range []string{"reno", "cubic"} {
-		t.Run(cc, func(t *testing.T) {
-			p := newRawPeer(t, Options{TCP: TCPOptions{Congestion: cc}})
-			fd, _ := p.connect(t, nil)
-			if _, err := p.s.Write(fd, make([]byte, 100*1460)); err != nil {
-				t.Fatal(err)
-			}
-			sent := 0
-			for f := p.next(); f != nil; f = p.next() {
-				sent++
-			}
-			before, err := p.s.Info(fd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sent != int(before.CwndSegs) {
-				t.Fatalf("%d segments sent, want the initial window of %d", sent, before.CwndSegs)
-			}
-			p.sendTCP(flagA, p.seq, p.ack+uint32(sent*1460), nil, nil)
-			after, _ := p.s.Info(fd)
-			if after.CwndSegs != 2*before.CwndSegs {
-				t.Fatalf("cwnd %d segments after an ACK of all %d, want %d", after.CwndSegs, sent, 2*before.CwndSegs)
-			}
-		})
-	}
-}
