@@ -82,6 +82,14 @@ type TCPOptions struct {
 	KeepCount     int           // default 9
 	UserTimeout   time.Duration // 0: off (RFC 5482 / TCP_USER_TIMEOUT)
 	InitialWindow int           // segments; default 10 (RFC 6928)
+	// BatchACKs answers the in-order data of one batch the link endpoint
+	// read at once with one ACK at the batch's end, up to 64 KiB an ACK,
+	// as Linux's GRO makes one ACK of a burst: far fewer frames at
+	// gigabits. Off by default: against a sender that grows cwnd by at
+	// most 2 SMSS an ACK in slow start (RFC 3465, this stack's own), it
+	// makes slow start linear on a link that delivers a flight at once
+	// (a delay-only impairment), which a lab must not show.
+	BatchACKs bool
 }
 
 func (o *TCPOptions) setDefaults() {

@@ -767,7 +767,7 @@ func (c *tcpConn) ackAfterData(filledHole bool) {
 		}
 		c.sendACK()
 	case c.pendingAck >= 2*c.rcvMSS:
-		if c.s.inBatch && c.pendingAck < maxStretchACK {
+		if c.opts.BatchACKs && c.s.inBatch && c.pendingAck < maxStretchACK {
 			// More frames of this batch may follow: one ACK at its end
 			// answers them all, as Linux's GRO makes one of a burst of
 			// up to 64 KiB.

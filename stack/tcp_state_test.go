@@ -1219,16 +1219,17 @@ func waitErr(t testing.TB, ch <-chan error) error {
 	}
 }
 
-// TestEstablishedBatchAnsweredByOneACK: in-order data delivered between a
-// NIC's BeginBatch and EndBatch (a burst the link endpoint read at once) is
-// acknowledged once, at EndBatch, as Linux's GRO makes one ACK of a burst;
+// TestEstablishedBatchAnsweredByOneACK: with BatchACKs, in-order data
+// delivered between a NIC's BeginBatch and EndBatch (a burst the link
+// endpoint read at once) is acknowledged once, at EndBatch, as Linux's GRO
+// makes one ACK of a burst;
 // outside a batch every second full segment is ACKed at once; out-of-order
 // data inside a batch still gets an ACK of its own (the duplicate ACKs and
 // SACK blocks loss recovery needs).
 func TestEstablishedBatchAnsweredByOneACK(t *testing.T) {
 	const mss, n = 1460, 8
 	seg := make([]byte, mss)
-	p := newRawPeer(t, Options{})
+	p := newRawPeer(t, Options{TCP: TCPOptions{BatchACKs: true}})
 	p.connect(t, nil)
 	nic := p.s.nics[0]
 
@@ -1278,6 +1279,31 @@ func TestEstablishedBatchAnsweredByOneACK(t *testing.T) {
 	p.expectNone(t)
 }
 
+// TestEstablishedBatchACKsOffByDefault: without BatchACKs a batch of
+// in-order data is ACKed every second segment, as outside a batch.
+func TestEstablishedBatchACKsOffByDefault(t *testing.T) {
+	const mss = 1460
+	p := newRawPeer(t, Options{})
+	p.connect(t, nil)
+	for range 16 { // past the quick ACKs of the connection's start
+		p.sendTCP(flagA, p.seq, p.ack, make([]byte, mss), nil)
+		p.seq += mss
+	}
+	for p.next() != nil {
+	}
+	nic := p.s.nics[0]
+	nic.BeginBatch()
+	for range 8 {
+		p.sendTCP(flagA, p.seq, p.ack, make([]byte, mss), nil)
+		p.seq += mss
+	}
+	nic.EndBatch()
+	for i := 1; i <= 4; i++ {
+		p.expectFlags(t, flagA, p.ack, p.seq-uint32((8-2*i)*mss))
+	}
+	p.expectNone(t)
+}
+
 // TestEstablishedReadWindowUpdateOnlyWhenDoubled: a read sends a window
 // update of its own only when the window at least doubles (Linux's
 // tcp_cleanup_rbuf): while the peer may still send half of what it could,
@@ -1320,7 +1346,7 @@ func TestEstablishedReadWindowUpdateOnlyWhenDoubled(t *testing.T) {
 // end is not sent when a reset in the same batch closed the connection.
 func TestEstablishedBatchACKNotSentAfterReset(t *testing.T) {
 	const mss = 1460
-	p := newRawPeer(t, Options{})
+	p := newRawPeer(t, Options{TCP: TCPOptions{BatchACKs: true}})
 	fd, _ := p.connect(t, nil)
 	for range 20 { // past the quick ACKs of the connection's start
 		p.sendTCP(flagA, p.seq, p.ack, make([]byte, mss), nil)
