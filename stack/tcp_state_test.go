@@ -1235,10 +1235,7 @@ func TestEstablishedBatchAnsweredByOneACK(t *testing.T) {
 
 	// Past the quick ACKs of the connection's start (16), then one ACK
 	// every second segment.
-	for range 16 + n {
-		p.sendTCP(flagA, p.seq, p.ack, seg, nil)
-		p.seq += mss
-	}
+	p.sendSegments(16+n, mss)
 	for range 16 {
 		p.expectTCP(t)
 	}
@@ -1248,20 +1245,14 @@ func TestEstablishedBatchAnsweredByOneACK(t *testing.T) {
 	p.expectNone(t)
 
 	nic.BeginBatch()
-	for range n {
-		p.sendTCP(flagA, p.seq, p.ack, seg, nil)
-		p.seq += mss
-	}
+	p.sendSegments(n, mss)
 	nic.EndBatch()
 	p.expectFlags(t, flagA, p.ack, p.seq)
 	p.expectNone(t)
 
 	// One ACK answers at most 64 KiB, as GRO merges at most that much.
 	nic.BeginBatch()
-	for range 50 {
-		p.sendTCP(flagA, p.seq, p.ack, seg, nil)
-		p.seq += mss
-	}
+	p.sendSegments(50, mss)
 	nic.EndBatch()
 	p.expectFlags(t, flagA, p.ack, p.seq-5*mss) // 45 segments: 65700 bytes
 	p.expectFlags(t, flagA, p.ack, p.seq)
@@ -1285,18 +1276,12 @@ func TestEstablishedBatchACKsOffByDefault(t *testing.T) {
 	const mss = 1460
 	p := newRawPeer(t, Options{})
 	p.connect(t, nil)
-	for range 16 { // past the quick ACKs of the connection's start
-		p.sendTCP(flagA, p.seq, p.ack, make([]byte, mss), nil)
-		p.seq += mss
-	}
+	p.sendSegments(16, mss) // past the quick ACKs of the connection's start
 	for p.next() != nil {
 	}
 	nic := p.s.nics[0]
 	nic.BeginBatch()
-	for range 8 {
-		p.sendTCP(flagA, p.seq, p.ack, make([]byte, mss), nil)
-		p.seq += mss
-	}
+	p.sendSegments(8, mss)
 	nic.EndBatch()
 	for i := 1; i <= 4; i++ {
 		p.expectFlags(t, flagA, p.ack, p.seq-uint32((8-2*i)*mss))
@@ -1348,22 +1333,24 @@ func TestEstablishedBatchACKNotSentAfterReset(t *testing.T) {
 	const mss = 1460
 	p := newRawPeer(t, Options{TCP: TCPOptions{BatchACKs: true}})
 	fd, _ := p.connect(t, nil)
-	for range 20 { // past the quick ACKs of the connection's start
-		p.sendTCP(flagA, p.seq, p.ack, make([]byte, mss), nil)
-		p.seq += mss
-	}
+	p.sendSegments(20, mss) // past the quick ACKs of the connection's start
 	for p.next() != nil {
 	}
 	nic := p.s.nics[0]
 	nic.BeginBatch()
-	for range 4 {
-		p.sendTCP(flagA, p.seq, p.ack, make([]byte, mss), nil)
-		p.seq += mss
-	}
+	p.sendSegments(4, mss)
 	p.sendTCP(wire.TCPFlagRST, p.seq, 0, nil, nil)
 	nic.EndBatch()
 	p.expectNone(t)
 	if st := p.state(fd); st != StateClosed {
 		t.Fatalf("after the reset: %v, want CLOSED", st)
+	}
+}
+
+// sendSegments sends n in-order segments of size bytes from the peer.
+func (p *rawPeer) sendSegments(n, size int) {
+	for range n {
+		p.sendTCP(flagA, p.seq, p.ack, make([]byte, size), nil)
+		p.seq += uint32(size)
 	}
 }
