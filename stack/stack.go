@@ -85,10 +85,10 @@ type TCPOptions struct {
 	// BatchACKs answers the in-order data of one batch the link endpoint
 	// read at once with one ACK at the batch's end, up to 64 KiB an ACK,
 	// as Linux's GRO makes one ACK of a burst: far fewer frames at
-	// gigabits. Off by default: against a sender that grows cwnd by at
-	// most 2 SMSS an ACK in slow start (RFC 3465, this stack's own), it
-	// makes slow start linear on a link that delivers a flight at once
-	// (a delay-only impairment), which a lab must not show.
+	// gigabits. It acts only on connections whose smallest RTT is under
+	// 1 ms (no link on the path delays); elsewhere every second segment
+	// is ACKed, as RFC 5681 says and a lab there shows. Off by default;
+	// the node agent turns it on.
 	BatchACKs bool
 }
 

@@ -33,22 +33,22 @@ func newCongestionControl(name string) (congestionControl, bool) {
 // CongestionControls lists the algorithm names SetOption accepts.
 func CongestionControls() []string { return []string{"reno", "cubic"} }
 
-// slowStart grows cwnd in slow start by the bytes acked, at most 2 SMSS
-// an ACK (RFC 3465 byte counting, L = 2*SMSS), up to ssthresh, and
-// returns what is left for congestion avoidance. Linux counts a stretch
-// ACK whole instead, but paces what it sends in slow start; without
-// pacing, an ACK of a 64 KiB batch counted whole let the sender burst
-// twice that into a bottleneck's queue and lose most of it.
+// slowStart grows cwnd in slow start by every byte newly delivered, up
+// to ssthresh, and returns what is left for congestion avoidance: RFC 3465
+// byte counting without its per-ACK limit L, as Linux (tcp_slow_start). A
+// stretch ACK — a receiver answering a burst at once, as Linux's GRO and
+// netlab's batch ACKs do — then grows cwnd as much as ACKs of its
+// segments one by one would have, and slow start still doubles cwnd
+// every round trip. What the caller counts is delivered bytes, not the
+// ACK's span (processACK): bytes SACKed before are not counted again
+// when a filled hole lets the cumulative ACK jump over them.
 func (c *tcpConn) slowStart(acked uint32) uint32 {
 	if c.cwnd >= c.ssthresh {
 		return acked
 	}
-	grow := min(acked, c.ssthresh-c.cwnd, 2*uint32(c.mss))
+	grow := min(acked, c.ssthresh-c.cwnd)
 	c.cwnd += grow
-	if grow < min(acked, 2*uint32(c.mss)) {
-		return acked - grow // reached ssthresh: the rest for congestion avoidance
-	}
-	return 0
+	return acked - grow
 }
 
 // reno is RFC 5681 slow start and congestion avoidance; with the

@@ -1270,23 +1270,41 @@ func TestEstablishedBatchAnsweredByOneACK(t *testing.T) {
 	p.expectNone(t)
 }
 
-// TestEstablishedBatchACKsOffByDefault: without BatchACKs a batch of
+// TestEstablishedBatchACKsOffByDefault: without BatchACKs, or with them
+// on a path whose RTT is a millisecond or more (a link that delays: what a
+// lab there shows is RFC 5681's ACK every second segment), a batch of
 // in-order data is ACKed every second segment, as outside a batch.
 func TestEstablishedBatchACKsOffByDefault(t *testing.T) {
 	const mss = 1460
-	p := newRawPeer(t, Options{})
-	p.connect(t, nil)
-	p.sendSegments(16, mss) // past the quick ACKs of the connection's start
-	for p.next() != nil {
+	for _, tc := range []struct {
+		name string
+		opts TCPOptions
+		rtt  time.Duration
+	}{
+		{"default", TCPOptions{}, 0},
+		{"a delaying path", TCPOptions{BatchACKs: true}, batchACKMaxRTT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newRawPeer(t, Options{TCP: tc.opts})
+			p.connectSYN(t)
+			p.expectSYN(t)
+			p.advance(tc.rtt)
+			p.sendTCP(wire.TCPFlagSYN|wire.TCPFlagACK, p.peerISS, p.iss+1, nil, noOpts())
+			p.seq, p.ack = p.peerISS+1, p.iss+1
+			p.expectFlags(t, wire.TCPFlagACK, p.ack, p.seq)
+			p.sendSegments(16, mss) // past the quick ACKs of the connection's start
+			for p.next() != nil {
+			}
+			nic := p.s.nics[0]
+			nic.BeginBatch()
+			p.sendSegments(8, mss)
+			nic.EndBatch()
+			for i := 1; i <= 4; i++ {
+				p.expectFlags(t, flagA, p.ack, p.seq-uint32((8-2*i)*mss))
+			}
+			p.expectNone(t)
+		})
 	}
-	nic := p.s.nics[0]
-	nic.BeginBatch()
-	p.sendSegments(8, mss)
-	nic.EndBatch()
-	for i := 1; i <= 4; i++ {
-		p.expectFlags(t, flagA, p.ack, p.seq-uint32((8-2*i)*mss))
-	}
-	p.expectNone(t)
 }
 
 // TestEstablishedReadWindowUpdateOnlyWhenDoubled: a read sends a window
@@ -1352,5 +1370,74 @@ func (p *rawPeer) sendSegments(n, size int) {
 	for range n {
 		p.sendTCP(flagA, p.seq, p.ack, make([]byte, size), nil)
 		p.seq += uint32(size)
+	}
+}
+
+// TestSlowStartCountsStretchACK: in slow start an ACK of ten segments at
+// once (a receiver's batch ACK, Linux's GRO) grows cwnd by ten segments,
+// as ten ACKs of one would, not by two (RFC 3465's L): slow start still
+// doubles cwnd every round trip when the receiver answers bursts.
+func TestSlowStartCountsStretchACK(t *testing.T) {
+	for _, cc := range []string{"reno", "cubic"} {
+		t.Run(cc, func(t *testing.T) {
+			p := newRawPeer(t, Options{TCP: TCPOptions{Congestion: cc}})
+			fd, _ := p.connect(t, nil)
+			if _, err := p.s.Write(fd, make([]byte, 100*1460)); err != nil {
+				t.Fatal(err)
+			}
+			sent := 0
+			for f := p.next(); f != nil; f = p.next() {
+				sent++
+			}
+			before, err := p.s.Info(fd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sent != int(before.CwndSegs) {
+				t.Fatalf("%d segments sent, want the initial window of %d", sent, before.CwndSegs)
+			}
+			p.sendTCP(flagA, p.seq, p.ack+uint32(sent*1460), nil, nil)
+			after, _ := p.s.Info(fd)
+			if after.CwndSegs != 2*before.CwndSegs {
+				t.Fatalf("cwnd %d segments after an ACK of all %d, want %d", after.CwndSegs, sent, 2*before.CwndSegs)
+			}
+		})
+	}
+}
+
+// TestSlowStartCountsDeliveredNotReSACKed: a cumulative ACK over bytes
+// the peer SACKed before grows cwnd only by the bytes newly delivered
+// (Linux's tp->delivered), not by all it covers: the ACK that a filled
+// hole unblocks must not open cwnd to every SACKed byte above it at once.
+func TestSlowStartCountsDeliveredNotReSACKed(t *testing.T) {
+	for _, cc := range []string{"reno", "cubic"} {
+		t.Run(cc, func(t *testing.T) {
+			p := newRawPeer(t, Options{TCP: TCPOptions{Congestion: cc}})
+			fd, _ := p.connect(t, &wire.TCPOptions{HasMSS: true, MSS: 1460, SACKPermitted: true})
+			if _, err := p.s.Write(fd, make([]byte, 100*1460)); err != nil {
+				t.Fatal(err)
+			}
+			p.drain()
+			seg := func(i int) uint32 { return p.ack + uint32(i*1460) }
+			p.sendTCP(flagA, p.seq, seg(10), nil, nil) // the initial window, whole: cwnd 20
+			p.drain()
+			// Segment 10 is late; 11 and 12 arrive: one duplicate ACK SACKing them.
+			p.sendTCP(flagA, p.seq, seg(10), nil, &wire.TCPOptions{NumSACKBlocks: 1,
+				SACKBlocks: [4]wire.SACKBlock{{Start: seg(11), End: seg(13)}}})
+			p.drain()
+			before, err := p.s.Info(fd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if before.CwndSegs != 20 {
+				t.Fatalf("cwnd %d segments after the initial window was acked and a duplicate ACK, want 20", before.CwndSegs)
+			}
+			// Segment 10 arrives: the ACK covers 10, 11 and 12; only 10 is news.
+			p.sendTCP(flagA, p.seq, seg(13), nil, nil)
+			after, _ := p.s.Info(fd)
+			if after.CwndSegs != before.CwndSegs+1 {
+				t.Fatalf("cwnd %d segments after the ACK that segment 10 unblocked, want %d (one newly delivered)", after.CwndSegs, before.CwndSegs+1)
+			}
+		})
 	}
 }
