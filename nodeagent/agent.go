@@ -255,6 +255,7 @@ func StackOptions(pn *topology.Node) stack.Options {
 	if t.WindowScaling != nil {
 		o.TCP.DisableWS = !*t.WindowScaling
 	}
+	o.TCP.BatchACKs = t.BatchACKs == nil || *t.BatchACKs
 	return o
 }
 

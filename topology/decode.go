@@ -132,6 +132,7 @@ type tcpSpec struct {
 	mss, sndbuf, rcvbuf                 opt[int]
 	cc                                  opt[string]
 	nagle, sack, timestamps, winScaling opt[bool]
+	batchACKs                           opt[bool]
 	delayedACK                          opt[*time.Duration]
 	timeWait, rtoInitial, rtoMin        opt[time.Duration]
 }
@@ -941,6 +942,8 @@ func (d *decoder) decodeTCP(te entry, s *shape, t *tcpSpec) {
 			t.timestamps = d.boolean(e)
 		case "window-scaling":
 			t.winScaling = d.boolean(e)
+		case "batch-acks":
+			t.batchACKs = d.boolean(e)
 		case "delayed-ack":
 			if e.v.Kind == yaml.ScalarNode && e.v.ShortTag() == "!!bool" {
 				var v *time.Duration

@@ -451,6 +451,9 @@ func (r *resolver) tcpOptions(n *Node, chain []*nodeSpec, ignored map[Pos]*linux
 	ri := chainPick(chain, func(s *nodeSpec) opt[time.Duration] { return tcp(s).rtoInitial })
 	t.RTOInitial = ri.v
 	linuxOnly("rto-initial", opt[bool]{ok: ri.ok, pos: ri.pos})
+	batch := chainPick(chain, func(s *nodeSpec) opt[bool] { return tcp(s).batchACKs })
+	t.BatchACKs = boolPtr(batch)
+	linuxOnly("batch-acks", batch)
 	return t
 }
 

@@ -102,7 +102,7 @@ func fileShape() *shape {
 // nodeShape is a node, a kind or the defaults.
 func nodeShape() *shape {
 	tcp := &shape{fields: fields("mss", "sndbuf", "rcvbuf", "cc", "nagle", "delayed-ack",
-		"time-wait", "rto-initial", "rto-min", "sack", "timestamps", "window-scaling")}
+		"time-wait", "rto-initial", "rto-min", "sack", "timestamps", "window-scaling", "batch-acks")}
 	route := &shape{fields: fields("dst", "via", "dev")}
 	return &shape{fields: append(fields("kind", "stack", "image", "entrypoint", "cmd", "user", "binds", "mgmt-ipv4",
 		"env-files", "memory", "cpu", "cap-add", "network-mode", "exec", "env", "labels",
