@@ -214,14 +214,21 @@ func TestBatchingThroughTheChain(t *testing.T) {
 			if _, err := h1.Send(ctx, SendSpec{To: dst.String() + ":5001", Bytes: 4 << 20}); err != nil {
 				t.Fatal(err)
 			}
+			dataFrames, _ := a.batched()
 			for _, c := range []struct {
 				who string
 				end *batchEnd
 			}{{"h1 (data)", a}, {"h2 (ACKs)", b}} {
 				frames, inBatches := c.end.batched()
 				t.Logf("%s: %d frames written, %d in writes of more than one", c.who, frames, inBatches)
-				if frames == 0 || inBatches*2 < frames {
-					t.Errorf("%s: %d of %d frames left in writes of more than one frame, want at least half", c.who, inBatches, frames)
+				// The receiver's ACKs show the batch bounds reached its
+				// stack either way: as ACKs of several segments sent
+				// together, or (batch ACKs, on a path under 1 ms) as one
+				// ACK a batch, far fewer than one every second segment.
+				coalesced := c.end == b && frames > 0 && frames*4 <= dataFrames
+				if frames == 0 || (inBatches*2 < frames && !coalesced) {
+					t.Errorf("%s: %d of %d frames left in writes of more than one frame, want at least half (or, for ACKs, at most a quarter of the %d data frames)",
+						c.who, inBatches, frames, dataFrames)
 				}
 				if n := c.end.peer.unbatched.Load(); n > 0 {
 					t.Errorf("%s: %d of the frames reached the peer's stack outside BeginBatch/EndBatch", c.who, n)
