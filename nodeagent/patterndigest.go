@@ -10,8 +10,10 @@ import (
 )
 
 // digestMark is how far apart patternDigests keeps the pattern's SHA-256
-// state.
-const digestMark = 16 << 20
+// state: a flow's digest hashes at most this much past the last mark (100
+// flows ending together, 400 MiB at most), and a 1 TB transfer keeps
+// 250,000 marks of about 110 bytes.
+const digestMark = 4 << 20
 
 // patternDigests digests prefixes of the pattern for one agent. It keeps
 // the SHA-256 state after every digestMark bytes, so that each stretch of

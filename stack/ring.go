@@ -90,5 +90,15 @@ func (r *ring) discard(m int) {
 	r.n -= m
 }
 
+// rewind moves an empty ring's start back to the front of its memory, so
+// that a buffer its reader keeps empty uses the same few cache lines over
+// and over instead of walking all its memory. The caller keeps no bytes
+// beyond the valid ones (out-of-order data) when it calls this.
+func (r *ring) rewind() {
+	if r.n == 0 {
+		r.start = 0
+	}
+}
+
 // advance makes m bytes past the valid ones (written with writeAt) valid.
 func (r *ring) advance(m int) { r.n += m }

@@ -105,3 +105,27 @@ func TestRingStartsSmall(t *testing.T) {
 		t.Fatalf("after 5100 bytes: %d bytes of memory, want %d", len(g.buf), 2*ringMinAlloc)
 	}
 }
+
+// TestRingRewind: an emptied ring starts again at the front of its memory
+// (a buffer its reader keeps empty reuses the same cache lines); one that
+// holds bytes keeps its place, and what it holds reads back intact.
+func TestRingRewind(t *testing.T) {
+	g := newRing(1 << 20)
+	g.append(make([]byte, 3000))
+	g.read(make([]byte, 1000))
+	g.rewind()
+	if g.start != 1000 {
+		t.Fatalf("a ring holding 2000 bytes rewound to %d, want it left at 1000", g.start)
+	}
+	want := []byte("after the rewind")
+	g.read(make([]byte, 2000))
+	g.rewind()
+	if g.start != 0 {
+		t.Fatalf("an empty ring's start is %d after rewind, want 0", g.start)
+	}
+	g.append(want)
+	got := make([]byte, 64)
+	if n := g.read(got); string(got[:n]) != string(want) || string(g.buf[:len(want)]) != string(want) {
+		t.Fatalf("read %q (memory front %q), want %q at the front", got[:n], g.buf[:len(want)], want)
+	}
+}

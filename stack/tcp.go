@@ -503,7 +503,9 @@ func (s *Stack) Read(fd int, p []byte) (int, error) {
 				return 0, nil
 			}
 			n := c.rcvBuf.read(p)
-			c.stats.bytesReceived += 0
+			if len(c.ooo) == 0 {
+				c.rcvBuf.rewind()
+			}
 			c.afterRead()
 			if c.rcvBuf.n > 0 {
 				so.notifyRead()

@@ -398,6 +398,7 @@ func (c *tcpConn) processACK(h *wire.TCPFields, seq, ack seqnum.Value, dataLen i
 		dataAcked--
 	}
 	c.sndBuf.discard(min(int(dataAcked), c.sndBuf.n))
+	c.sndBuf.rewind()
 	c.sndBase = c.sndBase.Add(seqnum.Size(dataAcked))
 	c.sndUna = ack
 	if c.sndNxt.LessThan(ack) {
