@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/deploy"
+	"github.com/netlab/netlab/nodeagent"
 )
 
 // deployedConfig is what -deployed measures: netlab binaries, each
@@ -47,6 +48,11 @@ type deployedPath struct {
 	Sends []sendJob
 	// Duration makes every send run for this long instead of a size.
 	Duration bool
+	// Batch runs the sends as one flow batch per sending node through its
+	// agent's API (what `netlab experiment` does), all starting at one
+	// moment, instead of one `netlab tcp send` process each: the figure
+	// is then every flow's bytes over the one window they share.
+	Batch bool
 }
 
 type serveAt struct {
@@ -103,8 +109,8 @@ topology:
 			Serve: []serveAt{{"linuxhost", 5001}}, Sends: []sendJob{{"gohost", "192.168.50.2:5001"}}},
 		{Name: "linux-go", What: "Linux -> Go", Topo: goLinux,
 			Serve: []serveAt{{"gohost", 5001}}, Sends: []sendJob{{"linuxhost", "192.168.50.1:5001"}}},
-		{Name: "flows-100", What: "100 flows, 20 node pairs, one agent (aggregate)", Topo: pairs.String(),
-			Serve: serve, Sends: sends, Duration: true},
+		{Name: "flows-100", What: "100 flows, 20 node pairs, one agent (aggregate: one flow batch per sender, all starting at once)", Topo: pairs.String(),
+			Serve: serve, Sends: sends, Duration: true, Batch: true},
 	}
 }
 
@@ -226,6 +232,9 @@ func deployedSend(ctx context.Context, bin string, p deployedPath, dc deployedCo
 	if err != nil {
 		return 0, 0, 0, err
 	}
+	if p.Batch {
+		return batchSend(ctx, nl, pid, p, dc.flowTime)
+	}
 	size := []string{"--bytes", dc.bytes}
 	if p.Duration {
 		size = []string{"--duration", dc.flowTime.String()}
@@ -264,6 +273,76 @@ func deployedSend(ctx context.Context, bin string, p deployedPath, dc deployedCo
 	}
 	gb := float64(moved) / 1e9
 	return mbps, (cpu1 - cpu0).Seconds() / gb, busy.Seconds() / gb, nil
+}
+
+// batchSend runs p's sends as flow batches, one per sending node, all
+// flows starting at one moment and sending for flowTime, and returns their
+// aggregate goodput (every byte the flows wrote, each delivered before its
+// sink closed, over the time from that moment to the last flow's end) with
+// the agent's and the machine's CPU seconds per GB over the same run.
+func batchSend(ctx context.Context, nl func(...string) ([]byte, error), pid int, p deployedPath, flowTime time.Duration) (mbps, agentCPU, machineCPU float64, err error) {
+	out, err := nl("inspect", "--format", "json")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var sts []deploy.State
+	if err := json.Unmarshal(out, &sts); err != nil || len(sts) != 1 {
+		return 0, 0, 0, fmt.Errorf("netlab inspect said %q: %v", out, err)
+	}
+	clients := map[string]*nodeagent.Client{}
+	for _, n := range sts[0].Nodes {
+		clients[n.Name] = nodeagent.NewClient(n.Socket, n.Name)
+	}
+	batches := map[string]*nodeagent.FlowBatch{}
+	var from []string
+	at := time.Now().Add(time.Second) // every batch is in its agent by then
+	for i, s := range p.Sends {
+		b := batches[s.From]
+		if b == nil {
+			if clients[s.From] == nil {
+				return 0, 0, 0, fmt.Errorf("no agent serves node %s", s.From)
+			}
+			b = &nodeagent.FlowBatch{At: at, Limit: flowTime + time.Minute}
+			batches[s.From] = b
+			from = append(from, s.From)
+		}
+		b.Flows = append(b.Flows, nodeagent.FlowSpec{ID: i, To: s.To, Duration: flowTime})
+	}
+	busy0 := machineBusy()
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	reps := make([][]nodeagent.FlowReport, len(from))
+	errs := make([]error, len(from))
+	var wg sync.WaitGroup
+	for i, node := range from {
+		wg.Go(func() { reps[i], errs[i] = clients[node].Flows(ctx, *batches[node]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, 0, 0, err
+	}
+	cpu1, err := procCPU(pid)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	busy := machineBusy() - busy0
+	var moved int64
+	var last time.Time
+	for _, rs := range reps {
+		for _, r := range rs {
+			if r.Error != "" || r.Cut || r.End.IsZero() {
+				return 0, 0, 0, fmt.Errorf("flow %d to %s did not complete: %s (cut %v)", r.ID, r.To, r.Error, r.Cut)
+			}
+			moved += r.Bytes
+			if r.End.After(last) {
+				last = r.End
+			}
+		}
+	}
+	gb := float64(moved) / 1e9
+	return float64(moved) * 8 / 1e6 / last.Sub(at).Seconds(), (cpu1 - cpu0).Seconds() / gb, busy.Seconds() / gb, nil
 }
 
 // agentPID finds the agent process of lab (its command line names the
