@@ -101,6 +101,10 @@ type Agent struct {
 	// (set by New, then only read): a `stack: linux` node has no probe
 	// stream of its own, and may not be served by this agent.
 	relayTraces map[string]*tracer
+	// planImpaired says the lab's plan impairs some link (set by New);
+	// noteMu orders noteImpairments.
+	planImpaired bool
+	noteMu       sync.Mutex
 }
 
 type node struct {
@@ -216,6 +220,8 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			a.log.Info("relay ready", "interface", rp.Interface.String(), "ports", rp.Near+","+rp.Far)
 		}
 	}
+	a.planImpaired = planImpaired(cfg.Lab)
+	a.noteImpairments()
 	return a, nil
 }
 

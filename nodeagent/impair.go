@@ -19,6 +19,57 @@ func planImpairments(ifc *topology.Interface) (egress, ingress *impair.Config) {
 	return egress, ingress
 }
 
+// inert reports whether c leaves frames as they are.
+func inert(c *impair.Config) bool { return c == nil || c.IsZero() }
+
+// planImpaired reports whether the plan impairs any interface of lab.
+func planImpaired(lab *topology.Lab) bool {
+	for _, n := range lab.Nodes {
+		for _, ifc := range n.Interfaces {
+			if !inert(ifc.Egress) || !inert(ifc.Ingress) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// noteImpairments tells every Go stack of the agent whether all the lab's
+// links pass frames untouched: nothing impaired in the plan, nor in force
+// now on an interface this agent impairs (its stacks' and its relays').
+// Batch ACKs then act on every connection, not only those whose smallest
+// RTT is under 1 ms (stack.SetLinksUnimpaired). An impairment another
+// agent applies (docker, kubernetes: an agent per node) is not seen here;
+// there the RTT rule alone guards what a lab shows.
+func (a *Agent) noteImpairments() {
+	a.noteMu.Lock()
+	defer a.noteMu.Unlock()
+	a.mu.Lock()
+	nodes := make([]*node, 0, len(a.nodes))
+	for _, n := range a.nodes {
+		nodes = append(nodes, n)
+	}
+	a.mu.Unlock()
+	unimpaired := !a.planImpaired
+	for _, n := range nodes {
+		n.mu.Lock()
+		for _, ii := range n.impairs {
+			unimpaired = unimpaired && inert(ii.curEg) && inert(ii.curIn)
+		}
+		n.mu.Unlock()
+	}
+	a.relayMu.Lock()
+	for _, r := range a.relays {
+		unimpaired = unimpaired && inert(r.ii.curEg) && inert(r.ii.curIn)
+	}
+	a.relayMu.Unlock()
+	for _, n := range nodes {
+		if n.stack != nil {
+			n.stack.SetLinksUnimpaired(unimpaired)
+		}
+	}
+}
+
 // ImpairState is one interface's impairment as `netlab impair show` prints
 // it: the impairment in force each way, and the engine's counters.
 type ImpairState struct {

@@ -101,8 +101,17 @@ func (a *Agent) impairStates(name string) ([]ImpairState, error) {
 }
 
 // changeImpair changes the impairment of one interface of node: of its Go
-// stack or of its relay.
+// stack or of its relay; then every stack of the agent learns whether any
+// link is still impaired (noteImpairments).
 func (a *Agent) changeImpair(name string, ch ImpairChange) (ImpairState, error) {
+	st, err := a.changeImpairOf(name, ch)
+	if err == nil {
+		a.noteImpairments()
+	}
+	return st, err
+}
+
+func (a *Agent) changeImpairOf(name string, ch ImpairChange) (ImpairState, error) {
 	if n, err := a.node(name); err == nil {
 		n.mu.Lock()
 		if ii, err := n.impairIfc(ch.Interface); err == nil {

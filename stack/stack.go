@@ -85,10 +85,11 @@ type TCPOptions struct {
 	// BatchACKs answers the in-order data of one batch the link endpoint
 	// read at once with one ACK at the batch's end, up to 64 KiB an ACK,
 	// as Linux's GRO makes one ACK of a burst: far fewer frames at
-	// gigabits. It acts only on connections whose smallest RTT is under
-	// 1 ms (no link on the path delays); elsewhere every second segment
-	// is ACKed, as RFC 5681 says and a lab there shows. Off by default;
-	// the node agent turns it on.
+	// gigabits. It acts on every connection when no link is impaired
+	// (SetLinksUnimpaired), else only on those whose smallest RTT is
+	// under 1 ms (no link on the path delays); elsewhere every second
+	// segment is ACKed, as RFC 5681 says and a lab there shows. Off by
+	// default; the node agent turns it on.
 	BatchACKs bool
 }
 
@@ -171,6 +172,27 @@ type Stack struct {
 	stats  Stats
 	txbuf  []byte
 	closed bool
+	// unimpaired says no link the stack's frames cross is impaired
+	// (SetLinksUnimpaired); under mu.
+	unimpaired bool
+}
+
+// SetLinksUnimpaired tells the stack whether every link its frames can
+// cross passes them untouched (no delay, loss, rate or other impairment):
+// TCPOptions.BatchACKs then act on every connection, not only on those
+// whose smallest RTT is under 1 ms. A handshake taken while the machine
+// is busy can measure more than that on links nothing slows.
+func (s *Stack) SetLinksUnimpaired(v bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unimpaired = v
+}
+
+// LinksUnimpaired reports what SetLinksUnimpaired last set.
+func (s *Stack) LinksUnimpaired() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unimpaired
 }
 
 // New returns a stack with no interfaces.

@@ -776,17 +776,17 @@ func (c *tcpConn) processData(h *wire.TCPFields, payload []byte) {
 // bounds what it merges.
 const maxStretchACK = 64 << 10
 
-// batchACKMaxRTT is the path below which BatchACKs act: a connection
-// whose smallest RTT is under it runs on links nothing slows (two nodes of
-// a lab without impairments), where an ACK per burst saves a third of the
-// frames at gigabits and slow start lasts microseconds. Where a link
-// delays, every second segment is ACKed as RFC 5681 says, which is what a
-// lab there shows.
+// batchACKMaxRTT is the path below which BatchACKs act when the stack is
+// not told that no link is impaired (SetLinksUnimpaired): a connection
+// whose smallest RTT is under it runs on links nothing slows, where an ACK
+// per burst saves a third of the frames at gigabits and slow start lasts
+// microseconds. Where a link delays, every second segment is ACKed as RFC
+// 5681 says, which is what a lab there shows.
 const batchACKMaxRTT = time.Millisecond
 
 // batchACKs reports whether an ACK may wait for the end of the batch.
 func (c *tcpConn) batchACKs() bool {
-	return c.opts.BatchACKs && c.s.inBatch && c.hasRTT && c.minRTT < batchACKMaxRTT
+	return c.opts.BatchACKs && c.s.inBatch && (c.s.unimpaired || c.hasRTT && c.minRTT < batchACKMaxRTT)
 }
 
 func (c *tcpConn) ackAfterData(filledHole bool) {

@@ -1307,6 +1307,30 @@ func TestEstablishedBatchACKsOffByDefault(t *testing.T) {
 	}
 }
 
+// TestEstablishedBatchACKsAnyRTTWhenLinksUnimpaired: told that no link
+// is impaired, the stack answers a batch with one ACK whatever RTT the
+// handshake measured (a busy machine can make it a millisecond or more).
+func TestEstablishedBatchACKsAnyRTTWhenLinksUnimpaired(t *testing.T) {
+	const mss = 1460
+	p := newRawPeer(t, Options{TCP: TCPOptions{BatchACKs: true}})
+	p.s.SetLinksUnimpaired(true)
+	p.connectSYN(t)
+	p.expectSYN(t)
+	p.advance(5 * batchACKMaxRTT)
+	p.sendTCP(wire.TCPFlagSYN|wire.TCPFlagACK, p.peerISS, p.iss+1, nil, noOpts())
+	p.seq, p.ack = p.peerISS+1, p.iss+1
+	p.expectFlags(t, wire.TCPFlagACK, p.ack, p.seq)
+	p.sendSegments(16, mss) // past the quick ACKs of the connection's start
+	for p.next() != nil {
+	}
+	nic := p.s.nics[0]
+	nic.BeginBatch()
+	p.sendSegments(8, mss)
+	nic.EndBatch()
+	p.expectFlags(t, flagA, p.ack, p.seq)
+	p.expectNone(t)
+}
+
 // TestEstablishedReadWindowUpdateOnlyWhenDoubled: a read sends a window
 // update of its own only when the window at least doubles (Linux's
 // tcp_cleanup_rbuf): while the peer may still send half of what it could,

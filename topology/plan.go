@@ -327,10 +327,11 @@ type TCPOptions struct {
 	Timestamps *bool `json:"timestamps,omitempty"`
 	// WindowScaling turns window scaling (RFC 7323) on or off.
 	WindowScaling *bool `json:"window-scaling,omitempty"`
-	// BatchACKs turns batch ACKs on or off: on connections whose smallest
-	// RTT is under 1 ms, one ACK answers the in-order data of a burst the
-	// node read at once (at most 64 KiB), as Linux's GRO; elsewhere every
-	// second segment is ACKed. Nil: the agent's default, on.
+	// BatchACKs turns batch ACKs on or off: one ACK answers the in-order
+	// data of a burst the node read at once (at most 64 KiB), as Linux's
+	// GRO, in a lab none of whose links is impaired, and elsewhere on
+	// connections whose smallest RTT is under 1 ms; other connections ACK
+	// every second segment. Nil: the agent's default, on.
 	BatchACKs *bool `json:"batch-acks,omitempty"`
 }
 
