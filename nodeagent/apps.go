@@ -370,6 +370,19 @@ func (p *Pattern) Read(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// Next returns the stream's next bytes, at most max of them, as a slice of
+// the pattern's table itself (shared and never written: the caller must
+// not change it), and moves past them. A sender writes them as they are,
+// without copying them into a buffer of its own first.
+func (p *Pattern) Next(max int) []byte {
+	t := patternTable()
+	b := t[p.off:min(p.off+max, PatternPeriod):min(p.off+max, PatternPeriod)]
+	if p.off += len(b); p.off == PatternPeriod {
+		p.off = 0
+	}
+	return b
+}
+
 // SendSpec asks a node to send data to a server.
 type SendSpec struct {
 	To       string        `json:"to"`                 // address:port

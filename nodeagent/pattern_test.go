@@ -22,6 +22,18 @@ func TestPatternReads(t *testing.T) {
 	if !bytes.Equal(whole, chunked) {
 		t.Fatal("read in chunks, the stream differs from one read")
 	}
+	var next []byte
+	p = newPattern()
+	for size := 1; len(next) < n; size = (size*3 + 1) % 70001 {
+		b := p.Next(min(size+1, n-len(next)))
+		if len(b) == 0 || len(b) > size+1 {
+			t.Fatalf("Next(%d) gave %d bytes", min(size+1, n-len(next)), len(b))
+		}
+		next = append(next, b...)
+	}
+	if !bytes.Equal(whole, next) {
+		t.Fatal("taken with Next, the stream differs from one read")
+	}
 	if !bytes.Equal(whole[:PatternPeriod], whole[PatternPeriod:2*PatternPeriod]) {
 		t.Error("the stream does not repeat after PatternPeriod bytes")
 	}

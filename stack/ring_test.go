@@ -101,8 +101,8 @@ func TestRingStartsSmall(t *testing.T) {
 		t.Fatalf("after 100 bytes the ring holds %d bytes of memory, want %d", len(g.buf), ringMinAlloc)
 	}
 	g.append(make([]byte, 5000))
-	if len(g.buf) != 2*ringMinAlloc {
-		t.Fatalf("after 5100 bytes: %d bytes of memory, want %d", len(g.buf), 2*ringMinAlloc)
+	if len(g.buf) != 4*ringMinAlloc {
+		t.Fatalf("after 5100 bytes: %d bytes of memory, want %d", len(g.buf), 4*ringMinAlloc)
 	}
 }
 
