@@ -103,6 +103,11 @@ func deleteLink(ifname string) error {
 	}
 	if err == nil {
 		err = netlink.LinkDel(link)
+		if errors.Is(err, unix.ENODEV) {
+			// Gone between the lookup and the delete: its veth peer was
+			// deleted meanwhile, which takes this end with it.
+			return fmt.Errorf("delete link %s: %w", ifname, ErrNoLink)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("delete link %s: %w", ifname, err)
