@@ -139,6 +139,37 @@ func (e *batchEnd) batched() (frames, inBatches int) {
 	return frames, inBatches
 }
 
+// twoHostAgent starts an agent for two hosts h1 and h2 on one link made of
+// a batchPair (a is h1's end, b h2's), impaired by netem, a YAML mapping
+// such as "{delay: 1ms}", unless it is empty. The link's ends are closed
+// when the test ends; the caller closes the agent.
+func twoHostAgent(t *testing.T, netem string) (ag *Agent, lab *topology.Lab, a, b *batchEnd) {
+	t.Helper()
+	src := "name: twohosts\ntopology:\n  nodes: {h1: {}, h2: {}}\n  links:\n    - endpoints: [\"h1:eth1\", \"h2:eth1\"]\n"
+	if netem != "" {
+		src += "      netem: " + netem + "\n"
+	}
+	lab, err := topology.Parse("twohosts.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lab.Links[0]
+	a, b = batchPair(net.HardwareAddr(l.A.MAC[:]), net.HardwareAddr(l.B.MAC[:]))
+	t.Cleanup(func() { a.Close(); b.Close() })
+	ends := map[string]link.Endpoint{"h1:eth1": a, "h2:eth1": b}
+	open := func(node, _, ifname string) (link.Endpoint, error) {
+		if ep, ok := ends[node+":"+ifname]; ok {
+			return ep, nil
+		}
+		return nil, fmt.Errorf("no link for %s:%s", node, ifname)
+	}
+	ag, err = New(context.Background(), Config{Lab: lab, Nodes: []NodeRef{{Name: "h1"}, {Name: "h2"}}, OpenLink: open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ag, lab, a, b
+}
+
 // TestBatchingThroughTheChain builds the agent's real chain on each
 // interface (stack, capture tap, impairment, link) over links that batch
 // like AF_PACKET, and checks that a bulk transfer leaves the sender in
@@ -158,28 +189,8 @@ func TestBatchingThroughTheChain(t *testing.T) {
 		{name: "capture and impairment", netem: "{}", capture: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := "name: batch\ntopology:\n  nodes: {h1: {}, h2: {}}\n  links:\n    - endpoints: [\"h1:eth1\", \"h2:eth1\"]\n"
-			if tc.netem != "" {
-				src += "      netem: " + tc.netem + "\n"
-			}
-			lab, err := topology.Parse("batch.yml", []byte(src))
-			if err != nil {
-				t.Fatal(err)
-			}
+			ag, lab, a, b := twoHostAgent(t, tc.netem)
 			l := lab.Links[0]
-			a, b := batchPair(net.HardwareAddr(l.A.MAC[:]), net.HardwareAddr(l.B.MAC[:]))
-			t.Cleanup(func() { a.Close(); b.Close() })
-			ends := map[string]link.Endpoint{"h1:eth1": a, "h2:eth1": b}
-			open := func(node, _, ifname string) (link.Endpoint, error) {
-				if ep, ok := ends[node+":"+ifname]; ok {
-					return ep, nil
-				}
-				return nil, fmt.Errorf("no link for %s:%s", node, ifname)
-			}
-			ag, err := New(context.Background(), Config{Lab: lab, Nodes: []NodeRef{{Name: "h1"}, {Name: "h2"}}, OpenLink: open})
-			if err != nil {
-				t.Fatal(err)
-			}
 			sock := serveAgent(t, ag)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()

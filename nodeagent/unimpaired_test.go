@@ -1,15 +1,10 @@
 package nodeagent
 
 import (
-	"context"
-	"fmt"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/netlab/netlab/impair"
-	"github.com/netlab/netlab/stack/link"
-	"github.com/netlab/netlab/topology"
 )
 
 // TestStacksLearnWhetherLinksAreImpaired: the agent tells its stacks that
@@ -27,30 +22,7 @@ func TestStacksLearnWhetherLinksAreImpaired(t *testing.T) {
 		{"{rate: 100gbit}", false},
 	} {
 		t.Run("netem "+tc.netem, func(t *testing.T) {
-			src := "name: unimpaired\ntopology:\n  nodes: {h1: {}, h2: {}}\n  links:\n    - endpoints: [\"h1:eth1\", \"h2:eth1\"]\n"
-			if tc.netem != "" {
-				src += "      netem: " + tc.netem + "\n"
-			}
-			lab, err := topology.Parse("unimpaired.yml", []byte(src))
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := lab.Links[0]
-			a, b := batchPair(net.HardwareAddr(l.A.MAC[:]), net.HardwareAddr(l.B.MAC[:]))
-			t.Cleanup(func() { a.Close(); b.Close() })
-			ends := map[string]link.Endpoint{"h1:eth1": a, "h2:eth1": b}
-			open := func(node, _, ifname string) (link.Endpoint, error) {
-				if ep, ok := ends[node+":"+ifname]; ok {
-					return ep, nil
-				}
-				return nil, fmt.Errorf("no link for %s:%s", node, ifname)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			ag, err := New(ctx, Config{Lab: lab, Nodes: []NodeRef{{Name: "h1"}, {Name: "h2"}}, OpenLink: open})
-			if err != nil {
-				t.Fatal(err)
-			}
+			ag, _, _, _ := twoHostAgent(t, tc.netem)
 			t.Cleanup(func() { ag.Close() })
 			check := func(when string, want bool) {
 				t.Helper()

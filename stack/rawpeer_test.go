@@ -324,11 +324,19 @@ func fullOpts(tsval uint32) *wire.TCPOptions {
 // returns the non-blocking descriptor and the stack's SYN.
 func (p *rawPeer) connect(t testing.TB, synOpts *wire.TCPOptions) (int, tcpSeg) {
 	t.Helper()
+	return p.connectAfter(t, synOpts, 0)
+}
+
+// connectAfter is connect with the SYN-ACK sent rtt after the stack's SYN:
+// the handshake's RTT sample.
+func (p *rawPeer) connectAfter(t testing.TB, synOpts *wire.TCPOptions, rtt time.Duration) (int, tcpSeg) {
+	t.Helper()
 	fd := p.connectSYN(t)
 	syn := p.expectSYN(t)
 	if synOpts == nil {
 		synOpts = noOpts()
 	}
+	p.advance(rtt)
 	p.sendTCP(wire.TCPFlagSYN|wire.TCPFlagACK, p.peerISS, p.iss+1, nil, synOpts)
 	p.seq, p.ack = p.peerISS+1, p.iss+1
 	p.expectFlags(t, wire.TCPFlagACK, p.ack, p.seq)

@@ -1286,12 +1286,7 @@ func TestEstablishedBatchACKsOffByDefault(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newRawPeer(t, Options{TCP: tc.opts})
-			p.connectSYN(t)
-			p.expectSYN(t)
-			p.advance(tc.rtt)
-			p.sendTCP(wire.TCPFlagSYN|wire.TCPFlagACK, p.peerISS, p.iss+1, nil, noOpts())
-			p.seq, p.ack = p.peerISS+1, p.iss+1
-			p.expectFlags(t, wire.TCPFlagACK, p.ack, p.seq)
+			p.connectAfter(t, nil, tc.rtt)
 			p.sendSegments(16, mss) // past the quick ACKs of the connection's start
 			for p.next() != nil {
 			}
@@ -1314,12 +1309,7 @@ func TestEstablishedBatchACKsAnyRTTWhenLinksUnimpaired(t *testing.T) {
 	const mss = 1460
 	p := newRawPeer(t, Options{TCP: TCPOptions{BatchACKs: true}})
 	p.s.SetLinksUnimpaired(true)
-	p.connectSYN(t)
-	p.expectSYN(t)
-	p.advance(5 * batchACKMaxRTT)
-	p.sendTCP(wire.TCPFlagSYN|wire.TCPFlagACK, p.peerISS, p.iss+1, nil, noOpts())
-	p.seq, p.ack = p.peerISS+1, p.iss+1
-	p.expectFlags(t, wire.TCPFlagACK, p.ack, p.seq)
+	p.connectAfter(t, nil, 5*batchACKMaxRTT)
 	p.sendSegments(16, mss) // past the quick ACKs of the connection's start
 	for p.next() != nil {
 	}
