@@ -1244,16 +1244,12 @@ func TestEstablishedBatchAnsweredByOneACK(t *testing.T) {
 	}
 	p.expectNone(t)
 
-	nic.BeginBatch()
-	p.sendSegments(n, mss)
-	nic.EndBatch()
+	p.sendBatch(n, mss)
 	p.expectFlags(t, flagA, p.ack, p.seq)
 	p.expectNone(t)
 
 	// One ACK answers at most 64 KiB, as GRO merges at most that much.
-	nic.BeginBatch()
-	p.sendSegments(50, mss)
-	nic.EndBatch()
+	p.sendBatch(50, mss)
 	p.expectFlags(t, flagA, p.ack, p.seq-5*mss) // 45 segments: 65700 bytes
 	p.expectFlags(t, flagA, p.ack, p.seq)
 	p.expectNone(t)
@@ -1287,13 +1283,8 @@ func TestEstablishedBatchACKsOffByDefault(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newRawPeer(t, Options{TCP: tc.opts})
 			p.connectAfter(t, nil, tc.rtt)
-			p.sendSegments(16, mss) // past the quick ACKs of the connection's start
-			for p.next() != nil {
-			}
-			nic := p.s.nics[0]
-			nic.BeginBatch()
-			p.sendSegments(8, mss)
-			nic.EndBatch()
+			p.pastQuickACKs(16, mss)
+			p.sendBatch(8, mss)
 			for i := 1; i <= 4; i++ {
 				p.expectFlags(t, flagA, p.ack, p.seq-uint32((8-2*i)*mss))
 			}
@@ -1310,13 +1301,8 @@ func TestEstablishedBatchACKsAnyRTTWhenLinksUnimpaired(t *testing.T) {
 	p := newRawPeer(t, Options{TCP: TCPOptions{BatchACKs: true}})
 	p.s.SetLinksUnimpaired(true)
 	p.connectAfter(t, nil, 5*batchACKMaxRTT)
-	p.sendSegments(16, mss) // past the quick ACKs of the connection's start
-	for p.next() != nil {
-	}
-	nic := p.s.nics[0]
-	nic.BeginBatch()
-	p.sendSegments(8, mss)
-	nic.EndBatch()
+	p.pastQuickACKs(16, mss)
+	p.sendBatch(8, mss)
 	p.expectFlags(t, flagA, p.ack, p.seq)
 	p.expectNone(t)
 }
@@ -1365,9 +1351,7 @@ func TestEstablishedBatchACKNotSentAfterReset(t *testing.T) {
 	const mss = 1460
 	p := newRawPeer(t, Options{TCP: TCPOptions{BatchACKs: true}})
 	fd, _ := p.connect(t, nil)
-	p.sendSegments(20, mss) // past the quick ACKs of the connection's start
-	for p.next() != nil {
-	}
+	p.pastQuickACKs(20, mss)
 	nic := p.s.nics[0]
 	nic.BeginBatch()
 	p.sendSegments(4, mss)
@@ -1384,6 +1368,24 @@ func (p *rawPeer) sendSegments(n, size int) {
 	for range n {
 		p.sendTCP(flagA, p.seq, p.ack, make([]byte, size), nil)
 		p.seq += uint32(size)
+	}
+}
+
+// sendBatch sends n in-order segments of size bytes as one batch of the
+// stack's first NIC (between its BeginBatch and EndBatch), as a link
+// endpoint that read them at once delivers them.
+func (p *rawPeer) sendBatch(n, size int) {
+	nic := p.s.nics[0]
+	nic.BeginBatch()
+	p.sendSegments(n, size)
+	nic.EndBatch()
+}
+
+// pastQuickACKs sends n segments of size bytes, enough to end the quick
+// ACKs of a connection's start, and drops what the stack answered.
+func (p *rawPeer) pastQuickACKs(n, size int) {
+	p.sendSegments(n, size)
+	for p.next() != nil {
 	}
 }
 

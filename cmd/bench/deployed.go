@@ -227,11 +227,6 @@ func deployedSend(ctx context.Context, bin string, p deployedPath, dc deployedCo
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	busy0 := machineBusy()
-	cpu0, err := procCPU(pid)
-	if err != nil {
-		return 0, 0, 0, err
-	}
 	if p.Batch {
 		return batchSend(ctx, nl, pid, p, dc.flowTime)
 	}
@@ -243,36 +238,52 @@ func deployedSend(ctx context.Context, bin string, p deployedPath, dc deployedCo
 		Bytes       int64   `json:"bytes"`
 		GoodputMbps float64 `json:"goodput_mbps"`
 	}
-	reps := make([]report, len(p.Sends))
-	errs := make([]error, len(p.Sends))
-	var wg sync.WaitGroup
-	for i, s := range p.Sends {
-		wg.Go(func() {
-			out, err := nl(append([]string{"tcp", "send", s.From, "--to", s.To, "--format", "json"}, size...)...)
-			if err == nil {
-				if err = json.Unmarshal(out, &reps[i]); err != nil {
-					err = fmt.Errorf("tcp send said %q: %w", out, err)
+	agentCPU, machineCPU, err = cpuPerGB(pid, func() (int64, error) {
+		reps := make([]report, len(p.Sends))
+		errs := make([]error, len(p.Sends))
+		var wg sync.WaitGroup
+		for i, s := range p.Sends {
+			wg.Go(func() {
+				out, err := nl(append([]string{"tcp", "send", s.From, "--to", s.To, "--format", "json"}, size...)...)
+				if err == nil {
+					if err = json.Unmarshal(out, &reps[i]); err != nil {
+						err = fmt.Errorf("tcp send said %q: %w", out, err)
+					}
 				}
-			}
-			errs[i] = err
-		})
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		var moved int64
+		for _, r := range reps {
+			mbps += r.GoodputMbps
+			moved += r.Bytes
+		}
+		return moved, errors.Join(errs...)
+	})
+	return mbps, agentCPU, machineCPU, err
+}
+
+// cpuPerGB runs send, which returns the bytes it moved, and returns the
+// CPU seconds per GB moved that the agent (process pid) and the whole
+// machine spent over the run.
+func cpuPerGB(pid int, send func() (int64, error)) (agent, machine float64, err error) {
+	busy0 := machineBusy()
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return 0, 0, err
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return 0, 0, 0, err
+	moved, err := send()
+	if err != nil {
+		return 0, 0, err
 	}
 	cpu1, err := procCPU(pid)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, err
 	}
 	busy := machineBusy() - busy0
-	var moved int64
-	for _, r := range reps {
-		mbps += r.GoodputMbps
-		moved += r.Bytes
-	}
 	gb := float64(moved) / 1e9
-	return mbps, (cpu1 - cpu0).Seconds() / gb, busy.Seconds() / gb, nil
+	return (cpu1 - cpu0).Seconds() / gb, busy.Seconds() / gb, nil
 }
 
 // batchSend runs p's sends as flow batches, one per sending node, all
@@ -308,41 +319,36 @@ func batchSend(ctx context.Context, nl func(...string) ([]byte, error), pid int,
 		}
 		b.Flows = append(b.Flows, nodeagent.FlowSpec{ID: i, To: s.To, Duration: flowTime})
 	}
-	busy0 := machineBusy()
-	cpu0, err := procCPU(pid)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	reps := make([][]nodeagent.FlowReport, len(from))
-	errs := make([]error, len(from))
-	var wg sync.WaitGroup
-	for i, node := range from {
-		wg.Go(func() { reps[i], errs[i] = clients[node].Flows(ctx, *batches[node]) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return 0, 0, 0, err
-	}
-	cpu1, err := procCPU(pid)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	busy := machineBusy() - busy0
 	var moved int64
 	var last time.Time
-	for _, rs := range reps {
-		for _, r := range rs {
-			if r.Error != "" || r.Cut || r.End.IsZero() {
-				return 0, 0, 0, fmt.Errorf("flow %d to %s did not complete: %s (cut %v)", r.ID, r.To, r.Error, r.Cut)
-			}
-			moved += r.Bytes
-			if r.End.After(last) {
-				last = r.End
+	agentCPU, machineCPU, err = cpuPerGB(pid, func() (int64, error) {
+		reps := make([][]nodeagent.FlowReport, len(from))
+		errs := make([]error, len(from))
+		var wg sync.WaitGroup
+		for i, node := range from {
+			wg.Go(func() { reps[i], errs[i] = clients[node].Flows(ctx, *batches[node]) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return 0, err
+		}
+		for _, rs := range reps {
+			for _, r := range rs {
+				if r.Error != "" || r.Cut || r.End.IsZero() {
+					return 0, fmt.Errorf("flow %d to %s did not complete: %s (cut %v)", r.ID, r.To, r.Error, r.Cut)
+				}
+				moved += r.Bytes
+				if r.End.After(last) {
+					last = r.End
+				}
 			}
 		}
+		return moved, nil
+	})
+	if err != nil {
+		return 0, 0, 0, err
 	}
-	gb := float64(moved) / 1e9
-	return float64(moved) * 8 / 1e6 / last.Sub(at).Seconds(), (cpu1 - cpu0).Seconds() / gb, busy.Seconds() / gb, nil
+	return float64(moved) * 8 / 1e6 / last.Sub(at).Seconds(), agentCPU, machineCPU, nil
 }
 
 // agentPID finds the agent process of lab (its command line names the
